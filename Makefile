@@ -1,0 +1,83 @@
+# CouncilEx build: the NIF library, the C unit tests, and the user-facing
+# entry points (demo, test, bench). Mix calls the `nif` target through the
+# compiler task in mix.exs with MIX_APP_PATH and ERTS_INCLUDE_DIR set; the
+# fallbacks below let `make test-c` run without Mix.
+
+ERTS_INCLUDE_DIR ?= $(shell erl -noshell -eval 'io:format("~s/erts-~s/include", [code:root_dir(), erlang:system_info(version)]), halt().' 2>/dev/null)
+MIX_APP_PATH ?= $(CURDIR)/_build/dev/lib/council_ex
+
+PRIV_DIR = $(MIX_APP_PATH)/priv
+OBJ_DIR  = $(MIX_APP_PATH)/obj
+NIF_SO   = $(PRIV_DIR)/council_ex_nif.so
+
+CC     ?= cc
+CFLAGS ?= -O2 -g
+CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fPIC -fvisibility=hidden \
+          -I/usr/include/cjson -MMD -MP
+LDLIBS  = -lcjson -lcurl -lpthread
+
+# Pure C core: no erl_nif.h, tested by Criterion under ASan/UBSan.
+CORE_SRC = $(filter-out $(wildcard c_src/*_nif.c),$(wildcard c_src/*.c))
+# NIF glue: the only files that include erl_nif.h.
+NIF_SRC  = $(wildcard c_src/*_nif.c)
+
+CORE_OBJ = $(CORE_SRC:c_src/%.c=$(OBJ_DIR)/%.o)
+NIF_OBJ  = $(NIF_SRC:c_src/%.c=$(OBJ_DIR)/%.o)
+
+.PHONY: all nif test test-c test-elixir demo bench deps clean
+
+all: nif
+
+nif: $(NIF_SO)
+
+$(NIF_SO): $(CORE_OBJ) $(NIF_OBJ) | $(PRIV_DIR)
+	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(OBJ_DIR)/%_nif.o: c_src/%_nif.c | $(OBJ_DIR)
+	$(CC) $(CFLAGS) -I$(ERTS_INCLUDE_DIR) -c -o $@ $<
+
+$(OBJ_DIR)/%.o: c_src/%.c | $(OBJ_DIR)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(PRIV_DIR) $(OBJ_DIR):
+	mkdir -p $@
+
+-include $(CORE_OBJ:.o=.d) $(NIF_OBJ:.o=.d)
+
+# --- C unit tests (Criterion) under AddressSanitizer and UBSan -------------
+CTEST_DIR   = _build/ctest
+CTEST_BIN   = $(CTEST_DIR)/council_ex_ctest
+CTEST_SRC   = $(wildcard test/c/*.c)
+SAN_FLAGS   = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+              -fno-sanitize-recover=all
+
+$(CTEST_BIN): $(CORE_SRC) $(CTEST_SRC) $(wildcard c_src/*.h) $(wildcard test/c/*.h)
+	mkdir -p $(CTEST_DIR)
+	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(SAN_FLAGS) \
+	  -I/usr/include/cjson -Ic_src -o $@ $(CORE_SRC) $(CTEST_SRC) \
+	  -lcriterion $(LDLIBS)
+
+test-c: $(CTEST_BIN)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  $(CTEST_BIN) --jobs 2
+
+# --- Entry points -----------------------------------------------------------
+deps:
+	@scripts/install_deps.sh
+
+test: deps
+	$(MAKE) test-c
+	mix test
+
+test-elixir:
+	mix test
+
+demo: deps
+	mix run scripts/demo.exs
+
+bench: deps
+	MIX_ENV=bench mix run bench/council_bench.exs
+
+clean:
+	rm -rf $(OBJ_DIR) $(NIF_SO) $(CTEST_DIR)

@@ -1,0 +1,451 @@
+/* http_engine.c - the HTTP engine thread.
+ *
+ * One thread owns one libcurl multi handle (libcurl handles must never be
+ * shared between threads) and loops: run posted tasks, drive transfers,
+ * reap finished ones, then sleep in curl_multi_poll until a socket, a curl
+ * timer or curl_multi_wakeup (from http_engine_post) wakes it. Pure C: no
+ * erl_nif, and nothing here ever blocks other than in that poll. */
+#include "http_engine.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "buf.h"
+
+#define DEFAULT_CONNECT_TIMEOUT_MS 10000L
+#define DEFAULT_MAX_RESPONSE (8u * 1024u * 1024u)
+#define DEFAULT_STACK (4u * 1024u * 1024u)
+#define POOL_MAX 256 /* idle easy handles kept for reuse */
+#define POLL_MS 1000
+
+struct http_transfer {
+  CURL *easy;
+  struct curl_slist *headers;
+  char *body;            /* our copy of the request body */
+  buf resp;              /* response body, capped at max_response_bytes */
+  int too_large;
+  long retry_after_ms;   /* -1 until a header says otherwise */
+  uint64_t started_us;
+  http_done_fn done;
+  void *ud;
+  struct http_transfer *prev, *next; /* the engine's live list */
+  char errbuf[CURL_ERROR_SIZE];
+};
+
+typedef struct task {
+  http_task_fn fn;
+  void *arg;
+  struct task *next;
+} task;
+
+struct http_engine {
+  CURLM *multi;
+  pthread_t thread;
+  pthread_mutex_t lock; /* guards head, tail, stopping and the wakeup */
+  task *head, *tail;
+  int stopping;
+  atomic_long in_flight;
+  http_transfer *live;  /* engine thread only */
+  CURL *pool[POOL_MAX]; /* engine thread only */
+  int pool_len;
+};
+
+static uint64_t now_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* ---- Response callbacks --------------------------------------------------*/
+
+/* CURLOPT_WRITEFUNCTION: returning less than given aborts the transfer. */
+static size_t write_cb(char *data, size_t size, size_t nmemb, void *userp) {
+  http_transfer *t = userp;
+  size_t n = size * nmemb;
+
+  if(buf_append(&t->resp, data, n) != 0) {
+    t->too_large = 1; /* over the cap (or out of memory) */
+    return 0;
+  }
+  return n;
+}
+
+/* Parses a retry-after value: seconds (fractions allowed) or an HTTP date.
+ * Returns milliseconds, or -1 when the value is neither. */
+static long parse_retry_after(const char *v, int is_ms) {
+  char *end;
+  double d = strtod(v, &end);
+
+  if(end != v) {
+    while(*end == ' ' || *end == '\t')
+      end++;
+    if(*end == '\0' && d >= 0 && d < 1e9)
+      return (long)(is_ms ? d : d * 1000.0);
+    return -1;
+  }
+  if(is_ms)
+    return -1;
+  time_t when = curl_getdate(v, NULL);
+  if(when < 0)
+    return -1;
+  double delta = difftime(when, time(NULL));
+  return delta > 0 ? (long)(delta * 1000.0) : 0;
+}
+
+/* Copies a header's value (after "name:") without surrounding blanks. */
+static void header_value(const char *line, size_t len, size_t skip, char *out,
+                         size_t outlen) {
+  size_t i = skip, j;
+
+  while(i < len && (line[i] == ' ' || line[i] == '\t'))
+    i++;
+  j = len;
+  while(j > i && (line[j - 1] == '\r' || line[j - 1] == '\n' ||
+                  line[j - 1] == ' ' || line[j - 1] == '\t'))
+    j--;
+  size_t n = j - i < outlen - 1 ? j - i : outlen - 1;
+  memcpy(out, line + i, n);
+  out[n] = '\0';
+}
+
+/* CURLOPT_HEADERFUNCTION: picks up retry hints and refuses bodies that
+ * announce themselves as larger than the cap. */
+static size_t header_cb(char *line, size_t size, size_t nmemb, void *userp) {
+  http_transfer *t = userp;
+  size_t len = size * nmemb;
+  char value[128];
+
+  if(len > 5 && strncmp(line, "HTTP/", 5) == 0) {
+    t->retry_after_ms = -1; /* a new response (after 1xx or a redirect) */
+  }
+  else if(len > 15 && strncasecmp(line, "retry-after-ms:", 15) == 0) {
+    header_value(line, len, 15, value, sizeof(value));
+    long ms = parse_retry_after(value, 1);
+    if(ms >= 0)
+      t->retry_after_ms = ms;
+  }
+  else if(len > 12 && strncasecmp(line, "retry-after:", 12) == 0) {
+    header_value(line, len, 12, value, sizeof(value));
+    long ms = parse_retry_after(value, 0);
+    if(ms >= 0 && t->retry_after_ms < 0)
+      t->retry_after_ms = ms;
+  }
+  else if(len > 15 && strncasecmp(line, "content-length:", 15) == 0) {
+    header_value(line, len, 15, value, sizeof(value));
+    char *end;
+    unsigned long long cl = strtoull(value, &end, 10);
+    if(end != value && t->resp.limit && cl > t->resp.limit) {
+      t->too_large = 1;
+      return 0;
+    }
+  }
+  return len;
+}
+
+/* ---- Transfers -----------------------------------------------------------*/
+
+static CURL *easy_get(http_engine *eng) {
+  if(eng->pool_len > 0) {
+    CURL *e = eng->pool[--eng->pool_len];
+    curl_easy_reset(e);
+    return e;
+  }
+  return curl_easy_init();
+}
+
+static void easy_put(http_engine *eng, CURL *e) {
+  if(eng->pool_len < POOL_MAX)
+    eng->pool[eng->pool_len++] = e;
+  else
+    curl_easy_cleanup(e);
+}
+
+/* Unlinks t from the multi and the live list, recycles its handle and
+ * frees it. */
+static void transfer_free(http_engine *eng, http_transfer *t) {
+  curl_multi_remove_handle(eng->multi, t->easy);
+  easy_put(eng, t->easy);
+  if(t->prev)
+    t->prev->next = t->next;
+  else
+    eng->live = t->next;
+  if(t->next)
+    t->next->prev = t->prev;
+  atomic_fetch_sub(&eng->in_flight, 1);
+  curl_slist_free_all(t->headers);
+  buf_free(&t->resp);
+  free(t->body);
+  free(t);
+}
+
+static int transfer_setup(http_transfer *t, const http_request *req) {
+  CURL *e = t->easy;
+  long connect_ms = req->connect_timeout_ms > 0 ? req->connect_timeout_ms
+                                                : DEFAULT_CONNECT_TIMEOUT_MS;
+
+  for(size_t i = 0; i < req->n_headers; i++) {
+    struct curl_slist *l = curl_slist_append(t->headers, req->headers[i]);
+    if(!l)
+      return -1;
+    t->headers = l;
+  }
+  /* No "Expect: 100-continue" round trip for large prompts. */
+  const char *fixed[] = {"Content-Type: application/json", "Expect:"};
+  for(size_t i = 0; i < 2; i++) {
+    struct curl_slist *l = curl_slist_append(t->headers, fixed[i]);
+    if(!l)
+      return -1;
+    t->headers = l;
+  }
+
+  int bad = 0;
+  bad |= curl_easy_setopt(e, CURLOPT_URL, req->url) != CURLE_OK;
+  bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK;
+  bad |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
+  bad |= curl_easy_setopt(e, CURLOPT_PRIVATE, t) != CURLE_OK;
+  bad |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf) != CURLE_OK;
+  bad |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers) != CURLE_OK;
+  bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+                          (curl_off_t)req->body_len) != CURLE_OK;
+  bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->body) != CURLE_OK;
+  bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb) != CURLE_OK;
+  bad |= curl_easy_setopt(e, CURLOPT_WRITEDATA, t) != CURLE_OK;
+  bad |= curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb) != CURLE_OK;
+  bad |= curl_easy_setopt(e, CURLOPT_HEADERDATA, t) != CURLE_OK;
+  bad |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, connect_ms) != CURLE_OK;
+  bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
+                          req->timeout_ms > 0 ? req->timeout_ms : 0L) != CURLE_OK;
+  bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK;
+  bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK;
+  /* HTTP/2 where TLS negotiates it. Over TLS, wait for a connection to the
+   * same host to tell (by ALPN) whether it multiplexes rather than opening
+   * one per call. Never on plain http: there libcurl only learns it after
+   * the first response, which would queue every call behind it. */
+  bad |= curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
+                          (long)CURL_HTTP_VERSION_2TLS) != CURLE_OK;
+  if(strncasecmp(req->url, "https:", 6) == 0)
+    bad |= curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L) != CURLE_OK;
+  bad |= curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "") != CURLE_OK;
+  bad |= curl_easy_setopt(e, CURLOPT_USERAGENT, "council_ex/0.1") != CURLE_OK;
+  return bad ? -1 : 0;
+}
+
+http_transfer *http_transfer_start(http_engine *eng, const http_request *req,
+                                   http_done_fn done, void *ud) {
+  http_transfer *t = calloc(1, sizeof(*t));
+  if(!t)
+    return NULL;
+  size_t cap = req->max_response_bytes > 0 ? req->max_response_bytes
+                                           : DEFAULT_MAX_RESPONSE;
+  buf_init(&t->resp, cap);
+  t->retry_after_ms = -1;
+  t->done = done;
+  t->ud = ud;
+  t->body = malloc(req->body_len + 1);
+  t->easy = easy_get(eng);
+  if(!t->body || !t->easy)
+    goto err;
+  if(req->body_len)
+    memcpy(t->body, req->body, req->body_len);
+  t->body[req->body_len] = '\0';
+  if(transfer_setup(t, req) != 0)
+    goto err;
+  if(curl_multi_add_handle(eng->multi, t->easy) != CURLM_OK)
+    goto err;
+
+  t->started_us = now_us();
+  t->next = eng->live;
+  if(eng->live)
+    eng->live->prev = t;
+  eng->live = t;
+  atomic_fetch_add(&eng->in_flight, 1);
+  return t;
+
+err:
+  if(t->easy)
+    easy_put(eng, t->easy);
+  curl_slist_free_all(t->headers);
+  free(t->body);
+  free(t);
+  return NULL;
+}
+
+void http_transfer_cancel(http_engine *eng, http_transfer *t) {
+  transfer_free(eng, t);
+}
+
+static http_failure classify(CURLcode rc, const http_transfer *t) {
+  if(rc == CURLE_OK)
+    return HTTP_OK;
+  if(t->too_large)
+    return HTTP_FAIL_TOO_LARGE;
+  switch(rc) {
+  case CURLE_OPERATION_TIMEDOUT:
+    return HTTP_FAIL_TIMEOUT;
+  case CURLE_PEER_FAILED_VERIFICATION:
+    return HTTP_FAIL_TLS_VERIFY;
+  case CURLE_COULDNT_RESOLVE_HOST:
+  case CURLE_COULDNT_RESOLVE_PROXY:
+  case CURLE_COULDNT_CONNECT:
+  case CURLE_SSL_CONNECT_ERROR:
+  case CURLE_SEND_ERROR:
+  case CURLE_RECV_ERROR:
+  case CURLE_GOT_NOTHING:
+  case CURLE_PARTIAL_FILE:
+  case CURLE_HTTP2:
+  case CURLE_HTTP2_STREAM:
+    return HTTP_FAIL_CONNECT;
+  default:
+    return HTTP_FAIL_OTHER;
+  }
+}
+
+/* Reaps finished transfers and reports each to its owner. */
+static void check_multi_info(http_engine *eng) {
+  CURLMsg *msg;
+  int left;
+
+  while((msg = curl_multi_info_read(eng->multi, &left))) {
+    if(msg->msg != CURLMSG_DONE)
+      continue;
+    http_transfer *t = NULL;
+    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
+    CURLcode rc = msg->data.result;
+    http_result res;
+    memset(&res, 0, sizeof(res));
+    res.failure = classify(rc, t);
+    res.error = rc == CURLE_OK ? ""
+                : t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc);
+    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &res.status);
+    res.body = t->resp.data;
+    res.body_len = t->resp.len;
+    res.retry_after_ms = t->retry_after_ms;
+    res.elapsed_us = now_us() - t->started_us;
+
+    /* Unlink first: the callback may start or cancel other transfers. The
+     * result still points into t, so free t only afterwards. */
+    curl_multi_remove_handle(eng->multi, t->easy);
+    t->done(eng, t->ud, &res);
+    transfer_free(eng, t);
+  }
+}
+
+/* ---- The loop -----------------------------------------------------------*/
+
+/* Takes the whole queue under the lock; runs it outside. */
+static int run_tasks(http_engine *eng) {
+  pthread_mutex_lock(&eng->lock);
+  task *t = eng->head;
+  int stopping = eng->stopping;
+  eng->head = eng->tail = NULL;
+  pthread_mutex_unlock(&eng->lock);
+
+  while(t) {
+    task *next = t->next;
+    t->fn(stopping ? NULL : eng, t->arg);
+    free(t);
+    t = next;
+  }
+  return stopping;
+}
+
+static void *engine_main(void *arg) {
+  http_engine *eng = arg;
+  int running;
+
+  while(!run_tasks(eng)) {
+    curl_multi_perform(eng->multi, &running);
+    check_multi_info(eng);
+    curl_multi_poll(eng->multi, NULL, 0, POLL_MS, NULL);
+  }
+  while(eng->live)
+    transfer_free(eng, eng->live);
+  run_tasks(eng); /* anything posted while stopping: eng is passed as NULL */
+  return NULL;
+}
+
+http_engine *http_engine_start(const http_engine_config *cfg) {
+  http_engine *eng = calloc(1, sizeof(*eng));
+  if(!eng)
+    return NULL;
+  atomic_init(&eng->in_flight, 0);
+  eng->multi = curl_multi_init();
+  if(!eng->multi || pthread_mutex_init(&eng->lock, NULL) != 0) {
+    if(eng->multi)
+      curl_multi_cleanup(eng->multi);
+    free(eng);
+    return NULL;
+  }
+  if(cfg && cfg->max_host_connections > 0)
+    curl_multi_setopt(eng->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+                      cfg->max_host_connections);
+  if(cfg && cfg->max_total_connections > 0)
+    curl_multi_setopt(eng->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
+                      cfg->max_total_connections);
+
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, cfg && cfg->stack_size ? cfg->stack_size
+                                                          : DEFAULT_STACK);
+  int rc = pthread_create(&eng->thread, &attr, engine_main, eng);
+  pthread_attr_destroy(&attr);
+  if(rc != 0) {
+    pthread_mutex_destroy(&eng->lock);
+    curl_multi_cleanup(eng->multi);
+    free(eng);
+    return NULL;
+  }
+  return eng;
+}
+
+void http_engine_stop(http_engine *eng) {
+  if(!eng)
+    return;
+  pthread_mutex_lock(&eng->lock);
+  eng->stopping = 1;
+  curl_multi_wakeup(eng->multi);
+  pthread_mutex_unlock(&eng->lock);
+  pthread_join(eng->thread, NULL);
+
+  while(eng->pool_len > 0)
+    curl_easy_cleanup(eng->pool[--eng->pool_len]);
+  curl_multi_cleanup(eng->multi);
+  pthread_mutex_destroy(&eng->lock);
+  free(eng);
+}
+
+int http_engine_post(http_engine *eng, http_task_fn fn, void *arg) {
+  task *t = malloc(sizeof(*t));
+  if(!t)
+    return -1;
+  t->fn = fn;
+  t->arg = arg;
+  t->next = NULL;
+
+  pthread_mutex_lock(&eng->lock);
+  if(eng->stopping) {
+    pthread_mutex_unlock(&eng->lock);
+    free(t);
+    return -1;
+  }
+  if(eng->tail)
+    eng->tail->next = t;
+  else
+    eng->head = t;
+  eng->tail = t;
+  /* Woken under the lock so http_engine_stop cannot free the multi handle
+   * between our check of `stopping` and this call. */
+  curl_multi_wakeup(eng->multi);
+  pthread_mutex_unlock(&eng->lock);
+  return 0;
+}
+
+long http_engine_in_flight(http_engine *eng) {
+  return atomic_load(&eng->in_flight);
+}

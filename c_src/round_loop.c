@@ -1,0 +1,451 @@
+/* round_loop.c - one council run's state machine (see round_loop.h).
+ *
+ * Rounds run strictly in order; inside a round every seat's call runs in
+ * parallel. The loop renders prompts, classifies outcomes and decides what
+ * comes next. It never blocks and never calls erl_nif or libcurl. */
+#include "round_loop.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "openai_codec.h"
+
+typedef enum rl_state { RL_NEW, RL_RUNNING, RL_FINISHED } rl_state;
+
+struct rl_run {
+  rl_spec *spec;
+  rl_io io;
+  rl_call *calls;  /* n_rounds x n_seats, row-major */
+  size_t round;    /* the round running now */
+  size_t pending;  /* calls of this round not finished yet */
+  int starting;    /* inside round_start: defer the round's completion */
+  rl_state state;
+};
+
+static const char *DEFAULT_CHAIR_PROMPT =
+    "You are the chair of an LLM council. Several models answered the same "
+    "question independently; you write the council's one final answer.";
+
+static void round_start(rl_run *run);
+
+char *rl_strndup(const char *s, size_t len) {
+  char *p = malloc(len + 1);
+  if(!p)
+    return NULL;
+  if(len)
+    memcpy(p, s, len);
+  p[len] = '\0';
+  return p;
+}
+
+static size_t n_members(const rl_spec *spec) {
+  return spec->has_chair ? spec->n_seats - 1 : spec->n_seats;
+}
+
+/* The seats [lo, hi) that sit in a round. */
+static void round_seats(const rl_spec *spec, size_t round, size_t *lo,
+                        size_t *hi) {
+  if(spec->rounds[round] == RL_ROUND_SYNTHESIS) {
+    *lo = spec->n_seats - 1;
+    *hi = spec->n_seats;
+  }
+  else {
+    *lo = 0;
+    *hi = n_members(spec);
+  }
+}
+
+static rl_call *call_at(const rl_run *run, size_t round, size_t seat) {
+  return &run->calls[round * run->spec->n_seats + seat];
+}
+
+/* ---- Spec ----------------------------------------------------------------*/
+
+static int seat_check(const rl_seat *s, size_t i, char *why, size_t why_len) {
+  if(!s->id || !s->id[0]) {
+    snprintf(why, why_len, "seat %zu has no id", i);
+    return -1;
+  }
+  if(!s->url || !s->url[0]) {
+    snprintf(why, why_len, "seat %s has no url", s->id);
+    return -1;
+  }
+  if(!s->model || !s->model[0]) {
+    snprintf(why, why_len, "seat %s has no model", s->id);
+    return -1;
+  }
+  for(size_t h = 0; h < s->n_headers; h++) {
+    if(!s->headers[h]) {
+      snprintf(why, why_len, "seat %s has a missing header", s->id);
+      return -1;
+    }
+  }
+  return 0;
+}
+
+int rl_spec_check(const rl_spec *spec, char *why, size_t why_len) {
+  if(spec->n_seats == 0 || (spec->has_chair && spec->n_seats < 2)) {
+    snprintf(why, why_len, "a council needs at least one member");
+    return -1;
+  }
+  if(spec->n_rounds == 0) {
+    snprintf(why, why_len, "a council needs at least one round");
+    return -1;
+  }
+  if(!spec->input || !chat_utf8_valid(spec->input, spec->input_len)) {
+    snprintf(why, why_len, "the input is not valid UTF-8");
+    return -1;
+  }
+  for(size_t r = 0; r < spec->n_rounds; r++) {
+    if(spec->rounds[r] != RL_ROUND_SYNTHESIS)
+      continue;
+    if(!spec->has_chair) {
+      snprintf(why, why_len, "round %zu is a synthesis but there is no chair",
+               r);
+      return -1;
+    }
+    if(r == 0) {
+      snprintf(why, why_len, "a synthesis round needs a round before it");
+      return -1;
+    }
+  }
+  for(size_t i = 0; i < spec->n_seats; i++) {
+    if(seat_check(&spec->seats[i], i, why, why_len) != 0)
+      return -1;
+  }
+  return 0;
+}
+
+static void seat_free(rl_seat *s) {
+  free(s->id);
+  free(s->url);
+  for(size_t h = 0; h < s->n_headers; h++)
+    free(s->headers[h]);
+  free(s->headers);
+  free(s->model);
+  free(s->system_prompt);
+}
+
+void rl_spec_free(rl_spec *spec) {
+  if(!spec)
+    return;
+  for(size_t i = 0; i < spec->n_seats; i++)
+    seat_free(&spec->seats[i]);
+  free(spec->seats);
+  free(spec->rounds);
+  free(spec->input);
+  free(spec);
+}
+
+/* ---- Prompts -------------------------------------------------------------*/
+
+/* The chair's user message: the input, then every member's answer of the
+ * latest member round before `round`, failures included so the chair knows
+ * who was silent. */
+static int render_synthesis(const rl_run *run, size_t round, buf *out) {
+  const rl_spec *spec = run->spec;
+  size_t prior = round;
+
+  while(prior > 0 && spec->rounds[prior - 1] == RL_ROUND_SYNTHESIS)
+    prior--;
+  prior--; /* rl_spec_check guarantees a member round exists before */
+
+  if(buf_puts(out, "Question:\n") || buf_append(out, spec->input, spec->input_len) ||
+     buf_puts(out, "\n\nThe council's members answered independently:\n"))
+    return -1;
+  for(size_t s = 0; s < n_members(spec); s++) {
+    const rl_call *c = call_at(run, prior, s);
+    const rl_seat *seat = &spec->seats[s];
+    if(buf_printf(out, "\n### Member %s (%s)\n", seat->id, seat->model))
+      return -1;
+    if(c->status == RL_SEAT_OK) {
+      if(buf_append(out, c->resp.content, c->resp.content_len) ||
+         buf_puts(out, "\n"))
+        return -1;
+    }
+    else if(buf_printf(out, "(no answer: %s)\n",
+                       c->err.reason ? c->err.reason : "not run"))
+      return -1;
+  }
+  return buf_puts(out, "\nWrite the council's final answer. Combine the "
+                       "strongest points, settle disagreements, and say what "
+                       "remains uncertain.\n");
+}
+
+char *rl_render_request(const rl_run *run, size_t round, size_t seat,
+                        size_t *len) {
+  const rl_spec *spec = run->spec;
+  const rl_seat *s = &spec->seats[seat];
+  chat_message msgs[2];
+  size_t n = 0;
+  buf user;
+  char *body = NULL;
+
+  buf_init(&user, 0);
+  if(spec->rounds[round] == RL_ROUND_SYNTHESIS) {
+    const char *sys = s->system_prompt ? s->system_prompt : DEFAULT_CHAIR_PROMPT;
+    msgs[n++] = (chat_message){"system", sys, strlen(sys)};
+    if(render_synthesis(run, round, &user) != 0)
+      goto done;
+    msgs[n++] = (chat_message){"user", user.data, user.len};
+  }
+  else {
+    if(s->system_prompt)
+      msgs[n++] = (chat_message){"system", s->system_prompt,
+                                 strlen(s->system_prompt)};
+    msgs[n++] = (chat_message){"user", spec->input, spec->input_len};
+  }
+
+  chat_request req = {
+      .model = s->model,
+      .messages = msgs,
+      .n_messages = n,
+      .has_temperature = s->has_temperature,
+      .temperature = s->temperature,
+      .max_tokens = s->max_tokens,
+  };
+  body = openai_build_request(&req, len);
+
+done:
+  buf_free(&user);
+  return body;
+}
+
+/* ---- The run -------------------------------------------------------------*/
+
+rl_run *rl_run_new(rl_spec *spec, const rl_io *io) {
+  rl_run *run = calloc(1, sizeof(*run));
+  if(!run)
+    goto err;
+  run->calls = calloc(spec->n_rounds * spec->n_seats, sizeof(rl_call));
+  if(!run->calls)
+    goto err;
+  run->spec = spec;
+  run->io = *io;
+  for(size_t r = 0; r < spec->n_rounds; r++) {
+    for(size_t s = 0; s < spec->n_seats; s++) {
+      rl_call *c = call_at(run, r, s);
+      c->run = run;
+      c->round = r;
+      c->seat = s;
+      chat_response_init(&c->resp);
+      chat_error_init(&c->err);
+    }
+  }
+  return run;
+
+err:
+  if(run)
+    free(run->calls);
+  free(run);
+  rl_spec_free(spec);
+  return NULL;
+}
+
+void rl_run_free(rl_run *run) {
+  if(!run)
+    return;
+  size_t n = run->spec->n_rounds * run->spec->n_seats;
+  for(size_t i = 0; i < n; i++) {
+    chat_response_free(&run->calls[i].resp);
+    chat_error_free(&run->calls[i].err);
+  }
+  free(run->calls);
+  rl_spec_free(run->spec);
+  free(run);
+}
+
+static void emit(rl_run *run, rl_event_type type, size_t seat,
+                 const rl_call *call, const char *reason) {
+  rl_event ev = {type, run->round, seat, call, reason};
+  run->io.emit(run->io.ctx, run, &ev);
+}
+
+static void finish(rl_run *run, rl_event_type type, const char *reason) {
+  run->state = RL_FINISHED;
+  emit(run, type, 0, NULL, reason);
+}
+
+static void round_finish(rl_run *run) {
+  size_t lo, hi, ok = 0;
+
+  emit(run, RL_EV_ROUND_COMPLETED, 0, NULL, NULL);
+  round_seats(run->spec, run->round, &lo, &hi);
+  for(size_t s = lo; s < hi; s++)
+    ok += call_at(run, run->round, s)->status == RL_SEAT_OK;
+  if(ok == 0) {
+    finish(run, RL_EV_RUN_FAILED,
+           run->spec->rounds[run->round] == RL_ROUND_SYNTHESIS
+               ? "chair_failed"
+               : "no_member_succeeded");
+    return;
+  }
+  if(++run->round == run->spec->n_rounds) {
+    run->round--; /* events keep naming the last round */
+    finish(run, RL_EV_RUN_COMPLETED, NULL);
+    return;
+  }
+  round_start(run);
+}
+
+/* Records a finished call and moves the round on when it was the last. */
+static void call_finished(rl_call *call) {
+  rl_run *run = call->run;
+
+  call->handle = NULL;
+  emit(run, RL_EV_MEMBER_COMPLETED, call->seat, call, NULL);
+  if(--run->pending == 0 && !run->starting)
+    round_finish(run);
+}
+
+static void call_fail(rl_call *call, chat_error_kind kind, const char *reason,
+                      const char *message) {
+  call->status = RL_SEAT_FAILED;
+  chat_error_set(&call->err, kind, reason, message);
+  call_finished(call);
+}
+
+static void round_start(rl_run *run) {
+  const rl_spec *spec = run->spec;
+  size_t lo, hi;
+
+  round_seats(spec, run->round, &lo, &hi);
+  emit(run, RL_EV_ROUND_STARTED, 0, NULL, NULL);
+  run->pending = hi - lo;
+  run->starting = 1;
+  for(size_t s = lo; s < hi && run->state == RL_RUNNING; s++) {
+    rl_call *call = call_at(run, run->round, s);
+    const rl_seat *seat = &spec->seats[s];
+    size_t len = 0;
+
+    call->status = RL_SEAT_RUNNING;
+    emit(run, RL_EV_MEMBER_STARTED, s, NULL, NULL);
+    char *body = rl_render_request(run, run->round, s, &len);
+    if(!body) {
+      call_fail(call, CHAT_ERR_PERMANENT, "render_failed",
+                "could not render the request (invalid UTF-8 or no memory)");
+      continue;
+    }
+    http_request req = {
+        .url = seat->url,
+        .headers = (const char *const *)seat->headers,
+        .n_headers = seat->n_headers,
+        .body = body,
+        .body_len = len,
+        .connect_timeout_ms = seat->connect_timeout_ms,
+        .timeout_ms = seat->timeout_ms,
+        .max_response_bytes = spec->max_response_bytes,
+    };
+    call->handle = run->io.start_call(run->io.ctx, call, &req);
+    free(body);
+    if(!call->handle)
+      call_fail(call, CHAT_ERR_PERMANENT, "start_failed",
+                "the HTTP call could not be started (bad URL or no memory)");
+  }
+  run->starting = 0;
+  if(run->pending == 0 && run->state == RL_RUNNING)
+    round_finish(run);
+}
+
+void rl_run_start(rl_run *run) {
+  if(run->state != RL_NEW)
+    return;
+  run->state = RL_RUNNING;
+  round_start(run);
+}
+
+/* Maps a transport failure onto the error a member reports. */
+static void transport_error(const http_result *res, chat_error *err) {
+  switch(res->failure) {
+  case HTTP_FAIL_TIMEOUT:
+    chat_error_set(err, CHAT_ERR_TIMEOUT, "timeout", res->error);
+    break;
+  case HTTP_FAIL_CONNECT:
+    chat_error_set(err, CHAT_ERR_TRANSIENT, "connect_failed", res->error);
+    break;
+  case HTTP_FAIL_TOO_LARGE:
+    chat_error_set(err, CHAT_ERR_PERMANENT, "response_too_large",
+                   "the response body is larger than max_response_bytes");
+    break;
+  case HTTP_FAIL_TLS_VERIFY:
+    chat_error_set(err, CHAT_ERR_PERMANENT, "tls_verify_failed", res->error);
+    break;
+  default:
+    chat_error_set(err, CHAT_ERR_TRANSIENT, "transport_error", res->error);
+    break;
+  }
+}
+
+void rl_call_done(rl_call *call, const http_result *res) {
+  rl_run *run = call->run;
+
+  if(run->state != RL_RUNNING || call->status != RL_SEAT_RUNNING)
+    return;
+  call->latency_us = res->elapsed_us;
+  call->http_status = res->status;
+  if(res->failure != HTTP_OK) {
+    transport_error(res, &call->err);
+    call->err.http_status = res->status;
+    call->status = RL_SEAT_FAILED;
+  }
+  else if(res->status >= 200 && res->status < 300) {
+    int rc = openai_parse_response(res->body, res->body_len, &call->resp,
+                                   &call->err);
+    call->err.http_status = res->status;
+    call->status = rc == 0 ? RL_SEAT_OK : RL_SEAT_FAILED;
+  }
+  else {
+    openai_parse_error(res->status, res->body, res->body_len,
+                       res->retry_after_ms, &call->err);
+    call->status = RL_SEAT_FAILED;
+  }
+  call_finished(call);
+}
+
+void rl_run_cancel(rl_run *run) {
+  size_t lo, hi;
+
+  if(run->state != RL_RUNNING) {
+    if(run->state == RL_NEW)
+      finish(run, RL_EV_RUN_CANCELLED, NULL);
+    return;
+  }
+  run->state = RL_FINISHED; /* no completion may move the round on now */
+  round_seats(run->spec, run->round, &lo, &hi);
+  for(size_t s = lo; s < hi; s++) {
+    rl_call *call = call_at(run, run->round, s);
+    if(call->status != RL_SEAT_RUNNING)
+      continue;
+    if(call->handle)
+      run->io.cancel_call(run->io.ctx, call->handle);
+    call->handle = NULL;
+    call->status = RL_SEAT_FAILED;
+    chat_error_set(&call->err, CHAT_ERR_CANCELLED, "cancelled",
+                   "the run was cancelled");
+    emit(run, RL_EV_MEMBER_COMPLETED, s, call, NULL);
+  }
+  emit(run, RL_EV_RUN_CANCELLED, 0, NULL, NULL);
+}
+
+int rl_run_finished(const rl_run *run) {
+  return run->state == RL_FINISHED;
+}
+
+const rl_spec *rl_run_spec(const rl_run *run) {
+  return run->spec;
+}
+
+void *rl_run_ctx(const rl_run *run) {
+  return run->io.ctx;
+}
+
+const rl_call *rl_run_call(const rl_run *run, size_t round, size_t seat) {
+  size_t lo, hi;
+
+  if(round >= run->spec->n_rounds || seat >= run->spec->n_seats)
+    return NULL;
+  round_seats(run->spec, round, &lo, &hi);
+  return seat >= lo && seat < hi ? call_at(run, round, seat) : NULL;
+}

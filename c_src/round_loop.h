@@ -1,0 +1,133 @@
+/* round_loop.h - the council round loop: one run's state machine.
+ *
+ * A run walks its rounds in order. For each round it renders every seat's
+ * chat request, starts the calls through the rl_io it was given, collects
+ * each outcome (success or classified failure) and reports progress as
+ * rl_events. It never blocks and never touches erl_nif or libcurl: the NIF
+ * glue plugs the HTTP engine in through rl_io, and tests plug in a fake.
+ * All calls on one run must come from one thread. */
+#ifndef CX_ROUND_LOOP_H
+#define CX_ROUND_LOOP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chat.h"
+#include "http_engine.h"
+
+typedef enum rl_round_kind {
+  RL_ROUND_INDEPENDENT, /* every member answers the input */
+  RL_ROUND_SYNTHESIS    /* the chair sees the input and every answer */
+} rl_round_kind;
+
+/* A member, or the chair. All strings are owned (malloc'd) by the seat. */
+typedef struct rl_seat {
+  char *id;            /* label used in prompts and reports */
+  char *url;           /* full chat-completions URL */
+  char **headers;      /* "Name: value", secrets included; never reported */
+  size_t n_headers;
+  char *model;
+  char *system_prompt; /* NULL: none */
+  int has_temperature;
+  double temperature;
+  long max_tokens;     /* <= 0: not sent */
+  long connect_timeout_ms;
+  long timeout_ms;
+} rl_seat;
+
+/* The council as the loop runs it. Members come first in seats; when
+ * has_chair is set, the chair is the last seat. */
+typedef struct rl_spec {
+  char *input;         /* the rendered user input, UTF-8 */
+  size_t input_len;
+  rl_seat *seats;
+  size_t n_seats;
+  int has_chair;
+  rl_round_kind *rounds;
+  size_t n_rounds;
+  size_t max_response_bytes;
+} rl_spec;
+
+typedef enum rl_seat_status {
+  RL_SEAT_IDLE = 0,
+  RL_SEAT_RUNNING,
+  RL_SEAT_OK,
+  RL_SEAT_FAILED
+} rl_seat_status;
+
+typedef struct rl_run rl_run;
+
+/* One seat's call in one round. Its address is stable for the run's life:
+ * the transport carries it as the call's identity. */
+typedef struct rl_call {
+  rl_run *run;
+  size_t round;
+  size_t seat;
+  rl_seat_status status;
+  void *handle;        /* the transport's handle while running */
+  chat_response resp;  /* when status == RL_SEAT_OK */
+  chat_error err;      /* when status == RL_SEAT_FAILED */
+  long http_status;
+  uint64_t latency_us;
+} rl_call;
+
+typedef enum rl_event_type {
+  RL_EV_ROUND_STARTED,
+  RL_EV_MEMBER_STARTED,
+  RL_EV_MEMBER_COMPLETED, /* success and failure alike: see call->status */
+  RL_EV_ROUND_COMPLETED,
+  RL_EV_RUN_COMPLETED,
+  RL_EV_RUN_FAILED,       /* reason says why */
+  RL_EV_RUN_CANCELLED
+} rl_event_type;
+
+typedef struct rl_event {
+  rl_event_type type;
+  size_t round;
+  size_t seat;
+  const rl_call *call;    /* RL_EV_MEMBER_COMPLETED only */
+  const char *reason;     /* RL_EV_RUN_FAILED only: a static snake_case word */
+} rl_event;
+
+typedef struct rl_io {
+  void *ctx;
+  /* Starts the HTTP call for `call`; returns a handle, or NULL when it could
+   * not start. Must not complete the call from inside: completion comes
+   * later through rl_call_done. */
+  void *(*start_call)(void *ctx, rl_call *call, const http_request *req);
+  void (*cancel_call)(void *ctx, void *handle);
+  void (*emit)(void *ctx, rl_run *run, const rl_event *ev);
+} rl_io;
+
+/* Checks a spec before it is run. Returns 0, or -1 with a message in why. */
+int rl_spec_check(const rl_spec *spec, char *why, size_t why_len);
+void rl_spec_free(rl_spec *spec);
+/* malloc'd copy of s[0..len) with a NUL added; NULL on out-of-memory. */
+char *rl_strndup(const char *s, size_t len);
+
+/* Takes ownership of spec (also on failure). NULL on out-of-memory. */
+rl_run *rl_run_new(rl_spec *spec, const rl_io *io);
+void rl_run_free(rl_run *run); /* the run must not have calls running */
+
+/* Starts the first round. Emits events through io->emit, possibly all the
+ * way to RL_EV_RUN_FAILED if no call can start. */
+void rl_run_start(rl_run *run);
+/* Feeds a finished call back; the transport handle is dropped. */
+void rl_call_done(rl_call *call, const http_result *res);
+/* Cancels every running call and finishes with RL_EV_RUN_CANCELLED.
+ * Does nothing on a finished run. */
+void rl_run_cancel(rl_run *run);
+
+int rl_run_finished(const rl_run *run);
+const rl_spec *rl_run_spec(const rl_run *run);
+/* The ctx of the rl_io the run was created with. */
+void *rl_run_ctx(const rl_run *run);
+/* The call of a seat in a round, or NULL if that seat does not sit in it. */
+const rl_call *rl_run_call(const rl_run *run, size_t round, size_t seat);
+
+/* Renders the messages a seat is sent in a round into buf-backed storage.
+ * Exposed for tests; returns a malloc'd JSON request body or NULL. */
+char *rl_render_request(const rl_run *run, size_t round, size_t seat,
+                        size_t *len);
+
+#endif

@@ -1,0 +1,41 @@
+defmodule CouncilEx.MemberResult do
+  @moduledoc """
+  One member's outcome in one round: `:ok` with a `%CouncilEx.Response{}`, or
+  `:error` with a `%CouncilEx.Error{}`.
+  """
+
+  @typedoc "The outcome of a member's call."
+  @type status :: :ok | :error | :timeout | :cancelled
+
+  @typedoc "A member's result."
+  @type t :: %__MODULE__{
+          member_id: atom(),
+          round_name: atom(),
+          status: status(),
+          response: CouncilEx.Response.t() | nil,
+          error: CouncilEx.Error.t() | nil,
+          model: String.t(),
+          provider: atom(),
+          latency_ms: non_neg_integer(),
+          attempts: pos_integer(),
+          metadata: map()
+        }
+
+  defstruct [
+    :member_id,
+    :round_name,
+    :status,
+    :response,
+    :error,
+    :model,
+    :provider,
+    latency_ms: 0,
+    attempts: 1,
+    metadata: %{}
+  ]
+
+  @doc "The member's answer text, or nil when it failed."
+  @spec content(t()) :: String.t() | nil
+  def content(%__MODULE__{response: %CouncilEx.Response{content: content}}), do: content
+  def content(%__MODULE__{}), do: nil
+end

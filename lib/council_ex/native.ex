@@ -1,0 +1,33 @@
+defmodule CouncilEx.Native do
+  @moduledoc false
+  # The NIF boundary. Public modules validate their arguments, then call in
+  # here; nothing else calls these functions.
+
+  @on_load :load_nif
+  @compile {:autoload, false}
+
+  for file <- Path.wildcard(Path.join(__DIR__, "../../c_src/*.{c,h}")) do
+    @external_resource file
+  end
+
+  def load_nif do
+    path = :filename.join(:code.priv_dir(:council_ex), ~c"council_ex_nif")
+    engines = Application.get_env(:council_ex, :engine_threads, 2)
+    :erlang.load_nif(path, %{engines: engines})
+  end
+
+  @spec json_decode(binary(), pos_integer()) :: {:ok, term()} | {:error, term()}
+  def json_decode(_json, _max_depth), do: :erlang.nif_error(:not_loaded)
+
+  @spec json_encode(term(), pos_integer()) :: {:ok, binary()} | {:error, term()}
+  def json_encode(_term, _max_depth), do: :erlang.nif_error(:not_loaded)
+
+  @spec run_start(map(), reference()) :: {:ok, reference()} | {:error, term()}
+  def run_start(_spec, _tag), do: :erlang.nif_error(:not_loaded)
+
+  @spec run_cancel(reference()) :: :ok
+  def run_cancel(_run), do: :erlang.nif_error(:not_loaded)
+
+  @spec stats() :: %{in_flight: non_neg_integer(), runs: non_neg_integer()}
+  def stats, do: :erlang.nif_error(:not_loaded)
+end

@@ -1,0 +1,16 @@
+defmodule CouncilEx.Response do
+  @moduledoc "A provider's normalized answer to one chat call."
+
+  @typedoc "Token usage as the provider reported it (`nil` when it did not)."
+  @type usage :: %{input_tokens: non_neg_integer() | nil, output_tokens: non_neg_integer() | nil}
+
+  @typedoc "A normalized response."
+  @type t :: %__MODULE__{
+          content: String.t(),
+          model: String.t() | nil,
+          finish_reason: String.t() | nil,
+          usage: usage()
+        }
+
+  defstruct content: "", model: nil, finish_reason: nil, usage: %{input_tokens: nil, output_tokens: nil}
+end

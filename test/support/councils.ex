@@ -1,0 +1,32 @@
+defmodule CouncilEx.TestCouncils do
+  @moduledoc false
+  # Councils shared by the tests. Every seat uses the :fake provider, which
+  # CouncilEx.FakeCase points at a CouncilEx.FakeProvider on loopback.
+
+  defmodule Skeptic do
+    @moduledoc false
+    use CouncilEx.Member
+    role "skeptic"
+    system_prompt "You are the skeptic. Look for what could go wrong."
+  end
+
+  defmodule Three do
+    @moduledoc false
+    use CouncilEx
+
+    member :alpha, Skeptic, provider: :fake, model: "alpha-model", temperature: 0.2
+    member :beta, provider: :fake, model: "beta-model", max_tokens: 300
+    member :gamma, provider: :fake, model: "gamma-model", system_prompt: "You are Gamma."
+    round :independent_analysis
+    chair :chair, provider: :fake, model: "chair-model"
+  end
+
+  defmodule NoChair do
+    @moduledoc false
+    use CouncilEx
+
+    member :solo, provider: :fake, model: "solo-model"
+    member :duo, provider: :fake, model: "duo-model"
+    round :independent_analysis
+  end
+end
