@@ -76,10 +76,14 @@ defmodule CouncilEx.MixProject do
 
   def application do
     [
-      extra_applications: [:logger, :crypto],
+      extra_applications: extra_applications(Mix.env()),
       mod: {CouncilEx.Application, []}
     ]
   end
+
+  # :inets only for the benchmark's :httpc baseline.
+  defp extra_applications(:bench), do: [:logger, :crypto, :inets]
+  defp extra_applications(_), do: [:logger, :crypto]
 
   defp elixirc_paths(:test), do: ["lib", "test/support"]
   defp elixirc_paths(:bench), do: ["lib", "bench/support"]

@@ -1,0 +1,493 @@
+# The CouncilEx benchmark: `make bench`, i.e.
+#
+#     MIX_ENV=bench mix run bench/council_bench.exs
+#
+# Starts nginx on a loopback port as the fastest possible OpenAI-compatible
+# provider (one canned chat.completion), then measures for BENCH_SECONDS
+# each (default 10), after a BENCH_WARMUP_SECONDS warm-up (default 2):
+#
+#   (a) wrk, 64 connections, POSTing member-sized requests: the ceiling;
+#   (b) a council written with :httpc, 64 concurrent councils: the baseline;
+#   (c) the engine, CouncilEx.run/3 on the same council, 64 concurrent runs.
+#
+# A council makes 6 calls (5 members, then the chair), so (b) and (c) report
+# 6 calls per completed council. The targets are engine/wrk >= 0.15 and
+# engine/httpc >= 3.0; missing them is reported, not fatal. The script exits
+# non-zero only when a step could not be measured.
+
+defmodule CouncilEx.Bench.Nginx do
+  @moduledoc false
+  # An nginx master process owned by this script, in a temporary prefix.
+
+  @template Path.expand("nginx.conf.eex", __DIR__)
+  @binary "/usr/sbin/nginx"
+
+  defstruct [:port, :os_port, :os_pid, :prefix]
+
+  @doc "Starts nginx serving `body` and waits until it accepts connections."
+  def start(body) do
+    prefix = Path.join(System.tmp_dir!(), "council_bench_#{System.unique_integer([:positive])}")
+    File.mkdir_p!(prefix)
+    port = free_port()
+    conf = Path.join(prefix, "nginx.conf")
+    error_log = Path.join(prefix, "error.log")
+
+    File.write!(conf, render(prefix: prefix, port: port, run_as_root: root?(), body: body))
+
+    # `daemon off` keeps the master in the foreground, so it is our child:
+    # we know its pid and learn at once if it exits. `-e` keeps nginx from
+    # touching the system's error log before it has read the config.
+    os_port =
+      Port.open({:spawn_executable, @binary}, [
+        :binary,
+        :exit_status,
+        :stderr_to_stdout,
+        args: ["-p", prefix <> "/", "-c", conf, "-e", error_log]
+      ])
+
+    {:os_pid, os_pid} = Port.info(os_port, :os_pid)
+    nginx = %__MODULE__{port: port, os_port: os_port, os_pid: os_pid, prefix: prefix}
+    await_listening(nginx, System.monotonic_time(:millisecond) + 5_000)
+  end
+
+  @doc "Stops nginx (TERM, then KILL after 5 s) and removes its prefix."
+  def stop(%__MODULE__{os_port: os_port, os_pid: os_pid, prefix: prefix}) do
+    if Port.info(os_port) do
+      System.cmd("kill", ["-TERM", to_string(os_pid)], stderr_to_stdout: true)
+
+      receive do
+        {^os_port, {:exit_status, _}} -> :ok
+      after
+        5_000 -> System.cmd("kill", ["-KILL", to_string(os_pid)], stderr_to_stdout: true)
+      end
+    end
+
+    File.rm_rf(prefix)
+    :ok
+  end
+
+  @doc "The nginx version, e.g. \"nginx/1.22.1\"."
+  def version do
+    {out, _} = System.cmd(@binary, ["-v"], stderr_to_stdout: true)
+    out |> String.trim() |> String.replace_prefix("nginx version: ", "")
+  end
+
+  @doc """
+  Renders bench/nginx.conf.eex. `:body` is the raw JSON reply; it is
+  escaped here for a single-quoted nginx string.
+  """
+  def render(assigns) do
+    assigns = Keyword.update!(assigns, :body, &escape/1)
+    EEx.eval_file(@template, assigns: assigns)
+  end
+
+  # In a `return` text nginx expands `$name` variables and has no escape
+  # for `$`, so a dollar becomes the equivalent JSON escape \u0024. Then
+  # backslashes and single quotes are escaped for the quoted string (nginx
+  # turns \\ and \' back into \ and ').
+  defp escape(json) do
+    json
+    |> String.replace("$", "\\u0024")
+    |> String.replace("\\", "\\\\")
+    |> String.replace("'", "\\'")
+  end
+
+  defp await_listening(nginx, deadline) do
+    receive do
+      {port, {:exit_status, status}} when port == nginx.os_port ->
+        log = File.read!(Path.join(nginx.prefix, "error.log"))
+        File.rm_rf(nginx.prefix)
+        raise "nginx exited with status #{status}:\n#{log}"
+    after
+      0 -> :ok
+    end
+
+    case :gen_tcp.connect({127, 0, 0, 1}, nginx.port, [:binary, active: false], 200) do
+      {:ok, socket} ->
+        :gen_tcp.close(socket)
+        nginx
+
+      {:error, reason} ->
+        if System.monotonic_time(:millisecond) > deadline do
+          stop(nginx)
+          raise "nginx did not listen on port #{nginx.port}: #{inspect(reason)}"
+        end
+
+        Process.sleep(50)
+        await_listening(nginx, deadline)
+    end
+  end
+
+  defp free_port do
+    {:ok, socket} = :gen_tcp.listen(0, ip: {127, 0, 0, 1}, reuseaddr: true)
+    {:ok, port} = :inet.port(socket)
+    :gen_tcp.close(socket)
+    port
+  end
+
+  defp root? do
+    {uid, 0} = System.cmd("id", ["-u"])
+    String.trim(uid) == "0"
+  end
+end
+
+defmodule CouncilEx.Bench.Wrk do
+  @moduledoc false
+  # Runs wrk and reads its summary.
+
+  @script Path.expand("post.lua", __DIR__)
+
+  @doc "Runs wrk against `url`; the result map has :rate (requests/s)."
+  def run(url, seconds, connections, body) do
+    args = ["-t1", "-c#{connections}", "-d#{seconds}s", "-s", @script, url]
+    {out, status} = System.cmd("wrk", args, env: [{"BENCH_BODY", body}], stderr_to_stdout: true)
+
+    with 0 <- status,
+         [_, rate] <- Regex.run(~r/Requests\/sec:\s+([\d.]+)/, out),
+         [_, total, elapsed, unit] <- Regex.run(~r/(\d+) requests in ([\d.]+)(\w+)/, out) do
+      errors = non_2xx(out) + socket_errors(out)
+      total = String.to_integer(total)
+
+      %{
+        rate: String.to_float(rate),
+        calls: total,
+        errors: errors,
+        first_error: if(errors > 0, do: out),
+        elapsed: to_seconds(elapsed, unit)
+      }
+    else
+      _ -> raise "wrk failed (exit status #{status}):\n#{out}"
+    end
+  end
+
+  @doc "The wrk version, e.g. \"debian/4.1.0-3+b2\"."
+  def version do
+    {out, _} = System.cmd("wrk", ["-v"], stderr_to_stdout: true)
+
+    case Regex.run(~r/^wrk (\S+)/, out) do
+      [_, version] -> version
+      nil -> "unknown"
+    end
+  end
+
+  defp non_2xx(out) do
+    case Regex.run(~r/Non-2xx or 3xx responses: (\d+)/, out) do
+      [_, n] -> String.to_integer(n)
+      nil -> 0
+    end
+  end
+
+  defp socket_errors(out) do
+    case Regex.run(~r/Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/, out) do
+      [_ | counts] -> counts |> Enum.map(&String.to_integer/1) |> Enum.sum()
+      nil -> 0
+    end
+  end
+
+  defp to_seconds(value, unit) do
+    {value, _} = Float.parse(value)
+
+    case unit do
+      "ms" -> value / 1000
+      "s" -> value
+      "m" -> value * 60
+      _ -> value
+    end
+  end
+end
+
+defmodule CouncilEx.Bench do
+  @moduledoc false
+
+  alias CouncilEx.Bench.{HttpcCouncil, Nginx, Wrk}
+  alias CouncilEx.JSON
+
+  # ~300 bytes of request JSON per member call, like a real question.
+  @question "Our team must choose between rewriting the billing service in Rust or " <>
+              "incrementally refactoring the existing Java code. Weigh delivery risk, " <>
+              "hiring, runtime cost and correctness, then recommend one path with the " <>
+              "three most important reasons."
+
+  # What every member (and the chair) answers: a realistic size, and an
+  # apostrophe and a dollar sign to keep the nginx escaping honest.
+  @answer "Refactor incrementally. The council's reasons: a rewrite freezes features " <>
+            "for a year while the Java code keeps earning; the team's hiring pipeline " <>
+            "is Java-heavy; and the runtime savings (about $40k a year) do not pay " <>
+            "for the risk. Extract the invoicing core behind an interface first."
+
+  @calls_per_council 6
+  @targets [engine_vs_wrk: 0.15, engine_vs_httpc: 3.0]
+
+  def main do
+    config = config()
+    header(config)
+    nginx = Nginx.start(canned_reply())
+
+    results =
+      try do
+        base_url = "http://127.0.0.1:#{nginx.port}/v1"
+        check_reply!(base_url)
+
+        [
+          step(:wrk, fn -> wrk(base_url, config) end),
+          step(:httpc, fn -> httpc(base_url, config) end),
+          step(:engine, fn -> engine(base_url, config) end)
+        ]
+      after
+        Nginx.stop(nginx)
+      end
+
+    report(results, config)
+    if Enum.any?(results, &Map.has_key?(&1, :failure)), do: System.halt(1)
+  end
+
+  ## The three measurements
+
+  defp wrk(base_url, config) do
+    url = base_url <> "/chat/completions"
+    body = JSON.encode!(member_request("bench-model-1"))
+    Wrk.run(url, config.warmup, config.concurrency, body)
+    Wrk.run(url, config.seconds, config.concurrency, body)
+  end
+
+  defp httpc(base_url, config) do
+    :ok = HttpcCouncil.start_profile()
+    measure(fn -> HttpcCouncil.run(base_url, @question) end, config)
+  end
+
+  defp engine(base_url, config) do
+    Application.put_env(:council_ex, :providers,
+      bench: [
+        adapter: CouncilEx.Provider.Adapters.OpenAI,
+        api_key: "bench-key",
+        base_url: base_url
+      ]
+    )
+
+    council = define_council()
+
+    measure(
+      fn ->
+        case CouncilEx.run(council, %{question: @question}, []) do
+          {:ok, %{status: :ok} = result} -> {:ok, result}
+          {:ok, result} -> {:error, {result.status, result.errors}}
+          {:error, _} = error -> error
+        end
+      end,
+      config
+    )
+  end
+
+  # Compiled here, from a string, rather than at the top of the file: a
+  # missing or broken engine then fails step (c) alone, after (a) and (b)
+  # have run. (A `quote` would also bind `round` to Kernel.round/1.)
+  defp define_council do
+    Code.compile_string("""
+    defmodule CouncilEx.Bench.Council do
+      use CouncilEx
+
+      member :m1, provider: :bench, model: "bench-model-1"
+      member :m2, provider: :bench, model: "bench-model-2"
+      member :m3, provider: :bench, model: "bench-model-3"
+      member :m4, provider: :bench, model: "bench-model-4"
+      member :m5, provider: :bench, model: "bench-model-5"
+      round :independent_analysis
+      chair :chair, provider: :bench, model: "bench-chair"
+    end
+    """)
+
+    CouncilEx.Bench.Council
+  end
+
+  # Runs `fun` in `config.concurrency` loops, first for the warm-up, then
+  # for the measured period. A council started before the deadline counts
+  # even if it ends after it, and the period is stretched to match.
+  defp measure(fun, config) do
+    run_loops(fun, config.warmup, config.concurrency)
+    run_loops(fun, config.seconds, config.concurrency)
+  end
+
+  defp run_loops(fun, seconds, concurrency) do
+    started = System.monotonic_time(:microsecond)
+    deadline = started + seconds * 1_000_000
+
+    totals =
+      1..concurrency
+      |> Enum.map(fn _ -> Task.async(fn -> loop(fun, deadline, {0, 0, nil}) end) end)
+      |> Task.await_many(:infinity)
+      |> Enum.reduce({0, 0, nil}, fn {ok, errors, first}, {ok_acc, errors_acc, first_acc} ->
+        {ok_acc + ok, errors_acc + errors, first_acc || first}
+      end)
+
+    {councils, errors, first_error} = totals
+    elapsed = (System.monotonic_time(:microsecond) - started) / 1_000_000
+    calls = councils * @calls_per_council
+
+    %{
+      rate: calls / elapsed,
+      councils: councils,
+      calls: calls,
+      errors: errors,
+      first_error: first_error,
+      elapsed: elapsed
+    }
+  end
+
+  defp loop(fun, deadline, {ok, errors, first} = acc) do
+    if System.monotonic_time(:microsecond) >= deadline do
+      acc
+    else
+      case safely(fun) do
+        {:ok, _} -> loop(fun, deadline, {ok + 1, errors, first})
+        {:error, reason} -> loop(fun, deadline, {ok, errors + 1, first || reason})
+      end
+    end
+  end
+
+  defp safely(fun) do
+    fun.()
+  rescue
+    exception -> {:error, Exception.format(:error, exception, __STACKTRACE__)}
+  catch
+    kind, reason -> {:error, Exception.format(kind, reason, __STACKTRACE__)}
+  end
+
+  # A step that raises, or that completed nothing, could not be measured.
+  defp step(name, fun) do
+    IO.puts("Running #{label(name)}...")
+
+    case safely(fun) do
+      %{calls: 0} = result -> Map.merge(result, %{name: name, failure: "no call completed"})
+      %{} = result -> Map.put(result, :name, name)
+      {:error, message} -> %{name: name, failure: message}
+    end
+  end
+
+  ## Requests and replies
+
+  defp member_request(model) do
+    %{"model" => model, "messages" => [%{"role" => "user", "content" => @question}]}
+  end
+
+  defp canned_reply do
+    words = length(String.split(@answer))
+
+    JSON.encode!(%{
+      "id" => "chatcmpl-bench",
+      "object" => "chat.completion",
+      "created" => 1_700_000_000,
+      "model" => "bench-model",
+      "choices" => [
+        %{
+          "index" => 0,
+          "message" => %{"role" => "assistant", "content" => @answer},
+          "finish_reason" => "stop"
+        }
+      ],
+      "usage" => %{
+        "prompt_tokens" => 60,
+        "completion_tokens" => words,
+        "total_tokens" => 60 + words
+      }
+    })
+  end
+
+  # One request through :httpc before measuring anything: proves that the
+  # escaped canned reply survived nginx's config parser intact.
+  defp check_reply!(base_url) do
+    :ok = HttpcCouncil.start_profile()
+
+    case HttpcCouncil.run(base_url, @question) do
+      {:ok, @answer} -> :ok
+      other -> raise "nginx did not serve the canned reply: #{inspect(other, limit: 20)}"
+    end
+  end
+
+  ## Report
+
+  defp config do
+    %{
+      seconds: env_integer("BENCH_SECONDS", 10),
+      warmup: env_integer("BENCH_WARMUP_SECONDS", 2),
+      concurrency: env_integer("BENCH_CONCURRENCY", 64)
+    }
+  end
+
+  defp env_integer(name, default) do
+    case System.get_env(name) do
+      nil -> default
+      value -> String.to_integer(value)
+    end
+  end
+
+  defp header(config) do
+    IO.puts("""
+    CouncilEx benchmark
+      #{config.seconds} s per measurement after a #{config.warmup} s warm-up, #{config.concurrency} concurrent clients, 127.0.0.1
+      #{Nginx.version()} (1 worker), wrk #{Wrk.version()}, OTP #{System.otp_release()}, Elixir #{System.version()}, #{System.schedulers_online()} schedulers
+    """)
+  end
+
+  defp report(results, config) do
+    by_name = Map.new(results, &{&1.name, &1})
+
+    IO.puts("""
+
+    #{pad("measurement", 34)}#{lpad("calls/s", 12)}#{lpad("councils/s", 12)}#{lpad("errors", 8)}
+    #{String.duplicate("-", 66)}\
+    """)
+
+    Enum.each(results, &print_row/1)
+    IO.puts("")
+
+    engine = by_name[:engine]
+    ratio(engine, by_name[:wrk], "engine / wrk", @targets[:engine_vs_wrk])
+    ratio(engine, by_name[:httpc], "engine / httpc", @targets[:engine_vs_httpc])
+
+    for %{failure: failure, name: name} <- results do
+      IO.puts("\n#{label(name)} FAILED:\n#{failure}")
+    end
+
+    for %{errors: errors, first_error: first, name: name} <- results, errors > 0 do
+      IO.puts("\n#{label(name)}: #{errors} errors; first: #{inspect(first, limit: 50)}")
+    end
+
+    IO.puts("\n(#{config.seconds} s per measurement; a council is #{@calls_per_council} calls)")
+  end
+
+  defp print_row(%{failure: _} = result) do
+    IO.puts("#{pad(label(result.name), 34)}#{lpad("FAILED", 12)}")
+  end
+
+  defp print_row(result) do
+    councils = if result.name == :wrk, do: "-", else: format(result.councils / result.elapsed)
+
+    IO.puts(
+      "#{pad(label(result.name), 34)}#{lpad(format(result.rate), 12)}" <>
+        "#{lpad(councils, 12)}#{lpad(result.errors, 8)}"
+    )
+  end
+
+  defp ratio(%{rate: engine}, %{rate: other}, name, target) when other > 0 do
+    value = engine / other
+    mark = if value >= target, do: "PASS", else: "FAIL"
+
+    IO.puts(
+      "#{pad(name, 18)}#{lpad(:erlang.float_to_binary(value, decimals: 3), 8)}   target >= #{target}   #{mark}"
+    )
+  end
+
+  defp ratio(_engine, _other, name, target) do
+    IO.puts("#{pad(name, 18)}#{lpad("n/a", 8)}   target >= #{target}   -")
+  end
+
+  defp label(:wrk), do: "(a) wrk -> nginx"
+  defp label(:httpc), do: "(b) :httpc council (baseline)"
+  defp label(:engine), do: "(c) CouncilEx engine"
+
+  defp format(number), do: :erlang.float_to_binary(number / 1, decimals: 1)
+  defp pad(text, width), do: String.pad_trailing(to_string(text), width)
+  defp lpad(text, width), do: String.pad_leading(to_string(text), width)
+end
+
+CouncilEx.Bench.main()

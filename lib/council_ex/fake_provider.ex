@@ -1,0 +1,392 @@
+defmodule CouncilEx.FakeProvider do
+  @moduledoc """
+  An OpenAI-compatible chat-completions server on loopback, for tests and
+  demos that must not reach a real provider.
+
+  It speaks HTTP/1.1 with keep-alive over `:gen_tcp` and answers
+  `POST /v1/chat/completions` (and `POST /chat/completions`) with a
+  deterministic `chat.completion` object: the reply to a given model and
+  prompt is always the same, see `default_content/2`. Any other route gets
+  a 404 with an OpenAI-style error body, and bytes that are not HTTP get a
+  400; neither affects the other connections.
+
+      {:ok, fake} = CouncilEx.FakeProvider.start_link([])
+      base_url = CouncilEx.FakeProvider.base_url(fake)
+      #=> "http://127.0.0.1:41235/v1"
+
+  In ExUnit, start one per test and point a provider at it:
+
+      setup do
+        fake = start_supervised!(CouncilEx.FakeProvider)
+
+        Application.put_env(:council_ex, :providers,
+          fake: [
+            adapter: CouncilEx.Provider.Adapters.OpenAI,
+            api_key: "test-key",
+            base_url: CouncilEx.FakeProvider.base_url(fake)
+          ]
+        )
+
+        %{fake: fake}
+      end
+
+  (Provider config is global, so tests doing this should not be `async`
+  unless each uses its own provider id.)
+
+  ## Scripting
+
+  Replies for a model can be scripted with `script/3`: a list of steps,
+  one consumed per request for that model, the last repeating once the
+  list runs out. A step is a keyword list or map with any of:
+
+    * `:status` - the HTTP status (default 200). A non-2xx status sends an
+      OpenAI-style error body unless `:body` is given; `:message`, `:type`
+      and `:code` override the fields of that error object.
+    * `:content` - the assistant's reply text for a 2xx status.
+    * `:body` - a raw body sent verbatim, e.g. to test malformed replies.
+    * `:latency_ms` - how long to wait before replying, replacing the
+      server's `:latency_ms`. Only this connection waits.
+    * `:headers` - extra response headers, e.g. `[{"retry-after", "1"}]`.
+    * `:close` - when `true`, close the connection (after the latency)
+      without sending anything.
+
+  For example, a model that fails once and then recovers:
+
+      CouncilEx.FakeProvider.script(fake, "gpt-4o", [
+        [status: 500],
+        [content: "Recovered."]
+      ])
+
+  ## Inspecting traffic
+
+  `requests/1` lists what the server received, in arrival order, and
+  `in_flight/1` tells how many requests are being handled right now,
+  which shows whether a cancelled client really dropped its connection.
+  """
+
+  use GenServer
+
+  alias CouncilEx.FakeProvider.{Connection, Reply}
+
+  @step_keys [:status, :body, :content, :latency_ms, :headers, :close, :message, :type, :code]
+
+  @typedoc "A server: its pid or registered name."
+  @type server :: GenServer.server()
+
+  @typedoc "A request as recorded by `requests/1`."
+  @type recorded_request :: %{
+          method: String.t(),
+          path: String.t(),
+          headers: [{String.t(), String.t()}],
+          body: term()
+        }
+
+  @typedoc "One scripted reply; see the module documentation."
+  @type step :: keyword() | map()
+
+  @typedoc "Options for `start_link/1`."
+  @type option ::
+          {:port, :inet.port_number()}
+          | {:ip, :inet.ip_address()}
+          | {:latency_ms, non_neg_integer()}
+          | {:name, GenServer.name()}
+          | {:acceptors, pos_integer()}
+          | {:backlog, pos_integer()}
+          | {:idle_timeout, timeout()}
+          | {:max_recorded, non_neg_integer()}
+
+  @defaults [
+    port: 0,
+    ip: {127, 0, 0, 1},
+    latency_ms: 0,
+    name: nil,
+    acceptors: 8,
+    backlog: 1024,
+    idle_timeout: 60_000,
+    max_recorded: 10_000
+  ]
+
+  ## Client API
+
+  @doc """
+  Starts a server linked to the caller.
+
+  ## Options
+
+    * `:port` - the TCP port, 0 (the default) for an ephemeral one; see
+      `port/1`.
+    * `:ip` - the address to listen on, `{127, 0, 0, 1}` by default.
+    * `:latency_ms` - delay before every chat reply, 0 by default.
+    * `:name` - registers the server under this name.
+    * `:acceptors` - processes accepting connections, 8 by default.
+    * `:backlog` - the listen backlog, 1024 by default.
+    * `:idle_timeout` - how long an idle keep-alive connection stays open,
+      60 seconds by default.
+    * `:max_recorded` - how many requests `requests/1` keeps (the most
+      recent ones), 10 000 by default.
+  """
+  @spec start_link([option()]) :: GenServer.on_start()
+  def start_link(opts \\ []) do
+    opts = Keyword.validate!(opts, @defaults)
+
+    case Keyword.fetch!(opts, :name) do
+      nil -> GenServer.start_link(__MODULE__, opts)
+      name -> GenServer.start_link(__MODULE__, opts, name: name)
+    end
+  end
+
+  @doc """
+  A child specification for supervisors. The child id is the `:name`
+  option when given, so several servers can run under one supervisor.
+  """
+  @spec child_spec([option()]) :: Supervisor.child_spec()
+  def child_spec(opts) do
+    %{
+      id: Keyword.get(opts, :name) || __MODULE__,
+      start: {__MODULE__, :start_link, [opts]}
+    }
+  end
+
+  @doc "Stops the server, closing its listening socket and its connections."
+  @spec stop(server(), timeout()) :: :ok
+  def stop(server, timeout \\ :infinity), do: GenServer.stop(server, :normal, timeout)
+
+  @doc "The TCP port the server listens on."
+  @spec port(server()) :: :inet.port_number()
+  def port(server), do: GenServer.call(server, :port)
+
+  @doc ~S"""
+  The base URL to configure a provider with, e.g.
+  `"http://127.0.0.1:41235/v1"`.
+  """
+  @spec base_url(server()) :: String.t()
+  def base_url(server) do
+    {ip, port} = GenServer.call(server, :address)
+    host = if tuple_size(ip) == 8, do: "[#{:inet.ntoa(ip)}]", else: "#{:inet.ntoa(ip)}"
+    "http://#{host}:#{port}/v1"
+  end
+
+  @doc """
+  Scripts the replies to requests for `model`, replacing any earlier
+  script for it. See the module documentation for the steps.
+
+  A single step (a keyword list or a map) can be given instead of a list,
+  and then applies to every request:
+
+      CouncilEx.FakeProvider.script(fake, "slow-model", latency_ms: 500)
+
+  Raises `ArgumentError` when `steps` is empty or a step has an unknown key.
+  """
+  @spec script(server(), String.t() | atom(), [step(), ...] | step()) :: :ok
+  def script(server, model, steps) when is_map(steps), do: script(server, model, [steps])
+
+  def script(server, model, [{key, _} | _] = step) when is_atom(key) do
+    script(server, model, [step])
+  end
+
+  def script(server, model, [_ | _] = steps) do
+    GenServer.call(server, {:script, to_string(model), Enum.map(steps, &validate_step!/1)})
+  end
+
+  def script(_server, _model, steps) do
+    raise ArgumentError, "expected a non-empty list of steps, got: #{inspect(steps)}"
+  end
+
+  @doc "Forgets all scripts and recorded requests."
+  @spec reset(server()) :: :ok
+  def reset(server), do: GenServer.call(server, :reset)
+
+  @doc """
+  The requests received so far, oldest first (at most `:max_recorded` of
+  them). Header names are lowercase; a body that is valid JSON is decoded,
+  any other body is kept as the raw binary.
+  """
+  @spec requests(server()) :: [recorded_request()]
+  def requests(server), do: GenServer.call(server, :requests)
+
+  @doc """
+  The number of requests read completely but not yet answered, including
+  those sitting out a latency. A request whose client hangs up stops
+  counting at once.
+  """
+  @spec in_flight(server()) :: non_neg_integer()
+  def in_flight(server), do: GenServer.call(server, :in_flight)
+
+  @doc """
+  The reply text for a request to `model` whose last user message is
+  `prompt`, when no script sets `:content`: the model, the first 60
+  characters of the prompt and a short hash of all of it.
+
+      iex> CouncilEx.FakeProvider.default_content("gpt-4o", "Why?")
+      "gpt-4o answers: Why? [169ac1]"
+  """
+  @spec default_content(String.t(), String.t()) :: String.t()
+  defdelegate default_content(model, prompt), to: Reply
+
+  defp validate_step!(step) when is_list(step) or is_map(step) do
+    step = Map.new(step)
+
+    case Map.keys(step) -- @step_keys do
+      [] -> Enum.each(step, &validate_step_value!(&1, step))
+      unknown -> raise ArgumentError, "unknown step keys #{inspect(unknown)} in #{inspect(step)}"
+    end
+
+    step
+  end
+
+  defp validate_step!(step) do
+    raise ArgumentError, "expected a step to be a keyword list or map, got: #{inspect(step)}"
+  end
+
+  # Caught here, in the test process, rather than as a crash in a
+  # connection process that the test would only see as a dropped socket.
+  defp validate_step_value!({key, value}, step) do
+    valid? =
+      case key do
+        :status -> is_integer(value) and value in 200..599
+        :latency_ms -> is_integer(value) and value >= 0
+        :close -> is_boolean(value)
+        :headers -> is_list(value) and Enum.all?(value, &match?({_, _}, &1))
+        :body -> is_binary(value)
+        :content -> is_binary(value)
+        :message -> is_binary(value)
+        :type -> is_binary(value) or is_nil(value)
+        :code -> is_binary(value) or is_integer(value) or is_nil(value)
+      end
+
+    unless valid?, do: raise(ArgumentError, "invalid #{inspect(key)} in step #{inspect(step)}")
+  end
+
+  ## Server
+
+  @impl true
+  def init(opts) do
+    # Trapping exits makes terminate/2 run on a supervisor's shutdown too,
+    # so the listening socket is closed before the server is reported down.
+    Process.flag(:trap_exit, true)
+
+    listen_opts = [
+      :binary,
+      packet: :raw,
+      active: false,
+      reuseaddr: true,
+      nodelay: true,
+      ip: opts[:ip],
+      backlog: opts[:backlog],
+      # A client that stops reading must not pin a connection forever.
+      send_timeout: 30_000,
+      send_timeout_close: true
+    ]
+
+    case :gen_tcp.listen(opts[:port], listen_opts) do
+      {:ok, socket} ->
+        {:ok, {ip, port}} = :inet.sockname(socket)
+
+        config = %{
+          server: self(),
+          in_flight: :counters.new(1, [:write_concurrency]),
+          latency_ms: opts[:latency_ms],
+          idle_timeout: opts[:idle_timeout]
+        }
+
+        # Several processes blocked in accept/1 on the same socket keep
+        # accepting while one of them hands a socket over, which matters
+        # when hundreds of clients connect at once.
+        for _ <- 1..opts[:acceptors], do: spawn_link(fn -> accept_loop(socket, config) end)
+
+        {:ok,
+         %{
+           socket: socket,
+           address: {ip, port},
+           config: config,
+           max_recorded: opts[:max_recorded],
+           scripts: %{},
+           requests: :queue.new(),
+           recorded: 0
+         }}
+
+      {:error, reason} ->
+        {:stop, reason}
+    end
+  end
+
+  @impl true
+  def handle_call({:arrive, request, model}, _from, state) do
+    {step, state} = next_step(state, model)
+    {:reply, step, record(state, request)}
+  end
+
+  def handle_call(:port, _from, state), do: {:reply, elem(state.address, 1), state}
+  def handle_call(:address, _from, state), do: {:reply, state.address, state}
+
+  def handle_call({:script, model, steps}, _from, state) do
+    {:reply, :ok, put_in(state.scripts[model], steps)}
+  end
+
+  def handle_call(:reset, _from, state) do
+    {:reply, :ok, %{state | scripts: %{}, requests: :queue.new(), recorded: 0}}
+  end
+
+  def handle_call(:requests, _from, state), do: {:reply, :queue.to_list(state.requests), state}
+
+  def handle_call(:in_flight, _from, state) do
+    {:reply, :counters.get(state.config.in_flight, 1), state}
+  end
+
+  @impl true
+  def handle_info({:EXIT, _pid, :normal}, state), do: {:noreply, state}
+
+  # An acceptor died: without it the server would quietly accept less.
+  def handle_info({:EXIT, _pid, reason}, state), do: {:stop, reason, state}
+
+  @impl true
+  def terminate(_reason, state) do
+    # A port linked to a dying process closes asynchronously; closing it
+    # here means a stopped server refuses connections at once. Connections
+    # see the server go through their monitors and close themselves.
+    :gen_tcp.close(state.socket)
+  end
+
+  # Consumes the model's next step; the last one stays for good.
+  defp next_step(state, model) do
+    case Map.get(state.scripts, model, []) do
+      [] -> {%{}, state}
+      [last] -> {last, state}
+      [step | rest] -> {step, put_in(state.scripts[model], rest)}
+    end
+  end
+
+  defp record(%{max_recorded: 0} = state, _request), do: state
+
+  defp record(%{recorded: count, max_recorded: max} = state, request) when count >= max do
+    {_, requests} = :queue.out(state.requests)
+    %{state | requests: :queue.in(request, requests)}
+  end
+
+  defp record(state, request) do
+    %{state | requests: :queue.in(request, state.requests), recorded: state.recorded + 1}
+  end
+
+  ## Acceptors
+
+  # Runs in each acceptor process, linked to the server: when the server
+  # goes, the listening socket closes and accept/1 returns {:error, :closed}.
+  defp accept_loop(socket, config) do
+    case :gen_tcp.accept(socket) do
+      {:ok, client} ->
+        Connection.start(client, config)
+        accept_loop(socket, config)
+
+      {:error, :closed} ->
+        :ok
+
+      {:error, reason} when reason in [:emfile, :enfile, :system_limit] ->
+        # Out of descriptors: back off instead of spinning.
+        Process.sleep(10)
+        accept_loop(socket, config)
+
+      {:error, _transient} ->
+        accept_loop(socket, config)
+    end
+  end
+end
