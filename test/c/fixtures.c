@@ -1,0 +1,55 @@
+/* fixtures.c - reads test fixture files and makes exact-size copies of
+ * bodies for the C unit tests. */
+#include "fixtures.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+char *fixture_read(const char *name, size_t *len) {
+  char path[512];
+  char *data = NULL;
+  FILE *f = NULL;
+  long size;
+  int n;
+
+  n = snprintf(path, sizeof(path), "test/fixtures/%s", name);
+  if (n < 0 || (size_t)n >= sizeof(path))
+    return NULL;
+  f = fopen(path, "rb");
+  if (f == NULL)
+    goto err;
+  if (fseek(f, 0, SEEK_END) != 0)
+    goto err;
+  size = ftell(f);
+  if (size < 0 || fseek(f, 0, SEEK_SET) != 0)
+    goto err;
+  data = malloc((size_t)size + 1);
+  if (data == NULL)
+    goto err;
+  if (fread(data, 1, (size_t)size, f) != (size_t)size)
+    goto err;
+  data[size] = '\0';
+  fclose(f);
+  *len = (size_t)size;
+  return data;
+
+err:
+  free(data);
+  if (f != NULL)
+    fclose(f);
+  return NULL;
+}
+
+char *fixture_exact_copy(const char *s, size_t len) {
+  /* malloc(0) may return NULL, so an empty copy gets one unused byte. */
+  char *p = malloc(len > 0 ? len : 1);
+
+  if (p == NULL)
+    cr_assert_fail("out of memory copying %zu bytes", len);
+  if (len > 0)
+    memcpy(p, s, len);
+  return p;
+}

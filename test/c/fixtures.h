@@ -1,0 +1,18 @@
+/* fixtures.h - loads test fixture files for the C unit tests. Paths are
+ * relative to the repository root, where the tests run. */
+#ifndef CX_TEST_FIXTURES_H
+#define CX_TEST_FIXTURES_H
+
+#include <stddef.h>
+
+/* Reads test/fixtures/<name> whole. Returns a malloc'd buffer (the caller
+ * frees it) with a NUL added after the *len bytes, or NULL when the file
+ * can't be read. */
+char *fixture_read(const char *name, size_t *len);
+
+/* Copies s[0..len) into a malloc'd buffer of exactly len bytes (no NUL),
+ * so AddressSanitizer catches any read past the end. Never NULL: it aborts
+ * the test on out-of-memory. */
+char *fixture_exact_copy(const char *s, size_t len);
+
+#endif
