@@ -76,6 +76,17 @@ static int seat_check(const rl_seat *s, size_t i, char *why, size_t why_len) {
     snprintf(why, why_len, "seat %s has no model", s->id);
     return -1;
   }
+  if(!chat_utf8_valid(s->id, strlen(s->id)) ||
+     !chat_utf8_valid(s->model, strlen(s->model)) ||
+     (s->system_prompt &&
+      !chat_utf8_valid(s->system_prompt, strlen(s->system_prompt)))) {
+    snprintf(why, why_len, "seat %zu has text that is not valid UTF-8", i);
+    return -1;
+  }
+  if(s->n_headers > 0 && !s->headers) {
+    snprintf(why, why_len, "seat %s has a missing header", s->id);
+    return -1;
+  }
   for(size_t h = 0; h < s->n_headers; h++) {
     if(!s->headers[h]) {
       snprintf(why, why_len, "seat %s has a missing header", s->id);
@@ -98,7 +109,16 @@ int rl_spec_check(const rl_spec *spec, char *why, size_t why_len) {
     snprintf(why, why_len, "the input is not valid UTF-8");
     return -1;
   }
+  if(!spec->seats || !spec->rounds) {
+    snprintf(why, why_len, "the spec has no seats or rounds array");
+    return -1;
+  }
   for(size_t r = 0; r < spec->n_rounds; r++) {
+    if(spec->rounds[r] != RL_ROUND_SYNTHESIS &&
+       spec->rounds[r] != RL_ROUND_INDEPENDENT) {
+      snprintf(why, why_len, "round %zu has an unknown kind", r);
+      return -1;
+    }
     if(spec->rounds[r] != RL_ROUND_SYNTHESIS)
       continue;
     if(!spec->has_chair) {
@@ -272,6 +292,8 @@ static void round_finish(rl_run *run) {
   size_t lo, hi, ok = 0;
 
   emit(run, RL_EV_ROUND_COMPLETED, 0, NULL, NULL);
+  if(run->state != RL_RUNNING)
+    return;
   round_seats(run->spec, run->round, &lo, &hi);
   for(size_t s = lo; s < hi; s++)
     ok += call_at(run, run->round, s)->status == RL_SEAT_OK;
@@ -296,7 +318,8 @@ static void call_finished(rl_call *call) {
 
   call->handle = NULL;
   emit(run, RL_EV_MEMBER_COMPLETED, call->seat, call, NULL);
-  if(--run->pending == 0 && !run->starting)
+  /* emit may have cancelled the run: then nothing moves on */
+  if(--run->pending == 0 && !run->starting && run->state == RL_RUNNING)
     round_finish(run);
 }
 
@@ -322,6 +345,8 @@ static void round_start(rl_run *run) {
 
     call->status = RL_SEAT_RUNNING;
     emit(run, RL_EV_MEMBER_STARTED, s, NULL, NULL);
+    if(run->state != RL_RUNNING)
+      break;
     char *body = rl_render_request(run, run->round, s, &len);
     if(!body) {
       call_fail(call, CHAT_ERR_PERMANENT, "render_failed",

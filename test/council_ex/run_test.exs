@@ -69,6 +69,22 @@ defmodule CouncilEx.RunTest do
     end
   end
 
+  describe "large payloads" do
+    test "a 1 MB input reaches every member intact and a 2 MB answer comes back whole", %{fake: fake} do
+      input = String.duplicate("Ünïcödé \"quoted\"\n\tline ✓ ", 40_000)
+      assert byte_size(input) > 1_000_000
+      answer = String.duplicate("long answer 🙂 ", 150_000)
+      FakeProvider.script(fake, "solo-model", content: answer)
+
+      assert {:ok, result} = CouncilEx.run(TestCouncils.NoChair, input)
+      assert MemberResult.content(hd(result.rounds).member_results[:solo]) == answer
+
+      for req <- FakeProvider.requests(fake) do
+        assert List.last(req.body["messages"])["content"] == input
+      end
+    end
+  end
+
   describe "member failures" do
     test "a member whose call returns 500 is reported as failed and the run completes", %{fake: fake} do
       FakeProvider.script(fake, "beta-model", status: 500, message: "upstream exploded", type: "server_error")

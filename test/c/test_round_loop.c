@@ -1,0 +1,1650 @@
+/* test_round_loop.c - unit tests for round_loop.c. The run is driven
+ * through a fake rl_io that records every started call (with copies of the
+ * request), every cancelled handle and every event; the tests then feed
+ * completions back by hand, in whatever order they choose, and check the
+ * exact event sequence, the requests and the stored outcomes. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+#include <criterion/criterion.h>
+
+#include "chat.h"
+#include "http_engine.h"
+#include "round_loop.h"
+
+/* --- The fake io ---------------------------------------------------------- */
+
+/* One start_call invocation, with copies of everything the request pointed
+ * to (the run frees its buffers as soon as start_call returns). */
+typedef struct started {
+  rl_call *call;
+  void *handle; /* what start_call returned; NULL when refused */
+  size_t round, seat;
+  char *url;
+  char **headers;
+  size_t n_headers;
+  char *body;
+  size_t body_len;
+  long connect_timeout_ms, timeout_ms;
+  size_t max_response_bytes;
+} started;
+
+/* One emitted event; for MEMBER_COMPLETED a copy of the outcome as it was
+ * when the event went out. */
+typedef struct event_rec {
+  rl_event_type type;
+  size_t round, seat;
+  int finished; /* rl_run_finished() while the event was emitted */
+  const char *reason;
+  rl_seat_status status;
+  char *content;
+  const char *err_reason;
+  chat_error_kind err_kind;
+  char *err_message;
+  long http_status;
+} event_rec;
+
+typedef struct fake fake;
+/* Runs after an event is recorded: lets a test re-enter the run. */
+typedef void (*emit_hook)(fake *f, rl_run *run, const rl_event *ev);
+
+struct fake {
+  started *calls;
+  size_t n_calls, cap_calls;
+  void **cancelled;
+  size_t n_cancelled, cap_cancelled;
+  event_rec *events;
+  size_t n_events, cap_events;
+  unsigned long refuse_mask; /* bit s set: start_call for seat s fails */
+  int refuse_all;
+  uintptr_t next_handle;
+  emit_hook hook;
+  rl_event_type hook_type;
+  size_t hook_seat;
+  int hook_fired;
+  /* The first broken rule seen inside a callback. Asserting there would
+   * unwind through the run and leak its buffers, so it is recorded and
+   * checked by the test (expect_events, run_end). */
+  char violation[256];
+};
+
+static void violated(fake *f, const char *what, size_t round, size_t seat) {
+  if (f->violation[0] == '\0')
+    snprintf(f->violation, sizeof(f->violation), "%s (round %zu, seat %zu)",
+             what, round, seat);
+}
+
+static void expect_no_violation(const fake *f) {
+  cr_assert_eq(f->violation[0], '\0', "fake io: %s", f->violation);
+}
+
+/* Makes room for one more element of an array that grows by doubling. */
+static void *grow(void *p, size_t *cap, size_t n, size_t size) {
+  if (n < *cap)
+    return p;
+  *cap = *cap ? *cap * 2 : 16;
+  p = realloc(p, *cap * size);
+  cr_assert_not_null(p, "out of memory in the fake io");
+  return p;
+}
+
+static char *copy_bytes(const char *s, size_t len) {
+  char *p = rl_strndup(s, len);
+
+  cr_assert_not_null(p);
+  return p;
+}
+
+static char *copy_str(const char *s) {
+  return s ? copy_bytes(s, strlen(s)) : NULL;
+}
+
+static void *fake_start(void *ctx, rl_call *call, const http_request *req) {
+  fake *f = ctx;
+  started *s;
+
+  /* The run hands over a call that is marked running and not yet done. */
+  if (call->status != RL_SEAT_RUNNING)
+    violated(f, "start_call for a call that is not running", call->round,
+             call->seat);
+  if (call->handle)
+    violated(f, "start_call for a call that has a handle", call->round,
+             call->seat);
+  f->calls = grow(f->calls, &f->cap_calls, f->n_calls, sizeof(*f->calls));
+  s = &f->calls[f->n_calls++];
+  memset(s, 0, sizeof(*s));
+  s->call = call;
+  s->round = call->round;
+  s->seat = call->seat;
+  s->url = copy_str(req->url);
+  s->n_headers = req->n_headers;
+  s->headers = calloc(req->n_headers + 1, sizeof(char *));
+  cr_assert_not_null(s->headers);
+  for (size_t h = 0; h < req->n_headers; h++)
+    s->headers[h] = copy_str(req->headers[h]);
+  s->body = copy_bytes(req->body, req->body_len);
+  s->body_len = req->body_len;
+  s->connect_timeout_ms = req->connect_timeout_ms;
+  s->timeout_ms = req->timeout_ms;
+  s->max_response_bytes = req->max_response_bytes;
+  if (f->refuse_all || (call->seat < 64 && (f->refuse_mask >> call->seat) & 1))
+    return NULL;
+  s->handle = (void *)(0x1000 + ++f->next_handle);
+  return s->handle;
+}
+
+static void fake_cancel(void *ctx, void *handle) {
+  fake *f = ctx;
+
+  f->cancelled = grow(f->cancelled, &f->cap_cancelled, f->n_cancelled,
+                      sizeof(*f->cancelled));
+  f->cancelled[f->n_cancelled++] = handle;
+}
+
+/* What every event must satisfy, whatever the test; NULL when it does. */
+static const char *event_shape_error(rl_run *run, const rl_event *ev) {
+  const rl_call *c = ev->call;
+
+  if (ev->type != RL_EV_MEMBER_COMPLETED)
+    return c ? "only MEMBER_COMPLETED carries a call" : NULL;
+  if (!c || c != rl_run_call(run, ev->round, ev->seat))
+    return "MEMBER_COMPLETED does not carry the seat's call";
+  if (c->round != ev->round || c->seat != ev->seat)
+    return "the call's round or seat differs from the event's";
+  if (c->handle)
+    return "a completed call still holds its handle";
+  if (c->status != RL_SEAT_OK && c->status != RL_SEAT_FAILED)
+    return "a completed call is neither OK nor FAILED";
+  return NULL;
+}
+
+static void check_event(fake *f, rl_run *run, const rl_event *ev) {
+  const char *bad = event_shape_error(run, ev);
+
+  if (!bad && (ev->type == RL_EV_RUN_FAILED) != (ev->reason != NULL))
+    bad = "only RUN_FAILED carries a reason, and it always does";
+  if (bad)
+    violated(f, bad, ev->round, ev->seat);
+}
+
+static void fake_emit(void *ctx, rl_run *run, const rl_event *ev) {
+  fake *f = ctx;
+  event_rec *e;
+
+  check_event(f, run, ev);
+  f->events = grow(f->events, &f->cap_events, f->n_events, sizeof(*f->events));
+  e = &f->events[f->n_events++];
+  memset(e, 0, sizeof(*e));
+  e->type = ev->type;
+  e->round = ev->round;
+  e->seat = ev->seat;
+  e->finished = rl_run_finished(run);
+  e->reason = ev->reason;
+  if (ev->type == RL_EV_MEMBER_COMPLETED) {
+    const rl_call *c = ev->call;
+    e->status = c->status;
+    if (c->status == RL_SEAT_OK)
+      e->content = copy_bytes(c->resp.content, c->resp.content_len);
+    e->err_reason = c->err.reason;
+    e->err_kind = c->err.kind;
+    e->err_message = copy_str(c->err.message);
+    e->http_status = c->http_status;
+  }
+  if (f->hook && !f->hook_fired && ev->type == f->hook_type &&
+      ev->seat == f->hook_seat) {
+    f->hook_fired = 1;
+    f->hook(f, run, ev);
+  }
+}
+
+static void fake_free(fake *f) {
+  for (size_t i = 0; i < f->n_calls; i++) {
+    started *s = &f->calls[i];
+    for (size_t h = 0; h < s->n_headers; h++)
+      free(s->headers[h]);
+    free(s->headers);
+    free(s->url);
+    free(s->body);
+  }
+  for (size_t i = 0; i < f->n_events; i++) {
+    free(f->events[i].content);
+    free(f->events[i].err_message);
+  }
+  free(f->calls);
+  free(f->cancelled);
+  free(f->events);
+  free(f);
+}
+
+/* What a test has not freed yet; the suite's fini frees it when a failed
+ * assertion ends the test early, so a failure is not buried under leak
+ * reports. */
+static fake *live_fake;
+static rl_run *live_run;
+
+static fake *fake_new(void) {
+  fake *f = calloc(1, sizeof(*f));
+
+  cr_assert_not_null(f);
+  live_fake = f;
+  return f;
+}
+
+/* The normal end of a test: frees the run (no call may be running) and the
+ * fake. */
+static void run_end(rl_run *run, fake *f) {
+  expect_no_violation(f);
+  rl_run_free(run);
+  fake_free(f);
+  live_run = NULL;
+  live_fake = NULL;
+}
+
+static void free_leftovers(void) {
+  rl_run_free(live_run);
+  if (live_fake)
+    fake_free(live_fake);
+  live_run = NULL;
+  live_fake = NULL;
+}
+
+TestSuite(round_loop, .fini = free_leftovers);
+TestSuite(render_request, .fini = free_leftovers);
+
+/* The start record of a seat's call in a round. */
+static started *started_of(fake *f, size_t round, size_t seat) {
+  for (size_t i = 0; i < f->n_calls; i++) {
+    if (f->calls[i].round == round && f->calls[i].seat == seat)
+      return &f->calls[i];
+  }
+  cr_assert_fail("seat %zu was never started in round %zu", seat, round);
+  return NULL;
+}
+
+static rl_call *call_of(fake *f, size_t round, size_t seat) {
+  return started_of(f, round, seat)->call;
+}
+
+/* --- Specs ---------------------------------------------------------------- */
+
+static const rl_round_kind TWO_ROUNDS[] = {RL_ROUND_INDEPENDENT,
+                                           RL_ROUND_SYNTHESIS};
+static const rl_round_kind ONE_ROUND[] = {RL_ROUND_INDEPENDENT};
+
+/* A malloc'd copy of format with its one %zu filled in. */
+static char *fmt(const char *format, size_t n) {
+  char tmp[128];
+
+  snprintf(tmp, sizeof(tmp), format, n);
+  return copy_str(tmp);
+}
+
+/* Seat i: id "m<i>" (the chair: "chair"), model "model-<i>", its own URL,
+ * two headers and timeouts that tell the seats apart; no system prompt. */
+static void seat_init(rl_seat *s, size_t i, int is_chair) {
+  s->id = is_chair ? copy_str("chair") : fmt("m%zu", i);
+  s->url = fmt("https://p%zu.example.com/v1/chat/completions", i);
+  s->n_headers = 2;
+  s->headers = calloc(2, sizeof(char *));
+  cr_assert_not_null(s->headers);
+  s->headers[0] = fmt("Authorization: Bearer sk-%zu", i);
+  s->headers[1] = copy_str("X-Title: CouncilEx");
+  s->model = fmt("model-%zu", i);
+  s->connect_timeout_ms = 1000 + (long)i;
+  s->timeout_ms = 30000 + (long)i;
+}
+
+static rl_spec *spec_new_n(const char *input, size_t input_len,
+                           size_t n_members, int chair,
+                           const rl_round_kind *rounds, size_t n_rounds) {
+  rl_spec *spec = calloc(1, sizeof(*spec));
+
+  cr_assert_not_null(spec);
+  spec->input = copy_bytes(input, input_len);
+  spec->input_len = input_len;
+  spec->n_seats = n_members + (chair ? 1 : 0);
+  spec->has_chair = chair;
+  spec->seats = calloc(spec->n_seats ? spec->n_seats : 1, sizeof(rl_seat));
+  cr_assert_not_null(spec->seats);
+  for (size_t i = 0; i < spec->n_seats; i++)
+    seat_init(&spec->seats[i], i, chair && i == n_members);
+  spec->n_rounds = n_rounds;
+  spec->rounds = calloc(n_rounds ? n_rounds : 1, sizeof(rl_round_kind));
+  cr_assert_not_null(spec->rounds);
+  for (size_t r = 0; r < n_rounds; r++)
+    spec->rounds[r] = rounds[r];
+  spec->max_response_bytes = 1 << 20;
+  return spec;
+}
+
+static rl_spec *spec_new(const char *input, size_t n_members, int chair,
+                         const rl_round_kind *rounds, size_t n_rounds) {
+  return spec_new_n(input, strlen(input), n_members, chair, rounds, n_rounds);
+}
+
+/* The usual council: 3 members and a chair, INDEPENDENT then SYNTHESIS. */
+static rl_spec *council(const char *input) {
+  return spec_new(input, 3, 1, TWO_ROUNDS, 2);
+}
+
+static void set_str(char **field, const char *value) {
+  free(*field);
+  *field = copy_str(value);
+}
+
+static rl_run *run_new(fake *f, rl_spec *spec) {
+  char why[200] = "";
+  rl_io io = {f, fake_start, fake_cancel, fake_emit};
+  rl_run *run;
+
+  cr_assert_eq(rl_spec_check(spec, why, sizeof(why)), 0, "spec: %s", why);
+  run = rl_run_new(spec, &io);
+  cr_assert_not_null(run);
+  live_run = run;
+  cr_assert_eq(rl_run_spec(run), spec);
+  cr_assert_eq(rl_run_ctx(run), f);
+  return run;
+}
+
+/* --- Completions ---------------------------------------------------------- */
+
+/* An OpenAI chat.completion body answering `content`. */
+static char *ok_body(const char *content) {
+  cJSON *root = cJSON_CreateObject(), *choices, *choice, *msg, *usage;
+  char *s;
+
+  cJSON_AddStringToObject(root, "id", "chatcmpl-1");
+  cJSON_AddStringToObject(root, "object", "chat.completion");
+  cJSON_AddStringToObject(root, "model", "provider-model");
+  choices = cJSON_AddArrayToObject(root, "choices");
+  choice = cJSON_CreateObject();
+  cJSON_AddItemToArray(choices, choice);
+  cJSON_AddNumberToObject(choice, "index", 0);
+  msg = cJSON_AddObjectToObject(choice, "message");
+  cJSON_AddStringToObject(msg, "role", "assistant");
+  cJSON_AddStringToObject(msg, "content", content);
+  cJSON_AddStringToObject(choice, "finish_reason", "stop");
+  usage = cJSON_AddObjectToObject(root, "usage");
+  cJSON_AddNumberToObject(usage, "prompt_tokens", 11);
+  cJSON_AddNumberToObject(usage, "completion_tokens", 7);
+  cJSON_AddNumberToObject(usage, "total_tokens", 18);
+  s = cJSON_PrintUnformatted(root);
+  cJSON_Delete(root);
+  cr_assert_not_null(s);
+  return s;
+}
+
+/* A finished transfer whose latency names the seat, so mix-ups show. */
+static http_result result(http_failure failure, const char *error,
+                          long status, const char *body, size_t len,
+                          const rl_call *call) {
+  http_result res = {failure, error, status, body, len, -1,
+                     1000 * (call->seat + 1) + call->round};
+  return res;
+}
+
+static void done_body(rl_call *call, long status, const char *body,
+                      size_t len) {
+  http_result res = result(HTTP_OK, "", status, body, len, call);
+
+  rl_call_done(call, &res);
+}
+
+static void done_ok(rl_call *call, const char *content) {
+  char *body = ok_body(content);
+
+  done_body(call, 200, body, strlen(body));
+  free(body);
+}
+
+static void done_fail(rl_call *call, http_failure failure, const char *error) {
+  http_result res = result(failure, error, 0, NULL, 0, call);
+
+  rl_call_done(call, &res);
+}
+
+/* --- Checks --------------------------------------------------------------- */
+
+typedef struct ev_exp {
+  rl_event_type type;
+  size_t round, seat;
+} ev_exp;
+
+#define EV(t, r, s) {RL_EV_##t, (r), (s)}
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+static const char *ev_name(rl_event_type t) {
+  static const char *const names[] = {
+      "ROUND_STARTED",   "MEMBER_STARTED", "MEMBER_COMPLETED",
+      "ROUND_COMPLETED", "RUN_COMPLETED",  "RUN_FAILED",
+      "RUN_CANCELLED"};
+  return (size_t)t < N(names) ? names[t] : "?";
+}
+
+/* The last events as text, for failure messages. */
+static const char *event_tail(const fake *f, char *out, size_t len) {
+  size_t used = 0, i = f->n_events > 12 ? f->n_events - 12 : 0;
+
+  out[0] = '\0';
+  for (; i < f->n_events && used < len; i++) {
+    const event_rec *e = &f->events[i];
+    int n = snprintf(out + used, len - used, " [%zu]%s(%zu,%zu)", i,
+                     ev_name(e->type), e->round, e->seat);
+    if (n < 0)
+      break;
+    used += (size_t)n;
+  }
+  return out;
+}
+
+/* The events from index `from` on are exactly `exp`. */
+static void expect_events(const fake *f, size_t from, const ev_exp *exp,
+                          size_t n) {
+  char tail[1024];
+
+  expect_no_violation(f);
+  for (size_t i = 0; i < n && from + i < f->n_events; i++) {
+    const event_rec *e = &f->events[from + i];
+    cr_assert(e->type == exp[i].type && e->round == exp[i].round &&
+                  e->seat == exp[i].seat,
+              "event %zu: got %s(round %zu, seat %zu), want %s(%zu, %zu);"
+              " last events:%s",
+              from + i, ev_name(e->type), e->round, e->seat,
+              ev_name(exp[i].type), exp[i].round, exp[i].seat,
+              event_tail(f, tail, sizeof(tail)));
+  }
+  cr_assert_eq(f->n_events, from + n,
+               "got %zu events, want %zu; last events:%s", f->n_events,
+               from + n, event_tail(f, tail, sizeof(tail)));
+}
+
+static void expect_str_or_null(const char *got, const char *want) {
+  if (want == NULL)
+    cr_assert_null(got, "want NULL, got \"%s\"", got);
+  else {
+    cr_assert_not_null(got, "want \"%s\", got NULL", want);
+    cr_assert_str_eq(got, want);
+  }
+}
+
+static cJSON *body_json(const started *s) {
+  cJSON *root = cJSON_ParseWithLength(s->body, s->body_len);
+
+  cr_assert_not_null(root, "request body is not JSON: %.200s", s->body);
+  return root;
+}
+
+/* messages[i] of a request body, checked for role; its content returned
+ * (owned by root). */
+static const cJSON *message_at(const cJSON *root, int i, const char *role) {
+  const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(root, "messages");
+  const cJSON *m = cJSON_GetArrayItem(msgs, i);
+  const cJSON *r = cJSON_GetObjectItemCaseSensitive(m, "role");
+  const cJSON *c = cJSON_GetObjectItemCaseSensitive(m, "content");
+
+  cr_assert(cJSON_IsString(r) && strcmp(r->valuestring, role) == 0,
+            "message %d is not a %s message", i, role);
+  cr_assert(cJSON_IsString(c));
+  return c;
+}
+
+static int n_messages(const cJSON *root) {
+  return cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(root, "messages"));
+}
+
+/* A member's request: model, then [system?, user] with the exact input. */
+static void expect_member_body(const started *s, const char *model,
+                               const char *system, const char *input,
+                               size_t input_len) {
+  cJSON *root = body_json(s);
+  const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, "model");
+  const cJSON *user;
+  int i = 0;
+
+  cr_assert(cJSON_IsString(m));
+  cr_assert_str_eq(m->valuestring, model);
+  cr_assert_eq(n_messages(root), system ? 2 : 1);
+  if (system)
+    cr_assert_str_eq(message_at(root, i++, "system")->valuestring, system);
+  user = message_at(root, i, "user");
+  cr_assert_eq(strlen(user->valuestring), input_len,
+               "user content has %zu bytes, want %zu",
+               strlen(user->valuestring), input_len);
+  cr_assert_eq(memcmp(user->valuestring, input, input_len), 0);
+  cJSON_Delete(root);
+}
+
+/* The chair's user message, as a malloc'd string. */
+static char *chair_prompt(const started *s) {
+  cJSON *root = body_json(s);
+  char *p;
+
+  cr_assert_eq(n_messages(root), 2);
+  p = copy_str(message_at(root, 1, "user")->valuestring);
+  cJSON_Delete(root);
+  return p;
+}
+
+static void expect_contains(const char *hay, const char *needle) {
+  cr_assert_not_null(strstr(hay, needle), "\"%s\" not found in:\n%.2000s",
+                     needle, hay);
+}
+
+static void expect_seat_ok(const rl_run *run, size_t round, size_t seat,
+                           const char *content) {
+  const rl_call *c = rl_run_call(run, round, seat);
+
+  cr_assert_not_null(c);
+  cr_assert_eq(c->status, RL_SEAT_OK, "round %zu seat %zu is not OK", round,
+               seat);
+  cr_assert_eq(c->resp.content_len, strlen(content));
+  cr_assert_str_eq(c->resp.content, content);
+  cr_assert_eq(c->http_status, 200);
+  cr_assert_eq(c->latency_us, 1000 * (seat + 1) + round);
+  cr_assert_eq(c->resp.input_tokens, 11);
+  cr_assert_eq(c->resp.output_tokens, 7);
+  cr_assert_str_eq(c->resp.model, "provider-model");
+  cr_assert_str_eq(c->resp.finish_reason, "stop");
+}
+
+static void expect_seat_failed(const rl_run *run, size_t round, size_t seat,
+                               chat_error_kind kind, const char *reason) {
+  const rl_call *c = rl_run_call(run, round, seat);
+
+  cr_assert_not_null(c);
+  cr_assert_eq(c->status, RL_SEAT_FAILED);
+  cr_assert_eq(c->err.kind, kind, "kind %s, want %s",
+               chat_error_kind_name(c->err.kind), chat_error_kind_name(kind));
+  cr_assert_not_null(c->err.reason);
+  cr_assert_str_eq(c->err.reason, reason);
+  cr_assert_null(c->resp.content);
+}
+
+/* e is the MEMBER_COMPLETED of a failure. */
+static void expect_failed_event(const event_rec *e, chat_error_kind kind,
+                                const char *reason) {
+  cr_assert_eq(e->type, RL_EV_MEMBER_COMPLETED);
+  cr_assert_eq(e->status, RL_SEAT_FAILED);
+  cr_assert_eq(e->err_kind, kind);
+  cr_assert_str_eq(e->err_reason, reason);
+}
+
+static void expect_last_failed(const fake *f, chat_error_kind kind,
+                               const char *reason) {
+  cr_assert(f->n_events > 0);
+  expect_failed_event(&f->events[f->n_events - 1], kind, reason);
+}
+
+static void expect_started_events(const fake *f, size_t from, size_t round,
+                                  size_t lo, size_t hi) {
+  ev_exp exp[hi - lo + 1];
+
+  exp[0] = (ev_exp)EV(ROUND_STARTED, round, 0);
+  for (size_t s = lo; s < hi; s++)
+    exp[s - lo + 1] = (ev_exp)EV(MEMBER_STARTED, round, s);
+  expect_events(f, from, exp, hi - lo + 1);
+}
+
+/* --- The two-round council ------------------------------------------------ */
+
+static const char *const INPUT = "What is the capital of Australia?";
+
+Test(round_loop, start_issues_one_call_per_member) {
+  fake *f = fake_new();
+  rl_spec *spec = council(INPUT);
+  rl_run *run;
+
+  set_str(&spec->seats[0].system_prompt, "Be brief.");
+  spec->seats[1].has_temperature = 1;
+  spec->seats[1].temperature = 0.2;
+  spec->seats[1].max_tokens = 256;
+  run = run_new(f, spec);
+  cr_assert_eq(f->n_events, 0, "nothing happens before start");
+  rl_run_start(run);
+
+  cr_assert_eq(f->n_calls, 3);
+  expect_started_events(f, 0, 0, 0, 3);
+  for (size_t i = 0; i < 3; i++) {
+    const started *s = &f->calls[i];
+    char want[128];
+
+    cr_assert_eq(s->round, 0);
+    cr_assert_eq(s->seat, i, "calls start in seat order");
+    cr_assert_not_null(s->handle);
+    snprintf(want, sizeof(want), "https://p%zu.example.com/v1/chat/completions",
+             i);
+    cr_assert_str_eq(s->url, want);
+    cr_assert_eq(s->n_headers, 2);
+    snprintf(want, sizeof(want), "Authorization: Bearer sk-%zu", i);
+    cr_assert_str_eq(s->headers[0], want);
+    cr_assert_str_eq(s->headers[1], "X-Title: CouncilEx");
+    cr_assert_eq(s->connect_timeout_ms, 1000 + (long)i);
+    cr_assert_eq(s->timeout_ms, 30000 + (long)i);
+    cr_assert_eq(s->max_response_bytes, 1 << 20);
+    snprintf(want, sizeof(want), "model-%zu", i);
+    expect_member_body(s, want, i == 0 ? "Be brief." : NULL, INPUT,
+                       strlen(INPUT));
+    /* The handle the transport gave is kept on the call. */
+    cr_assert_eq(rl_run_call(run, 0, i)->handle, s->handle);
+    cr_assert_eq(rl_run_call(run, 0, i)->status, RL_SEAT_RUNNING);
+  }
+  cr_assert_eq(rl_run_call(run, 1, 3)->status, RL_SEAT_IDLE);
+  cr_assert_not(rl_run_finished(run));
+
+  /* Sampling options only where the seat sets them. */
+  cJSON *b1 = body_json(&f->calls[1]), *b2 = body_json(&f->calls[2]);
+  cr_assert_float_eq(
+      cJSON_GetObjectItemCaseSensitive(b1, "temperature")->valuedouble, 0.2,
+      1e-12);
+  cr_assert_eq(cJSON_GetObjectItemCaseSensitive(b1, "max_tokens")->valueint,
+               256);
+  cr_assert_null(cJSON_GetObjectItemCaseSensitive(b2, "temperature"));
+  cr_assert_null(cJSON_GetObjectItemCaseSensitive(b2, "max_tokens"));
+  cr_assert(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(b2, "stream")));
+  cJSON_Delete(b1);
+  cJSON_Delete(b2);
+
+  /* Finish the run so it can be freed with no call running. */
+  rl_run_cancel(run);
+  run_end(run, f);
+}
+
+Test(round_loop, two_rounds_complete_out_of_order) {
+  fake *f = fake_new();
+  rl_run *run = run_new(f, council(INPUT));
+
+  rl_run_start(run);
+  cr_assert_eq(f->n_events, 4);
+
+  done_ok(call_of(f, 0, 2), "Canberra, says two.");
+  done_ok(call_of(f, 0, 0), "Canberra.");
+  cr_assert_eq(f->n_calls, 3, "the chair waits for every member");
+  cr_assert_not(rl_run_finished(run));
+  done_ok(call_of(f, 0, 1), "It is Canberra, not Sydney.");
+
+  static const ev_exp round0_done[] = {
+      EV(MEMBER_COMPLETED, 0, 2), EV(MEMBER_COMPLETED, 0, 0),
+      EV(MEMBER_COMPLETED, 0, 1), EV(ROUND_COMPLETED, 0, 0),
+      EV(ROUND_STARTED, 1, 0),    EV(MEMBER_STARTED, 1, 3)};
+  expect_events(f, 4, round0_done, N(round0_done));
+  cr_assert_eq(f->events[4].status, RL_SEAT_OK);
+  cr_assert_str_eq(f->events[4].content, "Canberra, says two.");
+  cr_assert_str_eq(f->events[6].content, "It is Canberra, not Sydney.");
+  cr_assert_eq(f->events[6].http_status, 200);
+
+  /* The chair: default system prompt, the input and every answer, in seat
+   * order, each labelled with the member's id and model. */
+  cr_assert_eq(f->n_calls, 4);
+  started *chair = started_of(f, 1, 3);
+  cr_assert_str_eq(chair->url, "https://p3.example.com/v1/chat/completions");
+  cr_assert_str_eq(chair->headers[0], "Authorization: Bearer sk-3");
+  cJSON *root = body_json(chair);
+  cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(root, "model")->valuestring,
+                   "model-3");
+  cr_assert_eq(strncmp(message_at(root, 0, "system")->valuestring,
+                       "You are the chair of an LLM council.", 36),
+               0);
+  cJSON_Delete(root);
+  char *prompt = chair_prompt(chair);
+  expect_contains(prompt, "Question:\nWhat is the capital of Australia?\n");
+  const char *a0 = strstr(prompt, "### Member m0 (model-0)\nCanberra.\n");
+  const char *a1 =
+      strstr(prompt, "### Member m1 (model-1)\nIt is Canberra, not Sydney.\n");
+  const char *a2 =
+      strstr(prompt, "### Member m2 (model-2)\nCanberra, says two.\n");
+  cr_assert(a0 && a1 && a2, "an answer is missing:\n%s", prompt);
+  cr_assert(a0 < a1 && a1 < a2, "answers are not in seat order");
+  cr_assert_null(strstr(prompt, "no answer"));
+  cr_assert_null(strstr(prompt, "### Member chair"));
+  free(prompt);
+
+  done_ok(call_of(f, 1, 3), "Canberra is the capital.");
+  static const ev_exp round1_done[] = {EV(MEMBER_COMPLETED, 1, 3),
+                                       EV(ROUND_COMPLETED, 1, 0),
+                                       EV(RUN_COMPLETED, 1, 0)};
+  expect_events(f, 10, round1_done, N(round1_done));
+  cr_assert(f->events[12].finished, "finished is set before the event");
+  cr_assert_not(f->events[11].finished);
+  cr_assert(rl_run_finished(run));
+
+  expect_seat_ok(run, 0, 0, "Canberra.");
+  expect_seat_ok(run, 0, 1, "It is Canberra, not Sydney.");
+  expect_seat_ok(run, 0, 2, "Canberra, says two.");
+  expect_seat_ok(run, 1, 3, "Canberra is the capital.");
+  /* Seats only exist in the rounds they sit in. */
+  cr_assert_null(rl_run_call(run, 0, 3));
+  cr_assert_null(rl_run_call(run, 1, 0));
+  cr_assert_null(rl_run_call(run, 1, 2));
+  cr_assert_null(rl_run_call(run, 2, 0));
+  cr_assert_null(rl_run_call(run, 0, 4));
+  cr_assert_eq(f->n_cancelled, 0);
+  run_end(run, f);
+}
+
+Test(round_loop, chair_system_prompt_overrides_default) {
+  fake *f = fake_new();
+  rl_spec *spec = council(INPUT);
+  rl_run *run;
+
+  set_str(&spec->seats[3].system_prompt, "You chair. Be terse.");
+  run = run_new(f, spec);
+  rl_run_start(run);
+  for (size_t s = 0; s < 3; s++)
+    done_ok(call_of(f, 0, s), "Canberra.");
+  cJSON *root = body_json(started_of(f, 1, 3));
+  cr_assert_str_eq(message_at(root, 0, "system")->valuestring,
+                   "You chair. Be terse.");
+  cJSON_Delete(root);
+  done_ok(call_of(f, 1, 3), "Canberra.");
+  cr_assert_eq(f->events[f->n_events - 1].type, RL_EV_RUN_COMPLETED);
+  run_end(run, f);
+}
+
+Test(round_loop, single_round_without_chair) {
+  fake *f = fake_new();
+  rl_run *run = run_new(f, spec_new(INPUT, 2, 0, ONE_ROUND, 1));
+
+  rl_run_start(run);
+  cr_assert_eq(f->n_calls, 2);
+  done_ok(call_of(f, 0, 1), "one");
+  done_ok(call_of(f, 0, 0), "zero");
+  static const ev_exp exp[] = {
+      EV(ROUND_STARTED, 0, 0),    EV(MEMBER_STARTED, 0, 0),
+      EV(MEMBER_STARTED, 0, 1),   EV(MEMBER_COMPLETED, 0, 1),
+      EV(MEMBER_COMPLETED, 0, 0), EV(ROUND_COMPLETED, 0, 0),
+      EV(RUN_COMPLETED, 0, 0)};
+  expect_events(f, 0, exp, N(exp));
+  cr_assert(rl_run_finished(run));
+  expect_seat_ok(run, 0, 0, "zero");
+  expect_seat_ok(run, 0, 1, "one");
+  cr_assert_null(rl_run_call(run, 1, 0));
+  run_end(run, f);
+}
+
+/* Two member rounds then a synthesis: members answer the bare input again
+ * and the chair sees the latest member round only. */
+Test(round_loop, synthesis_reads_latest_member_round) {
+  static const rl_round_kind rounds[] = {
+      RL_ROUND_INDEPENDENT, RL_ROUND_INDEPENDENT, RL_ROUND_SYNTHESIS};
+  fake *f = fake_new();
+  rl_run *run = run_new(f, spec_new(INPUT, 2, 1, rounds, 3));
+
+  rl_run_start(run);
+  done_ok(call_of(f, 0, 0), "first try zero");
+  done_ok(call_of(f, 0, 1), "first try one");
+  cr_assert_eq(f->n_calls, 4);
+  expect_started_events(f, 6, 1, 0, 2);
+  expect_member_body(started_of(f, 1, 0), "model-0", NULL, INPUT,
+                     strlen(INPUT));
+  done_ok(call_of(f, 1, 1), "second try one");
+  done_ok(call_of(f, 1, 0), "second try zero");
+
+  char *prompt = chair_prompt(started_of(f, 2, 2));
+  expect_contains(prompt, "### Member m0 (model-0)\nsecond try zero\n");
+  expect_contains(prompt, "### Member m1 (model-1)\nsecond try one\n");
+  cr_assert_null(strstr(prompt, "first try"));
+  free(prompt);
+  done_ok(call_of(f, 2, 2), "final");
+  cr_assert_eq(f->events[f->n_events - 1].type, RL_EV_RUN_COMPLETED);
+  cr_assert_eq(f->events[f->n_events - 1].round, 2);
+  run_end(run, f);
+}
+
+/* Two synthesis rounds in a row: the second still reads the members. */
+Test(round_loop, second_synthesis_reads_member_round) {
+  static const rl_round_kind rounds[] = {
+      RL_ROUND_INDEPENDENT, RL_ROUND_SYNTHESIS, RL_ROUND_SYNTHESIS};
+  fake *f = fake_new();
+  rl_run *run = run_new(f, spec_new(INPUT, 2, 1, rounds, 3));
+
+  rl_run_start(run);
+  done_ok(call_of(f, 0, 0), "zero");
+  done_ok(call_of(f, 0, 1), "one");
+  done_ok(call_of(f, 1, 2), "chair draft");
+  cr_assert_eq(f->n_calls, 4);
+  char *prompt = chair_prompt(started_of(f, 2, 2));
+  expect_contains(prompt, "### Member m0 (model-0)\nzero\n");
+  expect_contains(prompt, "### Member m1 (model-1)\none\n");
+  free(prompt);
+  done_ok(call_of(f, 2, 2), "chair final");
+  static const ev_exp tail[] = {
+      EV(MEMBER_COMPLETED, 1, 2), EV(ROUND_COMPLETED, 1, 0),
+      EV(ROUND_STARTED, 2, 0),    EV(MEMBER_STARTED, 2, 2),
+      EV(MEMBER_COMPLETED, 2, 2), EV(ROUND_COMPLETED, 2, 0),
+      EV(RUN_COMPLETED, 2, 0)};
+  expect_events(f, 8, tail, N(tail));
+  expect_seat_ok(run, 2, 2, "chair final");
+  run_end(run, f);
+}
+
+/* A transport that reports one call twice must not move the round on. */
+Test(round_loop, duplicate_completion_is_ignored) {
+  fake *f = fake_new();
+  rl_run *run = run_new(f, spec_new(INPUT, 2, 0, ONE_ROUND, 1));
+
+  rl_run_start(run);
+  done_ok(call_of(f, 0, 0), "zero");
+  done_ok(call_of(f, 0, 0), "zero again");
+  cr_assert_eq(f->n_events, 4, "the second completion emitted something");
+  expect_seat_ok(run, 0, 0, "zero");
+  done_ok(call_of(f, 0, 1), "one");
+  static const ev_exp tail[] = {EV(MEMBER_COMPLETED, 0, 1),
+                                EV(ROUND_COMPLETED, 0, 0),
+                                EV(RUN_COMPLETED, 0, 0)};
+  expect_events(f, 4, tail, N(tail));
+  run_end(run, f);
+}
+
+/* --- Failures and their classification ----------------------------------- */
+
+Test(round_loop, http_500_member_fails_and_chair_is_told) {
+  static const char *err500 =
+      "{\"error\":{\"message\":\"The server had an error while processing "
+      "your request.\",\"type\":\"server_error\",\"param\":null,"
+      "\"code\":null}}";
+  fake *f = fake_new();
+  rl_run *run = run_new(f, council(INPUT));
+
+  rl_run_start(run);
+  done_ok(call_of(f, 0, 0), "Canberra.");
+  rl_call *c1 = call_of(f, 0, 1);
+  http_result res = result(HTTP_OK, "", 500, err500, strlen(err500), c1);
+  res.retry_after_ms = 1500;
+  rl_call_done(c1, &res);
+  expect_last_failed(f, CHAT_ERR_TRANSIENT, "http_error");
+  cr_assert_str_eq(f->events[f->n_events - 1].err_message,
+                   "The server had an error while processing your request.");
+  cr_assert_eq(f->events[f->n_events - 1].http_status, 500);
+
+  const rl_call *c = rl_run_call(run, 0, 1);
+  expect_seat_failed(run, 0, 1, CHAT_ERR_TRANSIENT, "http_error");
+  cr_assert_str_eq(c->err.message,
+                   "The server had an error while processing your request.");
+  cr_assert_str_eq(c->err.type, "server_error");
+  cr_assert_null(c->err.code);
+  cr_assert_eq(c->err.http_status, 500);
+  cr_assert_eq(c->err.retry_after_ms, 1500);
+  cr_assert_eq(c->http_status, 500);
+  cr_assert_eq(c->latency_us, 2000);
+
+  done_ok(call_of(f, 0, 2), "Canberra, surely.");
+  cr_assert_eq(f->n_calls, 4, "one failure does not stop the run");
+  char *prompt = chair_prompt(started_of(f, 1, 3));
+  expect_contains(prompt, "### Member m0 (model-0)\nCanberra.\n");
+  expect_contains(prompt, "### Member m1 (model-1)\n(no answer: http_error)\n");
+  expect_contains(prompt, "### Member m2 (model-2)\nCanberra, surely.\n");
+  cr_assert_null(strstr(prompt, "The server had an error"),
+                 "provider error text does not reach the chair");
+  free(prompt);
+
+  done_ok(call_of(f, 1, 3), "Canberra.");
+  cr_assert_eq(f->events[f->n_events - 1].type, RL_EV_RUN_COMPLETED);
+  run_end(run, f);
+}
+
+/* Runs 2 members + chair where member 1 answers and member 0 gets `res`;
+ * checks member 0's outcome, that the chair hears of it, and that the run
+ * completes. Returns nothing: everything is asserted here. */
+static void check_member_outcome(const http_result *res,
+                                 chat_error_kind kind, const char *reason,
+                                 const char *message) {
+  fake *f = fake_new();
+  rl_run *run = run_new(f, spec_new(INPUT, 2, 1, TWO_ROUNDS, 2));
+  char want[128];
+
+  rl_run_start(run);
+  done_ok(call_of(f, 0, 1), "one");
+  rl_call_done(call_of(f, 0, 0), res);
+  static const ev_exp exp[] = {
+      EV(MEMBER_COMPLETED, 0, 1), EV(MEMBER_COMPLETED, 0, 0),
+      EV(ROUND_COMPLETED, 0, 0),  EV(ROUND_STARTED, 1, 0),
+      EV(MEMBER_STARTED, 1, 2)};
+  expect_events(f, 3, exp, N(exp));
+  expect_failed_event(&f->events[4], kind, reason);
+  expect_seat_failed(run, 0, 0, kind, reason);
+  expect_str_or_null(rl_run_call(run, 0, 0)->err.message, message);
+  cr_assert_eq(rl_run_call(run, 0, 0)->http_status, res->status);
+  cr_assert_eq(rl_run_call(run, 0, 0)->err.http_status, res->status);
+  cr_assert_eq(rl_run_call(run, 0, 0)->latency_us, res->elapsed_us);
+
+  char *prompt = chair_prompt(started_of(f, 1, 2));
+  snprintf(want, sizeof(want), "### Member m0 (model-0)\n(no answer: %s)\n",
+           reason);
+  expect_contains(prompt, want);
+  expect_contains(prompt, "### Member m1 (model-1)\none\n");
+  free(prompt);
+  done_ok(call_of(f, 1, 2), "chair");
+  cr_assert_eq(f->events[f->n_events - 1].type, RL_EV_RUN_COMPLETED);
+  run_end(run, f);
+}
+
+static void check_status(long status, const char *body, chat_error_kind kind,
+                         const char *reason, const char *message) {
+  http_result res = {HTTP_OK, "", status, body, body ? strlen(body) : 0, -1,
+                     777};
+
+  check_member_outcome(&res, kind, reason, message);
+}
+
+static void check_transport(http_failure failure, long status,
+                            const char *error, chat_error_kind kind,
+                            const char *reason, const char *message) {
+  http_result res = {failure, error, status, NULL, 0, -1, 30000000};
+
+  check_member_outcome(&res, kind, reason, message);
+}
+
+Test(round_loop, http_401_is_permanent) {
+  check_status(401,
+               "{\"error\":{\"message\":\"Incorrect API key provided.\","
+               "\"type\":\"invalid_request_error\",\"param\":null,"
+               "\"code\":\"invalid_api_key\"}}",
+               CHAT_ERR_PERMANENT, "http_error",
+               "Incorrect API key provided.");
+}
+
+Test(round_loop, http_429_is_transient_unless_quota) {
+  check_status(429,
+               "{\"error\":{\"message\":\"Rate limit reached\","
+               "\"type\":\"requests\",\"code\":\"rate_limit_exceeded\"}}",
+               CHAT_ERR_TRANSIENT, "http_error", "Rate limit reached");
+  check_status(429,
+               "{\"error\":{\"message\":\"You exceeded your quota\","
+               "\"type\":\"insufficient_quota\","
+               "\"code\":\"insufficient_quota\"}}",
+               CHAT_ERR_PERMANENT, "http_error", "You exceeded your quota");
+}
+
+Test(round_loop, http_502_html_body_is_kept_as_message) {
+  check_status(502, "  <html>Bad gateway</html>\n", CHAT_ERR_TRANSIENT,
+               "http_error", "<html>Bad gateway</html>");
+}
+
+Test(round_loop, transport_timeout) {
+  check_transport(HTTP_FAIL_TIMEOUT, 0,
+                  "Operation timed out after 30000 milliseconds",
+                  CHAT_ERR_TIMEOUT, "timeout",
+                  "Operation timed out after 30000 milliseconds");
+}
+
+Test(round_loop, transport_connect_failed) {
+  check_transport(HTTP_FAIL_CONNECT, 0, "Could not resolve host: p0.example",
+                  CHAT_ERR_TRANSIENT, "connect_failed",
+                  "Could not resolve host: p0.example");
+}
+
+Test(round_loop, transport_response_too_large) {
+  /* The status line arrived before the body outgrew the limit. */
+  check_transport(HTTP_FAIL_TOO_LARGE, 200, "Failure writing output",
+                  CHAT_ERR_PERMANENT, "response_too_large",
+                  "the response body is larger than max_response_bytes");
+}
+
+Test(round_loop, transport_tls_and_other) {
+  check_transport(HTTP_FAIL_TLS_VERIFY, 0, "SSL certificate problem",
+                  CHAT_ERR_PERMANENT, "tls_verify_failed",
+                  "SSL certificate problem");
+  check_transport(HTTP_FAIL_OTHER, 0, "Failure when receiving data",
+                  CHAT_ERR_TRANSIENT, "transport_error",
+                  "Failure when receiving data");
+}
+
+Test(round_loop, malformed_200_bodies) {
+  check_status(200, "this is not json", CHAT_ERR_PERMANENT, "invalid_json",
+               NULL);
+  check_status(200, "{\"choices\":[{\"message\":{\"content\":\"x\"}}]} junk",
+               CHAT_ERR_PERMANENT, "invalid_json", NULL);
+  check_status(200, "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion\"}",
+               CHAT_ERR_PERMANENT, "missing_field", NULL);
+  check_status(200, "{\"choices\":[]}", CHAT_ERR_PERMANENT, "missing_field",
+               NULL);
+  check_status(200, "{\"choices\":[{\"message\":{\"content\":42}}]}",
+               CHAT_ERR_PERMANENT, "missing_field", NULL);
+  check_status(200,
+               "{\"choices\":[{\"message\":{\"content\":\"caf\xe9\"}}]}",
+               CHAT_ERR_PERMANENT, "invalid_utf8", NULL);
+  check_status(200, "", CHAT_ERR_PERMANENT, "invalid_json", NULL);
+  check_status(200, NULL, CHAT_ERR_PERMANENT, "invalid_json", NULL);
+}
+
+Test(round_loop, error_object_inside_200) {
+  check_status(200,
+               "{\"error\":{\"message\":\"Upstream overloaded\","
+               "\"code\":503}}",
+               CHAT_ERR_TRANSIENT, "provider_error", "Upstream overloaded");
+}
+
+/* A 200 whose message content is null (tool calls only) is an empty
+ * answer, not a failure. */
+Test(round_loop, null_content_is_an_empty_answer) {
+  static const char *body =
+      "{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":null},"
+      "\"finish_reason\":\"tool_calls\"}]}";
+  fake *f = fake_new();
+  rl_run *run = run_new(f, spec_new(INPUT, 1, 0, ONE_ROUND, 1));
+
+  rl_run_start(run);
+  done_body(call_of(f, 0, 0), 200, body, strlen(body));
+  const rl_call *c = rl_run_call(run, 0, 0);
+  cr_assert_eq(c->status, RL_SEAT_OK);
+  cr_assert_str_eq(c->resp.content, "");
+  cr_assert_eq(c->resp.content_len, 0);
+  cr_assert_eq(c->resp.input_tokens, -1);
+  cr_assert_eq(f->events[f->n_events - 1].type, RL_EV_RUN_COMPLETED);
+  run_end(run, f);
+}
+
+Test(round_loop, all_members_fail_and_chair_is_never_called) {
+  static const char *err = "{\"error\":{\"message\":\"boom\"}}";
+  fake *f = fake_new();
+  rl_run *run = run_new(f, council(INPUT));
+
+  rl_run_start(run);
+  done_body(call_of(f, 0, 1), 500, err, strlen(err));
+  done_fail(call_of(f, 0, 0), HTTP_FAIL_TIMEOUT, "timed out");
+  done_body(call_of(f, 0, 2), 200, "{", 1);
+  static const ev_exp exp[] = {
+      EV(MEMBER_COMPLETED, 0, 1), EV(MEMBER_COMPLETED, 0, 0),
+      EV(MEMBER_COMPLETED, 0, 2), EV(ROUND_COMPLETED, 0, 0),
+      EV(RUN_FAILED, 0, 0)};
+  expect_events(f, 4, exp, N(exp));
+  cr_assert_str_eq(f->events[8].reason, "no_member_succeeded");
+  cr_assert(f->events[8].finished);
+  cr_assert(rl_run_finished(run));
+  cr_assert_eq(f->n_calls, 3, "the chair was called");
+  cr_assert_eq(rl_run_call(run, 1, 3)->status, RL_SEAT_IDLE);
+  expect_seat_failed(run, 0, 0, CHAT_ERR_TIMEOUT, "timeout");
+  expect_seat_failed(run, 0, 1, CHAT_ERR_TRANSIENT, "http_error");
+  expect_seat_failed(run, 0, 2, CHAT_ERR_PERMANENT, "invalid_json");
+  cr_assert_eq(f->n_cancelled, 0);
+  run_end(run, f);
+}
+
+Test(round_loop, chair_failure_fails_the_run) {
+  fake *f = fake_new();
+  rl_run *run = run_new(f, council(INPUT));
+
+  rl_run_start(run);
+  for (size_t s = 0; s < 3; s++)
+    done_ok(call_of(f, 0, s), "Canberra.");
+  done_body(call_of(f, 1, 3), 503, "Service Unavailable", 19);
+  static const ev_exp exp[] = {EV(MEMBER_COMPLETED, 1, 3),
+                               EV(ROUND_COMPLETED, 1, 0),
+                               EV(RUN_FAILED, 1, 0)};
+  expect_events(f, 10, exp, N(exp));
+  cr_assert_str_eq(f->events[12].reason, "chair_failed");
+  expect_seat_failed(run, 1, 3, CHAT_ERR_TRANSIENT, "http_error");
+  cr_assert_str_eq(rl_run_call(run, 1, 3)->err.message, "Service Unavailable");
+  /* The members' answers stay available after the failure. */
+  expect_seat_ok(run, 0, 1, "Canberra.");
+  run_end(run, f);
+}
+
+/* --- Calls that cannot start ---------------------------------------------- */
+
+Test(round_loop, start_failure_fails_only_that_seat) {
+  fake *f = fake_new();
+  rl_run *run = run_new(f, council(INPUT));
+
+  f->refuse_mask = 1u << 1;
+  rl_run_start(run);
+  static const ev_exp started[] = {
+      EV(ROUND_STARTED, 0, 0),    EV(MEMBER_STARTED, 0, 0),
+      EV(MEMBER_STARTED, 0, 1),   EV(MEMBER_COMPLETED, 0, 1),
+      EV(MEMBER_STARTED, 0, 2)};
+  expect_events(f, 0, started, N(started));
+  expect_failed_event(&f->events[3], CHAT_ERR_PERMANENT, "start_failed");
+  expect_seat_failed(run, 0, 1, CHAT_ERR_PERMANENT, "start_failed");
+  cr_assert_null(rl_run_call(run, 0, 1)->handle);
+  cr_assert_not_null(rl_run_call(run, 0, 2)->handle);
+  cr_assert_not(rl_run_finished(run));
+
+  done_ok(call_of(f, 0, 2), "two");
+  done_ok(call_of(f, 0, 0), "zero");
+  static const ev_exp rest[] = {
+      EV(MEMBER_COMPLETED, 0, 2), EV(MEMBER_COMPLETED, 0, 0),
+      EV(ROUND_COMPLETED, 0, 0),  EV(ROUND_STARTED, 1, 0),
+      EV(MEMBER_STARTED, 1, 3)};
+  expect_events(f, 5, rest, N(rest));
+  char *prompt = chair_prompt(started_of(f, 1, 3));
+  expect_contains(prompt,
+                  "### Member m1 (model-1)\n(no answer: start_failed)\n");
+  free(prompt);
+  done_ok(call_of(f, 1, 3), "chair");
+  cr_assert_eq(f->events[f->n_events - 1].type, RL_EV_RUN_COMPLETED);
+  run_end(run, f);
+}
+
+Test(round_loop, no_call_can_start) {
+  fake *f = fake_new();
+  rl_run *run = run_new(f, council(INPUT));
+
+  f->refuse_all = 1;
+  rl_run_start(run);
+  static const ev_exp exp[] = {
+      EV(ROUND_STARTED, 0, 0),    EV(MEMBER_STARTED, 0, 0),
+      EV(MEMBER_COMPLETED, 0, 0), EV(MEMBER_STARTED, 0, 1),
+      EV(MEMBER_COMPLETED, 0, 1), EV(MEMBER_STARTED, 0, 2),
+      EV(MEMBER_COMPLETED, 0, 2), EV(ROUND_COMPLETED, 0, 0),
+      EV(RUN_FAILED, 0, 0)};
+  expect_events(f, 0, exp, N(exp));
+  cr_assert_str_eq(f->events[8].reason, "no_member_succeeded");
+  cr_assert(rl_run_finished(run));
+  cr_assert_eq(f->n_calls, 3, "the chair was tried");
+  for (size_t s = 0; s < 3; s++)
+    expect_seat_failed(run, 0, s, CHAT_ERR_PERMANENT, "start_failed");
+  /* A late start request does nothing on a finished run. */
+  rl_run_start(run);
+  cr_assert_eq(f->n_events, 9);
+  run_end(run, f);
+}
+
+Test(round_loop, chair_cannot_start) {
+  fake *f = fake_new();
+  rl_run *run = run_new(f, council(INPUT));
+
+  f->refuse_mask = 1u << 3;
+  rl_run_start(run);
+  for (size_t s = 0; s < 3; s++)
+    done_ok(call_of(f, 0, s), "Canberra.");
+  static const ev_exp exp[] = {
+      EV(ROUND_COMPLETED, 0, 0), EV(ROUND_STARTED, 1, 0),
+      EV(MEMBER_STARTED, 1, 3),  EV(MEMBER_COMPLETED, 1, 3),
+      EV(ROUND_COMPLETED, 1, 0), EV(RUN_FAILED, 1, 0)};
+  expect_events(f, 7, exp, N(exp));
+  cr_assert_str_eq(f->events[12].reason, "chair_failed");
+  expect_seat_failed(run, 1, 3, CHAT_ERR_PERMANENT, "start_failed");
+  run_end(run, f);
+}
+
+/* Seat text that is not UTF-8 could never be rendered into a request (nor
+ * into the chair's prompt): the spec is refused before any call is paid. */
+Test(round_loop, non_utf8_seat_text_is_refused) {
+  const char *bad = "bad \xc3\x28 text";
+  char why[128];
+
+  for(int field = 0; field < 3; field++) {
+    rl_spec *spec = spec_new(INPUT, 2, 0, ONE_ROUND, 1);
+    char **target = field == 0   ? &spec->seats[1].system_prompt
+                    : field == 1 ? &spec->seats[1].model
+                                 : &spec->seats[1].id;
+    free(*target);
+    *target = copy_bytes(bad, strlen(bad));
+    why[0] = '\0';
+    cr_assert_eq(rl_spec_check(spec, why, sizeof(why)), -1, "field %d", field);
+    cr_assert(strstr(why, "not valid UTF-8"), "why: %s", why);
+    rl_spec_free(spec);
+  }
+}
+
+/* --- Cancellation --------------------------------------------------------- */
+
+Test(round_loop, cancel_mid_round) {
+  fake *f = fake_new();
+  rl_run *run = run_new(f, council(INPUT));
+
+  rl_run_start(run);
+  done_ok(call_of(f, 0, 1), "one");
+  void *h0 = started_of(f, 0, 0)->handle, *h2 = started_of(f, 0, 2)->handle;
+  rl_run_cancel(run);
+
+  cr_assert_eq(f->n_cancelled, 2, "cancelled %zu handles", f->n_cancelled);
+  cr_assert_eq(f->cancelled[0], h0);
+  cr_assert_eq(f->cancelled[1], h2);
+  static const ev_exp exp[] = {EV(MEMBER_COMPLETED, 0, 0),
+                               EV(MEMBER_COMPLETED, 0, 2),
+                               EV(RUN_CANCELLED, 0, 0)};
+  expect_events(f, 5, exp, N(exp));
+  cr_assert_eq(f->events[5].err_kind, CHAT_ERR_CANCELLED);
+  cr_assert_str_eq(f->events[5].err_reason, "cancelled");
+  cr_assert_eq(f->events[6].err_kind, CHAT_ERR_CANCELLED);
+  cr_assert(f->events[7].finished);
+  cr_assert(rl_run_finished(run));
+  expect_seat_failed(run, 0, 0, CHAT_ERR_CANCELLED, "cancelled");
+  expect_seat_failed(run, 0, 2, CHAT_ERR_CANCELLED, "cancelled");
+  expect_seat_ok(run, 0, 1, "one");
+
+  /* A completion racing the cancel is dropped without a trace. */
+  done_ok(call_of(f, 0, 0), "too late");
+  done_fail(call_of(f, 0, 2), HTTP_FAIL_CONNECT, "reset");
+  cr_assert_eq(f->n_events, 8);
+  expect_seat_failed(run, 0, 0, CHAT_ERR_CANCELLED, "cancelled");
+  cr_assert_eq(rl_run_call(run, 0, 0)->latency_us, 0);
+
+  rl_run_cancel(run);
+  cr_assert_eq(f->n_events, 8, "a second cancel emitted something");
+  cr_assert_eq(f->n_cancelled, 2);
+  cr_assert_eq(f->n_calls, 3);
+  run_end(run, f);
+}
+
+Test(round_loop, cancel_during_synthesis) {
+  fake *f = fake_new();
+  rl_run *run = run_new(f, council(INPUT));
+
+  rl_run_start(run);
+  for (size_t s = 0; s < 3; s++)
+    done_ok(call_of(f, 0, s), "Canberra.");
+  rl_run_cancel(run);
+  cr_assert_eq(f->n_cancelled, 1);
+  cr_assert_eq(f->cancelled[0], started_of(f, 1, 3)->handle);
+  static const ev_exp exp[] = {EV(MEMBER_COMPLETED, 1, 3),
+                               EV(RUN_CANCELLED, 1, 0)};
+  expect_events(f, 10, exp, N(exp));
+  expect_seat_failed(run, 1, 3, CHAT_ERR_CANCELLED, "cancelled");
+  expect_seat_ok(run, 0, 2, "Canberra.");
+  run_end(run, f);
+}
+
+/* Seats that never started hold no handle: only real ones are cancelled. */
+Test(round_loop, cancel_skips_seats_that_did_not_start) {
+  fake *f = fake_new();
+  rl_run *run = run_new(f, council(INPUT));
+
+  f->refuse_mask = 1u << 0;
+  rl_run_start(run);
+  rl_run_cancel(run);
+  cr_assert_eq(f->n_cancelled, 2);
+  cr_assert_eq(f->cancelled[0], started_of(f, 0, 1)->handle);
+  cr_assert_eq(f->cancelled[1], started_of(f, 0, 2)->handle);
+  static const ev_exp exp[] = {EV(MEMBER_COMPLETED, 0, 1),
+                               EV(MEMBER_COMPLETED, 0, 2),
+                               EV(RUN_CANCELLED, 0, 0)};
+  expect_events(f, 5, exp, N(exp));
+  expect_seat_failed(run, 0, 0, CHAT_ERR_PERMANENT, "start_failed");
+  run_end(run, f);
+}
+
+Test(round_loop, cancel_before_start) {
+  fake *f = fake_new();
+  rl_run *run = run_new(f, council(INPUT));
+
+  rl_run_cancel(run);
+  static const ev_exp exp[] = {EV(RUN_CANCELLED, 0, 0)};
+  expect_events(f, 0, exp, N(exp));
+  cr_assert(f->events[0].finished);
+  cr_assert(rl_run_finished(run));
+  rl_run_start(run);
+  rl_run_cancel(run);
+  cr_assert_eq(f->n_calls, 0, "a cancelled run started calls");
+  cr_assert_eq(f->n_events, 1);
+  cr_assert_eq(f->n_cancelled, 0);
+  run_end(run, f);
+}
+
+Test(round_loop, cancel_after_completion_is_a_no_op) {
+  fake *f = fake_new();
+  rl_run *run = run_new(f, spec_new(INPUT, 1, 0, ONE_ROUND, 1));
+
+  rl_run_start(run);
+  done_ok(call_of(f, 0, 0), "zero");
+  cr_assert_eq(f->n_events, 5);
+  rl_run_cancel(run);
+  cr_assert_eq(f->n_events, 5);
+  cr_assert_eq(f->n_cancelled, 0);
+  expect_seat_ok(run, 0, 0, "zero");
+  run_end(run, f);
+}
+
+/* A run freed without ever being started owns nothing else. */
+Test(round_loop, free_unstarted_run) {
+  fake *f = fake_new();
+  rl_run *run = run_new(f, council(INPUT));
+
+  cr_assert_eq(f->n_events, 0);
+  run_end(run, f);
+  rl_run_free(NULL);
+}
+
+/* --- Cancel from inside an event (re-entrant) ----------------------------- */
+
+static void hook_cancel(fake *f, rl_run *run, const rl_event *ev) {
+  (void)f;
+  (void)ev;
+  rl_run_cancel(run);
+}
+
+/* The index of the first terminal event, or n_events. */
+static size_t first_terminal(const fake *f) {
+  for (size_t i = 0; i < f->n_events; i++) {
+    rl_event_type t = f->events[i].type;
+    if (t == RL_EV_RUN_COMPLETED || t == RL_EV_RUN_FAILED ||
+        t == RL_EV_RUN_CANCELLED)
+      return i;
+  }
+  return f->n_events;
+}
+
+/* The tests below cancel from inside io->emit, which the contract allows
+ * (one thread, no rule against re-entry). The run must then stop at once:
+ * RUN_CANCELLED is the last event and no call starts after it. */
+
+/* BUG (c_src/round_loop.c, call_finished, lines 298-300): a cancel issued
+ * from the emit of the round's last MEMBER_COMPLETED emits RUN_CANCELLED,
+ * then call_finished goes on into round_finish and emits ROUND_COMPLETED
+ * and RUN_COMPLETED after the terminal event. */
+Test(round_loop, cancel_from_last_member_completed_event) {
+  fake *f = fake_new();
+  rl_run *run = run_new(f, spec_new(INPUT, 2, 0, ONE_ROUND, 1));
+
+  f->hook = hook_cancel;
+  f->hook_type = RL_EV_MEMBER_COMPLETED;
+  f->hook_seat = 1;
+  rl_run_start(run);
+  done_ok(call_of(f, 0, 0), "zero");
+  done_ok(call_of(f, 0, 1), "one");
+  cr_assert(f->hook_fired);
+  static const ev_exp exp[] = {EV(MEMBER_COMPLETED, 0, 0),
+                               EV(MEMBER_COMPLETED, 0, 1),
+                               EV(RUN_CANCELLED, 0, 0)};
+  expect_events(f, 3, exp, N(exp));
+  run_end(run, f);
+}
+
+/* BUG (same as above, c_src/round_loop.c lines 298-300): with a chair,
+ * ROUND_COMPLETED and ROUND_STARTED of round 1 follow RUN_CANCELLED. */
+Test(round_loop, cancel_from_completed_event_stops_next_round) {
+  fake *f = fake_new();
+  rl_run *run = run_new(f, council(INPUT));
+
+  f->hook = hook_cancel;
+  f->hook_type = RL_EV_MEMBER_COMPLETED;
+  f->hook_seat = 2;
+  rl_run_start(run);
+  done_ok(call_of(f, 0, 0), "zero");
+  done_ok(call_of(f, 0, 1), "one");
+  done_ok(call_of(f, 0, 2), "two");
+  cr_assert_eq(f->n_calls, 3, "the chair was called after the cancel");
+  char tail[1024];
+  cr_assert_eq(first_terminal(f), f->n_events - 1,
+               "events follow the terminal event:%s",
+               event_tail(f, tail, sizeof(tail)));
+  cr_assert_eq(f->events[f->n_events - 1].type, RL_EV_RUN_CANCELLED);
+  run_end(run, f);
+}
+
+/* BUG (c_src/round_loop.c, round_finish, lines 274-290): a cancel issued
+ * from the emit of ROUND_COMPLETED emits RUN_CANCELLED, then round_finish
+ * goes on and starts the next round (ROUND_STARTED after the terminal
+ * event). */
+Test(round_loop, cancel_from_round_completed_event) {
+  fake *f = fake_new();
+  rl_run *run = run_new(f, council(INPUT));
+
+  f->hook = hook_cancel;
+  f->hook_type = RL_EV_ROUND_COMPLETED;
+  f->hook_seat = 0;
+  rl_run_start(run);
+  for (size_t s = 0; s < 3; s++)
+    done_ok(call_of(f, 0, s), "Canberra.");
+  cr_assert(f->hook_fired);
+  cr_assert_eq(f->n_calls, 3, "the chair was called after the cancel");
+  static const ev_exp exp[] = {EV(ROUND_COMPLETED, 0, 0),
+                               EV(RUN_CANCELLED, 0, 0)};
+  expect_events(f, 7, exp, N(exp));
+  run_end(run, f);
+}
+
+/* BUG (c_src/round_loop.c, round_start, lines 324-341): a cancel issued
+ * from the emit of MEMBER_STARTED marks that seat cancelled, but
+ * round_start goes on to call start_call for it (the fake io asserts the
+ * call is still running); the handle is stored on a finished call and never
+ * cancelled, so the transfer outlives the run. */
+Test(round_loop, cancel_from_member_started_event) {
+  fake *f = fake_new();
+  rl_run *run = run_new(f, council(INPUT));
+
+  f->hook = hook_cancel;
+  f->hook_type = RL_EV_MEMBER_STARTED;
+  f->hook_seat = 0;
+  rl_run_start(run);
+  cr_assert(f->hook_fired);
+  /* Every handle handed out must have been cancelled. */
+  for (size_t i = 0; i < f->n_calls; i++) {
+    int found = 0;
+    for (size_t k = 0; k < f->n_cancelled; k++)
+      found |= f->cancelled[k] == f->calls[i].handle;
+    cr_assert(!f->calls[i].handle || found,
+              "seat %zu's call started after the cancel and was never "
+              "cancelled", f->calls[i].seat);
+  }
+  static const ev_exp exp[] = {EV(ROUND_STARTED, 0, 0),
+                               EV(MEMBER_STARTED, 0, 0),
+                               EV(MEMBER_COMPLETED, 0, 0),
+                               EV(RUN_CANCELLED, 0, 0)};
+  expect_events(f, 0, exp, N(exp));
+  run_end(run, f);
+}
+
+/* --- Inputs that need escaping, and big ones ------------------------------ */
+
+Test(round_loop, input_is_sent_exactly) {
+  static const char input[] =
+      "He said \"hi\" \\ then left.\nLine two\r\n\ttabbed \x01\x1f "
+      "caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x8e\x89 "
+      "sep\xe2\x80\xa8par\xe2\x80\xa9 </script>";
+  fake *f = fake_new();
+  rl_spec *spec = spec_new(input, 2, 1, TWO_ROUNDS, 2);
+  rl_run *run;
+
+  set_str(&spec->seats[1].system_prompt, "Quote \"this\"\n\xe2\x9c\x93");
+  run = run_new(f, spec);
+  rl_run_start(run);
+  expect_member_body(started_of(f, 0, 0), "model-0", NULL, input,
+                     sizeof(input) - 1);
+  expect_member_body(started_of(f, 0, 1), "model-1",
+                     "Quote \"this\"\n\xe2\x9c\x93", input, sizeof(input) - 1);
+  done_ok(call_of(f, 0, 0), "answer \"quoted\"\n\xf0\x9f\x8e\x89");
+  done_ok(call_of(f, 0, 1), "plain");
+
+  char *prompt = chair_prompt(started_of(f, 1, 2));
+  size_t head = strlen("Question:\n");
+  cr_assert_eq(strncmp(prompt, "Question:\n", head), 0);
+  cr_assert_eq(memcmp(prompt + head, input, sizeof(input) - 1), 0,
+               "the chair does not see the input as sent");
+  expect_contains(prompt, "### Member m0 (model-0)\n"
+                          "answer \"quoted\"\n\xf0\x9f\x8e\x89\n");
+  free(prompt);
+  done_ok(call_of(f, 1, 2), "done");
+  cr_assert_eq(f->events[f->n_events - 1].type, RL_EV_RUN_COMPLETED);
+  run_end(run, f);
+}
+
+/* 1 MiB of text full of characters that must be escaped. */
+static char *big_input(size_t size) {
+  static const char chunk[] = "\"quote\" back\\slash\nnew\ttab "
+                              "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80 \x02 ";
+  char *p = malloc(size + 1);
+  size_t n = 0;
+
+  cr_assert_not_null(p);
+  while (size - n >= sizeof(chunk) - 1) {
+    memcpy(p + n, chunk, sizeof(chunk) - 1);
+    n += sizeof(chunk) - 1;
+  }
+  memset(p + n, 'x', size - n); /* ASCII pad: no character is cut */
+  p[size] = '\0';
+  return p;
+}
+
+Test(round_loop, one_megabyte_input) {
+  size_t size = 1 << 20;
+  char *input = big_input(size);
+  fake *f = fake_new();
+  rl_run *run = run_new(f, spec_new_n(input, size, 2, 1, TWO_ROUNDS, 2));
+
+  rl_run_start(run);
+  cr_assert_eq(f->n_calls, 2);
+  expect_member_body(started_of(f, 0, 0), "model-0", NULL, input, size);
+  expect_member_body(started_of(f, 0, 1), "model-1", NULL, input, size);
+  done_ok(call_of(f, 0, 0), "zero");
+  done_ok(call_of(f, 0, 1), "one");
+  char *prompt = chair_prompt(started_of(f, 1, 2));
+  cr_assert_eq(memcmp(prompt + strlen("Question:\n"), input, size), 0);
+  expect_contains(prompt + size, "### Member m1 (model-1)\none\n");
+  free(prompt);
+  done_ok(call_of(f, 1, 2), "chair");
+  cr_assert_eq(f->events[f->n_events - 1].type, RL_EV_RUN_COMPLETED);
+  free(input);
+  run_end(run, f);
+}
+
+Test(round_loop, three_hundred_members) {
+  enum { M = 300 };
+  fake *f = fake_new();
+  rl_run *run = run_new(f, spec_new(INPUT, M, 1, TWO_ROUNDS, 2));
+  char want[128];
+
+  rl_run_start(run);
+  cr_assert_eq(f->n_calls, M);
+  expect_started_events(f, 0, 0, 0, M);
+  for (size_t i = 0; i < M; i++) {
+    cr_assert_eq(f->calls[i].seat, i);
+    cr_assert_not_null(f->calls[i].handle);
+  }
+  for (size_t k = 0; k < M; k++) {
+    size_t s = M - 1 - k;
+    snprintf(want, sizeof(want), "answer %zu", s);
+    done_ok(call_of(f, 0, s), want);
+    cr_assert_eq(f->events[1 + M + k].type, RL_EV_MEMBER_COMPLETED);
+    cr_assert_eq(f->events[1 + M + k].seat, s);
+  }
+  static const ev_exp tail[] = {EV(ROUND_COMPLETED, 0, 0),
+                                EV(ROUND_STARTED, 1, 0),
+                                EV(MEMBER_STARTED, 1, M)};
+  expect_events(f, 1 + 2 * M, tail, N(tail));
+
+  char *prompt = chair_prompt(started_of(f, 1, M));
+  for (size_t s = 0; s < M; s++) {
+    snprintf(want, sizeof(want), "### Member m%zu (model-%zu)\nanswer %zu\n",
+             s, s, s);
+    expect_contains(prompt, want);
+  }
+  free(prompt);
+  done_ok(call_of(f, 1, M), "chair");
+  cr_assert_eq(f->n_events, 2 * M + 7);
+  cr_assert_eq(f->events[f->n_events - 1].type, RL_EV_RUN_COMPLETED);
+  expect_seat_ok(run, 0, 123, "answer 123");
+  run_end(run, f);
+}
+
+/* --- rl_spec_check -------------------------------------------------------- */
+
+static void expect_rejected(rl_spec *spec, const char *fragment) {
+  char why[200] = "";
+
+  cr_assert_eq(rl_spec_check(spec, why, sizeof(why)), -1,
+               "accepted a spec that %s", fragment);
+  expect_contains(why, fragment);
+  rl_spec_free(spec);
+}
+
+Test(spec_check, accepts_valid_councils) {
+  char why[200] = "untouched";
+  rl_spec *a = council(INPUT), *b = spec_new("", 1, 0, ONE_ROUND, 1);
+
+  cr_assert_eq(rl_spec_check(a, why, sizeof(why)), 0, "%s", why);
+  cr_assert_eq(rl_spec_check(b, why, sizeof(why)), 0, "%s", why);
+  cr_assert_str_eq(why, "untouched");
+  rl_spec_free(a);
+  rl_spec_free(b);
+  rl_spec_free(NULL);
+}
+
+Test(spec_check, rejects_no_seats) {
+  expect_rejected(spec_new(INPUT, 0, 0, ONE_ROUND, 1), "at least one member");
+}
+
+Test(spec_check, rejects_chair_without_members) {
+  expect_rejected(spec_new(INPUT, 0, 1, TWO_ROUNDS, 2), "at least one member");
+}
+
+Test(spec_check, rejects_no_rounds) {
+  expect_rejected(spec_new(INPUT, 2, 1, TWO_ROUNDS, 0), "at least one round");
+}
+
+Test(spec_check, rejects_synthesis_first) {
+  static const rl_round_kind rounds[] = {RL_ROUND_SYNTHESIS,
+                                         RL_ROUND_INDEPENDENT};
+  expect_rejected(spec_new(INPUT, 2, 1, rounds, 2), "round before it");
+}
+
+Test(spec_check, rejects_synthesis_without_chair) {
+  expect_rejected(spec_new(INPUT, 3, 0, TWO_ROUNDS, 2), "no chair");
+}
+
+Test(spec_check, rejects_seat_without_model) {
+  rl_spec *spec = council(INPUT);
+
+  set_str(&spec->seats[1].model, NULL);
+  expect_rejected(spec, "seat m1 has no model");
+  spec = council(INPUT);
+  set_str(&spec->seats[3].model, "");
+  expect_rejected(spec, "seat chair has no model");
+}
+
+Test(spec_check, rejects_seat_without_url) {
+  rl_spec *spec = council(INPUT);
+
+  set_str(&spec->seats[2].url, NULL);
+  expect_rejected(spec, "seat m2 has no url");
+  spec = council(INPUT);
+  set_str(&spec->seats[0].url, "");
+  expect_rejected(spec, "seat m0 has no url");
+}
+
+Test(spec_check, rejects_seat_without_id) {
+  rl_spec *spec = council(INPUT);
+
+  set_str(&spec->seats[1].id, NULL);
+  expect_rejected(spec, "seat 1 has no id");
+  spec = council(INPUT);
+  set_str(&spec->seats[0].id, "");
+  expect_rejected(spec, "seat 0 has no id");
+}
+
+Test(spec_check, rejects_missing_header) {
+  rl_spec *spec = council(INPUT);
+
+  set_str(&spec->seats[2].headers[1], NULL);
+  expect_rejected(spec, "seat m2 has a missing header");
+}
+
+Test(spec_check, rejects_invalid_utf8_input) {
+  expect_rejected(spec_new_n("caf\xe9", 4, 2, 1, TWO_ROUNDS, 2),
+                  "not valid UTF-8");
+  expect_rejected(spec_new_n("\xed\xa0\x80", 3, 2, 1, TWO_ROUNDS, 2),
+                  "not valid UTF-8"); /* a UTF-16 surrogate */
+  expect_rejected(spec_new_n("ab\xe2\x82", 4, 2, 1, TWO_ROUNDS, 2),
+                  "not valid UTF-8"); /* cut mid-character */
+  rl_spec *spec = council(INPUT);
+  set_str(&spec->input, NULL);
+  spec->input_len = 0;
+  expect_rejected(spec, "not valid UTF-8");
+}
+
+/* --- rl_render_request ---------------------------------------------------- */
+
+Test(render_request, member_request_matches_what_was_sent) {
+  fake *f = fake_new();
+  rl_spec *spec = council(INPUT);
+  rl_run *run;
+  size_t len = 0;
+
+  set_str(&spec->seats[2].system_prompt, "Think first.");
+  run = run_new(f, spec);
+  char *body = rl_render_request(run, 0, 2, &len);
+  cr_assert_not_null(body);
+  cr_assert_eq(len, strlen(body));
+  rl_run_start(run);
+  const started *s = started_of(f, 0, 2);
+  cr_assert_eq(s->body_len, len);
+  cr_assert_eq(memcmp(s->body, body, len), 0);
+  expect_member_body(s, "model-2", "Think first.", INPUT, strlen(INPUT));
+  free(body);
+  rl_run_cancel(run);
+  run_end(run, f);
+}
