@@ -1,4 +1,5 @@
-/* json_nif.h - CouncilEx.JSON: terms to and from JSON through cJSON. */
+/* json_nif.h - CouncilEx.JSON: JSON to terms (parsed by cJSON) and terms to
+ * JSON (written directly, so binaries with NUL bytes survive). */
 #ifndef CX_JSON_NIF_H
 #define CX_JSON_NIF_H
 
