@@ -15,6 +15,7 @@
 #include "chat.h"
 
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 void chat_response_init(chat_response *r) {
@@ -120,6 +121,14 @@ int chat_utf8_valid(const char *s, size_t len) {
     unsigned char lo, hi;
     size_t n, k;
 
+    if (i + 8 <= len) { /* skip ASCII eight bytes at a time */
+      uint64_t w;
+      memcpy(&w, p + i, sizeof(w));
+      if ((w & 0x8080808080808080ULL) == 0) {
+        i += 8;
+        continue;
+      }
+    }
     if (p[i] < 0x80) {
       i++;
       continue;

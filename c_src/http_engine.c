@@ -1,18 +1,26 @@
 /* http_engine.c - the HTTP engine thread.
  *
  * One thread owns one libcurl multi handle (libcurl handles must never be
- * shared between threads) and loops: run posted tasks, drive transfers,
- * reap finished ones, then sleep in curl_multi_poll until a socket, a curl
- * timer or curl_multi_wakeup (from http_engine_post) wakes it. Pure C: no
- * erl_nif, and nothing here ever blocks other than in that poll. */
+ * shared between threads) and drives it event by event, like libcurl's
+ * ephiperfifo example: curl tells us which sockets to watch
+ * (CURLMOPT_SOCKETFUNCTION) and when its next timeout is due
+ * (CURLMOPT_TIMERFUNCTION); the thread sleeps in epoll_wait and hands curl
+ * only the socket that fired, so the cost of an event does not grow with
+ * the number of transfers (curl_multi_perform walks all of them). An
+ * eventfd in the same epoll set wakes the thread for posted tasks. Pure C:
+ * no erl_nif, and nothing here blocks other than in epoll_wait. */
 #include "http_engine.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -22,7 +30,8 @@
 #define DEFAULT_MAX_RESPONSE (8u * 1024u * 1024u)
 #define DEFAULT_STACK (4u * 1024u * 1024u)
 #define POOL_MAX 256 /* idle easy handles kept for reuse */
-#define POLL_MS 1000
+#define MAX_WAIT_MS 1000 /* an upper bound on one sleep, as a safety net */
+#define MAX_EVENTS 256
 
 struct http_transfer {
   CURL *easy;
@@ -46,6 +55,9 @@ typedef struct task {
 
 struct http_engine {
   CURLM *multi;
+  int epfd;             /* epoll set: curl's sockets and wakefd */
+  int wakefd;           /* eventfd written by http_engine_post */
+  uint64_t timer_us;    /* when curl wants CURL_SOCKET_TIMEOUT; 0 = never */
   pthread_t thread;
   pthread_mutex_t lock; /* guards head, tail, stopping and the wakeup */
   task *head, *tail;
@@ -151,11 +163,10 @@ static size_t header_cb(char *line, size_t size, size_t nmemb, void *userp) {
 /* ---- Transfers -----------------------------------------------------------*/
 
 static CURL *easy_get(http_engine *eng) {
-  if(eng->pool_len > 0) {
-    CURL *e = eng->pool[--eng->pool_len];
-    curl_easy_reset(e);
-    return e;
-  }
+  /* No curl_easy_reset: transfer_setup sets every option we use on every
+   * transfer, and a reset would free and rebuild curl's per-handle state. */
+  if(eng->pool_len > 0)
+    return eng->pool[--eng->pool_len];
   return curl_easy_init();
 }
 
@@ -229,8 +240,9 @@ static int transfer_setup(http_transfer *t, const http_request *req) {
    * the first response, which would queue every call behind it. */
   bad |= curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
                           (long)CURL_HTTP_VERSION_2TLS) != CURLE_OK;
-  if(strncasecmp(req->url, "https:", 6) == 0)
-    bad |= curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L) != CURLE_OK;
+  bad |= curl_easy_setopt(e, CURLOPT_PIPEWAIT,
+                          strncasecmp(req->url, "https:", 6) == 0 ? 1L : 0L)
+         != CURLE_OK;
   bad |= curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "") != CURLE_OK;
   bad |= curl_easy_setopt(e, CURLOPT_USERAGENT, "council_ex/0.1") != CURLE_OK;
   return bad ? -1 : 0;
@@ -355,39 +367,152 @@ static int run_tasks(http_engine *eng) {
   return stopping;
 }
 
+/* CURLMOPT_SOCKETFUNCTION: mirror curl's interest in a socket into epoll.
+ * The socket may already be closed on REMOVE, and a number curl closed
+ * behind our back may come back as a new socket, hence MOD-else-ADD and an
+ * unchecked DEL (epoll drops closed descriptors by itself). */
+static int socket_cb(CURL *easy, curl_socket_t s, int what, void *userp,
+                     void *socketp) {
+  http_engine *eng = userp;
+  struct epoll_event ev;
+  (void)easy;
+  (void)socketp;
+
+  if(what == CURL_POLL_REMOVE) {
+    epoll_ctl(eng->epfd, EPOLL_CTL_DEL, s, NULL);
+    return 0;
+  }
+  memset(&ev, 0, sizeof(ev));
+  ev.data.fd = s;
+  if(what & CURL_POLL_IN)
+    ev.events |= EPOLLIN;
+  if(what & CURL_POLL_OUT)
+    ev.events |= EPOLLOUT;
+  if(epoll_ctl(eng->epfd, EPOLL_CTL_MOD, s, &ev) != 0 && errno == ENOENT)
+    epoll_ctl(eng->epfd, EPOLL_CTL_ADD, s, &ev);
+  return 0;
+}
+
+/* CURLMOPT_TIMERFUNCTION: one timer; never call curl from here. */
+static int timer_cb(CURLM *multi, long timeout_ms, void *userp) {
+  http_engine *eng = userp;
+  (void)multi;
+
+  eng->timer_us = timeout_ms < 0 ? 0 : now_us() + (uint64_t)timeout_ms * 1000u;
+  return 0;
+}
+
+/* How long epoll_wait may sleep: until curl's timer, at most MAX_WAIT_MS. */
+static int wait_ms(const http_engine *eng) {
+  if(eng->timer_us == 0)
+    return MAX_WAIT_MS;
+  uint64_t now = now_us();
+  if(eng->timer_us <= now)
+    return 0;
+  uint64_t ms = (eng->timer_us - now + 999) / 1000;
+  return ms < MAX_WAIT_MS ? (int)ms : MAX_WAIT_MS;
+}
+
+static void process_events(http_engine *eng) {
+  struct epoll_event evs[MAX_EVENTS];
+  int running;
+  int n = epoll_wait(eng->epfd, evs, MAX_EVENTS, wait_ms(eng));
+
+  for(int i = 0; i < n; i++) {
+    int fd = evs[i].data.fd;
+    if(fd == eng->wakefd) {
+      uint64_t count;
+      if(read(fd, &count, sizeof(count)) < 0) {
+        /* EAGAIN: another wakeup was already consumed */
+      }
+      continue;
+    }
+    int flags = 0;
+    if(evs[i].events & (EPOLLIN | EPOLLHUP))
+      flags |= CURL_CSELECT_IN;
+    if(evs[i].events & EPOLLOUT)
+      flags |= CURL_CSELECT_OUT;
+    if(evs[i].events & EPOLLERR)
+      flags |= CURL_CSELECT_ERR;
+    curl_multi_socket_action(eng->multi, fd, flags, &running);
+  }
+  if(eng->timer_us != 0 && eng->timer_us <= now_us()) {
+    eng->timer_us = 0;
+    curl_multi_socket_action(eng->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+  }
+  check_multi_info(eng);
+}
+
 static void *engine_main(void *arg) {
   http_engine *eng = arg;
-  int running;
 
-  while(!run_tasks(eng)) {
-    curl_multi_perform(eng->multi, &running);
-    check_multi_info(eng);
-    curl_multi_poll(eng->multi, NULL, 0, POLL_MS, NULL);
-  }
+  while(!run_tasks(eng))
+    process_events(eng);
   while(eng->live)
     transfer_free(eng, eng->live);
   run_tasks(eng); /* anything posted while stopping: eng is passed as NULL */
   return NULL;
 }
 
-http_engine *http_engine_start(const http_engine_config *cfg) {
-  http_engine *eng = calloc(1, sizeof(*eng));
-  if(!eng)
-    return NULL;
-  atomic_init(&eng->in_flight, 0);
-  eng->multi = curl_multi_init();
-  if(!eng->multi || pthread_mutex_init(&eng->lock, NULL) != 0) {
-    if(eng->multi)
-      curl_multi_cleanup(eng->multi);
-    free(eng);
-    return NULL;
+/* Wakes the engine thread; called with eng->lock held. */
+static void wake(http_engine *eng) {
+  uint64_t one = 1;
+  if(write(eng->wakefd, &one, sizeof(one)) < 0) {
+    /* EAGAIN: the counter is saturated, so a wakeup is pending anyway */
   }
+}
+
+/* Frees what http_engine_start set up, in any state of completion. */
+static void engine_free(http_engine *eng) {
+  if(eng->multi)
+    curl_multi_cleanup(eng->multi);
+  if(eng->epfd >= 0)
+    close(eng->epfd);
+  if(eng->wakefd >= 0)
+    close(eng->wakefd);
+  free(eng);
+}
+
+static int engine_setup(http_engine *eng, const http_engine_config *cfg) {
+  struct epoll_event ev;
+
+  eng->epfd = epoll_create1(EPOLL_CLOEXEC);
+  eng->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  eng->multi = curl_multi_init();
+  if(eng->epfd < 0 || eng->wakefd < 0 || !eng->multi)
+    return -1;
+  memset(&ev, 0, sizeof(ev));
+  ev.events = EPOLLIN;
+  ev.data.fd = eng->wakefd;
+  if(epoll_ctl(eng->epfd, EPOLL_CTL_ADD, eng->wakefd, &ev) != 0)
+    return -1;
+  curl_multi_setopt(eng->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+  curl_multi_setopt(eng->multi, CURLMOPT_SOCKETDATA, eng);
+  curl_multi_setopt(eng->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+  curl_multi_setopt(eng->multi, CURLMOPT_TIMERDATA, eng);
   if(cfg && cfg->max_host_connections > 0)
     curl_multi_setopt(eng->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
                       cfg->max_host_connections);
   if(cfg && cfg->max_total_connections > 0)
     curl_multi_setopt(eng->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
                       cfg->max_total_connections);
+  return 0;
+}
+
+http_engine *http_engine_start(const http_engine_config *cfg) {
+  http_engine *eng = calloc(1, sizeof(*eng));
+  if(!eng)
+    return NULL;
+  eng->epfd = eng->wakefd = -1;
+  atomic_init(&eng->in_flight, 0);
+  if(engine_setup(eng, cfg) != 0) {
+    engine_free(eng);
+    return NULL;
+  }
+  if(pthread_mutex_init(&eng->lock, NULL) != 0) {
+    engine_free(eng);
+    return NULL;
+  }
 
   pthread_attr_t attr;
   pthread_attr_init(&attr);
@@ -397,10 +522,10 @@ http_engine *http_engine_start(const http_engine_config *cfg) {
   pthread_attr_destroy(&attr);
   if(rc != 0) {
     pthread_mutex_destroy(&eng->lock);
-    curl_multi_cleanup(eng->multi);
-    free(eng);
+    engine_free(eng);
     return NULL;
   }
+  pthread_setname_np(eng->thread, "cx_engine");
   return eng;
 }
 
@@ -409,15 +534,14 @@ void http_engine_stop(http_engine *eng) {
     return;
   pthread_mutex_lock(&eng->lock);
   eng->stopping = 1;
-  curl_multi_wakeup(eng->multi);
+  wake(eng);
   pthread_mutex_unlock(&eng->lock);
   pthread_join(eng->thread, NULL);
 
   while(eng->pool_len > 0)
     curl_easy_cleanup(eng->pool[--eng->pool_len]);
-  curl_multi_cleanup(eng->multi);
   pthread_mutex_destroy(&eng->lock);
-  free(eng);
+  engine_free(eng);
 }
 
 int http_engine_post(http_engine *eng, http_task_fn fn, void *arg) {
@@ -439,9 +563,9 @@ int http_engine_post(http_engine *eng, http_task_fn fn, void *arg) {
   else
     eng->head = t;
   eng->tail = t;
-  /* Woken under the lock so http_engine_stop cannot free the multi handle
-   * between our check of `stopping` and this call. */
-  curl_multi_wakeup(eng->multi);
+  /* Woken under the lock so http_engine_stop cannot close the eventfd
+   * between our check of `stopping` and this write. */
+  wake(eng);
   pthread_mutex_unlock(&eng->lock);
   return 0;
 }

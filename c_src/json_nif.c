@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chat.h"
 #include "json_nif.h"
 
 /* Decode runs on a dirty CPU scheduler when the input is larger than
@@ -107,49 +108,6 @@ static ERL_NIF_TERM make_error_at(ErlNifEnv *env, ERL_NIF_TERM tag,
 static void consume_timeslice(ErlNifEnv *env, size_t work, size_t full) {
   size_t pct = 1 + (work * 100) / full;
   enif_consume_timeslice(env, pct > 100 ? 100 : (int)pct);
-}
-
-/* Strict UTF-8 (RFC 3629): no overlongs, no surrogates, nothing above
- * U+10FFFF, no truncated sequences. Returns 1 when s[0..n) is valid. */
-static int utf8_valid(const unsigned char *s, size_t n) {
-  size_t i = 0;
-
-  while (i < n) {
-    if (i + 8 <= n) {
-      uint64_t w;
-      memcpy(&w, s + i, sizeof(w));
-      if ((w & 0x8080808080808080ULL) == 0) {
-        i += 8;
-        continue;
-      }
-    }
-    unsigned char c = s[i];
-    if (c < 0x80) {
-      i++;
-    } else if (c < 0xC2) {
-      return 0;
-    } else if (c < 0xE0) {
-      if (i + 1 >= n || (s[i + 1] & 0xC0) != 0x80)
-        return 0;
-      i += 2;
-    } else if (c < 0xF0) {
-      if (i + 2 >= n || (s[i + 1] & 0xC0) != 0x80 || (s[i + 2] & 0xC0) != 0x80)
-        return 0;
-      if ((c == 0xE0 && s[i + 1] < 0xA0) || (c == 0xED && s[i + 1] > 0x9F))
-        return 0;
-      i += 3;
-    } else if (c < 0xF5) {
-      if (i + 3 >= n || (s[i + 1] & 0xC0) != 0x80 ||
-          (s[i + 2] & 0xC0) != 0x80 || (s[i + 3] & 0xC0) != 0x80)
-        return 0;
-      if ((c == 0xF0 && s[i + 1] < 0x90) || (c == 0xF4 && s[i + 1] > 0x8F))
-        return 0;
-      i += 4;
-    } else {
-      return 0;
-    }
-  }
-  return 1;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -872,7 +830,7 @@ static ERL_NIF_TERM decode_run(ErlNifEnv *env, int argc,
 
   if (!get_decode_args(env, argc, argv, &in, &max_depth))
     return enif_make_badarg(env);
-  if (!utf8_valid(in.data, in.size))
+  if (!chat_utf8_valid((const char *)in.data, in.size))
     return make_error(env, am_invalid_utf8);
   /* A leading byte order mark is ignored (RFC 8259 section 8.1). It is
    * skipped here because cJSON skips it only in inputs of 5+ bytes. */
@@ -1048,7 +1006,7 @@ static int put_binary(enc_ctx *c, ERL_NIF_TERM term) {
     return fail(c, am_unsupported_term, term);
   if ((rc = charge(c, bin.size)) != ENC_OK)
     return rc;
-  if (!utf8_valid(bin.data, bin.size))
+  if (!chat_utf8_valid((const char *)bin.data, bin.size))
     return fail(c, am_invalid_string, term);
   return put_string(c, bin.data, bin.size);
 }
