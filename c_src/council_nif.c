@@ -46,7 +46,8 @@ static ERL_NIF_TERM am_council_ex_run, am_round_started, am_member_started,
 static ERL_NIF_TERM am_input, am_seats, am_has_chair, am_rounds,
     am_max_response_bytes, am_id, am_url, am_headers, am_model,
     am_system_prompt, am_temperature, am_max_tokens, am_connect_timeout_ms,
-    am_timeout_ms, am_independent_analysis, am_synthesis, am_engines;
+    am_timeout_ms, am_independent_analysis, am_synthesis, am_engines,
+    am_max_host_connections;
 static ERL_NIF_TERM am_status, am_content, am_finish_reason, am_input_tokens,
     am_output_tokens, am_latency_us, am_http_status, am_kind, am_reason,
     am_type, am_code, am_message, am_retry_after_ms, am_in_flight, am_runs;
@@ -85,6 +86,7 @@ static void make_atoms(ErlNifEnv *env) {
   ATOM(am_independent_analysis, "independent_analysis");
   ATOM(am_synthesis, "synthesis");
   ATOM(am_engines, "engines");
+  ATOM(am_max_host_connections, "max_host_connections");
   ATOM(am_status, "status");
   ATOM(am_content, "content");
   ATOM(am_finish_reason, "finish_reason");
@@ -553,13 +555,18 @@ static int open_types(ErlNifEnv *env) {
 static int start_engines(ErlNifEnv *env, ERL_NIF_TERM info) {
   ERL_NIF_TERM v;
   int n = 2;
+  long max_host = 0;
 
   if(enif_is_map(env, info) && enif_get_map_value(env, info, am_engines, &v) &&
      (!enif_get_int(env, v, &n) || n < 1 || n > MAX_ENGINES))
     return -1;
+  if(enif_is_map(env, info) &&
+     enif_get_map_value(env, info, am_max_host_connections, &v) &&
+     (!enif_get_long(env, v, &max_host) || max_host < 0))
+    return -1;
   if(curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
     return -1;
-  http_engine_config cfg = {0, 0, 0};
+  http_engine_config cfg = {max_host, 0, 0};
   for(n_engines = 0; n_engines < n; n_engines++) {
     engines[n_engines] = http_engine_start(&cfg);
     if(!engines[n_engines])

@@ -12,8 +12,12 @@ defmodule CouncilEx.Native do
 
   def load_nif do
     path = :filename.join(:code.priv_dir(:council_ex), ~c"council_ex_nif")
-    engines = Application.get_env(:council_ex, :engine_threads, 2)
-    :erlang.load_nif(path, %{engines: engines})
+    config = %{
+      engines: Application.get_env(:council_ex, :engine_threads, 2),
+      max_host_connections: Application.get_env(:council_ex, :max_host_connections, 0)
+    }
+
+    :erlang.load_nif(path, config)
   end
 
   @spec json_decode(binary(), pos_integer()) :: {:ok, term()} | {:error, term()}
