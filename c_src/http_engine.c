@@ -177,10 +177,9 @@ static void easy_put(http_engine *eng, CURL *e) {
     curl_easy_cleanup(e);
 }
 
-/* Unlinks t from the multi and the live list, recycles its handle and
- * frees it. */
+/* Unlinks t (already removed from the multi) from the live list, recycles
+ * its handle and frees it. */
 static void transfer_free(http_engine *eng, http_transfer *t) {
-  curl_multi_remove_handle(eng->multi, t->easy);
   easy_put(eng, t->easy);
   if(t->prev)
     t->prev->next = t->next;
@@ -289,6 +288,7 @@ err:
 }
 
 void http_transfer_cancel(http_engine *eng, http_transfer *t) {
+  curl_multi_remove_handle(eng->multi, t->easy);
   transfer_free(eng, t);
 }
 
@@ -340,8 +340,9 @@ static void check_multi_info(http_engine *eng) {
     res.retry_after_ms = t->retry_after_ms;
     res.elapsed_us = now_us() - t->started_us;
 
-    /* Unlink first: the callback may start or cancel other transfers. The
-     * result still points into t, so free t only afterwards. */
+    /* Detach first, so a transfer the callback starts (the chair, after
+     * the last member) can reuse this connection. The result still points
+     * into t, so free t only afterwards. */
     curl_multi_remove_handle(eng->multi, t->easy);
     t->done(eng, t->ud, &res);
     transfer_free(eng, t);
@@ -449,7 +450,7 @@ static void *engine_main(void *arg) {
   while(!run_tasks(eng))
     process_events(eng);
   while(eng->live)
-    transfer_free(eng, eng->live);
+    http_transfer_cancel(eng, eng->live);
   run_tasks(eng); /* anything posted while stopping: eng is passed as NULL */
   return NULL;
 }

@@ -8,6 +8,8 @@
 
 #include <criterion/criterion.h>
 
+#include "chat.h"
+
 char *fixture_read(const char *name, size_t *len) {
   char path[512];
   char *data = NULL;
@@ -52,4 +54,13 @@ char *fixture_exact_copy(const char *s, size_t len) {
   if (len > 0)
     memcpy(p, s, len);
   return p;
+}
+
+void assert_response_empty(const chat_response *r) {
+  cr_assert_null(r->content);
+  cr_assert_null(r->model);
+  cr_assert_null(r->finish_reason);
+  cr_assert_eq(r->content_len, 0);
+  cr_assert_eq(r->input_tokens, -1);
+  cr_assert_eq(r->output_tokens, -1);
 }

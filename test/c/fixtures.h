@@ -15,4 +15,8 @@ char *fixture_read(const char *name, size_t *len);
  * the test on out-of-memory. */
 char *fixture_exact_copy(const char *s, size_t len);
 
+struct chat_response;
+/* Asserts r holds nothing: as chat_response_init leaves it. */
+void assert_response_empty(const struct chat_response *r);
+
 #endif

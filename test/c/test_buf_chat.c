@@ -6,6 +6,8 @@
 
 #include <criterion/criterion.h>
 
+#include "fixtures.h"
+
 #include "buf.h"
 #include "chat.h"
 
@@ -255,12 +257,7 @@ Test(chat, response_init_and_free) {
   chat_response r;
 
   chat_response_init(&r);
-  cr_assert_null(r.content);
-  cr_assert_null(r.model);
-  cr_assert_null(r.finish_reason);
-  cr_assert_eq(r.content_len, 0);
-  cr_assert_eq(r.input_tokens, -1);
-  cr_assert_eq(r.output_tokens, -1);
+  assert_response_empty(&r);
   r.content = strdup("hi");
   r.content_len = 2;
   r.model = strdup("m");

@@ -83,12 +83,7 @@ static void parse_fails(const char *body, size_t len, const char *reason) {
   cr_assert_eq(rc, -1, "expected %s for %.*s", reason, (int)len, body);
   cr_assert_not_null(e.reason);
   cr_assert_str_eq(e.reason, reason, "body: %.*s", (int)len, body);
-  cr_assert_null(r.content);
-  cr_assert_null(r.model);
-  cr_assert_null(r.finish_reason);
-  cr_assert_eq(r.content_len, 0);
-  cr_assert_eq(r.input_tokens, -1);
-  cr_assert_eq(r.output_tokens, -1);
+  assert_response_empty(&r);
   if (strcmp(reason, "provider_error") != 0)
     cr_assert_eq(e.kind, CHAT_ERR_PERMANENT);
   free(copy);
