@@ -23,15 +23,43 @@ void chat_response_init(chat_response *r) {
   r->content_len = 0;
   r->model = NULL;
   r->finish_reason = NULL;
+  r->stop = CHAT_STOP_NONE;
   r->input_tokens = -1;
   r->output_tokens = -1;
+  r->tool_calls = NULL;
+  r->n_tool_calls = 0;
+  r->has_cost = 0;
+  r->cost = 0.0;
+  r->has_logprob = 0;
+  r->logprob = 0.0;
+}
+
+void chat_tool_call_free(chat_tool_call *c) {
+  free(c->id);
+  free(c->name);
+  free(c->arguments);
+  memset(c, 0, sizeof(*c));
 }
 
 void chat_response_free(chat_response *r) {
   free(r->content);
   free(r->model);
   free(r->finish_reason);
+  for (size_t i = 0; i < r->n_tool_calls; i++)
+    chat_tool_call_free(&r->tool_calls[i]);
+  free(r->tool_calls);
   chat_response_init(r);
+}
+
+chat_tool_call *chat_response_add_tool_call(chat_response *r) {
+  chat_tool_call *calls =
+      realloc(r->tool_calls, (r->n_tool_calls + 1) * sizeof(*calls));
+
+  if (calls == NULL)
+    return NULL;
+  r->tool_calls = calls;
+  memset(&calls[r->n_tool_calls], 0, sizeof(*calls));
+  return &calls[r->n_tool_calls++];
 }
 
 void chat_error_init(chat_error *e) {
@@ -161,4 +189,22 @@ const char *chat_error_kind_name(chat_error_kind kind) {
     return "cancelled";
   }
   return "unknown";
+}
+
+const char *chat_stop_name(chat_stop stop) {
+  switch (stop) {
+  case CHAT_STOP_NONE:
+    return "none";
+  case CHAT_STOP_END:
+    return "stop";
+  case CHAT_STOP_LENGTH:
+    return "length";
+  case CHAT_STOP_TOOL_CALLS:
+    return "tool_calls";
+  case CHAT_STOP_CONTENT_FILTER:
+    return "content_filter";
+  case CHAT_STOP_OTHER:
+    return "other";
+  }
+  return "other";
 }
