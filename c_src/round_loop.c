@@ -206,16 +206,17 @@ char *rl_render_request(const rl_run *run, size_t round, size_t seat,
   buf_init(&user, 0);
   if(spec->rounds[round] == RL_ROUND_SYNTHESIS) {
     const char *sys = s->system_prompt ? s->system_prompt : DEFAULT_CHAIR_PROMPT;
-    msgs[n++] = (chat_message){"system", sys, strlen(sys)};
+    msgs[n++] = (chat_message){.role = "system", .content = sys, .content_len = strlen(sys)};
     if(render_synthesis(run, round, &user) != 0)
       goto done;
-    msgs[n++] = (chat_message){"user", user.data, user.len};
+    msgs[n++] = (chat_message){.role = "user", .content = user.data, .content_len = user.len};
   }
   else {
     if(s->system_prompt)
-      msgs[n++] = (chat_message){"system", s->system_prompt,
-                                 strlen(s->system_prompt)};
-    msgs[n++] = (chat_message){"user", spec->input, spec->input_len};
+      msgs[n++] = (chat_message){.role = "system",
+                                 .content = s->system_prompt,
+                                 .content_len = strlen(s->system_prompt)};
+    msgs[n++] = (chat_message){.role = "user", .content = spec->input, .content_len = spec->input_len};
   }
 
   chat_request req = {

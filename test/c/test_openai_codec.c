@@ -29,7 +29,8 @@ static char *load(const char *name, size_t *len) {
 }
 
 static chat_message msg(const char *role, const char *content) {
-  chat_message m = {role, content, content ? strlen(content) : 0};
+  chat_message m = {.role = role, .content = content,
+                    .content_len = content ? strlen(content) : 0};
 
   return m;
 }
@@ -108,7 +109,7 @@ Test(openai_request, every_field_round_trips) {
                          msg("user", "Hello?"),
                          msg("assistant", "Hi."),
                          msg("user", "Again")};
-  chat_request req = {"gpt-4o-mini", msgs, 4, 1, 0.2, 256};
+  chat_request req = {.model = "gpt-4o-mini", .messages = msgs, .n_messages = 4, .has_temperature = 1, .temperature = 0.2, .max_tokens = 256};
   cJSON *root = build_and_parse(&req);
   const cJSON *messages, *temp, *max, *stream;
   size_t i;
@@ -140,7 +141,7 @@ Test(openai_request, every_field_round_trips) {
 
 Test(openai_request, exact_text_for_a_small_request) {
   chat_message msgs[] = {msg("user", "hi")};
-  chat_request req = {"m", msgs, 1, 1, 0.2, 16};
+  chat_request req = {.model = "m", .messages = msgs, .n_messages = 1, .has_temperature = 1, .temperature = 0.2, .max_tokens = 16};
   size_t len;
   char *body = openai_build_request(&req, &len);
 
@@ -191,7 +192,7 @@ Test(openai_request, matches_the_reference_vector) {
 
 Test(openai_request, temperature_omitted_when_unset) {
   chat_message msgs[] = {msg("user", "x")};
-  chat_request req = {"m", msgs, 1, 0, 0.7, 10};
+  chat_request req = {.model = "m", .messages = msgs, .n_messages = 1, .has_temperature = 0, .temperature = 0.7, .max_tokens = 10};
   cJSON *root = build_and_parse(&req);
 
   cr_assert_null(cJSON_GetObjectItemCaseSensitive(root, "temperature"));
@@ -201,7 +202,7 @@ Test(openai_request, temperature_omitted_when_unset) {
 
 Test(openai_request, zero_temperature_is_sent) {
   chat_message msgs[] = {msg("user", "x")};
-  chat_request req = {"m", msgs, 1, 1, 0.0, 0};
+  chat_request req = {.model = "m", .messages = msgs, .n_messages = 1, .has_temperature = 1, .temperature = 0.0, .max_tokens = 0};
   size_t len;
   char *body = openai_build_request(&req, &len);
 
@@ -212,7 +213,7 @@ Test(openai_request, zero_temperature_is_sent) {
 
 Test(openai_request, max_tokens_omitted_when_not_positive) {
   chat_message msgs[] = {msg("user", "x")};
-  chat_request req = {"m", msgs, 1, 0, 0, 0};
+  chat_request req = {.model = "m", .messages = msgs, .n_messages = 1, .has_temperature = 0, .temperature = 0, .max_tokens = 0};
   cJSON *root = build_and_parse(&req);
 
   cr_assert_null(cJSON_GetObjectItemCaseSensitive(root, "max_tokens"));
@@ -232,7 +233,7 @@ Test(openai_request, temperatures_round_trip_exactly) {
   size_t i;
 
   for (i = 0; i < sizeof(temps) / sizeof(temps[0]); i++) {
-    chat_request req = {"m", msgs, 1, 1, temps[i], 0};
+    chat_request req = {.model = "m", .messages = msgs, .n_messages = 1, .has_temperature = 1, .temperature = temps[i], .max_tokens = 0};
     cJSON *root = build_and_parse(&req);
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(root, "temperature");
 
@@ -245,7 +246,7 @@ Test(openai_request, temperatures_round_trip_exactly) {
 
 Test(openai_request, short_decimals_print_short) {
   chat_message msgs[] = {msg("user", "x")};
-  chat_request req = {"m", msgs, 1, 1, 0.7, 0};
+  chat_request req = {.model = "m", .messages = msgs, .n_messages = 1, .has_temperature = 1, .temperature = 0.7, .max_tokens = 0};
   char *body = openai_build_request(&req, NULL);
 
   cr_assert_not_null(body);
@@ -259,7 +260,7 @@ Test(openai_request, escapes_json_specials) {
       "</script> \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 "
       "\xe2\x80\xa8 \xe2\x80\xa9 end";
   chat_message msgs[] = {msg("user", text)};
-  chat_request req = {"m\"odel", msgs, 1, 0, 0, 0};
+  chat_request req = {.model = "m\"odel", .messages = msgs, .n_messages = 1, .has_temperature = 0, .temperature = 0, .max_tokens = 0};
   size_t len;
   char *body = openai_build_request(&req, &len);
   cJSON *root;
@@ -290,8 +291,8 @@ Test(openai_request, escapes_json_specials) {
 
 Test(openai_request, embedded_nul_is_escaped) {
   static const char text[] = "a\0b";
-  chat_message msgs[] = {{"user", text, 3}};
-  chat_request req = {"m", msgs, 1, 0, 0, 0};
+  chat_message msgs[] = {{.role = "user", .content = text, .content_len = 3}};
+  chat_request req = {.model = "m", .messages = msgs, .n_messages = 1, .has_temperature = 0, .temperature = 0, .max_tokens = 0};
   size_t len;
   char *body = openai_build_request(&req, &len);
 
@@ -304,8 +305,8 @@ Test(openai_request, embedded_nul_is_escaped) {
 Test(openai_request, content_is_pointer_and_length) {
   /* Only the first 5 bytes belong to the message; no NUL follows them. */
   char *raw = fixture_exact_copy("hello world", 5);
-  chat_message msgs[] = {{"user", raw, 5}};
-  chat_request req = {"m", msgs, 1, 0, 0, 0};
+  chat_message msgs[] = {{.role = "user", .content = raw, .content_len = 5}};
+  chat_request req = {.model = "m", .messages = msgs, .n_messages = 1, .has_temperature = 0, .temperature = 0, .max_tokens = 0};
   cJSON *root = build_and_parse(&req);
   const cJSON *list = cJSON_GetObjectItemCaseSensitive(root, "messages");
   const cJSON *m = cJSON_GetArrayItem(list, 0);
@@ -316,8 +317,8 @@ Test(openai_request, content_is_pointer_and_length) {
 }
 
 Test(openai_request, empty_content_is_allowed) {
-  chat_message msgs[] = {{"user", NULL, 0}, {"user", "", 0}};
-  chat_request req = {"m", msgs, 2, 0, 0, 0};
+  chat_message msgs[] = {{.role = "user", .content = NULL, .content_len = 0}, {.role = "user", .content = "", .content_len = 0}};
+  chat_request req = {.model = "m", .messages = msgs, .n_messages = 2, .has_temperature = 0, .temperature = 0, .max_tokens = 0};
   cJSON *root = build_and_parse(&req);
   const cJSON *list = cJSON_GetObjectItemCaseSensitive(root, "messages");
 
@@ -334,24 +335,24 @@ Test(openai_request, invalid_requests_give_null) {
   chat_message no_role[] = {msg(NULL, "x")};
   chat_message empty_role[] = {msg("", "x")};
   chat_message bad_role[] = {msg("us\xff", "x")};
-  chat_message null_content[] = {{"user", NULL, 3}};
+  chat_message null_content[] = {{.role = "user", .content = NULL, .content_len = 3}};
   chat_message second_bad[] = {msg("user", "ok"), msg("user", "\xff")};
   const chat_request cases[] = {
-      {NULL, good, 1, 0, 0, 0},
-      {"", good, 1, 0, 0, 0},
-      {"m\xfe", good, 1, 0, 0, 0},
-      {"m", good, 0, 0, 0, 0},
-      {"m", NULL, 1, 0, 0, 0},
-      {"m", bad_utf8, 1, 0, 0, 0},
-      {"m", surrogate, 1, 0, 0, 0},
-      {"m", overlong, 1, 0, 0, 0},
-      {"m", no_role, 1, 0, 0, 0},
-      {"m", empty_role, 1, 0, 0, 0},
-      {"m", bad_role, 1, 0, 0, 0},
-      {"m", null_content, 1, 0, 0, 0},
-      {"m", second_bad, 2, 0, 0, 0},
-      {"m", good, 1, 1, NAN, 0},
-      {"m", good, 1, 1, INFINITY, 0},
+      {.model = NULL, .messages = good, .n_messages = 1},
+      {.model = "", .messages = good, .n_messages = 1},
+      {.model = "m\xfe", .messages = good, .n_messages = 1},
+      {.model = "m", .messages = good, .n_messages = 0},
+      {.model = "m", .messages = NULL, .n_messages = 1},
+      {.model = "m", .messages = bad_utf8, .n_messages = 1},
+      {.model = "m", .messages = surrogate, .n_messages = 1},
+      {.model = "m", .messages = overlong, .n_messages = 1},
+      {.model = "m", .messages = no_role, .n_messages = 1},
+      {.model = "m", .messages = empty_role, .n_messages = 1},
+      {.model = "m", .messages = bad_role, .n_messages = 1},
+      {.model = "m", .messages = null_content, .n_messages = 1},
+      {.model = "m", .messages = second_bad, .n_messages = 2},
+      {.model = "m", .messages = good, .n_messages = 1, .has_temperature = 1, .temperature = NAN},
+      {.model = "m", .messages = good, .n_messages = 1, .has_temperature = 1, .temperature = INFINITY},
   };
   size_t i;
 
@@ -368,7 +369,7 @@ Test(openai_request, five_megabyte_content) {
   size_t n = 5 * 1024 * 1024, i;
   char *big = malloc(n);
   chat_message msgs[1];
-  chat_request req = {"m", msgs, 1, 0, 0, 0};
+  chat_request req = {.model = "m", .messages = msgs, .n_messages = 1, .has_temperature = 0, .temperature = 0, .max_tokens = 0};
   cJSON *root;
   const cJSON *m;
 
@@ -423,7 +424,7 @@ Test(openai_request, random_unicode_round_trips) {
 
   for (round = 0; round < 200; round++) {
     chat_message msgs[1];
-    chat_request req = {"m", msgs, 1, 0, 0, 0};
+    chat_request req = {.model = "m", .messages = msgs, .n_messages = 1, .has_temperature = 0, .temperature = 0, .max_tokens = 0};
     cJSON *root;
     const cJSON *m;
     buf b;
