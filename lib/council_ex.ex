@@ -66,11 +66,6 @@ defmodule CouncilEx do
     :await_timeout
   ]
 
-  @builtin_rounds %{
-    independent_analysis: CouncilEx.Rounds.IndependentAnalysis,
-    synthesis: CouncilEx.Rounds.Synthesis
-  }
-
   ## Running
 
   @doc """
@@ -265,11 +260,15 @@ defmodule CouncilEx do
   end
 
   @doc false
-  def __round__(type) when is_map_key(@builtin_rounds, type), do: Map.fetch!(@builtin_rounds, type)
-
   def __round__(type) do
-    raise ArgumentError,
-          "unknown round #{inspect(type)}; this version runs #{inspect(Map.keys(@builtin_rounds))}"
+    case CouncilEx.Rounds.module_for(type) do
+      {:ok, module} ->
+        module
+
+      :error ->
+        raise ArgumentError,
+              "unknown round #{inspect(type)}; this version runs #{inspect(CouncilEx.Rounds.names())}"
+    end
   end
 
   @doc false

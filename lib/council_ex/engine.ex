@@ -87,7 +87,7 @@ defmodule CouncilEx.Engine do
          {:ok, key} <- api_key(provider, provider_opts, id) do
       {:ok,
        %{
-         id: Atom.to_string(id),
+         id: to_string(id),
          url: adapter.endpoint(provider_opts),
          headers: adapter.headers(key, provider_opts),
          model: seat_opts[:model],
