@@ -68,7 +68,7 @@ static int seat_check(const rl_seat *s, size_t i, char *why, size_t why_len) {
     snprintf(why, why_len, "seat %zu has no id", i);
     return -1;
   }
-  if(!s->url || !s->url[0]) {
+  if(!s->external && (!s->url || !s->url[0])) {
     snprintf(why, why_len, "seat %s has no url", s->id);
     return -1;
   }
@@ -430,6 +430,46 @@ void rl_call_done(rl_call *call, const http_result *res) {
   call_finished(call);
 }
 
+int rl_call_complete(rl_run *run, size_t round, size_t seat,
+                     chat_response *resp, chat_error *err,
+                     uint64_t latency_us) {
+  rl_call *call;
+
+  if(round != run->round || round >= run->spec->n_rounds ||
+     seat >= run->spec->n_seats || !run->spec->seats[seat].external ||
+     (!resp == !err))
+    goto drop;
+  call = call_at(run, round, seat);
+  if(run->state != RL_RUNNING || call->status != RL_SEAT_RUNNING)
+    goto drop;
+  call->latency_us = latency_us;
+  if(resp && !chat_utf8_valid(resp->content, resp->content_len)) {
+    chat_response_free(resp);
+    call_fail(call, CHAT_ERR_PERMANENT, "invalid_utf8",
+              "the reply is not valid UTF-8");
+    return 0;
+  }
+  if(resp) {
+    call->resp = *resp;
+    chat_response_init(resp);
+    call->status = RL_SEAT_OK;
+  }
+  else {
+    call->err = *err;
+    chat_error_init(err);
+    call->status = RL_SEAT_FAILED;
+  }
+  call_finished(call);
+  return 0;
+
+drop:
+  if(resp)
+    chat_response_free(resp);
+  if(err)
+    chat_error_free(err);
+  return -1;
+}
+
 void rl_run_cancel(rl_run *run) {
   size_t lo, hi;
 
@@ -445,7 +485,7 @@ void rl_run_cancel(rl_run *run) {
     if(call->status != RL_SEAT_RUNNING)
       continue;
     if(call->handle)
-      run->io.cancel_call(run->io.ctx, call->handle);
+      run->io.cancel_call(run->io.ctx, call);
     call->handle = NULL;
     call->status = RL_SEAT_FAILED;
     chat_error_set(&call->err, CHAT_ERR_CANCELLED, "cancelled",

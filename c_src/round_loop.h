@@ -23,7 +23,9 @@ typedef enum rl_round_kind {
 /* A member, or the chair. All strings are owned (malloc'd) by the seat. */
 typedef struct rl_seat {
   char *id;            /* label used in prompts and reports */
-  char *url;           /* full chat-completions URL */
+  int external;        /* answered by the owner process (a BEAM dispatcher
+                          such as the Mock provider), not over HTTP */
+  char *url;           /* full chat-completions URL; NULL when external */
   char **headers;      /* "Name: value", secrets included; never reported */
   size_t n_headers;
   char *model;
@@ -91,11 +93,13 @@ typedef struct rl_event {
 
 typedef struct rl_io {
   void *ctx;
-  /* Starts the HTTP call for `call`; returns a handle, or NULL when it could
+  /* Starts the call: over HTTP, or by asking the owner for an external
+   * seat (req->url is NULL then). Returns a handle, or NULL when it could
    * not start. Must not complete the call from inside: completion comes
-   * later through rl_call_done. */
+   * later through rl_call_done or rl_call_complete. */
   void *(*start_call)(void *ctx, rl_call *call, const http_request *req);
-  void (*cancel_call)(void *ctx, void *handle);
+  /* Stops a running call; call->handle is still set. */
+  void (*cancel_call)(void *ctx, rl_call *call);
   void (*emit)(void *ctx, rl_run *run, const rl_event *ev);
 } rl_io;
 
@@ -112,8 +116,16 @@ void rl_run_free(rl_run *run); /* the run must not have calls running */
 /* Starts the first round. Emits events through io->emit, possibly all the
  * way to RL_EV_RUN_FAILED if no call can start. */
 void rl_run_start(rl_run *run);
-/* Feeds a finished call back; the transport handle is dropped. */
+/* Feeds a finished HTTP call back; the transport handle is dropped. */
 void rl_call_done(rl_call *call, const http_result *res);
+/* Feeds back the answer of an external seat's call in `round`: exactly one
+ * of resp (success) or err (failure) is non-NULL, and its contents are
+ * moved out (the struct is left empty). A reply for a call that is not
+ * running (cancelled, already answered, not external) is dropped: returns
+ * -1 then, else 0. Text that is not valid UTF-8 fails the call. */
+int rl_call_complete(rl_run *run, size_t round, size_t seat,
+                     chat_response *resp, chat_error *err,
+                     uint64_t latency_us);
 /* Cancels every running call and finishes with RL_EV_RUN_CANCELLED.
  * Does nothing on a finished run. */
 void rl_run_cancel(rl_run *run);

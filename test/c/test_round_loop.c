@@ -136,8 +136,9 @@ static void *fake_start(void *ctx, rl_call *call, const http_request *req) {
   return s->handle;
 }
 
-static void fake_cancel(void *ctx, void *handle) {
+static void fake_cancel(void *ctx, rl_call *call) {
   fake *f = ctx;
+  void *handle = call->handle;
 
   f->cancelled = grow(f->cancelled, &f->cap_cancelled, f->n_cancelled,
                       sizeof(*f->cancelled));
@@ -1539,6 +1540,154 @@ static void expect_rejected(rl_spec *spec, const char *fragment) {
   cr_assert_eq(rl_spec_check(spec, why, sizeof(why)), -1,
                "accepted a spec that %s", fragment);
   expect_contains(why, fragment);
+  rl_spec_free(spec);
+}
+
+/* --- External seats -------------------------------------------------------- */
+
+/* Makes seat s answered by the owner process: no URL, no headers. */
+static void make_external(rl_spec *spec, size_t s) {
+  rl_seat *seat = &spec->seats[s];
+
+  free(seat->url);
+  seat->url = NULL;
+  for (size_t h = 0; h < seat->n_headers; h++)
+    free(seat->headers[h]);
+  free(seat->headers);
+  seat->headers = NULL;
+  seat->n_headers = 0;
+  seat->external = 1;
+}
+
+static chat_response reply(const char *content) {
+  chat_response r;
+
+  chat_response_init(&r);
+  r.content = copy_str(content);
+  r.content_len = strlen(content);
+  r.model = copy_str("mock");
+  r.input_tokens = 3;
+  r.output_tokens = 4;
+  return r;
+}
+
+static void expect_external_ok(const rl_run *run, size_t round, size_t seat,
+                               const char *content, uint64_t latency_us) {
+  const rl_call *c = rl_run_call(run, round, seat);
+
+  cr_assert_eq(c->status, RL_SEAT_OK, "round %zu seat %zu is not OK", round,
+               seat);
+  cr_assert_str_eq(c->resp.content, content);
+  cr_assert_eq(c->http_status, 0);
+  cr_assert_eq(c->latency_us, latency_us);
+  cr_assert_eq(c->resp.output_tokens, 4);
+  cr_assert_str_eq(c->resp.model, "mock");
+}
+
+Test(external, mixed_council_completes) {
+  fake *f = fake_new();
+  rl_spec *spec = council(INPUT);
+  rl_run *run;
+  chat_response r;
+  chat_error e;
+
+  make_external(spec, 1);
+  make_external(spec, 3); /* the chair */
+  run = run_new(f, spec);
+  rl_run_start(run);
+  cr_assert_eq(f->n_calls, 3, "external seats start through start_call too");
+  cr_assert_null(started_of(f, 0, 1)->url);
+  expect_member_body(started_of(f, 0, 1), "model-1", NULL, INPUT,
+                     strlen(INPUT));
+
+  done_ok(call_of(f, 0, 0), "zero");
+  r = reply("one");
+  cr_assert_eq(rl_call_complete(run, 0, 1, &r, NULL, 42), 0);
+  cr_assert_null(r.content, "the reply's contents were moved");
+  chat_error_init(&e);
+  chat_error_set(&e, CHAT_ERR_TRANSIENT, "external_error", "rate limited");
+  /* An HTTP seat can't be answered this way. */
+  cr_assert_eq(rl_call_complete(run, 0, 2, NULL, &e, 1), -1);
+  cr_assert_null(e.message, "a dropped error is freed");
+  done_fail(call_of(f, 0, 2), HTTP_FAIL_CONNECT, "refused");
+  expect_external_ok(run, 0, 1, "one", 42);
+
+  /* The chair, external too, sees every member's answer. */
+  cr_assert_eq(f->n_calls, 4);
+  cr_assert_not_null(strstr(started_of(f, 1, 3)->body, "one"));
+  r = reply("final");
+  cr_assert_eq(rl_call_complete(run, 1, 3, &r, NULL, 7), 0);
+  cr_assert(rl_run_finished(run));
+  cr_assert_eq(f->events[f->n_events - 1].type, RL_EV_RUN_COMPLETED);
+  expect_external_ok(run, 1, 3, "final", 7);
+  run_end(run, f);
+}
+
+Test(external, failure_and_bad_replies) {
+  fake *f = fake_new();
+  rl_spec *spec = spec_new(INPUT, 2, 0, TWO_ROUNDS, 1);
+  rl_run *run;
+  chat_response r;
+  chat_error e;
+
+  make_external(spec, 0);
+  make_external(spec, 1);
+  run = run_new(f, spec);
+  rl_run_start(run);
+
+  /* Neither or both of resp and err, a seat or round out of range, or a
+   * round that is not running: dropped. */
+  r = reply("x");
+  cr_assert_eq(rl_call_complete(run, 0, 0, NULL, NULL, 0), -1);
+  cr_assert_eq(rl_call_complete(run, 0, 9, &r, NULL, 0), -1);
+  r = reply("x");
+  cr_assert_eq(rl_call_complete(run, 5, 0, &r, NULL, 0), -1);
+  cr_assert_null(r.content);
+  cr_assert_eq(rl_run_call(run, 0, 0)->status, RL_SEAT_RUNNING);
+
+  /* Text that is not UTF-8 fails the call. */
+  r = reply("caf\xc3");
+  cr_assert_eq(rl_call_complete(run, 0, 0, &r, NULL, 0), 0);
+  expect_seat_failed(run, 0, 0, CHAT_ERR_PERMANENT, "invalid_utf8");
+
+  chat_error_init(&e);
+  chat_error_set(&e, CHAT_ERR_PERMANENT, "external_error", "no script");
+  cr_assert_eq(rl_call_complete(run, 0, 1, NULL, &e, 0), 0);
+  expect_seat_failed(run, 0, 1, CHAT_ERR_PERMANENT, "external_error");
+  cr_assert(rl_run_finished(run));
+  cr_assert_str_eq(f->events[f->n_events - 1].reason, "no_member_succeeded");
+
+  /* A second answer for a finished call is dropped. */
+  r = reply("late");
+  cr_assert_eq(rl_call_complete(run, 0, 1, &r, NULL, 0), -1);
+  run_end(run, f);
+}
+
+Test(external, cancel_reaches_the_transport_and_drops_late_replies) {
+  fake *f = fake_new();
+  rl_spec *spec = spec_new(INPUT, 2, 0, TWO_ROUNDS, 1);
+  rl_run *run;
+  chat_response r;
+
+  make_external(spec, 0);
+  run = run_new(f, spec);
+  rl_run_start(run);
+  void *h0 = started_of(f, 0, 0)->handle;
+  rl_run_cancel(run);
+  cr_assert_eq(f->n_cancelled, 2);
+  cr_assert_eq(f->cancelled[0], h0);
+  r = reply("late");
+  cr_assert_eq(rl_call_complete(run, 0, 0, &r, NULL, 0), -1);
+  expect_seat_failed(run, 0, 0, CHAT_ERR_CANCELLED, "cancelled");
+  run_end(run, f);
+}
+
+Test(spec_check, external_seats_need_no_url) {
+  rl_spec *spec = council(INPUT);
+  char why[200] = "";
+
+  make_external(spec, 0);
+  cr_assert_eq(rl_spec_check(spec, why, sizeof(why)), 0, "%s", why);
   rl_spec_free(spec);
 }
 
