@@ -260,6 +260,10 @@ defmodule CouncilEx do
     end
   end
 
+  @doc false
+  # The compiled spec of a council, or the problems that stop it compiling.
+  def spec(council), do: spec_of(council)
+
   defp fetch_spec(council) do
     case spec_of(council) do
       {:ok, spec} ->

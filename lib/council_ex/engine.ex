@@ -63,7 +63,9 @@ defmodule CouncilEx.Engine do
     end
   end
 
-  defp dispatcher(provider) do
+  @doc "The BEAM dispatcher answering a provider's calls, or nil for HTTP providers."
+  @spec dispatcher(atom()) :: module() | nil
+  def dispatcher(provider) do
     case Provider.resolve(provider) do
       {:ok, {module, provider_opts}} -> if provider_opts[:dispatcher], do: module
       _ -> nil
