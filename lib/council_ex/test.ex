@@ -17,6 +17,9 @@ defmodule CouncilEx.Test do
 
   alias CouncilEx.{Engine, Providers.Mock}
 
+  @events [:run_started, :round_started, :member_started, :member_token, :tool_call_request] ++
+            [:tool_call_result, :member_completed, :round_completed]
+
   @doc """
   Scripts every Mock-backed seat of `council` (members and chair) for the
   calling process. `content` is one text for all, a map of member id to
@@ -59,7 +62,8 @@ defmodule CouncilEx.Test do
     receive do
       {:run_failed, ^run_id, _, _} = event -> Enum.reverse([event | acc])
       {:run_completed, ^run_id, _} = event -> Enum.reverse([event | acc])
-      event when is_tuple(event) and tuple_size(event) > 2 and elem(event, 1) == run_id -> collect(run_id, timeout, [event | acc])
+      {type, ^run_id, _, _} = event when type in @events -> collect(run_id, timeout, [event | acc])
+      {type, ^run_id, _, _, _} = event when type in @events -> collect(run_id, timeout, [event | acc])
     after
       timeout -> Enum.reverse(acc)
     end
