@@ -192,10 +192,13 @@ defmodule CouncilEx do
   defmacro __using__(_opts) do
     quote do
       import Kernel, except: [round: 1]
-      import CouncilEx, only: [member: 2, member: 3, round: 1, round: 2, chair: 1, chair: 2]
+      import CouncilEx,
+        only: [member: 2, member: 3, round: 1, round: 2, chair: 1, chair: 2, default_profile: 1]
+
       Module.register_attribute(__MODULE__, :council_members, accumulate: true)
       Module.register_attribute(__MODULE__, :council_rounds, accumulate: true)
       @council_chair nil
+      @council_default_profile nil
       @before_compile CouncilEx
     end
   end
@@ -227,11 +230,24 @@ defmodule CouncilEx do
     end
   end
 
+  @doc """
+  Sets the council's default profile: a `CouncilEx.Profile` module or a
+  name registered in `CouncilEx.Registry`. Members without their own
+  `:profile` take their capabilities from it; see `CouncilEx.Profile` for
+  the resolution order.
+  """
+  defmacro default_profile(profile) do
+    quote do
+      @council_default_profile unquote(profile)
+    end
+  end
+
   defmacro __before_compile__(env) do
     members = env.module |> Module.get_attribute(:council_members) |> Enum.reverse()
     rounds = env.module |> Module.get_attribute(:council_rounds) |> Enum.reverse()
     chair = Module.get_attribute(env.module, :council_chair)
-    spec = CouncilEx.__spec__(env.module, members, rounds, chair)
+    default_profile = Module.get_attribute(env.module, :council_default_profile)
+    spec = CouncilEx.__spec__(env.module, members, rounds, chair, default_profile)
 
     quote do
       @doc false
@@ -272,7 +288,9 @@ defmodule CouncilEx do
   end
 
   @doc false
-  def __spec__(module, members, rounds, chair) do
+  def __spec__(module, members, rounds, chair, default_profile \\ nil) do
+    members = Enum.map(members, &__resolve_seat__(module, &1, default_profile))
+    chair = chair && __resolve_seat__(module, chair, default_profile)
     ids = Enum.map(members, &elem(&1, 0)) ++ if(chair, do: [elem(chair, 0)], else: [])
 
     case ids -- Enum.uniq(ids) do
@@ -288,7 +306,20 @@ defmodule CouncilEx do
 
     rounds = if rounds == [], do: [{CouncilEx.Rounds.IndependentAnalysis, []}], else: rounds
     rounds = if chair, do: rounds ++ [{CouncilEx.Rounds.Synthesis, []}], else: rounds
-    %Spec{council: module, members: members, rounds: rounds, chair: chair}
+    opts = if default_profile, do: [default_profile: default_profile], else: []
+    %Spec{council: module, members: members, rounds: rounds, chair: chair, opts: opts}
+  end
+
+  @doc false
+  # A seat's options with its profiles merged in (CouncilEx.Profile.resolve/2).
+  def __resolve_seat__(module, {id, member_module, opts}, default_profile) do
+    case CouncilEx.Profile.resolve_opts(opts, default_profile) do
+      {:ok, resolved} ->
+        {id, member_module, resolved}
+
+      {:error, {profile, why}} ->
+        raise ArgumentError, "#{inspect(module)}: member #{inspect(id)}: unknown profile #{inspect(profile)}: #{why}"
+    end
   end
 
   defp module?(atom), do: is_atom(atom) and String.starts_with?(Atom.to_string(atom), "Elixir.")
