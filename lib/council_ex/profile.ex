@@ -183,6 +183,8 @@ defmodule CouncilEx.Profile do
       {:error, "expected :temperature to be a number, got: \\"hot\\""}
   """
   @spec fetch(ref() | keyword()) :: {:ok, keyword()} | {:error, String.t()}
+  def fetch(""), do: {:error, "a profile name must not be empty"}
+
   def fetch(name) when is_binary(name) do
     case CouncilEx.Registry.lookup(:profile, name) do
       nil ->

@@ -3,10 +3,11 @@ defmodule CouncilEx.DynamicCouncil.Ref do
   # References to code inside dynamic councils, and their JSON form.
   #
   # A module is written to JSON as its full name ("Elixir.MyApp.Tool") and
-  # a remote capture as "&MyApp.Mappers.fun/1". Reading them back never
+  # a remote capture as Elixir source writes it ("&MyApp.Mappers.fun/1"). Reading them back never
   # creates an atom: a name only turns back into a module when that module
   # exists and loads, and otherwise stays a string (which then has to be a
-  # registered name to pass validation).
+  # registered name to pass validation). A capture only turns back into a
+  # function that is registered as an input mapper.
 
   @doc "True for a module atom or a non-empty string name."
   def ref?(ref) when is_binary(ref), do: ref != ""
@@ -43,38 +44,34 @@ defmodule CouncilEx.DynamicCouncil.Ref do
 
   def remote_capture?(_), do: false
 
-  @doc "The JSON form of a remote capture: `\"&Mod.fun/1\"`."
+  @doc """
+  The JSON form of a remote capture, as Elixir writes it:
+  `"&MyApp.Mappers.brief/1"`, or `"&:erlang_mod.fun/1"`.
+  """
   def capture_to_json(fun) do
     info = Function.info(fun)
-    "&" <> Atom.to_string(info[:module]) <> "." <> Atom.to_string(info[:name]) <> "/1"
+    "&" <> module_source(info[:module]) <> "." <> Atom.to_string(info[:name]) <> "/1"
   end
 
-  @doc "The capture a `\"&Mod.fun/1\"` string stands for, when the function exists; else the string."
-  def capture_or_name("&" <> rest = string) do
-    with [mod_fun, "1"] <- String.split(rest, "/", parts: 2),
-         {mod, "." <> fun} <- split_module(mod_fun),
-         {:ok, module} <- existing_module(mod),
-         {:ok, name} <- existing_atom(fun),
-         true <- function_exported?(module, name, 1) do
-      Function.capture(module, name, 1)
-    else
-      _ -> string
+  defp module_source(module) do
+    case Atom.to_string(module) do
+      "Elixir." <> name -> name
+      name -> ":" <> name
     end
+  end
+
+  @doc """
+  The function a `"&Mod.fun/1"` string stands for, or the string.
+
+  Only functions registered in `CouncilEx.Registry` as an `:input_mapper`
+  are found: an input mapper is called on run input, so JSON must not be
+  able to name any function that happens to exist (`"&:os.cmd/1"`).
+  """
+  def capture_or_name("&" <> _ = string) do
+    Enum.find(Map.values(CouncilEx.Registry.all(:input_mapper)), string, fn fun ->
+      remote_capture?(fun) and capture_to_json(fun) == string
+    end)
   end
 
   def capture_or_name(other), do: other
-
-  # "Elixir.A.B.fun" -> {"Elixir.A.B", ".fun"}: the function is after the last dot.
-  defp split_module(mod_fun) do
-    case :binary.matches(mod_fun, ".") do
-      [] -> :error
-      matches -> mod_fun |> String.split_at(elem(List.last(matches), 0))
-    end
-  end
-
-  defp existing_atom(name) do
-    {:ok, String.to_existing_atom(name)}
-  rescue
-    ArgumentError -> :error
-  end
 end

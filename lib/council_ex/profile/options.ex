@@ -39,9 +39,11 @@ defmodule CouncilEx.Profile.Options do
   @doc "The options a dynamic member may override: the profile options plus the seat timeouts."
   def override_keys, do: Keyword.keys(@all)
 
-  @doc "A markdown list of `keys`, for docs."
-  def docs(keys),
-    do: Enum.map_join(keys, "\n", fn key -> "  * `#{inspect(key)}` - #{elem(@all[key], 1)}" end)
+  @doc "A markdown list of `keys`, for docs, each line indented by `indent` spaces."
+  def docs(keys, indent \\ 2) do
+    pad = String.duplicate(" ", indent)
+    Enum.map_join(keys, "\n", fn key -> "#{pad}* `#{inspect(key)}` - #{elem(@all[key], 1)}" end)
+  end
 
   @doc "The option named by a JSON key, if it is one (never creates an atom)."
   @spec key(String.t() | atom(), [atom()]) :: {:ok, atom()} | :error
