@@ -203,7 +203,7 @@ defmodule CouncilEx do
     |> Enum.sort_by(& &1.started_at, DateTime)
   end
 
-  @doc "Subscribes the caller to a run's events."
+  @doc "Subscribes the caller to a run's events (`\"council_ex:run:\" <> run_id`)."
   @spec subscribe(String.t()) :: :ok
   def subscribe(run_id) when is_binary(run_id), do: PubSub.subscribe(PubSub.run_topic(run_id))
 
@@ -283,6 +283,10 @@ defmodule CouncilEx do
     end
   end
 
+  defp spec_of(%CouncilEx.DynamicCouncil{} = council) do
+    with :ok <- CouncilEx.DynamicCouncil.validate(council), do: {:ok, CouncilEx.DynamicCouncil.to_spec(council)}
+  end
+
   defp spec_of(other), do: {:error, [problem([], :not_a_council, "not a council: #{inspect(other, limit: 5)}")]}
 
   defp problem(path, code, message), do: %{path: path, code: code, message: message}
@@ -296,10 +300,13 @@ defmodule CouncilEx do
   defmacro __using__(_opts) do
     quote do
       import Kernel, except: [round: 1]
-      import CouncilEx, only: [member: 2, member: 3, round: 1, round: 2, chair: 1, chair: 2]
+      import CouncilEx,
+        only: [member: 2, member: 3, round: 1, round: 2, chair: 1, chair: 2, default_profile: 1]
+
       Module.register_attribute(__MODULE__, :council_members, accumulate: true)
       Module.register_attribute(__MODULE__, :council_rounds, accumulate: true)
       @council_chair nil
+      @council_default_profile nil
       @before_compile CouncilEx
     end
   end
@@ -331,11 +338,24 @@ defmodule CouncilEx do
     end
   end
 
+  @doc """
+  Sets the council's default profile: a `CouncilEx.Profile` module or a
+  name registered in `CouncilEx.Registry`. Members without their own
+  `:profile` take their capabilities from it; see `CouncilEx.Profile` for
+  the resolution order.
+  """
+  defmacro default_profile(profile) do
+    quote do
+      @council_default_profile unquote(profile)
+    end
+  end
+
   defmacro __before_compile__(env) do
     members = env.module |> Module.get_attribute(:council_members) |> Enum.reverse()
     rounds = env.module |> Module.get_attribute(:council_rounds) |> Enum.reverse()
     chair = Module.get_attribute(env.module, :council_chair)
-    spec = CouncilEx.__spec__(env.module, members, rounds, chair)
+    default_profile = Module.get_attribute(env.module, :council_default_profile)
+    spec = CouncilEx.__spec__(env.module, members, rounds, chair, default_profile)
 
     quote do
       @doc false
@@ -376,7 +396,9 @@ defmodule CouncilEx do
   end
 
   @doc false
-  def __spec__(module, members, rounds, chair) do
+  def __spec__(module, members, rounds, chair, default_profile \\ nil) do
+    members = Enum.map(members, &__resolve_seat__(module, &1, default_profile))
+    chair = chair && __resolve_seat__(module, chair, default_profile)
     ids = Enum.map(members, &elem(&1, 0)) ++ if(chair, do: [elem(chair, 0)], else: [])
 
     case ids -- Enum.uniq(ids) do
@@ -392,7 +414,20 @@ defmodule CouncilEx do
 
     rounds = if rounds == [], do: [{CouncilEx.Rounds.IndependentAnalysis, []}], else: rounds
     rounds = if chair, do: rounds ++ [{CouncilEx.Rounds.Synthesis, []}], else: rounds
-    %CouncilEx.Spec{council: module, members: members, rounds: rounds, chair: chair}
+    opts = if default_profile, do: [default_profile: default_profile], else: []
+    %CouncilEx.Spec{council: module, members: members, rounds: rounds, chair: chair, opts: opts}
+  end
+
+  @doc false
+  # A seat's options with its profiles merged in (CouncilEx.Profile.resolve/2).
+  def __resolve_seat__(module, {id, member_module, opts}, default_profile) do
+    case CouncilEx.Profile.resolve_opts(opts, default_profile) do
+      {:ok, resolved} ->
+        {id, member_module, resolved}
+
+      {:error, {profile, why}} ->
+        raise ArgumentError, "#{inspect(module)}: member #{inspect(id)}: unknown profile #{inspect(profile)}: #{why}"
+    end
   end
 
   defp module?(atom), do: is_atom(atom) and String.starts_with?(Atom.to_string(atom), "Elixir.")

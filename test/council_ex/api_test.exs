@@ -157,3 +157,56 @@ defmodule CouncilEx.ApiTest do
     assert {:error, :not_found} = RunServer.state("nope")
   end
 end
+
+defmodule CouncilEx.DynamicRunTest do
+  use ExUnit.Case, async: true
+
+  alias CouncilEx.{DynamicCouncil, Result, RunServer}
+  alias CouncilEx.Providers.Mock
+
+  defp council do
+    mock = %{provider: :mock, model: "mock"}
+
+    DynamicCouncil.new("panel-#{System.unique_integer([:positive])}", name: "Panel")
+    |> DynamicCouncil.add_member(%{id: "pro", system_prompt: "Argue for.", profile_overrides: mock})
+    |> DynamicCouncil.add_member(%{id: "con", system_prompt: "Argue against.", profile_overrides: mock})
+    |> DynamicCouncil.add_round(:independent_analysis)
+    |> DynamicCouncil.set_chair(%{id: "chair", system_prompt: "Decide.", profile_overrides: mock})
+  end
+
+  test "run/3, start/3 and validate/1 take a %DynamicCouncil{}; its council id is \"dynamic:\" <> id" do
+    council = council()
+    CouncilEx.Test.script_council(council, %{"pro" => "Yes.", "con" => "No.", "chair" => "Maybe."})
+    assert CouncilEx.validate(council) == :ok
+
+    assert {:ok, %Result{} = result} = CouncilEx.run(council, "Should we?", subscribe: true)
+    assert result.council == "dynamic:" <> council.id
+    assert result.final.content == "Maybe."
+    assert [r0, _] = result.rounds
+    assert Enum.map(r0.member_results, &elem(&1, 0)) == ["pro", "con"]
+    run_id = result.run_id
+    assert_received {:run_started, ^run_id, "dynamic:" <> _, "Should we?"}
+
+    {:ok, pid} = CouncilEx.start(council, "Again?")
+    assert {:ok, %{council: "dynamic:" <> _}} = RunServer.state(RunServer.run_id(pid))
+  end
+
+  test "a JSON round trip runs the same" do
+    council = council()
+    {:ok, json} = DynamicCouncil.to_json(council)
+    {:ok, restored} = DynamicCouncil.from_json(json)
+    assert restored == council
+    Mock.script("pro", content: "a")
+    Mock.script("con", content: "b")
+    Mock.script("chair", content: "c")
+    assert {:ok, %Result{final: %{content: "c"}}} = CouncilEx.run(restored, "q")
+  end
+
+  test "an invalid dynamic council is refused with every problem and starts nothing" do
+    bad = DynamicCouncil.new("empty", name: "Empty")
+    assert {:error, [%{code: :no_members} | _] = errors} = CouncilEx.validate(bad)
+
+    assert {:error, %CouncilEx.Error{kind: :validation, reason: :invalid_council, context: %{errors: ^errors}}} =
+             CouncilEx.start(bad, "q")
+  end
+end
