@@ -43,7 +43,8 @@ static ERL_NIF_TERM am_ok, am_error, am_nil, am_true, am_false;
 static ERL_NIF_TERM am_council_ex_run, am_round_started, am_member_started,
     am_member_completed, am_round_completed, am_run_completed, am_run_failed,
     am_run_cancelled, am_invalid_spec, am_overloaded, am_call, am_external,
-    am_transient, am_permanent, am_timeout, am_cancelled;
+    am_transient, am_permanent, am_timeout, am_cancelled, am_retry_max_attempts,
+    am_retry_base_ms, am_seed, am_attempts;
 static ERL_NIF_TERM am_input, am_seats, am_has_chair, am_rounds,
     am_max_response_bytes, am_id, am_url, am_headers, am_model,
     am_system_prompt, am_temperature, am_max_tokens, am_connect_timeout_ms,
@@ -76,6 +77,10 @@ static void make_atoms(ErlNifEnv *env) {
   ATOM(am_permanent, "permanent");
   ATOM(am_timeout, "timeout");
   ATOM(am_cancelled, "cancelled");
+  ATOM(am_retry_max_attempts, "retry_max_attempts");
+  ATOM(am_retry_base_ms, "retry_base_ms");
+  ATOM(am_seed, "seed");
+  ATOM(am_attempts, "attempts");
   ATOM(am_input, "input");
   ATOM(am_seats, "seats");
   ATOM(am_has_chair, "has_chair");
@@ -158,9 +163,10 @@ static ERL_NIF_TERM make_error_map(ErlNifEnv *env, const chat_error *e) {
 
 static ERL_NIF_TERM make_outcome(ErlNifEnv *env, const rl_call *c) {
   int ok = c->status == RL_SEAT_OK;
-  ERL_NIF_TERM keys[] = {am_status,       am_content,    am_model,
+  ERL_NIF_TERM keys[] = {am_status,        am_content,      am_model,
                          am_finish_reason, am_input_tokens, am_output_tokens,
-                         am_latency_us,   am_http_status, am_error};
+                         am_latency_us,    am_http_status,  am_error,
+                         am_attempts};
   ERL_NIF_TERM vals[] = {
       ok ? am_ok : am_error,
       ok ? make_str(env, c->resp.content, c->resp.content_len) : am_nil,
@@ -171,9 +177,10 @@ static ERL_NIF_TERM make_outcome(ErlNifEnv *env, const rl_call *c) {
       enif_make_uint64(env, c->latency_us),
       c->http_status > 0 ? enif_make_long(env, c->http_status) : am_nil,
       ok ? am_nil : make_error_map(env, &c->err),
+      enif_make_uint(env, c->attempts),
   };
   ERL_NIF_TERM map;
-  enif_make_map_from_arrays(env, keys, vals, 9, &map);
+  enif_make_map_from_arrays(env, keys, vals, 10, &map);
   return map;
 }
 
@@ -249,6 +256,25 @@ static void io_cancel_call(void *ctx, rl_call *call) {
 
   if(!seat_external(call))
     http_transfer_cancel(r->eng, call->handle);
+}
+
+static void timer_fired(http_engine *eng, void *ud) {
+  rl_call *call = ud;
+  run_res *r = rl_run_ctx(call->run);
+  (void)eng;
+
+  rl_call_retry(call);
+  engine_step_done(r);
+}
+
+static void *io_start_timer(void *ctx, rl_call *call, long delay_ms) {
+  run_res *r = ctx;
+  return http_timer_start(r->eng, delay_ms, timer_fired, call);
+}
+
+static void io_cancel_timer(void *ctx, void *handle) {
+  run_res *r = ctx;
+  http_timer_cancel(r->eng, handle);
 }
 
 static void io_emit(void *ctx, rl_run *run, const rl_event *ev) {
@@ -435,8 +461,12 @@ static int get_seat(ErlNifEnv *env, ERL_NIF_TERM map, rl_seat *s) {
      get_headers(env, map, s) ||
      get_long(env, map, am_max_tokens, 0, &s->max_tokens) ||
      get_long(env, map, am_connect_timeout_ms, 0, &s->connect_timeout_ms) ||
-     get_long(env, map, am_timeout_ms, 0, &s->timeout_ms))
+     get_long(env, map, am_timeout_ms, 0, &s->timeout_ms) ||
+     get_long(env, map, am_retry_max_attempts, 1, &l) || l < 1 ||
+     l > 100 || get_long(env, map, am_retry_base_ms, 0, &s->retry_base_ms) ||
+     s->retry_base_ms < 0)
     return -1;
+  s->retry_max_attempts = (unsigned)l;
   if(enif_get_map_value(env, map, am_temperature, &v) &&
      !enif_is_identical(v, am_nil)) {
     if(enif_get_double(env, v, &d))
@@ -506,6 +536,8 @@ static rl_spec *decode_spec(ErlNifEnv *env, ERL_NIF_TERM map, char *why,
   if(get_long(env, map, am_max_response_bytes, 0, &max_bytes) || max_bytes < 0)
     goto err;
   spec->max_response_bytes = (size_t)max_bytes;
+  if(enif_get_map_value(env, map, am_seed, &v))
+    enif_get_uint64(env, v, &spec->seed);
   if(rl_spec_check(spec, why, why_len) != 0)
     goto err;
   return spec;
@@ -525,7 +557,11 @@ err:
 static ERL_NIF_TERM run_start_impl(ErlNifEnv *env, int argc,
                                    const ERL_NIF_TERM argv[]) {
   char why[256] = "";
-  rl_io io = {NULL, io_start_call, io_cancel_call, io_emit};
+  rl_io io = {.start_call = io_start_call,
+              .cancel_call = io_cancel_call,
+              .start_timer = io_start_timer,
+              .cancel_timer = io_cancel_timer,
+              .emit = io_emit};
   (void)argc;
 
   if(n_engines == 0)

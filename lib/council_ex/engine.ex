@@ -5,11 +5,14 @@ defmodule CouncilEx.Engine do
   # providers and API keys at the last moment. The map holds secrets: it is
   # handed straight to the NIF and never stored, logged or returned.
 
+  import Bitwise
+
   alias CouncilEx.{Error, Input, Member, Native, Provider, Spec}
 
   @default_timeout_ms 120_000
   @default_connect_timeout_ms 10_000
   @default_max_response_bytes 8 * 1024 * 1024
+  @default_retry {2, 1000}
 
   @doc "Starts the C run, owned by the calling process. Events arrive tagged with `tag`."
   @spec start(Spec.t(), term(), keyword(), reference()) :: {:ok, reference()} | {:error, Error.t()}
@@ -21,7 +24,8 @@ defmodule CouncilEx.Engine do
         seats: seats,
         has_chair: spec.chair != nil,
         rounds: Spec.round_names(spec),
-        max_response_bytes: opt(opts, :max_response_bytes, @default_max_response_bytes)
+        max_response_bytes: opt(opts, :max_response_bytes, @default_max_response_bytes),
+        seed: :rand.uniform(1 <<< 62)
       }
 
       call_nif(engine_spec, tag)
@@ -110,9 +114,12 @@ defmodule CouncilEx.Engine do
     provider = seat_opts[:provider]
 
     with {:ok, {module_or_adapter, provider_opts}} <- resolve(provider, id),
-         {:ok, transport} <- transport(module_or_adapter, provider, provider_opts, id) do
+         {:ok, transport} <- transport(module_or_adapter, provider, provider_opts, id),
+         {:ok, {attempts, base_ms}} <- retry(seat_opts, opts, id) do
       {:ok,
        Map.merge(transport, %{
+         retry_max_attempts: attempts,
+         retry_base_ms: base_ms,
          id: to_string(id),
          model: seat_opts[:model],
          system_prompt: Member.prompt_for(module, seat_opts),
@@ -130,6 +137,27 @@ defmodule CouncilEx.Engine do
   @spec member_timeout_ms(keyword(), keyword()) :: pos_integer()
   def member_timeout_ms(seat_opts, run_opts) do
     seat_opts[:timeout_ms] || opt(run_opts, :member_timeout_ms, @default_timeout_ms)
+  end
+
+  @doc """
+  A seat's retry policy `{max_attempts, base_ms}`: the seat's `:retry`,
+  else the run's, else `config :council_ex, :default_retry`, else
+  `#{inspect(@default_retry)}`.
+  """
+  @spec retry_policy(keyword(), keyword()) :: term()
+  def retry_policy(seat_opts, run_opts) do
+    seat_opts[:retry] || run_opts[:retry] || Application.get_env(:council_ex, :default_retry, @default_retry)
+  end
+
+  defp retry(seat_opts, run_opts, id) do
+    case retry_policy(seat_opts, run_opts) do
+      {attempts, base} = policy when attempts in 1..100 and is_integer(base) and base >= 0 ->
+        {:ok, policy}
+
+      other ->
+        message = "retry must be {max_attempts 1..100, base_ms >= 0}, got: #{inspect(other)}"
+        {:error, %Error{validation(:invalid_retry, message) | member_id: id}}
+    end
   end
 
   # A dispatcher's seats are answered by the run's process: no URL, no key.

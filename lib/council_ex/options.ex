@@ -14,6 +14,9 @@ defmodule CouncilEx.Options do
     verbose_io: {"an IO device", "where `:verbose` prints (default :stdio)"},
     member_timeout_ms: {"a positive integer", "total time a member's call may take (default 120 s; a seat's :timeout_ms wins)"},
     connect_timeout_ms: {"a positive integer", "connect timeout of each call (default 10 s)"},
+    retry:
+      {"{max_attempts, base_ms} with 1..100 attempts",
+       "retry transient failures (429, 5xx, connection errors) up to max_attempts in all, waiting base_ms * 2^n with jitter, or the provider's retry-after hint; timed in the engine. A member's :retry wins; default config :council_ex, :default_retry, else {2, 1000}"},
     max_response_bytes: {"a positive integer", "larger response bodies fail the call (default 8 MiB)"},
     retention_ms: {"a non-negative integer", "how long a finished run stays registered for await/2 and state/2 (default 60 s)"},
     await_timeout: {"a non-negative integer or :infinity", "run/3 only: how long to wait for the result (default :infinity)"}
@@ -52,6 +55,8 @@ defmodule CouncilEx.Options do
   defp valid?(:verbose, v), do: v in [true, false, :debug]
   defp valid?(:verbose_io, v), do: is_pid(v) or (is_atom(v) and v != nil)
   defp valid?(:retention_ms, v), do: is_integer(v) and v >= 0
+  defp valid?(:retry, {n, base}), do: n in 1..100 and is_integer(base) and base >= 0
+  defp valid?(:retry, _), do: false
   defp valid?(:await_timeout, v), do: v == :infinity or (is_integer(v) and v >= 0)
   defp valid?(_pos_integer, v), do: is_integer(v) and v > 0
 end

@@ -496,7 +496,8 @@ defmodule CouncilEx.RunServer do
       round_name: round_name,
       model: seat.model,
       provider: seat.provider,
-      latency_ms: div(outcome.latency_us, 1000)
+      latency_ms: div(outcome.latency_us, 1000),
+      attempts: max(outcome.attempts, 1)
     }
 
     case outcome do
