@@ -42,28 +42,31 @@ static int blank(const char *s, size_t n) {
   return 1;
 }
 
-/* Delivers one whole line, without its LF. */
-static int deliver(ndjson_parser *p, const char *s, size_t n) {
+/* Delivers the line in p->line (without its LF) and empties p->line. The
+ * line goes out from p->line even when it sat whole in one chunk, so the
+ * callback can count on a NUL after it. */
+static int deliver(ndjson_parser *p) {
+  char *s = p->line.data;
+  size_t n = p->line.len;
+  int rc = 0;
+
   if (n > 0 && s[n - 1] == '\r')
-    n--;
+    s[--n] = '\0';
   if (too_large(p->max_line, 0, n))
-    return fail(p, NDJSON_TOO_LARGE);
-  if (blank(s, n))
-    return 0;
-  if (p->cb(p->ud, s, n) != 0)
-    return fail(p, NDJSON_STOPPED);
-  return 0;
-}
-
-/* A line that spans chunks: its start is in p->line, s[0..n) the rest. */
-static int deliver_buffered(ndjson_parser *p, const char *s, size_t n) {
-  int rc;
-
-  if (buf_append(&p->line, s, n) != 0)
-    return fail(p, NDJSON_NO_MEMORY);
-  rc = deliver(p, p->line.data, p->line.len);
+    rc = fail(p, NDJSON_TOO_LARGE);
+  else if (!blank(s, n) && p->cb(p->ud, s, n) != 0)
+    rc = fail(p, NDJSON_STOPPED);
   buf_free(&p->line);
   return rc;
+}
+
+/* A line ended: its start may wait in p->line, s[0..n) is the rest. */
+static int end_line(ndjson_parser *p, const char *s, size_t n) {
+  if (buf_append(&p->line, s, n) != 0)
+    return fail(p, NDJSON_NO_MEMORY);
+  if (p->line.len == 0) /* an empty line: nothing to deliver */
+    return 0;
+  return deliver(p);
 }
 
 /* Keeps the start of a line for the next chunk. The cap leaves room for a
@@ -89,16 +92,11 @@ int ndjson_feed(ndjson_parser *p, const char *data, size_t len) {
   while (i < len) {
     const char *lf = memchr(data + i, '\n', len - i);
     size_t n;
-    int rc;
 
     if (lf == NULL)
       return keep_partial(p, data + i, len - i);
     n = (size_t)(lf - (data + i));
-    if (p->line.len > 0)
-      rc = deliver_buffered(p, data + i, n);
-    else
-      rc = deliver(p, data + i, n);
-    if (rc != 0)
+    if (end_line(p, data + i, n) != 0)
       return -1;
     i += n + 1;
   }
@@ -106,12 +104,7 @@ int ndjson_feed(ndjson_parser *p, const char *data, size_t len) {
 }
 
 int ndjson_finish(ndjson_parser *p) {
-  int rc = 0;
-
   if (p->error != NDJSON_OK)
     return -1;
-  if (p->line.len > 0)
-    rc = deliver(p, p->line.data, p->line.len);
-  buf_free(&p->line);
-  return rc;
+  return p->line.len > 0 ? deliver(p) : 0;
 }

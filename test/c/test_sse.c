@@ -430,25 +430,24 @@ static int check_vector_event(void *ud, const char *event, const char *data,
   return 0;
 }
 
-typedef struct vector_run {
-  vector_ctx want;
-  const char *body;
-  size_t len;
-} vector_run;
-
-/* split_fn */
-static void vector_one(void *ctx, const char *how, const size_t *cuts,
-                       size_t n_cuts) {
-  vector_run *v = ctx;
-  vector_ctx c = v->want;
+/* Checks the events of body fed whole against want, then that every
+ * other chunking gives the very same events. */
+static void check_vector_body(const char *body, size_t len,
+                              const vector_ctx *want) {
+  vector_ctx c = *want;
+  sse_run whole = {.stop_at = 0};
+  expect_ctx e = {.body = body, .len = len, .want = &whole.log};
   sse_parser p;
 
-  (void)how;
   sse_init(&p, 0, check_vector_event, &c);
-  cr_assert_eq(split_feed(v->body, v->len, cuts, n_cuts, feed_sse, &p), 0);
+  cr_assert_eq(sse_feed(&p, body, len), 0);
   cr_assert_eq(sse_finish(&p), 0);
-  cr_assert_eq(c.seen, c.n, "%s: %zu events, want %zu", how, c.seen, c.n);
+  cr_assert_eq(c.seen, c.n, "%zu events, want %zu", c.seen, c.n);
   sse_free(&p);
+
+  run_sse(body, len, 0, NULL, 0, &whole);
+  split_each(len, expect_one, &e);
+  buf_free(&whole.log);
 }
 
 /* Replaces every LF in s[0..len) by eol; the caller frees the result. */
@@ -478,11 +477,11 @@ static void check_vector(const char *file, const vector_ctx *want) {
   body = fixture_read(path, &len);
   cr_assert_not_null(body, "cannot read test/fixtures/%s", path);
   for (i = 0; i < 3; i++) {
-    vector_run v = {.want = *want};
+    size_t n;
+    char *copy = with_line_ends(body, len, eols[i], &n);
 
-    v.body = with_line_ends(body, len, eols[i], &v.len);
-    split_each(v.len, vector_one, &v);
-    free((char *)v.body);
+    check_vector_body(copy, n, want);
+    free(copy);
   }
   free(body);
 }
@@ -547,8 +546,7 @@ Test(sse_vectors, openrouter_keepalives_between_events) {
       ": OPENROUTER PROCESSING\n\n"
       ": OPENROUTER PROCESSING\n"
       "data: [DONE]\n\n";
-  vector_run v = {.want = {.n = 2, .last_is_done = 1}, .body = body,
-                  .len = sizeof(body) - 1};
+  vector_ctx want = {.n = 2, .last_is_done = 1};
 
-  split_each(v.len, vector_one, &v);
+  check_vector_body(body, sizeof(body) - 1, &want);
 }
