@@ -108,7 +108,7 @@ static int apply_event(chat_stream *st, const char *event, const char *data,
 
 /* sse_event_cb */
 static int on_sse_event(void *ud, const char *event, const char *data,
-                         size_t len) {
+                        size_t len) {
   return apply_event(ud, event, data, len);
 }
 
@@ -125,8 +125,7 @@ static void framing_failed(chat_stream *st) {
   if (st->codec->framing == CHAT_FRAMING_SSE) {
     too_large = st->sse.error == SSE_TOO_LARGE;
     no_memory = st->sse.error == SSE_NO_MEMORY;
-  }
-  else {
+  } else {
     too_large = st->ndjson.error == NDJSON_TOO_LARGE;
     no_memory = st->ndjson.error == NDJSON_NO_MEMORY;
   }
@@ -411,8 +410,7 @@ static const char *build_call(const stream_call *c, size_t pos,
   if (all_space(args, args_len)) {
     args = "{}";
     args_len = 2;
-  }
-  else if (!json_valid(args, args_len)) {
+  } else if (!json_valid(args, args_len)) {
     return "invalid_tool_arguments";
   }
   snprintf(tmp, sizeof(tmp), "call_%zu", pos);

@@ -130,8 +130,7 @@ void stream_run(const chat_codec *codec, size_t max_bytes, const char *body,
     cr_assert(!out->feed_failed, "finish succeeded after a failed feed");
     cr_assert_not_null(out->resp.content);
     cr_assert_null(out->err.reason);
-  }
-  else {
+  } else {
     cr_assert_not_null(out->err.reason);
     cr_assert_neq(out->err.kind, CHAT_OK);
     assert_response_empty(&out->resp);
