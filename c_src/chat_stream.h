@@ -41,6 +41,11 @@ int chat_stream_text(chat_stream *st, const char *text, size_t len);
  * chunk does not repeat them. */
 int chat_stream_tool_call(chat_stream *st, size_t index, const char *id,
                           const char *name);
+/* How many tool calls the stream holds so far (indexes 0..n-1 in use).
+ * Lets codecs number new calls when the wire doesn't: Gemini sends each
+ * call whole without an index, and Anthropic numbers content blocks, not
+ * calls. */
+size_t chat_stream_tool_count(const chat_stream *st);
 /* Appends a fragment of tool call `index`'s JSON arguments. */
 int chat_stream_tool_args(chat_stream *st, size_t index, const char *frag,
                           size_t len);
