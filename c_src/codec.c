@@ -4,10 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "anthropic_codec.h"
 #include "buf.h"
+#include "gemini_codec.h"
 
 /* Each dialect's codec file defines one of these; add it here as well. */
 static const chat_codec *const codecs[] = {
+    &chat_codec_anthropic,
+    &chat_codec_gemini,
     NULL,
 };
 
