@@ -10,9 +10,11 @@ defmodule CouncilEx.PathDepTest do
   @fixture Path.expand("../fixtures/user_app", __DIR__)
   @root Path.expand("../..", __DIR__)
 
-  @tag :tmp_dir
-  test "a path dependency compiles and runs a supervised council", %{tmp_dir: tmp} do
+  test "a path dependency compiles and runs a supervised council" do
+    # Outside the repository, as a user's project would be.
+    tmp = Path.join(System.tmp_dir!(), "council_ex_user_app_#{System.unique_integer([:positive])}")
     File.cp_r!(@fixture, tmp)
+    on_exit(fn -> File.rm_rf(tmp) end)
 
     {out, status} =
       System.cmd("mix", ["run", "-e", "UserApp.Council.demo()"],
