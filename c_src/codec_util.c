@@ -300,7 +300,8 @@ int codec_request_check(const chat_request *req) {
     if (!message_valid(&req->messages[i]))
       return 0;
   }
-  if (req->output_schema_name != NULL && !codec_valid_name(req->output_schema_name))
+  if (req->output_schema_name != NULL &&
+      !codec_valid_name(req->output_schema_name))
     return 0;
   return tools_valid(req);
 }
@@ -324,7 +325,7 @@ const char *codec_call_args(const chat_tool_call *c, size_t *len) {
   return c->arguments;
 }
 
-/* --- Endpoints ------------------------------------------------------------- */
+/* --- Endpoints ------------------------------------------------------------ */
 
 int codec_url(buf *out, const char *base, const char *dflt, const char *path) {
   size_t len, i;

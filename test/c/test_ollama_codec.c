@@ -189,7 +189,8 @@ Test(ollama_request, tools_tool_calls_and_tool_results) {
                       .tools = tools, .n_tools = 1};
   cJSON *root = build_and_parse(&req);
   const cJSON *list = field(root, "messages");
-  const cJSON *a = cJSON_GetArrayItem(list, 2), *t = cJSON_GetArrayItem(list, 3);
+  const cJSON *a = cJSON_GetArrayItem(list, 2);
+  const cJSON *t = cJSON_GetArrayItem(list, 3);
   const cJSON *c0, *c1, *tool;
   cJSON *want;
 
@@ -301,7 +302,8 @@ Test(ollama_request, escapes_and_pointer_length_content) {
 Test(ollama_request, invalid_requests_give_null) {
   chat_message good[] = {msg("user", "x")};
   chat_message bad_utf8[] = {msg("user", "caf\xc3")};
-  chat_tool_call not_json[] = {{.id = "c", .name = "f", .arguments = "{\"a\":"}};
+  chat_tool_call not_json[] = {{.id = "c", .name = "f",
+                               .arguments = "{\"a\":"}};
   chat_tool_call not_object[] = {{.id = "c", .name = "f", .arguments = "[1]"}};
   chat_tool_call string_args[] = {{.id = "c", .name = "f",
                                    .arguments = "\"{}\""}};

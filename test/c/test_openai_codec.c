@@ -1308,13 +1308,13 @@ Test(openai_request, whole_reference_vector_through_the_openai_table) {
   tool = (chat_tool){.name = str_field(fn, "name"),
                      .description = str_field(fn, "description"),
                      .parameters = params};
+  long cap = (long)field(ref, "max_completion_tokens")->valuedouble;
   chat_request req = {.model = str_field(ref, "model"),
                       .messages = msgs,
                       .n_messages = n,
                       .has_temperature = 1,
                       .temperature = field(ref, "temperature")->valuedouble,
-                      .max_tokens =
-                          (long)field(ref, "max_completion_tokens")->valuedouble,
+                      .max_tokens = cap,
                       .tools = &tool,
                       .n_tools = 1,
                       .tool_choice = str_field(ref, "tool_choice")};
@@ -1324,7 +1324,7 @@ Test(openai_request, whole_reference_vector_through_the_openai_table) {
   cr_assert(cJSON_Compare(built, ref, 1));
   cJSON_Delete(built);
   cJSON_Delete(ref);
-  free(params);
+  cJSON_free(params);
   free(text);
 }
 
@@ -1486,7 +1486,8 @@ Test(openai_request, assistant_tool_calls_and_tool_results) {
   chat_request req = {.model = "m", .messages = msgs, .n_messages = 4};
   cJSON *root = build_and_parse(&req);
   const cJSON *list = field(root, "messages");
-  const cJSON *a = cJSON_GetArrayItem(list, 1), *t = cJSON_GetArrayItem(list, 2);
+  const cJSON *a = cJSON_GetArrayItem(list, 1);
+  const cJSON *t = cJSON_GetArrayItem(list, 2);
   const cJSON *tc, *c0, *c1, *c2;
 
   cr_assert(cJSON_IsNull(field(a, "content")));

@@ -572,7 +572,8 @@ Test(openai_stream, malformed_json_fails) {
 }
 
 Test(openai_stream, non_utf8_and_nul_fail) {
-  static const char nul[] = "{\"choices\":[{\"delta\":{\"content\":\"a\0b\"}}]}";
+  static const char nul[] =
+      "{\"choices\":[{\"delta\":{\"content\":\"a\0b\"}}]}";
   run r;
 
   stream_fails("{\"choices\":[{\"delta\":{\"content\":\"\xff\"}}]}",
