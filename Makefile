@@ -15,7 +15,7 @@ CC     ?= cc
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fPIC -fvisibility=hidden \
           -I/usr/include/cjson -MMD -MP
-LDLIBS  = -lcjson -lcurl -lpthread
+LDLIBS  = -lcjson -lcurl -lpthread -lm
 
 # Pure C core: no erl_nif.h, tested by Criterion under ASan/UBSan.
 CORE_SRC = $(filter-out $(wildcard c_src/*_nif.c),$(wildcard c_src/*.c))

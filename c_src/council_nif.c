@@ -42,7 +42,9 @@ static int library_refc; /* load/upgrade calls are serialized by ERTS */
 static ERL_NIF_TERM am_ok, am_error, am_nil, am_true, am_false;
 static ERL_NIF_TERM am_council_ex_run, am_round_started, am_member_started,
     am_member_completed, am_round_completed, am_run_completed, am_run_failed,
-    am_run_cancelled, am_invalid_spec, am_overloaded;
+    am_run_cancelled, am_invalid_spec, am_overloaded, am_call, am_external,
+    am_transient, am_permanent, am_timeout, am_cancelled, am_retry_max_attempts,
+    am_retry_base_ms, am_seed, am_attempts;
 static ERL_NIF_TERM am_input, am_seats, am_has_chair, am_rounds,
     am_max_response_bytes, am_id, am_url, am_headers, am_model,
     am_system_prompt, am_temperature, am_max_tokens, am_connect_timeout_ms,
@@ -69,6 +71,16 @@ static void make_atoms(ErlNifEnv *env) {
   ATOM(am_run_cancelled, "run_cancelled");
   ATOM(am_invalid_spec, "invalid_spec");
   ATOM(am_overloaded, "overloaded");
+  ATOM(am_call, "call");
+  ATOM(am_external, "external");
+  ATOM(am_transient, "transient");
+  ATOM(am_permanent, "permanent");
+  ATOM(am_timeout, "timeout");
+  ATOM(am_cancelled, "cancelled");
+  ATOM(am_retry_max_attempts, "retry_max_attempts");
+  ATOM(am_retry_base_ms, "retry_base_ms");
+  ATOM(am_seed, "seed");
+  ATOM(am_attempts, "attempts");
   ATOM(am_input, "input");
   ATOM(am_seats, "seats");
   ATOM(am_has_chair, "has_chair");
@@ -151,9 +163,10 @@ static ERL_NIF_TERM make_error_map(ErlNifEnv *env, const chat_error *e) {
 
 static ERL_NIF_TERM make_outcome(ErlNifEnv *env, const rl_call *c) {
   int ok = c->status == RL_SEAT_OK;
-  ERL_NIF_TERM keys[] = {am_status,       am_content,    am_model,
+  ERL_NIF_TERM keys[] = {am_status,        am_content,      am_model,
                          am_finish_reason, am_input_tokens, am_output_tokens,
-                         am_latency_us,   am_http_status, am_error};
+                         am_latency_us,    am_http_status,  am_error,
+                         am_attempts};
   ERL_NIF_TERM vals[] = {
       ok ? am_ok : am_error,
       ok ? make_str(env, c->resp.content, c->resp.content_len) : am_nil,
@@ -164,9 +177,10 @@ static ERL_NIF_TERM make_outcome(ErlNifEnv *env, const rl_call *c) {
       enif_make_uint64(env, c->latency_us),
       c->http_status > 0 ? enif_make_long(env, c->http_status) : am_nil,
       ok ? am_nil : make_error_map(env, &c->err),
+      enif_make_uint(env, c->attempts),
   };
   ERL_NIF_TERM map;
-  enif_make_map_from_arrays(env, keys, vals, 9, &map);
+  enif_make_map_from_arrays(env, keys, vals, 10, &map);
   return map;
 }
 
@@ -208,17 +222,61 @@ static void http_done_cb(http_engine *eng, void *ud, const http_result *res) {
   engine_step_done(r);
 }
 
+/* Sends {council_ex_run, Tag, Event} to the owner (dropped if it is dead). */
+static void send_owner(run_res *r, ERL_NIF_TERM event) {
+  ERL_NIF_TERM msg = enif_make_tuple3(r->msg_env, am_council_ex_run,
+                                      enif_make_copy(r->msg_env, r->tag), event);
+  enif_send(NULL, &r->owner, r->msg_env, msg);
+  enif_clear_env(r->msg_env);
+}
+
+static int seat_external(const rl_call *call) {
+  return rl_run_spec(call->run)->seats[call->seat].external;
+}
+
+/* An external seat's call goes to the owner as {call, Round, Seat, Body}
+ * (the rendered OpenAI-style request); its answer comes back by run_reply.
+ * The call itself stands in as the handle. */
 static void *io_start_call(void *ctx, rl_call *call, const http_request *req) {
   run_res *r = ctx;
-  return http_transfer_start(r->eng, req, http_done_cb, call);
+
+  if(!seat_external(call))
+    return http_transfer_start(r->eng, req, http_done_cb, call);
+  send_owner(r, enif_make_tuple4(r->msg_env, am_call,
+                                 enif_make_uint64(r->msg_env, call->round),
+                                 enif_make_uint64(r->msg_env, call->seat),
+                                 make_str(r->msg_env, req->body, req->body_len)));
+  return call;
 }
 
-static void io_cancel_call(void *ctx, void *handle) {
+/* The owner learns of an external call's cancellation from the
+ * member_completed event that follows. */
+static void io_cancel_call(void *ctx, rl_call *call) {
   run_res *r = ctx;
-  http_transfer_cancel(r->eng, handle);
+
+  if(!seat_external(call))
+    http_transfer_cancel(r->eng, call->handle);
 }
 
-/* Sends {council_ex_run, Tag, Event} to the owner (dropped if it is dead). */
+static void timer_fired(http_engine *eng, void *ud) {
+  rl_call *call = ud;
+  run_res *r = rl_run_ctx(call->run);
+  (void)eng;
+
+  rl_call_retry(call);
+  engine_step_done(r);
+}
+
+static void *io_start_timer(void *ctx, rl_call *call, long delay_ms) {
+  run_res *r = ctx;
+  return http_timer_start(r->eng, delay_ms, timer_fired, call);
+}
+
+static void io_cancel_timer(void *ctx, void *handle) {
+  run_res *r = ctx;
+  http_timer_cancel(r->eng, handle);
+}
+
 static void io_emit(void *ctx, rl_run *run, const rl_event *ev) {
   run_res *r = ctx;
   (void)run;
@@ -226,12 +284,7 @@ static void io_emit(void *ctx, rl_run *run, const rl_event *ev) {
   if(ev->type == RL_EV_RUN_COMPLETED || ev->type == RL_EV_RUN_FAILED ||
      ev->type == RL_EV_RUN_CANCELLED)
     r->finished = 1;
-  ERL_NIF_TERM msg =
-      enif_make_tuple3(r->msg_env, am_council_ex_run,
-                       enif_make_copy(r->msg_env, r->tag),
-                       make_event(r->msg_env, ev));
-  enif_send(NULL, &r->owner, r->msg_env, msg);
-  enif_clear_env(r->msg_env);
+  send_owner(r, make_event(r->msg_env, ev));
 }
 
 /* Called on the engine thread after every step of a run: once the run has
@@ -276,6 +329,35 @@ static int post_cancel(run_res *r) {
   return 0;
 }
 
+/* An external seat's answer on its way to the engine thread. */
+typedef struct reply_task {
+  run_res *r; /* a reference held by the task */
+  size_t round, seat;
+  int ok;
+  chat_response resp;
+  chat_error err;
+  uint64_t latency_us;
+} reply_task;
+
+static void reply_task_free(reply_task *t) {
+  chat_response_free(&t->resp);
+  chat_error_free(&t->err);
+  free(t);
+}
+
+static void task_reply(http_engine *eng, void *arg) {
+  reply_task *t = arg;
+  run_res *r = t->r;
+
+  if(eng && r->engine_ref) {
+    rl_call_complete(r->run, t->round, t->seat, t->ok ? &t->resp : NULL,
+                     t->ok ? NULL : &t->err, t->latency_us);
+    engine_step_done(r);
+  }
+  reply_task_free(t);
+  enif_release_resource(r);
+}
+
 /* ---- The run resource ---------------------------------------------------*/
 
 static void run_dtor(ErlNifEnv *env, void *obj) {
@@ -301,15 +383,12 @@ static void run_down(ErlNifEnv *env, void *obj, ErlNifPid *pid,
 
 /* ---- Spec decoding -------------------------------------------------------*/
 
-/* Copies a binary (or iodata) field; nil gives NULL when allow_nil. */
-static int get_str(ErlNifEnv *env, ERL_NIF_TERM map, ERL_NIF_TERM key,
-                   int allow_nil, char **out, size_t *len) {
-  ERL_NIF_TERM v;
+/* Copies a binary (or iodata) term; nil gives NULL when allow_nil. */
+static int copy_str(ErlNifEnv *env, ERL_NIF_TERM v, int allow_nil, char **out,
+                    size_t *len) {
   ErlNifBinary bin;
 
   *out = NULL;
-  if(!enif_get_map_value(env, map, key, &v))
-    return allow_nil ? 0 : -1;
   if(enif_is_identical(v, am_nil))
     return allow_nil ? 0 : -1;
   if(!enif_inspect_iolist_as_binary(env, v, &bin))
@@ -320,6 +399,18 @@ static int get_str(ErlNifEnv *env, ERL_NIF_TERM map, ERL_NIF_TERM key,
   if(len)
     *len = bin.size;
   return *out ? 0 : -1;
+}
+
+/* Copies a map's binary field; a missing or nil field gives NULL when
+ * allow_nil. */
+static int get_str(ErlNifEnv *env, ERL_NIF_TERM map, ERL_NIF_TERM key,
+                   int allow_nil, char **out, size_t *len) {
+  ERL_NIF_TERM v;
+
+  *out = NULL;
+  if(!enif_get_map_value(env, map, key, &v))
+    return allow_nil ? 0 : -1;
+  return copy_str(env, v, allow_nil, out, len);
 }
 
 static int get_long(ErlNifEnv *env, ERL_NIF_TERM map, ERL_NIF_TERM key,
@@ -361,15 +452,21 @@ static int get_seat(ErlNifEnv *env, ERL_NIF_TERM map, rl_seat *s) {
   double d;
   long l;
 
+  s->external = enif_get_map_value(env, map, am_external, &v) &&
+                enif_is_identical(v, am_true);
   if(!enif_is_map(env, map) || get_str(env, map, am_id, 0, &s->id, NULL) ||
-     get_str(env, map, am_url, 0, &s->url, NULL) ||
+     get_str(env, map, am_url, s->external, &s->url, NULL) ||
      get_str(env, map, am_model, 0, &s->model, NULL) ||
      get_str(env, map, am_system_prompt, 1, &s->system_prompt, NULL) ||
      get_headers(env, map, s) ||
      get_long(env, map, am_max_tokens, 0, &s->max_tokens) ||
      get_long(env, map, am_connect_timeout_ms, 0, &s->connect_timeout_ms) ||
-     get_long(env, map, am_timeout_ms, 0, &s->timeout_ms))
+     get_long(env, map, am_timeout_ms, 0, &s->timeout_ms) ||
+     get_long(env, map, am_retry_max_attempts, 1, &l) || l < 1 ||
+     l > 100 || get_long(env, map, am_retry_base_ms, 0, &s->retry_base_ms) ||
+     s->retry_base_ms < 0)
     return -1;
+  s->retry_max_attempts = (unsigned)l;
   if(enif_get_map_value(env, map, am_temperature, &v) &&
      !enif_is_identical(v, am_nil)) {
     if(enif_get_double(env, v, &d))
@@ -439,6 +536,8 @@ static rl_spec *decode_spec(ErlNifEnv *env, ERL_NIF_TERM map, char *why,
   if(get_long(env, map, am_max_response_bytes, 0, &max_bytes) || max_bytes < 0)
     goto err;
   spec->max_response_bytes = (size_t)max_bytes;
+  if(enif_get_map_value(env, map, am_seed, &v))
+    enif_get_uint64(env, v, &spec->seed);
   if(rl_spec_check(spec, why, why_len) != 0)
     goto err;
   return spec;
@@ -458,7 +557,11 @@ err:
 static ERL_NIF_TERM run_start_impl(ErlNifEnv *env, int argc,
                                    const ERL_NIF_TERM argv[]) {
   char why[256] = "";
-  rl_io io = {NULL, io_start_call, io_cancel_call, io_emit};
+  rl_io io = {.start_call = io_start_call,
+              .cancel_call = io_cancel_call,
+              .start_timer = io_start_timer,
+              .cancel_timer = io_cancel_timer,
+              .emit = io_emit};
   (void)argc;
 
   if(n_engines == 0)
@@ -523,6 +626,109 @@ static ERL_NIF_TERM run_cancel_nif(ErlNifEnv *env, int argc,
     return enif_make_badarg(env);
   post_cancel(r);
   return am_ok;
+}
+
+static chat_error_kind kind_of(ERL_NIF_TERM kind) {
+  if(enif_is_identical(kind, am_transient))
+    return CHAT_ERR_TRANSIENT;
+  if(enif_is_identical(kind, am_timeout))
+    return CHAT_ERR_TIMEOUT;
+  if(enif_is_identical(kind, am_cancelled))
+    return CHAT_ERR_CANCELLED;
+  return CHAT_ERR_PERMANENT;
+}
+
+/* Decodes {ok, #{content, model, finish_reason, input_tokens,
+ * output_tokens}} or {error, Kind, Message} into t. 0, or -1 on badarg. */
+static int decode_reply(ErlNifEnv *env, ERL_NIF_TERM reply, reply_task *t) {
+  const ERL_NIF_TERM *el;
+  int arity;
+  char *message = NULL;
+
+  if(!enif_get_tuple(env, reply, &arity, &el))
+    return -1;
+  if(arity == 2 && enif_is_identical(el[0], am_ok) && enif_is_map(env, el[1])) {
+    ERL_NIF_TERM content;
+    ErlNifBinary bin;
+    t->ok = 1;
+    /* The answer may hold NUL bytes: it is kept with its length. */
+    if(!enif_get_map_value(env, el[1], am_content, &content) ||
+       !enif_inspect_binary(env, content, &bin) ||
+       !(t->resp.content = rl_strndup((const char *)bin.data, bin.size)))
+      return -1;
+    t->resp.content_len = bin.size;
+    return get_str(env, el[1], am_model, 1, &t->resp.model, NULL) ||
+                   get_str(env, el[1], am_finish_reason, 1,
+                           &t->resp.finish_reason, NULL) ||
+                   get_long(env, el[1], am_input_tokens, -1,
+                            &t->resp.input_tokens) ||
+                   get_long(env, el[1], am_output_tokens, -1,
+                            &t->resp.output_tokens)
+               ? -1
+               : 0;
+  }
+  if(arity != 3 || !enif_is_identical(el[0], am_error) || !enif_is_atom(env, el[1]))
+    return -1;
+  if(copy_str(env, el[2], 1, &message, NULL))
+    return -1;
+  chat_error_set(&t->err, kind_of(el[1]), "external_error", message);
+  free(message);
+  return 0;
+}
+
+/* run_reply(Run, Round, Seat, Reply) -> ok
+ * Answers an external seat's {call, Round, Seat, Body}. A reply the run no
+ * longer waits for is dropped on the engine thread. */
+static ERL_NIF_TERM run_reply_impl(ErlNifEnv *env, int argc,
+                                   const ERL_NIF_TERM argv[]) {
+  run_res *r;
+  ErlNifUInt64 round, seat, latency;
+  reply_task *t;
+  (void)argc;
+
+  if(!enif_get_resource(env, argv[0], run_type, (void **)&r) ||
+     !enif_get_uint64(env, argv[1], &round) ||
+     !enif_get_uint64(env, argv[2], &seat) ||
+     !enif_get_uint64(env, argv[4], &latency))
+    return enif_make_badarg(env);
+  t = calloc(1, sizeof(*t));
+  if(!t)
+    return enif_raise_exception(env, enif_make_atom(env, "out_of_memory"));
+  chat_response_init(&t->resp);
+  chat_error_init(&t->err);
+  if(decode_reply(env, argv[3], t) != 0) {
+    reply_task_free(t);
+    return enif_make_badarg(env);
+  }
+  t->r = r;
+  t->round = round;
+  t->seat = seat;
+  t->latency_us = latency;
+  enif_keep_resource(r);
+  if(http_engine_post(r->eng, task_reply, t) != 0) {
+    reply_task_free(t);
+    enif_release_resource(r);
+    return error_tuple(env, am_overloaded);
+  }
+  return am_ok;
+}
+
+static ERL_NIF_TERM run_reply_nif(ErlNifEnv *env, int argc,
+                                  const ERL_NIF_TERM argv[]) {
+  const ERL_NIF_TERM *el;
+  ERL_NIF_TERM content;
+  ErlNifBinary bin;
+  int arity;
+
+  if(argc != 5)
+    return enif_make_badarg(env);
+  if(enif_get_tuple(env, argv[3], &arity, &el) && arity == 2 &&
+     enif_is_map(env, el[1]) &&
+     enif_get_map_value(env, el[1], am_content, &content) &&
+     enif_inspect_binary(env, content, &bin) && bin.size > DIRTY_INPUT_BYTES)
+    return enif_schedule_nif(env, "run_reply", ERL_NIF_DIRTY_JOB_CPU_BOUND,
+                             run_reply_impl, argc, argv);
+  return run_reply_impl(env, argc, argv);
 }
 
 /* stats() -> #{in_flight => N, runs => N} */
@@ -612,6 +818,7 @@ static ErlNifFunc nif_funcs[] = {
     {"json_encode", 2, json_nif_encode, 0},
     {"run_start", 2, run_start_nif, 0},
     {"run_cancel", 1, run_cancel_nif, 0},
+    {"run_reply", 5, run_reply_nif, 0},
     {"stats", 0, stats_nif, 0},
 };
 

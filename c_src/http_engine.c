@@ -47,6 +47,15 @@ struct http_transfer {
   char errbuf[CURL_ERROR_SIZE];
 };
 
+/* Pending timers form a list sorted by due time: there are at most a few
+ * per running call, so a list beats a heap on simplicity. */
+struct http_timer {
+  uint64_t due_us;
+  http_timer_fn fn;
+  void *ud;
+  struct http_timer *prev, *next;
+};
+
 typedef struct task {
   http_task_fn fn;
   void *arg;
@@ -64,6 +73,7 @@ struct http_engine {
   int stopping;
   atomic_long in_flight;
   http_transfer *live;  /* engine thread only */
+  http_timer *timers;   /* engine thread only, soonest first */
   CURL *pool[POOL_MAX]; /* engine thread only */
   int pool_len;
 };
@@ -403,15 +413,68 @@ static int timer_cb(CURLM *multi, long timeout_ms, void *userp) {
   return 0;
 }
 
-/* How long epoll_wait may sleep: until curl's timer, at most MAX_WAIT_MS. */
+/* How long epoll_wait may sleep: until curl's timer or ours, at most
+ * MAX_WAIT_MS. */
 static int wait_ms(const http_engine *eng) {
-  if(eng->timer_us == 0)
+  uint64_t due = eng->timer_us;
+
+  if(eng->timers && (due == 0 || eng->timers->due_us < due))
+    due = eng->timers->due_us;
+  if(due == 0)
     return MAX_WAIT_MS;
   uint64_t now = now_us();
-  if(eng->timer_us <= now)
+  if(due <= now)
     return 0;
-  uint64_t ms = (eng->timer_us - now + 999) / 1000;
+  uint64_t ms = (due - now + 999) / 1000;
   return ms < MAX_WAIT_MS ? (int)ms : MAX_WAIT_MS;
+}
+
+/* ---- Timers --------------------------------------------------------------*/
+
+http_timer *http_timer_start(http_engine *eng, long delay_ms, http_timer_fn fn,
+                             void *ud) {
+  http_timer *t = calloc(1, sizeof(*t)), *at, *prev = NULL;
+
+  if(!t)
+    return NULL;
+  t->due_us = now_us() + (uint64_t)(delay_ms > 0 ? delay_ms : 0) * 1000u;
+  t->fn = fn;
+  t->ud = ud;
+  for(at = eng->timers; at && at->due_us <= t->due_us; at = at->next)
+    prev = at;
+  t->prev = prev;
+  t->next = at;
+  if(at)
+    at->prev = t;
+  if(prev)
+    prev->next = t;
+  else
+    eng->timers = t;
+  return t;
+}
+
+void http_timer_cancel(http_engine *eng, http_timer *t) {
+  if(t->prev)
+    t->prev->next = t->next;
+  else
+    eng->timers = t->next;
+  if(t->next)
+    t->next->prev = t->prev;
+  free(t);
+}
+
+/* Fires the timers that are due. A timer's fn may start or cancel others. */
+static void run_timers(http_engine *eng) {
+  uint64_t now = now_us();
+
+  while(eng->timers && eng->timers->due_us <= now) {
+    http_timer *t = eng->timers;
+    http_timer_fn fn = t->fn;
+    void *ud = t->ud;
+
+    http_timer_cancel(eng, t);
+    fn(eng, ud);
+  }
 }
 
 static void process_events(http_engine *eng) {
@@ -442,6 +505,7 @@ static void process_events(http_engine *eng) {
     curl_multi_socket_action(eng->multi, CURL_SOCKET_TIMEOUT, 0, &running);
   }
   check_multi_info(eng);
+  run_timers(eng);
 }
 
 static void *engine_main(void *arg) {
@@ -451,6 +515,8 @@ static void *engine_main(void *arg) {
     process_events(eng);
   while(eng->live)
     http_transfer_cancel(eng, eng->live);
+  while(eng->timers)
+    http_timer_cancel(eng, eng->timers);
   run_tasks(eng); /* anything posted while stopping: eng is passed as NULL */
   return NULL;
 }

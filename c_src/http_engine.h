@@ -12,6 +12,7 @@
 
 typedef struct http_engine http_engine;
 typedef struct http_transfer http_transfer;
+typedef struct http_timer http_timer;
 
 typedef struct http_engine_config {
   long max_host_connections;  /* 0 = libcurl's default (no limit) */
@@ -57,6 +58,8 @@ typedef struct http_result {
 typedef void (*http_done_fn)(http_engine *eng, void *ud, const http_result *res);
 /* A task posted from any thread, run on the engine thread. */
 typedef void (*http_task_fn)(http_engine *eng, void *arg);
+/* A timer firing, on the engine thread. */
+typedef void (*http_timer_fn)(http_engine *eng, void *ud);
 
 /* Starts the engine thread. Returns NULL if libcurl or the thread cannot be
  * set up. curl_global_init must have been called by the caller. */
@@ -82,5 +85,14 @@ http_transfer *http_transfer_start(http_engine *eng, const http_request *req,
 
 /* Engine thread only. Stops a running transfer; done will not be called. */
 void http_transfer_cancel(http_engine *eng, http_transfer *t);
+
+/* Engine thread only. Calls fn(eng, ud) on the engine thread once delay_ms
+ * have passed (retry backoff). NULL on out-of-memory. Timers still pending
+ * when the engine stops are dropped without firing. */
+http_timer *http_timer_start(http_engine *eng, long delay_ms, http_timer_fn fn,
+                             void *ud);
+
+/* Engine thread only. Drops a pending timer; fn will not be called. */
+void http_timer_cancel(http_engine *eng, http_timer *t);
 
 #endif

@@ -20,9 +20,13 @@ struct rl_run {
   rl_call *calls;  /* n_rounds x n_seats, row-major */
   size_t round;    /* the round running now */
   size_t pending;  /* calls of this round not finished yet */
+  uint64_t rng;    /* jitter state */
   int starting;    /* inside round_start: defer the round's completion */
   rl_state state;
 };
+
+/* A provider's retry hint is honoured up to this long. */
+#define RETRY_HINT_MAX_MS (10L * 60L * 1000L)
 
 static const char *DEFAULT_CHAIR_PROMPT =
     "You are the chair of an LLM council. Several models answered the same "
@@ -68,7 +72,7 @@ static int seat_check(const rl_seat *s, size_t i, char *why, size_t why_len) {
     snprintf(why, why_len, "seat %zu has no id", i);
     return -1;
   }
-  if(!s->url || !s->url[0]) {
+  if(!s->external && (!s->url || !s->url[0])) {
     snprintf(why, why_len, "seat %s has no url", s->id);
     return -1;
   }
@@ -245,6 +249,7 @@ rl_run *rl_run_new(rl_spec *spec, const rl_io *io) {
     goto err;
   run->spec = spec;
   run->io = *io;
+  run->rng = spec->seed;
   for(size_t r = 0; r < spec->n_rounds; r++) {
     for(size_t s = 0; s < spec->n_seats; s++) {
       rl_call *c = call_at(run, r, s);
@@ -331,6 +336,97 @@ static void call_fail(rl_call *call, chat_error_kind kind, const char *reason,
   call_finished(call);
 }
 
+/* Renders the call's request and hands it to the transport. */
+static void start_attempt(rl_run *run, rl_call *call) {
+  const rl_spec *spec = run->spec;
+  const rl_seat *seat = &spec->seats[call->seat];
+  size_t len = 0;
+  char *body = rl_render_request(run, call->round, call->seat, &len);
+
+  call->attempts++;
+  if(!body) {
+    call_fail(call, CHAT_ERR_PERMANENT, "render_failed",
+              "could not render the request (invalid UTF-8 or no memory)");
+    return;
+  }
+  http_request req = {
+      .url = seat->url,
+      .headers = (const char *const *)seat->headers,
+      .n_headers = seat->n_headers,
+      .body = body,
+      .body_len = len,
+      .connect_timeout_ms = seat->connect_timeout_ms,
+      .timeout_ms = seat->timeout_ms,
+      .max_response_bytes = spec->max_response_bytes,
+  };
+  call->handle = run->io.start_call(run->io.ctx, call, &req);
+  free(body);
+  if(!call->handle)
+    call_fail(call, CHAT_ERR_PERMANENT, "start_failed",
+              "the HTTP call could not be started (bad URL or no memory)");
+}
+
+static uint64_t next_random(rl_run *run) {
+  /* xorshift64*: plenty for jitter */
+  uint64_t x = run->rng ? run->rng : 0x9E3779B97F4A7C15u;
+  x ^= x >> 12;
+  x ^= x << 25;
+  x ^= x >> 27;
+  run->rng = x;
+  return x * 0x2545F4914F6CDD1Du;
+}
+
+/* The wait before the next attempt: the provider's hint when it gave one,
+ * else base * 2^(attempts-1) with equal jitter (half fixed, half random),
+ * so a burst of failures does not retry in lockstep. */
+static long backoff_ms(rl_run *run, const rl_call *call) {
+  const rl_seat *seat = &run->spec->seats[call->seat];
+  unsigned shift = call->attempts > 1 ? call->attempts - 1 : 0;
+  long delay;
+
+  if(call->err.retry_after_ms >= 0)
+    return call->err.retry_after_ms < RETRY_HINT_MAX_MS ? call->err.retry_after_ms
+                                                        : RETRY_HINT_MAX_MS;
+  if(seat->retry_base_ms <= 0)
+    return 0;
+  delay = shift > 20 || seat->retry_base_ms > (RETRY_HINT_MAX_MS >> shift)
+              ? RETRY_HINT_MAX_MS
+              : seat->retry_base_ms << shift;
+  return delay / 2 + (long)(next_random(run) % (uint64_t)(delay / 2 + 1));
+}
+
+/* A failed attempt: another one follows after a backoff when the failure
+ * is transient and attempts remain; otherwise the call is finished. */
+static void attempt_failed(rl_call *call) {
+  rl_run *run = call->run;
+  const rl_seat *seat = &run->spec->seats[call->seat];
+  unsigned max = seat->retry_max_attempts ? seat->retry_max_attempts : 1;
+
+  call->handle = NULL;
+  if(call->err.kind == CHAT_ERR_TRANSIENT && call->attempts < max &&
+     run->io.start_timer) {
+    call->handle = run->io.start_timer(run->io.ctx, call, backoff_ms(run, call));
+    if(call->handle) {
+      call->backing_off = 1;
+      return;
+    }
+  }
+  call->status = RL_SEAT_FAILED;
+  call_finished(call);
+}
+
+void rl_call_retry(rl_call *call) {
+  rl_run *run = call->run;
+
+  call->handle = NULL;
+  call->backing_off = 0;
+  if(run->state != RL_RUNNING || call->status != RL_SEAT_RUNNING)
+    return;
+  chat_error_free(&call->err);
+  call->http_status = 0;
+  start_attempt(run, call);
+}
+
 static void round_start(rl_run *run) {
   const rl_spec *spec = run->spec;
   size_t lo, hi;
@@ -341,34 +437,12 @@ static void round_start(rl_run *run) {
   run->starting = 1;
   for(size_t s = lo; s < hi && run->state == RL_RUNNING; s++) {
     rl_call *call = call_at(run, run->round, s);
-    const rl_seat *seat = &spec->seats[s];
-    size_t len = 0;
 
     call->status = RL_SEAT_RUNNING;
     emit(run, RL_EV_MEMBER_STARTED, s, NULL, NULL);
     if(run->state != RL_RUNNING)
       break;
-    char *body = rl_render_request(run, run->round, s, &len);
-    if(!body) {
-      call_fail(call, CHAT_ERR_PERMANENT, "render_failed",
-                "could not render the request (invalid UTF-8 or no memory)");
-      continue;
-    }
-    http_request req = {
-        .url = seat->url,
-        .headers = (const char *const *)seat->headers,
-        .n_headers = seat->n_headers,
-        .body = body,
-        .body_len = len,
-        .connect_timeout_ms = seat->connect_timeout_ms,
-        .timeout_ms = seat->timeout_ms,
-        .max_response_bytes = spec->max_response_bytes,
-    };
-    call->handle = run->io.start_call(run->io.ctx, call, &req);
-    free(body);
-    if(!call->handle)
-      call_fail(call, CHAT_ERR_PERMANENT, "start_failed",
-                "the HTTP call could not be started (bad URL or no memory)");
+    start_attempt(run, call);
   }
   run->starting = 0;
   if(run->pending == 0 && run->state == RL_RUNNING)
@@ -407,27 +481,72 @@ static void transport_error(const http_result *res, chat_error *err) {
 void rl_call_done(rl_call *call, const http_result *res) {
   rl_run *run = call->run;
 
-  if(run->state != RL_RUNNING || call->status != RL_SEAT_RUNNING)
+  if(run->state != RL_RUNNING || call->status != RL_SEAT_RUNNING ||
+     call->backing_off)
     return;
   call->latency_us = res->elapsed_us;
   call->http_status = res->status;
   if(res->failure != HTTP_OK) {
     transport_error(res, &call->err);
     call->err.http_status = res->status;
-    call->status = RL_SEAT_FAILED;
   }
   else if(res->status >= 200 && res->status < 300) {
     int rc = openai_parse_response(res->body, res->body_len, &call->resp,
                                    &call->err);
     call->err.http_status = res->status;
-    call->status = rc == 0 ? RL_SEAT_OK : RL_SEAT_FAILED;
+    if(rc == 0) {
+      call->status = RL_SEAT_OK;
+      call_finished(call);
+      return;
+    }
   }
   else {
     openai_parse_error(res->status, res->body, res->body_len,
                        res->retry_after_ms, &call->err);
-    call->status = RL_SEAT_FAILED;
   }
-  call_finished(call);
+  attempt_failed(call);
+}
+
+int rl_call_complete(rl_run *run, size_t round, size_t seat,
+                     chat_response *resp, chat_error *err,
+                     uint64_t latency_us) {
+  rl_call *call;
+
+  if(round != run->round || round >= run->spec->n_rounds ||
+     seat >= run->spec->n_seats || !run->spec->seats[seat].external ||
+     (!resp == !err))
+    goto drop;
+  call = call_at(run, round, seat);
+  if(run->state != RL_RUNNING || call->status != RL_SEAT_RUNNING ||
+     call->backing_off)
+    goto drop;
+  call->latency_us = latency_us;
+  if(resp && !chat_utf8_valid(resp->content, resp->content_len)) {
+    chat_response_free(resp);
+    call_fail(call, CHAT_ERR_PERMANENT, "invalid_utf8",
+              "the reply is not valid UTF-8");
+    return 0;
+  }
+  if(resp) {
+    call->resp = *resp;
+    chat_response_init(resp);
+    call->status = RL_SEAT_OK;
+    call_finished(call);
+  }
+  else {
+    chat_error_free(&call->err);
+    call->err = *err;
+    chat_error_init(err);
+    attempt_failed(call);
+  }
+  return 0;
+
+drop:
+  if(resp)
+    chat_response_free(resp);
+  if(err)
+    chat_error_free(err);
+  return -1;
 }
 
 void rl_run_cancel(rl_run *run) {
@@ -444,9 +563,12 @@ void rl_run_cancel(rl_run *run) {
     rl_call *call = call_at(run, run->round, s);
     if(call->status != RL_SEAT_RUNNING)
       continue;
-    if(call->handle)
-      run->io.cancel_call(run->io.ctx, call->handle);
+    if(call->handle && call->backing_off)
+      run->io.cancel_timer(run->io.ctx, call->handle);
+    else if(call->handle)
+      run->io.cancel_call(run->io.ctx, call);
     call->handle = NULL;
+    call->backing_off = 0;
     call->status = RL_SEAT_FAILED;
     chat_error_set(&call->err, CHAT_ERR_CANCELLED, "cancelled",
                    "the run was cancelled");

@@ -23,7 +23,9 @@ typedef enum rl_round_kind {
 /* A member, or the chair. All strings are owned (malloc'd) by the seat. */
 typedef struct rl_seat {
   char *id;            /* label used in prompts and reports */
-  char *url;           /* full chat-completions URL */
+  int external;        /* answered by the owner process (a BEAM dispatcher
+                          such as the Mock provider), not over HTTP */
+  char *url;           /* full chat-completions URL; NULL when external */
   char **headers;      /* "Name: value", secrets included; never reported */
   size_t n_headers;
   char *model;
@@ -33,6 +35,10 @@ typedef struct rl_seat {
   long max_tokens;     /* <= 0: not sent */
   long connect_timeout_ms;
   long timeout_ms;
+  unsigned retry_max_attempts; /* attempts in all, transient failures only;
+                                  0 counts as 1 (no retry) */
+  long retry_base_ms;          /* backoff before retry n: base * 2^(n-1),
+                                  with jitter; a retry-after hint wins */
 } rl_seat;
 
 /* The council as the loop runs it. Members come first in seats; when
@@ -46,6 +52,7 @@ typedef struct rl_spec {
   rl_round_kind *rounds;
   size_t n_rounds;
   size_t max_response_bytes;
+  uint64_t seed;       /* for backoff jitter; any value */
 } rl_spec;
 
 typedef enum rl_seat_status {
@@ -64,7 +71,9 @@ typedef struct rl_call {
   size_t round;
   size_t seat;
   rl_seat_status status;
-  void *handle;        /* the transport's handle while running */
+  void *handle;        /* the transport's (or the backoff timer's) handle */
+  int backing_off;     /* handle is a backoff timer: a retry is due */
+  unsigned attempts;   /* attempts started so far */
   chat_response resp;  /* when status == RL_SEAT_OK */
   chat_error err;      /* when status == RL_SEAT_FAILED */
   long http_status;
@@ -91,11 +100,17 @@ typedef struct rl_event {
 
 typedef struct rl_io {
   void *ctx;
-  /* Starts the HTTP call for `call`; returns a handle, or NULL when it could
+  /* Starts the call: over HTTP, or by asking the owner for an external
+   * seat (req->url is NULL then). Returns a handle, or NULL when it could
    * not start. Must not complete the call from inside: completion comes
-   * later through rl_call_done. */
+   * later through rl_call_done or rl_call_complete. */
   void *(*start_call)(void *ctx, rl_call *call, const http_request *req);
-  void (*cancel_call)(void *ctx, void *handle);
+  /* Stops a running call; call->handle is still set. */
+  void (*cancel_call)(void *ctx, rl_call *call);
+  /* Calls rl_call_retry(call) after delay_ms; returns a handle, or NULL
+   * (the call then fails with the error it had). */
+  void *(*start_timer)(void *ctx, rl_call *call, long delay_ms);
+  void (*cancel_timer)(void *ctx, void *handle);
   void (*emit)(void *ctx, rl_run *run, const rl_event *ev);
 } rl_io;
 
@@ -112,8 +127,19 @@ void rl_run_free(rl_run *run); /* the run must not have calls running */
 /* Starts the first round. Emits events through io->emit, possibly all the
  * way to RL_EV_RUN_FAILED if no call can start. */
 void rl_run_start(rl_run *run);
-/* Feeds a finished call back; the transport handle is dropped. */
+/* Feeds a finished HTTP call back; the transport handle is dropped. */
 void rl_call_done(rl_call *call, const http_result *res);
+/* Feeds back the answer of an external seat's call in `round`: exactly one
+ * of resp (success) or err (failure) is non-NULL, and its contents are
+ * moved out (the struct is left empty). A reply for a call that is not
+ * running (cancelled, already answered, not external) is dropped: returns
+ * -1 then, else 0. Text that is not valid UTF-8 fails the call. */
+int rl_call_complete(rl_run *run, size_t round, size_t seat,
+                     chat_response *resp, chat_error *err,
+                     uint64_t latency_us);
+/* The backoff timer of a call that failed transiently has fired: the next
+ * attempt starts (if the run still waits for this call). */
+void rl_call_retry(rl_call *call);
 /* Cancels every running call and finishes with RL_EV_RUN_CANCELLED.
  * Does nothing on a finished run. */
 void rl_run_cancel(rl_run *run);

@@ -28,48 +28,58 @@ defmodule CouncilEx do
   `:synthesis` round after the declared rounds. Seat options: `:provider`
   (an id under `config :council_ex, :providers`, see `CouncilEx.Provider`),
   `:model`, `:system_prompt`, `:temperature`, `:max_tokens`, `:timeout_ms`,
-  `:connect_timeout_ms`.
+  `:connect_timeout_ms`, `:stream`.
+
+  A council is a module like this one or a `%CouncilEx.DynamicCouncil{}`
+  built at runtime; every function below takes either.
+
+  ## Running
+
+  `run/3` blocks until the result is there. `start/3` (unlinked, like
+  `GenServer.start/3`) and `start_link/3` (linked) return `{:ok, pid}` at
+  once; follow the run with `subscribe/1`, `await/2`, `lookup/1` and
+  `CouncilEx.RunServer.state/2`, stop it with `cancel/2`. To group runs
+  under your own supervision tree, use `CouncilEx.Supervisor`.
+
+  Councils, inputs and options are checked before any process starts: a bad
+  council or input gives `{:error, %CouncilEx.Error{kind: :validation}}`
+  (see `validate/1`), a bad option raises `ArgumentError`.
 
   ## Run options
 
-    * `:run_id` - the run's id (a binary); generated when absent
-    * `:registry` - the `Registry` the run registers in
-    * `:subscribe` - subscribe the caller to the run's events before it starts
-    * `:member_timeout_ms` - total time a member call may take (default 120 s)
-    * `:connect_timeout_ms` - connect timeout per call (default 10 s)
-    * `:max_response_bytes` - larger response bodies fail the call (default 8 MiB)
-    * `:retention_ms` - how long a finished run started with `start/3` or
-      `start_link/3` stays registered for `await/2` and `CouncilEx.RunServer.state/2`
-    * `:await_timeout` - `run/3` only: how long to wait (default `:infinity`)
+  #{CouncilEx.Options.docs()}
 
   ## Events
 
-  Subscribers of `"council_ex:run:" <> run_id` receive, in order:
-  `{:run_started, run_id, council, input}`, then per round
-  `{:round_started, run_id, round, idx}`, `{:member_started, run_id, round, member_id}`,
-  `{:member_completed, run_id, round, member_id, %CouncilEx.MemberResult{}}`,
-  `{:round_completed, run_id, round, %CouncilEx.RoundResult{}}`, and finally
-  exactly one of `{:run_completed, run_id, %CouncilEx.Result{}}` or
-  `{:run_failed, run_id, [%CouncilEx.Error{}], %CouncilEx.Result{}}`.
+  Subscribers of `"council_ex:run:" <> run_id` (and of every relay topic)
+  receive, in order:
+
+      {:run_started, run_id, council, input}
+      {:round_started, run_id, round_name, idx}
+      {:member_started, run_id, round_name, member_id}
+      {:member_token, run_id, round_name, member_id, %CouncilEx.StreamChunk{}}
+      {:tool_call_request, run_id, round_name, member_id, %CouncilEx.ToolCall{}}
+      {:tool_call_result, run_id, round_name, member_id, %CouncilEx.ToolCallResult{}}
+      {:member_completed, run_id, round_name, member_id, %CouncilEx.MemberResult{}}
+      {:round_completed, run_id, round_name, %CouncilEx.RoundResult{}}
+      {:run_completed, run_id, %CouncilEx.Result{}}
+      {:run_failed, run_id, [%CouncilEx.Error{}], %CouncilEx.Result{}}
+
+  One process broadcasts them all, so rounds are strictly ordered; within a
+  round, different members' events may interleave but each member's stay in
+  order. `:member_completed` comes for every member, failed or not (see its
+  `status`). Exactly one of `:run_completed` and `:run_failed` ends a run; a
+  cancelled run ends in `:run_failed` with a `kind: :cancelled` error.
+  `:member_token` comes only for members with `stream: true`.
   """
 
-  alias CouncilEx.{PubSub, RunServer, Spec}
+  alias CouncilEx.{Error, PubSub, RunServer}
 
-  @run_opts [
-    :run_id,
-    :registry,
-    :subscribe,
-    :member_timeout_ms,
-    :connect_timeout_ms,
-    :max_response_bytes,
-    :retention_ms,
-    :await_timeout
-  ]
+  @typedoc "A council: a module that uses `CouncilEx`, or a dynamic council."
+  @type council :: module() | struct()
 
-  @builtin_rounds %{
-    independent_analysis: CouncilEx.Rounds.IndependentAnalysis,
-    synthesis: CouncilEx.Rounds.Synthesis
-  }
+  @typedoc "A run, by pid or by run id."
+  @type run :: pid() | String.t()
 
   ## Running
 
@@ -81,112 +91,205 @@ defmodule CouncilEx do
   `{:error, %CouncilEx.Result{}}` when it failed or was cancelled, holding
   the partial result and every error. A council or input that cannot run
   gives `{:error, %CouncilEx.Error{kind: :validation}}` before any process
-  starts.
+  starts. When `:await_timeout` passes first, the run is stopped and
+  `{:error, %CouncilEx.Error{kind: :timeout, reason: :await_timeout}}` is
+  returned.
   """
-  @spec run(module(), term(), keyword()) ::
-          {:ok, CouncilEx.Result.t()} | {:error, CouncilEx.Result.t() | CouncilEx.Error.t()}
+  @spec run(council(), term(), keyword()) ::
+          {:ok, CouncilEx.Result.t()} | {:error, CouncilEx.Result.t() | Error.t()}
   def run(council, input, opts \\ []) do
     timeout = Keyword.get(opts, :await_timeout, :infinity)
 
     with {:ok, pid} <- start_link(council, input, opts) do
-      reply = RunServer.await(pid, timeout, true)
-      Process.unlink(pid)
-
-      receive do
-        {:EXIT, ^pid, _} -> :ok
+      try do
+        RunServer.await(pid, timeout, true)
+      catch
+        :exit, {:timeout, _} ->
+          Process.unlink(pid)
+          Process.exit(pid, :kill)
+          {:error, %Error{kind: :timeout, reason: :await_timeout, message: "the run took longer than #{timeout} ms"}}
       after
-        0 -> :ok
+        Process.unlink(pid)
+        flush_exit(pid)
       end
+    end
+  end
 
-      reply
+  defp flush_exit(pid) do
+    receive do
+      {:EXIT, ^pid, _} -> :ok
+    after
+      0 -> :ok
     end
   end
 
   @doc """
   Starts a run unlinked and unsupervised (`GenServer.start/3` semantics).
-  Returns `{:ok, pid}`; the caller owns the pid.
+  Returns `{:ok, pid}`; the caller owns the pid (lose it and the run runs
+  on unwatched until it ends).
   """
-  @spec start(module(), term(), keyword()) :: {:ok, pid()} | {:error, term()}
+  @spec start(council(), term(), keyword()) :: {:ok, pid()} | {:error, term()}
   def start(council, input, opts \\ []), do: do_start(:start, council, input, opts)
 
   @doc """
   Starts a run linked to the caller (`GenServer.start_link/3` semantics):
-  the caller's death kills the run and cancels its HTTP calls.
+  the caller's death kills the run and cancels its HTTP calls, and a run
+  crash reaches the caller unless it traps exits.
   """
-  @spec start_link(module(), term(), keyword()) :: {:ok, pid()} | {:error, term()}
+  @spec start_link(council(), term(), keyword()) :: {:ok, pid()} | {:error, term()}
   def start_link(council, input, opts \\ []), do: do_start(:start_link, council, input, opts)
 
   @doc """
   Waits for a run started with `start/3` or `start_link/3` to finish and
-  returns what `run/3` would.
+  returns what `run/3` would. A run that ended within its retention time
+  still answers.
   """
-  @spec await(pid(), timeout()) :: {:ok, CouncilEx.Result.t()} | {:error, CouncilEx.Result.t()}
-  def await(pid, timeout \\ :infinity), do: RunServer.await(pid, timeout, false)
+  @spec await(run(), timeout()) :: {:ok, CouncilEx.Result.t()} | {:error, CouncilEx.Result.t()}
+  def await(run, timeout \\ :infinity) do
+    with {:ok, pid} <- find(run, []), do: RunServer.await(pid, timeout, false)
+  end
 
-  @doc "Cancels a run; it ends with `:run_failed` and a `:cancelled` error, its calls stopped in C."
-  @spec cancel(pid()) :: :ok
-  def cancel(pid) when is_pid(pid), do: RunServer.cancel(pid)
+  @doc """
+  Cancels a run cooperatively: its in-flight calls are stopped in C and it
+  ends with `:run_failed` carrying a `kind: :cancelled` error (its result's
+  status is `:cancelled`). Returns `:ok`, also for a run that already
+  ended, or `{:error, :unknown_run}`. Options: `:registry`.
+  """
+  @spec cancel(run(), keyword()) :: :ok | {:error, :unknown_run}
+  def cancel(run, opts \\ []) do
+    with {:ok, pid} <- find(run, opts) do
+      RunServer.cancel(pid)
+    end
+  catch
+    :exit, _ -> {:error, :unknown_run}
+  end
 
-  @doc "Subscribes the caller to a run's events."
+  @doc """
+  Stops a run at once (`Process.exit(pid, :shutdown)`): no terminal event
+  is sent, its calls are cancelled in C, and a recorder finalizes with
+  `{:error, {:runserver_crashed, :shutdown}}`. Options: `:registry`.
+  """
+  @spec terminate_run(run(), keyword()) :: :ok | {:error, :unknown_run}
+  def terminate_run(run, opts \\ []) do
+    with {:ok, pid} <- find(run, opts) do
+      Process.exit(pid, :shutdown)
+      :ok
+    end
+  end
+
+  @doc """
+  Looks up the pid of a run: `{:ok, pid}`, `{:error, :unknown_run}` or
+  `{:error, :runner_dead}` (see `CouncilEx.RunServer.lookup/2`).
+  """
+  @spec lookup(String.t(), keyword()) :: {:ok, pid()} | {:error, :unknown_run | :runner_dead}
+  def lookup(run_id, opts \\ []), do: RunServer.lookup(run_id, opts)
+
+  @doc """
+  Lists the summaries (`t:CouncilEx.RunServer.run_summary/0`) of active and
+  recently finished runs in the registry (option `:registry`). A run that
+  does not answer within 500 ms, or dies meanwhile, is skipped.
+  """
+  @spec list_active_runs(keyword()) :: [RunServer.run_summary()]
+  def list_active_runs(opts \\ []) do
+    registry = Keyword.get(opts, :registry) || RunServer.default_registry()
+
+    registry
+    |> Registry.select([{{:_, :"$1", :_}, [], [:"$1"]}])
+    |> Task.async_stream(&RunServer.summary(&1, 500), timeout: 1_000, on_timeout: :kill_task, max_concurrency: 64)
+    |> Enum.flat_map(fn
+      {:ok, {:ok, summary}} -> [summary]
+      _ -> []
+    end)
+    |> Enum.sort_by(& &1.started_at, DateTime)
+  end
+
+  @doc "Subscribes the caller to a run's events (`\"council_ex:run:\" <> run_id`)."
   @spec subscribe(String.t()) :: :ok
-  def subscribe(run_id), do: PubSub.subscribe(PubSub.run_topic(run_id))
+  def subscribe(run_id) when is_binary(run_id), do: PubSub.subscribe(PubSub.run_topic(run_id))
 
   @doc "Unsubscribes the caller from a run's events."
   @spec unsubscribe(String.t()) :: :ok
-  def unsubscribe(run_id), do: PubSub.unsubscribe(PubSub.run_topic(run_id))
+  def unsubscribe(run_id) when is_binary(run_id), do: PubSub.unsubscribe(PubSub.run_topic(run_id))
+
+  @doc """
+  Checks a council without running it: `:ok`, or `{:error, errors}` with a
+  JSON-friendly list of `%{path: [String.t()], code: atom(), message: String.t()}`.
+
+  Checks that the council compiles to a spec, that every seat's provider is
+  configured and its API key resolves.
+  """
+  @spec validate(council()) :: :ok | {:error, [%{path: [String.t()], code: atom(), message: String.t()}]}
+  def validate(council) do
+    with {:ok, spec} <- spec_of(council) do
+      case CouncilEx.Engine.check_seats(spec) do
+        [] -> :ok
+        errors -> {:error, errors}
+      end
+    end
+  end
 
   @doc false
   # The RunServer options for a council, input and run options; shared with
-  # CouncilEx.Supervisor.
+  # CouncilEx.Supervisor. Raises ArgumentError on bad options.
   def server_opts(council, input, opts) do
-    Enum.each(Keyword.keys(opts), fn key ->
-      unless key in @run_opts,
-        do: raise(ArgumentError, "unknown option #{inspect(key)}; known options: #{inspect(@run_opts)}")
-    end)
+    unless Keyword.keyword?(opts), do: raise(ArgumentError, "expected run options as a keyword list, got: #{inspect(opts)}")
+    CouncilEx.Options.validate!(opts)
 
     with {:ok, spec} <- fetch_spec(council),
          :ok <- CouncilEx.Engine.check(spec, input, opts) do
       run_id = Keyword.get_lazy(opts, :run_id, &generate_run_id/0)
-      if opts[:subscribe], do: subscribe(run_id)
-
-      {:ok,
-       [
-         run_id: run_id,
-         council: spec.council,
-         spec: spec,
-         input: input,
-         user_opts: opts,
-         registry: opts[:registry]
-       ]}
+      {:ok, [run_id: run_id, council: spec.council, spec: spec, input: input, user_opts: opts, registry: opts[:registry]]}
     end
   end
 
   defp do_start(fun, council, input, opts) do
     with {:ok, server_opts} <- server_opts(council, input, opts) do
       case apply(RunServer, fun, [server_opts]) do
-        {:error, {:shutdown, %CouncilEx.Error{} = error}} -> {:error, error}
+        {:error, {:shutdown, %Error{} = error}} -> {:error, error}
         other -> other
       end
     end
   end
 
-  defp fetch_spec(council) when is_atom(council) do
-    if Code.ensure_loaded?(council) and function_exported?(council, :__council__, 0) do
-      {:ok, council.__council__()}
-    else
-      {:error,
-       %CouncilEx.Error{
-         kind: :validation,
-         reason: :invalid_council,
-         message: "#{inspect(council)} is not a council (no __council__/0; did you `use CouncilEx`?)"
-       }}
+  defp find(pid, _opts) when is_pid(pid), do: {:ok, pid}
+
+  defp find(run_id, opts) when is_binary(run_id) do
+    case RunServer.lookup(run_id, opts) do
+      {:ok, pid} -> {:ok, pid}
+      {:error, _} -> {:error, :unknown_run}
     end
   end
 
-  defp fetch_spec(other) do
-    {:error,
-     %CouncilEx.Error{kind: :validation, reason: :invalid_council, message: "not a council: #{inspect(other)}"}}
+  @doc false
+  # The compiled spec of a council, or the problems that stop it compiling.
+  def spec(council), do: spec_of(council)
+
+  defp fetch_spec(council) do
+    case spec_of(council) do
+      {:ok, spec} ->
+        {:ok, spec}
+
+      {:error, errors} ->
+        message = Enum.map_join(errors, "; ", &"#{Enum.join(&1.path, ".")}: #{&1.message}")
+        {:error, %Error{kind: :validation, reason: :invalid_council, message: message, context: %{errors: errors}}}
+    end
   end
+
+  defp spec_of(council) when is_atom(council) and council != nil do
+    if Code.ensure_loaded?(council) and function_exported?(council, :__council__, 0) do
+      {:ok, council.__council__()}
+    else
+      {:error, [problem([], :not_a_council, "#{inspect(council)} is not a council (no __council__/0; did you `use CouncilEx`?)")]}
+    end
+  end
+
+  defp spec_of(%CouncilEx.DynamicCouncil{} = council) do
+    with :ok <- CouncilEx.DynamicCouncil.validate(council), do: {:ok, CouncilEx.DynamicCouncil.to_spec(council)}
+  end
+
+  defp spec_of(other), do: {:error, [problem([], :not_a_council, "not a council: #{inspect(other, limit: 5)}")]}
+
+  defp problem(path, code, message), do: %{path: path, code: code, message: message}
 
   defp generate_run_id do
     "run-" <> Base.url_encode64(:crypto.strong_rand_bytes(12), padding: false)
@@ -197,10 +300,13 @@ defmodule CouncilEx do
   defmacro __using__(_opts) do
     quote do
       import Kernel, except: [round: 1]
-      import CouncilEx, only: [member: 2, member: 3, round: 1, round: 2, chair: 1, chair: 2]
+      import CouncilEx,
+        only: [member: 2, member: 3, round: 1, round: 2, chair: 1, chair: 2, default_profile: 1]
+
       Module.register_attribute(__MODULE__, :council_members, accumulate: true)
       Module.register_attribute(__MODULE__, :council_rounds, accumulate: true)
       @council_chair nil
+      @council_default_profile nil
       @before_compile CouncilEx
     end
   end
@@ -232,11 +338,24 @@ defmodule CouncilEx do
     end
   end
 
+  @doc """
+  Sets the council's default profile: a `CouncilEx.Profile` module or a
+  name registered in `CouncilEx.Registry`. Members without their own
+  `:profile` take their capabilities from it; see `CouncilEx.Profile` for
+  the resolution order.
+  """
+  defmacro default_profile(profile) do
+    quote do
+      @council_default_profile unquote(profile)
+    end
+  end
+
   defmacro __before_compile__(env) do
     members = env.module |> Module.get_attribute(:council_members) |> Enum.reverse()
     rounds = env.module |> Module.get_attribute(:council_rounds) |> Enum.reverse()
     chair = Module.get_attribute(env.module, :council_chair)
-    spec = CouncilEx.__spec__(env.module, members, rounds, chair)
+    default_profile = Module.get_attribute(env.module, :council_default_profile)
+    spec = CouncilEx.__spec__(env.module, members, rounds, chair, default_profile)
 
     quote do
       @doc false
@@ -265,15 +384,21 @@ defmodule CouncilEx do
   end
 
   @doc false
-  def __round__(type) when is_map_key(@builtin_rounds, type), do: Map.fetch!(@builtin_rounds, type)
-
   def __round__(type) do
-    raise ArgumentError,
-          "unknown round #{inspect(type)}; this version runs #{inspect(Map.keys(@builtin_rounds))}"
+    case CouncilEx.Rounds.module_for(type) do
+      {:ok, module} ->
+        module
+
+      :error ->
+        raise ArgumentError,
+              "unknown round #{inspect(type)}; this version runs #{inspect(CouncilEx.Rounds.names())}"
+    end
   end
 
   @doc false
-  def __spec__(module, members, rounds, chair) do
+  def __spec__(module, members, rounds, chair, default_profile \\ nil) do
+    members = Enum.map(members, &__resolve_seat__(module, &1, default_profile))
+    chair = chair && __resolve_seat__(module, chair, default_profile)
     ids = Enum.map(members, &elem(&1, 0)) ++ if(chair, do: [elem(chair, 0)], else: [])
 
     case ids -- Enum.uniq(ids) do
@@ -289,7 +414,20 @@ defmodule CouncilEx do
 
     rounds = if rounds == [], do: [{CouncilEx.Rounds.IndependentAnalysis, []}], else: rounds
     rounds = if chair, do: rounds ++ [{CouncilEx.Rounds.Synthesis, []}], else: rounds
-    %Spec{council: module, members: members, rounds: rounds, chair: chair}
+    opts = if default_profile, do: [default_profile: default_profile], else: []
+    %CouncilEx.Spec{council: module, members: members, rounds: rounds, chair: chair, opts: opts}
+  end
+
+  @doc false
+  # A seat's options with its profiles merged in (CouncilEx.Profile.resolve/2).
+  def __resolve_seat__(module, {id, member_module, opts}, default_profile) do
+    case CouncilEx.Profile.resolve_opts(opts, default_profile) do
+      {:ok, resolved} ->
+        {id, member_module, resolved}
+
+      {:error, {profile, why}} ->
+        raise ArgumentError, "#{inspect(module)}: member #{inspect(id)}: unknown profile #{inspect(profile)}: #{why}"
+    end
   end
 
   defp module?(atom), do: is_atom(atom) and String.starts_with?(Atom.to_string(atom), "Elixir.")

@@ -5,9 +5,11 @@ defmodule CouncilEx.Application do
   @impl true
   def start(_type, _args) do
     children = [
+      CouncilEx.Registry.ETS,
       %{id: :pg, start: {:pg, :start_link, [CouncilEx.PubSub.PG.scope()]}},
       {Registry, keys: :unique, name: CouncilEx.Runner.Registry},
-      {Task.Supervisor, name: CouncilEx.Runner.TaskSupervisor}
+      {Task.Supervisor, name: CouncilEx.Runner.TaskSupervisor},
+      CouncilEx.Providers.Mock
     ]
 
     Supervisor.start_link(children, strategy: :rest_for_one, name: CouncilEx.AppSupervisor)

@@ -5,11 +5,14 @@ defmodule CouncilEx.Engine do
   # providers and API keys at the last moment. The map holds secrets: it is
   # handed straight to the NIF and never stored, logged or returned.
 
+  import Bitwise
+
   alias CouncilEx.{Error, Input, Member, Native, Provider, Spec}
 
   @default_timeout_ms 120_000
   @default_connect_timeout_ms 10_000
   @default_max_response_bytes 8 * 1024 * 1024
+  @default_retry {2, 1000}
 
   @doc "Starts the C run, owned by the calling process. Events arrive tagged with `tag`."
   @spec start(Spec.t(), term(), keyword(), reference()) :: {:ok, reference()} | {:error, Error.t()}
@@ -21,7 +24,8 @@ defmodule CouncilEx.Engine do
         seats: seats,
         has_chair: spec.chair != nil,
         rounds: Spec.round_names(spec),
-        max_response_bytes: opt(opts, :max_response_bytes, @default_max_response_bytes)
+        max_response_bytes: opt(opts, :max_response_bytes, @default_max_response_bytes),
+        seed: :rand.uniform(1 <<< 62)
       }
 
       call_nif(engine_spec, tag)
@@ -40,10 +44,36 @@ defmodule CouncilEx.Engine do
          do: :ok
   end
 
-  @doc "Seat metadata (never secrets) in seat order: `{id, provider, model}`."
-  @spec seat_info(Spec.t()) :: [{atom(), atom() | nil, String.t() | nil}]
+  @doc """
+  Every problem that would stop the council's seats from running, as
+  `%{path, code, message}` maps (see `CouncilEx.validate/1`).
+  """
+  @spec check_seats(Spec.t()) :: [%{path: [String.t()], code: atom(), message: String.t()}]
+  def check_seats(%Spec{} = spec) do
+    for seat <- Spec.seats(spec), {:error, %Error{} = e} <- [build_seat(seat, [])] do
+      %{path: ["members", to_string(e.member_id), "provider"], code: e.reason, message: e.message}
+    end
+  end
+
+  @doc """
+  What the run's process keeps about each seat, in seat order (never
+  secrets): id, provider, model, the seat's options, and the BEAM
+  dispatcher answering its calls (nil for HTTP seats).
+  """
+  @spec seat_info(Spec.t()) :: [map()]
   def seat_info(%Spec{} = spec) do
-    for {id, _mod, opts} <- Spec.seats(spec), do: {id, opts[:provider], opts[:model]}
+    for {id, _mod, opts} <- Spec.seats(spec) do
+      %{id: id, provider: opts[:provider], model: opts[:model], opts: opts, dispatcher: dispatcher(opts[:provider])}
+    end
+  end
+
+  @doc "The BEAM dispatcher answering a provider's calls, or nil for HTTP providers."
+  @spec dispatcher(atom()) :: module() | nil
+  def dispatcher(provider) do
+    case Provider.resolve(provider) do
+      {:ok, {module, provider_opts}} -> if provider_opts[:dispatcher], do: module
+      _ -> nil
+    end
   end
 
   # A badarg from the NIF would carry the spec (and its keys) in the
@@ -83,22 +113,66 @@ defmodule CouncilEx.Engine do
   defp build_seat({id, module, seat_opts}, opts) do
     provider = seat_opts[:provider]
 
-    with {:ok, {adapter, provider_opts}} <- resolve(provider, id),
-         {:ok, key} <- api_key(provider, provider_opts, id) do
+    with {:ok, {module_or_adapter, provider_opts}} <- resolve(provider, id),
+         {:ok, transport} <- transport(module_or_adapter, provider, provider_opts, id),
+         {:ok, {attempts, base_ms}} <- retry(seat_opts, opts, id) do
       {:ok,
-       %{
-         id: Atom.to_string(id),
-         url: adapter.endpoint(provider_opts),
-         headers: adapter.headers(key, provider_opts),
+       Map.merge(transport, %{
+         retry_max_attempts: attempts,
+         retry_base_ms: base_ms,
+         id: to_string(id),
          model: seat_opts[:model],
          system_prompt: Member.prompt_for(module, seat_opts),
          temperature: seat_opts[:temperature],
          max_tokens: seat_opts[:max_tokens],
-         timeout_ms: seat_opts[:timeout_ms] || opt(opts, :member_timeout_ms, @default_timeout_ms),
+         timeout_ms: member_timeout_ms(seat_opts, opts),
          connect_timeout_ms:
            seat_opts[:connect_timeout_ms] ||
              opt(opts, :connect_timeout_ms, @default_connect_timeout_ms)
-       }}
+       })}
+    end
+  end
+
+  @doc "The total time a seat's call may take."
+  @spec member_timeout_ms(keyword(), keyword()) :: pos_integer()
+  def member_timeout_ms(seat_opts, run_opts) do
+    seat_opts[:timeout_ms] || opt(run_opts, :member_timeout_ms, @default_timeout_ms)
+  end
+
+  @doc """
+  A seat's retry policy `{max_attempts, base_ms}`: the seat's `:retry`,
+  else the run's, else `config :council_ex, :default_retry`, else
+  `#{inspect(@default_retry)}`.
+  """
+  @spec retry_policy(keyword(), keyword()) :: term()
+  def retry_policy(seat_opts, run_opts) do
+    seat_opts[:retry] || run_opts[:retry] || Application.get_env(:council_ex, :default_retry, @default_retry)
+  end
+
+  defp retry(seat_opts, run_opts, id) do
+    case retry_policy(seat_opts, run_opts) do
+      {attempts, base} = policy when attempts in 1..100 and is_integer(base) and base >= 0 ->
+        {:ok, policy}
+
+      other ->
+        message = "retry must be {max_attempts 1..100, base_ms >= 0}, got: #{inspect(other)}"
+        {:error, %Error{validation(:invalid_retry, message) | member_id: id}}
+    end
+  end
+
+  # A dispatcher's seats are answered by the run's process: no URL, no key.
+  defp transport(module, provider, provider_opts, id) do
+    cond do
+      provider_opts[:dispatcher] == nil ->
+        with {:ok, key} <- api_key(provider, provider_opts, id),
+             do: {:ok, %{url: module.endpoint(provider_opts), headers: module.headers(key, provider_opts)}}
+
+      Code.ensure_loaded?(module) and function_exported?(module, :complete, 2) ->
+        {:ok, %{external: true}}
+
+      true ->
+        message = "provider #{inspect(provider)}: dispatcher #{inspect(module)} does not implement CouncilEx.Provider"
+        {:error, %Error{validation(:invalid_dispatcher, message) | member_id: id, provider: provider}}
     end
   end
 

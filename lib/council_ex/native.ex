@@ -32,6 +32,10 @@ defmodule CouncilEx.Native do
   @spec run_cancel(reference()) :: :ok
   def run_cancel(_run), do: :erlang.nif_error(:not_loaded)
 
+  @spec run_reply(reference(), non_neg_integer(), non_neg_integer(), tuple(), non_neg_integer()) ::
+          :ok | {:error, :overloaded}
+  def run_reply(_run, _round, _seat, _reply, _latency_us), do: :erlang.nif_error(:not_loaded)
+
   @spec stats() :: %{in_flight: non_neg_integer(), runs: non_neg_integer()}
   def stats, do: :erlang.nif_error(:not_loaded)
 end

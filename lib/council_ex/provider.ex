@@ -22,24 +22,42 @@ defmodule CouncilEx.Provider do
   is a string, `{:system, "ENV_VAR"}` (read when a run starts) or `nil` for
   servers that need no key. Config is read when each run starts, so
   `Application.put_env/3` takes effect for the next run.
+
+  ## Dispatchers
+
+  By default a seat's calls run over HTTP in the C engine. A provider entry
+  with `dispatcher: Module` (and no `:adapter` or `:api_key` needed) hands
+  each call to that module instead, in a task under the run's process:
+  `CouncilEx.Providers.Mock` is one. A dispatcher implements this
+  behaviour: `complete/2` gets a `%CouncilEx.Request{}` and the provider's
+  options, and `stream/3`, when exported, is used for members seated with
+  `stream: true`, calling its third argument with each
+  `%CouncilEx.StreamChunk{}`.
   """
 
+  @doc "Answers one chat call."
+  @callback complete(CouncilEx.Request.t(), keyword()) ::
+              {:ok, CouncilEx.Response.t()} | {:error, CouncilEx.Error.t() | term()}
+
+  @doc "Answers one chat call, reporting the text as it is produced."
+  @callback stream(CouncilEx.Request.t(), keyword(), (CouncilEx.StreamChunk.t() -> :ok)) ::
+              {:ok, CouncilEx.Response.t()} | {:error, CouncilEx.Error.t() | term()}
+
+  @optional_callbacks stream: 3
+
   @doc """
-  Looks up a provider id: `{:ok, {adapter, opts}}` or `{:error, :unknown_provider}`.
+  Looks up a provider id: `{:ok, {adapter_or_dispatcher, opts}}` or
+  `{:error, :unknown_provider}`. Entries with a `:dispatcher` resolve to it.
   """
   @spec resolve(atom()) :: {:ok, {module(), keyword()}} | {:error, :unknown_provider}
   def resolve(id) when is_atom(id) do
     providers = Application.get_env(:council_ex, :providers, [])
 
-    case providers[id] do
-      opts when is_list(opts) ->
-        case Keyword.fetch(opts, :adapter) do
-          {:ok, adapter} when is_atom(adapter) -> {:ok, {adapter, opts}}
-          _ -> {:error, :unknown_provider}
-        end
-
-      _ ->
-        {:error, :unknown_provider}
+    with opts when is_list(opts) <- providers[id],
+         module when is_atom(module) and module != nil <- opts[:dispatcher] || opts[:adapter] do
+      {:ok, {module, opts}}
+    else
+      _ -> {:error, :unknown_provider}
     end
   end
 

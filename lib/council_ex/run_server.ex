@@ -4,32 +4,45 @@ defmodule CouncilEx.RunServer do
 
   Most callers should use `CouncilEx.start/3` (unsupervised, mirrors
   `GenServer.start/3`) or `CouncilEx.start_link/3` (linked, mirrors
-  `GenServer.start_link/3`). Both return `{:ok, pid}`; fetch the run id with
-  `run_id/1`.
+  `GenServer.start_link/3`). Both return `{:ok, pid}`; fetch the
+  auto-generated run id with `run_id/1`. For tenant isolation or bulk
+  termination, group runs under a `CouncilEx.Supervisor`.
 
-  The round loop itself runs in C on the engine threads: the server owns the
-  run's native resource, turns the engine's reports into
+  The round loop itself runs in C on the engine threads: the server owns
+  the run's native resource, turns the engine's reports into
   `%CouncilEx.MemberResult{}`, `%CouncilEx.RoundResult{}` and
   `%CouncilEx.Result{}` values, and broadcasts them as events on
-  `"council_ex:run:" <> run_id`. When the server dies, even by
-  `Process.exit(pid, :kill)`, the engine cancels the run's HTTP calls and
-  frees its memory.
+  `"council_ex:run:" <> run_id` (and on every `:relay_topics` topic). When
+  the server dies, even by `Process.exit(pid, :kill)`, the engine cancels
+  the run's HTTP calls and frees its memory. Seats whose provider names a
+  BEAM dispatcher (such as `CouncilEx.Providers.Mock`) are answered in
+  tasks under this server.
 
   ## Direct start
 
   `start_link/1` is for callers embedding run servers in their own trees.
-  Required options: `:run_id` (a unique binary), `:council` (a module or
-  `"dynamic:" <> id`), `:spec` (a `%CouncilEx.Spec{}`), `:input` (any term).
-  Optional: `:user_opts` (keyword list of run options, default `[]`),
-  `:callers` (the `$callers` chain, set automatically) and `:registry`.
+  Required options:
 
-  The process registers under `CouncilEx.Runner.Registry` (or `:registry`)
-  keyed by `run_id`.
+    * `:run_id` - a unique binary
+    * `:council` - the council id: a module or `"dynamic:" <> id`
+    * `:spec` - a `%CouncilEx.Spec{}` (`mod.__council__()` or
+      `CouncilEx.DynamicCouncil.to_spec/1`)
+    * `:input` - the run input (any term)
+
+  Optional: `:user_opts` (the run options of `CouncilEx.start/3`, default
+  `[]`), `:callers` (the `$callers` chain; set automatically from the
+  calling process) and `:registry` (default `default_registry/0`).
+
+  The process registers under the registry keyed by `run_id`. A finished
+  run stays registered for `:retention_ms` (run option or
+  `config :council_ex, :retention_ms`; default 60 s) so `state/2` and
+  `CouncilEx.await/2` still answer, unless it was run by `CouncilEx.run/3`.
   """
 
   use GenServer, restart: :temporary
 
-  alias CouncilEx.{Engine, Error, MemberResult, PubSub, Response, Result, RoundResult, Spec}
+  alias CouncilEx.{Engine, Error, MemberResult, PubSub, Response, Result, RoundResult, Spec, StreamChunk}
+  alias CouncilEx.Runner.{ExternalCall, RecorderProcess}
 
   @typedoc "Stable curated subset of run state."
   @type run_summary :: %{
@@ -45,20 +58,65 @@ defmodule CouncilEx.RunServer do
 
   ## Public API
 
-  @doc "Start a RunServer unsupervised and unlinked. Mirrors `GenServer.start/3`."
+  @doc """
+  Start a RunServer unsupervised and unlinked.
+
+  Mirrors `GenServer.start/3`: the runner has no parent and the caller is
+  responsible for the pid. Most consumers should call `CouncilEx.start/3`.
+  """
   @spec start(keyword()) :: GenServer.on_start()
-  def start(opts), do: GenServer.start(__MODULE__, init_arg(opts), name: via(opts[:run_id], opts))
+  def start(opts) do
+    opts = init_arg(opts)
+    subscribed(opts, fn -> GenServer.start(__MODULE__, opts, name: via(opts[:run_id], opts)) end)
+  end
 
-  @doc "Start a RunServer linked to the calling process. Mirrors `GenServer.start_link/3`."
+  @doc """
+  Start a RunServer linked to the calling process.
+
+  Mirrors `GenServer.start_link/3`: the caller owns the run's lifecycle.
+  This is the entry point `CouncilEx.Supervisor.start_link/4` and
+  caller-owned `DynamicSupervisor` child specs use.
+  """
   @spec start_link(keyword()) :: GenServer.on_start()
-  def start_link(opts),
-    do: GenServer.start_link(__MODULE__, init_arg(opts), name: via(opts[:run_id], opts))
+  def start_link(opts) do
+    opts = init_arg(opts)
+    subscribed(opts, fn -> GenServer.start_link(__MODULE__, opts, name: via(opts[:run_id], opts)) end)
+  end
 
-  @doc "Default registry used when `:registry` is not passed; `config :council_ex, :runner_registry` overrides it."
+  @doc false
+  # The run's topics: its own and its relay topics.
+  def topics(run_id, user_opts), do: [PubSub.run_topic(run_id) | Keyword.get(user_opts, :relay_topics, [])]
+
+  # `subscribe: true` subscribes the calling process before the run can
+  # broadcast anything, and undoes it if the run does not start.
+  defp subscribed(opts, start) do
+    topics = if opts[:user_opts][:subscribe], do: topics(opts[:run_id], opts[:user_opts]), else: []
+    Enum.each(topics, &PubSub.subscribe/1)
+
+    case start.() do
+      {:ok, _} = ok ->
+        ok
+
+      other ->
+        Enum.each(topics, &PubSub.unsubscribe/1)
+        other
+    end
+  end
+
+  @doc """
+  Default registry used when `:registry` is not passed.
+
+  Override it with `config :council_ex, :runner_registry, MyApp.RunReg`
+  (the registry must be a `:unique` `Registry` the application starts).
+  """
   @spec default_registry() :: atom()
   def default_registry, do: Application.get_env(:council_ex, :runner_registry, CouncilEx.Runner.Registry)
 
-  @doc "Build a via tuple keyed by `run_id` (pass `:registry` for a caller-owned registry)."
+  @doc """
+  Build a via tuple keyed by `run_id` under the bundled registry, for
+  `GenServer.call/2` against a known run id. Pass `:registry` in opts for
+  caller-owned registries.
+  """
   @spec via(binary(), keyword()) :: {:via, Registry, {atom(), binary()}}
   def via(run_id, opts \\ []), do: {:via, Registry, {registry(opts), run_id}}
 
@@ -67,8 +125,12 @@ defmodule CouncilEx.RunServer do
   def run_id(pid), do: GenServer.call(pid, :run_id)
 
   @doc """
-  Look up the pid serving `run_id`: `{:ok, pid}`, `{:error, :unknown_run}`
-  when nothing is registered, or `{:error, :runner_dead}` for a stale entry.
+  Look up the pid serving `run_id`.
+
+  Returns `{:ok, pid}`, `{:error, :unknown_run}` when nothing is
+  registered, or `{:error, :runner_dead}` when the registry holds a stale
+  entry whose process has exited (rare: the Registry normally cleans these
+  up). Pass `:registry` in opts for caller-owned registries.
   """
   @spec lookup(binary(), keyword()) :: {:ok, pid()} | {:error, :unknown_run | :runner_dead}
   def lookup(run_id, opts \\ []) do
@@ -78,17 +140,27 @@ defmodule CouncilEx.RunServer do
     end
   end
 
-  @doc "Curated read of run state for an active or recently completed run."
+  @doc """
+  Curated read of run state for diagnostics.
+
+  Returns `{:ok, run_summary()}` for an active or recently completed run,
+  or `{:error, :not_found}` if the run id isn't registered.
+  """
   @spec state(binary(), keyword()) :: {:ok, run_summary()} | {:error, :not_found}
   def state(run_id, opts \\ []) do
-    with {:ok, pid} <- lookup(run_id, opts) do
-      GenServer.call(pid, :summary)
+    with {:ok, pid} <- lookup(run_id, opts),
+         {:ok, summary} <- summary(pid, Keyword.get(opts, :timeout, 5_000)) do
+      {:ok, summary}
+    else
+      _ -> {:error, :not_found}
     end
+  end
+
+  @doc false
+  def summary(pid, timeout) do
+    GenServer.call(pid, :summary, timeout)
   catch
     :exit, _ -> {:error, :not_found}
-  else
-    {:ok, summary} -> {:ok, summary}
-    {:error, _} -> {:error, :not_found}
   end
 
   @doc false
@@ -102,18 +174,32 @@ defmodule CouncilEx.RunServer do
   defp registry(opts), do: Keyword.get(opts, :registry) || default_registry()
 
   defp init_arg(opts) do
+    unless Keyword.keyword?(opts),
+      do: raise(ArgumentError, "CouncilEx.RunServer: expected a keyword list of options, got: #{inspect(opts)}")
+
     for key <- [:run_id, :council, :spec, :input],
         not Keyword.has_key?(opts, key),
         do: raise(ArgumentError, "CouncilEx.RunServer: required option #{inspect(key)} is missing")
 
-    unless is_binary(opts[:run_id]),
-      do: raise(ArgumentError, "CouncilEx.RunServer: :run_id must be a binary, got: #{inspect(opts[:run_id])}")
+    unless is_binary(opts[:run_id]) and opts[:run_id] != "",
+      do: raise(ArgumentError, "CouncilEx.RunServer: :run_id must be a non-empty binary, got: #{inspect(opts[:run_id])}")
 
     unless match?(%Spec{}, opts[:spec]),
-      do: raise(ArgumentError, "CouncilEx.RunServer: :spec must be a %CouncilEx.Spec{}")
+      do: raise(ArgumentError, "CouncilEx.RunServer: :spec must be a %CouncilEx.Spec{}, got: #{inspect(opts[:spec])}")
 
+    council = opts[:council]
+
+    unless is_atom(council) or (is_binary(council) and String.starts_with?(council, "dynamic:")),
+      do: raise(ArgumentError, ~s(CouncilEx.RunServer: :council must be a module or "dynamic:" <> id, got: #{inspect(council)}))
+
+    user_opts = Keyword.get(opts, :user_opts, [])
+
+    unless Keyword.keyword?(user_opts),
+      do: raise(ArgumentError, "CouncilEx.RunServer: :user_opts must be a keyword list, got: #{inspect(user_opts)}")
+
+    CouncilEx.Options.validate!(user_opts)
     callers = Keyword.get_lazy(opts, :callers, fn -> [self() | Process.get(:"$callers", [])] end)
-    Keyword.put(opts, :callers, callers)
+    opts |> Keyword.put(:callers, callers) |> Keyword.put(:user_opts, user_opts)
   end
 
   ## GenServer
@@ -122,36 +208,53 @@ defmodule CouncilEx.RunServer do
   def init(opts) do
     Process.put(:"$callers", opts[:callers])
     spec = opts[:spec]
-    user_opts = Keyword.get(opts, :user_opts, [])
+    user_opts = opts[:user_opts]
+    run_id = opts[:run_id]
     tag = make_ref()
+    topics = topics(run_id, user_opts)
 
     case Engine.start(spec, opts[:input], user_opts, tag) do
       {:ok, run} ->
-        state = %{
-          run_id: opts[:run_id],
-          council: opts[:council],
-          input: opts[:input],
-          run: run,
-          tag: tag,
-          seats: spec |> Engine.seat_info() |> List.to_tuple(),
-          rounds: spec |> Spec.round_names() |> List.to_tuple(),
-          retention_ms: Keyword.get(user_opts, :retention_ms, @default_retention_ms),
-          status: :pending,
-          current_round: nil,
-          rounds_completed: 0,
-          started_at: DateTime.utc_now(),
-          started_mono: System.monotonic_time(),
-          member_results: %{},
-          round_results: [],
-          result: nil,
-          waiters: []
-        }
+        # Everyone who must see :run_started subscribes before it is sent.
+        if verbose = user_opts[:verbose], do: CouncilEx.Verbose.attach(run_id, mode: verbose, io: user_opts[:verbose_io])
+        if recorder = user_opts[:recorder], do: RecorderProcess.start(run_id, recorder, self())
 
-        {:ok, state, {:continue, :started}}
+        {:ok, new_state(opts, spec, run, tag, topics), {:continue, :started}}
 
       {:error, %Error{} = error} ->
         {:stop, {:shutdown, error}}
     end
+  end
+
+  defp new_state(opts, spec, run, tag, topics) do
+    user_opts = opts[:user_opts]
+
+    %{
+      run_id: opts[:run_id],
+      council: opts[:council],
+      input: opts[:input],
+      user_opts: user_opts,
+      run: run,
+      tag: tag,
+      topics: topics,
+      seats: spec |> Engine.seat_info() |> List.to_tuple(),
+      rounds: spec |> Spec.round_names() |> List.to_tuple(),
+      retention_ms:
+        Keyword.get_lazy(user_opts, :retention_ms, fn ->
+          Application.get_env(:council_ex, :retention_ms, @default_retention_ms)
+        end),
+      status: :pending,
+      current_round: nil,
+      rounds_completed: 0,
+      started_at: DateTime.utc_now(),
+      started_mono: System.monotonic_time(),
+      member_results: %{},
+      round_results: [],
+      result: nil,
+      waiters: [],
+      external: %{},
+      external_errors: %{}
+    }
   end
 
   @impl true
@@ -164,9 +267,7 @@ defmodule CouncilEx.RunServer do
   def handle_call(:run_id, _from, state), do: {:reply, state.run_id, state}
 
   def handle_call(:summary, _from, state) do
-    summary =
-      Map.take(state, [:run_id, :council, :status, :current_round, :rounds_completed, :started_at])
-
+    summary = Map.take(state, [:run_id, :council, :status, :current_round, :rounds_completed, :started_at])
     {:reply, {:ok, summary}, state}
   end
 
@@ -185,6 +286,16 @@ defmodule CouncilEx.RunServer do
 
   @impl true
   def handle_info({:council_ex_run, tag, event}, %{tag: tag} = state), do: handle_event(event, state)
+  def handle_info({:external_token, idx, seat, chunk}, state), do: external_token(idx, seat, chunk, state)
+  def handle_info({:external_timeout, ref}, state), do: external_timeout(ref, state)
+  def handle_info({ref, result}, %{external: external} = state) when is_map_key(external, ref),
+    do: external_done(ref, result, state)
+
+  def handle_info({:DOWN, ref, :process, _pid, reason}, %{external: external} = state)
+      when is_map_key(external, ref) do
+    external_done(ref, {:error, %Error{kind: :permanent, reason: :dispatcher_crashed, message: inspect(reason)}}, state)
+  end
+
   def handle_info(:expire, state), do: {:stop, :normal, state}
   def handle_info(_other, state), do: {:noreply, state}
 
@@ -197,22 +308,32 @@ defmodule CouncilEx.RunServer do
   end
 
   defp handle_event({:member_started, idx, seat}, state) do
-    {id, _provider, _model} = elem(state.seats, seat)
-    broadcast(state, {:member_started, state.run_id, elem(state.rounds, idx), id})
+    broadcast(state, {:member_started, state.run_id, elem(state.rounds, idx), elem(state.seats, seat).id})
     {:noreply, state}
   end
 
+  defp handle_event({:call, idx, seat, body}, state) do
+    info = elem(state.seats, seat)
+    ctx = %{idx: idx, seat: seat, round_name: elem(state.rounds, idx), run_id: state.run_id}
+    task = ExternalCall.start(info, body, ctx, self())
+    timeout = Engine.member_timeout_ms(info.opts, state.user_opts)
+    timer = Process.send_after(self(), {:external_timeout, task.ref}, timeout)
+    call = %{task: task, idx: idx, seat: seat, timer: timer, started: System.monotonic_time()}
+    {:noreply, put_in(state.external[task.ref], call)}
+  end
+
   defp handle_event({:member_completed, idx, seat, outcome}, state) do
+    state = drop_external(state, idx, seat)
     name = elem(state.rounds, idx)
-    result = member_result(elem(state.seats, seat), name, outcome)
+    {error, state} = pop_in(state.external_errors[{idx, seat}])
+    result = member_result(elem(state.seats, seat), name, outcome, error)
     broadcast(state, {:member_completed, state.run_id, name, result.member_id, result})
-    results = Map.update(state.member_results, idx, [result], &[result | &1])
+    results = Map.update(state.member_results, idx, [{seat, result}], &[{seat, result} | &1])
     {:noreply, %{state | member_results: results}}
   end
 
   defp handle_event({:round_completed, idx}, state) do
     name = elem(state.rounds, idx)
-
     round = %RoundResult{name: name, idx: idx, member_results: sorted_members(state, idx)}
     broadcast(state, {:round_completed, state.run_id, name, round})
 
@@ -224,6 +345,60 @@ defmodule CouncilEx.RunServer do
   defp handle_event({:run_failed, reason}, state), do: finalize(state, :failed, reason)
   defp handle_event(:run_cancelled, state), do: finalize(state, :cancelled, :cancelled)
 
+  ## External calls
+
+  defp external_token(idx, seat, %StreamChunk{} = chunk, state) do
+    broadcast(state, {:member_token, state.run_id, elem(state.rounds, idx), elem(state.seats, seat).id, chunk})
+    {:noreply, state}
+  end
+
+  defp external_token(_idx, _seat, _chunk, state), do: {:noreply, state}
+
+  defp external_timeout(ref, state) do
+    case state.external do
+      %{^ref => call} ->
+        Task.shutdown(call.task, :brutal_kill)
+        message = "the call took longer than #{Engine.member_timeout_ms(elem(state.seats, call.seat).opts, state.user_opts)} ms"
+        external_done(ref, {:error, %Error{kind: :timeout, reason: :timeout, message: message}}, state)
+
+      _ ->
+        {:noreply, state}
+    end
+  end
+
+  defp external_done(ref, result, state) do
+    {call, external} = Map.pop(state.external, ref)
+    Process.demonitor(ref, [:flush])
+    Process.cancel_timer(call.timer)
+    latency_us = System.convert_time_unit(System.monotonic_time() - call.started, :native, :microsecond)
+    reply = ExternalCall.to_reply(result)
+    _ = CouncilEx.Native.run_reply(state.run, call.idx, call.seat, reply, latency_us)
+
+    errors =
+      case result do
+        {:error, %Error{} = e} -> Map.put(state.external_errors, {call.idx, call.seat}, e)
+        _ -> state.external_errors
+      end
+
+    {:noreply, %{state | external: external, external_errors: errors}}
+  end
+
+  # A call that finished in C (answered, or cancelled with the run) needs
+  # its task no longer.
+  defp drop_external(state, idx, seat) do
+    case Enum.find(state.external, fn {_, c} -> c.idx == idx and c.seat == seat end) do
+      {ref, call} ->
+        Task.shutdown(call.task, :brutal_kill)
+        Process.cancel_timer(call.timer)
+        %{state | external: Map.delete(state.external, ref)}
+
+      nil ->
+        state
+    end
+  end
+
+  ## Finalizing
+
   defp finalize(state, status, reason) do
     rounds = Enum.reverse(unfinished_round(state) ++ state.round_results)
     member_errors = for r <- rounds, {_, %{error: %Error{} = e}} <- r.member_results, do: e
@@ -233,7 +408,7 @@ defmodule CouncilEx.RunServer do
       run_id: state.run_id,
       council: state.council,
       status: result_status(status, member_errors),
-      final: final(state, rounds, status),
+      final: final(rounds, status),
       rounds: rounds,
       errors: errors,
       metadata: metadata(state, rounds)
@@ -262,8 +437,8 @@ defmodule CouncilEx.RunServer do
   defp sorted_members(state, idx) do
     state.member_results
     |> Map.get(idx, [])
-    |> Enum.sort_by(&seat_index(state, &1.member_id))
-    |> Enum.map(&{&1.member_id, &1})
+    |> Enum.sort_by(fn {seat, _} -> seat end)
+    |> Enum.map(fn {_, r} -> {r.member_id, r} end)
   end
 
   defp reply_waiters(state) do
@@ -294,21 +469,20 @@ defmodule CouncilEx.RunServer do
   defp run_error_message(:cancelled), do: "the run was cancelled"
   defp run_error_message(other), do: "the run failed: #{inspect(other)}"
 
-  defp final(_state, rounds, :completed) do
+  defp final(rounds, :completed) do
     case List.last(rounds) do
       %RoundResult{name: :synthesis, member_results: [{_, %MemberResult{response: response}}]} -> response
       _ -> nil
     end
   end
 
-  defp final(_state, _rounds, _status), do: nil
+  defp final(_rounds, _status), do: nil
 
   defp metadata(state, rounds) do
     responses = for r <- rounds, {_, %{response: %Response{} = resp}} <- r.member_results, do: resp
 
     %{
-      duration_ms:
-        System.convert_time_unit(System.monotonic_time() - state.started_mono, :native, :millisecond),
+      duration_ms: System.convert_time_unit(System.monotonic_time() - state.started_mono, :native, :millisecond),
       total_input_tokens: sum_usage(responses, :input_tokens),
       total_output_tokens: sum_usage(responses, :output_tokens)
     }
@@ -316,20 +490,21 @@ defmodule CouncilEx.RunServer do
 
   defp sum_usage(responses, key), do: responses |> Enum.map(&(&1.usage[key] || 0)) |> Enum.sum()
 
-  defp member_result({id, provider, model}, round_name, outcome) do
+  defp member_result(seat, round_name, outcome, external_error) do
     base = %MemberResult{
-      member_id: id,
+      member_id: seat.id,
       round_name: round_name,
-      model: model,
-      provider: provider,
-      latency_ms: div(outcome.latency_us, 1000)
+      model: seat.model,
+      provider: seat.provider,
+      latency_ms: div(outcome.latency_us, 1000),
+      attempts: max(outcome.attempts, 1)
     }
 
     case outcome do
       %{status: :ok} ->
         response = %Response{
           content: outcome.content,
-          model: outcome.model || model,
+          model: outcome.model || seat.model,
           finish_reason: outcome.finish_reason,
           usage: %{input_tokens: outcome.input_tokens, output_tokens: outcome.output_tokens}
         }
@@ -337,30 +512,33 @@ defmodule CouncilEx.RunServer do
         %{base | status: :ok, response: response}
 
       %{status: :error, error: e} ->
-        error = %Error{
-          kind: e.kind,
-          reason: e.reason,
-          message: e.message,
-          member_id: id,
-          round_name: round_name,
-          provider: provider,
-          status: e.http_status,
-          type: e.type,
-          code: e.code,
-          retry_after_ms: e.retry_after_ms
-        }
+        error =
+          case {e.reason, external_error} do
+            # A dispatcher's own error says more than the C side kept of it.
+            {:external_error, %Error{} = ext} -> ext
+            _ -> c_error(e)
+          end
 
-        %{base | status: member_status(e.kind), error: error}
+        error = %{error | member_id: seat.id, round_name: round_name, provider: seat.provider}
+        %{base | status: member_status(error.kind), error: error}
     end
+  end
+
+  defp c_error(e) do
+    %Error{
+      kind: e.kind,
+      reason: e.reason,
+      message: e.message,
+      status: e.http_status,
+      type: e.type,
+      code: e.code,
+      retry_after_ms: e.retry_after_ms
+    }
   end
 
   defp member_status(:timeout), do: :timeout
   defp member_status(:cancelled), do: :cancelled
   defp member_status(_), do: :error
 
-  defp seat_index(state, member_id) do
-    Enum.find_index(Tuple.to_list(state.seats), fn {id, _, _} -> id == member_id end)
-  end
-
-  defp broadcast(state, event), do: PubSub.broadcast(PubSub.run_topic(state.run_id), event)
+  defp broadcast(state, event), do: Enum.each(state.topics, &PubSub.broadcast(&1, event))
 end

@@ -7,8 +7,12 @@ defmodule CouncilEx.Spec do
   `CouncilEx.Rounds.Synthesis` round is appended after the declared rounds.
   """
 
-  @typedoc "A member: its id, its identity module (or nil for inline members) and options."
-  @type member :: {atom(), module() | nil, keyword()}
+  @typedoc """
+  A member: its id (an atom in module councils, a string in dynamic ones),
+  its identity (a `CouncilEx.Member` module, a `%CouncilEx.DynamicMember{}`,
+  or nil for inline members) and its resolved options.
+  """
+  @type member :: {atom() | String.t(), module() | struct() | nil, keyword()}
 
   @typedoc "The compiled council."
   @type t :: %__MODULE__{

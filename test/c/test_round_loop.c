@@ -61,6 +61,15 @@ struct fake {
   unsigned long refuse_mask; /* bit s set: start_call for seat s fails */
   int refuse_all;
   uintptr_t next_handle;
+  /* Backoff timers started: the call, its delay, and whether it is still
+   * pending (not fired or cancelled). */
+  struct {
+    rl_call *call;
+    long delay_ms;
+    int pending;
+  } timers[16];
+  size_t n_timers;
+  int refuse_timers;
   emit_hook hook;
   rl_event_type hook_type;
   size_t hook_seat;
@@ -136,8 +145,9 @@ static void *fake_start(void *ctx, rl_call *call, const http_request *req) {
   return s->handle;
 }
 
-static void fake_cancel(void *ctx, void *handle) {
+static void fake_cancel(void *ctx, rl_call *call) {
   fake *f = ctx;
+  void *handle = call->handle;
 
   f->cancelled = grow(f->cancelled, &f->cap_cancelled, f->n_cancelled,
                       sizeof(*f->cancelled));
@@ -168,6 +178,35 @@ static void check_event(fake *f, rl_run *run, const rl_event *ev) {
     bad = "only RUN_FAILED carries a reason, and it always does";
   if (bad)
     violated(f, bad, ev->round, ev->seat);
+}
+
+static void *fake_start_timer(void *ctx, rl_call *call, long delay_ms) {
+  fake *f = ctx;
+
+  if (f->refuse_timers || f->n_timers == 16)
+    return NULL;
+  f->timers[f->n_timers].call = call;
+  f->timers[f->n_timers].delay_ms = delay_ms;
+  f->timers[f->n_timers].pending = 1;
+  return (void *)(0x9000 + ++f->n_timers);
+}
+
+static void fake_cancel_timer(void *ctx, void *handle) {
+  fake *f = ctx;
+  size_t i = (size_t)((uintptr_t)handle - 0x9000) - 1;
+
+  if (i >= f->n_timers || !f->timers[i].pending)
+    violated(f, "cancel of a timer that is not pending", 0, 0);
+  else
+    f->timers[i].pending = 0;
+}
+
+/* Fires timer i as the engine would. */
+static void fire_timer(fake *f, size_t i) {
+  cr_assert_lt(i, f->n_timers);
+  cr_assert(f->timers[i].pending, "timer %zu is not pending", i);
+  f->timers[i].pending = 0;
+  rl_call_retry(f->timers[i].call);
 }
 
 static void fake_emit(void *ctx, rl_run *run, const rl_event *ev) {
@@ -337,7 +376,12 @@ static void set_str(char **field, const char *value) {
 
 static rl_run *run_new(fake *f, rl_spec *spec) {
   char why[200] = "";
-  rl_io io = {f, fake_start, fake_cancel, fake_emit};
+  rl_io io = {.ctx = f,
+              .start_call = fake_start,
+              .cancel_call = fake_cancel,
+              .start_timer = fake_start_timer,
+              .cancel_timer = fake_cancel_timer,
+              .emit = fake_emit};
   rl_run *run;
 
   cr_assert_eq(rl_spec_check(spec, why, sizeof(why)), 0, "spec: %s", why);
@@ -1539,6 +1583,321 @@ static void expect_rejected(rl_spec *spec, const char *fragment) {
   cr_assert_eq(rl_spec_check(spec, why, sizeof(why)), -1,
                "accepted a spec that %s", fragment);
   expect_contains(why, fragment);
+  rl_spec_free(spec);
+}
+
+/* --- Retries ------------------------------------------------------------- */
+
+/* Makes seat s answered by the owner process: no URL, no headers. */
+static void make_external_seat(rl_spec *spec, size_t s) {
+  rl_seat *seat = &spec->seats[s];
+
+  free(seat->url);
+  seat->url = NULL;
+  for (size_t h = 0; h < seat->n_headers; h++)
+    free(seat->headers[h]);
+  free(seat->headers);
+  seat->headers = NULL;
+  seat->n_headers = 0;
+  seat->external = 1;
+}
+
+
+static size_t starts_of(const fake *f, size_t round, size_t seat) {
+  size_t n = 0;
+
+  for (size_t i = 0; i < f->n_calls; i++)
+    n += f->calls[i].round == round && f->calls[i].seat == seat;
+  return n;
+}
+
+static size_t completions_of(const fake *f, size_t seat) {
+  size_t n = 0;
+
+  for (size_t i = 0; i < f->n_events; i++)
+    n += f->events[i].type == RL_EV_MEMBER_COMPLETED && f->events[i].seat == seat;
+  return n;
+}
+
+static void done_status(rl_call *call, long status, long retry_after_ms) {
+  static const char body[] = "{\"error\":{\"message\":\"busy\"}}";
+  http_result res = result(HTTP_OK, "", status, body, strlen(body), call);
+
+  res.retry_after_ms = retry_after_ms;
+  rl_call_done(call, &res);
+}
+
+static rl_run *retrying_run(fake *f, unsigned max, long base_ms) {
+  rl_spec *spec = spec_new(INPUT, 2, 0, TWO_ROUNDS, 1);
+
+  for (size_t i = 0; i < 2; i++) {
+    spec->seats[i].retry_max_attempts = max;
+    spec->seats[i].retry_base_ms = base_ms;
+  }
+  spec->seed = 42;
+  return run_new(f, spec);
+}
+
+Test(retry, transient_failures_back_off_exponentially_then_succeed) {
+  fake *f = fake_new();
+  rl_run *run = retrying_run(f, 3, 100);
+  rl_call *c0;
+
+  rl_run_start(run);
+  done_ok(call_of(f, 0, 1), "one");
+  c0 = call_of(f, 0, 0);
+  done_status(c0, 503, -1);
+  cr_assert_eq(f->n_timers, 1);
+  cr_assert(f->timers[0].delay_ms >= 50 && f->timers[0].delay_ms <= 100,
+            "first backoff %ld", f->timers[0].delay_ms);
+  cr_assert_eq(completions_of(f, 0), 0, "no completion while retrying");
+  cr_assert_eq(c0->status, RL_SEAT_RUNNING);
+  cr_assert_not(rl_run_finished(run));
+
+  fire_timer(f, 0);
+  cr_assert_eq(starts_of(f, 0, 0), 2);
+  cr_assert_eq(c0->attempts, 2);
+  done_fail(c0, HTTP_FAIL_CONNECT, "refused");
+  cr_assert_eq(f->n_timers, 2);
+  cr_assert(f->timers[1].delay_ms >= 100 && f->timers[1].delay_ms <= 200,
+            "second backoff %ld", f->timers[1].delay_ms);
+
+  fire_timer(f, 1);
+  cr_assert_eq(starts_of(f, 0, 0), 3);
+  /* The retried request is the same request. */
+  cr_assert_str_eq(f->calls[f->n_calls - 1].body, started_of(f, 0, 0)->body);
+  done_ok(c0, "zero");
+  expect_seat_ok(run, 0, 0, "zero");
+  cr_assert_eq(c0->attempts, 3);
+  cr_assert_eq(completions_of(f, 0), 1);
+  cr_assert(rl_run_finished(run));
+  run_end(run, f);
+}
+
+Test(retry, a_retry_after_hint_sets_the_delay) {
+  fake *f = fake_new();
+  rl_run *run = retrying_run(f, 2, 100);
+
+  rl_run_start(run);
+  done_status(call_of(f, 0, 0), 429, 1500);
+  cr_assert_eq(f->n_timers, 1);
+  cr_assert_eq(f->timers[0].delay_ms, 1500);
+  done_status(call_of(f, 0, 1), 429, 99999999);
+  cr_assert_eq(f->timers[1].delay_ms, 600000, "hints are capped at 10 min");
+  rl_run_cancel(run);
+  run_end(run, f);
+}
+
+Test(retry, permanent_failures_and_exhausted_attempts_are_final) {
+  fake *f = fake_new();
+  rl_run *run = retrying_run(f, 2, 10);
+  rl_call *c0, *c1;
+
+  rl_run_start(run);
+  c0 = call_of(f, 0, 0);
+  c1 = call_of(f, 0, 1);
+  done_status(c0, 401, -1);
+  cr_assert_eq(f->n_timers, 0, "a 401 is not retried");
+  expect_seat_failed(run, 0, 0, CHAT_ERR_PERMANENT, "http_error");
+  cr_assert_eq(c0->attempts, 1);
+
+  done_status(c1, 500, -1);
+  fire_timer(f, 0);
+  done_status(c1, 500, -1);
+  cr_assert_eq(f->n_timers, 1, "two attempts in all");
+  expect_seat_failed(run, 0, 1, CHAT_ERR_TRANSIENT, "http_error");
+  cr_assert_eq(c1->attempts, 2);
+  cr_assert(rl_run_finished(run));
+  run_end(run, f);
+}
+
+Test(retry, cancel_during_backoff_cancels_the_timer) {
+  fake *f = fake_new();
+  rl_run *run = retrying_run(f, 3, 100);
+  rl_call *c0;
+
+  rl_run_start(run);
+  c0 = call_of(f, 0, 0);
+  done_status(c0, 503, -1);
+  cr_assert(f->timers[0].pending);
+  rl_run_cancel(run);
+  cr_assert_not(f->timers[0].pending, "the backoff timer was cancelled");
+  cr_assert_eq(f->n_cancelled, 1, "only seat 1's transfer was running");
+  expect_seat_failed(run, 0, 0, CHAT_ERR_CANCELLED, "cancelled");
+  /* A retry racing the cancel does nothing. */
+  rl_call_retry(c0);
+  cr_assert_eq(starts_of(f, 0, 0), 1);
+  run_end(run, f);
+}
+
+Test(retry, no_timer_means_no_retry) {
+  fake *f = fake_new();
+  rl_run *run = retrying_run(f, 3, 100);
+
+  f->refuse_timers = 1;
+  rl_run_start(run);
+  done_status(call_of(f, 0, 0), 503, -1);
+  expect_seat_failed(run, 0, 0, CHAT_ERR_TRANSIENT, "http_error");
+  rl_run_cancel(run);
+  run_end(run, f);
+}
+
+Test(retry, external_transient_errors_are_retried_too) {
+  fake *f = fake_new();
+  rl_spec *spec = spec_new(INPUT, 1, 0, TWO_ROUNDS, 1);
+  rl_run *run;
+  chat_error e;
+
+  make_external_seat(spec, 0);
+  spec->seats[0].retry_max_attempts = 2;
+  spec->seats[0].retry_base_ms = 10;
+  run = run_new(f, spec);
+  rl_run_start(run);
+  chat_error_init(&e);
+  chat_error_set(&e, CHAT_ERR_TRANSIENT, "external_error", "rate limited");
+  cr_assert_eq(rl_call_complete(run, 0, 0, NULL, &e, 5), 0);
+  cr_assert_eq(f->n_timers, 1);
+  /* While backing off, a stray reply is dropped. */
+  chat_error_init(&e);
+  chat_error_set(&e, CHAT_ERR_PERMANENT, "external_error", "stray");
+  cr_assert_eq(rl_call_complete(run, 0, 0, NULL, &e, 5), -1);
+  fire_timer(f, 0);
+  cr_assert_eq(starts_of(f, 0, 0), 2);
+  rl_run_cancel(run);
+  run_end(run, f);
+}
+
+/* --- External seats -------------------------------------------------------- */
+
+static chat_response reply(const char *content) {
+  chat_response r;
+
+  chat_response_init(&r);
+  r.content = copy_str(content);
+  r.content_len = strlen(content);
+  r.model = copy_str("mock");
+  r.input_tokens = 3;
+  r.output_tokens = 4;
+  return r;
+}
+
+static void expect_external_ok(const rl_run *run, size_t round, size_t seat,
+                               const char *content, uint64_t latency_us) {
+  const rl_call *c = rl_run_call(run, round, seat);
+
+  cr_assert_eq(c->status, RL_SEAT_OK, "round %zu seat %zu is not OK", round,
+               seat);
+  cr_assert_str_eq(c->resp.content, content);
+  cr_assert_eq(c->http_status, 0);
+  cr_assert_eq(c->latency_us, latency_us);
+  cr_assert_eq(c->resp.output_tokens, 4);
+  cr_assert_str_eq(c->resp.model, "mock");
+}
+
+Test(external, mixed_council_completes) {
+  fake *f = fake_new();
+  rl_spec *spec = council(INPUT);
+  rl_run *run;
+  chat_response r;
+  chat_error e;
+
+  make_external_seat(spec, 1);
+  make_external_seat(spec, 3); /* the chair */
+  run = run_new(f, spec);
+  rl_run_start(run);
+  cr_assert_eq(f->n_calls, 3, "external seats start through start_call too");
+  cr_assert_null(started_of(f, 0, 1)->url);
+  expect_member_body(started_of(f, 0, 1), "model-1", NULL, INPUT,
+                     strlen(INPUT));
+
+  done_ok(call_of(f, 0, 0), "zero");
+  r = reply("one");
+  cr_assert_eq(rl_call_complete(run, 0, 1, &r, NULL, 42), 0);
+  cr_assert_null(r.content, "the reply's contents were moved");
+  chat_error_init(&e);
+  chat_error_set(&e, CHAT_ERR_TRANSIENT, "external_error", "rate limited");
+  /* An HTTP seat can't be answered this way. */
+  cr_assert_eq(rl_call_complete(run, 0, 2, NULL, &e, 1), -1);
+  cr_assert_null(e.message, "a dropped error is freed");
+  done_fail(call_of(f, 0, 2), HTTP_FAIL_CONNECT, "refused");
+  expect_external_ok(run, 0, 1, "one", 42);
+
+  /* The chair, external too, sees every member's answer. */
+  cr_assert_eq(f->n_calls, 4);
+  cr_assert_not_null(strstr(started_of(f, 1, 3)->body, "one"));
+  r = reply("final");
+  cr_assert_eq(rl_call_complete(run, 1, 3, &r, NULL, 7), 0);
+  cr_assert(rl_run_finished(run));
+  cr_assert_eq(f->events[f->n_events - 1].type, RL_EV_RUN_COMPLETED);
+  expect_external_ok(run, 1, 3, "final", 7);
+  run_end(run, f);
+}
+
+Test(external, failure_and_bad_replies) {
+  fake *f = fake_new();
+  rl_spec *spec = spec_new(INPUT, 2, 0, TWO_ROUNDS, 1);
+  rl_run *run;
+  chat_response r;
+  chat_error e;
+
+  make_external_seat(spec, 0);
+  make_external_seat(spec, 1);
+  run = run_new(f, spec);
+  rl_run_start(run);
+
+  /* Neither or both of resp and err, a seat or round out of range, or a
+   * round that is not running: dropped. */
+  r = reply("x");
+  cr_assert_eq(rl_call_complete(run, 0, 0, NULL, NULL, 0), -1);
+  cr_assert_eq(rl_call_complete(run, 0, 9, &r, NULL, 0), -1);
+  r = reply("x");
+  cr_assert_eq(rl_call_complete(run, 5, 0, &r, NULL, 0), -1);
+  cr_assert_null(r.content);
+  cr_assert_eq(rl_run_call(run, 0, 0)->status, RL_SEAT_RUNNING);
+
+  /* Text that is not UTF-8 fails the call. */
+  r = reply("caf\xc3");
+  cr_assert_eq(rl_call_complete(run, 0, 0, &r, NULL, 0), 0);
+  expect_seat_failed(run, 0, 0, CHAT_ERR_PERMANENT, "invalid_utf8");
+
+  chat_error_init(&e);
+  chat_error_set(&e, CHAT_ERR_PERMANENT, "external_error", "no script");
+  cr_assert_eq(rl_call_complete(run, 0, 1, NULL, &e, 0), 0);
+  expect_seat_failed(run, 0, 1, CHAT_ERR_PERMANENT, "external_error");
+  cr_assert(rl_run_finished(run));
+  cr_assert_str_eq(f->events[f->n_events - 1].reason, "no_member_succeeded");
+
+  /* A second answer for a finished call is dropped. */
+  r = reply("late");
+  cr_assert_eq(rl_call_complete(run, 0, 1, &r, NULL, 0), -1);
+  run_end(run, f);
+}
+
+Test(external, cancel_reaches_the_transport_and_drops_late_replies) {
+  fake *f = fake_new();
+  rl_spec *spec = spec_new(INPUT, 2, 0, TWO_ROUNDS, 1);
+  rl_run *run;
+  chat_response r;
+
+  make_external_seat(spec, 0);
+  run = run_new(f, spec);
+  rl_run_start(run);
+  void *h0 = started_of(f, 0, 0)->handle;
+  rl_run_cancel(run);
+  cr_assert_eq(f->n_cancelled, 2);
+  cr_assert_eq(f->cancelled[0], h0);
+  r = reply("late");
+  cr_assert_eq(rl_call_complete(run, 0, 0, &r, NULL, 0), -1);
+  expect_seat_failed(run, 0, 0, CHAT_ERR_CANCELLED, "cancelled");
+  run_end(run, f);
+}
+
+Test(spec_check, external_seats_need_no_url) {
+  rl_spec *spec = council(INPUT);
+  char why[200] = "";
+
+  make_external_seat(spec, 0);
+  cr_assert_eq(rl_spec_check(spec, why, sizeof(why)), 0, "%s", why);
   rl_spec_free(spec);
 }
 

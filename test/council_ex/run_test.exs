@@ -191,7 +191,7 @@ defmodule CouncilEx.RunTest do
 
     test "not a council, and unknown options" do
       assert {:error, %Error{reason: :invalid_council}} = CouncilEx.run(String, "hi")
-      assert_raise ArgumentError, ~r/unknown option :colour/, fn -> CouncilEx.run(TestCouncils.NoChair, "hi", colour: 1) end
+      assert_raise ArgumentError, ~r/unknown run option :colour/, fn -> CouncilEx.run(TestCouncils.NoChair, "hi", colour: 1) end
     end
   end
 

@@ -29,4 +29,23 @@ defmodule CouncilEx.TestCouncils do
     member :duo, provider: :fake, model: "duo-model"
     round :independent_analysis
   end
+
+  defmodule Mocked do
+    @moduledoc false
+    # Every seat on the Mock provider: scripted per test, no network.
+    use CouncilEx
+
+    member :optimist, provider: :mock, model: "mock-a"
+    member :skeptic, Skeptic, provider: :mock, model: "mock-b"
+    round :independent_analysis
+    chair :chair, provider: :mock, model: "mock-chair"
+  end
+
+  defmodule MockedStream do
+    @moduledoc false
+    use CouncilEx
+
+    member :talker, provider: :mock, model: "mock-s", stream: true
+    member :quiet, provider: :mock, model: "mock-q"
+  end
 end

@@ -18,12 +18,14 @@ defmodule CouncilEx.FakeCase do
     fake = start_supervised!({FakeProvider, []})
     previous = Application.get_env(:council_ex, :providers, [])
 
-    Application.put_env(:council_ex, :providers,
-      fake: [
+    Application.put_env(
+      :council_ex,
+      :providers,
+      Keyword.put(previous, :fake,
         adapter: CouncilEx.Provider.Adapters.OpenAI,
         api_key: "sk-test-secret-4242",
         base_url: FakeProvider.base_url(fake)
-      ]
+      )
     )
 
     on_exit(fn -> Application.put_env(:council_ex, :providers, previous) end)

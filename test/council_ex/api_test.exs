@@ -1,0 +1,212 @@
+defmodule CouncilEx.ApiTest do
+  use ExUnit.Case, async: true
+
+  import CouncilEx.Test
+
+  alias CouncilEx.{Error, Result, RunServer, TestCouncils}
+  alias CouncilEx.Providers.Mock
+
+  defmodule Unconfigured do
+    @moduledoc false
+    use CouncilEx
+    member :lost, provider: :nowhere, model: "m"
+    member :found, provider: :mock, model: "m"
+    chair :chair, provider: :also_nowhere, model: "m"
+  end
+
+  describe "validate/1" do
+    test ":ok for a runnable council" do
+      assert CouncilEx.validate(TestCouncils.Mocked) == :ok
+    end
+
+    test "every problem, with path, code and message" do
+      assert {:error, errors} = CouncilEx.validate(Unconfigured)
+
+      assert [
+               %{path: ["members", "lost", "provider"], code: :unknown_provider, message: m1},
+               %{path: ["members", "chair", "provider"], code: :unknown_provider}
+             ] = errors
+
+      assert m1 =~ ":nowhere is not configured"
+      assert {:error, [%{path: [], code: :not_a_council}]} = CouncilEx.validate(String)
+      assert {:error, [%{code: :not_a_council}]} = CouncilEx.validate(%{members: []})
+      assert {:error, [%{code: :not_a_council}]} = CouncilEx.validate(nil)
+    end
+  end
+
+  describe "bad councils, inputs and options start nothing" do
+    test "councils and inputs give a validation error" do
+      assert {:error, %Error{kind: :validation, reason: :invalid_council, context: %{errors: [_]}}} =
+               CouncilEx.start(String, "q", run_id: "bad-1")
+
+      assert {:error, %Error{kind: :validation, reason: :unknown_provider, member_id: :lost}} =
+               CouncilEx.run(Unconfigured, "q", run_id: "bad-2")
+
+      assert {:error, %Error{kind: :validation, reason: :invalid_input}} =
+               CouncilEx.start_link(TestCouncils.Mocked, <<0xFF, 0xFE>>, run_id: "bad-3")
+
+      for id <- ["bad-1", "bad-2", "bad-3"], do: assert({:error, :unknown_run} = CouncilEx.lookup(id))
+      assert Process.info(self(), :links) == {:links, []}
+    end
+
+    test "options raise ArgumentError naming the option and the expectation" do
+      bad = [
+        run_id: 42,
+        registry: "reg",
+        subscribe: :yes,
+        relay_topics: [:atom],
+        verbose: :loud,
+        member_timeout_ms: 0,
+        retention_ms: -1,
+        await_timeout: :never
+      ]
+
+      for {key, value} <- bad do
+        assert_raise ArgumentError, ~r/invalid value for run option #{inspect(key)}: expected/, fn ->
+          CouncilEx.start(TestCouncils.Mocked, "q", [{key, value}])
+        end
+      end
+
+      assert_raise ArgumentError, ~r/expected run options as a keyword list/, fn ->
+        CouncilEx.start(TestCouncils.Mocked, "q", %{run_id: "x"})
+      end
+    end
+
+    test "a run id already in use gives {:error, {:already_started, pid}}" do
+      Mock.script(:optimist, content: "x", delay_ms: 5_000)
+      {:ok, pid} = CouncilEx.start(TestCouncils.Mocked, "q", run_id: "taken-id")
+      assert {:error, {:already_started, ^pid}} = CouncilEx.start(TestCouncils.Mocked, "q", run_id: "taken-id")
+      CouncilEx.terminate_run(pid)
+    end
+  end
+
+  describe "running" do
+    test "run/3 gives {:ok, result} and leaves no process behind" do
+      script_council(TestCouncils.Mocked, "yes")
+      assert {:ok, %Result{final: %{content: "yes"}} = result} = CouncilEx.run(TestCouncils.Mocked, "q")
+      # The runner exits as it replies; the registry forgets it right after.
+      assert CouncilEx.lookup(result.run_id) in [{:error, :unknown_run}, {:error, :runner_dead}]
+      refute_received {:EXIT, _, _}
+    end
+
+    test "run/3 stops the run when :await_timeout passes" do
+      Mock.script(:optimist, content: "x", delay_ms: 5_000)
+      Mock.script(:skeptic, content: "x", delay_ms: 5_000)
+
+      assert {:error, %Error{kind: :timeout, reason: :await_timeout}} =
+               CouncilEx.run(TestCouncils.Mocked, "q", run_id: "await-timeout", await_timeout: 50)
+
+      Process.sleep(20)
+      assert {:error, :unknown_run} = CouncilEx.lookup("await-timeout")
+      assert Process.info(self(), :links) == {:links, []}
+    end
+
+    test "await/2 by pid or run id, lookup/1, cancel/2 and terminate_run/2" do
+      Mock.script(:optimist, content: "x", delay_ms: 5_000)
+      Mock.script(:skeptic, content: "x", delay_ms: 5_000)
+      {:ok, pid} = CouncilEx.start(TestCouncils.Mocked, "q", run_id: "api-1")
+      assert {:ok, ^pid} = CouncilEx.lookup("api-1")
+      assert :ok = CouncilEx.cancel("api-1")
+      assert {:error, %Result{status: :cancelled}} = CouncilEx.await("api-1", 2_000)
+      assert :ok = CouncilEx.cancel(pid), "cancelling an ended run is fine"
+      assert {:error, :unknown_run} = CouncilEx.cancel("no-such-run")
+      assert {:error, :unknown_run} = CouncilEx.await("no-such-run")
+
+      ref = Process.monitor(pid)
+      assert :ok = CouncilEx.terminate_run("api-1")
+      assert_receive {:DOWN, ^ref, :process, ^pid, :shutdown}
+      assert {:error, :unknown_run} = CouncilEx.terminate_run("api-1")
+    end
+
+    test "list_active_runs/0 lists running and recently finished runs, skipping dead ones" do
+      Mock.script(:talker, content: "x", delay_ms: 5_000)
+      {:ok, running} = CouncilEx.start(TestCouncils.MockedStream, "q", run_id: "list-running")
+      script_council(TestCouncils.Mocked, "x")
+      {:ok, done} = CouncilEx.start(TestCouncils.Mocked, "q", run_id: "list-done")
+      {:ok, _} = CouncilEx.await(done, 2_000)
+
+      runs = Map.new(CouncilEx.list_active_runs(), &{&1.run_id, &1})
+      assert %{status: s} = runs["list-running"]
+      assert s in [:pending, :running]
+      assert %{status: :completed, rounds_completed: 2} = runs["list-done"]
+      CouncilEx.terminate_run(running)
+    end
+
+    test "verbose: true prints a timeline to :verbose_io; :debug adds the answers" do
+      script_council(TestCouncils.Mocked, %{optimist: "Go now.", skeptic: "Wait.", chair: "Go soon."})
+      {:ok, io} = StringIO.open("")
+      {:ok, result} = CouncilEx.run(TestCouncils.Mocked, "q", verbose: :debug, verbose_io: io)
+      Process.sleep(50)
+      {_, out} = StringIO.contents(io)
+      assert out =~ "[#{result.run_id}] run started: CouncilEx.TestCouncils.Mocked"
+      assert out =~ "round 0 :independent_analysis"
+      assert out =~ ":optimist ok in"
+      assert out =~ "Go now."
+      assert out =~ "run completed (ok)"
+    end
+
+    test "the run's state holds no secrets" do
+      Mock.script(:optimist, content: "x", delay_ms: 5_000)
+      {:ok, pid} = CouncilEx.start(TestCouncils.Mocked, "q")
+      refute inspect(:sys.get_state(pid), limit: :infinity) =~ "api_key"
+      CouncilEx.terminate_run(pid)
+    end
+  end
+
+  test "RunServer.state/2 for a run that never existed" do
+    assert {:error, :not_found} = RunServer.state("nope")
+  end
+end
+
+defmodule CouncilEx.DynamicRunTest do
+  use ExUnit.Case, async: true
+
+  alias CouncilEx.{DynamicCouncil, Result, RunServer}
+  alias CouncilEx.Providers.Mock
+
+  defp council do
+    mock = %{provider: :mock, model: "mock"}
+
+    DynamicCouncil.new("panel-#{System.unique_integer([:positive])}", name: "Panel")
+    |> DynamicCouncil.add_member(%{id: "pro", system_prompt: "Argue for.", profile_overrides: mock})
+    |> DynamicCouncil.add_member(%{id: "con", system_prompt: "Argue against.", profile_overrides: mock})
+    |> DynamicCouncil.add_round(:independent_analysis)
+    |> DynamicCouncil.set_chair(%{id: "chair", system_prompt: "Decide.", profile_overrides: mock})
+  end
+
+  test "run/3, start/3 and validate/1 take a %DynamicCouncil{}; its council id is \"dynamic:\" <> id" do
+    council = council()
+    CouncilEx.Test.script_council(council, %{"pro" => "Yes.", "con" => "No.", "chair" => "Maybe."})
+    assert CouncilEx.validate(council) == :ok
+
+    assert {:ok, %Result{} = result} = CouncilEx.run(council, "Should we?", subscribe: true)
+    assert result.council == "dynamic:" <> council.id
+    assert result.final.content == "Maybe."
+    assert [r0, _] = result.rounds
+    assert Enum.map(r0.member_results, &elem(&1, 0)) == ["pro", "con"]
+    run_id = result.run_id
+    assert_received {:run_started, ^run_id, "dynamic:" <> _, "Should we?"}
+
+    {:ok, pid} = CouncilEx.start(council, "Again?")
+    assert {:ok, %{council: "dynamic:" <> _}} = RunServer.state(RunServer.run_id(pid))
+  end
+
+  test "a JSON round trip runs the same" do
+    council = council()
+    {:ok, json} = DynamicCouncil.to_json(council)
+    {:ok, restored} = DynamicCouncil.from_json(json)
+    assert restored == council
+    Mock.script("pro", content: "a")
+    Mock.script("con", content: "b")
+    Mock.script("chair", content: "c")
+    assert {:ok, %Result{final: %{content: "c"}}} = CouncilEx.run(restored, "q")
+  end
+
+  test "an invalid dynamic council is refused with every problem and starts nothing" do
+    bad = DynamicCouncil.new("empty", name: "Empty")
+    assert {:error, [%{code: :no_members} | _] = errors} = CouncilEx.validate(bad)
+
+    assert {:error, %CouncilEx.Error{kind: :validation, reason: :invalid_council, context: %{errors: ^errors}}} =
+             CouncilEx.start(bad, "q")
+  end
+end
