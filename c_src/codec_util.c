@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_strict.h"
+
 /* --- Writing JSON --------------------------------------------------------- */
 
 /* The escape for the character at p (left bytes remain), or NULL when it
@@ -120,19 +122,26 @@ char *json_print(const cJSON *item) {
   return buf_detach(&b, NULL);
 }
 
-/* Re-printing (rather than copying the text) means what goes out is JSON
- * even where cJSON's parser is lenient, e.g. on "01" or "+1". */
+/* The text goes out as it came, once the strict scanner has passed it:
+ * re-printing through cJSON would round numbers past 2^53. */
 int json_put_json(buf *b, const char *text, size_t len, int object) {
-  cJSON *root;
-  int rc = -1;
+  size_t start = 0, end, err_at;
+  const char *err;
 
   if (text == NULL || !chat_utf8_valid(text, len))
     return -1;
-  root = json_parse_body(text, len);
-  if (root != NULL && (!object || cJSON_IsObject(root)))
-    rc = json_put_item(b, root);
-  cJSON_Delete(root);
-  return rc;
+  if (json_strict_scan(text, len, 0, CODEC_JSON_MAX_DEPTH, &end, &err_at,
+                       &err) != 0)
+    return -1;
+  while (start < end && json_is_space(text[start]))
+    start++;
+  if (object && text[start] != '{')
+    return -1;
+  for (size_t i = end; i < len; i++) {
+    if (!json_is_space(text[i]))
+      return -1;
+  }
+  return buf_append(b, text + start, end - start);
 }
 
 /* --- Reading JSON --------------------------------------------------------- */

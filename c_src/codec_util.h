@@ -15,6 +15,8 @@
 
 /* How much of a non-JSON error body is kept as the message. */
 #define CODEC_SNIPPET_MAX 512
+/* The deepest JSON a caller may hand in (schemas, tool arguments). */
+#define CODEC_JSON_MAX_DEPTH 128
 
 /* --- Writing JSON (each returns 0, or -1 on out-of-memory/bad input) ---- */
 
@@ -29,9 +31,10 @@ int json_put_number(buf *b, double d);
 int json_put_item(buf *b, const cJSON *item);
 /* The same as a malloc'd string (free() it), or NULL on out-of-memory. */
 char *json_print(const cJSON *item);
-/* JSON text text[0..len) from the caller (a schema, tool arguments),
- * re-printed compactly: -1 unless it is valid UTF-8 holding exactly one
- * JSON value, and an object when `object` is set. */
+/* JSON text text[0..len) from the caller (a schema, tool arguments), as
+ * it is but for the whitespace around it: -1 unless it is UTF-8 holding
+ * exactly one RFC 8259 value (json_strict_scan, at most
+ * CODEC_JSON_MAX_DEPTH deep), and an object when `object` is set. */
 int json_put_json(buf *b, const char *text, size_t len, int object);
 
 /* --- Reading JSON --------------------------------------------------------- */

@@ -33,11 +33,19 @@ static void assert_json_out(const char *text, size_t len, int object,
 #define JSON_OUT(lit, object, want) \
   assert_json_out(lit, sizeof(lit) - 1, object, want)
 
-Test(codec_util, json_put_json_reprints_and_checks) {
-  JSON_OUT(" { \"a\" : [ 1 , 2.5 , \"x\" ] } \n", 1, "{\"a\":[1,2.5,\"x\"]}");
-  JSON_OUT("{\"s\":\"\\u00e9\\t\"}", 1, "{\"s\":\"\xc3\xa9\\t\"}");
-  /* cJSON's parser is lenient on numbers; what goes out is JSON. */
-  JSON_OUT("{\"n\":01}", 1, "{\"n\":1}");
+Test(codec_util, json_put_json_checks_and_copies) {
+  /* As given, but for the whitespace around the value. */
+  JSON_OUT(" { \"a\" : [ 1 , 2.5 , \"x\" ] } \n", 1,
+           "{ \"a\" : [ 1 , 2.5 , \"x\" ] }");
+  JSON_OUT("{\"s\":\"\\u00e9\\t\xc3\xa9\"}", 1,
+           "{\"s\":\"\\u00e9\\t\xc3\xa9\"}");
+  /* Past 2^53: cJSON would round it, the copy does not. */
+  JSON_OUT("{\"max\":9007199254740993}", 1, "{\"max\":9007199254740993}");
+  /* What cJSON alone would let through is refused. */
+  JSON_OUT("{\"n\":01}", 1, NULL);
+  JSON_OUT("{\"n\":+1}", 1, NULL);
+  JSON_OUT("{\"s\":\"a\tb\"}", 1, NULL);
+  JSON_OUT("{\"s\":\"\\u0000\"}", 1, NULL);
   JSON_OUT("[1]", 0, "[1]");
   JSON_OUT("true", 0, "true");
   JSON_OUT("[1]", 1, NULL);

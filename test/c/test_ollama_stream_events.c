@@ -1,9 +1,9 @@
 /* test_ollama_stream_events.c - unit tests for ollama_stream_event: NDJSON
- * lines from test/fixtures/ollama (api.md's stream and tool-call vectors,
- * errors.mdx's mid-stream error) and hostile variants, handed to the codec
- * one line at a time and read back through chat_stream_finish. Like
- * test_openai_stream_events.c (see there for how to build these against
- * the fake stream), only the public chat_stream.h API is used. */
+ * lines (api.md's stream and tool-call vectors, errors.mdx's mid-stream
+ * error) and hostile variants, handed to the codec one line at a time on a
+ * real chat_stream and read back through chat_stream_finish. The whole
+ * vectors also go through chat_stream_feed under every chunking
+ * (stream_split.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +15,7 @@
 #include "chat_stream.h"
 #include "fixtures.h"
 #include "ollama_codec.h"
+#include "stream_split.h"
 
 /* --- Helpers ------------------------------------------------------------- */
 
@@ -51,14 +52,13 @@ static int line(run *r, const char *data) {
   return line_n(r, data, strlen(data));
 }
 
-/* Feeds each line of an NDJSON fixture; returns the last result. */
-static int feed_fixture(run *r, const char *name) {
-  char path[256];
+/* Feeds each line of an NDJSON fixture (path under test/fixtures);
+ * returns the last result. */
+static int feed_fixture(run *r, const char *path) {
   size_t len;
   char *text, *p, *end;
   int rc = 0;
 
-  snprintf(path, sizeof(path), "ollama/%s", name);
   text = fixture_read(path, &len);
   cr_assert_not_null(text, "cannot read test/fixtures/%s", path);
   for (p = text; p < text + len; p = end + 1) {
@@ -110,7 +110,7 @@ Test(ollama_stream, three_line_vector) {
   run r;
 
   run_start(&r);
-  cr_assert_eq(feed_fixture(&r, "stream.ndjson"), 0);
+  cr_assert_eq(feed_fixture(&r, "stream/ollama_basic.ndjson"), 0);
   cr_assert_eq(run_finish(&r), 0);
   cr_assert_str_eq(r.resp.content, "The sky");
   cr_assert_str_eq(r.text.data, "The sky");
@@ -127,7 +127,7 @@ Test(ollama_stream, tool_call_line_then_done) {
   run r;
 
   run_start(&r);
-  cr_assert_eq(feed_fixture(&r, "stream_tool_call.json"), 0);
+  cr_assert_eq(feed_fixture(&r, "ollama/stream_tool_call.json"), 0);
   cr_assert_eq(line(&r, done_line), 0);
   cr_assert_eq(run_finish(&r), 0);
   cr_assert_str_eq(r.resp.content, "");
@@ -138,10 +138,8 @@ Test(ollama_stream, tool_call_line_then_done) {
   cr_assert_str_eq(r.resp.tool_calls[0].arguments, "{\"city\":\"Tokyo\"}");
   cr_assert_str_eq(r.resp.finish_reason, "stop");
   /* The codec reports "stop" as it came on the done line; the tool call was
-   * on an earlier line, so turning it into TOOL_CALLS is the stream's job
-   * ("tool calls present", chat.h). */
-  cr_assert(r.resp.stop == CHAT_STOP_END ||
-            r.resp.stop == CHAT_STOP_TOOL_CALLS);
+   * on an earlier line, so chat_stream_finish makes it TOOL_CALLS. */
+  cr_assert_eq(r.resp.stop, CHAT_STOP_TOOL_CALLS);
   cr_assert_eq(r.resp.input_tokens, 3);
   cr_assert_eq(r.resp.output_tokens, 4);
   run_free(&r);
@@ -151,7 +149,7 @@ Test(ollama_stream, midstream_error_vector) {
   run r;
 
   run_start(&r);
-  cr_assert_eq(feed_fixture(&r, "midstream_error.ndjson"), -1);
+  cr_assert_eq(feed_fixture(&r, "stream/ollama_midstream_error.ndjson"), -1);
   cr_assert_eq(run_finish(&r), -1);
   cr_assert_str_eq(r.err.reason, "provider_error");
   cr_assert_eq(r.err.kind, CHAT_ERR_TRANSIENT);
@@ -162,17 +160,16 @@ Test(ollama_stream, midstream_error_vector) {
 }
 
 Test(ollama_stream, every_prefix_of_every_line_is_handled) {
-  static const char *names[] = {"stream.ndjson", "stream_tool_call.json",
-                                "midstream_error.ndjson"};
+  static const char *names[] = {"stream/ollama_basic.ndjson",
+                                "ollama/stream_tool_call.json",
+                                "stream/ollama_midstream_error.ndjson"};
   size_t n;
 
   for (n = 0; n < sizeof(names) / sizeof(names[0]); n++) {
-    char path[256];
     size_t len, cut;
     char *text, *p;
 
-    snprintf(path, sizeof(path), "ollama/%s", names[n]);
-    text = fixture_read(path, &len);
+    text = fixture_read(names[n], &len);
     cr_assert_not_null(text);
     for (p = text; p < text + len; p += strcspn(p, "\n") + 1) {
       size_t n_line = strcspn(p, "\n");
@@ -189,6 +186,71 @@ Test(ollama_stream, every_prefix_of_every_line_is_handled) {
     }
     free(text);
   }
+}
+
+/* --- Whole bodies through chat_stream_feed, under every chunking -------- */
+
+static char *load_body(const char *path, size_t *len) {
+  char *body = fixture_read(path, len);
+
+  cr_assert_not_null(body, "cannot read test/fixtures/%s", path);
+  return body;
+}
+
+Test(ollama_stream, basic_vector_under_every_chunking) {
+  size_t len;
+  char *body = load_body("stream/ollama_basic.ndjson", &len);
+  stream_outcome o;
+
+  stream_split_check(&chat_codec_ollama, 0, body, len, &o);
+  cr_assert_eq(o.rc, 0);
+  cr_assert_str_eq(o.resp.content, "The sky");
+  cr_assert_str_eq(o.text.data, "The sky");
+  cr_assert_eq(o.n_deltas, 2);
+  cr_assert_eq(o.resp.stop, CHAT_STOP_END);
+  cr_assert_eq(o.resp.input_tokens, 26);
+  cr_assert_eq(o.resp.output_tokens, 282);
+  stream_outcome_free(&o);
+  free(body);
+}
+
+Test(ollama_stream, tool_call_then_done_under_every_chunking) {
+  size_t len;
+  char *line1 = load_body("ollama/stream_tool_call.json", &len);
+  stream_outcome o;
+  buf body;
+
+  buf_init(&body, 0);
+  cr_assert_eq(buf_append(&body, line1, len), 0); /* ends in a newline */
+  cr_assert_eq(buf_puts(&body, done_line), 0);
+  cr_assert_eq(buf_puts(&body, "\n"), 0);
+  stream_split_check(&chat_codec_ollama, 0, body.data, body.len, &o);
+  cr_assert_eq(o.rc, 0);
+  cr_assert_eq(o.resp.n_tool_calls, 1);
+  cr_assert_str_eq(o.resp.tool_calls[0].id, "call_0");
+  cr_assert_str_eq(o.resp.tool_calls[0].name, "get_weather");
+  cr_assert_str_eq(o.resp.tool_calls[0].arguments, "{\"city\":\"Tokyo\"}");
+  /* "stop" on the done line, a tool call before it: the stream's rule. */
+  cr_assert_eq(o.resp.stop, CHAT_STOP_TOOL_CALLS);
+  cr_assert_str_eq(o.resp.finish_reason, "stop");
+  stream_outcome_free(&o);
+  buf_free(&body);
+  free(line1);
+}
+
+Test(ollama_stream, midstream_error_under_every_chunking) {
+  size_t len;
+  char *body = load_body("stream/ollama_midstream_error.ndjson", &len);
+  stream_outcome o;
+
+  stream_split_check(&chat_codec_ollama, 0, body, len, &o);
+  cr_assert_eq(o.rc, -1);
+  cr_assert_str_eq(o.err.reason, "provider_error");
+  cr_assert_eq(o.err.kind, CHAT_ERR_TRANSIENT);
+  cr_assert_str_eq(o.err.message,
+                   "an error was encountered while running the model");
+  stream_outcome_free(&o);
+  free(body);
 }
 
 /* --- Pieces of the format ------------------------------------------------- */

@@ -1,19 +1,9 @@
-/* test_openai_stream_events.c - unit tests for openai_stream_event: chunks
- * from test/fixtures/openai (the spec's stream vectors and OpenRouter's
- * mid-stream error) and hostile variants are handed to the codec one event
- * at a time, and the assembled result is read back through
- * chat_stream_finish and the on_text callback.
- *
- * Only the public chat_stream.h API is used, so these tests run against the
- * real c_src/chat_stream.c as well as against the recording fake in
- * test/c/fake/fake_chat_stream.c. Until chat_stream.c exists, build them
- * with the fake:
- *   make test-c CTEST_DIR=/tmp/ctest-stream \
- *     CORE_SRC="c_src/buf.c c_src/chat.c c_src/codec.c c_src/codec_util.c \
- *               c_src/openai_codec.c c_src/ollama_codec.c" \
- *     CTEST_SRC="test/c/fixtures.c test/c/fake/fake_chat_stream.c \
- *                test/c/test_openai_stream_events.c \
- *                test/c/test_ollama_stream_events.c" */
+/* test_openai_stream_events.c - unit tests for openai_stream_event: the
+ * spec's stream vectors (test/fixtures/stream), OpenRouter's mid-stream
+ * error and hostile variants are handed to the codec one event at a time
+ * on a real chat_stream, and the result is read back through
+ * chat_stream_finish and the on_text callback. The whole vectors also go
+ * through chat_stream_feed under every chunking (stream_split.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +15,7 @@
 #include "chat_stream.h"
 #include "fixtures.h"
 #include "openai_codec.h"
+#include "stream_split.h"
 
 /* --- Helpers ------------------------------------------------------------- */
 
@@ -76,22 +67,21 @@ static int event(run *r, const char *data) {
 }
 
 /* Feeds each "data: " payload of an SSE fixture (events are separated by
- * a blank line; the vectors have one data line per event). */
-static void feed_sse_fixture(run *r, const char *name) {
-  char path[256];
+ * a blank line; the vectors have one data line per event). The SSE parser
+ * is tested on its own; this hands the codec exactly the events. */
+static void feed_sse_fixture(run *r, const char *path) {
   size_t len;
   char *text, *p, *end;
 
-  snprintf(path, sizeof(path), "openai/%s", name);
   text = fixture_read(path, &len);
   cr_assert_not_null(text, "cannot read test/fixtures/%s", path);
   for (p = text; p < text + len; p = end + 2) {
     end = strstr(p, "\n\n");
     if (end == NULL)
       end = text + len;
-    cr_assert_eq(strncmp(p, "data: ", 6), 0, "%s: %.20s", name, p);
+    cr_assert_eq(strncmp(p, "data: ", 6), 0, "%s: %.20s", path, p);
     cr_assert_eq(event_n(r, p + 6, (size_t)(end - p - 6)), 0,
-                 "%s: %.*s", name, (int)(end - p), p);
+                 "%s: %.*s", path, (int)(end - p), p);
     if (end == text + len)
       break;
   }
@@ -133,7 +123,7 @@ Test(openai_stream, three_chunk_vector) {
   run r;
 
   run_start(&r, &chat_codec_openai);
-  feed_sse_fixture(&r, "stream_text.sse");
+  feed_sse_fixture(&r, "stream/openai_text.sse");
   cr_assert_eq(run_finish(&r), 0);
   cr_assert_str_eq(r.resp.content, "Hello");
   cr_assert_eq(r.resp.content_len, 5);
@@ -153,7 +143,7 @@ Test(openai_stream, three_chunk_vector) {
 Test(openai_stream, usage_tail_before_done) {
   static const char done[] = "[DONE]";
   size_t len;
-  char *text = fixture_read("openai/stream_text.sse", &len);
+  char *text = fixture_read("stream/openai_text.sse", &len);
   char *tail;
   run r;
 
@@ -171,7 +161,7 @@ Test(openai_stream, usage_tail_before_done) {
       p = end + 2;
     }
   }
-  feed_sse_fixture(&r, "stream_usage_tail.sse");
+  feed_sse_fixture(&r, "stream/openai_usage_tail.sse");
   cr_assert_eq(event_n(&r, done, sizeof(done) - 1), 0);
   cr_assert_eq(run_finish(&r), 0);
   cr_assert_str_eq(r.resp.content, "Hello");
@@ -186,7 +176,7 @@ Test(openai_stream, tool_call_vector) {
   run r;
 
   run_start(&r, &chat_codec_openai);
-  feed_sse_fixture(&r, "stream_tool_call.sse");
+  feed_sse_fixture(&r, "stream/openai_tool_call.sse");
   cr_assert_eq(run_finish(&r), 0);
   cr_assert_str_eq(r.resp.content, "");
   cr_assert_eq(r.log.calls, 0);
@@ -227,8 +217,8 @@ Test(openai_stream, openrouter_midstream_error_fails_the_stream) {
 }
 
 Test(openai_stream, every_prefix_of_every_chunk_is_handled) {
-  static const char *names[] = {"stream_text.sse", "stream_tool_call.sse",
-                                "stream_usage_tail.sse"};
+  static const char *names[] = {"openai_text.sse", "openai_tool_call.sse",
+                                "openai_usage_tail.sse"};
   size_t n;
 
   for (n = 0; n < sizeof(names) / sizeof(names[0]); n++) {
@@ -237,7 +227,7 @@ Test(openai_stream, every_prefix_of_every_chunk_is_handled) {
     char *text;
     const char *p;
 
-    snprintf(path, sizeof(path), "openai/%s", names[n]);
+    snprintf(path, sizeof(path), "stream/%s", names[n]);
     text = fixture_read(path, &len);
     cr_assert_not_null(text);
     for (p = text; (p = strstr(p, "data: {")) != NULL; p++) {
@@ -264,6 +254,113 @@ Test(openai_stream, every_prefix_of_every_chunk_is_handled) {
     }
     free(text);
   }
+}
+
+/* --- Whole bodies through chat_stream_feed, under every chunking -------- */
+
+static char *load_body(const char *path, size_t *len) {
+  char *body = fixture_read(path, len);
+
+  cr_assert_not_null(body, "cannot read test/fixtures/%s", path);
+  return body;
+}
+
+Test(openai_stream, text_vector_under_every_chunking) {
+  size_t len;
+  char *body = load_body("stream/openai_text.sse", &len);
+  stream_outcome o;
+
+  stream_split_check(&chat_codec_openai, 0, body, len, &o);
+  cr_assert_eq(o.rc, 0);
+  cr_assert_str_eq(o.resp.content, "Hello");
+  cr_assert_str_eq(o.resp.model, "gpt-4o-mini");
+  cr_assert_eq(o.resp.stop, CHAT_STOP_END);
+  cr_assert_str_eq(o.resp.finish_reason, "stop");
+  cr_assert_eq(o.n_deltas, 1);
+  stream_outcome_free(&o);
+  free(body);
+}
+
+Test(openai_stream, usage_tail_under_every_chunking) {
+  size_t len, tail_len;
+  char *text = load_body("stream/openai_text.sse", &len);
+  char *tail = load_body("stream/openai_usage_tail.sse", &tail_len);
+  char *done = strstr(text, "data: [DONE]");
+  stream_outcome o;
+  buf body;
+
+  cr_assert_not_null(done);
+  buf_init(&body, 0);
+  cr_assert_eq(buf_append(&body, text, (size_t)(done - text)), 0);
+  cr_assert_eq(buf_append(&body, tail, tail_len), 0);
+  cr_assert_eq(buf_puts(&body, "data: [DONE]\n\n"), 0);
+  stream_split_check(&chat_codec_openai, 0, body.data, body.len, &o);
+  cr_assert_eq(o.rc, 0);
+  cr_assert_str_eq(o.resp.content, "Hello");
+  cr_assert_eq(o.resp.input_tokens, 9);
+  cr_assert_eq(o.resp.output_tokens, 2);
+  stream_outcome_free(&o);
+  buf_free(&body);
+  free(tail);
+  free(text);
+}
+
+Test(openai_stream, tool_call_vector_under_every_chunking) {
+  size_t len;
+  char *body = load_body("stream/openai_tool_call.sse", &len);
+  stream_outcome o;
+
+  stream_split_check(&chat_codec_openai, 0, body, len, &o);
+  cr_assert_eq(o.rc, 0);
+  cr_assert_eq(o.resp.n_tool_calls, 1);
+  cr_assert_str_eq(o.resp.tool_calls[0].id, "call_abc123");
+  cr_assert_str_eq(o.resp.tool_calls[0].name, "get_current_weather");
+  cr_assert_str_eq(o.resp.tool_calls[0].arguments,
+                   "{\"location\": \"Boston, MA\"}");
+  cr_assert_eq(o.resp.stop, CHAT_STOP_TOOL_CALLS);
+  cr_assert_eq(o.n_deltas, 0);
+  stream_outcome_free(&o);
+  free(body);
+}
+
+Test(openai_stream, openrouter_midstream_error_under_every_chunking) {
+  size_t len;
+  char *chunk = load_body("stream/openrouter_midstream_error.sse", &len);
+  stream_outcome o;
+  buf body;
+
+  /* A keep-alive comment and some text come first, as they would. */
+  buf_init(&body, 0);
+  cr_assert_eq(buf_puts(&body, ": OPENROUTER PROCESSING\n\n"
+                               "data: {\"choices\":[{\"index\":0,\"delta\":"
+                               "{\"content\":\"par\"}}]}\n\n"),
+               0);
+  cr_assert_eq(buf_append(&body, chunk, len), 0);
+  cr_assert_eq(buf_puts(&body, "\n"), 0); /* the vector ends one line short */
+  stream_split_check(&chat_codec_openrouter, 0, body.data, body.len, &o);
+  cr_assert_eq(o.rc, -1);
+  cr_assert_str_eq(o.err.reason, "provider_error");
+  cr_assert_eq(o.err.kind, CHAT_ERR_TRANSIENT);
+  cr_assert_str_eq(o.err.type, "server_error");
+  cr_assert_str_eq(o.err.message, "Provider disconnected unexpectedly");
+  cr_assert_str_eq(o.text.data, "par");
+  stream_outcome_free(&o);
+  buf_free(&body);
+  free(chunk);
+}
+
+Test(openai_stream, body_cut_before_done_is_truncated) {
+  size_t len;
+  char *text = load_body("stream/openai_text.sse", &len);
+  char *done = strstr(text, "data: [DONE]");
+  stream_outcome o;
+
+  stream_split_check(&chat_codec_openai, 0, text, (size_t)(done - text), &o);
+  cr_assert_eq(o.rc, -1);
+  cr_assert_str_eq(o.err.reason, "truncated_stream");
+  cr_assert_eq(o.err.kind, CHAT_ERR_TRANSIENT);
+  stream_outcome_free(&o);
+  free(text);
 }
 
 /* --- Pieces of the format ------------------------------------------------- */
