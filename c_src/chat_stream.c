@@ -269,6 +269,10 @@ int chat_stream_tool_call(chat_stream *st, size_t index, const char *id,
   return 0;
 }
 
+size_t chat_stream_tool_count(const chat_stream *st) {
+  return st->n_calls;
+}
+
 int chat_stream_tool_args(chat_stream *st, size_t index, const char *frag,
                           size_t len) {
   stream_call *c = find_call(st, index);

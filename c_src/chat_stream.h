@@ -72,6 +72,11 @@ int chat_stream_text(chat_stream *st, const char *text, size_t len);
  * dialect whose indexes restart per chunk must number its calls itself. */
 int chat_stream_tool_call(chat_stream *st, size_t index, const char *id,
                           const char *name);
+/* How many tool calls the stream holds so far (indexes 0..n-1 in use).
+ * Lets codecs number new calls when the wire doesn't: Gemini sends each
+ * call whole without an index, and Anthropic numbers content blocks, not
+ * calls. */
+size_t chat_stream_tool_count(const chat_stream *st);
 /* Appends a fragment of tool call `index`'s JSON arguments (starting the
  * call if new). They are checked as JSON only at finish. */
 int chat_stream_tool_args(chat_stream *st, size_t index, const char *frag,

@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "anthropic_codec.h"
 #include "buf.h"
+#include "gemini_codec.h"
 #include "ollama_codec.h"
 #include "openai_codec.h"
 
@@ -12,6 +14,8 @@
 static const chat_codec *const codecs[] = {
     &chat_codec_openai,
     &chat_codec_openrouter,
+    &chat_codec_anthropic,
+    &chat_codec_gemini,
     &chat_codec_ollama,
     NULL,
 };
@@ -58,5 +62,40 @@ int chat_headers_add(chat_headers *h, const char *name, const char *value) {
     return -1;
   }
   h->lines[h->n++] = buf_detach(&line, NULL);
+  return 0;
+}
+
+int chat_url_put_base(buf *out, const char *base_url, const char *fallback) {
+  const char *base = (base_url != NULL && base_url[0] != '\0') ? base_url
+                                                                 : fallback;
+  size_t len, i;
+
+  if(base == NULL)
+    return -1;
+  len = strlen(base);
+  for(i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)base[i];
+
+    if(c <= 0x20 || c == 0x7F)
+      return -1;
+  }
+  while(len > 0 && base[len - 1] == '/')
+    len--;
+  return buf_append(out, base, len);
+}
+
+const char *chat_tool_call_args(const chat_tool_call *c, size_t *len) {
+  *len = 0;
+  if(c->arguments == NULL)
+    return NULL;
+  *len = c->arguments_len > 0 ? c->arguments_len : strlen(c->arguments);
+  return c->arguments;
+}
+
+int chat_request_has_tool(const chat_request *req, const char *name) {
+  for(size_t i = 0; i < req->n_tools && req->tools != NULL; i++) {
+    if(req->tools[i].name != NULL && strcmp(req->tools[i].name, name) == 0)
+      return 1;
+  }
   return 0;
 }

@@ -69,4 +69,19 @@ typedef struct chat_codec {
 /* The codec named name, or NULL. */
 const chat_codec *chat_codec_find(const char *name);
 
+/* --- Shared by the codecs' build functions ------------------------------ */
+
+/* Appends base_url, or fallback when it is NULL or empty, without trailing
+ * '/'. -1 on out-of-memory or when the base holds a space or control
+ * character. */
+int chat_url_put_base(buf *out, const char *base_url, const char *fallback);
+
+/* c's arguments as JSON text, and their length in *len (0 and NULL when
+ * there are none). arguments_len is used when set; a zero length falls
+ * back to the C string, which the struct promises is NUL-terminated. */
+const char *chat_tool_call_args(const chat_tool_call *c, size_t *len);
+
+/* 1 when req offers a tool named name (tool_choice may name one). */
+int chat_request_has_tool(const chat_request *req, const char *name);
+
 #endif

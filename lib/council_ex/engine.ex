@@ -113,8 +113,10 @@ defmodule CouncilEx.Engine do
   defp build_seat({id, module, seat_opts}, opts) do
     provider = seat_opts[:provider]
 
-    with {:ok, {module_or_adapter, provider_opts}} <- resolve(provider, id),
+    with :ok <- supported(seat_opts, id),
+         {:ok, {module_or_adapter, provider_opts}} <- resolve(provider, id),
          {:ok, transport} <- transport(module_or_adapter, provider, provider_opts, id),
+         :ok <- streamable(transport, seat_opts, id),
          {:ok, {attempts, base_ms}} <- retry(seat_opts, opts, id) do
       {:ok,
        Map.merge(transport, %{
@@ -130,6 +132,33 @@ defmodule CouncilEx.Engine do
            seat_opts[:connect_timeout_ms] ||
              opt(opts, :connect_timeout_ms, @default_connect_timeout_ms)
        })}
+    end
+  end
+
+  # Capabilities a seat may name that this engine does not run yet: refused
+  # rather than silently ignored. `:stream` works for dispatcher seats.
+  @not_yet [:tools, :output_schema, :tool_choice, :parallel_tools, :parallel_tools_strategy] ++
+             [:tool_concurrency_factor, :tool_timeout_ms, :confidence, :council, :input_mapper]
+
+  defp supported(seat_opts, id) do
+    case Enum.find(@not_yet, &(seat_opts[&1] not in [nil, []])) do
+      nil ->
+        :ok
+
+      key ->
+        message = "member #{inspect(id)}: option #{inspect(key)} is not supported by this version of CouncilEx yet"
+        {:error, %Error{validation(:unsupported_option, message) | member_id: id}}
+    end
+  end
+
+  defp streamable(%{external: true}, _seat_opts, _id), do: :ok
+
+  defp streamable(_http, seat_opts, id) do
+    if seat_opts[:stream] do
+      message = "member #{inspect(id)}: stream: true needs a dispatcher provider in this version (HTTP streaming is not wired yet)"
+      {:error, %Error{validation(:unsupported_option, message) | member_id: id}}
+    else
+      :ok
     end
   end
 

@@ -14,6 +14,12 @@ defmodule CouncilEx.ApiTest do
     chair :chair, provider: :also_nowhere, model: "m"
   end
 
+  defmodule NotYet do
+    @moduledoc false
+    use CouncilEx
+    member :tooled, provider: :mock, model: "m", tools: [SomeTool]
+  end
+
   describe "validate/1" do
     test ":ok for a runnable council" do
       assert CouncilEx.validate(TestCouncils.Mocked) == :ok
@@ -28,6 +34,8 @@ defmodule CouncilEx.ApiTest do
              ] = errors
 
       assert m1 =~ ":nowhere is not configured"
+      assert {:error, [%{code: :unsupported_option, message: m2}]} = CouncilEx.validate(NotYet)
+      assert m2 =~ "option :tools is not supported"
       assert {:error, [%{path: [], code: :not_a_council}]} = CouncilEx.validate(String)
       assert {:error, [%{code: :not_a_council}]} = CouncilEx.validate(%{members: []})
       assert {:error, [%{code: :not_a_council}]} = CouncilEx.validate(nil)

@@ -681,8 +681,13 @@ defmodule CouncilEx.DynamicCouncilTest do
   end
 
   describe "running" do
-    # CouncilEx.run/3 does not take a %DynamicCouncil{} yet: start the
-    # RunServer on its spec directly.
+    # The RunServer started on the spec directly (CouncilEx.run/3 is tested
+    # with dynamic councils in api_test.exs). The engine does not run tools
+    # yet, so "fake_mini" is re-registered without them.
+    setup do
+      :ok = Registry.register_profile("fake_mini", provider: :fake, model: "profile-model", temperature: 0.3)
+    end
+
     test "a council built with the builder runs end to end", %{fake: fake} do
       c =
         seo_council()
