@@ -6,7 +6,6 @@
  * length, type and encoding is checked, and nothing here aborts. */
 #include "ollama_codec.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,12 +15,11 @@
 #include "buf.h"
 #include "chat_stream.h"
 #include "codec_util.h"
+#include "json_in.h"
+#include "json_out.h"
 #include "openai_codec.h"
 
 #define OLLAMA_BASE "http://localhost:11434"
-
-/* A tool call's index is refused past this (see openai_codec.c). */
-#define MAX_TOOL_CALLS 1024
 
 /* --- Request ------------------------------------------------------------- */
 
@@ -29,13 +27,17 @@
  * must hold a JSON object. */
 static int put_tool_call(buf *b, const chat_tool_call *c) {
   size_t len;
-  const char *args = codec_call_args(c, &len);
+  const char *args = chat_tool_call_args(c, &len);
 
+  if (args == NULL || len == 0) { /* no arguments: an empty object */
+    args = "{}";
+    len = 2;
+  }
   if (buf_puts(b, "{\"id\":") != 0 || json_put_cstr(b, c->id) != 0 ||
       buf_puts(b, ",\"function\":{\"name\":") != 0 ||
       json_put_cstr(b, c->name) != 0 ||
       buf_puts(b, ",\"arguments\":") != 0 ||
-      json_put_json(b, args, len, 1) != 0)
+      json_put_json_text(b, args, len, 1) != 0)
     return -1;
   return buf_puts(b, "}}");
 }
@@ -118,8 +120,8 @@ static int put_body(buf *b, const chat_request *req) {
     return -1;
   if (req->output_schema != NULL &&
       (buf_puts(b, ",\"format\":") != 0 ||
-       json_put_json(b, req->output_schema, strlen(req->output_schema), 1) !=
-           0))
+       json_put_json_text(b, req->output_schema, strlen(req->output_schema),
+                          1) != 0))
     return -1;
   if (put_options(b, req) != 0)
     return -1;
@@ -144,61 +146,37 @@ char *ollama_build_request(const chat_request *req, size_t *len) {
 
 /* --- Reading responses and stream lines ---------------------------------- */
 
-/* One tool call as read from message.tool_calls. */
+/* One tool call as read from message.tool_calls. Ollama sends each call
+ * whole (in a stream, in one line), ids only in newer versions, and an
+ * index that is not needed: calls are numbered here by their order. */
 typedef struct ollama_call {
-  size_t index;
-  const char *id;   /* into the parsed JSON, or into made_up */
+  const char *id;   /* into the parsed JSON; NULL when there is none */
   const char *name; /* into the parsed JSON */
   char *args;       /* malloc'd JSON text */
-  char made_up[32];
 } ollama_call;
 
-/* function.index when it is a small whole number, else the position in the
- * list. -1 when it is there but not such a number. */
-static long call_index(const cJSON *fn, size_t pos) {
-  const cJSON *v = json_get(fn, "index");
-  double d;
-
-  if (v == NULL || cJSON_IsNull(v))
-    return pos < MAX_TOOL_CALLS ? (long)pos : -1;
-  if (!cJSON_IsNumber(v))
-    return -1;
-  d = v->valuedouble;
-  if (!(d >= 0 && d < MAX_TOOL_CALLS) || d != floor(d))
-    return -1;
-  return (long)d;
-}
-
-/* The pos'th entry of message.tool_calls into c. Arguments: an object is
- * printed as JSON text; missing or null is "{}"; a string (not Ollama's
- * shape, but harmless) is taken as it is. Returns NULL, or the failure
- * reason; c->args must be freed either way. */
-static const char *read_call(const cJSON *item, size_t pos, ollama_call *c) {
+/* One entry of message.tool_calls into c. Arguments: an object is printed
+ * as JSON text; missing or null is "{}"; a string (not Ollama's shape, but
+ * harmless) is taken as it is. Returns NULL, or the failure reason;
+ * c->args must be freed either way. */
+static const char *read_call(const cJSON *item, ollama_call *c) {
   const cJSON *fn = json_get(item, "function");
-  const cJSON *name = json_get(fn, "name"), *id = json_get(item, "id");
   const cJSON *args = json_get(fn, "arguments");
-  long index = call_index(fn, pos);
 
   c->args = NULL;
-  if (!cJSON_IsObject(fn) || !cJSON_IsString(name) ||
-      name->valuestring[0] == '\0' || index < 0)
+  c->id = json_get_string(item, "id");
+  c->name = json_get_string(fn, "name");
+  if (c->id != NULL && c->id[0] == '\0')
+    c->id = NULL;
+  if (!cJSON_IsObject(fn) || c->name == NULL || c->name[0] == '\0')
     return "missing_field";
-  c->index = (size_t)index;
-  c->name = name->valuestring;
-  if (cJSON_IsString(id) && id->valuestring[0] != '\0') {
-    c->id = id->valuestring;
-  }
-  else {
-    snprintf(c->made_up, sizeof(c->made_up), "call_%zu", c->index);
-    c->id = c->made_up;
-  }
   if (args == NULL || cJSON_IsNull(args) ||
       (cJSON_IsString(args) && args->valuestring[0] == '\0'))
     c->args = strdup("{}");
   else if (cJSON_IsString(args))
     c->args = strdup(args->valuestring);
   else if (cJSON_IsObject(args))
-    c->args = json_print(args);
+    c->args = json_object_text(args);
   else
     return "missing_field";
   return c->args == NULL ? "out_of_memory" : NULL;
@@ -207,7 +185,7 @@ static const char *read_call(const cJSON *item, size_t pos, ollama_call *c) {
 /* A count on a done object: Ollama omits zero counts (omitempty), so a
  * missing one is 0; one of the wrong type is -1. */
 static long done_count(const cJSON *root, const char *name) {
-  return json_get(root, name) == NULL ? 0 : json_count(root, name);
+  return json_get(root, name) == NULL ? 0 : json_get_count(root, name);
 }
 
 /* done_reason is stop, length, load or unload; "stop" after tool calls is
@@ -224,8 +202,8 @@ static chat_stop ollama_stop(const char *raw, int called_tools) {
  * a message, as /v1 sends). NULL when there is none or memory runs out. */
 static char *error_message(const cJSON *error) {
   if (cJSON_IsString(error))
-    return json_strdup(error);
-  return json_strdup(json_get(error, "message"));
+    return json_dup_string(error);
+  return json_dup_string(json_get(error, "message"));
 }
 
 static int is_error_value(const cJSON *error) {
@@ -245,7 +223,8 @@ static const char *read_tool_calls(const cJSON *list, chat_response *resp) {
   cJSON_ArrayForEach(item, list) {
     ollama_call c;
     chat_tool_call *call = NULL;
-    const char *reason = read_call(item, pos++, &c);
+    const char *reason = read_call(item, &c);
+    char made_up[32];
 
     if (reason == NULL) {
       call = chat_response_add_tool_call(resp);
@@ -256,7 +235,9 @@ static const char *read_tool_calls(const cJSON *list, chat_response *resp) {
       free(c.args);
       return reason;
     }
-    call->id = strdup(c.id);
+    /* Named as chat_stream_finish names a streamed call without an id. */
+    snprintf(made_up, sizeof(made_up), "call_%zu", pos++);
+    call->id = strdup(c.id != NULL ? c.id : made_up);
     call->name = strdup(c.name);
     call->arguments = c.args;
     call->arguments_len = strlen(c.args);
@@ -276,7 +257,7 @@ static const char *read_response(const cJSON *root, chat_response *resp) {
   if (!cJSON_IsObject(message))
     return "missing_field";
   if (cJSON_IsString(content))
-    resp->content = json_strdup(content);
+    resp->content = json_dup_string(content);
   else if (content == NULL || cJSON_IsNull(content))
     resp->content = strdup("");
   else
@@ -288,9 +269,9 @@ static const char *read_response(const cJSON *root, chat_response *resp) {
   reason = read_tool_calls(json_get(message, "tool_calls"), resp);
   if (reason != NULL)
     return reason;
-  if (json_copy_optional(json_get(root, "done_reason"),
+  if (json_copy_string(json_get(root, "done_reason"),
                          &resp->finish_reason) != 0 ||
-      json_copy_optional(json_get(root, "model"), &resp->model) != 0)
+      json_copy_string(json_get(root, "model"), &resp->model) != 0)
     return "out_of_memory";
   resp->stop = ollama_stop(resp->finish_reason, resp->n_tool_calls > 0);
   if (cJSON_IsTrue(json_get(root, "done"))) {
@@ -298,8 +279,8 @@ static const char *read_response(const cJSON *root, chat_response *resp) {
     resp->output_tokens = done_count(root, "eval_count");
   }
   else {
-    resp->input_tokens = json_count(root, "prompt_eval_count");
-    resp->output_tokens = json_count(root, "eval_count");
+    resp->input_tokens = json_get_count(root, "prompt_eval_count");
+    resp->output_tokens = json_get_count(root, "eval_count");
   }
   return NULL;
 }
@@ -320,7 +301,7 @@ int ollama_parse_response(const char *body, size_t len, chat_response *resp,
     chat_error_set(err, CHAT_ERR_PERMANENT, "invalid_utf8", NULL);
     goto done;
   }
-  root = json_parse_body(body, len);
+  root = json_parse_strict(body, len);
   if (root == NULL) {
     chat_error_set(err, CHAT_ERR_PERMANENT, "invalid_json", NULL);
     goto done;
@@ -350,11 +331,12 @@ static int malformed(chat_stream *st, const char *reason) {
   return chat_stream_fail(st, CHAT_ERR_PERMANENT, reason, NULL, NULL);
 }
 
-/* A tool call arrives whole in one line, so its arguments go out in one
- * fragment. *n counts the calls seen. */
+/* A tool call arrives whole in one line, so it goes out as one new call
+ * (numbered after those the stream holds) with its arguments in one
+ * fragment. A call without an id is named by chat_stream_finish. *n counts
+ * the calls in this line. */
 static int stream_tool_calls(chat_stream *st, const cJSON *list, size_t *n) {
   const cJSON *item;
-  size_t pos = 0;
 
   *n = 0;
   if (list == NULL || cJSON_IsNull(list))
@@ -363,16 +345,17 @@ static int stream_tool_calls(chat_stream *st, const cJSON *list, size_t *n) {
     return malformed(st, "missing_field");
   cJSON_ArrayForEach(item, list) {
     ollama_call c;
-    const char *reason = read_call(item, pos++, &c);
+    const char *reason = read_call(item, &c);
+    size_t index = chat_stream_tool_count(st);
     int rc;
 
     if (reason != NULL) {
       free(c.args);
       return malformed(st, reason);
     }
-    rc = chat_stream_tool_call(st, c.index, c.id, c.name);
+    rc = chat_stream_tool_call(st, index, c.id, c.name);
     if (rc == 0)
-      rc = chat_stream_tool_args(st, c.index, c.args, strlen(c.args));
+      rc = chat_stream_tool_args(st, index, c.args, strlen(c.args));
     free(c.args);
     if (rc != 0)
       return -1;
@@ -442,19 +425,12 @@ int ollama_stream_event(chat_stream *st, const char *event, const char *data,
   int rc;
 
   (void)event; /* NDJSON has no event names */
-  if (data == NULL)
-    len = 0;
-  while (len > 0 && json_is_space(data[0])) {
-    data++;
-    len--;
-  }
-  while (len > 0 && json_is_space(data[len - 1]))
-    len--;
+  codec_trim(&data, &len);
   if (len == 0)
     return 0;
   if (!chat_utf8_valid(data, len))
     return malformed(st, "invalid_utf8");
-  root = json_parse_body(data, len);
+  root = json_parse_strict(data, len);
   if (root == NULL)
     return malformed(st, "invalid_json");
   rc = stream_line(st, root);

@@ -27,7 +27,7 @@ char *ollama_build_request(const chat_request *req, size_t *len);
 
 /* Parses a 2xx /api/chat body (stream false) into resp: message.content,
  * tool calls (object arguments become JSON text; ids are made up as
- * "call_<index>" when Ollama gives none), model, done_reason as
+ * "call_<position>" when Ollama gives none, as chat_stream_finish does), model, done_reason as
  * finish_reason and stop, prompt_eval_count / eval_count (absent on a done
  * object means 0: Ollama omits zero counts). 0, or -1 with err set as for
  * openai_parse_response; an {"error": "..."} body is a transient
@@ -36,7 +36,10 @@ char *ollama_build_request(const chat_request *req, size_t *len);
 int ollama_parse_response(const char *body, size_t len, chat_response *resp,
                           chat_error *err);
 
-/* One NDJSON line of a streamed response (event is NULL). See codec.h. */
+/* One NDJSON line of a streamed response (event is NULL). See codec.h.
+ * Each tool call in a line is a new call, numbered after those the stream
+ * holds (chat_stream_tool_count): Ollama sends calls whole, and its own
+ * function.index is not relied on. */
 int ollama_stream_event(struct chat_stream *st, const char *event,
                         const char *data, size_t len);
 

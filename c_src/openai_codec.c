@@ -19,6 +19,8 @@
 #include "buf.h"
 #include "chat_stream.h"
 #include "codec_util.h"
+#include "json_in.h"
+#include "json_out.h"
 
 #define OPENAI_BASE "https://api.openai.com/v1"
 #define OPENROUTER_BASE "https://openrouter.ai/api/v1"
@@ -33,8 +35,12 @@
  * string>"}}: OpenAI wants the arguments as text, not as an object. */
 static int put_tool_call(buf *b, const chat_tool_call *c) {
   size_t len;
-  const char *args = codec_call_args(c, &len);
+  const char *args = chat_tool_call_args(c, &len);
 
+  if (args == NULL || len == 0) { /* no arguments: an empty object */
+    args = "{}";
+    len = 2;
+  }
   if (buf_puts(b, "{\"id\":") != 0 || json_put_cstr(b, c->id) != 0 ||
       buf_puts(b, ",\"type\":\"function\",\"function\":{\"name\":") != 0 ||
       json_put_cstr(b, c->name) != 0 ||
@@ -99,7 +105,8 @@ int openai_put_tools(buf *b, const chat_tool *tools, size_t n) {
       if (buf_puts(b, "{\"type\":\"object\"}") != 0)
         return -1;
     }
-    else if (json_put_json(b, t->parameters, strlen(t->parameters), 1) != 0)
+    else if (json_put_json_text(b, t->parameters, strlen(t->parameters),
+                                1) != 0)
       return -1;
     if (buf_puts(b, "}}") != 0)
       return -1;
@@ -134,8 +141,8 @@ static int put_response_format(buf *b, const chat_request *req) {
                   "\"json_schema\":{\"name\":") != 0 ||
       json_put_cstr(b, name ? name : "output") != 0 ||
       buf_puts(b, ",\"schema\":") != 0 ||
-      json_put_json(b, req->output_schema, strlen(req->output_schema), 1) !=
-          0)
+      json_put_json_text(b, req->output_schema, strlen(req->output_schema),
+                         1) != 0)
     return -1;
   return buf_puts(b, ",\"strict\":true}}");
 }
@@ -225,7 +232,7 @@ static char *code_text(const cJSON *code) {
   if (code == NULL)
     return NULL;
   if (cJSON_IsString(code))
-    return json_strdup(code);
+    return json_dup_string(code);
   if (!cJSON_IsNumber(code) || !isfinite(code->valuedouble))
     return NULL;
   n = snprintf(tmp, sizeof(tmp), "%.15g", code->valuedouble);
@@ -239,11 +246,11 @@ static char *code_text(const cJSON *code) {
  * bare string as Ollama sends. */
 static void read_error_value(const cJSON *error, chat_error *err) {
   if (cJSON_IsString(error)) {
-    err->message = json_strdup(error);
+    err->message = json_dup_string(error);
     return;
   }
-  err->message = json_strdup(json_get(error, "message"));
-  err->type = json_strdup(json_get(error, "type"));
+  err->message = json_dup_string(json_get(error, "message"));
+  err->type = json_dup_string(json_get(error, "type"));
   err->code = code_text(json_get(error, "code"));
 }
 
@@ -313,9 +320,9 @@ static char *arguments_text(const cJSON *args, int *bad) {
       (cJSON_IsString(args) && args->valuestring[0] == '\0'))
     return strdup("{}");
   if (cJSON_IsString(args))
-    return json_strdup(args);
+    return json_dup_string(args);
   if (cJSON_IsObject(args))
-    return json_print(args);
+    return json_object_text(args);
   *bad = 1;
   return NULL;
 }
@@ -341,9 +348,9 @@ static const char *read_tool_call(const cJSON *item, size_t pos,
   call = chat_response_add_tool_call(resp);
   if (call == NULL)
     return "out_of_memory";
-  call->name = json_strdup(name);
+  call->name = json_dup_string(name);
   if (cJSON_IsString(id) && id->valuestring[0] != '\0') {
-    call->id = json_strdup(id);
+    call->id = json_dup_string(id);
   }
   else {
     snprintf(made_up, sizeof(made_up), "call_%zu", pos);
@@ -424,7 +431,7 @@ static const char *read_response(const cJSON *root, chat_response *resp) {
    * answer, not a broken body. Any other non-string is. */
   content = json_get(message, "content");
   if (cJSON_IsString(content))
-    resp->content = json_strdup(content);
+    resp->content = json_dup_string(content);
   else if (content == NULL || cJSON_IsNull(content))
     resp->content = strdup("");
   else
@@ -437,9 +444,9 @@ static const char *read_response(const cJSON *root, chat_response *resp) {
   if (reason != NULL)
     return reason;
 
-  if (json_copy_optional(json_get(choice, "finish_reason"),
+  if (json_copy_string(json_get(choice, "finish_reason"),
                          &resp->finish_reason) != 0 ||
-      json_copy_optional(json_get(root, "model"), &resp->model) != 0)
+      json_copy_string(json_get(root, "model"), &resp->model) != 0)
     return "out_of_memory";
   resp->stop = openai_stop_reason(resp->finish_reason);
   /* Some compatible servers say "stop" after calling tools. */
@@ -448,8 +455,8 @@ static const char *read_response(const cJSON *root, chat_response *resp) {
     resp->stop = CHAT_STOP_TOOL_CALLS;
 
   usage = json_get(root, "usage");
-  resp->input_tokens = json_count(usage, "prompt_tokens");
-  resp->output_tokens = json_count(usage, "completion_tokens");
+  resp->input_tokens = json_get_count(usage, "prompt_tokens");
+  resp->output_tokens = json_get_count(usage, "completion_tokens");
   cost = usage_cost(usage);
   if (cost >= 0) {
     resp->has_cost = 1;
@@ -480,7 +487,7 @@ int openai_parse_response(const char *body, size_t len, chat_response *resp,
     chat_error_set(err, CHAT_ERR_PERMANENT, "invalid_utf8", NULL);
     goto done;
   }
-  root = json_parse_body(body, len);
+  root = json_parse_strict(body, len);
   if (root == NULL) {
     chat_error_set(err, CHAT_ERR_PERMANENT, "invalid_json", NULL);
     goto done;
@@ -574,12 +581,12 @@ void openai_parse_error(long status, const char *body, size_t len,
   err->retry_after_ms = retry_after_ms;
 
   if (chat_utf8_valid(body, len))
-    root = json_parse_body(body, len);
+    root = json_parse_strict(body, len);
   error = json_get(root, "error");
   if (is_error_value(error))
     read_error_value(error, err);
   if (err->message == NULL)
-    err->message = codec_body_snippet(body, len);
+    err->message = json_body_snippet(body, len);
 
   /* An exhausted quota comes as 429 but waiting will not refill it. */
   if (status == 429 && (is_quota(err->code) || is_quota(err->type)))
@@ -694,8 +701,8 @@ static void stream_usage(chat_stream *st, const cJSON *usage) {
 
   if (!cJSON_IsObject(usage))
     return;
-  chat_stream_usage(st, json_count(usage, "prompt_tokens"),
-                    json_count(usage, "completion_tokens"));
+  chat_stream_usage(st, json_get_count(usage, "prompt_tokens"),
+                    json_get_count(usage, "completion_tokens"));
   cost = usage_cost(usage);
   if (cost >= 0)
     chat_stream_cost(st, cost);
@@ -729,14 +736,7 @@ int openai_stream_event(chat_stream *st, const char *event, const char *data,
   int rc;
 
   (void)event; /* OpenAI streams have no event names */
-  if (data == NULL)
-    len = 0;
-  while (len > 0 && json_is_space(data[0])) {
-    data++;
-    len--;
-  }
-  while (len > 0 && json_is_space(data[len - 1]))
-    len--;
+  codec_trim(&data, &len);
   if (len == 0)
     return 0;
   if (len == 6 && memcmp(data, "[DONE]", 6) == 0) {
@@ -745,7 +745,7 @@ int openai_stream_event(chat_stream *st, const char *event, const char *data,
   }
   if (!chat_utf8_valid(data, len))
     return malformed(st, "invalid_utf8");
-  root = json_parse_body(data, len);
+  root = json_parse_strict(data, len);
   if (root == NULL)
     return malformed(st, "invalid_json");
   rc = stream_chunk(st, root);

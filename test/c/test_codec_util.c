@@ -1,90 +1,16 @@
-/* test_codec_util.c - unit tests for codec_util.c, the helpers the dialect
- * codecs share. Most of it is exercised through the codecs' own tests; this
- * pins down the edges a codec relies on. */
-#include <math.h>
-#include <stdlib.h>
+/* test_codec_util.c - unit tests for codec_util.c, the request checks and
+ * helpers the OpenAI and Ollama codecs share. Most of it is exercised
+ * through the codecs' own tests; this pins down the edges they rely on. */
 #include <string.h>
 
-#include <cJSON.h>
 #include <criterion/criterion.h>
 
 #include "buf.h"
 #include "chat.h"
+#include "codec.h"
 #include "codec_util.h"
 
-static void assert_json_out(const char *text, size_t len, int object,
-                            const char *want) {
-  buf b;
-  int rc;
-
-  buf_init(&b, 0);
-  rc = json_put_json(&b, text, len, object);
-  if (want == NULL) {
-    cr_assert_eq(rc, -1, "accepted: %.*s", (int)len, text);
-    cr_assert_eq(b.len, 0);
-  }
-  else {
-    cr_assert_eq(rc, 0, "refused: %.*s", (int)len, text);
-    cr_assert_str_eq(b.data, want);
-  }
-  buf_free(&b);
-}
-
-#define JSON_OUT(lit, object, want) \
-  assert_json_out(lit, sizeof(lit) - 1, object, want)
-
-Test(codec_util, json_put_json_checks_and_copies) {
-  /* As given, but for the whitespace around the value. */
-  JSON_OUT(" { \"a\" : [ 1 , 2.5 , \"x\" ] } \n", 1,
-           "{ \"a\" : [ 1 , 2.5 , \"x\" ] }");
-  JSON_OUT("{\"s\":\"\\u00e9\\t\xc3\xa9\"}", 1,
-           "{\"s\":\"\\u00e9\\t\xc3\xa9\"}");
-  /* Past 2^53: cJSON would round it, the copy does not. */
-  JSON_OUT("{\"max\":9007199254740993}", 1, "{\"max\":9007199254740993}");
-  /* What cJSON alone would let through is refused. */
-  JSON_OUT("{\"n\":01}", 1, NULL);
-  JSON_OUT("{\"n\":+1}", 1, NULL);
-  JSON_OUT("{\"s\":\"a\tb\"}", 1, NULL);
-  JSON_OUT("{\"s\":\"\\u0000\"}", 1, NULL);
-  JSON_OUT("[1]", 0, "[1]");
-  JSON_OUT("true", 0, "true");
-  JSON_OUT("[1]", 1, NULL);
-  JSON_OUT("\"x\"", 1, NULL);
-  JSON_OUT("{", 1, NULL);
-  JSON_OUT("{}{}", 1, NULL);
-  JSON_OUT("{} x", 1, NULL);
-  JSON_OUT("", 0, NULL);
-  JSON_OUT("  ", 0, NULL);
-  JSON_OUT("{\"a\":\"\xff\"}", 1, NULL);
-  JSON_OUT("{\"a\":\"\\ud800\"}", 1, NULL);
-  JSON_OUT("{\"a\":1}\0", 1, NULL);
-  /* Only len bytes count. */
-  assert_json_out("{}garbage", 2, 1, "{}");
-  assert_json_out(NULL, 0, 0, NULL);
-}
-
-Test(codec_util, call_args) {
-  chat_tool_call with_len = {.arguments = "{\"a\":1}xyz", .arguments_len = 7};
-  chat_tool_call c_string = {.arguments = "{\"b\":2}"};
-  chat_tool_call none = {.arguments = NULL};
-  chat_tool_call empty = {.arguments = ""};
-  size_t len;
-  const char *s;
-
-  s = codec_call_args(&with_len, &len);
-  cr_assert_eq(len, 7);
-  cr_assert_eq(memcmp(s, "{\"a\":1}", 7), 0);
-  s = codec_call_args(&c_string, &len);
-  cr_assert_eq(len, 7);
-  cr_assert_str_eq(s, "{\"b\":2}");
-  s = codec_call_args(&none, &len);
-  cr_assert_eq(len, 2);
-  cr_assert_str_eq(s, "{}");
-  s = codec_call_args(&empty, &len);
-  cr_assert_str_eq(s, "{}");
-}
-
-Test(codec_util, request_check) {
+Test(codec_util, request_check_and_forced_tool) {
   chat_message user = {.role = "user", .content = "x", .content_len = 1};
   chat_tool tools[] = {{.name = "a"}};
   chat_request req = {.model = "m", .messages = &user, .n_messages = 1};
@@ -110,34 +36,63 @@ Test(codec_util, request_check) {
   cr_assert_not(codec_request_check(NULL));
 }
 
-Test(codec_util, body_snippet_and_count) {
-  static const char body[] = "{\"n\":3,\"f\":2.9,\"neg\":-1,\"s\":\"3\"}";
-  cJSON *root = cJSON_Parse(body);
-  char *s = codec_body_snippet("  hi\n", 5);
+Test(codec_util, tool_call_arguments_must_be_utf8) {
+  chat_tool_call ok = {.id = "c", .name = "f",
+                       .arguments = "{\"a\":\"\xc3\xa9\"}"};
+  chat_tool_call bad = {.id = "c", .name = "f",
+                        .arguments = "{\"a\":\"\xe9\"}"};
+  chat_tool_call cut = {.id = "c", .name = "f", .arguments = "\xc3\xa9",
+                        .arguments_len = 1};
+  chat_message m = {.role = "assistant", .tool_calls = &ok,
+                    .n_tool_calls = 1};
+  chat_request req = {.model = "m", .messages = &m, .n_messages = 1};
 
-  cr_assert_str_eq(s, "hi");
-  free(s);
-  cr_assert_null(codec_body_snippet(NULL, 3));
-  cr_assert_null(codec_body_snippet("\xff", 1));
-  cr_assert_eq(json_count(root, "n"), 3);
-  cr_assert_eq(json_count(root, "f"), 2);
-  cr_assert_eq(json_count(root, "neg"), -1);
-  cr_assert_eq(json_count(root, "s"), -1);
-  cr_assert_eq(json_count(root, "missing"), -1);
-  cr_assert_eq(json_count(NULL, "n"), -1);
-  cJSON_Delete(root);
+  cr_assert(codec_request_check(&req));
+  m.tool_calls = &bad;
+  cr_assert_not(codec_request_check(&req));
+  /* arguments_len counts: half a character is not UTF-8. */
+  m.tool_calls = &cut;
+  cr_assert_not(codec_request_check(&req));
 }
 
-Test(codec_util, json_put_string_and_number_refuse_bad_input) {
+Test(codec_util, bearer_header) {
+  chat_headers h;
+
+  chat_headers_init(&h);
+  cr_assert_eq(codec_add_bearer(&h, NULL), 0);
+  cr_assert_eq(codec_add_bearer(&h, ""), 0);
+  cr_assert_eq(h.n, 0);
+  cr_assert_eq(codec_add_bearer(&h, "k-1"), 0);
+  cr_assert_eq(h.n, 1);
+  cr_assert_str_eq(h.lines[0], "Authorization: Bearer k-1");
+  cr_assert_eq(codec_add_bearer(&h, "k\nX: y"), -1);
+  chat_headers_free(&h);
+}
+
+Test(codec_util, url_and_trim) {
+  const char *data = " \r\n\t[DONE] \n";
+  size_t len = strlen(data);
   buf b;
 
   buf_init(&b, 0);
-  cr_assert_eq(json_put_string(&b, NULL, 1), -1);
-  cr_assert_eq(json_put_cstr(&b, NULL), -1);
-  cr_assert_eq(json_put_number(&b, INFINITY), -1);
-  cr_assert_eq(json_put_number(&b, NAN), -1);
-  cr_assert_eq(b.len, 0);
-  cr_assert_eq(json_put_string(&b, NULL, 0), 0);
-  cr_assert_str_eq(b.data, "\"\"");
+  cr_assert_eq(codec_url(&b, "http://h:1//", "http://d", "/p"), 0);
+  cr_assert_str_eq(b.data, "http://h:1/p");
   buf_free(&b);
+  cr_assert_eq(codec_url(&b, NULL, "http://d/", "/p"), 0);
+  cr_assert_str_eq(b.data, "http://d/p");
+  buf_free(&b);
+  cr_assert_eq(codec_url(&b, "http://h\t", "http://d", "/p"), -1);
+  buf_free(&b);
+
+  codec_trim(&data, &len);
+  cr_assert_eq(len, 6);
+  cr_assert_eq(memcmp(data, "[DONE]", 6), 0);
+  data = NULL;
+  len = 9;
+  codec_trim(&data, &len);
+  cr_assert_eq(len, 0);
+  data = "   ";
+  len = 3;
+  codec_trim(&data, &len);
+  cr_assert_eq(len, 0);
 }

@@ -486,9 +486,6 @@ Test(ollama_response, missing_structure_is_missing_field) {
   PARSE_FAILS("{\"message\":{\"tool_calls\":[{\"function\":{\"name\":\"f\","
               "\"arguments\":[]}}]}}",
               "missing_field");
-  PARSE_FAILS("{\"message\":{\"tool_calls\":[{\"function\":{\"name\":\"f\","
-              "\"index\":-2}}]}}",
-              "missing_field");
   PARSE_FAILS("[]", "missing_field");
   PARSE_FAILS("null", "missing_field");
   PARSE_FAILS("{\"error\":null}", "missing_field");

@@ -132,7 +132,7 @@ Test(ollama_stream, tool_call_line_then_done) {
   cr_assert_eq(run_finish(&r), 0);
   cr_assert_str_eq(r.resp.content, "");
   cr_assert_eq(r.resp.n_tool_calls, 1);
-  /* Ollama gave no id: the codec makes one up from the index. */
+  /* Ollama gave no id: the stream names the call by its position. */
   cr_assert_str_eq(r.resp.tool_calls[0].id, "call_0");
   cr_assert_str_eq(r.resp.tool_calls[0].name, "get_weather");
   cr_assert_str_eq(r.resp.tool_calls[0].arguments, "{\"city\":\"Tokyo\"}");
@@ -338,7 +338,7 @@ Test(ollama_stream, tool_calls_on_the_done_line_stop_for_tools) {
   run_free(&r);
 }
 
-Test(ollama_stream, tool_calls_across_lines_keep_their_index_and_id) {
+Test(ollama_stream, tool_calls_across_lines_are_numbered_in_order) {
   run r;
 
   run_start(&r);
@@ -361,6 +361,38 @@ Test(ollama_stream, tool_calls_across_lines_keep_their_index_and_id) {
   cr_assert_str_eq(r.resp.tool_calls[1].name, "g");
   cr_assert_str_eq(r.resp.tool_calls[1].arguments,
                    "{\"s\":\"\xc3\xa9\",\"l\":[1,2.5,null,true]}");
+  run_free(&r);
+}
+
+Test(ollama_stream, repeated_wire_indexes_do_not_merge_calls) {
+  /* Two lines whose calls both say index 0 (or none): still two calls. */
+  static const char *const lines[] = {
+      "{\"message\":{\"tool_calls\":[{\"function\":{\"index\":0,"
+      "\"name\":\"f\",\"arguments\":{\"n\":1}}}]},\"done\":false}",
+      "{\"message\":{\"tool_calls\":[{\"function\":{\"index\":0,"
+      "\"name\":\"f\",\"arguments\":{\"n\":2}}}]},\"done\":false}",
+      "{\"message\":{\"tool_calls\":[{\"function\":{\"name\":\"g\"}},"
+      "{\"function\":{\"name\":\"h\"}}]},\"done\":false}",
+  };
+  run r;
+  size_t i;
+
+  run_start(&r);
+  for (i = 0; i < 3; i++)
+    cr_assert_eq(line(&r, lines[i]), 0);
+  cr_assert_eq(line(&r, done_line), 0);
+  cr_assert_eq(run_finish(&r), 0);
+  cr_assert_eq(r.resp.n_tool_calls, 4);
+  cr_assert_str_eq(r.resp.tool_calls[0].arguments, "{\"n\":1}");
+  cr_assert_str_eq(r.resp.tool_calls[1].arguments, "{\"n\":2}");
+  cr_assert_str_eq(r.resp.tool_calls[2].name, "g");
+  cr_assert_str_eq(r.resp.tool_calls[3].name, "h");
+  for (i = 0; i < 4; i++) {
+    char want[16];
+
+    snprintf(want, sizeof(want), "call_%zu", i);
+    cr_assert_str_eq(r.resp.tool_calls[i].id, want);
+  }
   run_free(&r);
 }
 
@@ -447,14 +479,6 @@ Test(ollama_stream, wrong_types_fail) {
       "\"arguments\":[1]}}]}}",
       "{\"message\":{\"tool_calls\":[{\"function\":{\"name\":\"f\","
       "\"arguments\":5}}]}}",
-      "{\"message\":{\"tool_calls\":[{\"function\":{\"name\":\"f\","
-      "\"index\":-1}}]}}",
-      "{\"message\":{\"tool_calls\":[{\"function\":{\"name\":\"f\","
-      "\"index\":1.5}}]}}",
-      "{\"message\":{\"tool_calls\":[{\"function\":{\"name\":\"f\","
-      "\"index\":1e9}}]}}",
-      "{\"message\":{\"tool_calls\":[{\"function\":{\"name\":\"f\","
-      "\"index\":\"0\"}}]}}",
   };
   size_t i;
 
