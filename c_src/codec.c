@@ -7,11 +7,16 @@
 #include "anthropic_codec.h"
 #include "buf.h"
 #include "gemini_codec.h"
+#include "ollama_codec.h"
+#include "openai_codec.h"
 
 /* Each dialect's codec file defines one of these; add it here as well. */
 static const chat_codec *const codecs[] = {
+    &chat_codec_openai,
+    &chat_codec_openrouter,
     &chat_codec_anthropic,
     &chat_codec_gemini,
+    &chat_codec_ollama,
     NULL,
 };
 

@@ -6,12 +6,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cJSON.h>
 #include <criterion/criterion.h>
 
 #include "buf.h"
 #include "chat.h"
+#include "codec.h"
 #include "fixtures.h"
 #include "openai_codec.h"
 
@@ -158,7 +160,7 @@ Test(openai_request, matches_the_reference_vector) {
   cJSON *ref = cJSON_ParseWithLength(text, len);
   const cJSON *ref_msgs, *item;
   chat_message msgs[8];
-  chat_request req;
+  chat_request req = {.model = NULL};
   cJSON *built;
   size_t n = 0;
 
@@ -368,7 +370,7 @@ Test(openai_request, invalid_requests_give_null) {
 Test(openai_request, five_megabyte_content) {
   size_t n = 5 * 1024 * 1024, i;
   char *big = malloc(n);
-  chat_message msgs[1];
+  chat_message msgs[1] = {{.role = NULL}};
   chat_request req = {.model = "m", .messages = msgs, .n_messages = 1, .has_temperature = 0, .temperature = 0, .max_tokens = 0};
   cJSON *root;
   const cJSON *m;
@@ -423,7 +425,7 @@ Test(openai_request, random_unicode_round_trips) {
   int round;
 
   for (round = 0; round < 200; round++) {
-    chat_message msgs[1];
+    chat_message msgs[1] = {{.role = NULL}};
     chat_request req = {.model = "m", .messages = msgs, .n_messages = 1, .has_temperature = 0, .temperature = 0, .max_tokens = 0};
     cJSON *root;
     const cJSON *m;
@@ -1256,4 +1258,874 @@ Test(openai_error, every_prefix_of_every_vector_is_handled) {
     }
     free(body);
   }
+}
+
+/* --- Request: tools, tool calls, structured output, streaming ------------ */
+
+static const char weather_params[] =
+    "{\"type\": \"object\", \"properties\": {\"location\": {\"type\": "
+    "\"string\"}}, \"required\": [\"location\"]}";
+
+/* Builds with the "openai" codec table and parses the body back. */
+static cJSON *build_table_and_parse(const chat_codec *codec,
+                                    const chat_request *req) {
+  size_t len = 0;
+  char *body = codec->build_request(req, &len);
+  cJSON *root;
+
+  cr_assert_not_null(body);
+  cr_assert_eq(len, strlen(body));
+  root = cJSON_ParseWithLength(body, len);
+  cr_assert_not_null(root, "built body is not JSON: %s", body);
+  free(body);
+  return root;
+}
+
+static const cJSON *field(const cJSON *obj, const char *name) {
+  return cJSON_GetObjectItemCaseSensitive(obj, name);
+}
+
+Test(openai_request, whole_reference_vector_through_the_openai_table) {
+  size_t len;
+  char *text = load("request.json", &len);
+  cJSON *ref = cJSON_ParseWithLength(text, len);
+  const cJSON *ref_msgs, *item, *fn;
+  chat_message msgs[8];
+  chat_tool tool;
+  char *params;
+  cJSON *built;
+  size_t n = 0;
+
+  cr_assert_not_null(ref);
+  ref_msgs = field(ref, "messages");
+  cJSON_ArrayForEach(item, ref_msgs) {
+    cr_assert_lt(n, 8);
+    msgs[n++] = msg(str_field(item, "role"), str_field(item, "content"));
+  }
+  fn = field(cJSON_GetArrayItem(field(ref, "tools"), 0), "function");
+  params = cJSON_PrintUnformatted(field(fn, "parameters"));
+  cr_assert_not_null(params);
+  tool = (chat_tool){.name = str_field(fn, "name"),
+                     .description = str_field(fn, "description"),
+                     .parameters = params};
+  long cap = (long)field(ref, "max_completion_tokens")->valuedouble;
+  chat_request req = {.model = str_field(ref, "model"),
+                      .messages = msgs,
+                      .n_messages = n,
+                      .has_temperature = 1,
+                      .temperature = field(ref, "temperature")->valuedouble,
+                      .max_tokens = cap,
+                      .tools = &tool,
+                      .n_tools = 1,
+                      .tool_choice = str_field(ref, "tool_choice")};
+  built = build_table_and_parse(&chat_codec_openai, &req);
+  /* Every field, in every detail: max_completion_tokens, tools with the
+   * schema as an object, tool_choice, stream false. */
+  cr_assert(cJSON_Compare(built, ref, 1));
+  cJSON_Delete(built);
+  cJSON_Delete(ref);
+  cJSON_free(params);
+  free(text);
+}
+
+Test(openai_request, openai_table_caps_with_max_completion_tokens) {
+  chat_message msgs[] = {msg("user", "x")};
+  chat_request req = {.model = "gpt-5", .messages = msgs, .n_messages = 1,
+                      .max_tokens = 64};
+  cJSON *root = build_table_and_parse(&chat_codec_openai, &req);
+
+  cr_assert_eq(field(root, "max_completion_tokens")->valuedouble, 64.0);
+  cr_assert_null(field(root, "max_tokens"));
+  cJSON_Delete(root);
+  /* OpenRouter (and openai_build_request) keep max_tokens. */
+  root = build_table_and_parse(&chat_codec_openrouter, &req);
+  cr_assert_eq(field(root, "max_tokens")->valuedouble, 64.0);
+  cr_assert_null(field(root, "max_completion_tokens"));
+  cJSON_Delete(root);
+}
+
+Test(openai_request, structured_output_matches_the_vector) {
+  size_t len;
+  char *text = load("structured_output_fragment.json", &len);
+  cJSON *ref = cJSON_ParseWithLength(text, len);
+  const cJSON *ref_format = field(ref, "response_format");
+  char *schema = cJSON_PrintUnformatted(
+      field(field(ref_format, "json_schema"), "schema"));
+  chat_message msgs[] = {msg("user", "x")};
+  chat_request req = {.model = "m", .messages = msgs, .n_messages = 1,
+                      .output_schema = schema,
+                      .output_schema_name = "verdict"};
+  cJSON *root = build_and_parse(&req);
+
+  cr_assert(cJSON_Compare(field(root, "response_format"), ref_format, 1));
+  cJSON_Delete(root);
+  /* Without a name the schema is called "output". */
+  req.output_schema_name = NULL;
+  root = build_and_parse(&req);
+  cr_assert_str_eq(str_field(field(field(root, "response_format"),
+                                   "json_schema"),
+                             "name"),
+                   "output");
+  cJSON_Delete(root);
+  cJSON_Delete(ref);
+  cJSON_free(schema);
+  free(text);
+}
+
+Test(openai_request, schemas_are_re_printed_compactly) {
+  static const char schema[] =
+      " {\n \"type\" : \"object\",\t\"properties\": {\"n\": {\"maximum\": "
+      "1e3, \"enum\": [01, 2.50]}, \"s\": {\"pattern\": \"\\u00e9\\n\"}}}\n";
+  chat_message msgs[] = {msg("user", "x")};
+  chat_request req = {.model = "m", .messages = msgs, .n_messages = 1,
+                      .output_schema = schema};
+  char *body = openai_build_request(&req, NULL);
+
+  cr_assert_not_null(body);
+  cr_assert_not_null(
+      strstr(body, "\"schema\":{\"type\":\"object\",\"properties\":{\"n\":{"
+                   "\"maximum\":1000,\"enum\":[1,2.5]},\"s\":{\"pattern\":"
+                   "\"\xc3\xa9\\n\"}}},\"strict\":true}"),
+      "%s", body);
+  free(body);
+}
+
+Test(openai_request, tools_shape) {
+  chat_tool tools[] = {
+      {.name = "get_weather", .description = "Weather now",
+       .parameters = weather_params},
+      {.name = "ping"},
+  };
+  chat_message msgs[] = {msg("user", "x")};
+  chat_request req = {.model = "m", .messages = msgs, .n_messages = 1,
+                      .tools = tools, .n_tools = 2};
+  cJSON *root = build_and_parse(&req);
+  const cJSON *list = field(root, "tools"), *t0, *t1;
+
+  cr_assert_eq(cJSON_GetArraySize(list), 2);
+  t0 = cJSON_GetArrayItem(list, 0);
+  t1 = cJSON_GetArrayItem(list, 1);
+  cr_assert_str_eq(str_field(t0, "type"), "function");
+  cr_assert_eq(cJSON_GetArraySize(t0), 2);
+  cr_assert_str_eq(str_field(field(t0, "function"), "name"), "get_weather");
+  cr_assert_str_eq(str_field(field(t0, "function"), "description"),
+                   "Weather now");
+  {
+    cJSON *want = cJSON_Parse(weather_params);
+
+    cr_assert(cJSON_Compare(field(field(t0, "function"), "parameters"), want,
+                            1));
+    cJSON_Delete(want);
+  }
+  /* No description: none sent; no schema: an empty object schema. */
+  cr_assert_null(field(field(t1, "function"), "description"));
+  cr_assert_str_eq(
+      str_field(field(field(t1, "function"), "parameters"), "type"),
+      "object");
+  cr_assert_eq(cJSON_GetArraySize(field(field(t1, "function"), "parameters")),
+               1);
+  /* No tool_choice set: none sent. */
+  cr_assert_null(field(root, "tool_choice"));
+  cJSON_Delete(root);
+}
+
+Test(openai_request, tool_choice_forms) {
+  chat_tool tools[] = {{.name = "a"}, {.name = "b"}};
+  chat_message msgs[] = {msg("user", "x")};
+  static const char *const words[] = {"auto", "none", "required"};
+  chat_request req = {.model = "m", .messages = msgs, .n_messages = 1,
+                      .tools = tools, .n_tools = 2};
+  cJSON *root;
+  const cJSON *choice;
+  size_t i;
+
+  for (i = 0; i < 3; i++) {
+    req.tool_choice = words[i];
+    root = build_and_parse(&req);
+    choice = field(root, "tool_choice");
+    cr_assert(cJSON_IsString(choice));
+    cr_assert_str_eq(choice->valuestring, words[i]);
+    cJSON_Delete(root);
+  }
+  req.tool_choice = "b";
+  root = build_and_parse(&req);
+  choice = field(root, "tool_choice");
+  cr_assert_str_eq(str_field(choice, "type"), "function");
+  cr_assert_str_eq(str_field(field(choice, "function"), "name"), "b");
+  cr_assert_eq(cJSON_GetArraySize(choice), 2);
+  cJSON_Delete(root);
+
+  /* Without tools, "auto" and "none" say what OpenAI does anyway and are
+   * left out (OpenAI refuses tool_choice without tools). */
+  req.tools = NULL;
+  req.n_tools = 0;
+  req.tool_choice = "none";
+  root = build_and_parse(&req);
+  cr_assert_null(field(root, "tool_choice"));
+  cr_assert_null(field(root, "tools"));
+  cJSON_Delete(root);
+}
+
+Test(openai_request, assistant_tool_calls_and_tool_results) {
+  chat_tool_call calls[] = {
+      {.id = "call_1", .name = "get_weather",
+       .arguments = "{\"location\":\"Boston\"}",
+       .arguments_len = strlen("{\"location\":\"Boston\"}")},
+      {.id = "call_2", .name = "ping"},
+      /* arguments_len 0 with text: the C string is used */
+      {.id = "call_3", .name = "ping", .arguments = "{\"x\":[1]}"},
+  };
+  chat_message msgs[] = {
+      msg("user", "Weather?"),
+      {.role = "assistant", .tool_calls = calls, .n_tool_calls = 3},
+      {.role = "tool", .content = "sunny", .content_len = 5,
+       .tool_call_id = "call_1", .tool_name = "get_weather"},
+      {.role = "assistant", .content = "", .tool_calls = calls,
+       .n_tool_calls = 1},
+  };
+  chat_request req = {.model = "m", .messages = msgs, .n_messages = 4};
+  cJSON *root = build_and_parse(&req);
+  const cJSON *list = field(root, "messages");
+  const cJSON *a = cJSON_GetArrayItem(list, 1);
+  const cJSON *t = cJSON_GetArrayItem(list, 2);
+  const cJSON *tc, *c0, *c1, *c2;
+
+  cr_assert(cJSON_IsNull(field(a, "content")));
+  tc = field(a, "tool_calls");
+  cr_assert_eq(cJSON_GetArraySize(tc), 3);
+  c0 = cJSON_GetArrayItem(tc, 0);
+  c1 = cJSON_GetArrayItem(tc, 1);
+  c2 = cJSON_GetArrayItem(tc, 2);
+  cr_assert_str_eq(str_field(c0, "id"), "call_1");
+  cr_assert_str_eq(str_field(c0, "type"), "function");
+  cr_assert_str_eq(str_field(field(c0, "function"), "name"), "get_weather");
+  /* The arguments go out as a string holding the JSON. */
+  cr_assert_str_eq(str_field(field(c0, "function"), "arguments"),
+                   "{\"location\":\"Boston\"}");
+  cr_assert_str_eq(str_field(field(c1, "function"), "arguments"), "{}");
+  cr_assert_str_eq(str_field(field(c2, "function"), "arguments"),
+                   "{\"x\":[1]}");
+
+  cr_assert_str_eq(str_field(t, "role"), "tool");
+  cr_assert_str_eq(str_field(t, "tool_call_id"), "call_1");
+  cr_assert_str_eq(str_field(t, "content"), "sunny");
+  cr_assert_null(field(t, "tool_name"));
+  cr_assert_eq(cJSON_GetArraySize(t), 3);
+  /* Content that is there, even empty, stays a string. */
+  cr_assert_str_eq(str_field(cJSON_GetArrayItem(list, 3), "content"), "");
+  /* A user message gets no tool fields. */
+  cr_assert_eq(cJSON_GetArraySize(cJSON_GetArrayItem(list, 0)), 2);
+  cJSON_Delete(root);
+}
+
+Test(openai_request, arguments_are_sent_as_given_even_when_not_json) {
+  /* A model may have produced broken JSON; it goes back as it came. */
+  chat_tool_call calls[] = {{.id = "c", .name = "f", .arguments = "{\"a\":",
+                             .arguments_len = 5}};
+  chat_message msgs[] = {msg("user", "x"),
+                         {.role = "assistant", .tool_calls = calls,
+                          .n_tool_calls = 1}};
+  chat_request req = {.model = "m", .messages = msgs, .n_messages = 2};
+  cJSON *root = build_and_parse(&req);
+  const cJSON *c = cJSON_GetArrayItem(
+      field(cJSON_GetArrayItem(field(root, "messages"), 1), "tool_calls"), 0);
+
+  cr_assert_str_eq(str_field(field(c, "function"), "arguments"), "{\"a\":");
+  cJSON_Delete(root);
+}
+
+Test(openai_request, stream_and_logprobs) {
+  chat_message msgs[] = {msg("user", "x")};
+  chat_request req = {.model = "m", .messages = msgs, .n_messages = 1,
+                      .stream = 1, .logprobs = 1};
+  char *body = openai_build_request(&req, NULL);
+
+  cr_assert_not_null(body);
+  cr_assert_str_eq(body, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\","
+                         "\"content\":\"x\"}],\"logprobs\":true,"
+                         "\"stream\":true,\"stream_options\":"
+                         "{\"include_usage\":true}}");
+  free(body);
+}
+
+Test(openai_request, field_order_with_everything_set) {
+  chat_tool tools[] = {{.name = "f", .parameters = "{}"}};
+  chat_message msgs[] = {msg("user", "x")};
+  chat_request req = {.model = "m", .messages = msgs, .n_messages = 1,
+                      .has_temperature = 1, .temperature = 0.5,
+                      .max_tokens = 9, .tools = tools, .n_tools = 1,
+                      .tool_choice = "f", .output_schema = "{}",
+                      .output_schema_name = "v", .logprobs = 1};
+  char *body = openai_build_request(&req, NULL);
+
+  cr_assert_not_null(body);
+  cr_assert_str_eq(
+      body,
+      "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],"
+      "\"temperature\":0.5,\"max_tokens\":9,\"tools\":[{\"type\":"
+      "\"function\",\"function\":{\"name\":\"f\",\"parameters\":{}}}],"
+      "\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"f\"}},"
+      "\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{"
+      "\"name\":\"v\",\"schema\":{},\"strict\":true}},\"logprobs\":true,"
+      "\"stream\":false}");
+  free(body);
+}
+
+Test(openai_request, invalid_tool_requests_give_null) {
+  chat_message user[] = {msg("user", "x")};
+  chat_tool good_tool[] = {{.name = "f"}};
+  chat_tool no_name[] = {{.name = NULL}};
+  chat_tool empty_name[] = {{.name = ""}};
+  chat_tool bad_desc[] = {{.name = "f", .description = "\xff"}};
+  chat_tool bad_json[] = {{.name = "f", .parameters = "{\"type\":"}};
+  chat_tool not_object[] = {{.name = "f", .parameters = "[1]"}};
+  chat_tool trailing[] = {{.name = "f", .parameters = "{} {}"}};
+  chat_tool bad_utf8[] = {{.name = "f", .parameters = "{\"a\":\"\xc0\xaf\"}"}};
+  chat_tool empty_params[] = {{.name = "f", .parameters = ""}};
+  chat_tool_call no_id[] = {{.id = NULL, .name = "f"}};
+  chat_tool_call no_call_name[] = {{.id = "c", .name = ""}};
+  chat_tool_call bad_args[] = {{.id = "c", .name = "f", .arguments = "\xff"}};
+  chat_message call_no_id[] = {
+      {.role = "assistant", .tool_calls = no_id, .n_tool_calls = 1}};
+  chat_message call_no_name[] = {
+      {.role = "assistant", .tool_calls = no_call_name, .n_tool_calls = 1}};
+  chat_message call_bad_args[] = {
+      {.role = "assistant", .tool_calls = bad_args, .n_tool_calls = 1}};
+  chat_message calls_null[] = {
+      {.role = "assistant", .tool_calls = NULL, .n_tool_calls = 1}};
+  chat_tool_call ok_call[] = {{.id = "c", .name = "f"}};
+  chat_message calls_on_user[] = {
+      {.role = "user", .tool_calls = ok_call, .n_tool_calls = 1}};
+  chat_message tool_no_id[] = {
+      {.role = "tool", .content = "r", .content_len = 1}};
+  chat_message tool_bad_id[] = {
+      {.role = "tool", .content = "r", .content_len = 1,
+       .tool_call_id = "\xfe"}};
+  const chat_request cases[] = {
+      {.model = "m", .messages = user, .n_messages = 1, .tools = NULL,
+       .n_tools = 1},
+      {.model = "m", .messages = user, .n_messages = 1, .tools = no_name,
+       .n_tools = 1},
+      {.model = "m", .messages = user, .n_messages = 1, .tools = empty_name,
+       .n_tools = 1},
+      {.model = "m", .messages = user, .n_messages = 1, .tools = bad_desc,
+       .n_tools = 1},
+      {.model = "m", .messages = user, .n_messages = 1, .tools = bad_json,
+       .n_tools = 1},
+      {.model = "m", .messages = user, .n_messages = 1, .tools = not_object,
+       .n_tools = 1},
+      {.model = "m", .messages = user, .n_messages = 1, .tools = trailing,
+       .n_tools = 1},
+      {.model = "m", .messages = user, .n_messages = 1, .tools = bad_utf8,
+       .n_tools = 1},
+      {.model = "m", .messages = user, .n_messages = 1,
+       .tools = empty_params, .n_tools = 1},
+      {.model = "m", .messages = user, .n_messages = 1, .tools = good_tool,
+       .n_tools = 1, .tool_choice = "g"},
+      {.model = "m", .messages = user, .n_messages = 1, .tools = good_tool,
+       .n_tools = 1, .tool_choice = ""},
+      {.model = "m", .messages = user, .n_messages = 1,
+       .tool_choice = "required"},
+      {.model = "m", .messages = user, .n_messages = 1, .tool_choice = "f"},
+      {.model = "m", .messages = call_no_id, .n_messages = 1},
+      {.model = "m", .messages = call_no_name, .n_messages = 1},
+      {.model = "m", .messages = call_bad_args, .n_messages = 1},
+      {.model = "m", .messages = calls_null, .n_messages = 1},
+      {.model = "m", .messages = calls_on_user, .n_messages = 1},
+      {.model = "m", .messages = tool_no_id, .n_messages = 1},
+      {.model = "m", .messages = tool_bad_id, .n_messages = 1},
+      {.model = "m", .messages = user, .n_messages = 1,
+       .output_schema = "{"},
+      {.model = "m", .messages = user, .n_messages = 1,
+       .output_schema = "\"string\""},
+      {.model = "m", .messages = user, .n_messages = 1,
+       .output_schema = "{}", .output_schema_name = ""},
+      {.model = "m", .messages = user, .n_messages = 1,
+       .output_schema = "{}", .output_schema_name = "n\xff"},
+  };
+  size_t i;
+
+  for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    size_t len = 77;
+
+    cr_assert_null(openai_build_request(&cases[i], &len), "case %zu", i);
+    cr_assert_eq(len, 0);
+    cr_assert_null(chat_codec_openai.build_request(&cases[i], &len),
+                   "case %zu", i);
+  }
+}
+
+Test(openai_request, deeply_nested_schema_is_refused) {
+  size_t depth = 5000, i;
+  char *schema = malloc(2 * depth + 1);
+  chat_message msgs[] = {msg("user", "x")};
+  chat_request req = {.model = "m", .messages = msgs, .n_messages = 1};
+
+  cr_assert_not_null(schema);
+  for (i = 0; i < depth; i++) {
+    schema[i] = '[';
+    schema[2 * depth - 1 - i] = ']';
+  }
+  schema[0] = '{';
+  schema[2 * depth - 1] = '}';
+  schema[2 * depth] = '\0';
+  req.output_schema = schema;
+  cr_assert_null(openai_build_request(&req, NULL));
+  free(schema);
+}
+
+/* --- Response: tool calls, stop, cost, logprobs -------------------------- */
+
+Test(openai_response, tool_call_vector_tool_calls) {
+  size_t len;
+  char *body = load("tool_call_response.json", &len);
+  chat_response r;
+
+  parse_ok(body, len, &r);
+  cr_assert_eq(r.n_tool_calls, 1);
+  cr_assert_str_eq(r.tool_calls[0].id, "call_abc123");
+  cr_assert_str_eq(r.tool_calls[0].name, "get_current_weather");
+  cr_assert_str_eq(r.tool_calls[0].arguments,
+                   "{\n\"location\": \"Boston, MA\"\n}");
+  cr_assert_eq(r.tool_calls[0].arguments_len,
+               strlen("{\n\"location\": \"Boston, MA\"\n}"));
+  cr_assert_eq(r.stop, CHAT_STOP_TOOL_CALLS);
+  cr_assert_eq(r.has_cost, 0);
+  cr_assert_eq(r.has_logprob, 0);
+  chat_response_free(&r);
+  free(body);
+}
+
+Test(openai_response, text_vector_stops_normally) {
+  size_t len;
+  char *body = load("text_response.json", &len);
+  chat_response r;
+
+  parse_ok(body, len, &r);
+  cr_assert_eq(r.stop, CHAT_STOP_END);
+  cr_assert_eq(r.n_tool_calls, 0);
+  cr_assert_null(r.tool_calls);
+  cr_assert_eq(r.has_cost, 0);
+  cr_assert_eq(r.has_logprob, 0);
+  chat_response_free(&r);
+  free(body);
+}
+
+Test(openai_response, finish_reasons_are_normalized) {
+  static const struct {
+    const char *json;
+    chat_stop stop;
+  } cases[] = {{"\"stop\"", CHAT_STOP_END},
+               {"\"length\"", CHAT_STOP_LENGTH},
+               {"\"tool_calls\"", CHAT_STOP_TOOL_CALLS},
+               {"\"function_call\"", CHAT_STOP_TOOL_CALLS},
+               {"\"content_filter\"", CHAT_STOP_CONTENT_FILTER},
+               {"\"error\"", CHAT_STOP_OTHER},
+               {"\"\"", CHAT_STOP_OTHER},
+               {"null", CHAT_STOP_NONE},
+               {"7", CHAT_STOP_NONE}};
+  size_t i;
+
+  for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    char body[160];
+    chat_response r;
+    int n = snprintf(body, sizeof(body),
+                     "{\"choices\":[{\"message\":{\"content\":\"x\"},"
+                     "\"finish_reason\":%s}]}",
+                     cases[i].json);
+
+    parse_ok(body, (size_t)n, &r);
+    cr_assert_eq(r.stop, cases[i].stop, "%s", cases[i].json);
+    chat_response_free(&r);
+  }
+}
+
+Test(openai_response, tool_calls_with_stop_mean_tool_calls) {
+  static const char body[] =
+      "{\"choices\":[{\"message\":{\"content\":\"\",\"tool_calls\":[{\"id\":"
+      "\"c\",\"type\":\"function\",\"function\":{\"name\":\"f\","
+      "\"arguments\":\"{}\"}}]},\"finish_reason\":\"stop\"}]}";
+  chat_response r;
+
+  parse_ok(body, sizeof(body) - 1, &r);
+  cr_assert_eq(r.stop, CHAT_STOP_TOOL_CALLS);
+  cr_assert_str_eq(r.finish_reason, "stop");
+  chat_response_free(&r);
+}
+
+Test(openai_response, tool_call_variants) {
+  static const char body[] =
+      "{\"choices\":[{\"message\":{\"content\":null,\"tool_calls\":["
+      /* no id, no type: an id is made up from the position */
+      "{\"function\":{\"name\":\"a\",\"arguments\":\"{\\\"x\\\":1}\"}},"
+      /* a custom (non-function) tool call is skipped */
+      "{\"id\":\"k\",\"type\":\"custom\",\"custom\":{\"name\":\"c\"}},"
+      /* arguments as an object (some compatible servers) */
+      "{\"id\":\"o\",\"type\":\"function\",\"function\":{\"name\":\"b\","
+      "\"arguments\":{\"y\":[true,null]}}},"
+      /* arguments missing, null, or "" */
+      "{\"id\":\"m\",\"function\":{\"name\":\"c\"}},"
+      "{\"id\":\"n\",\"function\":{\"name\":\"d\",\"arguments\":null}},"
+      "{\"id\":\"\",\"function\":{\"name\":\"e\",\"arguments\":\"\"}}"
+      "]},\"finish_reason\":\"tool_calls\"}]}";
+  static const struct {
+    const char *id, *name, *args;
+  } want[] = {{"call_0", "a", "{\"x\":1}"},
+              {"o", "b", "{\"y\":[true,null]}"},
+              {"m", "c", "{}"},
+              {"n", "d", "{}"},
+              {"call_5", "e", "{}"}};
+  chat_response r;
+  size_t i;
+
+  parse_ok(body, sizeof(body) - 1, &r);
+  cr_assert_eq(r.n_tool_calls, 5);
+  for (i = 0; i < 5; i++) {
+    cr_assert_str_eq(r.tool_calls[i].id, want[i].id, "call %zu", i);
+    cr_assert_str_eq(r.tool_calls[i].name, want[i].name, "call %zu", i);
+    cr_assert_str_eq(r.tool_calls[i].arguments, want[i].args, "call %zu", i);
+    cr_assert_eq(r.tool_calls[i].arguments_len, strlen(want[i].args));
+  }
+  chat_response_free(&r);
+}
+
+Test(openai_response, broken_tool_calls_are_missing_field) {
+  PARSE_FAILS("{\"choices\":[{\"message\":{\"tool_calls\":{}}}]}",
+              "missing_field");
+  PARSE_FAILS("{\"choices\":[{\"message\":{\"tool_calls\":\"x\"}}]}",
+              "missing_field");
+  PARSE_FAILS("{\"choices\":[{\"message\":{\"tool_calls\":[null]}}]}",
+              "missing_field");
+  PARSE_FAILS("{\"choices\":[{\"message\":{\"tool_calls\":[{}]}}]}",
+              "missing_field");
+  PARSE_FAILS("{\"choices\":[{\"message\":{\"tool_calls\":[{\"function\":"
+              "\"f\"}]}}]}",
+              "missing_field");
+  PARSE_FAILS("{\"choices\":[{\"message\":{\"tool_calls\":[{\"function\":"
+              "{\"name\":\"\"}}]}}]}",
+              "missing_field");
+  PARSE_FAILS("{\"choices\":[{\"message\":{\"tool_calls\":[{\"function\":"
+              "{\"name\":7}}]}}]}",
+              "missing_field");
+  PARSE_FAILS("{\"choices\":[{\"message\":{\"tool_calls\":[{\"function\":"
+              "{\"name\":\"f\",\"arguments\":5}}]}}]}",
+              "missing_field");
+  PARSE_FAILS("{\"choices\":[{\"message\":{\"tool_calls\":[{\"function\":"
+              "{\"name\":\"f\",\"arguments\":[1]}}]}}]}",
+              "missing_field");
+  PARSE_FAILS("{\"choices\":[{\"message\":{\"tool_calls\":[{\"function\":"
+              "{\"name\":\"f\"}},{\"function\":{}}]}}]}",
+              "missing_field");
+}
+
+Test(openai_response, null_tool_calls_are_none) {
+  static const char body[] =
+      "{\"choices\":[{\"message\":{\"content\":\"x\",\"tool_calls\":null}}]}";
+  chat_response r;
+
+  parse_ok(body, sizeof(body) - 1, &r);
+  cr_assert_eq(r.n_tool_calls, 0);
+  chat_response_free(&r);
+}
+
+Test(openai_response, openrouter_cost) {
+  static const struct {
+    const char *usage;
+    int has;
+    double cost;
+  } cases[] = {
+      {"{\"prompt_tokens\":1,\"completion_tokens\":2,\"cost\":0.000123}", 1,
+       0.000123},
+      {"{\"cost\":0}", 1, 0.0},
+      {"{\"cost\":2.5,\"cost_details\":{\"upstream_inference_cost\":1}}", 1,
+       2.5},
+      {"{\"cost\":-0.1}", 0, 0},
+      {"{\"cost\":\"0.1\"}", 0, 0},
+      {"{\"cost\":null}", 0, 0},
+      {"{\"cost\":1e999}", 0, 0},
+      {"{}", 0, 0},
+  };
+  size_t i;
+
+  for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    char body[256];
+    chat_response r;
+    int n = snprintf(body, sizeof(body),
+                     "{\"choices\":[{\"message\":{\"content\":\"x\"}}],"
+                     "\"usage\":%s}",
+                     cases[i].usage);
+
+    parse_ok(body, (size_t)n, &r);
+    cr_assert_eq(r.has_cost, cases[i].has, "%s", cases[i].usage);
+    if (cases[i].has)
+      cr_assert_eq(r.cost, cases[i].cost, "%s", cases[i].usage);
+    chat_response_free(&r);
+  }
+}
+
+Test(openai_response, logprob_is_the_mean) {
+  static const struct {
+    const char *logprobs;
+    int has;
+    double mean;
+  } cases[] = {
+      {"{\"content\":[{\"token\":\"a\",\"logprob\":-0.5,\"bytes\":[97],"
+       "\"top_logprobs\":[]},{\"token\":\"b\",\"logprob\":-1.5}]}",
+       1, -1.0},
+      {"{\"content\":[{\"token\":\"a\",\"logprob\":0}]}", 1, 0.0},
+      /* entries without a numeric logprob are skipped */
+      {"{\"content\":[{\"logprob\":-2},{\"logprob\":\"x\"},null,7,"
+       "{\"token\":\"t\"}]}",
+       1, -2.0},
+      {"{\"content\":[]}", 0, 0},
+      {"{\"content\":null,\"refusal\":null}", 0, 0},
+      {"{\"content\":{\"logprob\":-1}}", 0, 0},
+      {"null", 0, 0},
+      {"[]", 0, 0},
+  };
+  size_t i;
+
+  for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    char body[320];
+    chat_response r;
+    int n = snprintf(body, sizeof(body),
+                     "{\"choices\":[{\"message\":{\"content\":\"x\"},"
+                     "\"logprobs\":%s}]}",
+                     cases[i].logprobs);
+
+    cr_assert(n > 0 && (size_t)n < sizeof(body));
+    parse_ok(body, (size_t)n, &r);
+    cr_assert_eq(r.has_logprob, cases[i].has, "%s", cases[i].logprobs);
+    if (cases[i].has)
+      cr_assert_eq(r.logprob, cases[i].mean, "%s", cases[i].logprobs);
+    chat_response_free(&r);
+  }
+}
+
+Test(openai_response, huge_logprobs_do_not_overflow) {
+  static const char body[] =
+      "{\"choices\":[{\"message\":{\"content\":\"x\"},\"logprobs\":"
+      "{\"content\":[{\"logprob\":-1e308},{\"logprob\":-1e308}]}}]}";
+  chat_response r;
+
+  parse_ok(body, sizeof(body) - 1, &r);
+  cr_assert_eq(r.has_logprob, 0);
+  chat_response_free(&r);
+}
+
+/* --- Errors: OpenRouter's rate-limit reset inside the body --------------- */
+
+static long epoch_ms_now(void) {
+  struct timespec ts;
+
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+Test(openai_error, openrouter_reset_in_the_body_is_a_retry_hint) {
+  long reset = epoch_ms_now() + 60000;
+  char body[300];
+  chat_error e;
+  int n = snprintf(body, sizeof(body),
+                   "{\"error\":{\"message\":\"Rate limit exceeded\",\"code\":"
+                   "429,\"metadata\":{\"headers\":{\"X-RateLimit-Limit\":"
+                   "\"50\",\"X-RateLimit-Reset\":\"%ld\"}}}}",
+                   reset);
+
+  parse_error_str(429, body, (size_t)n, &e);
+  cr_assert_eq(e.kind, CHAT_ERR_TRANSIENT);
+  cr_assert_gt(e.retry_after_ms, 55000);
+  cr_assert_leq(e.retry_after_ms, 60000);
+  chat_error_free(&e);
+
+  /* A Retry-After header the caller read wins. */
+  chat_error_init(&e);
+  openai_parse_error(429, body, (size_t)n, 1500, &e);
+  cr_assert_eq(e.retry_after_ms, 1500);
+  chat_error_free(&e);
+
+  /* Only a 429 reads it. */
+  parse_error_str(503, body, (size_t)n, &e);
+  cr_assert_eq(e.retry_after_ms, -1);
+  chat_error_free(&e);
+}
+
+Test(openai_error, openrouter_reset_forms) {
+  long now = epoch_ms_now();
+  struct {
+    char value[64];
+    int hint;
+  } cases[6];
+  size_t i;
+
+  snprintf(cases[0].value, 64, "%ld", now / 1000 + 30); /* seconds */
+  cases[0].hint = 1;
+  snprintf(cases[1].value, 64, "\"%ld\"", now + 30000); /* any case */
+  cases[1].hint = 1;
+  snprintf(cases[2].value, 64, "\"1760000000000\""); /* the vector: past */
+  cases[2].hint = 0;
+  snprintf(cases[3].value, 64, "\"soon\"");
+  cases[3].hint = 0;
+  snprintf(cases[4].value, 64, "\"%ld5x\"", now);
+  cases[4].hint = 0;
+  snprintf(cases[5].value, 64, "-5");
+  cases[5].hint = 0;
+  for (i = 0; i < 6; i++) {
+    char body[300];
+    chat_error e;
+    int n = snprintf(body, sizeof(body),
+                     "{\"error\":{\"code\":429,\"metadata\":{\"headers\":{"
+                     "\"%s\":%s}}}}",
+                     i == 1 ? "x-ratelimit-reset" : "X-RateLimit-Reset",
+                     cases[i].value);
+
+    parse_error_str(429, body, (size_t)n, &e);
+    if (cases[i].hint) {
+      cr_assert_gt(e.retry_after_ms, 20000, "%s", body);
+      cr_assert_leq(e.retry_after_ms, 30000, "%s", body);
+    }
+    else {
+      cr_assert_eq(e.retry_after_ms, -1, "%s", body);
+    }
+    chat_error_free(&e);
+  }
+}
+
+Test(openai_error, daily_limit_vector_reset_is_in_the_past) {
+  chat_error e;
+  size_t len;
+  char *body = load("openrouter_429_daily_limit.json", &len);
+
+  chat_error_init(&e);
+  openai_parse_error(429, body, len, -1, &e);
+  cr_assert_eq(e.kind, CHAT_ERR_TRANSIENT);
+  cr_assert_eq(e.retry_after_ms, -1);
+  chat_error_free(&e);
+  free(body);
+}
+
+Test(openai_error, odd_metadata_is_ignored) {
+  static const char *const bodies[] = {
+      "{\"error\":{\"code\":429,\"metadata\":null}}",
+      "{\"error\":{\"code\":429,\"metadata\":{\"headers\":[1]}}}",
+      "{\"error\":{\"code\":429,\"metadata\":{\"headers\":{"
+      "\"X-RateLimit-Reset\":null}}}}",
+      "{\"error\":{\"code\":429,\"metadata\":{\"headers\":{"
+      "\"X-RateLimit-Reset\":1e999}}}}",
+      "{\"error\":\"flat\"}",
+  };
+  size_t i;
+
+  for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+    chat_error e;
+
+    parse_error_str(429, bodies[i], strlen(bodies[i]), &e);
+    cr_assert_eq(e.retry_after_ms, -1, "%s", bodies[i]);
+    chat_error_free(&e);
+  }
+}
+
+/* --- Endpoints and the tables -------------------------------------------- */
+
+static void assert_url(const chat_codec *codec, const char *base,
+                       const char *want) {
+  chat_endpoint ep = {.base_url = base};
+  buf b;
+
+  buf_init(&b, 0);
+  if (want == NULL) {
+    cr_assert_eq(codec->build_url(&ep, &b), -1, "%s", base);
+  }
+  else {
+    cr_assert_eq(codec->build_url(&ep, &b), 0, "%s", base ? base : "NULL");
+    cr_assert_str_eq(b.data, want);
+  }
+  buf_free(&b);
+}
+
+Test(openai_endpoint, urls) {
+  assert_url(&chat_codec_openai, NULL,
+             "https://api.openai.com/v1/chat/completions");
+  assert_url(&chat_codec_openai, "",
+             "https://api.openai.com/v1/chat/completions");
+  assert_url(&chat_codec_openai, "http://localhost:11434/v1",
+             "http://localhost:11434/v1/chat/completions");
+  assert_url(&chat_codec_openai, "http://localhost:11434/v1/",
+             "http://localhost:11434/v1/chat/completions");
+  assert_url(&chat_codec_openai, "http://h/v1//",
+             "http://h/v1/chat/completions");
+  assert_url(&chat_codec_openrouter, NULL,
+             "https://openrouter.ai/api/v1/chat/completions");
+  assert_url(&chat_codec_openrouter, "https://gw.example/api/v1/",
+             "https://gw.example/api/v1/chat/completions");
+  assert_url(&chat_codec_openai, "http://h/v1\r\nX: y", NULL);
+  assert_url(&chat_codec_openai, "http://h /v1", NULL);
+}
+
+static void assert_headers(const chat_headers *h, const char *const *want,
+                           size_t n) {
+  size_t i;
+
+  cr_assert_eq(h->n, n);
+  for (i = 0; i < n; i++)
+    cr_assert_str_eq(h->lines[i], want[i]);
+}
+
+Test(openai_endpoint, headers) {
+  static const char *const with_key[] = {"Authorization: Bearer sk-1",
+                                         "Content-Type: application/json"};
+  static const char *const no_key[] = {"Content-Type: application/json"};
+  static const char *const routed[] = {
+      "Authorization: Bearer sk-or-1", "Content-Type: application/json",
+      "HTTP-Referer: https://example.com", "X-Title: MyApp"};
+  chat_endpoint ep = {.api_key = "sk-1", .referer = "https://example.com",
+                      .title = "MyApp"};
+  chat_headers h;
+
+  chat_headers_init(&h);
+  cr_assert_eq(chat_codec_openai.build_headers(&ep, &h), 0);
+  assert_headers(&h, with_key, 2); /* no referer/title for OpenAI */
+  chat_headers_free(&h);
+
+  ep.api_key = NULL;
+  cr_assert_eq(chat_codec_openai.build_headers(&ep, &h), 0);
+  assert_headers(&h, no_key, 1);
+  chat_headers_free(&h);
+  ep.api_key = "";
+  cr_assert_eq(chat_codec_openai.build_headers(&ep, &h), 0);
+  assert_headers(&h, no_key, 1);
+  chat_headers_free(&h);
+
+  ep.api_key = "sk-or-1";
+  cr_assert_eq(chat_codec_openrouter.build_headers(&ep, &h), 0);
+  assert_headers(&h, routed, 4);
+  chat_headers_free(&h);
+  ep.referer = NULL;
+  ep.title = "";
+  cr_assert_eq(chat_codec_openrouter.build_headers(&ep, &h), 0);
+  assert_headers(&h, routed, 2);
+  chat_headers_free(&h);
+
+  /* A key or title that would smuggle in a header is refused. */
+  ep.api_key = "sk\r\nX-Evil: 1";
+  cr_assert_eq(chat_codec_openai.build_headers(&ep, &h), -1);
+  chat_headers_free(&h);
+  ep.api_key = "k";
+  ep.title = "a\nb";
+  cr_assert_eq(chat_codec_openrouter.build_headers(&ep, &h), -1);
+  chat_headers_free(&h);
+}
+
+Test(openai_endpoint, tables_are_registered) {
+  cr_assert_eq(chat_codec_find("openai"), &chat_codec_openai);
+  cr_assert_eq(chat_codec_find("openrouter"), &chat_codec_openrouter);
+  cr_assert_null(chat_codec_find("OpenAI"));
+  cr_assert_null(chat_codec_find(""));
+  cr_assert_null(chat_codec_find(NULL));
+  cr_assert_eq(chat_codec_openai.framing, CHAT_FRAMING_SSE);
+  cr_assert_eq(chat_codec_openrouter.framing, CHAT_FRAMING_SSE);
+  cr_assert_eq(chat_codec_openrouter.parse_response, openai_parse_response);
+  cr_assert_eq(chat_codec_openrouter.parse_error, openai_parse_error);
+  cr_assert_eq(chat_codec_openai.stream_event, openai_stream_event);
+  cr_assert_eq(chat_codec_openrouter.build_request, openai_build_request);
 }
