@@ -1,5 +1,5 @@
 /* test_anthropic_codec.c - unit tests for anthropic_codec.c (all but the
- * stream events, which test_anthropic_gemini_stream_events.c covers):
+ * stream events, which test_anthropic_gemini_streams.c covers):
  * request bodies are parsed back with cJSON and checked field by field;
  * responses and error bodies come from test/fixtures/anthropic (vectors
  * from the provider docs) plus hostile variants: truncated, wrong types,

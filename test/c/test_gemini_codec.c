@@ -1,5 +1,5 @@
 /* test_gemini_codec.c - unit tests for gemini_codec.c (all but the stream
- * chunks, which test_anthropic_gemini_stream_events.c covers): request
+ * chunks, which test_anthropic_gemini_streams.c covers): request
  * bodies are parsed back with cJSON and compared; responses and error
  * bodies come from test/fixtures/gemini (vectors from the provider docs and
  * Google's SDK test data) plus hostile variants. */
