@@ -14,21 +14,26 @@ defmodule CouncilEx.Engine do
   @default_max_response_bytes 8 * 1024 * 1024
   @default_retry {2, 1000}
 
-  @doc "Starts the C run, owned by the calling process. Events arrive tagged with `tag`."
-  @spec start(Spec.t(), term(), keyword(), reference()) :: {:ok, reference()} | {:error, Error.t()}
+  @doc """
+  Starts the C run, owned by the calling process. Events arrive tagged with
+  `tag`. Returns the run and what the process keeps about each seat, in
+  seat order (never secrets): id, provider, model, the seat's options, and
+  the BEAM dispatcher answering its calls (nil for HTTP seats).
+  """
+  @spec start(Spec.t(), term(), keyword(), reference()) :: {:ok, reference(), [map()]} | {:error, Error.t()}
   def start(%Spec{} = spec, input, opts, tag) do
     with {:ok, text} <- render_input(input),
          {:ok, seats} <- build_seats(spec, opts) do
       engine_spec = %{
         input: text,
-        seats: seats,
+        seats: Enum.map(seats, &elem(&1, 0)),
         has_chair: spec.chair != nil,
         rounds: Spec.round_names(spec),
         max_response_bytes: opt(opts, :max_response_bytes, @default_max_response_bytes),
         seed: :rand.uniform(1 <<< 62)
       }
 
-      call_nif(engine_spec, tag)
+      with {:ok, run} <- call_nif(engine_spec, tag), do: {:ok, run, Enum.map(seats, &elem(&1, 1))}
     end
   end
 
@@ -50,20 +55,10 @@ defmodule CouncilEx.Engine do
   """
   @spec check_seats(Spec.t()) :: [%{path: [String.t()], code: atom(), message: String.t()}]
   def check_seats(%Spec{} = spec) do
-    for seat <- Spec.seats(spec), {:error, %Error{} = e} <- [build_seat(seat, [])] do
-      %{path: ["members", to_string(e.member_id), "provider"], code: e.reason, message: e.message}
-    end
-  end
+    providers = Application.get_env(:council_ex, :providers, [])
 
-  @doc """
-  What the run's process keeps about each seat, in seat order (never
-  secrets): id, provider, model, the seat's options, and the BEAM
-  dispatcher answering its calls (nil for HTTP seats).
-  """
-  @spec seat_info(Spec.t()) :: [map()]
-  def seat_info(%Spec{} = spec) do
-    for {id, _mod, opts} <- Spec.seats(spec) do
-      %{id: id, provider: opts[:provider], model: opts[:model], opts: opts, dispatcher: dispatcher(opts[:provider])}
+    for seat <- Spec.seats(spec), {:error, %Error{} = e} <- [build_seat(seat, [], providers)] do
+      %{path: ["members", to_string(e.member_id), "provider"], code: e.reason, message: e.message}
     end
   end
 
@@ -96,10 +91,12 @@ defmodule CouncilEx.Engine do
   end
 
   defp build_seats(spec, opts) do
+    providers = Application.get_env(:council_ex, :providers, [])
+
     spec
     |> Spec.seats()
     |> Enum.reduce_while({:ok, []}, fn seat, {:ok, acc} ->
-      case build_seat(seat, opts) do
+      case build_seat(seat, opts, providers) do
         {:ok, s} -> {:cont, {:ok, [s | acc]}}
         {:error, _} = error -> {:halt, error}
       end
@@ -110,17 +107,26 @@ defmodule CouncilEx.Engine do
     end
   end
 
-  defp build_seat({id, module, seat_opts}, opts) do
+  # {engine seat map (holds secrets), seat info kept by the run's process}
+  defp build_seat({id, module, seat_opts}, opts, providers) do
     provider = seat_opts[:provider]
 
     with :ok <- supported(seat_opts, id),
-         {:ok, {module_or_adapter, provider_opts}} <- resolve(provider, id),
+         {:ok, {module_or_adapter, provider_opts}} <- resolve(provider, id, providers),
          {:ok, transport} <- transport(module_or_adapter, provider, provider_opts, id),
          :ok <- streamable(transport, seat_opts, id),
          {:ok, {attempts, base_ms}} <- retry(seat_opts, opts, id) do
+      info = %{
+        id: id,
+        provider: provider,
+        model: seat_opts[:model],
+        opts: seat_opts,
+        dispatcher: if(transport[:external], do: module_or_adapter)
+      }
+
       {:ok,
-       Map.merge(transport, %{
-         retry_max_attempts: attempts,
+       {Map.merge(transport, %{
+          retry_max_attempts: attempts,
          retry_base_ms: base_ms,
          id: to_string(id),
          model: seat_opts[:model],
@@ -131,7 +137,7 @@ defmodule CouncilEx.Engine do
          connect_timeout_ms:
            seat_opts[:connect_timeout_ms] ||
              opt(opts, :connect_timeout_ms, @default_connect_timeout_ms)
-       })}
+        }), info}}
     end
   end
 
@@ -205,8 +211,8 @@ defmodule CouncilEx.Engine do
     end
   end
 
-  defp resolve(provider, id) do
-    case Provider.resolve(provider) do
+  defp resolve(provider, id, providers) do
+    case Provider.resolve(provider, providers) do
       {:ok, found} ->
         {:ok, found}
 

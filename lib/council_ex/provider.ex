@@ -49,10 +49,10 @@ defmodule CouncilEx.Provider do
   Looks up a provider id: `{:ok, {adapter_or_dispatcher, opts}}` or
   `{:error, :unknown_provider}`. Entries with a `:dispatcher` resolve to it.
   """
-  @spec resolve(atom()) :: {:ok, {module(), keyword()}} | {:error, :unknown_provider}
-  def resolve(id) when is_atom(id) do
-    providers = Application.get_env(:council_ex, :providers, [])
+  @spec resolve(atom(), keyword()) :: {:ok, {module(), keyword()}} | {:error, :unknown_provider}
+  def resolve(id, providers \\ Application.get_env(:council_ex, :providers, []))
 
+  def resolve(id, providers) when is_atom(id) and is_list(providers) do
     with opts when is_list(opts) <- providers[id],
          module when is_atom(module) and module != nil <- opts[:dispatcher] || opts[:adapter] do
       {:ok, {module, opts}}
@@ -61,7 +61,7 @@ defmodule CouncilEx.Provider do
     end
   end
 
-  def resolve(_id), do: {:error, :unknown_provider}
+  def resolve(_id, _providers), do: {:error, :unknown_provider}
 
   @doc """
   Resolves a provider's API key without ever putting its value in an error.

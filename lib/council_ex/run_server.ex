@@ -214,19 +214,19 @@ defmodule CouncilEx.RunServer do
     topics = topics(run_id, user_opts)
 
     case Engine.start(spec, opts[:input], user_opts, tag) do
-      {:ok, run} ->
+      {:ok, run, seats} ->
         # Everyone who must see :run_started subscribes before it is sent.
         if verbose = user_opts[:verbose], do: CouncilEx.Verbose.attach(run_id, mode: verbose, io: user_opts[:verbose_io])
         if recorder = user_opts[:recorder], do: RecorderProcess.start(run_id, recorder, self())
 
-        {:ok, new_state(opts, spec, run, tag, topics), {:continue, :started}}
+        {:ok, new_state(opts, spec, run, seats, tag, topics), {:continue, :started}}
 
       {:error, %Error{} = error} ->
         {:stop, {:shutdown, error}}
     end
   end
 
-  defp new_state(opts, spec, run, tag, topics) do
+  defp new_state(opts, spec, run, seats, tag, topics) do
     user_opts = opts[:user_opts]
 
     %{
@@ -237,7 +237,7 @@ defmodule CouncilEx.RunServer do
       run: run,
       tag: tag,
       topics: topics,
-      seats: spec |> Engine.seat_info() |> List.to_tuple(),
+      seats: List.to_tuple(seats),
       rounds: spec |> Spec.round_names() |> List.to_tuple(),
       retention_ms:
         Keyword.get_lazy(user_opts, :retention_ms, fn ->
