@@ -32,6 +32,7 @@
 #define POOL_MAX 256 /* idle easy handles kept for reuse */
 #define MAX_WAIT_MS 1000 /* an upper bound on one sleep, as a safety net */
 #define MAX_EVENTS 256
+#define CONNECTION_CACHE 1024 /* idle connections kept per engine */
 
 struct http_transfer {
   CURL *easy;
@@ -557,6 +558,10 @@ static int engine_setup(http_engine *eng, const http_engine_config *cfg) {
   curl_multi_setopt(eng->multi, CURLMOPT_SOCKETDATA, eng);
   curl_multi_setopt(eng->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
   curl_multi_setopt(eng->multi, CURLMOPT_TIMERDATA, eng);
+  /* libcurl sizes its idle-connection cache from the transfers added at
+   * the moment: after a burst (a council's members) it shrinks and closes
+   * connections the next burst must open again. Keep them. */
+  curl_multi_setopt(eng->multi, CURLMOPT_MAXCONNECTS, (long)CONNECTION_CACHE);
   if(cfg && cfg->max_host_connections > 0)
     curl_multi_setopt(eng->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
                       cfg->max_host_connections);
