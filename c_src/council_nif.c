@@ -44,7 +44,8 @@ static ERL_NIF_TERM am_council_ex_run, am_round_started, am_member_started,
     am_member_completed, am_round_completed, am_run_completed, am_run_failed,
     am_run_cancelled, am_invalid_spec, am_overloaded, am_call, am_external,
     am_transient, am_permanent, am_timeout, am_cancelled, am_retry_max_attempts,
-    am_retry_base_ms, am_seed, am_attempts;
+    am_retry_base_ms, am_seed, am_attempts, am_codec, am_base_url, am_api_key,
+    am_referer, am_title;
 static ERL_NIF_TERM am_input, am_seats, am_has_chair, am_rounds,
     am_max_response_bytes, am_id, am_url, am_headers, am_model,
     am_system_prompt, am_temperature, am_max_tokens, am_connect_timeout_ms,
@@ -81,6 +82,11 @@ static void make_atoms(ErlNifEnv *env) {
   ATOM(am_retry_base_ms, "retry_base_ms");
   ATOM(am_seed, "seed");
   ATOM(am_attempts, "attempts");
+  ATOM(am_codec, "codec");
+  ATOM(am_base_url, "base_url");
+  ATOM(am_api_key, "api_key");
+  ATOM(am_referer, "referer");
+  ATOM(am_title, "title");
   ATOM(am_input, "input");
   ATOM(am_seats, "seats");
   ATOM(am_has_chair, "has_chair");
@@ -447,6 +453,36 @@ static int get_headers(ErlNifEnv *env, ERL_NIF_TERM map, rl_seat *s) {
   return 0;
 }
 
+/* An HTTP seat names its provider's codec and endpoint; the codec builds
+ * the URL and the auth headers (extra headers come after them). */
+static int get_endpoint(ErlNifEnv *env, ERL_NIF_TERM map, rl_seat *s) {
+  char *name = NULL, *base_url = NULL, *api_key = NULL, *referer = NULL,
+       *title = NULL;
+  const chat_codec *codec;
+  int rc = -1;
+
+  if(get_str(env, map, am_codec, 0, &name, NULL) ||
+     get_str(env, map, am_base_url, 1, &base_url, NULL) ||
+     get_str(env, map, am_api_key, 1, &api_key, NULL) ||
+     get_str(env, map, am_referer, 1, &referer, NULL) ||
+     get_str(env, map, am_title, 1, &title, NULL))
+    goto done;
+  codec = chat_codec_find(name);
+  if(codec) {
+    chat_endpoint ep = {.base_url = base_url, .api_key = api_key,
+                        .model = s->model, .referer = referer, .title = title};
+    rc = rl_seat_connect(s, codec, &ep);
+  }
+
+done:
+  free(name);
+  free(base_url);
+  free(api_key);
+  free(referer);
+  free(title);
+  return rc;
+}
+
 static int get_seat(ErlNifEnv *env, ERL_NIF_TERM map, rl_seat *s) {
   ERL_NIF_TERM v;
   double d;
@@ -455,7 +491,7 @@ static int get_seat(ErlNifEnv *env, ERL_NIF_TERM map, rl_seat *s) {
   s->external = enif_get_map_value(env, map, am_external, &v) &&
                 enif_is_identical(v, am_true);
   if(!enif_is_map(env, map) || get_str(env, map, am_id, 0, &s->id, NULL) ||
-     get_str(env, map, am_url, s->external, &s->url, NULL) ||
+     get_str(env, map, am_url, 1, &s->url, NULL) ||
      get_str(env, map, am_model, 0, &s->model, NULL) ||
      get_str(env, map, am_system_prompt, 1, &s->system_prompt, NULL) ||
      get_headers(env, map, s) ||
@@ -467,6 +503,9 @@ static int get_seat(ErlNifEnv *env, ERL_NIF_TERM map, rl_seat *s) {
      s->retry_base_ms < 0)
     return -1;
   s->retry_max_attempts = (unsigned)l;
+  if(!s->external && enif_get_map_value(env, map, am_codec, &v) &&
+     get_endpoint(env, map, s) != 0)
+    return -1;
   if(enif_get_map_value(env, map, am_temperature, &v) &&
      !enif_is_identical(v, am_nil)) {
     if(enif_get_double(env, v, &d))

@@ -142,6 +142,38 @@ int rl_spec_check(const rl_spec *spec, char *why, size_t why_len) {
   return 0;
 }
 
+int rl_seat_connect(rl_seat *s, const chat_codec *codec,
+                    const chat_endpoint *ep) {
+  chat_headers h;
+  buf url;
+  char **lines;
+
+  chat_headers_init(&h);
+  buf_init(&url, 0);
+  if(codec->build_url(ep, &url) != 0 || codec->build_headers(ep, &h) != 0)
+    goto err;
+  for(size_t i = 0; i < s->n_headers; i++) {
+    lines = realloc(h.lines, (h.n + 1) * sizeof(*lines));
+    if(!lines)
+      goto err;
+    h.lines = lines;
+    h.lines[h.n++] = s->headers[i]; /* moved: freed with h from now on */
+    s->headers[i] = NULL;
+  }
+  free(s->headers);
+  free(s->url);
+  s->headers = h.lines;
+  s->n_headers = h.n;
+  s->url = buf_detach(&url, NULL);
+  s->codec = codec;
+  return s->url ? 0 : -1;
+
+err:
+  chat_headers_free(&h);
+  buf_free(&url);
+  return -1;
+}
+
 static void seat_free(rl_seat *s) {
   free(s->id);
   free(s->url);
@@ -231,7 +263,8 @@ char *rl_render_request(const rl_run *run, size_t round, size_t seat,
       .temperature = s->temperature,
       .max_tokens = s->max_tokens,
   };
-  body = openai_build_request(&req, len);
+  body = s->codec && !s->external ? s->codec->build_request(&req, len)
+                                   : openai_build_request(&req, len);
 
 done:
   buf_free(&user);
@@ -491,8 +524,11 @@ void rl_call_done(rl_call *call, const http_result *res) {
     call->err.http_status = res->status;
   }
   else if(res->status >= 200 && res->status < 300) {
-    int rc = openai_parse_response(res->body, res->body_len, &call->resp,
-                                   &call->err);
+    const chat_codec *codec = run->spec->seats[call->seat].codec;
+    int rc = codec ? codec->parse_response(res->body, res->body_len,
+                                           &call->resp, &call->err)
+                   : openai_parse_response(res->body, res->body_len,
+                                           &call->resp, &call->err);
     call->err.http_status = res->status;
     if(rc == 0) {
       call->status = RL_SEAT_OK;
@@ -501,8 +537,13 @@ void rl_call_done(rl_call *call, const http_result *res) {
     }
   }
   else {
-    openai_parse_error(res->status, res->body, res->body_len,
-                       res->retry_after_ms, &call->err);
+    const chat_codec *codec = run->spec->seats[call->seat].codec;
+    if(codec)
+      codec->parse_error(res->status, res->body, res->body_len,
+                         res->retry_after_ms, &call->err);
+    else
+      openai_parse_error(res->status, res->body, res->body_len,
+                         res->retry_after_ms, &call->err);
   }
   attempt_failed(call);
 }

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "chat.h"
+#include "codec.h"
 #include "http_engine.h"
 
 typedef enum rl_round_kind {
@@ -25,6 +26,9 @@ typedef struct rl_seat {
   char *id;            /* label used in prompts and reports */
   int external;        /* answered by the owner process (a BEAM dispatcher
                           such as the Mock provider), not over HTTP */
+  const chat_codec *codec; /* the provider's dialect; NULL: OpenAI-compatible
+                              with max_tokens. External seats always get
+                              OpenAI-style bodies. */
   char *url;           /* full chat-completions URL; NULL when external */
   char **headers;      /* "Name: value", secrets included; never reported */
   size_t n_headers;
@@ -113,6 +117,13 @@ typedef struct rl_io {
   void (*cancel_timer)(void *ctx, void *handle);
   void (*emit)(void *ctx, rl_run *run, const rl_event *ev);
 } rl_io;
+
+/* Points an HTTP seat at a provider: sets its codec, and its URL and
+ * headers from the codec and ep (ep->model is the seat's). Headers the seat
+ * already holds (extra ones) are kept after the codec's. 0, or -1 when the
+ * codec refuses the endpoint (bad URL or header text) or memory runs out. */
+int rl_seat_connect(rl_seat *s, const chat_codec *codec,
+                    const chat_endpoint *ep);
 
 /* Checks a spec before it is run. Returns 0, or -1 with a message in why. */
 int rl_spec_check(const rl_spec *spec, char *why, size_t why_len);

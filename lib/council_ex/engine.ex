@@ -157,6 +157,15 @@ defmodule CouncilEx.Engine do
     end
   end
 
+  defp adapter?(module, provider, id) do
+    if Code.ensure_loaded?(module) and function_exported?(module, :codec, 0) do
+      :ok
+    else
+      message = "provider #{inspect(provider)}: #{inspect(module)} is not a CouncilEx.Provider.Adapter"
+      {:error, %Error{validation(:invalid_adapter, message) | member_id: id, provider: provider}}
+    end
+  end
+
   defp streamable(%{external: true}, _seat_opts, _id), do: :ok
 
   defp streamable(_http, seat_opts, id) do
@@ -199,8 +208,9 @@ defmodule CouncilEx.Engine do
   defp transport(module, provider, provider_opts, id) do
     cond do
       provider_opts[:dispatcher] == nil ->
-        with {:ok, key} <- api_key(provider, provider_opts, id),
-             do: {:ok, %{url: module.endpoint(provider_opts), headers: module.headers(key, provider_opts)}}
+        with :ok <- adapter?(module, provider, id),
+             {:ok, key} <- api_key(provider, provider_opts, id),
+             do: {:ok, CouncilEx.Provider.Adapter.endpoint(module, provider_opts, key)}
 
       Code.ensure_loaded?(module) and function_exported?(module, :complete, 2) ->
         {:ok, %{external: true}}

@@ -726,7 +726,7 @@ defmodule CouncilEx.DynamicCouncilTest do
       assert seo_req.body["temperature"] == 0.9
       assert hd(seo_req.body["messages"]) == %{"role" => "system", "content" => "Audit SEO."}
       assert content_req.body["model"] == "big-model"
-      assert content_req.body["max_tokens"] == 900
+      assert content_req.body["max_completion_tokens"] == 900
       assert hd(chair_req.body["messages"])["content"] == "Synthesize."
       assert List.last(chair_req.body["messages"])["content"] =~ "### Member seo (profile-model)"
     end

@@ -203,7 +203,8 @@ defmodule CouncilEx.FakeProviderTest do
     end
 
     test "a latency delays only its own connection", %{fake: fake, url: url} do
-      FakeProvider.script(fake, "slow", latency_ms: 300)
+      # Wide margins: other tests load the machine meanwhile.
+      FakeProvider.script(fake, "slow", latency_ms: 1_000)
 
       slow =
         Task.async(fn ->
@@ -218,10 +219,10 @@ defmodule CouncilEx.FakeProviderTest do
       {fast_time, {200, _, _}} =
         :timer.tc(fn -> post(url <> "/chat/completions", chat_body("fast", "q")) end)
 
-      assert div(fast_time, 1000) < 200
+      assert div(fast_time, 1000) < 700
 
       assert {slow_ms, {200, _, _}} = Task.await(slow)
-      assert slow_ms >= 300
+      assert slow_ms >= 1_000
     end
 
     test "the server-wide latency applies to every chat reply" do

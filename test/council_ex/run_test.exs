@@ -49,7 +49,7 @@ defmodule CouncilEx.RunTest do
       assert alpha.body["temperature"] == 0.2
       assert hd(alpha.body["messages"])["content"] =~ "You are the skeptic"
       beta = Enum.find(member_reqs, &(&1.body["model"] == "beta-model"))
-      assert beta.body["max_tokens"] == 300
+      assert beta.body["max_completion_tokens"] == 300
       refute Map.has_key?(beta.body, "temperature")
 
       [system, user] = chair_req.body["messages"]
