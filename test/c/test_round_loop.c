@@ -13,6 +13,10 @@
 
 #include "chat.h"
 #include "http_engine.h"
+#include "anthropic_codec.h"
+#include "fixtures.h"
+#include "gemini_codec.h"
+#include "openai_codec.h"
 #include "round_loop.h"
 
 /* --- The fake io ---------------------------------------------------------- */
@@ -1583,6 +1587,69 @@ static void expect_rejected(rl_spec *spec, const char *fragment) {
   cr_assert_eq(rl_spec_check(spec, why, sizeof(why)), -1,
                "accepted a spec that %s", fragment);
   expect_contains(why, fragment);
+  rl_spec_free(spec);
+}
+
+/* --- Dialects ------------------------------------------------------------ */
+
+Test(dialects, seats_speak_their_codec) {
+  fake *f = fake_new();
+  rl_spec *spec = council(INPUT);
+  chat_endpoint anthropic = {.api_key = "sk-ant", .model = "claude-x"};
+  chat_endpoint gemini = {.base_url = "http://127.0.0.1:9/v1beta",
+                          .api_key = "g-key", .model = "gemini-x"};
+  rl_run *run;
+  size_t len;
+  char *body;
+  cJSON *json;
+
+  set_str(&spec->seats[0].model, "claude-x");
+  set_str(&spec->seats[0].system_prompt, "Be brief.");
+  cr_assert_eq(rl_seat_connect(&spec->seats[0], &chat_codec_anthropic, &anthropic), 0);
+  set_str(&spec->seats[1].model, "gemini-x");
+  cr_assert_eq(rl_seat_connect(&spec->seats[1], &chat_codec_gemini, &gemini), 0);
+  run = run_new(f, spec);
+  rl_run_start(run);
+
+  /* Anthropic: its URL, its auth, the seat's extra headers kept after. */
+  const started *a = started_of(f, 0, 0);
+  cr_assert_str_eq(a->url, "https://api.anthropic.com/v1/messages");
+  cr_assert_str_eq(a->headers[0], "x-api-key: sk-ant");
+  cr_assert_str_eq(a->headers[a->n_headers - 1], "X-Title: CouncilEx");
+  json = cJSON_ParseWithLength(a->body, a->body_len);
+  cr_assert_str_eq(cJSON_GetObjectItem(json, "system")->valuestring, "Be brief.");
+  cr_assert(cJSON_IsNumber(cJSON_GetObjectItem(json, "max_tokens")));
+  cJSON_Delete(json);
+
+  /* Gemini: the model is in the path. */
+  const started *g = started_of(f, 0, 1);
+  cr_assert_str_eq(g->url, "http://127.0.0.1:9/v1beta/models/gemini-x:generateContent");
+  cr_assert_not_null(strstr(g->body, "\"contents\""));
+
+  /* Replies are parsed by the seat's codec. */
+  body = fixture_read("anthropic/text_response.json", &len);
+  cr_assert_not_null(body);
+  done_body(call_of(f, 0, 0), 200, body, len);
+  free(body);
+  cr_assert_eq(rl_run_call(run, 0, 0)->status, RL_SEAT_OK);
+  cr_assert_gt(rl_run_call(run, 0, 0)->resp.content_len, 0);
+  body = fixture_read("gemini/error_429.json", &len);
+  done_body(call_of(f, 0, 1), 429, body, len);
+  free(body);
+  expect_seat_failed(run, 0, 1, CHAT_ERR_TRANSIENT, "http_error");
+  cr_assert_gt(rl_run_call(run, 0, 1)->err.retry_after_ms, 0,
+               "Gemini's RetryInfo read by its codec");
+  rl_run_cancel(run);
+  run_end(run, f);
+}
+
+Test(dialects, connect_refuses_a_bad_endpoint_and_keeps_the_seat) {
+  rl_spec *spec = council(INPUT);
+  chat_endpoint bad = {.base_url = "http://x\r\nInjected: 1", .model = "m"};
+
+  cr_assert_eq(rl_seat_connect(&spec->seats[0], &chat_codec_openai, &bad), -1);
+  cr_assert_str_eq(spec->seats[0].url, "https://p0.example.com/v1/chat/completions");
+  cr_assert_null(spec->seats[0].codec);
   rl_spec_free(spec);
 }
 
