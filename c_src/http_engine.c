@@ -43,6 +43,8 @@ struct http_transfer {
   long retry_after_ms;   /* -1 until a header says otherwise */
   uint64_t started_us;
   http_done_fn done;
+  void (*on_chunk)(void *ud, const char *data, size_t len);
+  int status_2xx;        /* -1 until the status is known */
   void *ud;
   struct http_transfer *prev, *next; /* the engine's live list */
   char errbuf[CURL_ERROR_SIZE];
@@ -95,6 +97,15 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *userp) {
   if(buf_append(&t->resp, data, n) != 0) {
     t->too_large = 1; /* over the cap (or out of memory) */
     return 0;
+  }
+  if(t->on_chunk) {
+    if(t->status_2xx < 0) {
+      long status = 0;
+      curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+      t->status_2xx = status >= 200 && status < 300;
+    }
+    if(t->status_2xx)
+      t->on_chunk(t->ud, data, n);
   }
   return n;
 }
@@ -268,6 +279,8 @@ http_transfer *http_transfer_start(http_engine *eng, const http_request *req,
   buf_init(&t->resp, cap);
   t->retry_after_ms = -1;
   t->done = done;
+  t->on_chunk = req->on_chunk;
+  t->status_2xx = -1;
   t->ud = ud;
   t->body = malloc(req->body_len + 1);
   t->easy = easy_get(eng);

@@ -31,6 +31,10 @@ typedef struct http_request {
   long connect_timeout_ms;    /* <= 0: 10 s */
   long timeout_ms;            /* <= 0: no total limit */
   size_t max_response_bytes;  /* <= 0: 8 MiB */
+  /* Called on the engine thread with each piece of a 2xx body as it
+   * arrives (streamed replies), with the ud given to http_transfer_start;
+   * the body is still kept for the result. NULL: none. */
+  void (*on_chunk)(void *ud, const char *data, size_t len);
 } http_request;
 
 typedef enum http_failure {

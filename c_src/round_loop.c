@@ -262,6 +262,7 @@ char *rl_render_request(const rl_run *run, size_t round, size_t seat,
       .has_temperature = s->has_temperature,
       .temperature = s->temperature,
       .max_tokens = s->max_tokens,
+      .stream = s->stream && !s->external,
   };
   body = s->codec && !s->external ? s->codec->build_request(&req, len)
                                    : openai_build_request(&req, len);
@@ -308,6 +309,7 @@ void rl_run_free(rl_run *run) {
     return;
   size_t n = run->spec->n_rounds * run->spec->n_seats;
   for(size_t i = 0; i < n; i++) {
+    chat_stream_free(run->calls[i].stream);
     chat_response_free(&run->calls[i].resp);
     chat_error_free(&run->calls[i].err);
   }
@@ -318,8 +320,31 @@ void rl_run_free(rl_run *run) {
 
 static void emit(rl_run *run, rl_event_type type, size_t seat,
                  const rl_call *call, const char *reason) {
-  rl_event ev = {type, run->round, seat, call, reason};
+  rl_event ev = {.type = type, .round = run->round, .seat = seat,
+                 .call = call, .reason = reason};
   run->io.emit(run->io.ctx, run, &ev);
+}
+
+/* chat_stream's on_text: each delta becomes a MEMBER_TOKEN event. */
+static void stream_text(void *ud, const char *text, size_t len) {
+  rl_call *call = ud;
+  rl_run *run = call->run;
+  rl_event ev = {.type = RL_EV_MEMBER_TOKEN, .round = call->round,
+                 .seat = call->seat, .text = text,
+                 .text_len = len, .index = call->tokens++};
+
+  if(run->state == RL_RUNNING)
+    run->io.emit(run->io.ctx, run, &ev);
+}
+
+static void stream_drop(rl_call *call) {
+  chat_stream_free(call->stream);
+  call->stream = NULL;
+}
+
+/* The codec a seat's replies are read with. */
+static const chat_codec *seat_codec(const rl_seat *seat) {
+  return seat->codec ? seat->codec : &chat_codec_openrouter;
 }
 
 static void finish(rl_run *run, rl_event_type type, const char *reason) {
@@ -356,6 +381,7 @@ static void call_finished(rl_call *call) {
   rl_run *run = call->run;
 
   call->handle = NULL;
+  stream_drop(call);
   emit(run, RL_EV_MEMBER_COMPLETED, call->seat, call, NULL);
   /* emit may have cancelled the run: then nothing moves on */
   if(--run->pending == 0 && !run->starting && run->state == RL_RUNNING)
@@ -369,6 +395,10 @@ static void call_fail(rl_call *call, chat_error_kind kind, const char *reason,
   call_finished(call);
 }
 
+static void on_chunk(void *ud, const char *data, size_t len) {
+  rl_call_chunk(ud, data, len);
+}
+
 /* Renders the call's request and hands it to the transport. */
 static void start_attempt(rl_run *run, rl_call *call) {
   const rl_spec *spec = run->spec;
@@ -377,6 +407,18 @@ static void start_attempt(rl_run *run, rl_call *call) {
   char *body = rl_render_request(run, call->round, call->seat, &len);
 
   call->attempts++;
+  stream_drop(call);
+  call->tokens = 0;
+  if(seat->stream && !seat->external) {
+    call->stream = chat_stream_new(seat_codec(seat), spec->max_response_bytes,
+                                   stream_text, call);
+    if(!call->stream) {
+      free(body);
+      call_fail(call, CHAT_ERR_PERMANENT, "out_of_memory",
+                "could not set up the stream");
+      return;
+    }
+  }
   if(!body) {
     call_fail(call, CHAT_ERR_PERMANENT, "render_failed",
               "could not render the request (invalid UTF-8 or no memory)");
@@ -391,6 +433,7 @@ static void start_attempt(rl_run *run, rl_call *call) {
       .connect_timeout_ms = seat->connect_timeout_ms,
       .timeout_ms = seat->timeout_ms,
       .max_response_bytes = spec->max_response_bytes,
+      .on_chunk = call->stream ? on_chunk : NULL,
   };
   call->handle = run->io.start_call(run->io.ctx, call, &req);
   free(body);
@@ -436,6 +479,7 @@ static void attempt_failed(rl_call *call) {
   unsigned max = seat->retry_max_attempts ? seat->retry_max_attempts : 1;
 
   call->handle = NULL;
+  stream_drop(call);
   if(call->err.kind == CHAT_ERR_TRANSIENT && call->attempts < max &&
      run->io.start_timer) {
     call->handle = run->io.start_timer(run->io.ctx, call, backoff_ms(run, call));
@@ -511,6 +555,13 @@ static void transport_error(const http_result *res, chat_error *err) {
   }
 }
 
+void rl_call_chunk(rl_call *call, const char *data, size_t len) {
+  /* A failing stream keeps its error for rl_call_done to report. */
+  if(call->stream && call->run->state == RL_RUNNING &&
+     call->status == RL_SEAT_RUNNING && !call->backing_off)
+    chat_stream_feed(call->stream, data, len);
+}
+
 void rl_call_done(rl_call *call, const http_result *res) {
   rl_run *run = call->run;
 
@@ -525,10 +576,13 @@ void rl_call_done(rl_call *call, const http_result *res) {
   }
   else if(res->status >= 200 && res->status < 300) {
     const chat_codec *codec = run->spec->seats[call->seat].codec;
-    int rc = codec ? codec->parse_response(res->body, res->body_len,
-                                           &call->resp, &call->err)
-                   : openai_parse_response(res->body, res->body_len,
-                                           &call->resp, &call->err);
+    int rc = call->stream ? chat_stream_finish(call->stream, &call->resp,
+                                               &call->err)
+             : codec ? codec->parse_response(res->body, res->body_len,
+                                             &call->resp, &call->err)
+                     : openai_parse_response(res->body, res->body_len,
+                                             &call->resp, &call->err);
+    stream_drop(call);
     call->err.http_status = res->status;
     if(rc == 0) {
       call->status = RL_SEAT_OK;
@@ -610,6 +664,7 @@ void rl_run_cancel(rl_run *run) {
       run->io.cancel_call(run->io.ctx, call);
     call->handle = NULL;
     call->backing_off = 0;
+    stream_drop(call);
     call->status = RL_SEAT_FAILED;
     chat_error_set(&call->err, CHAT_ERR_CANCELLED, "cancelled",
                    "the run was cancelled");

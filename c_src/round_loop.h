@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "chat.h"
+#include "chat_stream.h"
 #include "codec.h"
 #include "http_engine.h"
 
@@ -26,6 +27,8 @@ typedef struct rl_seat {
   char *id;            /* label used in prompts and reports */
   int external;        /* answered by the owner process (a BEAM dispatcher
                           such as the Mock provider), not over HTTP */
+  int stream;          /* ask for a streamed reply; text arrives as
+                          RL_EV_MEMBER_TOKEN events (HTTP seats) */
   const chat_codec *codec; /* the provider's dialect; NULL: OpenAI-compatible
                               with max_tokens. External seats always get
                               OpenAI-style bodies. */
@@ -77,6 +80,8 @@ typedef struct rl_call {
   rl_seat_status status;
   void *handle;        /* the transport's (or the backoff timer's) handle */
   int backing_off;     /* handle is a backoff timer: a retry is due */
+  chat_stream *stream; /* a streamed attempt's assembler, or NULL */
+  size_t tokens;       /* text deltas reported so far (the next index) */
   unsigned attempts;   /* attempts started so far */
   chat_response resp;  /* when status == RL_SEAT_OK */
   chat_error err;      /* when status == RL_SEAT_FAILED */
@@ -87,6 +92,7 @@ typedef struct rl_call {
 typedef enum rl_event_type {
   RL_EV_ROUND_STARTED,
   RL_EV_MEMBER_STARTED,
+  RL_EV_MEMBER_TOKEN,     /* a piece of a streamed answer: text, index */
   RL_EV_MEMBER_COMPLETED, /* success and failure alike: see call->status */
   RL_EV_ROUND_COMPLETED,
   RL_EV_RUN_COMPLETED,
@@ -100,6 +106,9 @@ typedef struct rl_event {
   size_t seat;
   const rl_call *call;    /* RL_EV_MEMBER_COMPLETED only */
   const char *reason;     /* RL_EV_RUN_FAILED only: a static snake_case word */
+  const char *text;       /* RL_EV_MEMBER_TOKEN only: text_len bytes */
+  size_t text_len;
+  size_t index;           /* RL_EV_MEMBER_TOKEN only: 0, 1, ... per attempt */
 } rl_event;
 
 typedef struct rl_io {
@@ -138,6 +147,8 @@ void rl_run_free(rl_run *run); /* the run must not have calls running */
 /* Starts the first round. Emits events through io->emit, possibly all the
  * way to RL_EV_RUN_FAILED if no call can start. */
 void rl_run_start(rl_run *run);
+/* Feeds a piece of a streamed 2xx body (http_request.on_chunk). */
+void rl_call_chunk(rl_call *call, const char *data, size_t len);
 /* Feeds a finished HTTP call back; the transport handle is dropped. */
 void rl_call_done(rl_call *call, const http_result *res);
 /* Feeds back the answer of an external seat's call in `round`: exactly one

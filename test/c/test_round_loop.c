@@ -49,6 +49,7 @@ typedef struct event_rec {
   chat_error_kind err_kind;
   char *err_message;
   long http_status;
+  size_t index; /* MEMBER_TOKEN */
 } event_rec;
 
 typedef struct fake fake;
@@ -226,6 +227,10 @@ static void fake_emit(void *ctx, rl_run *run, const rl_event *ev) {
   e->seat = ev->seat;
   e->finished = rl_run_finished(run);
   e->reason = ev->reason;
+  if (ev->type == RL_EV_MEMBER_TOKEN) {
+    e->content = copy_bytes(ev->text, ev->text_len);
+    e->index = ev->index;
+  }
   if (ev->type == RL_EV_MEMBER_COMPLETED) {
     const rl_call *c = ev->call;
     e->status = c->status;
@@ -1653,6 +1658,109 @@ Test(dialects, connect_refuses_a_bad_endpoint_and_keeps_the_seat) {
   rl_spec_free(spec);
 }
 
+/* --- Streaming ----------------------------------------------------------- */
+
+static void done_status(rl_call *call, long status, long retry_after_ms) {
+  static const char body[] = "{\"error\":{\"message\":\"busy\"}}";
+  http_result res = result(HTTP_OK, "", status, body, strlen(body), call);
+
+  res.retry_after_ms = retry_after_ms;
+  rl_call_done(call, &res);
+}
+
+
+static const char SSE_HELLO[] =
+    "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hel\"}}]}\n\n"
+    ": keep-alive\n\n"
+    "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"lo\"},"
+    "\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":3,"
+    "\"completion_tokens\":2}}\n\n"
+    "data: [DONE]\n\n";
+
+static size_t count_tokens(const fake *f, size_t seat, char *joined, size_t cap) {
+  size_t n = 0;
+
+  joined[0] = '\0';
+  for (size_t i = 0; i < f->n_events; i++) {
+    const event_rec *e = &f->events[i];
+    if (e->type != RL_EV_MEMBER_TOKEN || e->seat != seat)
+      continue;
+    cr_assert_eq(e->index, n, "token indexes count up");
+    strncat(joined, e->content, cap - strlen(joined) - 1);
+    n++;
+  }
+  return n;
+}
+
+Test(streaming, tokens_arrive_as_events_and_the_answer_is_assembled) {
+  fake *f = fake_new();
+  rl_spec *spec = spec_new(INPUT, 2, 0, TWO_ROUNDS, 1);
+  rl_run *run;
+  rl_call *c0;
+  char joined[64];
+  size_t len = strlen(SSE_HELLO);
+
+  spec->seats[0].stream = 1;
+  run = run_new(f, spec);
+  rl_run_start(run);
+  cr_assert_not_null(strstr(started_of(f, 0, 0)->body, "\"stream\":true"));
+  cr_assert_null(strstr(started_of(f, 0, 1)->body, "\"stream\":true"));
+
+  /* Cut mid-event: the first delta only shows once its event is whole. */
+  c0 = call_of(f, 0, 0);
+  rl_call_chunk(c0, SSE_HELLO, 30);
+  cr_assert_eq(count_tokens(f, 0, joined, sizeof(joined)), 0);
+  rl_call_chunk(c0, SSE_HELLO + 30, 60);
+  cr_assert_eq(count_tokens(f, 0, joined, sizeof(joined)), 1);
+  rl_call_chunk(c0, SSE_HELLO + 90, len - 90);
+  cr_assert_eq(count_tokens(f, 0, joined, sizeof(joined)), 2);
+  cr_assert_str_eq(joined, "Hello");
+
+  done_body(c0, 200, SSE_HELLO, len);
+  cr_assert_eq(rl_run_call(run, 0, 0)->status, RL_SEAT_OK);
+  cr_assert_str_eq(rl_run_call(run, 0, 0)->resp.content, "Hello");
+  cr_assert_eq(rl_run_call(run, 0, 0)->resp.output_tokens, 2);
+  cr_assert_eq(rl_run_call(run, 0, 0)->resp.stop, CHAT_STOP_END);
+  rl_run_cancel(run);
+  run_end(run, f);
+}
+
+Test(streaming, a_cut_stream_is_a_transient_failure_and_errors_read_the_body) {
+  fake *f = fake_new();
+  rl_spec *spec = spec_new(INPUT, 2, 0, TWO_ROUNDS, 1);
+  rl_run *run;
+  size_t cut = strlen(SSE_HELLO) - strlen("data: [DONE]\n\n");
+
+  spec->seats[0].stream = 1;
+  spec->seats[1].stream = 1;
+  run = run_new(f, spec);
+  rl_run_start(run);
+  rl_call_chunk(call_of(f, 0, 0), SSE_HELLO, cut);
+  done_body(call_of(f, 0, 0), 200, SSE_HELLO, cut);
+  expect_seat_failed(run, 0, 0, CHAT_ERR_TRANSIENT, "truncated_stream");
+
+  done_status(call_of(f, 0, 1), 401, -1);
+  expect_seat_failed(run, 0, 1, CHAT_ERR_PERMANENT, "http_error");
+  cr_assert_str_eq(rl_run_call(run, 0, 1)->err.message, "busy");
+  run_end(run, f);
+}
+
+Test(streaming, cancel_mid_stream_frees_the_stream) {
+  fake *f = fake_new();
+  rl_spec *spec = spec_new(INPUT, 1, 0, TWO_ROUNDS, 1);
+  rl_run *run;
+
+  spec->seats[0].stream = 1;
+  run = run_new(f, spec);
+  rl_run_start(run);
+  rl_call_chunk(call_of(f, 0, 0), SSE_HELLO, 60);
+  rl_run_cancel(run);
+  cr_assert_null(rl_run_call(run, 0, 0)->stream);
+  /* A chunk racing the cancel does nothing. */
+  rl_call_chunk(call_of(f, 0, 0), SSE_HELLO + 60, 20);
+  run_end(run, f);
+}
+
 /* --- Retries ------------------------------------------------------------- */
 
 /* Makes seat s answered by the owner process: no URL, no headers. */
@@ -1686,13 +1794,6 @@ static size_t completions_of(const fake *f, size_t seat) {
   return n;
 }
 
-static void done_status(rl_call *call, long status, long retry_after_ms) {
-  static const char body[] = "{\"error\":{\"message\":\"busy\"}}";
-  http_result res = result(HTTP_OK, "", status, body, strlen(body), call);
-
-  res.retry_after_ms = retry_after_ms;
-  rl_call_done(call, &res);
-}
 
 static rl_run *retrying_run(fake *f, unsigned max, long base_ms) {
   rl_spec *spec = spec_new(INPUT, 2, 0, TWO_ROUNDS, 1);
