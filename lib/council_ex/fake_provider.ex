@@ -1,14 +1,39 @@
 defmodule CouncilEx.FakeProvider do
   @moduledoc """
-  An OpenAI-compatible chat-completions server on loopback, for tests and
-  demos that must not reach a real provider.
+  A chat server on loopback that speaks the wire formats of OpenAI,
+  OpenRouter, Anthropic, Gemini and Ollama, for tests, demos and benches
+  that must not reach a real provider.
 
-  It speaks HTTP/1.1 with keep-alive over `:gen_tcp` and answers
-  `POST /v1/chat/completions` (and `POST /chat/completions`) with a
-  deterministic `chat.completion` object: the reply to a given model and
-  prompt is always the same, see `default_content/2`. Any other route gets
-  a 404 with an OpenAI-style error body, and bytes that are not HTTP get a
-  400; neither affects the other connections.
+  It speaks HTTP/1.1 with keep-alive over `:gen_tcp` and picks the dialect
+  from each request's path, so one server can stand in for every provider
+  of a council at once, even over one connection:
+
+  | dialect       | path                                   | `base_url(fake, dialect)` | auth checked                      |
+  |---------------|----------------------------------------|---------------------------|-----------------------------------|
+  | `:openai`     | `.../chat/completions`                 | `http://127.0.0.1:P/v1`     | none                            |
+  | `:openrouter` | `/api/v1/chat/completions`             | `http://127.0.0.1:P/api/v1` | none                            |
+  | `:anthropic`  | `.../messages`                         | `http://127.0.0.1:P/v1`     | `x-api-key`, `anthropic-version` |
+  | `:gemini`     | `.../models/{model}:generateContent`, `.../models/{model}:streamGenerateContent` | `http://127.0.0.1:P/v1beta` | `x-goog-api-key` or `?key=` |
+  | `:ollama`     | `/api/chat`                            | `http://127.0.0.1:P`        | none                            |
+
+  All are `POST`. Ollama's OpenAI-compatible `/v1` is the `:openai`
+  dialect. A missing Anthropic key is a 401 and a missing
+  `anthropic-version` a 400; a missing Gemini key a 403
+  `PERMISSION_DENIED`, as Google answers unregistered callers.
+
+  Replies are deterministic: the reply to a given model and prompt is
+  always the same text, `default_content/2` of the model and the last user
+  text of the request (the last user turn that has text, so a tool result
+  sent back in a user turn, as Anthropic and Gemini do, does not change
+  it). The model comes from the body, or for Gemini from the path. Token
+  counts are words: the input counts the words of every message and of
+  the system prompt, the output those of the reply text plus those of each
+  tool call's arguments as JSON.
+
+  Any other route gets a 404 with an OpenAI-style error body, bytes that
+  are not HTTP get a 400, and a body the dialect can't read (not JSON, no
+  model, ...) gets the dialect's own 400; none of them affects the other
+  connections.
 
       {:ok, fake} = CouncilEx.FakeProvider.start_link([])
       base_url = CouncilEx.FakeProvider.base_url(fake)
@@ -33,19 +58,80 @@ defmodule CouncilEx.FakeProvider do
   (Provider config is global, so tests doing this should not be `async`
   unless each uses its own provider id.)
 
+  ## Dialects
+
+  Each dialect answers with the shapes of `provider_formats.md`:
+
+    * `:openai` - `chat.completion` objects; with `"stream": true`, SSE
+      `chat.completion.chunk` events (a role chunk, one per piece of text,
+      tool-call fragments, a finish chunk) and `data: [DONE]`, plus a
+      usage chunk with no choices when `stream_options.include_usage` is
+      true. Errors are `{"error": {"message", "type", "param", "code"}}`.
+    * `:openrouter` - the same, plus `usage.cost` (0.000001 per prompt
+      token plus 0.000002 per completion token, computed as
+      `(prompt + 2 * completion) / 1_000_000`), a `: OPENROUTER
+      PROCESSING` comment line before the stream, and errors
+      `{"error": {"code": status, "message"}}`. The rule is the path:
+      only requests under `/api/v1/` are OpenRouter's.
+    * `:anthropic` - `message` objects with `text` and `tool_use` blocks;
+      with `"stream": true`, the typed events `message_start`,
+      `content_block_start`, `ping`, `content_block_delta`,
+      `content_block_stop`, `message_delta` and `message_stop`. Errors are
+      `{"type": "error", "error": {"type", "message"}, "request_id"}`,
+      `max_tokens` is required (400 without it).
+    * `:gemini` - `GenerateContentResponse` objects; `:streamGenerateContent`
+      streams one object per piece as SSE with `?alt=sse` and as one JSON
+      array without it. Errors are
+      `{"error": {"code", "message", "status", "details"}}`, a 429 with a
+      `RetryInfo` detail giving `retryDelay`.
+    * `:ollama` - `/api/chat` objects ending `"done": true`, streamed as
+      NDJSON unless the body has `"stream": false` (Ollama streams by
+      default). Errors are `{"error": "..."}`.
+
+  Streamed replies use `Transfer-Encoding: chunked` with one HTTP chunk
+  per event (or NDJSON line), each sent on its own, `:chunk_delay_ms`
+  apart. An HTTP/1.0 request gets the stream close-delimited instead.
+
   ## Scripting
 
   Replies for a model can be scripted with `script/3`: a list of steps,
   one consumed per request for that model, the last repeating once the
-  list runs out. A step is a keyword list or map with any of:
+  list runs out. Steps apply to every dialect. A step is a keyword list or
+  map with any of:
 
-    * `:status` - the HTTP status (default 200). A non-2xx status sends an
-      OpenAI-style error body unless `:body` is given; `:message`, `:type`
-      and `:code` override the fields of that error object.
+    * `:status` - the HTTP status (default 200). A non-2xx status sends the
+      dialect's error body unless `:body` is given; `:message`, `:type`
+      and `:code` override the fields of that error (`:type` is the error
+      type for OpenAI and Anthropic, the `status` for Gemini; `:code` the
+      `code` where the dialect has one).
     * `:content` - the assistant's reply text for a 2xx status.
-    * `:body` - a raw body sent verbatim, e.g. to test malformed replies.
+    * `:chunks` - a list of strings: a streamed reply sends its text in
+      exactly these pieces, one event each (a non-streamed reply joins
+      them, unless `:content` is given too). Without it a stream cuts the
+      text after each run of whitespace.
+    * `:tool_calls` - a list of maps with `"id"` (default `"call_N"`),
+      `"name"` and `"arguments"` (a map; string or atom keys): the reply
+      calls these tools, in the dialect's shape (OpenAI `tool_calls` with
+      arguments as a JSON string, Anthropic `tool_use` blocks, Gemini
+      `functionCall` parts, Ollama `tool_calls` with object arguments),
+      streamed or not. The reply has no text unless `:content` or
+      `:chunks` gives some.
+    * `:midstream_error` - `true` or an error message: a streamed reply
+      sends the `:chunks` (without them, the first half of the text's
+      pieces) and then the dialect's in-stream error, with status 200:
+      Anthropic `event: error`, OpenAI `data: {"error": ...}`, OpenRouter
+      a chunk with `finish_reason: "error"`, Ollama an `{"error": ...}`
+      line, Gemini an error object. `:message`, `:type` and `:code` apply. A
+      non-streamed reply gets the dialect's 500 error body with a 2xx
+      status.
+    * `:retry_delay_ms` - Gemini's `RetryInfo` `retryDelay` on a 429
+      (default 1000).
+    * `:body` - a raw body sent verbatim with a Content-Length, e.g. to
+      test malformed replies, whether or not the request streams.
     * `:latency_ms` - how long to wait before replying, replacing the
       server's `:latency_ms`. Only this connection waits.
+    * `:chunk_delay_ms` - the pause between the frames of a stream,
+      replacing the server's `:chunk_delay_ms`.
     * `:headers` - extra response headers, e.g. `[{"retry-after", "1"}]`.
     * `:close` - when `true`, close the connection (after the latency)
       without sending anything.
@@ -57,28 +143,70 @@ defmodule CouncilEx.FakeProvider do
         [content: "Recovered."]
       ])
 
+  and one that calls a tool, then answers in three pieces:
+
+      CouncilEx.FakeProvider.script(fake, "claude-x", [
+        [tool_calls: [%{"id" => "call_1", "name" => "get_weather", "arguments" => %{"city" => "Paris"}}]],
+        [chunks: ["It is ", "sunny in ", "Paris."]]
+      ])
+
+  A request the dialect rejects (missing auth header, unreadable body) is
+  answered at once and consumes no step.
+
   ## Inspecting traffic
 
-  `requests/1` lists what the server received, in arrival order, and
-  `in_flight/1` tells how many requests are being handled right now,
-  which shows whether a cancelled client really dropped its connection.
+  `requests/1` lists what the server received, in arrival order, with the
+  dialect each request was read in, and `in_flight/1` tells how many
+  requests are being handled right now, which shows whether a cancelled
+  client really dropped its connection.
   """
 
   use GenServer
 
   alias CouncilEx.FakeProvider.{Connection, Reply}
 
-  @step_keys [:status, :body, :content, :latency_ms, :headers, :close, :message, :type, :code]
+  @step_keys [
+    :status,
+    :body,
+    :content,
+    :chunks,
+    :tool_calls,
+    :midstream_error,
+    :retry_delay_ms,
+    :latency_ms,
+    :chunk_delay_ms,
+    :headers,
+    :close,
+    :message,
+    :type,
+    :code
+  ]
+
+  @dialect_paths [
+    openai: "/v1",
+    openrouter: "/api/v1",
+    anthropic: "/v1",
+    gemini: "/v1beta",
+    ollama: ""
+  ]
 
   @typedoc "A server: its pid or registered name."
   @type server :: GenServer.server()
 
-  @typedoc "A request as recorded by `requests/1`."
+  @typedoc "A wire format the server speaks; see the module documentation."
+  @type dialect :: :openai | :openrouter | :anthropic | :gemini | :ollama
+
+  @typedoc """
+  A request as recorded by `requests/1`: `dialect` is nil for a route no
+  dialect answers, `query` the raw query string ("" for none).
+  """
   @type recorded_request :: %{
           method: String.t(),
           path: String.t(),
+          query: String.t(),
           headers: [{String.t(), String.t()}],
-          body: term()
+          body: term(),
+          dialect: dialect() | nil
         }
 
   @typedoc "One scripted reply; see the module documentation."
@@ -89,6 +217,7 @@ defmodule CouncilEx.FakeProvider do
           {:port, :inet.port_number()}
           | {:ip, :inet.ip_address()}
           | {:latency_ms, non_neg_integer()}
+          | {:chunk_delay_ms, non_neg_integer()}
           | {:name, GenServer.name()}
           | {:acceptors, pos_integer()}
           | {:backlog, pos_integer()}
@@ -99,6 +228,7 @@ defmodule CouncilEx.FakeProvider do
     port: 0,
     ip: {127, 0, 0, 1},
     latency_ms: 0,
+    chunk_delay_ms: 0,
     name: nil,
     acceptors: 8,
     backlog: 1024,
@@ -117,6 +247,8 @@ defmodule CouncilEx.FakeProvider do
       `port/1`.
     * `:ip` - the address to listen on, `{127, 0, 0, 1}` by default.
     * `:latency_ms` - delay before every chat reply, 0 by default.
+    * `:chunk_delay_ms` - pause between the frames of a streamed reply, 0
+      by default (each frame is still sent on its own).
     * `:name` - registers the server under this name.
     * `:acceptors` - processes accepting connections, 8 by default.
     * `:backlog` - the listen backlog, 1024 by default.
@@ -156,14 +288,29 @@ defmodule CouncilEx.FakeProvider do
   def port(server), do: GenServer.call(server, :port)
 
   @doc ~S"""
-  The base URL to configure a provider with, e.g.
-  `"http://127.0.0.1:41235/v1"`.
+  The base URL to configure a provider of `dialect` with, `:openai` by
+  default:
+
+    * `:openai` - `"http://127.0.0.1:41235/v1"`, also for Ollama's `/v1`
+    * `:openrouter` - `"http://127.0.0.1:41235/api/v1"`
+    * `:anthropic` - `"http://127.0.0.1:41235/v1"`
+    * `:gemini` - `"http://127.0.0.1:41235/v1beta"`
+    * `:ollama` - `"http://127.0.0.1:41235"`, for the native `/api/chat`
+
+  Each is the base the provider's client appends its usual path to
+  (`/chat/completions`, `/messages`, `/models/...`, `/api/chat`).
   """
-  @spec base_url(server()) :: String.t()
-  def base_url(server) do
+  @spec base_url(server(), dialect()) :: String.t()
+  def base_url(server, dialect \\ :openai) do
+    path =
+      Keyword.get_lazy(@dialect_paths, dialect, fn ->
+        raise ArgumentError,
+              "expected a dialect (one of #{inspect(Keyword.keys(@dialect_paths))}), got: #{inspect(dialect)}"
+      end)
+
     {ip, port} = GenServer.call(server, :address)
     host = if tuple_size(ip) == 8, do: "[#{:inet.ntoa(ip)}]", else: "#{:inet.ntoa(ip)}"
-    "http://#{host}:#{port}/v1"
+    "http://#{host}:#{port}#{path}"
   end
 
   @doc """
@@ -198,8 +345,9 @@ defmodule CouncilEx.FakeProvider do
 
   @doc """
   The requests received so far, oldest first (at most `:max_recorded` of
-  them). Header names are lowercase; a body that is valid JSON is decoded,
-  any other body is kept as the raw binary.
+  them), each with the dialect it was read in. Header names are
+  lowercase; a body that is valid JSON is decoded, any other body is kept
+  as the raw binary.
   """
   @spec requests(server()) :: [recorded_request()]
   def requests(server), do: GenServer.call(server, :requests)
@@ -231,7 +379,10 @@ defmodule CouncilEx.FakeProvider do
       unknown -> raise ArgumentError, "unknown step keys #{inspect(unknown)} in #{inspect(step)}"
     end
 
-    step
+    case step do
+      %{tool_calls: calls} -> %{step | tool_calls: normalize_tool_calls!(calls, step)}
+      _ -> step
+    end
   end
 
   defp validate_step!(step) do
@@ -252,9 +403,32 @@ defmodule CouncilEx.FakeProvider do
         :message -> is_binary(value)
         :type -> is_binary(value) or is_nil(value)
         :code -> is_binary(value) or is_integer(value) or is_nil(value)
+        :chunks -> is_list(value) and Enum.all?(value, &is_binary/1)
+        :tool_calls -> is_list(value)
+        :midstream_error -> value == true or is_binary(value)
+        :retry_delay_ms -> is_integer(value) and value >= 0
+        :chunk_delay_ms -> is_integer(value) and value >= 0
       end
 
     unless valid?, do: raise(ArgumentError, "invalid #{inspect(key)} in step #{inspect(step)}")
+  end
+
+  # Tool calls as the dialects read them: atom keys, an id for each.
+  defp normalize_tool_calls!(calls, step) do
+    for {call, index} <- Enum.with_index(calls, 1) do
+      call = if is_list(call) or is_map(call), do: Map.new(call), else: %{}
+      id = Map.get(call, "id", Map.get(call, :id, "call_#{index}"))
+      name = Map.get(call, "name", Map.get(call, :name))
+      arguments = Map.get(call, "arguments", Map.get(call, :arguments, %{}))
+
+      unless is_binary(id) and is_binary(name) and name != "" and is_map(arguments) do
+        raise ArgumentError,
+              "invalid :tool_calls in step #{inspect(step)}: expected maps with a string " <>
+                "\"name\", a map of \"arguments\" and an optional string \"id\""
+      end
+
+      %{id: id, name: name, arguments: arguments}
+    end
   end
 
   ## Server
@@ -286,6 +460,7 @@ defmodule CouncilEx.FakeProvider do
           server: self(),
           in_flight: :counters.new(1, [:write_concurrency]),
           latency_ms: opts[:latency_ms],
+          chunk_delay_ms: opts[:chunk_delay_ms],
           idle_timeout: opts[:idle_timeout]
         }
 

@@ -8,17 +8,20 @@ defmodule CouncilEx.FakeProvider.Connection do
   # client went away (to keep `in_flight` truthful) or that the server
   # stopped (it monitors the server and exits with it). Connections are not
   # linked to the server: a bug in one must not take the others down.
+  #
+  # The dialect modules write the bodies; this module frames them: whole
+  # replies with Content-Length, streams as one HTTP chunk per frame
+  # (close-delimited for HTTP/1.0 clients), each frame its own send.
 
-  alias CouncilEx.FakeProvider.{HTTP, Reply}
+  alias CouncilEx.FakeProvider.{Dialect, HTTP, Reply}
   alias CouncilEx.JSON
-
-  @chat_paths ["/v1/chat/completions", "/chat/completions"]
 
   @typedoc "What the server hands every connection."
   @type config :: %{
           server: pid(),
           in_flight: :counters.counters_ref(),
           latency_ms: non_neg_integer(),
+          chunk_delay_ms: non_neg_integer(),
           idle_timeout: timeout()
         }
 
@@ -76,7 +79,7 @@ defmodule CouncilEx.FakeProvider.Connection do
 
       {:error, status, message} ->
         # The framing is lost: answer, then drop the connection.
-        send_response(state, status, [], Reply.error(status, %{message: message}), false)
+        send_response(state, status, [], openai_error(status, message), false)
         close(state)
     end
   end
@@ -103,7 +106,7 @@ defmodule CouncilEx.FakeProvider.Connection do
       # reason, not as a mysteriously dropped connection.
       exception ->
         message = "CouncilEx.FakeProvider failed: " <> Exception.message(exception)
-        send_response(state, 500, [], Reply.error(500, %{message: message}), false)
+        send_response(state, 500, [], openai_error(500, message), false)
         :close
     after
       :counters.sub(config.in_flight, 1, 1)
@@ -119,50 +122,84 @@ defmodule CouncilEx.FakeProvider.Connection do
     end
   end
 
-  defp dispatch(%{method: "POST", path: path} = request, state, config)
-       when path in @chat_paths do
-    case request.body do
-      %{"model" => model, "messages" => messages} when is_binary(model) and is_list(messages) ->
-        step = record(request, model, config)
-        chat(request, step, state, config)
-
-      _invalid ->
-        record(request, nil, config)
-        message = "The body must be a JSON object with a string model and a messages list."
-        respond(request, state, 400, [], Reply.error(400, %{message: message}))
+  defp dispatch(%{method: "POST"} = request, state, config) do
+    case Dialect.route(request.path) do
+      nil -> not_found(request, state, config)
+      dialect -> chat(dialect, request, state, config)
     end
   end
 
-  defp dispatch(request, state, config) do
-    record(request, nil, config)
+  defp dispatch(request, state, config), do: not_found(request, state, config)
+
+  defp not_found(request, state, config) do
+    record(request, nil, nil, config)
     message = "Invalid URL (#{request.method} #{request.path})"
-    respond(request, state, 404, [], Reply.error(404, %{message: message, code: nil}))
+
+    respond(
+      request,
+      state,
+      404,
+      [],
+      Dialect.OpenAI.error(404, %{message: message, code: nil}, nil)
+    )
   end
 
-  defp record(request, model, config) do
-    entry = Map.take(request, [:method, :path, :headers, :body])
+  # A request the dialect can't accept is answered at once, in that
+  # dialect's error shape, and consumes no script step.
+  defp chat(dialect, request, state, config) do
+    with :ok <- dialect.authorize(request),
+         {:ok, call} <- dialect.parse(request) do
+      step = record(request, dialect.name(), call.model, config)
+      answer(dialect, call, step, request, state, config)
+    else
+      {:error, status, message} ->
+        record(request, dialect.name(), nil, config)
+        respond(request, state, status, [], dialect.error(status, %{message: message}, nil))
+    end
+  end
+
+  defp record(request, dialect, model, config) do
+    entry =
+      request |> Map.take([:method, :path, :query, :headers, :body]) |> Map.put(:dialect, dialect)
+
     GenServer.call(config.server, {:arrive, entry, model})
   end
 
-  defp chat(request, step, state, config) do
+  defp answer(dialect, call, step, request, state, config) do
     with {:ok, state} <- pause(state, Map.get(step, :latency_ms, config.latency_ms)) do
-      if Map.get(step, :close, false) do
-        :close
-      else
-        status = Map.get(step, :status, 200)
-        respond(request, state, status, Map.get(step, :headers, []), chat_body(request, step))
-      end
+      if Map.get(step, :close, false),
+        do: :close,
+        else: send_answer(dialect, call, step, request, state, config)
     else
       :closed -> :close
     end
   end
 
-  defp chat_body(_request, %{body: body}), do: body
+  defp send_answer(dialect, call, step, request, state, config) do
+    status = Map.get(step, :status, 200)
+    headers = Map.get(step, :headers, [])
 
-  defp chat_body(_request, %{status: status} = step) when status not in 200..299,
-    do: Reply.error(status, step)
+    cond do
+      Map.has_key?(step, :body) ->
+        respond(request, state, status, headers, step.body)
 
-  defp chat_body(request, step), do: Reply.completion(request.body, Map.get(step, :content))
+      status not in 200..299 ->
+        respond(request, state, status, headers, dialect.error(status, step, call))
+
+      call.stream? ->
+        {type, frames} = dialect.stream(call, Reply.answer(call, step))
+        delay = Map.get(step, :chunk_delay_ms, config.chunk_delay_ms)
+        stream(request, state, status, [{"content-type", type} | headers], frames, delay)
+
+      Map.has_key?(step, :midstream_error) ->
+        # No stream to break: the error object arrives as a 2xx body.
+        body = dialect.error(500, Reply.error_fields(step), call)
+        respond(request, state, status, headers, body)
+
+      true ->
+        respond(request, state, status, headers, dialect.reply(call, Reply.answer(call, step)))
+    end
+  end
 
   defp respond(request, state, status, headers, body) do
     if send_response(state, status, headers, body, request.keep_alive?) == :ok and
@@ -173,20 +210,65 @@ defmodule CouncilEx.FakeProvider.Connection do
     end
   end
 
-  defp send_response(state, status, headers, body, keep_alive?) do
-    headers = Enum.map(headers, fn {name, value} -> {to_string(name), to_string(value)} end)
-    custom_type? = Enum.any?(headers, fn {name, _} -> String.downcase(name) == "content-type" end)
+  # Streams `frames` as the body, one send per frame and `delay` ms
+  # between them, so a client sees each arrive on its own. HTTP/1.1 gets
+  # one chunk per frame; HTTP/1.0 has no chunked coding, so its stream
+  # ends with the connection.
+  defp stream(request, state, status, headers, frames, delay) do
+    chunked? = request.version == {1, 1}
+    keep_alive? = request.keep_alive? and chunked?
+    framing = if chunked?, do: [{"transfer-encoding", "chunked"}], else: []
+    head = head(status, [{"cache-control", "no-cache"} | framing] ++ headers, keep_alive?)
+    frames = Enum.reject(frames, &(IO.iodata_length(&1) == 0))
 
-    head = [
+    with :ok <- :gen_tcp.send(state.socket, head),
+         {:ok, state} <- send_frames(state, frames, chunked?, delay),
+         :ok <- if(chunked?, do: :gen_tcp.send(state.socket, "0\r\n\r\n"), else: :ok) do
+      if keep_alive?, do: {:keep_alive, state}, else: :close
+    else
+      _closed -> :close
+    end
+  end
+
+  defp send_frames(state, [], _chunked?, _delay), do: {:ok, state}
+
+  defp send_frames(state, [frame | rest], chunked?, delay) do
+    data = if chunked?, do: chunk(frame), else: frame
+
+    with :ok <- :gen_tcp.send(state.socket, data),
+         {:ok, state} <- if(rest == [], do: {:ok, state}, else: pause(state, delay)) do
+      send_frames(state, rest, chunked?, delay)
+    end
+  end
+
+  defp chunk(frame) do
+    [Integer.to_string(IO.iodata_length(frame), 16), "\r\n", frame, "\r\n"]
+  end
+
+  defp openai_error(status, message), do: Dialect.OpenAI.error(status, %{message: message}, nil)
+
+  defp send_response(state, status, headers, body, keep_alive?) do
+    headers = [{"content-length", Integer.to_string(IO.iodata_length(body))} | headers]
+    :gen_tcp.send(state.socket, [head(status, headers, keep_alive?), body])
+  end
+
+  # The status line and headers. Content-Type is application/json unless
+  # a header sets it; when several do, the last wins, so a script's own
+  # content-type header replaces a stream's.
+  defp head(status, headers, keep_alive?) do
+    headers = Enum.map(headers, fn {name, value} -> {to_string(name), to_string(value)} end)
+
+    {types, others} =
+      Enum.split_with(headers, fn {name, _} -> String.downcase(name) == "content-type" end)
+
+    type = List.last(types) || {"content-type", "application/json"}
+
+    [
       "HTTP/1.1 #{status} #{reason(status)}\r\n",
-      if(custom_type?, do: [], else: "content-type: application/json\r\n"),
-      "content-length: #{byte_size(body)}\r\n",
+      Enum.map([type | others], fn {name, value} -> [name, ": ", value, "\r\n"] end),
       if(keep_alive?, do: [], else: "connection: close\r\n"),
-      Enum.map(headers, fn {name, value} -> [name, ": ", value, "\r\n"] end),
       "\r\n"
     ]
-
-    :gen_tcp.send(state.socket, [head, body])
   end
 
   # Sits out `ms` milliseconds without blocking anything but this
@@ -234,9 +316,11 @@ defmodule CouncilEx.FakeProvider.Connection do
   defp reason(204), do: "No Content"
   defp reason(400), do: "Bad Request"
   defp reason(401), do: "Unauthorized"
+  defp reason(402), do: "Payment Required"
   defp reason(403), do: "Forbidden"
   defp reason(404), do: "Not Found"
   defp reason(408), do: "Request Timeout"
+  defp reason(409), do: "Conflict"
   defp reason(413), do: "Content Too Large"
   defp reason(414), do: "URI Too Long"
   defp reason(429), do: "Too Many Requests"
@@ -247,5 +331,6 @@ defmodule CouncilEx.FakeProvider.Connection do
   defp reason(503), do: "Service Unavailable"
   defp reason(504), do: "Gateway Timeout"
   defp reason(505), do: "HTTP Version Not Supported"
+  defp reason(529), do: "Site Overloaded"
   defp reason(_status), do: "Status"
 end

@@ -16,6 +16,7 @@ defmodule CouncilEx.FakeProvider.HTTP do
   @type request :: %{
           method: String.t(),
           path: String.t(),
+          query: String.t(),
           version: {non_neg_integer(), non_neg_integer()},
           headers: [{String.t(), String.t()}],
           body: binary(),
@@ -54,9 +55,9 @@ defmodule CouncilEx.FakeProvider.HTTP do
   defp parse_request_line(buffer) do
     case :erlang.decode_packet(:http_bin, buffer, packet_size: @max_line) do
       {:ok, {:http_request, method, uri, version}, rest} ->
-        with {:ok, path} <- request_path(uri),
+        with {:ok, path, query} <- request_target(uri),
              :ok <- check_version(version) do
-          head = %{method: to_string(method), path: path, version: version}
+          head = %{method: to_string(method), path: path, query: query, version: version}
           parse_headers(rest, head, [], byte_size(buffer))
         end
 
@@ -199,14 +200,18 @@ defmodule CouncilEx.FakeProvider.HTTP do
       :binary.match(buffer, "\n", scope: {0, @max_line}) == :nomatch
   end
 
-  defp request_path({:abs_path, target}), do: {:ok, strip_query(target)}
+  # The path and the raw query string ("" when there is none): Gemini puts
+  # `alt=sse` and sometimes its API key in the query.
+  defp request_target({:abs_path, target}), do: split_query(target)
+  defp request_target({:absoluteURI, _scheme, _host, _port, target}), do: split_query(target)
+  defp request_target(_other), do: {:error, 400, "Unsupported request target."}
 
-  defp request_path({:absoluteURI, _scheme, _host, _port, target}),
-    do: {:ok, strip_query(target)}
-
-  defp request_path(_other), do: {:error, 400, "Unsupported request target."}
-
-  defp strip_query(target), do: target |> :binary.split("?") |> hd()
+  defp split_query(target) do
+    case :binary.split(target, "?") do
+      [path, query] -> {:ok, path, query}
+      [path] -> {:ok, path, ""}
+    end
+  end
 
   defp check_version({1, minor}) when minor in [0, 1], do: :ok
   defp check_version(_version), do: {:error, 505, "HTTP version not supported."}

@@ -1,8 +1,9 @@
 defmodule CouncilEx.FakeProvider.Reply do
   @moduledoc false
-  # The bodies CouncilEx.FakeProvider sends: OpenAI chat.completion objects
-  # and OpenAI-style error objects. Pure functions, so every reply is a
-  # function of the request alone and tests can predict it exactly.
+  # What CouncilEx.FakeProvider answers, whatever the dialect: the default
+  # text, the answer a script step asks for, and the token counts. Pure
+  # functions, so every reply is a function of the request alone and tests
+  # can predict it exactly. The bodies themselves are in Dialect.*.
 
   alias CouncilEx.JSON
 
@@ -20,112 +21,111 @@ defmodule CouncilEx.FakeProvider.Reply do
   end
 
   @doc """
-  The text of the last message with role "user" in an OpenAI `messages`
-  list, or "" when there is none. Content given as a list of parts (the
-  multimodal form) is reduced to its text parts joined by newlines.
+  The prompt among user turns given as `[text | nil]`, oldest first: the
+  last one that has text at all. A turn is nil when it holds no text part
+  (only tool results, say), so a tool loop keeps answering the question
+  in every dialect, as it does in OpenAI's, where tool results have a role
+  of their own.
   """
-  @spec last_user_prompt(term()) :: String.t()
-  def last_user_prompt(messages) when is_list(messages) do
-    messages
-    |> Enum.filter(&match?(%{"role" => "user"}, &1))
-    |> List.last()
-    |> case do
-      nil -> ""
-      message -> message_text(message)
+  @spec last_text([String.t() | nil]) :: String.t()
+  def last_text(turns), do: turns |> Enum.reject(&is_nil/1) |> List.last() || ""
+
+  @doc """
+  The text of a content field: a string, or a list of parts whose text
+  parts are joined with newlines (nil when there are none). `text_of`
+  returns a part's text or nil.
+  """
+  @spec content_text(term(), (term() -> String.t() | nil)) :: String.t() | nil
+  def content_text(content, _text_of) when is_binary(content), do: content
+
+  def content_text(parts, text_of) when is_list(parts) do
+    case parts |> Enum.map(text_of) |> Enum.filter(&is_binary/1) do
+      [] -> nil
+      texts -> Enum.join(texts, "\n")
     end
   end
 
-  def last_user_prompt(_messages), do: ""
+  def content_text(_content, _text_of), do: nil
 
-  @doc "A chat.completion body (encoded JSON) answering `request` with `content`."
-  @spec completion(map(), String.t() | nil) :: binary()
-  def completion(%{"model" => model, "messages" => messages}, content) do
-    content = content || default_content(model, last_user_prompt(messages))
-    prompt_tokens = messages |> Enum.map(&words(message_text(&1))) |> Enum.sum()
-    completion_tokens = words(content)
+  @doc "Token count of a text: its whitespace-separated words."
+  @spec words(String.t() | nil) :: non_neg_integer()
+  def words(nil), do: 0
+  def words(text), do: text |> String.split() |> length()
 
-    JSON.encode!(%{
-      "id" => "chatcmpl-fake-#{digest({model, messages})}",
-      "object" => "chat.completion",
-      # Fixed so that identical requests get byte-identical replies.
-      "created" => 0,
-      "model" => model,
-      "choices" => [
-        %{
-          "index" => 0,
-          "message" => %{"role" => "assistant", "content" => content},
-          "finish_reason" => "stop"
-        }
-      ],
-      "usage" => %{
-        "prompt_tokens" => prompt_tokens,
-        "completion_tokens" => completion_tokens,
-        "total_tokens" => prompt_tokens + completion_tokens
-      }
-    })
+  @doc """
+  What to answer `call` with under script `step`; see
+  `t:CouncilEx.FakeProvider.Dialect.answer/0`.
+
+  The text is the step's `:content`, else its `:chunks` joined, else none
+  when it has `:tool_calls`, else `default_content/2`. A stream sends it
+  in the step's `:chunks`, else cut after each run of whitespace. With
+  `:midstream_error`, the stream sends the `:chunks` (or the first half of
+  those pieces) and then the error.
+  """
+  @spec answer(map(), map()) :: map()
+  def answer(call, step) do
+    tool_calls = Map.get(step, :tool_calls, [])
+    content = content(call, step, tool_calls)
+    pieces = Map.get_lazy(step, :chunks, fn -> pieces(content) end)
+    error = error_fields(step)
+
+    %{
+      content: content,
+      pieces: if(error && !Map.has_key?(step, :chunks), do: first_half(pieces), else: pieces),
+      tool_calls: tool_calls,
+      completion_tokens: completion_tokens(content, tool_calls),
+      error: error
+    }
   end
 
   @doc """
-  An OpenAI-style error body for `status`. `overrides` may set `:message`,
-  `:type` and `:code`; the defaults follow what OpenAI sends for the status.
+  The fields of a step's mid-stream error, or nil when it has none:
+  `midstream_error: "text"` sets the message, replacing `:message`;
+  `:type`, `:code` and `:retry_delay_ms` come along.
   """
-  @spec error(pos_integer(), map()) :: binary()
-  def error(status, overrides \\ %{}) do
-    {type, code, message} = error_defaults(status)
-
-    JSON.encode!(%{
-      "error" => %{
-        "message" => Map.get(overrides, :message, message),
-        "type" => Map.get(overrides, :type, type),
-        "param" => nil,
-        "code" => Map.get(overrides, :code, code)
-      }
-    })
+  @spec error_fields(map()) :: map() | nil
+  def error_fields(%{midstream_error: error} = step) do
+    fields = Map.take(step, [:message, :type, :code, :retry_delay_ms])
+    if is_binary(error), do: Map.put(fields, :message, error), else: fields
   end
 
-  defp error_defaults(400), do: {"invalid_request_error", nil, "Bad request."}
+  def error_fields(_step), do: nil
 
-  defp error_defaults(401),
-    do: {"invalid_request_error", "invalid_api_key", "Incorrect API key provided."}
+  @doc "A tool call's arguments as JSON text."
+  @spec arguments_json(map()) :: String.t()
+  def arguments_json(%{arguments: arguments}), do: JSON.encode!(arguments)
 
-  defp error_defaults(403),
-    do: {"permission_error", nil, "You are not allowed to use this model."}
+  @doc """
+  Cuts a text in two at its middle character, as streams send tool-call
+  arguments: the halves are not valid JSON on their own, which is the point.
+  """
+  @spec halves(String.t()) :: [String.t()]
+  def halves(text), do: text |> String.split_at(div(String.length(text), 2)) |> Tuple.to_list()
 
-  defp error_defaults(404),
-    do: {"invalid_request_error", "model_not_found", "The model does not exist."}
-
-  defp error_defaults(408), do: {"server_error", nil, "Request timed out."}
-
-  defp error_defaults(429),
-    do: {"requests", "rate_limit_exceeded", "Rate limit reached for requests."}
-
-  defp error_defaults(status) when status >= 500,
-    do: {"server_error", nil, "The server had an error while processing your request."}
-
-  defp error_defaults(_status), do: {"invalid_request_error", nil, "Request failed."}
-
-  defp message_text(%{"content" => content}) when is_binary(content), do: content
-
-  defp message_text(%{"content" => parts}) when is_list(parts) do
-    parts
-    |> Enum.flat_map(fn
-      %{"type" => "text", "text" => text} when is_binary(text) -> [text]
-      _other -> []
-    end)
-    |> Enum.join("\n")
-  end
-
-  defp message_text(_message), do: ""
-
-  defp words(text), do: text |> String.split() |> length()
-
-  # phash2 is stable across nodes and OTP releases, which keeps replies
-  # reproducible between test runs.
-  defp digest(term) do
+  @doc "A short hex hash of any term; phash2 is stable across nodes and OTP releases."
+  @spec digest(term()) :: String.t()
+  def digest(term) do
     term
     |> :erlang.phash2(0x1000000)
     |> Integer.to_string(16)
     |> String.downcase()
     |> String.pad_leading(6, "0")
+  end
+
+  defp content(_call, %{content: content}, _tool_calls), do: content
+  defp content(_call, %{chunks: chunks}, _tool_calls), do: Enum.join(chunks)
+  defp content(_call, _step, [_ | _]), do: nil
+  defp content(call, _step, []), do: default_content(call.model, call.prompt)
+
+  defp pieces(nil), do: []
+  defp pieces(""), do: []
+  defp pieces(text), do: Regex.split(~r/(?<=\s)(?=\S)/u, text)
+
+  defp first_half(pieces), do: Enum.take(pieces, div(length(pieces) + 1, 2))
+
+  # Output tokens: the words of the text plus those of each tool call's
+  # arguments as JSON.
+  defp completion_tokens(content, tool_calls) do
+    words(content) + Enum.sum(Enum.map(tool_calls, &words(arguments_json(&1))))
   end
 end
