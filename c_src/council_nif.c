@@ -45,7 +45,7 @@ static ERL_NIF_TERM am_council_ex_run, am_round_started, am_member_started,
     am_run_cancelled, am_invalid_spec, am_overloaded, am_call, am_external,
     am_transient, am_permanent, am_timeout, am_cancelled, am_retry_max_attempts,
     am_retry_base_ms, am_seed, am_attempts, am_codec, am_base_url, am_api_key,
-    am_referer, am_title;
+    am_referer, am_title, am_stream, am_member_token;
 static ERL_NIF_TERM am_input, am_seats, am_has_chair, am_rounds,
     am_max_response_bytes, am_id, am_url, am_headers, am_model,
     am_system_prompt, am_temperature, am_max_tokens, am_connect_timeout_ms,
@@ -87,6 +87,8 @@ static void make_atoms(ErlNifEnv *env) {
   ATOM(am_api_key, "api_key");
   ATOM(am_referer, "referer");
   ATOM(am_title, "title");
+  ATOM(am_stream, "stream");
+  ATOM(am_member_token, "member_token");
   ATOM(am_input, "input");
   ATOM(am_seats, "seats");
   ATOM(am_has_chair, "has_chair");
@@ -199,6 +201,10 @@ static ERL_NIF_TERM make_event(ErlNifEnv *env, const rl_event *ev) {
     return enif_make_tuple2(env, am_round_started, round);
   case RL_EV_MEMBER_STARTED:
     return enif_make_tuple3(env, am_member_started, round, seat);
+  case RL_EV_MEMBER_TOKEN:
+    return enif_make_tuple5(env, am_member_token, round, seat,
+                            enif_make_uint64(env, ev->index),
+                            make_str(env, ev->text, ev->text_len));
   case RL_EV_MEMBER_COMPLETED:
     return enif_make_tuple4(env, am_member_completed, round, seat,
                             make_outcome(env, ev->call));
@@ -470,7 +476,8 @@ static int get_endpoint(ErlNifEnv *env, ERL_NIF_TERM map, rl_seat *s) {
   codec = chat_codec_find(name);
   if(codec) {
     chat_endpoint ep = {.base_url = base_url, .api_key = api_key,
-                        .model = s->model, .referer = referer, .title = title};
+                        .model = s->model, .stream = s->stream,
+                        .referer = referer, .title = title};
     rc = rl_seat_connect(s, codec, &ep);
   }
 
@@ -490,6 +497,8 @@ static int get_seat(ErlNifEnv *env, ERL_NIF_TERM map, rl_seat *s) {
 
   s->external = enif_get_map_value(env, map, am_external, &v) &&
                 enif_is_identical(v, am_true);
+  s->stream = !s->external && enif_get_map_value(env, map, am_stream, &v) &&
+              enif_is_identical(v, am_true);
   if(!enif_is_map(env, map) || get_str(env, map, am_id, 0, &s->id, NULL) ||
      get_str(env, map, am_url, 1, &s->url, NULL) ||
      get_str(env, map, am_model, 0, &s->model, NULL) ||

@@ -20,7 +20,8 @@ defmodule CouncilEx.Engine do
   seat order (never secrets): id, provider, model, the seat's options, and
   the BEAM dispatcher answering its calls (nil for HTTP seats).
   """
-  @spec start(Spec.t(), term(), keyword(), reference()) :: {:ok, reference(), [map()]} | {:error, Error.t()}
+  @spec start(Spec.t(), term(), keyword(), reference()) ::
+          {:ok, reference(), [map()]} | {:error, Error.t()}
   def start(%Spec{} = spec, input, opts, tag) do
     with {:ok, text} <- render_input(input),
          {:ok, seats} <- build_seats(spec, opts) do
@@ -75,9 +76,14 @@ defmodule CouncilEx.Engine do
   # stacktrace: never let it escape.
   defp call_nif(engine_spec, tag) do
     case Native.run_start(engine_spec, tag) do
-      {:ok, run} -> {:ok, run}
-      {:error, {:invalid_spec, why}} -> {:error, validation(:invalid_spec, why)}
-      {:error, reason} -> {:error, %Error{kind: :transient, reason: reason, message: "engine refused the run"}}
+      {:ok, run} ->
+        {:ok, run}
+
+      {:error, {:invalid_spec, why}} ->
+        {:error, validation(:invalid_spec, why)}
+
+      {:error, reason} ->
+        {:error, %Error{kind: :transient, reason: reason, message: "engine refused the run"}}
     end
   rescue
     _ -> {:error, validation(:invalid_spec, "the engine rejected the run spec")}
@@ -114,7 +120,6 @@ defmodule CouncilEx.Engine do
     with :ok <- supported(seat_opts, id),
          {:ok, {module_or_adapter, provider_opts}} <- resolve(provider, id, providers),
          {:ok, transport} <- transport(module_or_adapter, provider, provider_opts, id),
-         :ok <- streamable(transport, seat_opts, id),
          {:ok, {attempts, base_ms}} <- retry(seat_opts, opts, id) do
       info = %{
         id: id,
@@ -124,25 +129,28 @@ defmodule CouncilEx.Engine do
         dispatcher: if(transport[:external], do: module_or_adapter)
       }
 
-      {:ok,
-       {Map.merge(transport, %{
+      seat =
+        Map.merge(transport, %{
+          id: to_string(id),
+          model: seat_opts[:model],
+          system_prompt: Member.prompt_for(module, seat_opts),
+          temperature: seat_opts[:temperature],
+          max_tokens: seat_opts[:max_tokens],
+          stream: seat_opts[:stream] == true,
           retry_max_attempts: attempts,
-         retry_base_ms: base_ms,
-         id: to_string(id),
-         model: seat_opts[:model],
-         system_prompt: Member.prompt_for(module, seat_opts),
-         temperature: seat_opts[:temperature],
-         max_tokens: seat_opts[:max_tokens],
-         timeout_ms: member_timeout_ms(seat_opts, opts),
-         connect_timeout_ms:
-           seat_opts[:connect_timeout_ms] ||
-             opt(opts, :connect_timeout_ms, @default_connect_timeout_ms)
-        }), info}}
+          retry_base_ms: base_ms,
+          timeout_ms: member_timeout_ms(seat_opts, opts),
+          connect_timeout_ms:
+            seat_opts[:connect_timeout_ms] ||
+              opt(opts, :connect_timeout_ms, @default_connect_timeout_ms)
+        })
+
+      {:ok, {seat, info}}
     end
   end
 
   # Capabilities a seat may name that this engine does not run yet: refused
-  # rather than silently ignored. `:stream` works for dispatcher seats.
+  # rather than silently ignored.
   @not_yet [:tools, :output_schema, :tool_choice, :parallel_tools, :parallel_tools_strategy] ++
              [:tool_concurrency_factor, :tool_timeout_ms, :confidence, :council, :input_mapper]
 
@@ -152,7 +160,9 @@ defmodule CouncilEx.Engine do
         :ok
 
       key ->
-        message = "member #{inspect(id)}: option #{inspect(key)} is not supported by this version of CouncilEx yet"
+        message =
+          "member #{inspect(id)}: option #{inspect(key)} is not supported by this version of CouncilEx yet"
+
         {:error, %Error{validation(:unsupported_option, message) | member_id: id}}
     end
   end
@@ -161,19 +171,10 @@ defmodule CouncilEx.Engine do
     if Code.ensure_loaded?(module) and function_exported?(module, :codec, 0) do
       :ok
     else
-      message = "provider #{inspect(provider)}: #{inspect(module)} is not a CouncilEx.Provider.Adapter"
+      message =
+        "provider #{inspect(provider)}: #{inspect(module)} is not a CouncilEx.Provider.Adapter"
+
       {:error, %Error{validation(:invalid_adapter, message) | member_id: id, provider: provider}}
-    end
-  end
-
-  defp streamable(%{external: true}, _seat_opts, _id), do: :ok
-
-  defp streamable(_http, seat_opts, id) do
-    if seat_opts[:stream] do
-      message = "member #{inspect(id)}: stream: true needs a dispatcher provider in this version (HTTP streaming is not wired yet)"
-      {:error, %Error{validation(:unsupported_option, message) | member_id: id}}
-    else
-      :ok
     end
   end
 
@@ -190,7 +191,8 @@ defmodule CouncilEx.Engine do
   """
   @spec retry_policy(keyword(), keyword()) :: term()
   def retry_policy(seat_opts, run_opts) do
-    seat_opts[:retry] || run_opts[:retry] || Application.get_env(:council_ex, :default_retry, @default_retry)
+    seat_opts[:retry] || run_opts[:retry] ||
+      Application.get_env(:council_ex, :default_retry, @default_retry)
   end
 
   defp retry(seat_opts, run_opts, id) do
@@ -216,8 +218,11 @@ defmodule CouncilEx.Engine do
         {:ok, %{external: true}}
 
       true ->
-        message = "provider #{inspect(provider)}: dispatcher #{inspect(module)} does not implement CouncilEx.Provider"
-        {:error, %Error{validation(:invalid_dispatcher, message) | member_id: id, provider: provider}}
+        message =
+          "provider #{inspect(provider)}: dispatcher #{inspect(module)} does not implement CouncilEx.Provider"
+
+        {:error,
+         %Error{validation(:invalid_dispatcher, message) | member_id: id, provider: provider}}
     end
   end
 
@@ -229,7 +234,10 @@ defmodule CouncilEx.Engine do
       {:error, :unknown_provider} ->
         {:error,
          %Error{
-           validation(:unknown_provider, "provider #{inspect(provider)} is not configured under :council_ex, :providers")
+           validation(
+             :unknown_provider,
+             "provider #{inspect(provider)} is not configured under :council_ex, :providers"
+           )
            | member_id: id,
              provider: provider
          }}
@@ -238,8 +246,11 @@ defmodule CouncilEx.Engine do
 
   defp api_key(provider, provider_opts, id) do
     case Provider.api_key(provider, provider_opts) do
-      {:ok, key} -> {:ok, key}
-      {:error, why} -> {:error, %Error{validation(:missing_api_key, why) | member_id: id, provider: provider}}
+      {:ok, key} ->
+        {:ok, key}
+
+      {:error, why} ->
+        {:error, %Error{validation(:missing_api_key, why) | member_id: id, provider: provider}}
     end
   end
 
@@ -247,5 +258,6 @@ defmodule CouncilEx.Engine do
     Keyword.get_lazy(opts, key, fn -> Application.get_env(:council_ex, key, default) end)
   end
 
-  defp validation(reason, message), do: %Error{kind: :validation, reason: reason, message: message}
+  defp validation(reason, message),
+    do: %Error{kind: :validation, reason: reason, message: message}
 end

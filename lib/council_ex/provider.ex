@@ -3,20 +3,21 @@ defmodule CouncilEx.Provider do
   Provider configuration: named entries under `config :council_ex, :providers`.
 
       config :council_ex, :providers,
-        openai: [
-          adapter: CouncilEx.Provider.Adapters.OpenAI,
-          api_key: {:system, "OPENAI_API_KEY"}
-        ],
+        openai: [adapter: CouncilEx.Provider.Adapters.OpenAI, api_key: {:system, "OPENAI_API_KEY"}],
+        anthropic: [adapter: CouncilEx.Provider.Adapters.Anthropic, api_key: {:system, "ANTHROPIC_API_KEY"}],
+        gemini: [adapter: CouncilEx.Provider.Adapters.Gemini, api_key: {:system, "GEMINI_API_KEY"}],
         openrouter: [
-          adapter: CouncilEx.Provider.Adapters.OpenAI,
+          adapter: CouncilEx.Provider.Adapters.OpenRouter,
           api_key: {:system, "OPENROUTER_API_KEY"},
-          base_url: "https://openrouter.ai/api/v1"
+          referer: "https://example.com",
+          title: "MyApp"
         ],
-        ollama: [
-          adapter: CouncilEx.Provider.Adapters.OpenAI,
-          api_key: nil,
-          base_url: "http://localhost:11434/v1"
-        ]
+        ollama: CouncilEx.Provider.Adapters.Ollama.default_opts()
+
+  Each adapter (`CouncilEx.Provider.Adapter`) names a C codec that builds
+  the provider's URL, auth headers and request bodies and parses its
+  replies, streams and errors; `:base_url` points it elsewhere (a gateway,
+  a local server).
 
   Provider ids are any atoms; one adapter can serve several ids. `:api_key`
   is a string, `{:system, "ENV_VAR"}` (read when a run starts) or `nil` for

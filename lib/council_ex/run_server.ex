@@ -312,6 +312,12 @@ defmodule CouncilEx.RunServer do
     {:noreply, state}
   end
 
+  defp handle_event({:member_token, idx, seat, index, text}, state) do
+    chunk = %StreamChunk{content: text, index: index}
+    broadcast(state, {:member_token, state.run_id, elem(state.rounds, idx), elem(state.seats, seat).id, chunk})
+    {:noreply, state}
+  end
+
   defp handle_event({:call, idx, seat, body}, state) do
     info = elem(state.seats, seat)
     ctx = %{idx: idx, seat: seat, round_name: elem(state.rounds, idx), run_id: state.run_id}

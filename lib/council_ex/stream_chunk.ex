@@ -6,7 +6,11 @@ defmodule CouncilEx.StreamChunk do
   order gives the member's whole answer.
   """
 
-  @typedoc "A streamed piece of text; `finish_reason` is set on the last one."
+  @typedoc """
+  A streamed piece of text. `index` counts the member's chunks from 0 (a
+  retried call starts again at 0); `finish_reason` may be set on the last
+  one.
+  """
   @type t :: %__MODULE__{
           content: String.t(),
           finish_reason: nil | :stop | :length | :tool_calls | :content_filter,

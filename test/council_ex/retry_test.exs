@@ -74,20 +74,3 @@ defmodule CouncilEx.RetryTest do
     end
   end
 end
-
-defmodule CouncilEx.HttpStreamRefusedTest do
-  use CouncilEx.FakeCase, async: false
-
-  defmodule Streaming do
-    @moduledoc false
-    use CouncilEx
-    member :s, provider: :fake, model: "m", stream: true
-  end
-
-  test "stream: true on an HTTP seat is refused clearly, not ignored" do
-    assert {:error, %CouncilEx.Error{kind: :validation, reason: :unsupported_option, message: message}} =
-             CouncilEx.run(Streaming, "q")
-
-    assert message =~ "stream: true"
-  end
-end
