@@ -45,7 +45,8 @@ static ERL_NIF_TERM am_council_ex_run, am_round_started, am_member_started,
     am_run_cancelled, am_invalid_spec, am_overloaded, am_call, am_external,
     am_transient, am_permanent, am_timeout, am_cancelled, am_retry_max_attempts,
     am_retry_base_ms, am_seed, am_attempts, am_codec, am_base_url, am_api_key,
-    am_referer, am_title, am_stream, am_member_token;
+    am_referer, am_title, am_stream, am_member_token, am_output_schema,
+    am_json, am_invalid_output;
 static ERL_NIF_TERM am_input, am_seats, am_has_chair, am_rounds,
     am_max_response_bytes, am_id, am_url, am_headers, am_model,
     am_system_prompt, am_temperature, am_max_tokens, am_connect_timeout_ms,
@@ -89,6 +90,9 @@ static void make_atoms(ErlNifEnv *env) {
   ATOM(am_title, "title");
   ATOM(am_stream, "stream");
   ATOM(am_member_token, "member_token");
+  ATOM(am_output_schema, "output_schema");
+  ATOM(am_json, "json");
+  ATOM(am_invalid_output, "invalid_output");
   ATOM(am_input, "input");
   ATOM(am_seats, "seats");
   ATOM(am_has_chair, "has_chair");
@@ -169,15 +173,31 @@ static ERL_NIF_TERM make_error_map(ErlNifEnv *env, const chat_error *e) {
   return map;
 }
 
+/* [{Path, Message}] for an answer that broke its output schema. */
+static ERL_NIF_TERM make_schema_errors(ErlNifEnv *env, const rl_call *c) {
+  ERL_NIF_TERM list = enif_make_list(env, 0);
+
+  for(size_t i = c->schema_errs.count; i > 0; i--) {
+    const json_schema_error *e = &c->schema_errs.items[i - 1];
+    list = enif_make_list_cell(
+        env, enif_make_tuple2(env, make_cstr(env, e->path),
+                              make_cstr(env, e->message)),
+        list);
+  }
+  return list;
+}
+
 static ERL_NIF_TERM make_outcome(ErlNifEnv *env, const rl_call *c) {
   int ok = c->status == RL_SEAT_OK;
+  int has_schema = rl_run_spec(c->run)->seats[c->seat].schema != NULL;
   ERL_NIF_TERM keys[] = {am_status,        am_content,      am_model,
                          am_finish_reason, am_input_tokens, am_output_tokens,
                          am_latency_us,    am_http_status,  am_error,
-                         am_attempts};
+                         am_attempts,      am_json,         am_invalid_output};
   ERL_NIF_TERM vals[] = {
       ok ? am_ok : am_error,
-      ok ? make_str(env, c->resp.content, c->resp.content_len) : am_nil,
+      /* a failed answer is kept when it arrived (it broke its schema) */
+      make_str(env, c->resp.content, c->resp.content_len),
       make_cstr(env, c->resp.model),
       make_cstr(env, c->resp.finish_reason),
       make_count(env, c->resp.input_tokens),
@@ -186,9 +206,14 @@ static ERL_NIF_TERM make_outcome(ErlNifEnv *env, const rl_call *c) {
       c->http_status > 0 ? enif_make_long(env, c->http_status) : am_nil,
       ok ? am_nil : make_error_map(env, &c->err),
       enif_make_uint(env, c->attempts),
+      ok && has_schema
+          ? enif_make_tuple2(env, enif_make_uint64(env, c->json_start),
+                             enif_make_uint64(env, c->json_end))
+          : am_nil,
+      make_schema_errors(env, c),
   };
   ERL_NIF_TERM map;
-  enif_make_map_from_arrays(env, keys, vals, 10, &map);
+  enif_make_map_from_arrays(env, keys, vals, 12, &map);
   return map;
 }
 
@@ -503,6 +528,7 @@ static int get_seat(ErlNifEnv *env, ERL_NIF_TERM map, rl_seat *s) {
      get_str(env, map, am_url, 1, &s->url, NULL) ||
      get_str(env, map, am_model, 0, &s->model, NULL) ||
      get_str(env, map, am_system_prompt, 1, &s->system_prompt, NULL) ||
+     get_str(env, map, am_output_schema, 1, &s->output_schema, NULL) ||
      get_headers(env, map, s) ||
      get_long(env, map, am_max_tokens, 0, &s->max_tokens) ||
      get_long(env, map, am_connect_timeout_ms, 0, &s->connect_timeout_ms) ||
@@ -571,6 +597,10 @@ static rl_spec *decode_spec(ErlNifEnv *env, ERL_NIF_TERM map, char *why,
     if(get_seat(env, head, &spec->seats[spec->n_seats])) {
       spec->n_seats++; /* so rl_spec_free frees it */
       snprintf(why, why_len, "seat %u is malformed", (unsigned)spec->n_seats);
+      goto err;
+    }
+    if(rl_seat_compile_schema(&spec->seats[spec->n_seats], why, why_len)) {
+      spec->n_seats++;
       goto err;
     }
   }
@@ -779,6 +809,37 @@ static ERL_NIF_TERM run_reply_nif(ErlNifEnv *env, int argc,
   return run_reply_impl(env, argc, argv);
 }
 
+/* schema_check(Json) -> ok | {error, Message}: whether an output schema
+ * compiles, so a bad one is refused before a run's process starts. */
+static ERL_NIF_TERM schema_check_impl(ErlNifEnv *env, int argc,
+                                      const ERL_NIF_TERM argv[]) {
+  ErlNifBinary bin;
+  char why[256] = "";
+  json_schema *schema;
+  (void)argc;
+
+  if(!enif_inspect_binary(env, argv[0], &bin))
+    return enif_make_badarg(env);
+  schema = json_schema_compile((const char *)bin.data, bin.size, why,
+                               sizeof(why));
+  if(!schema)
+    return error_tuple(env, make_cstr(env, why));
+  json_schema_free(schema);
+  return am_ok;
+}
+
+static ERL_NIF_TERM schema_check_nif(ErlNifEnv *env, int argc,
+                                     const ERL_NIF_TERM argv[]) {
+  ErlNifBinary bin;
+
+  if(argc != 1 || !enif_inspect_binary(env, argv[0], &bin))
+    return enif_make_badarg(env);
+  if(bin.size > DIRTY_INPUT_BYTES / 2)
+    return enif_schedule_nif(env, "schema_check", ERL_NIF_DIRTY_JOB_CPU_BOUND,
+                             schema_check_impl, argc, argv);
+  return schema_check_impl(env, argc, argv);
+}
+
 /* stats() -> #{in_flight => N, runs => N} */
 static ERL_NIF_TERM stats_nif(ErlNifEnv *env, int argc,
                               const ERL_NIF_TERM argv[]) {
@@ -867,6 +928,7 @@ static ErlNifFunc nif_funcs[] = {
     {"run_start", 2, run_start_nif, 0},
     {"run_cancel", 1, run_cancel_nif, 0},
     {"run_reply", 5, run_reply_nif, 0},
+    {"schema_check", 1, schema_check_nif, 0},
     {"stats", 0, stats_nif, 0},
 };
 

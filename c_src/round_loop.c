@@ -174,6 +174,21 @@ err:
   return -1;
 }
 
+int rl_seat_compile_schema(rl_seat *s, char *why, size_t why_len) {
+  char msg[200] = "";
+
+  if(!s->output_schema)
+    return 0;
+  s->schema = json_schema_compile(s->output_schema, strlen(s->output_schema),
+                                  msg, sizeof(msg));
+  if(!s->schema) {
+    snprintf(why, why_len, "seat %s: output_schema %s", s->id ? s->id : "?",
+             msg);
+    return -1;
+  }
+  return 0;
+}
+
 static void seat_free(rl_seat *s) {
   free(s->id);
   free(s->url);
@@ -182,6 +197,8 @@ static void seat_free(rl_seat *s) {
   free(s->headers);
   free(s->model);
   free(s->system_prompt);
+  free(s->output_schema);
+  json_schema_free(s->schema);
 }
 
 void rl_spec_free(rl_spec *spec) {
@@ -263,6 +280,7 @@ char *rl_render_request(const rl_run *run, size_t round, size_t seat,
       .temperature = s->temperature,
       .max_tokens = s->max_tokens,
       .stream = s->stream && !s->external,
+      .output_schema = s->output_schema,
   };
   body = s->codec && !s->external ? s->codec->build_request(&req, len)
                                    : openai_build_request(&req, len);
@@ -292,6 +310,7 @@ rl_run *rl_run_new(rl_spec *spec, const rl_io *io) {
       c->seat = s;
       chat_response_init(&c->resp);
       chat_error_init(&c->err);
+      json_schema_errors_init(&c->schema_errs);
     }
   }
   return run;
@@ -310,6 +329,7 @@ void rl_run_free(rl_run *run) {
   size_t n = run->spec->n_rounds * run->spec->n_seats;
   for(size_t i = 0; i < n; i++) {
     chat_stream_free(run->calls[i].stream);
+    json_schema_errors_free(&run->calls[i].schema_errs);
     chat_response_free(&run->calls[i].resp);
     chat_error_free(&run->calls[i].err);
   }
@@ -386,6 +406,31 @@ static void call_finished(rl_call *call) {
   /* emit may have cancelled the run: then nothing moves on */
   if(--run->pending == 0 && !run->starting && run->state == RL_RUNNING)
     round_finish(run);
+}
+
+/* An answer arrived: it succeeds, unless the seat has an output schema
+ * the answer breaks (a permanent "invalid_output" failure whose reasons
+ * are in call->schema_errs; the answer is kept for the record). */
+static void answer_ok(rl_call *call) {
+  const rl_seat *seat = &call->run->spec->seats[call->seat];
+  int rc;
+
+  if(seat->schema) {
+    json_extract_reply(call->resp.content, call->resp.content_len,
+                       &call->json_start, &call->json_end);
+    rc = json_schema_validate_reply(seat->schema, call->resp.content,
+                                    call->resp.content_len, &call->schema_errs);
+    if(rc != 0) {
+      call->status = RL_SEAT_FAILED;
+      chat_error_set(&call->err, CHAT_ERR_PERMANENT,
+                     rc == -1 ? "invalid_output" : "out_of_memory",
+                     "the answer does not follow the member's output_schema");
+      call_finished(call);
+      return;
+    }
+  }
+  call->status = RL_SEAT_OK;
+  call_finished(call);
 }
 
 static void call_fail(rl_call *call, chat_error_kind kind, const char *reason,
@@ -500,6 +545,7 @@ void rl_call_retry(rl_call *call) {
   if(run->state != RL_RUNNING || call->status != RL_SEAT_RUNNING)
     return;
   chat_error_free(&call->err);
+  json_schema_errors_free(&call->schema_errs);
   call->http_status = 0;
   start_attempt(run, call);
 }
@@ -585,8 +631,7 @@ void rl_call_done(rl_call *call, const http_result *res) {
     stream_drop(call);
     call->err.http_status = res->status;
     if(rc == 0) {
-      call->status = RL_SEAT_OK;
-      call_finished(call);
+      answer_ok(call);
       return;
     }
   }
@@ -625,8 +670,7 @@ int rl_call_complete(rl_run *run, size_t round, size_t seat,
   if(resp) {
     call->resp = *resp;
     chat_response_init(resp);
-    call->status = RL_SEAT_OK;
-    call_finished(call);
+    answer_ok(call);
   }
   else {
     chat_error_free(&call->err);

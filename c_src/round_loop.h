@@ -16,6 +16,7 @@
 #include "chat_stream.h"
 #include "codec.h"
 #include "http_engine.h"
+#include "json_schema.h"
 
 typedef enum rl_round_kind {
   RL_ROUND_INDEPENDENT, /* every member answers the input */
@@ -27,6 +28,9 @@ typedef struct rl_seat {
   char *id;            /* label used in prompts and reports */
   int external;        /* answered by the owner process (a BEAM dispatcher
                           such as the Mock provider), not over HTTP */
+  char *output_schema; /* JSON Schema the answer must follow (JSON text),
+                          sent natively; NULL: free text */
+  json_schema *schema; /* output_schema compiled (rl_seat_compile_schema) */
   int stream;          /* ask for a streamed reply; text arrives as
                           RL_EV_MEMBER_TOKEN events (HTTP seats) */
   const chat_codec *codec; /* the provider's dialect; NULL: OpenAI-compatible
@@ -81,6 +85,10 @@ typedef struct rl_call {
   void *handle;        /* the transport's (or the backoff timer's) handle */
   int backing_off;     /* handle is a backoff timer: a retry is due */
   chat_stream *stream; /* a streamed attempt's assembler, or NULL */
+  json_schema_errors schema_errs; /* why the answer broke the seat's schema
+                                     (err.reason "invalid_output") */
+  size_t json_start, json_end;    /* the JSON document inside resp.content,
+                                     when the seat has a schema and it held */
   size_t tokens;       /* text deltas reported so far (the next index) */
   unsigned attempts;   /* attempts started so far */
   chat_response resp;  /* when status == RL_SEAT_OK */
@@ -133,6 +141,9 @@ typedef struct rl_io {
  * codec refuses the endpoint (bad URL or header text) or memory runs out. */
 int rl_seat_connect(rl_seat *s, const chat_codec *codec,
                     const chat_endpoint *ep);
+
+/* Compiles s->output_schema into s->schema. 0, or -1 with why. */
+int rl_seat_compile_schema(rl_seat *s, char *why, size_t why_len);
 
 /* Checks a spec before it is run. Returns 0, or -1 with a message in why. */
 int rl_spec_check(const rl_spec *spec, char *why, size_t why_len);

@@ -120,7 +120,8 @@ defmodule CouncilEx.Engine do
     with :ok <- supported(seat_opts, id),
          {:ok, {module_or_adapter, provider_opts}} <- resolve(provider, id, providers),
          {:ok, transport} <- transport(module_or_adapter, provider, provider_opts, id),
-         {:ok, {attempts, base_ms}} <- retry(seat_opts, opts, id) do
+         {:ok, {attempts, base_ms}} <- retry(seat_opts, opts, id),
+         {:ok, schema} <- output_schema(seat_opts[:output_schema], id) do
       info = %{
         id: id,
         provider: provider,
@@ -137,6 +138,7 @@ defmodule CouncilEx.Engine do
           temperature: seat_opts[:temperature],
           max_tokens: seat_opts[:max_tokens],
           stream: seat_opts[:stream] == true,
+          output_schema: schema,
           retry_max_attempts: attempts,
           retry_base_ms: base_ms,
           timeout_ms: member_timeout_ms(seat_opts, opts),
@@ -149,9 +151,37 @@ defmodule CouncilEx.Engine do
     end
   end
 
+  # A seat's output schema as JSON text for the C side (which compiles and
+  # checks it): a JSON Schema map, {:json_schema, map}, or a module
+  # exporting json_schema/0.
+  defp output_schema(nil, _id), do: {:ok, nil}
+  defp output_schema({:json_schema, map}, id), do: output_schema(map, id)
+
+  defp output_schema(module, id) when is_atom(module) do
+    if Code.ensure_loaded?(module) and function_exported?(module, :json_schema, 0),
+      do: output_schema(module.json_schema(), id),
+      else: schema_error(id, "#{inspect(module)} does not export json_schema/0")
+  end
+
+  defp output_schema(map, id) when is_map(map) do
+    with {:ok, json} <- CouncilEx.JSON.encode(map),
+         :ok <- Native.schema_check(json) do
+      {:ok, json}
+    else
+      {:error, why} when is_binary(why) -> schema_error(id, why)
+      {:error, why} -> schema_error(id, "it does not encode as JSON: #{inspect(why)}")
+    end
+  end
+
+  defp output_schema(other, id), do: schema_error(id, "expected a JSON Schema map, got: #{inspect(other)}")
+
+  defp schema_error(id, why) do
+    {:error, %Error{validation(:invalid_output_schema, "member #{inspect(id)}: output_schema: #{why}") | member_id: id}}
+  end
+
   # Capabilities a seat may name that this engine does not run yet: refused
   # rather than silently ignored.
-  @not_yet [:tools, :output_schema, :tool_choice, :parallel_tools, :parallel_tools_strategy] ++
+  @not_yet [:tools, :tool_choice, :parallel_tools, :parallel_tools_strategy] ++
              [:tool_concurrency_factor, :tool_timeout_ms, :confidence, :council, :input_mapper]
 
   defp supported(seat_opts, id) do

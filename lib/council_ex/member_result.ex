@@ -1,11 +1,13 @@
 defmodule CouncilEx.MemberResult do
   @moduledoc """
-  One member's outcome in one round: `:ok` with a `%CouncilEx.Response{}`, or
-  `:error` with a `%CouncilEx.Error{}`.
+  One member's outcome in one round: `:ok` with a `%CouncilEx.Response{}`;
+  `:error`, `:timeout` or `:cancelled` with a `%CouncilEx.Error{}`; or
+  `:invalid_output` when the answer broke the member's `:output_schema`
+  (the error's `context.errors` lists why, and `response` keeps the answer).
   """
 
   @typedoc "The outcome of a member's call."
-  @type status :: :ok | :error | :timeout | :cancelled
+  @type status :: :ok | :error | :timeout | :cancelled | :invalid_output
 
   @typedoc "A member's result."
   @type t :: %__MODULE__{

@@ -36,6 +36,9 @@ defmodule CouncilEx.Native do
           :ok | {:error, :overloaded}
   def run_reply(_run, _round, _seat, _reply, _latency_us), do: :erlang.nif_error(:not_loaded)
 
+  @spec schema_check(binary()) :: :ok | {:error, String.t()}
+  def schema_check(_json), do: :erlang.nif_error(:not_loaded)
+
   @spec stats() :: %{in_flight: non_neg_integer(), runs: non_neg_integer()}
   def stats, do: :erlang.nif_error(:not_loaded)
 end

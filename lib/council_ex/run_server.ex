@@ -508,14 +508,22 @@ defmodule CouncilEx.RunServer do
 
     case outcome do
       %{status: :ok} ->
-        response = %Response{
-          content: outcome.content,
-          model: outcome.model || seat.model,
-          finish_reason: outcome.finish_reason,
-          usage: %{input_tokens: outcome.input_tokens, output_tokens: outcome.output_tokens}
+        %{base | status: :ok, response: response(outcome, seat)}
+
+      %{status: :error, error: %{reason: :invalid_output} = e} ->
+        reasons = for {path, message} <- outcome.invalid_output, do: %{path: path, message: message}
+
+        error = %Error{
+          kind: :validation,
+          reason: :invalid_output,
+          message: e.message,
+          context: %{errors: reasons},
+          member_id: seat.id,
+          round_name: round_name,
+          provider: seat.provider
         }
 
-        %{base | status: :ok, response: response}
+        %{base | status: :invalid_output, error: error, response: response(outcome, seat)}
 
       %{status: :error, error: e} ->
         error =
@@ -529,6 +537,26 @@ defmodule CouncilEx.RunServer do
         %{base | status: member_status(error.kind), error: error}
     end
   end
+
+  defp response(outcome, seat) do
+    %Response{
+      content: outcome.content || "",
+      model: outcome.model || seat.model,
+      finish_reason: outcome.finish_reason,
+      usage: %{input_tokens: outcome.input_tokens, output_tokens: outcome.output_tokens},
+      parsed: parsed(outcome)
+    }
+  end
+
+  # The JSON document the C side found in (and checked against) the answer.
+  defp parsed(%{json: {from, to}, content: content}) do
+    case CouncilEx.JSON.decode(binary_part(content, from, to - from)) do
+      {:ok, term} -> term
+      {:error, _} -> nil
+    end
+  end
+
+  defp parsed(_outcome), do: nil
 
   defp c_error(e) do
     %Error{

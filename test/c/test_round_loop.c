@@ -1761,6 +1761,59 @@ Test(streaming, cancel_mid_stream_frees_the_stream) {
   run_end(run, f);
 }
 
+/* --- Structured output --------------------------------------------------- */
+
+static const char VERDICT_SCHEMA[] =
+    "{\"type\":\"object\",\"required\":[\"verdict\"],"
+    "\"properties\":{\"verdict\":{\"enum\":[\"yes\",\"no\"]}},"
+    "\"additionalProperties\":false}";
+
+Test(structured, answers_are_validated_against_the_seat_schema) {
+  fake *f = fake_new();
+  rl_spec *spec = spec_new(INPUT, 3, 0, TWO_ROUNDS, 1);
+  char why[200] = "";
+  rl_run *run;
+  cJSON *body;
+
+  for (size_t i = 0; i < 3; i++) {
+    spec->seats[i].output_schema = copy_str(VERDICT_SCHEMA);
+    cr_assert_eq(rl_seat_compile_schema(&spec->seats[i], why, sizeof(why)), 0, "%s", why);
+  }
+  run = run_new(f, spec);
+  rl_run_start(run);
+  body = body_json(&f->calls[0]);
+  cr_assert_not_null(cJSON_GetObjectItem(body, "response_format"),
+                     "the schema is sent the provider's way");
+  cJSON_Delete(body);
+
+  done_ok(call_of(f, 0, 0), "{\"verdict\":\"yes\"}");
+  done_ok(call_of(f, 0, 1), "Sure:\n```json\n{\"verdict\": \"no\"}\n```\n");
+  done_ok(call_of(f, 0, 2), "{\"verdict\":\"maybe\",\"why\":1}");
+
+  const rl_call *c1 = rl_run_call(run, 0, 1);
+  cr_assert_eq(rl_run_call(run, 0, 0)->status, RL_SEAT_OK);
+  cr_assert_eq(c1->status, RL_SEAT_OK);
+  cr_assert_eq(strncmp(c1->resp.content + c1->json_start, "{\"verdict\": \"no\"}",
+                       c1->json_end - c1->json_start), 0, "the fenced JSON is located");
+  const rl_call *c2 = rl_run_call(run, 0, 2);
+  cr_assert_eq(c2->status, RL_SEAT_FAILED);
+  cr_assert_str_eq(c2->err.reason, "invalid_output");
+  cr_assert_not_null(c2->resp.content, "the broken answer is kept");
+  cr_assert_eq(c2->schema_errs.total, 2);
+  cr_assert_str_eq(c2->schema_errs.items[0].path, "/verdict");
+  cr_assert(rl_run_finished(run));
+  run_end(run, f);
+}
+
+Test(structured, a_bad_schema_is_refused) {
+  rl_seat s = {.id = "x", .output_schema = "{\"type\":\"widget\"}"};
+  char why[200] = "";
+
+  cr_assert_eq(rl_seat_compile_schema(&s, why, sizeof(why)), -1);
+  cr_assert_not_null(strstr(why, "seat x: output_schema"), "%s", why);
+  cr_assert_null(s.schema);
+}
+
 /* --- Retries ------------------------------------------------------------- */
 
 /* Makes seat s answered by the owner process: no URL, no headers. */
