@@ -199,6 +199,13 @@ static void seat_free(rl_seat *s) {
   free(s->system_prompt);
   free(s->output_schema);
   json_schema_free(s->schema);
+  for(size_t t = 0; t < s->n_tools; t++) {
+    free((char *)s->tools[t].name);
+    free((char *)s->tools[t].description);
+    free((char *)s->tools[t].parameters);
+  }
+  free(s->tools);
+  free(s->tool_choice);
 }
 
 void rl_spec_free(rl_spec *spec) {
@@ -272,10 +279,18 @@ char *rl_render_request(const rl_run *run, size_t round, size_t seat,
     msgs[n++] = (chat_message){.role = "user", .content = spec->input, .content_len = spec->input_len};
   }
 
+  const rl_call *call = &run->calls[round * spec->n_seats + seat];
+  size_t n_all = n;
+  chat_message *all = conversation_messages(&call->conv, msgs, n, &n_all);
+  if(!all)
+    goto done;
   chat_request req = {
       .model = s->model,
-      .messages = msgs,
-      .n_messages = n,
+      .messages = all,
+      .n_messages = n_all,
+      .tools = s->external ? NULL : s->tools,
+      .n_tools = s->external ? 0 : s->n_tools,
+      .tool_choice = s->external ? NULL : s->tool_choice,
       .has_temperature = s->has_temperature,
       .temperature = s->temperature,
       .max_tokens = s->max_tokens,
@@ -284,6 +299,7 @@ char *rl_render_request(const rl_run *run, size_t round, size_t seat,
   };
   body = s->codec && !s->external ? s->codec->build_request(&req, len)
                                    : openai_build_request(&req, len);
+  free(all);
 
 done:
   buf_free(&user);
@@ -311,6 +327,7 @@ rl_run *rl_run_new(rl_spec *spec, const rl_io *io) {
       chat_response_init(&c->resp);
       chat_error_init(&c->err);
       json_schema_errors_init(&c->schema_errs);
+      conversation_init(&c->conv);
     }
   }
   return run;
@@ -330,6 +347,7 @@ void rl_run_free(rl_run *run) {
   for(size_t i = 0; i < n; i++) {
     chat_stream_free(run->calls[i].stream);
     json_schema_errors_free(&run->calls[i].schema_errs);
+    conversation_free(&run->calls[i].conv);
     chat_response_free(&run->calls[i].resp);
     chat_error_free(&run->calls[i].err);
   }
@@ -408,12 +426,45 @@ static void call_finished(rl_call *call) {
     round_finish(run);
 }
 
-/* An answer arrived: it succeeds, unless the seat has an output schema
- * the answer breaks (a permanent "invalid_output" failure whose reasons
- * are in call->schema_errs; the answer is kept for the record). */
+static void call_fail(rl_call *call, chat_error_kind kind, const char *reason,
+                      const char *message) {
+  call->status = RL_SEAT_FAILED;
+  chat_error_set(&call->err, kind, reason, message);
+  call_finished(call);
+}
+
+/* An answer arrived. Tool calls (for a seat with tools) pause the call
+ * until the owner answers them (RL_EV_TOOL_CALLS). Otherwise it succeeds,
+ * unless the seat has an output schema the answer breaks: a permanent
+ * "invalid_output" failure whose reasons are in call->schema_errs (the
+ * answer is kept for the record). */
 static void answer_ok(rl_call *call) {
-  const rl_seat *seat = &call->run->spec->seats[call->seat];
+  rl_run *run = call->run;
+  const rl_seat *seat = &run->spec->seats[call->seat];
+  unsigned max_turns = seat->max_tool_turns ? seat->max_tool_turns : 8;
   int rc;
+
+  if(seat->n_tools > 0 && call->resp.n_tool_calls > 0) {
+    if(call->conv.n_turns >= max_turns) {
+      chat_response_free(&call->resp);
+      call_fail(call, CHAT_ERR_PERMANENT, "too_many_tool_turns",
+                "the model kept calling tools past max_tool_turns");
+      return;
+    }
+    if(conversation_add_calls(&call->conv, &call->resp) != 0) {
+      chat_response_free(&call->resp);
+      call_fail(call, CHAT_ERR_PERMANENT, "out_of_memory",
+                "could not keep the tool calls");
+      return;
+    }
+    chat_response_free(&call->resp);
+    call->handle = NULL;
+    call->awaiting_tools = 1;
+    rl_event ev = {.type = RL_EV_TOOL_CALLS, .round = call->round,
+                   .seat = call->seat, .call = call};
+    run->io.emit(run->io.ctx, run, &ev);
+    return;
+  }
 
   if(seat->schema) {
     json_extract_reply(call->resp.content, call->resp.content_len,
@@ -430,13 +481,6 @@ static void answer_ok(rl_call *call) {
     }
   }
   call->status = RL_SEAT_OK;
-  call_finished(call);
-}
-
-static void call_fail(rl_call *call, chat_error_kind kind, const char *reason,
-                      const char *message) {
-  call->status = RL_SEAT_FAILED;
-  chat_error_set(&call->err, kind, reason, message);
   call_finished(call);
 }
 
@@ -537,6 +581,24 @@ static void attempt_failed(rl_call *call) {
   call_finished(call);
 }
 
+int rl_call_tool_results(rl_run *run, size_t round, size_t seat,
+                         const char *const *results, const size_t *lens,
+                         size_t n) {
+  rl_call *call;
+
+  if(round != run->round || round >= run->spec->n_rounds ||
+     seat >= run->spec->n_seats || run->state != RL_RUNNING)
+    return -1;
+  call = call_at(run, round, seat);
+  if(call->status != RL_SEAT_RUNNING || !call->awaiting_tools ||
+     conversation_answer(&call->conv, results, lens, n) != 0)
+    return -1;
+  call->awaiting_tools = 0;
+  call->attempts = 0; /* a new request: its own retry budget */
+  start_attempt(run, call);
+  return 0;
+}
+
 void rl_call_retry(rl_call *call) {
   rl_run *run = call->run;
 
@@ -612,7 +674,7 @@ void rl_call_done(rl_call *call, const http_result *res) {
   rl_run *run = call->run;
 
   if(run->state != RL_RUNNING || call->status != RL_SEAT_RUNNING ||
-     call->backing_off)
+     call->backing_off || call->awaiting_tools)
     return;
   call->latency_us = res->elapsed_us;
   call->http_status = res->status;
@@ -658,7 +720,7 @@ int rl_call_complete(rl_run *run, size_t round, size_t seat,
     goto drop;
   call = call_at(run, round, seat);
   if(run->state != RL_RUNNING || call->status != RL_SEAT_RUNNING ||
-     call->backing_off)
+     call->backing_off || call->awaiting_tools)
     goto drop;
   call->latency_us = latency_us;
   if(resp && !chat_utf8_valid(resp->content, resp->content_len)) {
@@ -708,6 +770,7 @@ void rl_run_cancel(rl_run *run) {
       run->io.cancel_call(run->io.ctx, call);
     call->handle = NULL;
     call->backing_off = 0;
+    call->awaiting_tools = 0;
     stream_drop(call);
     call->status = RL_SEAT_FAILED;
     chat_error_set(&call->err, CHAT_ERR_CANCELLED, "cancelled",

@@ -15,6 +15,7 @@
 #include "chat.h"
 #include "chat_stream.h"
 #include "codec.h"
+#include "conversation.h"
 #include "http_engine.h"
 #include "json_schema.h"
 
@@ -31,6 +32,11 @@ typedef struct rl_seat {
   char *output_schema; /* JSON Schema the answer must follow (JSON text),
                           sent natively; NULL: free text */
   json_schema *schema; /* output_schema compiled (rl_seat_compile_schema) */
+  chat_tool *tools;    /* tools offered to the model (strings owned) */
+  size_t n_tools;
+  char *tool_choice;   /* NULL, "auto", "required", "none" or a tool name */
+  unsigned max_tool_turns; /* tool-call rounds before the call fails;
+                              0 means 8 */
   int stream;          /* ask for a streamed reply; text arrives as
                           RL_EV_MEMBER_TOKEN events (HTTP seats) */
   const chat_codec *codec; /* the provider's dialect; NULL: OpenAI-compatible
@@ -85,6 +91,9 @@ typedef struct rl_call {
   void *handle;        /* the transport's (or the backoff timer's) handle */
   int backing_off;     /* handle is a backoff timer: a retry is due */
   chat_stream *stream; /* a streamed attempt's assembler, or NULL */
+  conversation conv;   /* tool calls made and answered so far */
+  int awaiting_tools;  /* the model asked for tools: the owner runs them
+                          and answers with rl_call_tool_results */
   json_schema_errors schema_errs; /* why the answer broke the seat's schema
                                      (err.reason "invalid_output") */
   size_t json_start, json_end;    /* the JSON document inside resp.content,
@@ -101,6 +110,7 @@ typedef enum rl_event_type {
   RL_EV_ROUND_STARTED,
   RL_EV_MEMBER_STARTED,
   RL_EV_MEMBER_TOKEN,     /* a piece of a streamed answer: text, index */
+  RL_EV_TOOL_CALLS,       /* call asks for tools: conversation_pending(&call->conv) */
   RL_EV_MEMBER_COMPLETED, /* success and failure alike: see call->status */
   RL_EV_ROUND_COMPLETED,
   RL_EV_RUN_COMPLETED,
@@ -170,6 +180,13 @@ void rl_call_done(rl_call *call, const http_result *res);
 int rl_call_complete(rl_run *run, size_t round, size_t seat,
                      chat_response *resp, chat_error *err,
                      uint64_t latency_us);
+/* Answers a call's pending tool calls (one result per call, in order, as
+ * UTF-8 text); the member's conversation then goes on with a new request.
+ * -1 (and nothing happens) when the call is not waiting for tools or the
+ * results do not match its calls. */
+int rl_call_tool_results(rl_run *run, size_t round, size_t seat,
+                         const char *const *results, const size_t *lens,
+                         size_t n);
 /* The backoff timer of a call that failed transiently has fired: the next
  * attempt starts (if the run still waits for this call). */
 void rl_call_retry(rl_call *call);

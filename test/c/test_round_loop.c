@@ -163,6 +163,10 @@ static void fake_cancel(void *ctx, rl_call *call) {
 static const char *event_shape_error(rl_run *run, const rl_event *ev) {
   const rl_call *c = ev->call;
 
+  if (ev->type == RL_EV_TOOL_CALLS)
+    return c && c->awaiting_tools && conversation_pending(&c->conv)
+               ? NULL
+               : "TOOL_CALLS without a call awaiting tools";
   if (ev->type != RL_EV_MEMBER_COMPLETED)
     return c ? "only MEMBER_COMPLETED carries a call" : NULL;
   if (!c || c != rl_run_call(run, ev->round, ev->seat))
@@ -1814,6 +1818,134 @@ Test(structured, a_bad_schema_is_refused) {
   cr_assert_null(s.schema);
 }
 
+/* --- Tools ---------------------------------------------------------------- */
+
+static size_t starts_of(const fake *f, size_t round, size_t seat) {
+  size_t n = 0;
+
+  for (size_t i = 0; i < f->n_calls; i++)
+    n += f->calls[i].round == round && f->calls[i].seat == seat;
+  return n;
+}
+
+
+static void give_tools(rl_seat *seat, unsigned max_turns) {
+  seat->tools = calloc(1, sizeof(chat_tool));
+  cr_assert_not_null(seat->tools);
+  seat->tools[0].name = copy_str("get_current_weather");
+  seat->tools[0].description = copy_str("Weather by city.");
+  seat->tools[0].parameters = copy_str("{\"type\":\"object\"}");
+  seat->n_tools = 1;
+  seat->max_tool_turns = max_turns;
+}
+
+static size_t events_of(const fake *f, rl_event_type type, size_t seat) {
+  size_t n = 0;
+
+  for (size_t i = 0; i < f->n_events; i++)
+    n += f->events[i].type == type && f->events[i].seat == seat;
+  return n;
+}
+
+static void done_fixture(rl_call *call, const char *name) {
+  size_t len;
+  char *body = fixture_read(name, &len);
+
+  cr_assert_not_null(body);
+  done_body(call, 200, body, len);
+  free(body);
+}
+
+Test(tools, a_tool_round_trip_continues_the_conversation) {
+  fake *f = fake_new();
+  rl_spec *spec = spec_new(INPUT, 2, 0, TWO_ROUNDS, 1);
+  static const char *results[] = {"{\"temp_c\":21}"};
+  size_t lens[] = {strlen(results[0])};
+  rl_run *run;
+  rl_call *c0;
+  cJSON *body, *msgs, *m;
+
+  give_tools(&spec->seats[0], 0);
+  run = run_new(f, spec);
+  rl_run_start(run);
+  cr_assert_not_null(strstr(started_of(f, 0, 0)->body, "\"get_current_weather\""));
+  cr_assert_null(strstr(started_of(f, 0, 1)->body, "\"tools\""));
+
+  c0 = call_of(f, 0, 0);
+  cr_assert_eq(rl_call_tool_results(run, 0, 0, results, lens, 1), -1,
+               "nothing asked yet");
+  done_fixture(c0, "openai/tool_call_response.json");
+  cr_assert_eq(events_of(f, RL_EV_TOOL_CALLS, 0), 1);
+  cr_assert_eq(events_of(f, RL_EV_MEMBER_COMPLETED, 0), 0);
+  cr_assert(c0->awaiting_tools);
+  cr_assert_str_eq(conversation_pending(&c0->conv)->calls[0].id, "call_abc123");
+  /* A stray reply while the tools run is dropped. */
+  done_ok(c0, "stray");
+  cr_assert(c0->awaiting_tools);
+
+  cr_assert_eq(rl_call_tool_results(run, 0, 0, results, lens, 2), -1,
+               "one result per call");
+  cr_assert_eq(rl_call_tool_results(run, 0, 0, results, lens, 1), 0);
+  cr_assert_eq(starts_of(f, 0, 0), 2, "the conversation goes on");
+  body = body_json(&f->calls[f->n_calls - 1]);
+  msgs = cJSON_GetObjectItem(body, "messages");
+  cr_assert_eq(cJSON_GetArraySize(msgs), 3);
+  m = cJSON_GetArrayItem(msgs, 1);
+  cr_assert_str_eq(cJSON_GetObjectItem(m, "role")->valuestring, "assistant");
+  cr_assert_not_null(cJSON_GetObjectItem(m, "tool_calls"));
+  m = cJSON_GetArrayItem(msgs, 2);
+  cr_assert_str_eq(cJSON_GetObjectItem(m, "role")->valuestring, "tool");
+  cr_assert_str_eq(cJSON_GetObjectItem(m, "tool_call_id")->valuestring, "call_abc123");
+  cr_assert_str_eq(cJSON_GetObjectItem(m, "content")->valuestring, results[0]);
+  cJSON_Delete(body);
+
+  done_ok(c0, "It is 21 C in Boston.");
+  expect_seat_ok(run, 0, 0, "It is 21 C in Boston.");
+  cr_assert_eq(rl_call_tool_results(run, 0, 0, results, lens, 1), -1);
+  rl_run_cancel(run);
+  run_end(run, f);
+}
+
+Test(tools, turns_are_bounded_and_a_seat_without_tools_ignores_calls) {
+  fake *f = fake_new();
+  rl_spec *spec = spec_new(INPUT, 2, 0, TWO_ROUNDS, 1);
+  static const char *results[] = {"sunny"};
+  size_t lens[] = {5};
+  rl_run *run;
+
+  give_tools(&spec->seats[0], 1);
+  run = run_new(f, spec);
+  rl_run_start(run);
+  done_fixture(call_of(f, 0, 0), "openai/tool_call_response.json");
+  cr_assert_eq(rl_call_tool_results(run, 0, 0, results, lens, 1), 0);
+  done_fixture(call_of(f, 0, 0), "openai/tool_call_response.json");
+  expect_seat_failed(run, 0, 0, CHAT_ERR_PERMANENT, "too_many_tool_turns");
+
+  /* Seat 1 has no tools: calls in its answer are just an (empty) answer. */
+  done_fixture(call_of(f, 0, 1), "openai/tool_call_response.json");
+  cr_assert_eq(rl_run_call(run, 0, 1)->status, RL_SEAT_OK);
+  cr_assert_eq(events_of(f, RL_EV_TOOL_CALLS, 1), 0);
+  run_end(run, f);
+}
+
+Test(tools, cancel_while_tools_run) {
+  fake *f = fake_new();
+  rl_spec *spec = spec_new(INPUT, 1, 0, TWO_ROUNDS, 1);
+  static const char *results[] = {"late"};
+  size_t lens[] = {4};
+  rl_run *run;
+
+  give_tools(&spec->seats[0], 0);
+  run = run_new(f, spec);
+  rl_run_start(run);
+  done_fixture(call_of(f, 0, 0), "openai/tool_call_response.json");
+  rl_run_cancel(run);
+  cr_assert_eq(f->n_cancelled, 0, "no transfer was running");
+  expect_seat_failed(run, 0, 0, CHAT_ERR_CANCELLED, "cancelled");
+  cr_assert_eq(rl_call_tool_results(run, 0, 0, results, lens, 1), -1);
+  run_end(run, f);
+}
+
 /* --- Retries ------------------------------------------------------------- */
 
 /* Makes seat s answered by the owner process: no URL, no headers. */
@@ -1831,13 +1963,6 @@ static void make_external_seat(rl_spec *spec, size_t s) {
 }
 
 
-static size_t starts_of(const fake *f, size_t round, size_t seat) {
-  size_t n = 0;
-
-  for (size_t i = 0; i < f->n_calls; i++)
-    n += f->calls[i].round == round && f->calls[i].seat == seat;
-  return n;
-}
 
 static size_t completions_of(const fake *f, size_t seat) {
   size_t n = 0;
