@@ -46,7 +46,8 @@ static ERL_NIF_TERM am_council_ex_run, am_round_started, am_member_started,
     am_transient, am_permanent, am_timeout, am_cancelled, am_retry_max_attempts,
     am_retry_base_ms, am_seed, am_attempts, am_codec, am_base_url, am_api_key,
     am_referer, am_title, am_stream, am_member_token, am_output_schema,
-    am_json, am_invalid_output;
+    am_json, am_invalid_output, am_tools, am_tool_choice, am_max_tool_turns,
+    am_tool_calls, am_name, am_description, am_parameters;
 static ERL_NIF_TERM am_input, am_seats, am_has_chair, am_rounds,
     am_max_response_bytes, am_id, am_url, am_headers, am_model,
     am_system_prompt, am_temperature, am_max_tokens, am_connect_timeout_ms,
@@ -93,6 +94,13 @@ static void make_atoms(ErlNifEnv *env) {
   ATOM(am_output_schema, "output_schema");
   ATOM(am_json, "json");
   ATOM(am_invalid_output, "invalid_output");
+  ATOM(am_tools, "tools");
+  ATOM(am_tool_choice, "tool_choice");
+  ATOM(am_max_tool_turns, "max_tool_turns");
+  ATOM(am_tool_calls, "tool_calls");
+  ATOM(am_name, "name");
+  ATOM(am_description, "description");
+  ATOM(am_parameters, "parameters");
   ATOM(am_input, "input");
   ATOM(am_seats, "seats");
   ATOM(am_has_chair, "has_chair");
@@ -226,6 +234,19 @@ static ERL_NIF_TERM make_event(ErlNifEnv *env, const rl_event *ev) {
     return enif_make_tuple2(env, am_round_started, round);
   case RL_EV_MEMBER_STARTED:
     return enif_make_tuple3(env, am_member_started, round, seat);
+  case RL_EV_TOOL_CALLS: {
+    const conv_turn *t = conversation_pending(&ev->call->conv);
+    ERL_NIF_TERM calls = enif_make_list(env, 0);
+    for(size_t i = t ? t->n_calls : 0; i > 0; i--) {
+      const chat_tool_call *c = &t->calls[i - 1];
+      calls = enif_make_list_cell(
+          env,
+          enif_make_tuple3(env, make_cstr(env, c->id), make_cstr(env, c->name),
+                           make_str(env, c->arguments, c->arguments_len)),
+          calls);
+    }
+    return enif_make_tuple4(env, am_tool_calls, round, seat, calls);
+  }
   case RL_EV_MEMBER_TOKEN:
     return enif_make_tuple5(env, am_member_token, round, seat,
                             enif_make_uint64(env, ev->index),
@@ -484,6 +505,39 @@ static int get_headers(ErlNifEnv *env, ERL_NIF_TERM map, rl_seat *s) {
   return 0;
 }
 
+/* [#{name, description, parameters}] into s->tools. */
+static int get_tools(ErlNifEnv *env, ERL_NIF_TERM map, rl_seat *s) {
+  ERL_NIF_TERM list, head;
+  unsigned n;
+
+  if(!enif_get_map_value(env, map, am_tools, &list) ||
+     enif_is_identical(list, am_nil))
+    return 0;
+  if(!enif_get_list_length(env, list, &n))
+    return -1;
+  if(n == 0)
+    return 0;
+  s->tools = calloc(n, sizeof(chat_tool));
+  if(!s->tools)
+    return -1;
+  for(; enif_get_list_cell(env, list, &head, &list); s->n_tools++) {
+    char *name, *description, *parameters;
+    if(!enif_is_map(env, head))
+      return -1;
+    int bad = get_str(env, head, am_name, 0, &name, NULL);
+    bad |= get_str(env, head, am_description, 1, &description, NULL);
+    bad |= get_str(env, head, am_parameters, 1, &parameters, NULL);
+    s->tools[s->n_tools] =
+        (chat_tool){.name = name, .description = description,
+                    .parameters = parameters};
+    if(bad) {
+      s->n_tools++; /* so seat_free frees what was copied */
+      return -1;
+    }
+  }
+  return 0;
+}
+
 /* An HTTP seat names its provider's codec and endpoint; the codec builds
  * the URL and the auth headers (extra headers come after them). */
 static int get_endpoint(ErlNifEnv *env, ERL_NIF_TERM map, rl_seat *s) {
@@ -529,6 +583,8 @@ static int get_seat(ErlNifEnv *env, ERL_NIF_TERM map, rl_seat *s) {
      get_str(env, map, am_model, 0, &s->model, NULL) ||
      get_str(env, map, am_system_prompt, 1, &s->system_prompt, NULL) ||
      get_str(env, map, am_output_schema, 1, &s->output_schema, NULL) ||
+     get_str(env, map, am_tool_choice, 1, &s->tool_choice, NULL) ||
+     get_tools(env, map, s) ||
      get_headers(env, map, s) ||
      get_long(env, map, am_max_tokens, 0, &s->max_tokens) ||
      get_long(env, map, am_connect_timeout_ms, 0, &s->connect_timeout_ms) ||
@@ -538,6 +594,9 @@ static int get_seat(ErlNifEnv *env, ERL_NIF_TERM map, rl_seat *s) {
      s->retry_base_ms < 0)
     return -1;
   s->retry_max_attempts = (unsigned)l;
+  if(get_long(env, map, am_max_tool_turns, 0, &l) || l < 0 || l > 1000)
+    return -1;
+  s->max_tool_turns = (unsigned)l;
   if(!s->external && enif_get_map_value(env, map, am_codec, &v) &&
      get_endpoint(env, map, s) != 0)
     return -1;
@@ -809,6 +868,98 @@ static ERL_NIF_TERM run_reply_nif(ErlNifEnv *env, int argc,
   return run_reply_impl(env, argc, argv);
 }
 
+/* Tool results on their way to the engine thread. */
+typedef struct tools_task {
+  run_res *r; /* a reference held by the task */
+  size_t round, seat, n;
+  char **results;
+  size_t *lens;
+} tools_task;
+
+static void tools_task_free(tools_task *t) {
+  for(size_t i = 0; t->results && i < t->n; i++)
+    free(t->results[i]);
+  free(t->results);
+  free(t->lens);
+  free(t);
+}
+
+static void task_tool_results(http_engine *eng, void *arg) {
+  tools_task *t = arg;
+  run_res *r = t->r;
+
+  if(eng && r->engine_ref) {
+    rl_call_tool_results(r->run, t->round, t->seat,
+                         (const char *const *)t->results, t->lens, t->n);
+    engine_step_done(r);
+  }
+  tools_task_free(t);
+  enif_release_resource(r);
+}
+
+/* run_tool_results(Run, Round, Seat, [Result]) -> ok
+ * Answers a {tool_calls, Round, Seat, Calls} event: one binary per call,
+ * in order. Results the run no longer waits for are dropped. */
+static ERL_NIF_TERM run_tool_results_impl(ErlNifEnv *env, int argc,
+                                          const ERL_NIF_TERM argv[]) {
+  run_res *r;
+  ErlNifUInt64 round, seat;
+  ERL_NIF_TERM list = argv[3], head;
+  unsigned n;
+  tools_task *t;
+  (void)argc;
+
+  if(!enif_get_resource(env, argv[0], run_type, (void **)&r) ||
+     !enif_get_uint64(env, argv[1], &round) ||
+     !enif_get_uint64(env, argv[2], &seat) ||
+     !enif_get_list_length(env, list, &n))
+    return enif_make_badarg(env);
+  t = calloc(1, sizeof(*t));
+  if(!t || !(t->results = calloc(n ? n : 1, sizeof(char *))) ||
+     !(t->lens = calloc(n ? n : 1, sizeof(size_t)))) {
+    if(t)
+      tools_task_free(t);
+    return enif_raise_exception(env, enif_make_atom(env, "out_of_memory"));
+  }
+  for(; enif_get_list_cell(env, list, &head, &list); t->n++) {
+    ErlNifBinary bin;
+    if(!enif_inspect_binary(env, head, &bin) ||
+       !(t->results[t->n] = rl_strndup((const char *)bin.data, bin.size))) {
+      tools_task_free(t);
+      return enif_make_badarg(env);
+    }
+    t->lens[t->n] = bin.size;
+  }
+  t->r = r;
+  t->round = round;
+  t->seat = seat;
+  enif_keep_resource(r);
+  if(http_engine_post(r->eng, task_tool_results, t) != 0) {
+    tools_task_free(t);
+    enif_release_resource(r);
+    return error_tuple(env, am_overloaded);
+  }
+  return am_ok;
+}
+
+static ERL_NIF_TERM run_tool_results_nif(ErlNifEnv *env, int argc,
+                                         const ERL_NIF_TERM argv[]) {
+  ErlNifBinary bin;
+  ERL_NIF_TERM list, head;
+  size_t total = 0;
+
+  if(argc != 4)
+    return enif_make_badarg(env);
+  for(list = argv[3]; enif_get_list_cell(env, list, &head, &list);)
+    if(enif_inspect_binary(env, head, &bin))
+      total += bin.size;
+  if(total > DIRTY_INPUT_BYTES)
+    return enif_schedule_nif(env, "run_tool_results",
+                             ERL_NIF_DIRTY_JOB_CPU_BOUND,
+                             run_tool_results_impl, argc, argv);
+  return run_tool_results_impl(env, argc, argv);
+}
+
 /* schema_check(Json) -> ok | {error, Message}: whether an output schema
  * compiles, so a bad one is refused before a run's process starts. */
 static ERL_NIF_TERM schema_check_impl(ErlNifEnv *env, int argc,
@@ -929,6 +1080,7 @@ static ErlNifFunc nif_funcs[] = {
     {"run_cancel", 1, run_cancel_nif, 0},
     {"run_reply", 5, run_reply_nif, 0},
     {"schema_check", 1, schema_check_nif, 0},
+    {"run_tool_results", 4, run_tool_results_nif, 0},
     {"stats", 0, stats_nif, 0},
 };
 

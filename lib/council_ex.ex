@@ -29,12 +29,16 @@ defmodule CouncilEx do
   (an id under `config :council_ex, :providers`, see `CouncilEx.Provider`),
   `:model`, `:system_prompt`, `:temperature`, `:max_tokens`, `:timeout_ms`,
   `:connect_timeout_ms`, `:retry` (`{max_attempts, base_ms}`), `:stream`
-  (broadcast `:member_token` events as the answer arrives) and `:profile`.
+  (broadcast `:member_token` events as the answer arrives), `:output_schema`
+  (a JSON Schema map, or a module with `json_schema/0`: sent natively,
+  checked in C, see `CouncilEx.Response`), `:tools` with `:tool_choice`,
+  `:parallel_tools`, `:parallel_tools_strategy`, `:tool_timeout_ms` and
+  `:max_tool_turns` (see `CouncilEx.Tool`), and `:profile`.
   Capabilities can come from profiles (`CouncilEx.Profile`): the app's
   `:default_profile`, then the council's `default_profile`, then the seat's
   `:profile`, then the seat's own options, later ones winning. Options this
-  version cannot run yet (tools, output schemas, confidence, sub-councils)
-  are refused by `validate/1` and at start, never ignored.
+  version cannot run yet (`:confidence`, `:tool_concurrency_factor`,
+  sub-councils) are refused by `validate/1` and at start, never ignored.
 
   A council is a module like this one or a `%CouncilEx.DynamicCouncil{}`
   built at runtime; every function below takes either.

@@ -121,7 +121,9 @@ defmodule CouncilEx.Engine do
          {:ok, {module_or_adapter, provider_opts}} <- resolve(provider, id, providers),
          {:ok, transport} <- transport(module_or_adapter, provider, provider_opts, id),
          {:ok, {attempts, base_ms}} <- retry(seat_opts, opts, id),
-         {:ok, schema} <- output_schema(seat_opts[:output_schema], id) do
+         {:ok, schema} <- output_schema(seat_opts[:output_schema], id),
+         {:ok, tools} <- tools(seat_opts, transport, id),
+         {:ok, tool_choice} <- tool_choice(seat_opts[:tool_choice], id) do
       info = %{
         id: id,
         provider: provider,
@@ -139,6 +141,9 @@ defmodule CouncilEx.Engine do
           max_tokens: seat_opts[:max_tokens],
           stream: seat_opts[:stream] == true,
           output_schema: schema,
+          tools: tools,
+          tool_choice: tool_choice,
+          max_tool_turns: seat_opts[:max_tool_turns] || 0,
           retry_max_attempts: attempts,
           retry_base_ms: base_ms,
           timeout_ms: member_timeout_ms(seat_opts, opts),
@@ -149,6 +154,47 @@ defmodule CouncilEx.Engine do
 
       {:ok, {seat, info}}
     end
+  end
+
+  # The tools a seat offers, as the NIF takes them. Dispatcher seats answer
+  # in the BEAM and get no tool loop: refused rather than ignored.
+  defp tools(seat_opts, transport, id) do
+    case seat_opts[:tools] || [] do
+      [] ->
+        {:ok, []}
+
+      _ when is_map_key(transport, :external) ->
+        unsupported(id, "tools run on HTTP providers only, not on dispatcher providers")
+
+      tools when is_list(tools) ->
+        Enum.reduce_while(tools, {:ok, []}, fn tool, {:ok, acc} ->
+          case tool_spec(tool) do
+            {:ok, spec} -> {:cont, {:ok, acc ++ [spec]}}
+            {:error, why} -> {:halt, unsupported(id, why)}
+          end
+        end)
+
+      other ->
+        unsupported(id, "tools must be a list of CouncilEx.Tool modules, got: #{inspect(other)}")
+    end
+  end
+
+  defp tool_spec(tool) do
+    with true <- CouncilEx.Tool.tool?(tool),
+         {:ok, parameters} <- CouncilEx.JSON.encode(tool.parameters_schema()) do
+      {:ok, %{name: tool.name(), description: tool.description(), parameters: parameters}}
+    else
+      _ -> {:error, "#{inspect(tool)} is not a CouncilEx.Tool (name/0, description/0, parameters_schema/0, execute/1)"}
+    end
+  end
+
+  defp tool_choice(nil, _id), do: {:ok, nil}
+  defp tool_choice(choice, _id) when choice in [:auto, :required, :none], do: {:ok, Atom.to_string(choice)}
+  defp tool_choice(name, _id) when is_binary(name), do: {:ok, name}
+  defp tool_choice(other, id), do: unsupported(id, "tool_choice must be :auto, :required, :none or a tool name, got: #{inspect(other)}")
+
+  defp unsupported(id, why) do
+    {:error, %Error{validation(:unsupported_option, "member #{inspect(id)}: #{why}") | member_id: id}}
   end
 
   # A seat's output schema as JSON text for the C side (which compiles and
@@ -181,8 +227,7 @@ defmodule CouncilEx.Engine do
 
   # Capabilities a seat may name that this engine does not run yet: refused
   # rather than silently ignored.
-  @not_yet [:tools, :tool_choice, :parallel_tools, :parallel_tools_strategy] ++
-             [:tool_concurrency_factor, :tool_timeout_ms, :confidence, :council, :input_mapper]
+  @not_yet [:tool_concurrency_factor, :confidence, :council, :input_mapper]
 
   defp supported(seat_opts, id) do
     case Enum.find(@not_yet, &(seat_opts[&1] not in [nil, []])) do

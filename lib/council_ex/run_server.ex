@@ -41,8 +41,8 @@ defmodule CouncilEx.RunServer do
 
   use GenServer, restart: :temporary
 
-  alias CouncilEx.{Engine, Error, MemberResult, PubSub, Response, Result, RoundResult, Spec, StreamChunk}
-  alias CouncilEx.Runner.{ExternalCall, RecorderProcess}
+  alias CouncilEx.{Engine, Error, JSON, MemberResult, PubSub, Response, Result, RoundResult, Spec, StreamChunk, ToolCall}
+  alias CouncilEx.Runner.{ExternalCall, RecorderProcess, ToolTurn}
 
   @typedoc "Stable curated subset of run state."
   @type run_summary :: %{
@@ -253,7 +253,8 @@ defmodule CouncilEx.RunServer do
       result: nil,
       waiters: [],
       external: %{},
-      external_errors: %{}
+      external_errors: %{},
+      tool_turns: %{}
     }
   end
 
@@ -291,6 +292,18 @@ defmodule CouncilEx.RunServer do
   def handle_info({ref, result}, %{external: external} = state) when is_map_key(external, ref),
     do: external_done(ref, result, state)
 
+  def handle_info({:tool_result, idx, seat, result}, state) do
+    broadcast(state, {:tool_call_result, state.run_id, elem(state.rounds, idx), elem(state.seats, seat).id, result})
+    {:noreply, state}
+  end
+
+  def handle_info({ref, texts}, %{tool_turns: turns} = state) when is_map_key(turns, ref),
+    do: tool_turn_done(ref, texts, state)
+
+  def handle_info({:DOWN, ref, :process, _pid, _reason}, %{tool_turns: turns} = state) when is_map_key(turns, ref) do
+    tool_turn_done(ref, List.duplicate(~s({"error":"the tool runner crashed"}), turns[ref].n), state)
+  end
+
   def handle_info({:DOWN, ref, :process, _pid, reason}, %{external: external} = state)
       when is_map_key(external, ref) do
     external_done(ref, {:error, %Error{kind: :permanent, reason: :dispatcher_crashed, message: inspect(reason)}}, state)
@@ -316,6 +329,26 @@ defmodule CouncilEx.RunServer do
     chunk = %StreamChunk{content: text, index: index}
     broadcast(state, {:member_token, state.run_id, elem(state.rounds, idx), elem(state.seats, seat).id, chunk})
     {:noreply, state}
+  end
+
+  defp handle_event({:tool_calls, idx, seat, calls}, state) do
+    info = elem(state.seats, seat)
+    round = elem(state.rounds, idx)
+
+    tool_calls =
+      for {id, name, args} <- calls do
+        args =
+          case JSON.decode(args) do
+            {:ok, %{} = map} -> map
+            _ -> %{}
+          end
+
+        %ToolCall{id: id, name: name, args_raw: args}
+      end
+
+    Enum.each(tool_calls, &broadcast(state, {:tool_call_request, state.run_id, round, info.id, &1}))
+    task = ToolTurn.start(tool_calls, info.opts, %{idx: idx, seat: seat}, self())
+    {:noreply, put_in(state.tool_turns[task.ref], %{task: task, idx: idx, seat: seat, n: length(tool_calls)})}
   end
 
   defp handle_event({:call, idx, seat, body}, state) do
@@ -389,14 +422,34 @@ defmodule CouncilEx.RunServer do
     {:noreply, %{state | external: external, external_errors: errors}}
   end
 
+  defp tool_turn_done(ref, texts, state) do
+    {turn, turns} = Map.pop(state.tool_turns, ref)
+    Process.demonitor(ref, [:flush])
+    if state.run, do: CouncilEx.Native.run_tool_results(state.run, turn.idx, turn.seat, texts)
+    {:noreply, %{state | tool_turns: turns}}
+  end
+
   # A call that finished in C (answered, or cancelled with the run) needs
-  # its task no longer.
+  # its tasks no longer.
   defp drop_external(state, idx, seat) do
+    state = drop_tool_turn(state, idx, seat)
+
     case Enum.find(state.external, fn {_, c} -> c.idx == idx and c.seat == seat end) do
       {ref, call} ->
         Task.shutdown(call.task, :brutal_kill)
         Process.cancel_timer(call.timer)
         %{state | external: Map.delete(state.external, ref)}
+
+      nil ->
+        state
+    end
+  end
+
+  defp drop_tool_turn(state, idx, seat) do
+    case Enum.find(state.tool_turns, fn {_, t} -> t.idx == idx and t.seat == seat end) do
+      {ref, turn} ->
+        Task.shutdown(turn.task, :brutal_kill)
+        %{state | tool_turns: Map.delete(state.tool_turns, ref)}
 
       nil ->
         state

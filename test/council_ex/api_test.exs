@@ -17,7 +17,7 @@ defmodule CouncilEx.ApiTest do
   defmodule NotYet do
     @moduledoc false
     use CouncilEx
-    member :tooled, provider: :mock, model: "m", tools: [SomeTool]
+    member :unsure, provider: :mock, model: "m", confidence: :self_report
   end
 
   describe "validate/1" do
@@ -35,7 +35,7 @@ defmodule CouncilEx.ApiTest do
 
       assert m1 =~ ":nowhere is not configured"
       assert {:error, [%{code: :unsupported_option, message: m2}]} = CouncilEx.validate(NotYet)
-      assert m2 =~ "option :tools is not supported"
+      assert m2 =~ "option :confidence is not supported"
       assert {:error, [%{path: [], code: :not_a_council}]} = CouncilEx.validate(String)
       assert {:error, [%{code: :not_a_council}]} = CouncilEx.validate(%{members: []})
       assert {:error, [%{code: :not_a_council}]} = CouncilEx.validate(nil)
