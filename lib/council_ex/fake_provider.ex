@@ -124,6 +124,8 @@ defmodule CouncilEx.FakeProvider do
       line, Gemini an error object. `:message`, `:type` and `:code` apply. A
       non-streamed reply gets the dialect's 500 error body with a 2xx
       status.
+    * `:split_bytes` - re-cut a streamed reply into sends of this many
+      bytes, whatever the event boundaries (1 sends a byte at a time).
     * `:retry_delay_ms` - Gemini's `RetryInfo` `retryDelay` on a 429
       (default 1000).
     * `:body` - a raw body sent verbatim with a Content-Length, e.g. to
@@ -170,6 +172,7 @@ defmodule CouncilEx.FakeProvider do
     :body,
     :content,
     :chunks,
+    :split_bytes,
     :tool_calls,
     :midstream_error,
     :retry_delay_ms,
@@ -407,6 +410,7 @@ defmodule CouncilEx.FakeProvider do
         :tool_calls -> is_list(value)
         :midstream_error -> value == true or is_binary(value)
         :retry_delay_ms -> is_integer(value) and value >= 0
+        :split_bytes -> is_integer(value) and value > 0
         :chunk_delay_ms -> is_integer(value) and value >= 0
       end
 

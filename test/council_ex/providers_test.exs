@@ -105,6 +105,24 @@ defmodule CouncilEx.ProvidersTest do
     assert Enum.all?(FakeProvider.requests(fake), &(&1.body["stream"] == true or &1.query =~ "alt=sse"))
   end
 
+  test "streams cut at any byte still assemble the same answers", %{fake: fake} do
+    text = "Déjà vu, naïve café: ünïcode splits."
+
+    for model <- ["gpt-x", "vendor/model-r", "claude-x", "gemini-x", "llama-x"] do
+      FakeProvider.script(fake, model, content: text, split_bytes: 3)
+    end
+
+    {:ok, pid} = CouncilEx.start(FiveStreaming, "Count.", subscribe: true)
+    events = collect_events(CouncilEx.RunServer.run_id(pid))
+    {:run_completed, _, result} = List.last(events)
+
+    for id <- [:gpt, :router, :claude, :gemini, :llama] do
+      assert hd(result.rounds).member_results[id].response.content == text, "#{id}"
+      tokens = for {:member_token, _, _, ^id, c} <- events, do: c.content
+      assert IO.iodata_to_binary(tokens) == text
+    end
+  end
+
   test "a mid-stream error fails the member with the provider's message", %{fake: fake} do
     FakeProvider.script(fake, "claude-x", chunks: ["Part"], midstream_error: "Overloaded")
     {:ok, result} = CouncilEx.run(FiveStreaming, "q")

@@ -188,6 +188,7 @@ defmodule CouncilEx.FakeProvider.Connection do
 
       call.stream? ->
         {type, frames} = dialect.stream(call, Reply.answer(call, step))
+        frames = resplit(frames, step[:split_bytes])
         delay = Map.get(step, :chunk_delay_ms, config.chunk_delay_ms)
         stream(request, state, status, [{"content-type", type} | headers], frames, delay)
 
@@ -229,6 +230,21 @@ defmodule CouncilEx.FakeProvider.Connection do
       _closed -> :close
     end
   end
+
+  # `split_bytes: n` re-cuts the whole stream into n-byte sends, so events
+  # and even UTF-8 characters straddle them.
+  defp resplit(frames, nil), do: frames
+
+  defp resplit(frames, n) do
+    frames |> IO.iodata_to_binary() |> bytes(n)
+  end
+
+  defp bytes(binary, n) when byte_size(binary) > n do
+    <<piece::binary-size(n), rest::binary>> = binary
+    [piece | bytes(rest, n)]
+  end
+
+  defp bytes(rest, _n), do: [rest]
 
   defp send_frames(state, [], _chunked?, _delay), do: {:ok, state}
 
