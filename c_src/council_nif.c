@@ -47,7 +47,7 @@ static ERL_NIF_TERM am_council_ex_run, am_round_started, am_member_started,
     am_retry_base_ms, am_seed, am_attempts, am_codec, am_base_url, am_api_key,
     am_referer, am_title, am_stream, am_member_token, am_output_schema,
     am_json, am_invalid_output, am_tools, am_tool_choice, am_max_tool_turns,
-    am_tool_calls, am_name, am_description, am_parameters;
+    am_tool_calls, am_name, am_description, am_parameters, am_cost, am_stop;
 static ERL_NIF_TERM am_input, am_seats, am_has_chair, am_rounds,
     am_max_response_bytes, am_id, am_url, am_headers, am_model,
     am_system_prompt, am_temperature, am_max_tokens, am_connect_timeout_ms,
@@ -101,6 +101,8 @@ static void make_atoms(ErlNifEnv *env) {
   ATOM(am_name, "name");
   ATOM(am_description, "description");
   ATOM(am_parameters, "parameters");
+  ATOM(am_cost, "cost");
+  ATOM(am_stop, "stop");
   ATOM(am_input, "input");
   ATOM(am_seats, "seats");
   ATOM(am_has_chair, "has_chair");
@@ -201,7 +203,8 @@ static ERL_NIF_TERM make_outcome(ErlNifEnv *env, const rl_call *c) {
   ERL_NIF_TERM keys[] = {am_status,        am_content,      am_model,
                          am_finish_reason, am_input_tokens, am_output_tokens,
                          am_latency_us,    am_http_status,  am_error,
-                         am_attempts,      am_json,         am_invalid_output};
+                         am_attempts,      am_json,         am_invalid_output,
+                         am_cost,          am_stop};
   ERL_NIF_TERM vals[] = {
       ok ? am_ok : am_error,
       /* a failed answer is kept when it arrived (it broke its schema) */
@@ -219,9 +222,11 @@ static ERL_NIF_TERM make_outcome(ErlNifEnv *env, const rl_call *c) {
                              enif_make_uint64(env, c->json_end))
           : am_nil,
       make_schema_errors(env, c),
+      c->resp.has_cost ? enif_make_double(env, c->resp.cost) : am_nil,
+      enif_make_atom(env, chat_stop_name(c->resp.stop)),
   };
   ERL_NIF_TERM map;
-  enif_make_map_from_arrays(env, keys, vals, 12, &map);
+  enif_make_map_from_arrays(env, keys, vals, 14, &map);
   return map;
 }
 

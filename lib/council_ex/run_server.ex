@@ -596,10 +596,16 @@ defmodule CouncilEx.RunServer do
       content: outcome.content || "",
       model: outcome.model || seat.model,
       finish_reason: outcome.finish_reason,
-      usage: %{input_tokens: outcome.input_tokens, output_tokens: outcome.output_tokens},
+      usage: usage(outcome),
+      stop: if(outcome.status == :ok, do: outcome.stop),
       parsed: parsed(outcome)
     }
   end
+
+  defp usage(%{cost: cost} = outcome) when is_float(cost),
+    do: %{input_tokens: outcome.input_tokens, output_tokens: outcome.output_tokens, cost: cost}
+
+  defp usage(outcome), do: %{input_tokens: outcome.input_tokens, output_tokens: outcome.output_tokens}
 
   # The JSON document the C side found in (and checked against) the answer.
   defp parsed(%{json: {from, to}, content: content}) do

@@ -73,7 +73,9 @@ defmodule CouncilEx.ProvidersTest do
     [router] = by_model(fake, "vendor/model-r")
     assert {"x-title", "CouncilEx"} in router.headers
     assert router.body["temperature"] == 0.5
-    assert members.member_results[:router].response.usage[:input_tokens] > 0
+    assert is_float(members.member_results[:router].response.usage.cost), "OpenRouter's usage.cost"
+    refute Map.has_key?(members.member_results[:gpt].response.usage, :cost)
+    assert members.member_results[:gemini].response.stop == :stop
     [claude] = by_model(fake, "claude-x")
     assert claude.body["system"] == "Be terse."
     assert {"x-api-key", "key-anthropic"} in claude.headers
