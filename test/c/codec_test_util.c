@@ -270,3 +270,67 @@ void assert_headers(const chat_codec *codec, const chat_endpoint *ep,
   }
   chat_headers_free(&h);
 }
+
+/* --- Stream events one at a time ----------------------------------------- */
+
+static void on_text(void *ud, const char *text, size_t len) {
+  event_run *r = ud;
+
+  cr_assert_gt(len, 0, "empty text delta");
+  cr_assert_eq(buf_append(&r->text, text, len), 0);
+  r->calls++;
+}
+
+void run_start(event_run *r, const chat_codec *codec) {
+  r->codec = codec;
+  buf_init(&r->text, 0);
+  r->calls = 0;
+  r->st = chat_stream_new(codec, 0, on_text, r);
+  cr_assert_not_null(r->st);
+  chat_error_init(&r->err);
+  chat_response_init(&r->resp);
+  r->rc = 0;
+}
+
+int run_event_n(event_run *r, const char *data, size_t len) {
+  char *copy = fixture_exact_copy(data, len);
+  int rc = r->codec->stream_event(r->st, NULL, copy, len);
+
+  free(copy);
+  if (rc != 0)
+    r->rc = rc;
+  return rc;
+}
+
+int run_event(event_run *r, const char *data) {
+  return run_event_n(r, data, strlen(data));
+}
+
+int run_finish(event_run *r) {
+  int rc = chat_stream_finish(r->st, &r->resp, &r->err);
+
+  chat_stream_free(r->st);
+  r->st = NULL;
+  return rc;
+}
+
+void run_free(event_run *r) {
+  chat_stream_free(r->st);
+  chat_response_free(&r->resp);
+  chat_error_free(&r->err);
+  buf_free(&r->text);
+}
+
+void run_fails(const chat_codec *codec, const char *data, const char *end,
+               const char *reason) {
+  event_run r;
+
+  run_start(&r, codec);
+  cr_assert_eq(run_event(&r, data), -1, "accepted: %s", data);
+  run_event(&r, end);
+  cr_assert_eq(run_finish(&r), -1);
+  cr_assert_str_eq(r.err.reason, reason, "%s", data);
+  cr_assert_eq(r.err.kind, CHAT_ERR_PERMANENT);
+  cr_assert_null(r.resp.content);
+  run_free(&r);
+}

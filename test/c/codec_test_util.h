@@ -2,11 +2,11 @@
  * request and parsing the body back, parsing responses that must succeed
  * or fail, error bodies, the hostile sweeps every codec gets (every prefix
  * of a vector, every single-byte corruption, a 5 MB text), URL and header
- * checks.
+ * checks, and a stream fed one event at a time.
  *
  * Each takes the codec under test as its table: the helpers call its
- * build_request, parse_response, parse_error, build_url and
- * build_headers. Bodies go to the codec from exact-size copies
+ * build_request, parse_response, parse_error, build_url, build_headers and
+ * stream_event. Bodies go to the codec from exact-size copies
  * (fixture_exact_copy), so AddressSanitizer catches a read past the end. */
 #ifndef CX_TEST_CODEC_TEST_UTIL_H
 #define CX_TEST_CODEC_TEST_UTIL_H
@@ -120,5 +120,38 @@ void assert_headers(const chat_codec *codec, const chat_endpoint *ep,
     static const char *const want_[] = {__VA_ARGS__};                          \
     assert_headers((codec), (ep), want_, sizeof(want_) / sizeof(want_[0]));    \
   } while (0)
+
+/* --- Stream events one at a time ----------------------------------------- */
+
+/* A chat_stream whose events go straight to codec->stream_event, with no
+ * framing in between, and what came out of it. */
+typedef struct event_run {
+  const chat_codec *codec;
+  chat_stream *st;
+  buf text;           /* everything on_text got, in order */
+  size_t calls;       /* how many times on_text was called */
+  chat_response resp; /* after run_finish */
+  chat_error err;
+  int rc;             /* the last non-zero stream_event result, else 0 */
+} event_run;
+
+void run_start(event_run *r, const chat_codec *codec);
+
+/* Hands data[0..len) to the codec as one unnamed event, from an
+ * exact-size copy. Returns what stream_event returned. */
+int run_event_n(event_run *r, const char *data, size_t len);
+
+/* The same for a NUL-terminated event. */
+int run_event(event_run *r, const char *data);
+
+/* Finishes the stream into r->resp / r->err and frees it. */
+int run_finish(event_run *r);
+
+void run_free(event_run *r);
+
+/* A stream of the event data, then the end event, must fail with reason:
+ * permanent, the event refused when it came, and no response. */
+void run_fails(const chat_codec *codec, const char *data, const char *end,
+               const char *reason);
 
 #endif
