@@ -144,6 +144,37 @@ int codec_put_tool_schema(buf *b, const chat_tool *t) {
   return json_put_json_text(b, t->parameters, strlen(t->parameters), 1);
 }
 
+int codec_put_messages(buf *b, const chat_request *req,
+                       int (*put_message)(buf *b, const chat_message *m)) {
+  size_t i;
+
+  if (buf_puts(b, "{\"model\":") != 0 || json_put_cstr(b, req->model) != 0 ||
+      buf_puts(b, ",\"messages\":[") != 0)
+    return -1;
+  for (i = 0; i < req->n_messages; i++) {
+    if ((i > 0 && buf_puts(b, ",") != 0) ||
+        put_message(b, &req->messages[i]) != 0)
+      return -1;
+  }
+  return buf_puts(b, "]");
+}
+
+int codec_put_tool_calls(buf *b, const chat_message *m,
+                         int (*put_call)(buf *b, const chat_tool_call *c)) {
+  size_t i;
+
+  if (m->n_tool_calls == 0)
+    return 0;
+  if (buf_puts(b, ",\"tool_calls\":[") != 0)
+    return -1;
+  for (i = 0; i < m->n_tool_calls; i++) {
+    if ((i > 0 && buf_puts(b, ",") != 0) ||
+        put_call(b, &m->tool_calls[i]) != 0)
+      return -1;
+  }
+  return buf_puts(b, "]");
+}
+
 int codec_put_turns(buf *b, const chat_request *req, const codec_turns *t) {
   size_t i, n = 0;
   int in_results = 0;
@@ -281,6 +312,24 @@ chat_stop codec_stop_with_calls(chat_stop stop, int called_tools) {
   if (called_tools && (stop == CHAT_STOP_END || stop == CHAT_STOP_NONE))
     return CHAT_STOP_TOOL_CALLS;
   return stop;
+}
+
+const char *codec_read_tool_calls(const cJSON *list, chat_response *resp,
+                                  codec_call_fn read_call) {
+  const cJSON *item;
+  size_t pos = 0;
+
+  if (list == NULL || cJSON_IsNull(list))
+    return NULL;
+  if (!cJSON_IsArray(list))
+    return "missing_field";
+  cJSON_ArrayForEach(item, list) {
+    const char *reason = read_call(item, pos++, resp);
+
+    if (reason != NULL)
+      return reason;
+  }
+  return NULL;
 }
 
 char *codec_call_id(const char *given, size_t index) {

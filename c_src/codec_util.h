@@ -53,6 +53,16 @@ int codec_put_tool_head(buf *b, const chat_tool *t);
  * -1 when it is not a JSON object or memory runs out. */
 int codec_put_tool_schema(buf *b, const chat_tool *t);
 
+/* {"model":...,"messages":[...] of an OpenAI-shaped body (OpenAI, Ollama),
+ * each message written by put_message; the caller closes the object. */
+int codec_put_messages(buf *b, const chat_request *req,
+                       int (*put_message)(buf *b, const chat_message *m));
+
+/* ,"tool_calls":[...] of an OpenAI-shaped assistant message, each call
+ * written by put_call; nothing when m called no tools. */
+int codec_put_tool_calls(buf *b, const chat_message *m,
+                         int (*put_call)(buf *b, const chat_tool_call *c));
+
 /* How a dialect whose turns hold typed blocks (Anthropic `messages`,
  * Gemini `contents`) writes one turn. */
 typedef struct codec_turns {
@@ -127,6 +137,17 @@ const char *codec_read_content(const cJSON *content, chat_response *resp);
  * dialect said only that it stopped (Ollama, some OpenAI-compatible
  * servers) or nothing. */
 chat_stop codec_stop_with_calls(chat_stop stop, int called_tools);
+
+/* Reads one entry of a tool_calls list, the pos'th, into resp: NULL, or
+ * the reason it is malformed. */
+typedef const char *(*codec_call_fn)(const cJSON *item, size_t pos,
+                                     chat_response *resp);
+
+/* message.tool_calls of an OpenAI-shaped answer: absent or null is none,
+ * anything but an array is missing_field, else read_call on each entry.
+ * NULL, or the first failure's reason. */
+const char *codec_read_tool_calls(const cJSON *list, chat_response *resp,
+                                  codec_call_fn read_call);
 
 /* A copy of given when it is non-empty, else a made-up id "call_<index>"
  * (as chat_stream_finish names a streamed call without one). NULL on

@@ -47,23 +47,11 @@ static int put_optional_field(buf *b, const char *name, const char *value) {
 
 /* content is always a string: Ollama's Go struct has no null for it. */
 static int put_message(buf *b, const chat_message *m) {
-  size_t i;
-
   if (buf_puts(b, "{\"role\":") != 0 || json_put_cstr(b, m->role) != 0 ||
       buf_puts(b, ",\"content\":") != 0 ||
-      json_put_string(b, m->content ? m->content : "", m->content_len) != 0)
+      json_put_string(b, m->content ? m->content : "", m->content_len) != 0 ||
+      codec_put_tool_calls(b, m, put_tool_call) != 0)
     return -1;
-  if (m->n_tool_calls > 0) {
-    if (buf_puts(b, ",\"tool_calls\":[") != 0)
-      return -1;
-    for (i = 0; i < m->n_tool_calls; i++) {
-      if ((i > 0 && buf_puts(b, ",") != 0) ||
-          put_tool_call(b, &m->tool_calls[i]) != 0)
-        return -1;
-    }
-    if (buf_puts(b, "]") != 0)
-      return -1;
-  }
   if (strcmp(m->role, "tool") == 0 &&
       (put_optional_field(b, "tool_name", m->tool_name) != 0 ||
        put_optional_field(b, "tool_call_id", m->tool_call_id) != 0))
@@ -101,17 +89,7 @@ static int put_options(buf *b, const chat_request *req) {
 }
 
 static int put_body(buf *b, const chat_request *req) {
-  size_t i;
-
-  if (buf_puts(b, "{\"model\":") != 0 || json_put_cstr(b, req->model) != 0 ||
-      buf_puts(b, ",\"messages\":[") != 0)
-    return -1;
-  for (i = 0; i < req->n_messages; i++) {
-    if ((i > 0 && buf_puts(b, ",") != 0) ||
-        put_message(b, &req->messages[i]) != 0)
-      return -1;
-  }
-  if (buf_puts(b, "]") != 0 || put_tools(b, req) != 0)
+  if (codec_put_messages(b, req, put_message) != 0 || put_tools(b, req) != 0)
     return -1;
   if (req->output_schema != NULL &&
       (buf_puts(b, ",\"format\":") != 0 ||
@@ -203,27 +181,17 @@ static int is_error_value(const cJSON *error) {
 
 /* --- Success bodies ------------------------------------------------------ */
 
-static const char *read_tool_calls(const cJSON *list, chat_response *resp) {
-  const cJSON *item;
-  size_t pos = 0;
+/* One entry of message.tool_calls appended to resp (codec_call_fn). */
+static const char *read_tool_call(const cJSON *item, size_t pos,
+                                  chat_response *resp) {
+  ollama_call c;
+  const char *reason = read_call(item, &c);
 
-  if (list == NULL || cJSON_IsNull(list))
-    return NULL;
-  if (!cJSON_IsArray(list))
-    return "missing_field";
-  cJSON_ArrayForEach(item, list) {
-    ollama_call c;
-    const char *reason = read_call(item, &c);
-
-    if (reason != NULL) {
-      free(c.args);
-      return reason;
-    }
-    reason = codec_add_tool_call(resp, c.id, pos++, c.name, c.args);
-    if (reason != NULL)
-      return reason;
+  if (reason != NULL) {
+    free(c.args);
+    return reason;
   }
-  return NULL;
+  return codec_add_tool_call(resp, c.id, pos, c.name, c.args);
 }
 
 /* Fills resp from a parsed body. Returns NULL, or the failure reason
@@ -236,7 +204,8 @@ static const char *read_response(const cJSON *root, chat_response *resp) {
     return "missing_field";
   reason = codec_read_content(json_get(message, "content"), resp);
   if (reason == NULL)
-    reason = read_tool_calls(json_get(message, "tool_calls"), resp);
+    reason = codec_read_tool_calls(json_get(message, "tool_calls"), resp,
+                                   read_tool_call);
   if (reason != NULL)
     return reason;
   if (json_copy_string(json_get(root, "done_reason"),

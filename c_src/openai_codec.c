@@ -48,8 +48,6 @@ static int put_tool_call(buf *b, const chat_tool_call *c) {
 
 /* An assistant turn that only called tools has content null. */
 static int put_message(buf *b, const chat_message *m) {
-  size_t i;
-
   if (buf_puts(b, "{\"role\":") != 0 || json_put_cstr(b, m->role) != 0 ||
       buf_puts(b, ",\"content\":") != 0)
     return -1;
@@ -60,18 +58,8 @@ static int put_message(buf *b, const chat_message *m) {
   else if (json_put_string(b, m->content ? m->content : "",
                            m->content_len) != 0)
     return -1;
-
-  if (m->n_tool_calls > 0) {
-    if (buf_puts(b, ",\"tool_calls\":[") != 0)
-      return -1;
-    for (i = 0; i < m->n_tool_calls; i++) {
-      if ((i > 0 && buf_puts(b, ",") != 0) ||
-          put_tool_call(b, &m->tool_calls[i]) != 0)
-        return -1;
-    }
-    if (buf_puts(b, "]") != 0)
-      return -1;
-  }
+  if (codec_put_tool_calls(b, m, put_tool_call) != 0)
+    return -1;
   if (strcmp(m->role, "tool") == 0 &&
       (buf_puts(b, ",\"tool_call_id\":") != 0 ||
        json_put_cstr(b, m->tool_call_id) != 0))
@@ -145,17 +133,7 @@ static int tool_messages_valid(const chat_request *req) {
 
 static int put_body(buf *b, const chat_request *req,
                     openai_max_field max_field) {
-  size_t i;
-
-  if (buf_puts(b, "{\"model\":") != 0 || json_put_cstr(b, req->model) != 0 ||
-      buf_puts(b, ",\"messages\":[") != 0)
-    return -1;
-  for (i = 0; i < req->n_messages; i++) {
-    if ((i > 0 && buf_puts(b, ",") != 0) ||
-        put_message(b, &req->messages[i]) != 0)
-      return -1;
-  }
-  if (buf_puts(b, "]") != 0)
+  if (codec_put_messages(b, req, put_message) != 0)
     return -1;
   if (req->has_temperature && (buf_puts(b, ",\"temperature\":") != 0 ||
                                json_put_number(b, req->temperature) != 0))
@@ -334,23 +312,6 @@ static const char *read_tool_call(const cJSON *item, size_t pos,
                              args);
 }
 
-static const char *read_tool_calls(const cJSON *list, chat_response *resp) {
-  const cJSON *item;
-  size_t pos = 0;
-
-  if (list == NULL || cJSON_IsNull(list))
-    return NULL;
-  if (!cJSON_IsArray(list))
-    return "missing_field";
-  cJSON_ArrayForEach(item, list) {
-    const char *reason = read_tool_call(item, pos++, resp);
-
-    if (reason != NULL)
-      return reason;
-  }
-  return NULL;
-}
-
 /* The mean of choices[0].logprobs.content[].logprob, when there is one. */
 static void read_logprob(const cJSON *choice, chat_response *resp) {
   const cJSON *list = json_get(json_get(choice, "logprobs"), "content");
@@ -400,7 +361,8 @@ static const char *read_response(const cJSON *root, chat_response *resp) {
    * answer, not a broken body. Any other non-string is. */
   reason = codec_read_content(json_get(message, "content"), resp);
   if (reason == NULL)
-    reason = read_tool_calls(json_get(message, "tool_calls"), resp);
+    reason = codec_read_tool_calls(json_get(message, "tool_calls"), resp,
+                                   read_tool_call);
   if (reason != NULL)
     return reason;
 

@@ -436,3 +436,69 @@ Test(codec_util, content_and_stop) {
   cr_assert_eq(codec_stop_with_calls(CHAT_STOP_END, 0), CHAT_STOP_END);
   cr_assert_eq(codec_stop_with_calls(CHAT_STOP_NONE, 0), CHAT_STOP_NONE);
 }
+
+static int put_role(buf *b, const chat_message *m) {
+  return buf_printf(b, "<%s>", m->role);
+}
+
+static int put_call_name(buf *b, const chat_tool_call *c) {
+  return buf_printf(b, "<%s>", c->name);
+}
+
+Test(codec_util, messages_and_tool_calls_lists) {
+  chat_tool_call calls[] = {{.id = "1", .name = "f"}, {.id = "2", .name = "g"}};
+  chat_message msgs[] = {turn("user", "q"), turn("assistant", "")};
+  chat_request req = {.model = "m\"1", .messages = msgs, .n_messages = 2};
+  buf b;
+
+  buf_init(&b, 0);
+  cr_assert_eq(codec_put_messages(&b, &req, put_role), 0);
+  cr_assert_str_eq(b.data, "{\"model\":\"m\\\"1\",\"messages\":[<user>,"
+                           "<assistant>]");
+  buf_free(&b);
+
+  cr_assert_eq(codec_put_tool_calls(&b, &msgs[0], put_call_name), 0);
+  cr_assert_eq(b.len, 0);
+  msgs[1].tool_calls = calls;
+  msgs[1].n_tool_calls = 2;
+  cr_assert_eq(codec_put_tool_calls(&b, &msgs[1], put_call_name), 0);
+  cr_assert_str_eq(b.data, ",\"tool_calls\":[<f>,<g>]");
+  buf_free(&b);
+}
+
+/* codec_call_fn: an entry is a name; "bad" is malformed. */
+static const char *read_named(const cJSON *item, size_t pos,
+                              chat_response *resp) {
+  if (!cJSON_IsString(item) || strcmp(item->valuestring, "bad") == 0)
+    return "missing_field";
+  return codec_add_tool_call(resp, NULL, pos, item->valuestring,
+                             strdup("{}"));
+}
+
+static const char *read_calls(const char *json, chat_response *r) {
+  cJSON *list = json != NULL ? cJSON_Parse(json) : NULL;
+  const char *reason;
+
+  chat_response_init(r);
+  reason = codec_read_tool_calls(list, r, read_named);
+  cJSON_Delete(list);
+  return reason;
+}
+
+Test(codec_util, read_tool_calls_list) {
+  chat_response r;
+
+  cr_assert_null(read_calls(NULL, &r));
+  cr_assert_eq(r.n_tool_calls, 0);
+  cr_assert_null(read_calls("null", &r));
+  cr_assert_eq(r.n_tool_calls, 0);
+  cr_assert_null(read_calls("[\"f\",\"g\"]", &r));
+  cr_assert_eq(r.n_tool_calls, 2);
+  cr_assert_str_eq(r.tool_calls[1].id, "call_1");
+  cr_assert_str_eq(r.tool_calls[1].name, "g");
+  chat_response_free(&r);
+  cr_assert_str_eq(read_calls("{\"f\":1}", &r), "missing_field");
+  cr_assert_str_eq(read_calls("[\"f\",\"bad\",\"g\"]", &r), "missing_field");
+  cr_assert_eq(r.n_tool_calls, 1); /* the caller frees what was read */
+  chat_response_free(&r);
+}
