@@ -295,7 +295,8 @@ int codec_stream_json(chat_stream *st, const char *data, size_t len,
   return rc;
 }
 
-const char *codec_read_content(const cJSON *content, chat_response *resp) {
+/* message.content: a string, or "" when null or absent. */
+static const char *read_content(const cJSON *content, chat_response *resp) {
   if (cJSON_IsString(content))
     resp->content = json_dup_string(content);
   else if (content == NULL || cJSON_IsNull(content))
@@ -314,8 +315,8 @@ chat_stop codec_stop_with_calls(chat_stop stop, int called_tools) {
   return stop;
 }
 
-const char *codec_read_tool_calls(const cJSON *list, chat_response *resp,
-                                  codec_call_fn read_call) {
+static const char *read_tool_calls(const cJSON *list, chat_response *resp,
+                                   codec_call_fn read_call) {
   const cJSON *item;
   size_t pos = 0;
 
@@ -330,6 +331,18 @@ const char *codec_read_tool_calls(const cJSON *list, chat_response *resp,
       return reason;
   }
   return NULL;
+}
+
+const char *codec_read_message(const cJSON *message, chat_response *resp,
+                               codec_call_fn read_call) {
+  const char *reason;
+
+  if (!cJSON_IsObject(message))
+    return "missing_field";
+  reason = read_content(json_get(message, "content"), resp);
+  if (reason != NULL)
+    return reason;
+  return read_tool_calls(json_get(message, "tool_calls"), resp, read_call);
 }
 
 char *codec_call_id(const char *given, size_t index) {

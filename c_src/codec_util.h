@@ -128,11 +128,6 @@ typedef int (*codec_apply_fn)(struct chat_stream *st, const cJSON *root);
 int codec_stream_json(struct chat_stream *st, const char *data, size_t len,
                       codec_apply_fn apply);
 
-/* message.content of an OpenAI-shaped answer into resp->content: a
- * string, or "" when it is null or absent (a turn that only called
- * tools). NULL, or "missing_field" for any other type, "out_of_memory". */
-const char *codec_read_content(const cJSON *content, chat_response *resp);
-
 /* stop, but CHAT_STOP_TOOL_CALLS when the answer called tools and the
  * dialect said only that it stopped (Ollama, some OpenAI-compatible
  * servers) or nothing. */
@@ -143,11 +138,13 @@ chat_stop codec_stop_with_calls(chat_stop stop, int called_tools);
 typedef const char *(*codec_call_fn)(const cJSON *item, size_t pos,
                                      chat_response *resp);
 
-/* message.tool_calls of an OpenAI-shaped answer: absent or null is none,
- * anything but an array is missing_field, else read_call on each entry.
- * NULL, or the first failure's reason. */
-const char *codec_read_tool_calls(const cJSON *list, chat_response *resp,
-                                  codec_call_fn read_call);
+/* The message of an OpenAI-shaped answer (OpenAI, Ollama) into resp. It
+ * must be an object. Its content is a string, or null or absent for an
+ * empty answer (a turn that only called tools). Its tool_calls are absent,
+ * null, or an array whose entries read_call reads. NULL, or
+ * "missing_field" / "out_of_memory" / read_call's reason. */
+const char *codec_read_message(const cJSON *message, chat_response *resp,
+                               codec_call_fn read_call);
 
 /* A copy of given when it is non-empty, else a made-up id "call_<index>"
  * (as chat_stream_finish names a streamed call without one). NULL on

@@ -197,15 +197,9 @@ static const char *read_tool_call(const cJSON *item, size_t pos,
 /* Fills resp from a parsed body. Returns NULL, or the failure reason
  * (resp may then hold part of the result; the caller frees it). */
 static const char *read_response(const cJSON *root, chat_response *resp) {
-  const cJSON *message = json_get(root, "message");
-  const char *reason;
+  const char *reason =
+      codec_read_message(json_get(root, "message"), resp, read_tool_call);
 
-  if (!cJSON_IsObject(message))
-    return "missing_field";
-  reason = codec_read_content(json_get(message, "content"), resp);
-  if (reason == NULL)
-    reason = codec_read_tool_calls(json_get(message, "tool_calls"), resp,
-                                   read_tool_call);
   if (reason != NULL)
     return reason;
   if (json_copy_string(json_get(root, "done_reason"),

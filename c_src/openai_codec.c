@@ -348,21 +348,15 @@ static double usage_cost(const cJSON *usage) {
 /* Fills resp from a parsed body. Returns NULL, or the failure reason
  * (resp may then hold part of the result; the caller frees it). */
 static const char *read_response(const cJSON *root, chat_response *resp) {
-  const cJSON *choice, *message, *usage;
+  const cJSON *choice, *usage;
   const char *reason;
   double cost;
 
-  choice = cJSON_GetArrayItem(json_get(root, "choices"), 0);
-  message = json_get(choice, "message");
-  if (!cJSON_IsObject(message))
-    return "missing_field";
-
   /* content is null when the model only called tools: that is an empty
    * answer, not a broken body. Any other non-string is. */
-  reason = codec_read_content(json_get(message, "content"), resp);
-  if (reason == NULL)
-    reason = codec_read_tool_calls(json_get(message, "tool_calls"), resp,
-                                   read_tool_call);
+  choice = cJSON_GetArrayItem(json_get(root, "choices"), 0);
+  reason = codec_read_message(json_get(choice, "message"), resp,
+                              read_tool_call);
   if (reason != NULL)
     return reason;
 

@@ -277,7 +277,11 @@ static const char *stub_read(const cJSON *root, chat_response *resp) {
     return "out_of_memory";
   if (!cJSON_IsString(text))
     return "missing_field";
-  return codec_read_content(text, resp);
+  resp->content = strdup(text->valuestring);
+  if (resp->content == NULL)
+    return "out_of_memory";
+  resp->content_len = strlen(resp->content);
+  return NULL;
 }
 
 static void stub_parse(const char *body, size_t len, int want_rc,
@@ -411,24 +415,7 @@ Test(codec_util, stream_json_frame) {
   cr_assert_eq(rc, -1);
 }
 
-Test(codec_util, content_and_stop) {
-  cJSON *num = cJSON_CreateNumber(1), *null = cJSON_CreateNull();
-  chat_response r;
-
-  chat_response_init(&r);
-  cr_assert_null(codec_read_content(NULL, &r));
-  cr_assert_str_eq(r.content, "");
-  cr_assert_eq(r.content_len, 0);
-  free(r.content);
-  cr_assert_null(codec_read_content(null, &r));
-  cr_assert_str_eq(r.content, "");
-  free(r.content);
-  r.content = NULL;
-  cr_assert_str_eq(codec_read_content(num, &r), "missing_field");
-  cr_assert_null(r.content);
-  cJSON_Delete(num);
-  cJSON_Delete(null);
-
+Test(codec_util, stop_with_calls) {
   cr_assert_eq(codec_stop_with_calls(CHAT_STOP_END, 1), CHAT_STOP_TOOL_CALLS);
   cr_assert_eq(codec_stop_with_calls(CHAT_STOP_NONE, 1),
                CHAT_STOP_TOOL_CALLS);
@@ -475,30 +462,59 @@ static const char *read_named(const cJSON *item, size_t pos,
                              strdup("{}"));
 }
 
-static const char *read_calls(const char *json, chat_response *r) {
-  cJSON *list = json != NULL ? cJSON_Parse(json) : NULL;
+/* codec_read_message on the message given as JSON text (NULL: none). */
+static const char *read_message(const char *json, chat_response *r) {
+  cJSON *message = json != NULL ? cJSON_Parse(json) : NULL;
   const char *reason;
 
+  cr_assert(json == NULL || message != NULL, "not JSON: %s", json);
   chat_response_init(r);
-  reason = codec_read_tool_calls(list, r, read_named);
-  cJSON_Delete(list);
+  reason = codec_read_message(message, r, read_named);
+  cJSON_Delete(message);
   return reason;
 }
 
-Test(codec_util, read_tool_calls_list) {
+Test(codec_util, read_message_content) {
+  static const char *const empty[] = {"{}", "{\"content\":null}",
+                                      "{\"content\":\"\"}"};
+  static const char *const bad[] = {"{\"content\":7}", "{\"content\":[]}",
+                                    "[]", "\"x\"", "null"};
+  chat_response r;
+  size_t i;
+
+  cr_assert_null(read_message("{\"content\":\"a\\u00e9\"}", &r));
+  cr_assert_str_eq(r.content, "a\xc3\xa9");
+  cr_assert_eq(r.content_len, 3);
+  chat_response_free(&r);
+  for (i = 0; i < sizeof(empty) / sizeof(empty[0]); i++) {
+    cr_assert_null(read_message(empty[i], &r), "%s", empty[i]);
+    cr_assert_str_eq(r.content, "");
+    cr_assert_eq(r.content_len, 0);
+    chat_response_free(&r);
+  }
+  for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    cr_assert_str_eq(read_message(bad[i], &r), "missing_field", "%s", bad[i]);
+    chat_response_free(&r);
+  }
+  cr_assert_str_eq(read_message(NULL, &r), "missing_field");
+}
+
+Test(codec_util, read_message_tool_calls) {
   chat_response r;
 
-  cr_assert_null(read_calls(NULL, &r));
+  cr_assert_null(read_message("{\"tool_calls\":null}", &r));
   cr_assert_eq(r.n_tool_calls, 0);
-  cr_assert_null(read_calls("null", &r));
-  cr_assert_eq(r.n_tool_calls, 0);
-  cr_assert_null(read_calls("[\"f\",\"g\"]", &r));
+  chat_response_free(&r);
+  cr_assert_null(read_message("{\"tool_calls\":[\"f\",\"g\"]}", &r));
   cr_assert_eq(r.n_tool_calls, 2);
   cr_assert_str_eq(r.tool_calls[1].id, "call_1");
   cr_assert_str_eq(r.tool_calls[1].name, "g");
   chat_response_free(&r);
-  cr_assert_str_eq(read_calls("{\"f\":1}", &r), "missing_field");
-  cr_assert_str_eq(read_calls("[\"f\",\"bad\",\"g\"]", &r), "missing_field");
+  cr_assert_str_eq(read_message("{\"tool_calls\":{\"f\":1}}", &r),
+                   "missing_field");
+  chat_response_free(&r);
+  cr_assert_str_eq(read_message("{\"tool_calls\":[\"f\",\"bad\",\"g\"]}", &r),
+                   "missing_field");
   cr_assert_eq(r.n_tool_calls, 1); /* the caller frees what was read */
   chat_response_free(&r);
 }
