@@ -181,14 +181,23 @@ void parse_big_text(const chat_codec *codec, const char *head,
   buf_free(&b);
 }
 
-char *filler_text(size_t n) {
-  char *text = malloc(n > 0 ? n : 1);
-  size_t i;
+void big_content_round_trips(const chat_codec *codec) {
+  size_t n = 5 * 1024 * 1024, i;
+  char *big = malloc(n);
+  chat_message user = {.role = "user", .content = big, .content_len = n};
+  chat_request req = {.model = "m", .messages = &user, .n_messages = 1};
+  const char *got;
+  cJSON *root;
 
-  cr_assert_not_null(text);
+  cr_assert_not_null(big);
   for (i = 0; i < n; i++)
-    text[i] = (i % 100 == 99) ? '\n' : (char)('a' + i % 26);
-  return text;
+    big[i] = (i % 100 == 99) ? '\n' : (char)('a' + i % 26);
+  root = build_and_parse(codec, &req);
+  got = str_field(cJSON_GetArrayItem(field(root, "messages"), 0), "content");
+  cr_assert_eq(strlen(got), n);
+  cr_assert_eq(memcmp(got, big, n), 0);
+  cJSON_Delete(root);
+  free(big);
 }
 
 /* --- Error bodies -------------------------------------------------------- */

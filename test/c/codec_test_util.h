@@ -78,9 +78,9 @@ void every_corruption_is_handled(const chat_codec *codec, const char *path);
 void parse_big_text(const chat_codec *codec, const char *head,
                     const char *tail, chat_response *r);
 
-/* n bytes of letters with a newline every 100 bytes (not NUL-terminated):
- * message content for a big request. The caller frees it. */
-char *filler_text(size_t n);
+/* A request whose one user message holds 5 MB of text goes out whole:
+ * messages[0].content of the body is that text. */
+void big_content_round_trips(const chat_codec *codec);
 
 /* --- Error bodies -------------------------------------------------------- */
 

@@ -467,20 +467,7 @@ Test(anthropic_request, invalid_requests_give_null) {
 }
 
 Test(anthropic_request, five_megabyte_content) {
-  size_t n = 5 * 1024 * 1024;
-  char *big = filler_text(n);
-  chat_message msgs[1];
-  chat_request req = {.model = "m", .messages = msgs, .n_messages = 1};
-  cJSON *root;
-  const char *got;
-
-  msgs[0] = (chat_message){.role = "user", .content = big, .content_len = n};
-  root = build_and_parse(anthropic, &req);
-  got = str_field(cJSON_GetArrayItem(field(root, "messages"), 0), "content");
-  cr_assert_eq(strlen(got), n);
-  cr_assert_eq(memcmp(got, big, n), 0);
-  cJSON_Delete(root);
-  free(big);
+  big_content_round_trips(anthropic);
 }
 
 /* --- Response parsing ---------------------------------------------------- */

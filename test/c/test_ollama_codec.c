@@ -229,6 +229,10 @@ Test(ollama_request, escapes_and_pointer_length_content) {
   free(raw);
 }
 
+Test(ollama_request, five_megabyte_content) {
+  big_content_round_trips(ollama);
+}
+
 Test(ollama_request, invalid_requests_give_null) {
   chat_message good[] = {msg("user", "x")};
   chat_message bad_utf8[] = {msg("user", "caf\xc3")};
