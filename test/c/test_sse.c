@@ -474,8 +474,7 @@ static void check_vector(const char *file, const vector_ctx *want) {
   char *body;
 
   snprintf(path, sizeof(path), "stream/%s", file);
-  body = fixture_read(path, &len);
-  cr_assert_not_null(body, "cannot read test/fixtures/%s", path);
+  body = fixture_load(path, &len);
   for (i = 0; i < 3; i++) {
     size_t n;
     char *copy = with_line_ends(body, len, eols[i], &n);
