@@ -137,6 +137,15 @@ void stream_run(const chat_codec *codec, size_t max_bytes, const char *body,
   }
 }
 
+void split_assert_same_log(const buf *got, const buf *want,
+                           const char *how) {
+  cr_assert_eq(got->len, want->len, "%s: got\n%s\nwant\n%s", how,
+               got->data ? got->data : "", want->data ? want->data : "");
+  if (got->len > 0)
+    cr_assert(memcmp(got->data, want->data, got->len) == 0,
+              "%s: got\n%s\nwant\n%s", how, got->data, want->data);
+}
+
 /* --- Comparing ----------------------------------------------------------- */
 
 static void same_str(const char *want, const char *got, const char *field,

@@ -93,6 +93,10 @@ typedef void (*split_fn)(void *ctx, const char *how, const size_t *cuts,
  * failure repeats). */
 void split_each(size_t len, split_fn fn, void *ctx);
 
+/* Asserts that got holds the same text as want (a log of what a parser
+ * called back with); how names the chunking, and a failure shows both. */
+void split_assert_same_log(const buf *got, const buf *want, const char *how);
+
 /* Called per chunk; returns what the parser's feed returned. */
 typedef int (*feed_fn)(void *ctx, const char *chunk, size_t n);
 
