@@ -181,6 +181,19 @@ void parse_big_text(const chat_codec *codec, const char *head,
   buf_free(&b);
 }
 
+void build_refuses(const chat_codec *codec, const chat_request *reqs,
+                   size_t n) {
+  size_t i;
+
+  for (i = 0; i < n; i++) {
+    size_t len = 77;
+
+    cr_assert_null(codec->build_request(&reqs[i], &len), "request %zu", i);
+    cr_assert_eq(len, 0);
+  }
+  cr_assert_null(codec->build_request(NULL, NULL));
+}
+
 void big_content_round_trips(const chat_codec *codec) {
   size_t n = 5 * 1024 * 1024, i;
   char *big = malloc(n);

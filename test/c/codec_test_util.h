@@ -78,6 +78,14 @@ void every_corruption_is_handled(const chat_codec *codec, const char *path);
 void parse_big_text(const chat_codec *codec, const char *head,
                     const char *tail, chat_response *r);
 
+/* Each of the n requests gives NULL, with the length set to 0; so does a
+ * NULL request. */
+void build_refuses(const chat_codec *codec, const chat_request *reqs,
+                   size_t n);
+
+#define BUILD_REFUSES(codec, reqs)                                             \
+  build_refuses((codec), (reqs), sizeof(reqs) / sizeof((reqs)[0]))
+
 /* A request whose one user message holds 5 MB of text goes out whole:
  * messages[0].content of the body is that text. */
 void big_content_round_trips(const chat_codec *codec);

@@ -455,15 +455,8 @@ Test(anthropic_request, invalid_requests_give_null) {
       {.model = "m", .messages = good, .n_messages = 1, .has_temperature = 1,
        .temperature = -INFINITY},
   };
-  size_t i;
 
-  for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-    size_t len = 77;
-
-    cr_assert_null(anthropic_build_request(&cases[i], &len), "case %zu", i);
-    cr_assert_eq(len, 0);
-  }
-  cr_assert_null(anthropic_build_request(NULL, NULL));
+  BUILD_REFUSES(anthropic, cases);
 }
 
 Test(anthropic_request, five_megabyte_content) {
