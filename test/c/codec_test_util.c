@@ -73,6 +73,15 @@ void parse_ok(const chat_codec *codec, const char *body, size_t len,
   chat_error_free(&e);
 }
 
+void parse_vector(const chat_codec *codec, const char *path,
+                  chat_response *r) {
+  size_t len;
+  char *body = fixture_load(path, &len);
+
+  parse_ok(codec, body, len, r);
+  free(body);
+}
+
 /* Asserts r is as a failed parse leaves it. */
 static void assert_failed_response_empty(const chat_response *r) {
   assert_response_empty(r);

@@ -49,6 +49,10 @@ void parse_ok(const chat_codec *codec, const char *body, size_t len,
 
 #define PARSE_OK(codec, lit, r) parse_ok((codec), (lit), sizeof(lit) - 1, (r))
 
+/* parse_ok on test/fixtures/<path>. */
+void parse_vector(const chat_codec *codec, const char *path,
+                  chat_response *r);
+
 /* Parses body expecting failure with reason and kind; the response must
  * be left empty. */
 void parse_fails_as(const chat_codec *codec, const char *body, size_t len,

@@ -466,11 +466,9 @@ Test(anthropic_request, five_megabyte_content) {
 /* --- Response parsing ---------------------------------------------------- */
 
 Test(anthropic_response, text_vector) {
-  size_t len;
-  char *body = fixture_load("anthropic/text_response.json", &len);
   chat_response r;
 
-  parse_ok(anthropic, body, len, &r);
+  parse_vector(anthropic, "anthropic/text_response.json", &r);
   cr_assert_str_eq(r.content, "Hi! My name is Claude.");
   cr_assert_str_eq(r.model, "claude-3-7-sonnet-20250219");
   cr_assert_str_eq(r.finish_reason, "end_turn");
@@ -482,15 +480,12 @@ Test(anthropic_response, text_vector) {
   cr_assert_not(r.has_cost);
   cr_assert_not(r.has_logprob);
   chat_response_free(&r);
-  free(body);
 }
 
 Test(anthropic_response, tool_use_vector) {
-  size_t len;
-  char *body = fixture_load("anthropic/tool_use_response.json", &len);
   chat_response r;
 
-  parse_ok(anthropic, body, len, &r);
+  parse_vector(anthropic, "anthropic/tool_use_response.json", &r);
   cr_assert_str_eq(r.content, "Okay, let's check the weather.");
   cr_assert_str_eq(r.model, "claude-sonnet-4-5");
   cr_assert_str_eq(r.finish_reason, "tool_use");
@@ -505,7 +500,6 @@ Test(anthropic_response, tool_use_vector) {
   cr_assert_eq(r.tool_calls[0].arguments_len,
                strlen(r.tool_calls[0].arguments));
   chat_response_free(&r);
-  free(body);
 }
 
 Test(anthropic_response, err_is_untouched_on_success) {

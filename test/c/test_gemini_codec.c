@@ -359,11 +359,9 @@ Test(gemini_request, invalid_requests_give_null) {
 /* --- Response parsing ---------------------------------------------------- */
 
 Test(gemini_response, text_vector) {
-  size_t len;
-  char *body = fixture_load("gemini/text_response.json", &len);
   chat_response r;
 
-  parse_ok(gemini, body, len, &r);
+  parse_vector(gemini, "gemini/text_response.json", &r);
   cr_assert_str_eq(r.content, "Google's headquarters, also known as the "
                               "Googleplex, is located in **Mountain View, "
                               "California**.\n");
@@ -376,15 +374,12 @@ Test(gemini_response, text_vector) {
   cr_assert_float_eq(r.logprob, -0.048741644079034981, 1e-15);
   cr_assert_eq(r.n_tool_calls, 0);
   chat_response_free(&r);
-  free(body);
 }
 
 Test(gemini_response, function_call_vector) {
-  size_t len;
-  char *body = fixture_load("gemini/function_call_response.json", &len);
   chat_response r;
 
-  parse_ok(gemini, body, len, &r);
+  parse_vector(gemini, "gemini/function_call_response.json", &r);
   cr_assert_str_eq(r.content, ""); /* the thought summary is left out */
   cr_assert_str_eq(r.model, "gemini-2.5-pro");
   cr_assert_str_eq(r.finish_reason, "STOP");
@@ -398,7 +393,6 @@ Test(gemini_response, function_call_vector) {
   cr_assert_eq(r.output_tokens, 8 + 501); /* thoughts count as output */
   cr_assert_not(r.has_logprob);
   chat_response_free(&r);
-  free(body);
 }
 
 Test(gemini_response, text_and_several_calls) {
@@ -483,11 +477,9 @@ Test(gemini_response, safety_stop_without_content) {
 }
 
 Test(gemini_response, blocked_prompt_is_a_content_filter_stop) {
-  size_t len;
-  char *body = fixture_load("gemini/stream_blocked_chunk.json", &len);
   chat_response r;
 
-  parse_ok(gemini, body, len, &r);
+  parse_vector(gemini, "gemini/stream_blocked_chunk.json", &r);
   cr_assert_str_eq(r.content, "");
   cr_assert_eq(r.stop, CHAT_STOP_CONTENT_FILTER);
   cr_assert_str_eq(r.finish_reason, "SAFETY");
@@ -502,7 +494,6 @@ Test(gemini_response, blocked_prompt_is_a_content_filter_stop) {
   cr_assert_str_eq(r.finish_reason, "PROHIBITED_CONTENT");
   cr_assert_eq(r.input_tokens, 4);
   chat_response_free(&r);
-  free(body);
 }
 
 Test(gemini_response, usage_counts) {

@@ -277,11 +277,9 @@ Test(ollama_request, invalid_requests_give_null) {
 /* --- Response parsing ---------------------------------------------------- */
 
 Test(ollama_response, reference_vector) {
-  size_t len;
-  char *body = fixture_load("ollama/response.json", &len);
   chat_response r;
 
-  parse_ok(ollama, body, len, &r);
+  parse_vector(ollama, "ollama/response.json", &r);
   cr_assert_str_eq(r.content, "Hello! How are you today?");
   cr_assert_eq(r.content_len, strlen("Hello! How are you today?"));
   cr_assert_str_eq(r.model, "llama3.2");
@@ -292,15 +290,12 @@ Test(ollama_response, reference_vector) {
   cr_assert_eq(r.n_tool_calls, 0);
   cr_assert_eq(r.has_cost, 0);
   chat_response_free(&r);
-  free(body);
 }
 
 Test(ollama_response, tool_call_vector) {
-  size_t len;
-  char *body = fixture_load("ollama/stream_tool_call.json", &len);
   chat_response r;
 
-  parse_ok(ollama, body, len, &r);
+  parse_vector(ollama, "ollama/stream_tool_call.json", &r);
   cr_assert_str_eq(r.content, "");
   cr_assert_eq(r.n_tool_calls, 1);
   cr_assert_str_eq(r.tool_calls[0].id, "call_0");
@@ -312,7 +307,6 @@ Test(ollama_response, tool_call_vector) {
   cr_assert_eq(r.input_tokens, -1);
   cr_assert_eq(r.output_tokens, -1);
   chat_response_free(&r);
-  free(body);
 }
 
 Test(ollama_response, done_reasons_and_counts) {

@@ -357,11 +357,9 @@ Test(openai_request, random_unicode_round_trips) {
 /* --- Response parsing ---------------------------------------------------- */
 
 Test(openai_response, text_vector) {
-  size_t len;
-  char *body = fixture_load("openai/text_response.json", &len);
   chat_response r;
 
-  parse_ok(openai, body, len, &r);
+  parse_vector(openai, "openai/text_response.json", &r);
   cr_assert_str_eq(r.content, "Hello! How can I assist you today?");
   cr_assert_eq(r.content_len, strlen("Hello! How can I assist you today?"));
   cr_assert_str_eq(r.model, "gpt-5.4");
@@ -369,15 +367,12 @@ Test(openai_response, text_vector) {
   cr_assert_eq(r.input_tokens, 19);
   cr_assert_eq(r.output_tokens, 10);
   chat_response_free(&r);
-  free(body);
 }
 
 Test(openai_response, tool_call_vector_has_empty_content) {
-  size_t len;
-  char *body = fixture_load("openai/tool_call_response.json", &len);
   chat_response r;
 
-  parse_ok(openai, body, len, &r);
+  parse_vector(openai, "openai/tool_call_response.json", &r);
   cr_assert_str_eq(r.content, "");
   cr_assert_eq(r.content_len, 0);
   cr_assert_str_eq(r.model, "gpt-4o-mini");
@@ -385,7 +380,6 @@ Test(openai_response, tool_call_vector_has_empty_content) {
   cr_assert_eq(r.input_tokens, 82);
   cr_assert_eq(r.output_tokens, 17);
   chat_response_free(&r);
-  free(body);
 }
 
 Test(openai_response, err_is_untouched_on_success) {
@@ -1452,11 +1446,9 @@ Test(openai_request, deeply_nested_schema_is_refused) {
 /* --- Response: tool calls, stop, cost, logprobs -------------------------- */
 
 Test(openai_response, tool_call_vector_tool_calls) {
-  size_t len;
-  char *body = fixture_load("openai/tool_call_response.json", &len);
   chat_response r;
 
-  parse_ok(openai, body, len, &r);
+  parse_vector(openai, "openai/tool_call_response.json", &r);
   cr_assert_eq(r.n_tool_calls, 1);
   cr_assert_str_eq(r.tool_calls[0].id, "call_abc123");
   cr_assert_str_eq(r.tool_calls[0].name, "get_current_weather");
@@ -1468,22 +1460,18 @@ Test(openai_response, tool_call_vector_tool_calls) {
   cr_assert_eq(r.has_cost, 0);
   cr_assert_eq(r.has_logprob, 0);
   chat_response_free(&r);
-  free(body);
 }
 
 Test(openai_response, text_vector_stops_normally) {
-  size_t len;
-  char *body = fixture_load("openai/text_response.json", &len);
   chat_response r;
 
-  parse_ok(openai, body, len, &r);
+  parse_vector(openai, "openai/text_response.json", &r);
   cr_assert_eq(r.stop, CHAT_STOP_END);
   cr_assert_eq(r.n_tool_calls, 0);
   cr_assert_null(r.tool_calls);
   cr_assert_eq(r.has_cost, 0);
   cr_assert_eq(r.has_logprob, 0);
   chat_response_free(&r);
-  free(body);
 }
 
 Test(openai_response, finish_reasons_are_normalized) {
