@@ -220,7 +220,7 @@ int codec_put_turns(buf *b, const chat_request *req, const codec_turns *t) {
 
 int codec_parse_response(const char *body, size_t len, chat_response *resp,
                          chat_error *err, codec_body_error_fn body_error,
-                         codec_read_fn read) {
+                         codec_read_fn read_answer) {
   cJSON *root = NULL;
   const char *reason;
   int rc = -1;
@@ -241,7 +241,7 @@ int codec_parse_response(const char *body, size_t len, chat_response *resp,
   }
   if (body_error(root, err))
     goto done;
-  reason = read(root, resp);
+  reason = read_answer(root, resp);
   if (reason != NULL) {
     chat_response_free(resp);
     chat_error_set(err, CHAT_ERR_PERMANENT, reason, NULL);
@@ -256,7 +256,7 @@ done:
 
 void codec_parse_error(long status, const char *body, size_t len,
                        long retry_after_ms, chat_error *err,
-                       codec_error_fn read) {
+                       codec_error_fn read_error) {
   chat_error_kind kind = CHAT_ERR_PERMANENT;
   cJSON *root = NULL;
 
@@ -268,7 +268,7 @@ void codec_parse_error(long status, const char *body, size_t len,
 
   if (body != NULL && chat_utf8_valid(body, len))
     root = json_parse_strict(body, len);
-  read(root, status, err);
+  read_error(root, status, err);
   if (err->message == NULL)
     err->message = json_body_snippet(body, len);
   cJSON_Delete(root);

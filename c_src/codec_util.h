@@ -95,12 +95,12 @@ typedef const char *(*codec_read_fn)(const cJSON *root, chat_response *resp);
 /* The frame of every parse_response. resp is output only: it is
  * initialized, not freed. A body that is empty or not one JSON value is
  * invalid_json, one that is not UTF-8 invalid_utf8; an error object in it
- * (see body_error) fails as the dialect read it; else read fills resp, and
- * its failure leaves resp empty. All but provider_error are permanent.
+ * (see body_error) fails as the dialect read it; else read_answer fills
+ * resp, and its failure leaves resp empty. All but provider_error are permanent.
  * 0, or -1 with err set (its old strings are freed). */
 int codec_parse_response(const char *body, size_t len, chat_response *resp,
                          chat_error *err, codec_body_error_fn body_error,
-                         codec_read_fn read);
+                         codec_read_fn read_answer);
 
 /* Reads what a non-2xx body says into err: type, code, message, and any
  * rule of the dialect on the kind or the retry hint. root is the body
@@ -110,11 +110,12 @@ typedef void (*codec_error_fn)(const cJSON *root, long status,
 
 /* The frame of every parse_error: err becomes http_error, of the kind
  * status implies (permanent below 400), with the status and
- * retry_after_ms (-1: none); read adds what the body says; a body without
- * a message gives its start instead (json_body_snippet). Can't fail. */
+ * retry_after_ms (-1: none); read_error adds what the body says; a body
+ * without a message gives its start instead (json_body_snippet). Can't
+ * fail. */
 void codec_parse_error(long status, const char *body, size_t len,
                        long retry_after_ms, chat_error *err,
-                       codec_error_fn read);
+                       codec_error_fn read_error);
 
 /* A malformed stream event: st fails, permanently, with reason. -1. */
 int codec_malformed(struct chat_stream *st, const char *reason);
