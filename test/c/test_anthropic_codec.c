@@ -6,7 +6,6 @@
  * non-UTF-8, NULs, huge. */
 #include <limits.h>
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
