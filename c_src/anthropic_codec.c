@@ -7,13 +7,13 @@
 #include "anthropic_codec.h"
 
 #include <limits.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cJSON.h>
 
 #include "chat_stream.h"
+#include "codec_util.h"
 #include "json_in.h"
 #include "json_out.h"
 
@@ -42,10 +42,6 @@ int anthropic_build_headers(const chat_endpoint *ep, chat_headers *out) {
 
 /* --- Request ------------------------------------------------------------- */
 
-static int is_role(const chat_message *m, const char *role) {
-  return m->role != NULL && strcmp(m->role, role) == 0;
-}
-
 static int nonempty(const char *s) {
   return s != NULL && s[0] != '\0';
 }
@@ -64,7 +60,7 @@ static int put_system(buf *b, const chat_request *req) {
   size_t i, n = 0, seen = 0;
 
   for (i = 0; i < req->n_messages; i++) {
-    if (is_role(&req->messages[i], "system") &&
+    if (codec_is_role(&req->messages[i], "system") &&
         req->messages[i].content_len > 0)
       n++;
   }
@@ -75,7 +71,7 @@ static int put_system(buf *b, const chat_request *req) {
   for (i = 0; i < req->n_messages; i++) {
     const chat_message *m = &req->messages[i];
 
-    if (!is_role(m, "system") || m->content_len == 0)
+    if (!codec_is_role(m, "system") || m->content_len == 0)
       continue;
     if (n == 1)
       return json_put_string(b, m->content, m->content_len);
@@ -94,18 +90,12 @@ static int put_tool_use(buf *b, const chat_tool_call *c) {
 
   if (!nonempty(c->id) || !nonempty(c->name))
     return -1;
-  args = chat_tool_call_args(c, &len);
+  args = codec_call_args(c, &len);
   if (buf_puts(b, "{\"type\":\"tool_use\",\"id\":") != 0 ||
       json_put_cstr(b, c->id) != 0 || buf_puts(b, ",\"name\":") != 0 ||
-      json_put_cstr(b, c->name) != 0 || buf_puts(b, ",\"input\":") != 0)
+      json_put_cstr(b, c->name) != 0 || buf_puts(b, ",\"input\":") != 0 ||
+      json_put_json_text(b, args, len, 1) != 0)
     return -1;
-  if (len == 0) {
-    if (buf_puts(b, "{}") != 0)
-      return -1;
-  }
-  else if (json_put_json_text(b, args, len, 1) != 0) {
-    return -1;
-  }
   return buf_puts(b, "}");
 }
 
@@ -146,53 +136,26 @@ static int put_tool_result(buf *b, const chat_message *m) {
   return buf_puts(b, "}");
 }
 
-/* The `messages` array. System messages are skipped (they went to
- * `system`); a run of tool results becomes one user turn of tool_result
- * blocks, as the API expects the answers to parallel calls together. */
+static int put_user(buf *b, const chat_message *m) {
+  if (buf_puts(b, "{\"role\":\"user\",\"content\":") != 0 ||
+      json_put_string(b, m->content, m->content_len) != 0)
+    return -1;
+  return buf_puts(b, "}");
+}
+
+/* The `messages` array. System messages went to `system`; a run of tool
+ * results is one user turn of tool_result blocks. */
 static int put_messages(buf *b, const chat_request *req) {
-  size_t i, n = 0;
-  int in_results = 0;
+  static const codec_turns turns = {
+      .results_open = "{\"role\":\"user\",\"content\":[",
+      .put_user = put_user,
+      .put_assistant = put_assistant,
+      .put_result = put_tool_result,
+  };
 
-  if (buf_puts(b, ",\"messages\":[") != 0)
+  if (buf_puts(b, ",\"messages\":[") != 0 ||
+      codec_put_turns(b, req, &turns) != 0)
     return -1;
-  for (i = 0; i < req->n_messages; i++) {
-    const chat_message *m = &req->messages[i];
-
-    if (is_role(m, "system"))
-      continue;
-    if (is_role(m, "tool")) {
-      if (in_results) {
-        if (buf_puts(b, ",") != 0)
-          return -1;
-      }
-      else if ((n++ > 0 && buf_puts(b, ",") != 0) ||
-               buf_puts(b, "{\"role\":\"user\",\"content\":[") != 0) {
-        return -1;
-      }
-      in_results = 1;
-      if (put_tool_result(b, m) != 0)
-        return -1;
-      continue;
-    }
-    if (in_results && buf_puts(b, "]}") != 0)
-      return -1;
-    in_results = 0;
-    if (n++ > 0 && buf_puts(b, ",") != 0)
-      return -1;
-    if (is_role(m, "user")) {
-      if (buf_puts(b, "{\"role\":\"user\",\"content\":") != 0 ||
-          json_put_string(b, m->content, m->content_len) != 0 ||
-          buf_puts(b, "}") != 0)
-        return -1;
-    }
-    else if (!is_role(m, "assistant") || put_assistant(b, m) != 0) {
-      return -1;
-    }
-  }
-  if (in_results && buf_puts(b, "]}") != 0)
-    return -1;
-  if (n == 0)
-    return -1; /* only system messages: nothing to answer */
   return buf_puts(b, "]");
 }
 
@@ -208,24 +171,10 @@ static int put_tools(buf *b, const chat_request *req) {
 
     if (!nonempty(t->name))
       return -1;
-    if ((i > 0 && buf_puts(b, ",") != 0) || buf_puts(b, "{\"name\":") != 0 ||
-        json_put_cstr(b, t->name) != 0)
-      return -1;
-    if (t->description != NULL &&
-        (buf_puts(b, ",\"description\":") != 0 ||
-         json_put_cstr(b, t->description) != 0))
-      return -1;
-    if (buf_puts(b, ",\"input_schema\":") != 0)
-      return -1;
-    if (t->parameters == NULL) {
-      if (buf_puts(b, "{\"type\":\"object\"}") != 0)
-        return -1;
-    }
-    else if (json_put_json_text(b, t->parameters, strlen(t->parameters),
-                                  1) != 0) {
-      return -1;
-    }
-    if (buf_puts(b, "}") != 0)
+    if ((i > 0 && buf_puts(b, ",") != 0) || buf_puts(b, "{") != 0 ||
+        codec_put_tool_head(b, t) != 0 ||
+        buf_puts(b, ",\"input_schema\":") != 0 ||
+        codec_put_tool_schema(b, t) != 0 || buf_puts(b, "}") != 0)
       return -1;
   }
   return buf_puts(b, "]");
@@ -275,10 +224,7 @@ char *anthropic_build_request(const chat_request *req, size_t *len) {
 
   if (len != NULL)
     *len = 0;
-  if (req == NULL || !nonempty(req->model) || req->messages == NULL ||
-      req->n_messages == 0)
-    return NULL;
-  if (req->has_temperature && !isfinite(req->temperature))
+  if (!codec_request_basics(req))
     return NULL;
   max_tokens = req->max_tokens > 0 ? req->max_tokens : DEFAULT_MAX_TOKENS;
   buf_init(&b, 0);
@@ -379,29 +325,14 @@ static void read_error_object(const cJSON *root, chat_error *err) {
 static const char *read_tool_use(const cJSON *block, chat_response *resp) {
   const char *id = json_get_string(block, "id");
   const char *name = json_get_string(block, "name");
-  chat_tool_call *call;
   const cJSON *input = json_get(block, "input");
-  char *args;
 
   if (!nonempty(id) || !nonempty(name))
     return "missing_field";
   if (input != NULL && !cJSON_IsObject(input))
     return "missing_field";
-  args = json_object_text(input);
-  if (args == NULL)
-    return "out_of_memory";
-  call = chat_response_add_tool_call(resp);
-  if (call == NULL) {
-    free(args);
-    return "out_of_memory";
-  }
-  call->arguments = args;
-  call->arguments_len = strlen(args);
-  call->id = strdup(id);
-  call->name = strdup(name);
-  if (call->id == NULL || call->name == NULL)
-    return "out_of_memory";
-  return NULL;
+  return codec_add_tool_call(resp, id, resp->n_tool_calls, name,
+                             json_object_text(input));
 }
 
 /* The content blocks: text blocks are joined, tool_use blocks become tool
@@ -461,80 +392,42 @@ static const char *read_response(const cJSON *root, chat_response *resp) {
   return NULL;
 }
 
+/* An error object in a 200 body: its type says whether to retry. */
+static int body_error(const cJSON *root, chat_error *err) {
+  if (!cJSON_IsObject(json_get(root, "error")))
+    return 0;
+  chat_error_set(err, CHAT_ERR_PERMANENT, "provider_error", NULL);
+  read_error_object(root, err);
+  err->kind = error_type_kind(err->type);
+  return 1;
+}
+
 /* resp is treated as output only: it is overwritten, not freed. err is
  * only touched on failure (its old strings are freed). Text holding an
  * escaped \u0000 is cut there: content_len is the C string length. */
 int anthropic_parse_response(const char *body, size_t len,
                              chat_response *resp, chat_error *err) {
-  cJSON *root = NULL;
-  const char *reason;
-  int rc = -1;
-
-  chat_response_init(resp);
-  if (body == NULL || len == 0) {
-    chat_error_set(err, CHAT_ERR_PERMANENT, "invalid_json", NULL);
-    goto done;
-  }
-  if (!chat_utf8_valid(body, len)) {
-    chat_error_set(err, CHAT_ERR_PERMANENT, "invalid_utf8", NULL);
-    goto done;
-  }
-  root = json_parse_strict(body, len);
-  if (root == NULL) {
-    chat_error_set(err, CHAT_ERR_PERMANENT, "invalid_json", NULL);
-    goto done;
-  }
-  if (cJSON_IsObject(json_get(root, "error"))) {
-    chat_error_set(err, CHAT_ERR_PERMANENT, "provider_error", NULL);
-    read_error_object(root, err);
-    err->kind = error_type_kind(err->type);
-    goto done;
-  }
-  reason = read_response(root, resp);
-  if (reason != NULL) {
-    chat_response_free(resp);
-    chat_error_set(err, CHAT_ERR_PERMANENT, reason, NULL);
-    goto done;
-  }
-  rc = 0;
-
-done:
-  cJSON_Delete(root);
-  return rc;
+  return codec_parse_response(body, len, resp, err, body_error,
+                              read_response);
 }
 
 /* --- Error bodies -------------------------------------------------------- */
 
-void anthropic_parse_error(long status, const char *body, size_t len,
-                           long retry_after_ms, chat_error *err) {
-  chat_error_kind kind = CHAT_ERR_PERMANENT;
-  cJSON *root = NULL;
-
-  if (status >= 400)
-    kind = chat_status_kind(status);
-  chat_error_set(err, kind, "http_error", NULL);
-  err->http_status = status;
-  err->retry_after_ms = retry_after_ms;
-
-  if (body != NULL && chat_utf8_valid(body, len))
-    root = json_parse_strict(body, len);
+static void read_http_error(const cJSON *root, long status, chat_error *err) {
   if (cJSON_IsObject(json_get(root, "error")))
     read_error_object(root, err);
-  if (err->message == NULL)
-    err->message = json_body_snippet(body, len);
-
   /* A spend cap comes as 429 but waiting will not lift it. */
   if (status == 429 && err->code != NULL &&
       strcmp(err->code, "enforced_spend_limit_reached") == 0)
     err->kind = CHAT_ERR_PERMANENT;
-  cJSON_Delete(root);
+}
+
+void anthropic_parse_error(long status, const char *body, size_t len,
+                           long retry_after_ms, chat_error *err) {
+  codec_parse_error(status, body, len, retry_after_ms, err, read_http_error);
 }
 
 /* --- Stream events ------------------------------------------------------- */
-
-static int malformed(chat_stream *st, const char *reason) {
-  return chat_stream_fail(st, CHAT_ERR_PERMANENT, reason, NULL, NULL);
-}
 
 static int on_message_start(chat_stream *st, const cJSON *root) {
   const cJSON *message = json_get(root, "message");
@@ -542,7 +435,7 @@ static int on_message_start(chat_stream *st, const cJSON *root) {
   const cJSON *usage = json_get(message, "usage");
 
   if (!cJSON_IsObject(message))
-    return malformed(st, "missing_field");
+    return codec_malformed(st, "missing_field");
   if (cJSON_IsString(model) && chat_stream_model(st, model->valuestring) != 0)
     return -1;
   if (cJSON_IsObject(usage))
@@ -559,12 +452,12 @@ static int on_block_start(chat_stream *st, const cJSON *root) {
   const char *type = json_get_string(block, "type");
 
   if (type == NULL)
-    return malformed(st, "missing_field");
+    return codec_malformed(st, "missing_field");
   if (strcmp(type, "text") == 0) {
     const cJSON *text = json_get(block, "text");
 
     if (text != NULL && !cJSON_IsString(text))
-      return malformed(st, "missing_field");
+      return codec_malformed(st, "missing_field");
     if (text != NULL && text->valuestring[0] != '\0')
       return chat_stream_text(st, text->valuestring,
                               strlen(text->valuestring));
@@ -575,7 +468,7 @@ static int on_block_start(chat_stream *st, const cJSON *root) {
     const char *name = json_get_string(block, "name");
 
     if (!nonempty(id) || !nonempty(name))
-      return malformed(st, "missing_field");
+      return codec_malformed(st, "missing_field");
     return chat_stream_tool_call(st, chat_stream_tool_count(st), id, name);
   }
   return 0; /* thinking, redacted_thinking, ... */
@@ -590,18 +483,18 @@ static int on_block_delta(chat_stream *st, const cJSON *root) {
   size_t n;
 
   if (type == NULL)
-    return malformed(st, "missing_field");
+    return codec_malformed(st, "missing_field");
   if (strcmp(type, "text_delta") == 0) {
     s = json_get_string(delta, "text");
     if (s == NULL)
-      return malformed(st, "missing_field");
+      return codec_malformed(st, "missing_field");
     return s[0] != '\0' ? chat_stream_text(st, s, strlen(s)) : 0;
   }
   if (strcmp(type, "input_json_delta") == 0) {
     s = json_get_string(delta, "partial_json");
     n = chat_stream_tool_count(st);
     if (s == NULL || n == 0)
-      return malformed(st, "missing_field");
+      return codec_malformed(st, "missing_field");
     return s[0] != '\0' ? chat_stream_tool_args(st, n - 1, s, strlen(s)) : 0;
   }
   return 0; /* thinking_delta, signature_delta, citations_delta, ... */
@@ -615,7 +508,7 @@ static int on_message_delta(chat_stream *st, const cJSON *root) {
   const cJSON *reason = json_get(json_get(root, "delta"), "stop_reason");
 
   if (reason != NULL && !cJSON_IsNull(reason) && !cJSON_IsString(reason))
-    return malformed(st, "missing_field");
+    return codec_malformed(st, "missing_field");
   if (cJSON_IsString(reason) &&
       chat_stream_stop(st, stop_of(reason->valuestring),
                        reason->valuestring) != 0)
@@ -673,7 +566,7 @@ static int typed_event(chat_stream *st, const cJSON *root) {
   event_fn fn;
 
   if (type == NULL)
-    return malformed(st, "missing_field");
+    return codec_malformed(st, "missing_field");
   if (strcmp(type, "error") == 0)
     return on_error(st, root, NULL, 0);
   if (strcmp(type, "message_stop") == 0) {
@@ -721,11 +614,11 @@ int anthropic_stream_event(chat_stream *st, const char *event,
   if (is_error)
     rc = on_error(st, root, data, len);
   else if (bad != NULL)
-    rc = malformed(st, bad);
+    rc = codec_malformed(st, bad);
   else if (name == NULL)
     rc = typed_event(st, root);
   else if (!cJSON_IsObject(root))
-    rc = malformed(st, "missing_field");
+    rc = codec_malformed(st, "missing_field");
   else
     rc = fn(st, root);
   cJSON_Delete(root);

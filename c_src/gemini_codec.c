@@ -14,6 +14,7 @@
 #include <cJSON.h>
 
 #include "chat_stream.h"
+#include "codec_util.h"
 #include "json_in.h"
 #include "json_out.h"
 
@@ -70,10 +71,6 @@ int gemini_build_headers(const chat_endpoint *ep, chat_headers *out) {
 
 /* --- Request ------------------------------------------------------------- */
 
-static int is_role(const chat_message *m, const char *role) {
-  return m->role != NULL && strcmp(m->role, role) == 0;
-}
-
 static int put_text_part(buf *b, const char *text, size_t len) {
   if (buf_puts(b, "{\"text\":") != 0 || json_put_string(b, text, len) != 0)
     return -1;
@@ -88,7 +85,7 @@ static int put_system_instruction(buf *b, const chat_request *req) {
   for (i = 0; i < req->n_messages; i++) {
     const chat_message *m = &req->messages[i];
 
-    if (!is_role(m, "system") || m->content_len == 0)
+    if (!codec_is_role(m, "system") || m->content_len == 0)
       continue;
     if (buf_puts(b, n++ == 0 ? "\"systemInstruction\":{\"parts\":[" : ",") !=
             0 ||
@@ -106,17 +103,11 @@ static int put_function_call(buf *b, const chat_tool_call *c) {
 
   if (!nonempty(c->name))
     return -1;
-  args = chat_tool_call_args(c, &len);
+  args = codec_call_args(c, &len);
   if (buf_puts(b, "{\"functionCall\":{\"name\":") != 0 ||
-      json_put_cstr(b, c->name) != 0 || buf_puts(b, ",\"args\":") != 0)
+      json_put_cstr(b, c->name) != 0 || buf_puts(b, ",\"args\":") != 0 ||
+      json_put_json_text(b, args, len, 1) != 0)
     return -1;
-  if (len == 0) {
-    if (buf_puts(b, "{}") != 0)
-      return -1;
-  }
-  else if (json_put_json_text(b, args, len, 1) != 0) {
-    return -1;
-  }
   return buf_puts(b, "}}");
 }
 
@@ -163,53 +154,26 @@ static int put_function_response(buf *b, const chat_message *m) {
   return buf_puts(b, "}}");
 }
 
-/* The `contents` array. System messages are skipped (they went to
- * systemInstruction); a run of tool results becomes one user turn of
- * functionResponse parts, answering parallel calls together. */
+static int put_user_turn(buf *b, const chat_message *m) {
+  if (buf_puts(b, "{\"role\":\"user\",\"parts\":[") != 0 ||
+      put_text_part(b, m->content, m->content_len) != 0)
+    return -1;
+  return buf_puts(b, "]}");
+}
+
+/* The `contents` array. System messages went to systemInstruction; a run
+ * of tool results is one user turn of functionResponse parts. */
 static int put_contents(buf *b, const chat_request *req) {
-  size_t i, n = 0;
-  int in_results = 0;
+  static const codec_turns turns = {
+      .results_open = "{\"role\":\"user\",\"parts\":[",
+      .put_user = put_user_turn,
+      .put_assistant = put_model_turn,
+      .put_result = put_function_response,
+  };
 
-  if (buf_puts(b, "\"contents\":[") != 0)
+  if (buf_puts(b, "\"contents\":[") != 0 ||
+      codec_put_turns(b, req, &turns) != 0)
     return -1;
-  for (i = 0; i < req->n_messages; i++) {
-    const chat_message *m = &req->messages[i];
-
-    if (is_role(m, "system"))
-      continue;
-    if (is_role(m, "tool")) {
-      if (in_results) {
-        if (buf_puts(b, ",") != 0)
-          return -1;
-      }
-      else if ((n++ > 0 && buf_puts(b, ",") != 0) ||
-               buf_puts(b, "{\"role\":\"user\",\"parts\":[") != 0) {
-        return -1;
-      }
-      in_results = 1;
-      if (put_function_response(b, m) != 0)
-        return -1;
-      continue;
-    }
-    if (in_results && buf_puts(b, "]}") != 0)
-      return -1;
-    in_results = 0;
-    if (n++ > 0 && buf_puts(b, ",") != 0)
-      return -1;
-    if (is_role(m, "user")) {
-      if (buf_puts(b, "{\"role\":\"user\",\"parts\":[") != 0 ||
-          put_text_part(b, m->content, m->content_len) != 0 ||
-          buf_puts(b, "]}") != 0)
-        return -1;
-    }
-    else if (!is_role(m, "assistant") || put_model_turn(b, m) != 0) {
-      return -1;
-    }
-  }
-  if (in_results && buf_puts(b, "]}") != 0)
-    return -1;
-  if (n == 0)
-    return -1; /* only system messages: nothing to answer */
   return buf_puts(b, "]");
 }
 
@@ -263,12 +227,8 @@ static int put_tools(buf *b, const chat_request *req) {
 
     if (!nonempty(t->name))
       return -1;
-    if ((i > 0 && buf_puts(b, ",") != 0) || buf_puts(b, "{\"name\":") != 0 ||
-        json_put_cstr(b, t->name) != 0)
-      return -1;
-    if (t->description != NULL &&
-        (buf_puts(b, ",\"description\":") != 0 ||
-         json_put_cstr(b, t->description) != 0))
+    if ((i > 0 && buf_puts(b, ",") != 0) || buf_puts(b, "{") != 0 ||
+        codec_put_tool_head(b, t) != 0)
       return -1;
     if (t->parameters != NULL &&
         (buf_puts(b, ",\"parametersJsonSchema\":") != 0 ||
@@ -317,10 +277,7 @@ char *gemini_build_request(const chat_request *req, size_t *len) {
 
   if (len != NULL)
     *len = 0;
-  if (req == NULL || !nonempty(req->model) || req->messages == NULL ||
-      req->n_messages == 0)
-    return NULL;
-  if (req->has_temperature && !isfinite(req->temperature))
+  if (!codec_request_basics(req))
     return NULL;
   buf_init(&b, 0);
 
@@ -430,16 +387,6 @@ static const cJSON *parts_of(const cJSON *candidate, int *bad) {
          (content != NULL && !cJSON_IsObject(content)) ||
          (parts != NULL && !cJSON_IsArray(parts));
   return *bad ? NULL : parts;
-}
-
-/* A made-up id for a call without one: "call_<index>". */
-static char *call_id(const char *given, size_t index) {
-  char tmp[32];
-
-  if (nonempty(given))
-    return strdup(given);
-  snprintf(tmp, sizeof(tmp), "call_%zu", index);
-  return strdup(tmp);
 }
 
 /* The error object of a body, which may come wrapped in a JSON array
@@ -556,26 +503,6 @@ static long duration_ms(const char *s) {
 
 /* --- Success bodies ------------------------------------------------------ */
 
-static const char *add_call(chat_response *resp, const part *pt) {
-  chat_tool_call *call;
-  char *args = json_object_text(pt->call_args);
-
-  if (args == NULL)
-    return "out_of_memory";
-  call = chat_response_add_tool_call(resp);
-  if (call == NULL) {
-    free(args);
-    return "out_of_memory";
-  }
-  call->arguments = args;
-  call->arguments_len = strlen(args);
-  call->id = call_id(pt->call_id, resp->n_tool_calls - 1);
-  call->name = strdup(pt->call_name);
-  if (call->id == NULL || call->name == NULL)
-    return "out_of_memory";
-  return NULL;
-}
-
 /* The first candidate's parts: text joined, function calls collected. */
 static const char *read_parts(const cJSON *parts, chat_response *resp) {
   const cJSON *p;
@@ -590,7 +517,9 @@ static const char *read_parts(const cJSON *parts, chat_response *resp) {
     if (reason == NULL && pt.text != NULL && buf_puts(&text, pt.text) != 0)
       reason = "out_of_memory";
     if (reason == NULL && pt.call_name != NULL)
-      reason = add_call(resp, &pt);
+      reason = codec_add_tool_call(resp, pt.call_id, resp->n_tool_calls,
+                                   pt.call_name,
+                                   json_object_text(pt.call_args));
     if (reason != NULL) {
       buf_free(&text);
       return reason;
@@ -645,87 +574,50 @@ static const char *read_response(const cJSON *root, chat_response *resp) {
   return NULL;
 }
 
+static int body_error(const cJSON *root, chat_error *err) {
+  const cJSON *error = error_of(root);
+
+  if (error == NULL)
+    return 0;
+  chat_error_set(err, error_kind(error), "provider_error", NULL);
+  read_error(error, err);
+  return 1;
+}
+
 /* resp is treated as output only: it is overwritten, not freed. err is
  * only touched on failure (its old strings are freed). Text holding an
  * escaped \u0000 is cut there: content_len is the C string length. */
 int gemini_parse_response(const char *body, size_t len, chat_response *resp,
                           chat_error *err) {
-  cJSON *root = NULL;
-  const cJSON *error;
-  const char *reason;
-  int rc = -1;
-
-  chat_response_init(resp);
-  if (body == NULL || len == 0) {
-    chat_error_set(err, CHAT_ERR_PERMANENT, "invalid_json", NULL);
-    goto done;
-  }
-  if (!chat_utf8_valid(body, len)) {
-    chat_error_set(err, CHAT_ERR_PERMANENT, "invalid_utf8", NULL);
-    goto done;
-  }
-  root = json_parse_strict(body, len);
-  if (root == NULL) {
-    chat_error_set(err, CHAT_ERR_PERMANENT, "invalid_json", NULL);
-    goto done;
-  }
-  error = error_of(root);
-  if (error != NULL) {
-    chat_error_set(err, error_kind(error), "provider_error", NULL);
-    read_error(error, err);
-    goto done;
-  }
-  reason = read_response(root, resp);
-  if (reason != NULL) {
-    chat_response_free(resp);
-    chat_error_set(err, CHAT_ERR_PERMANENT, reason, NULL);
-    goto done;
-  }
-  rc = 0;
-
-done:
-  cJSON_Delete(root);
-  return rc;
+  return codec_parse_response(body, len, resp, err, body_error,
+                              read_response);
 }
 
 /* --- Error bodies -------------------------------------------------------- */
 
-void gemini_parse_error(long status, const char *body, size_t len,
-                        long retry_after_ms, chat_error *err) {
-  chat_error_kind kind = CHAT_ERR_PERMANENT;
-  const cJSON *error = NULL;
-  cJSON *root = NULL;
+static void read_http_error(const cJSON *root, long status, chat_error *err) {
+  const cJSON *error = error_of(root);
 
-  if (status >= 400)
-    kind = chat_status_kind(status);
-  chat_error_set(err, kind, "http_error", NULL);
-  err->http_status = status;
-  err->retry_after_ms = retry_after_ms;
-
-  if (body != NULL && chat_utf8_valid(body, len))
-    root = json_parse_strict(body, len);
-  error = error_of(root);
+  (void)status;
   if (error != NULL)
     read_error(error, err);
-  if (err->message == NULL)
-    err->message = json_body_snippet(body, len);
   /* Gemini sends no retry headers; its hint is in the body. */
   if (err->retry_after_ms < 0)
     err->retry_after_ms = duration_ms(
         json_get_string(detail_of(error, RETRY_INFO_TYPE), "retryDelay"));
-  cJSON_Delete(root);
+}
+
+void gemini_parse_error(long status, const char *body, size_t len,
+                        long retry_after_ms, chat_error *err) {
+  codec_parse_error(status, body, len, retry_after_ms, err, read_http_error);
 }
 
 /* --- Stream chunks ------------------------------------------------------- */
 
-static int malformed(chat_stream *st, const char *reason) {
-  return chat_stream_fail(st, CHAT_ERR_PERMANENT, reason, NULL, NULL);
-}
-
 /* Hands one function call to st as the next tool call, whole. */
 static int stream_call(chat_stream *st, const part *pt) {
   size_t index = chat_stream_tool_count(st);
-  char *id = call_id(pt->call_id, index);
+  char *id = codec_call_id(pt->call_id, index);
   char *args = json_object_text(pt->call_args);
   int rc = -1;
 
@@ -748,7 +640,7 @@ static int stream_parts(chat_stream *st, const cJSON *parts) {
 
     reason = read_part(p, &pt);
     if (reason != NULL)
-      return malformed(st, reason);
+      return codec_malformed(st, reason);
     if (pt.text != NULL && pt.text[0] != '\0' &&
         chat_stream_text(st, pt.text, strlen(pt.text)) != 0)
       return -1;
@@ -783,7 +675,7 @@ static int apply_chunk(chat_stream *st, const cJSON *root) {
                             json_get_string(error, "status"),
                             json_get_string(error, "message"));
   if (!cJSON_IsObject(root))
-    return malformed(st, "missing_field");
+    return codec_malformed(st, "missing_field");
   model = json_get_string(root, "modelVersion");
   if (model != NULL && chat_stream_model(st, model) != 0)
     return -1;
@@ -794,14 +686,14 @@ static int apply_chunk(chat_stream *st, const cJSON *root) {
 
   candidate = first_candidate(root, &bad);
   if (bad)
-    return malformed(st, "missing_field");
+    return codec_malformed(st, "missing_field");
   if (candidate == NULL) {
     raw = json_get_string(json_get(root, "promptFeedback"), "blockReason");
     return raw != NULL ? stream_finish(st, raw, 1) : 0;
   }
   parts = parts_of(candidate, &bad);
   if (bad)
-    return malformed(st, "missing_field");
+    return codec_malformed(st, "missing_field");
   if (stream_parts(st, parts) != 0)
     return -1;
   raw = json_get_string(candidate, "finishReason");
@@ -810,20 +702,8 @@ static int apply_chunk(chat_stream *st, const cJSON *root) {
 
 int gemini_stream_event(chat_stream *st, const char *event, const char *data,
                         size_t len) {
-  cJSON *root;
-  int rc;
-
   (void)event; /* alt=sse sends no event names */
-  if (len == 0)
-    return 0;
-  if (!chat_utf8_valid(data, len))
-    return malformed(st, "invalid_utf8");
-  root = json_parse_strict(data, len);
-  if (root == NULL)
-    return malformed(st, "invalid_json");
-  rc = apply_chunk(st, root);
-  cJSON_Delete(root);
-  return rc;
+  return codec_stream_json(st, data, len, apply_chunk);
 }
 
 const chat_codec chat_codec_gemini = {

@@ -6,7 +6,6 @@
  * length, type and encoding is checked, and nothing here aborts. */
 #include "ollama_codec.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,12 +26,8 @@
  * must hold a JSON object. */
 static int put_tool_call(buf *b, const chat_tool_call *c) {
   size_t len;
-  const char *args = chat_tool_call_args(c, &len);
+  const char *args = codec_call_args(c, &len);
 
-  if (args == NULL || len == 0) { /* no arguments: an empty object */
-    args = "{}";
-    len = 2;
-  }
   if (buf_puts(b, "{\"id\":") != 0 || json_put_cstr(b, c->id) != 0 ||
       buf_puts(b, ",\"function\":{\"name\":") != 0 ||
       json_put_cstr(b, c->name) != 0 ||
@@ -52,23 +47,11 @@ static int put_optional_field(buf *b, const char *name, const char *value) {
 
 /* content is always a string: Ollama's Go struct has no null for it. */
 static int put_message(buf *b, const chat_message *m) {
-  size_t i;
-
   if (buf_puts(b, "{\"role\":") != 0 || json_put_cstr(b, m->role) != 0 ||
       buf_puts(b, ",\"content\":") != 0 ||
-      json_put_string(b, m->content ? m->content : "", m->content_len) != 0)
+      json_put_string(b, m->content ? m->content : "", m->content_len) != 0 ||
+      codec_put_tool_calls(b, m, put_tool_call) != 0)
     return -1;
-  if (m->n_tool_calls > 0) {
-    if (buf_puts(b, ",\"tool_calls\":[") != 0)
-      return -1;
-    for (i = 0; i < m->n_tool_calls; i++) {
-      if ((i > 0 && buf_puts(b, ",") != 0) ||
-          put_tool_call(b, &m->tool_calls[i]) != 0)
-        return -1;
-    }
-    if (buf_puts(b, "]") != 0)
-      return -1;
-  }
   if (strcmp(m->role, "tool") == 0 &&
       (put_optional_field(b, "tool_name", m->tool_name) != 0 ||
        put_optional_field(b, "tool_call_id", m->tool_call_id) != 0))
@@ -106,17 +89,7 @@ static int put_options(buf *b, const chat_request *req) {
 }
 
 static int put_body(buf *b, const chat_request *req) {
-  size_t i;
-
-  if (buf_puts(b, "{\"model\":") != 0 || json_put_cstr(b, req->model) != 0 ||
-      buf_puts(b, ",\"messages\":[") != 0)
-    return -1;
-  for (i = 0; i < req->n_messages; i++) {
-    if ((i > 0 && buf_puts(b, ",") != 0) ||
-        put_message(b, &req->messages[i]) != 0)
-      return -1;
-  }
-  if (buf_puts(b, "]") != 0 || put_tools(b, req) != 0)
+  if (codec_put_messages(b, req, put_message) != 0 || put_tools(b, req) != 0)
     return -1;
   if (req->output_schema != NULL &&
       (buf_puts(b, ",\"format\":") != 0 ||
@@ -191,11 +164,7 @@ static long done_count(const cJSON *root, const char *name) {
 /* done_reason is stop, length, load or unload; "stop" after tool calls is
  * Ollama's way of saying it stopped to call them. */
 static chat_stop ollama_stop(const char *raw, int called_tools) {
-  chat_stop stop = openai_stop_reason(raw);
-
-  if (called_tools && (stop == CHAT_STOP_END || stop == CHAT_STOP_NONE))
-    return CHAT_STOP_TOOL_CALLS;
-  return stop;
+  return codec_stop_with_calls(openai_stop_reason(raw), called_tools);
 }
 
 /* The message of an error line or body: {"error": "..."} (or an object with
@@ -212,61 +181,25 @@ static int is_error_value(const cJSON *error) {
 
 /* --- Success bodies ------------------------------------------------------ */
 
-static const char *read_tool_calls(const cJSON *list, chat_response *resp) {
-  const cJSON *item;
-  size_t pos = 0;
+/* One entry of message.tool_calls appended to resp (codec_call_fn). */
+static const char *read_tool_call(const cJSON *item, size_t pos,
+                                  chat_response *resp) {
+  ollama_call c;
+  const char *reason = read_call(item, &c);
 
-  if (list == NULL || cJSON_IsNull(list))
-    return NULL;
-  if (!cJSON_IsArray(list))
-    return "missing_field";
-  cJSON_ArrayForEach(item, list) {
-    ollama_call c;
-    chat_tool_call *call = NULL;
-    const char *reason = read_call(item, &c);
-    char made_up[32];
-
-    if (reason == NULL) {
-      call = chat_response_add_tool_call(resp);
-      if (call == NULL)
-        reason = "out_of_memory";
-    }
-    if (reason != NULL) {
-      free(c.args);
-      return reason;
-    }
-    /* Named as chat_stream_finish names a streamed call without an id. */
-    snprintf(made_up, sizeof(made_up), "call_%zu", pos++);
-    call->id = strdup(c.id != NULL ? c.id : made_up);
-    call->name = strdup(c.name);
-    call->arguments = c.args;
-    call->arguments_len = strlen(c.args);
-    if (call->id == NULL || call->name == NULL)
-      return "out_of_memory";
+  if (reason != NULL) {
+    free(c.args);
+    return reason;
   }
-  return NULL;
+  return codec_add_tool_call(resp, c.id, pos, c.name, c.args);
 }
 
 /* Fills resp from a parsed body. Returns NULL, or the failure reason
  * (resp may then hold part of the result; the caller frees it). */
 static const char *read_response(const cJSON *root, chat_response *resp) {
-  const cJSON *message = json_get(root, "message");
-  const cJSON *content = json_get(message, "content");
-  const char *reason;
+  const char *reason =
+      codec_read_message(json_get(root, "message"), resp, read_tool_call);
 
-  if (!cJSON_IsObject(message))
-    return "missing_field";
-  if (cJSON_IsString(content))
-    resp->content = json_dup_string(content);
-  else if (content == NULL || cJSON_IsNull(content))
-    resp->content = strdup("");
-  else
-    return "missing_field";
-  if (resp->content == NULL)
-    return "out_of_memory";
-  resp->content_len = strlen(resp->content);
-
-  reason = read_tool_calls(json_get(message, "tool_calls"), resp);
   if (reason != NULL)
     return reason;
   if (json_copy_string(json_get(root, "done_reason"),
@@ -285,51 +218,25 @@ static const char *read_response(const cJSON *root, chat_response *resp) {
   return NULL;
 }
 
+/* An error in a 200 body: Ollama sends only a message, and a model that
+ * failed while running may well work on a retry. */
+static int body_error(const cJSON *root, chat_error *err) {
+  const cJSON *error = json_get(root, "error");
+
+  if (!is_error_value(error))
+    return 0;
+  chat_error_set(err, CHAT_ERR_TRANSIENT, "provider_error", NULL);
+  err->message = error_message(error);
+  return 1;
+}
+
 int ollama_parse_response(const char *body, size_t len, chat_response *resp,
                           chat_error *err) {
-  cJSON *root = NULL;
-  const cJSON *error;
-  const char *reason;
-  int rc = -1;
-
-  chat_response_init(resp);
-  if (body == NULL || len == 0) {
-    chat_error_set(err, CHAT_ERR_PERMANENT, "invalid_json", NULL);
-    goto done;
-  }
-  if (!chat_utf8_valid(body, len)) {
-    chat_error_set(err, CHAT_ERR_PERMANENT, "invalid_utf8", NULL);
-    goto done;
-  }
-  root = json_parse_strict(body, len);
-  if (root == NULL) {
-    chat_error_set(err, CHAT_ERR_PERMANENT, "invalid_json", NULL);
-    goto done;
-  }
-  error = json_get(root, "error");
-  if (is_error_value(error)) {
-    chat_error_set(err, CHAT_ERR_TRANSIENT, "provider_error", NULL);
-    err->message = error_message(error);
-    goto done;
-  }
-  reason = read_response(root, resp);
-  if (reason != NULL) {
-    chat_response_free(resp);
-    chat_error_set(err, CHAT_ERR_PERMANENT, reason, NULL);
-    goto done;
-  }
-  rc = 0;
-
-done:
-  cJSON_Delete(root);
-  return rc;
+  return codec_parse_response(body, len, resp, err, body_error,
+                              read_response);
 }
 
 /* --- Streaming ------------------------------------------------------------ */
-
-static int malformed(chat_stream *st, const char *reason) {
-  return chat_stream_fail(st, CHAT_ERR_PERMANENT, reason, NULL, NULL);
-}
 
 /* A tool call arrives whole in one line, so it goes out as one new call
  * (numbered after those the stream holds) with its arguments in one
@@ -342,7 +249,7 @@ static int stream_tool_calls(chat_stream *st, const cJSON *list, size_t *n) {
   if (list == NULL || cJSON_IsNull(list))
     return 0;
   if (!cJSON_IsArray(list))
-    return malformed(st, "missing_field");
+    return codec_malformed(st, "missing_field");
   cJSON_ArrayForEach(item, list) {
     ollama_call c;
     const char *reason = read_call(item, &c);
@@ -351,7 +258,7 @@ static int stream_tool_calls(chat_stream *st, const cJSON *list, size_t *n) {
 
     if (reason != NULL) {
       free(c.args);
-      return malformed(st, reason);
+      return codec_malformed(st, reason);
     }
     rc = chat_stream_tool_call(st, index, c.id, c.name);
     if (rc == 0)
@@ -369,7 +276,7 @@ static int stream_done(chat_stream *st, const cJSON *root, int called_tools) {
   const cJSON *reason = json_get(root, "done_reason");
 
   if (reason != NULL && !cJSON_IsString(reason) && !cJSON_IsNull(reason))
-    return malformed(st, "missing_field");
+    return codec_malformed(st, "missing_field");
   chat_stream_usage(st, done_count(root, "prompt_eval_count"),
                     done_count(root, "eval_count"));
   if (cJSON_IsString(reason) && reason->valuestring[0] != '\0' &&
@@ -389,7 +296,7 @@ static int stream_line(chat_stream *st, const cJSON *root) {
   size_t n_calls;
 
   if (!cJSON_IsObject(root))
-    return malformed(st, "missing_field");
+    return codec_malformed(st, "missing_field");
   if (is_error_value(error)) {
     char *msg = error_message(error);
     int rc = chat_stream_fail(st, CHAT_ERR_TRANSIENT, "provider_error", NULL,
@@ -403,7 +310,7 @@ static int stream_line(chat_stream *st, const cJSON *root) {
       (content != NULL && !cJSON_IsString(content) &&
        !cJSON_IsNull(content)) ||
       (done != NULL && !cJSON_IsBool(done)))
-    return malformed(st, "missing_field");
+    return codec_malformed(st, "missing_field");
 
   if (cJSON_IsString(model) && model->valuestring[0] != '\0' &&
       chat_stream_model(st, model->valuestring) != 0)
@@ -421,21 +328,9 @@ static int stream_line(chat_stream *st, const cJSON *root) {
 
 int ollama_stream_event(chat_stream *st, const char *event, const char *data,
                         size_t len) {
-  cJSON *root;
-  int rc;
-
   (void)event; /* NDJSON has no event names */
   codec_trim(&data, &len);
-  if (len == 0)
-    return 0;
-  if (!chat_utf8_valid(data, len))
-    return malformed(st, "invalid_utf8");
-  root = json_parse_strict(data, len);
-  if (root == NULL)
-    return malformed(st, "invalid_json");
-  rc = stream_line(st, root);
-  cJSON_Delete(root);
-  return rc;
+  return codec_stream_json(st, data, len, stream_line);
 }
 
 /* --- Endpoint and the codec table ----------------------------------------- */

@@ -35,12 +35,8 @@
  * string>"}}: OpenAI wants the arguments as text, not as an object. */
 static int put_tool_call(buf *b, const chat_tool_call *c) {
   size_t len;
-  const char *args = chat_tool_call_args(c, &len);
+  const char *args = codec_call_args(c, &len);
 
-  if (args == NULL || len == 0) { /* no arguments: an empty object */
-    args = "{}";
-    len = 2;
-  }
   if (buf_puts(b, "{\"id\":") != 0 || json_put_cstr(b, c->id) != 0 ||
       buf_puts(b, ",\"type\":\"function\",\"function\":{\"name\":") != 0 ||
       json_put_cstr(b, c->name) != 0 ||
@@ -52,8 +48,6 @@ static int put_tool_call(buf *b, const chat_tool_call *c) {
 
 /* An assistant turn that only called tools has content null. */
 static int put_message(buf *b, const chat_message *m) {
-  size_t i;
-
   if (buf_puts(b, "{\"role\":") != 0 || json_put_cstr(b, m->role) != 0 ||
       buf_puts(b, ",\"content\":") != 0)
     return -1;
@@ -64,18 +58,8 @@ static int put_message(buf *b, const chat_message *m) {
   else if (json_put_string(b, m->content ? m->content : "",
                            m->content_len) != 0)
     return -1;
-
-  if (m->n_tool_calls > 0) {
-    if (buf_puts(b, ",\"tool_calls\":[") != 0)
-      return -1;
-    for (i = 0; i < m->n_tool_calls; i++) {
-      if ((i > 0 && buf_puts(b, ",") != 0) ||
-          put_tool_call(b, &m->tool_calls[i]) != 0)
-        return -1;
-    }
-    if (buf_puts(b, "]") != 0)
-      return -1;
-  }
+  if (codec_put_tool_calls(b, m, put_tool_call) != 0)
+    return -1;
   if (strcmp(m->role, "tool") == 0 &&
       (buf_puts(b, ",\"tool_call_id\":") != 0 ||
        json_put_cstr(b, m->tool_call_id) != 0))
@@ -92,23 +76,10 @@ int openai_put_tools(buf *b, const chat_tool *tools, size_t n) {
     const chat_tool *t = &tools[i];
 
     if ((i > 0 && buf_puts(b, ",") != 0) ||
-        buf_puts(b, "{\"type\":\"function\",\"function\":{\"name\":") != 0 ||
-        json_put_cstr(b, t->name) != 0)
-      return -1;
-    if (t->description != NULL &&
-        (buf_puts(b, ",\"description\":") != 0 ||
-         json_put_cstr(b, t->description) != 0))
-      return -1;
-    if (buf_puts(b, ",\"parameters\":") != 0)
-      return -1;
-    if (t->parameters == NULL) {
-      if (buf_puts(b, "{\"type\":\"object\"}") != 0)
-        return -1;
-    }
-    else if (json_put_json_text(b, t->parameters, strlen(t->parameters),
-                                1) != 0)
-      return -1;
-    if (buf_puts(b, "}}") != 0)
+        buf_puts(b, "{\"type\":\"function\",\"function\":{") != 0 ||
+        codec_put_tool_head(b, t) != 0 ||
+        buf_puts(b, ",\"parameters\":") != 0 ||
+        codec_put_tool_schema(b, t) != 0 || buf_puts(b, "}}") != 0)
       return -1;
   }
   return buf_puts(b, "]");
@@ -162,17 +133,7 @@ static int tool_messages_valid(const chat_request *req) {
 
 static int put_body(buf *b, const chat_request *req,
                     openai_max_field max_field) {
-  size_t i;
-
-  if (buf_puts(b, "{\"model\":") != 0 || json_put_cstr(b, req->model) != 0 ||
-      buf_puts(b, ",\"messages\":[") != 0)
-    return -1;
-  for (i = 0; i < req->n_messages; i++) {
-    if ((i > 0 && buf_puts(b, ",") != 0) ||
-        put_message(b, &req->messages[i]) != 0)
-      return -1;
-  }
-  if (buf_puts(b, "]") != 0)
+  if (codec_put_messages(b, req, put_message) != 0)
     return -1;
   if (req->has_temperature && (buf_puts(b, ",\"temperature\":") != 0 ||
                                json_put_number(b, req->temperature) != 0))
@@ -334,52 +295,21 @@ static const char *read_tool_call(const cJSON *item, size_t pos,
                                   chat_response *resp) {
   const cJSON *type = json_get(item, "type");
   const cJSON *fn = json_get(item, "function");
-  const cJSON *name = json_get(fn, "name"), *id = json_get(item, "id");
-  chat_tool_call *call;
-  char made_up[32];
+  const char *name = json_get_string(fn, "name");
+  char *args;
   int bad;
 
   if (!cJSON_IsObject(item))
     return "missing_field";
   if (cJSON_IsString(type) && strcmp(type->valuestring, "function") != 0)
     return NULL;
-  if (!cJSON_IsString(name) || name->valuestring[0] == '\0')
+  if (name == NULL || name[0] == '\0')
     return "missing_field";
-  call = chat_response_add_tool_call(resp);
-  if (call == NULL)
-    return "out_of_memory";
-  call->name = json_dup_string(name);
-  if (cJSON_IsString(id) && id->valuestring[0] != '\0') {
-    call->id = json_dup_string(id);
-  }
-  else {
-    snprintf(made_up, sizeof(made_up), "call_%zu", pos);
-    call->id = strdup(made_up);
-  }
-  call->arguments = arguments_text(json_get(fn, "arguments"), &bad);
+  args = arguments_text(json_get(fn, "arguments"), &bad);
   if (bad)
     return "missing_field";
-  if (call->name == NULL || call->id == NULL || call->arguments == NULL)
-    return "out_of_memory";
-  call->arguments_len = strlen(call->arguments);
-  return NULL;
-}
-
-static const char *read_tool_calls(const cJSON *list, chat_response *resp) {
-  const cJSON *item;
-  size_t pos = 0;
-
-  if (list == NULL || cJSON_IsNull(list))
-    return NULL;
-  if (!cJSON_IsArray(list))
-    return "missing_field";
-  cJSON_ArrayForEach(item, list) {
-    const char *reason = read_tool_call(item, pos++, resp);
-
-    if (reason != NULL)
-      return reason;
-  }
-  return NULL;
+  return codec_add_tool_call(resp, json_get_string(item, "id"), pos, name,
+                             args);
 }
 
 /* The mean of choices[0].logprobs.content[].logprob, when there is one. */
@@ -418,29 +348,15 @@ static double usage_cost(const cJSON *usage) {
 /* Fills resp from a parsed body. Returns NULL, or the failure reason
  * (resp may then hold part of the result; the caller frees it). */
 static const char *read_response(const cJSON *root, chat_response *resp) {
-  const cJSON *choice, *message, *content, *usage;
+  const cJSON *choice, *usage;
   const char *reason;
   double cost;
 
-  choice = cJSON_GetArrayItem(json_get(root, "choices"), 0);
-  message = json_get(choice, "message");
-  if (!cJSON_IsObject(message))
-    return "missing_field";
-
   /* content is null when the model only called tools: that is an empty
    * answer, not a broken body. Any other non-string is. */
-  content = json_get(message, "content");
-  if (cJSON_IsString(content))
-    resp->content = json_dup_string(content);
-  else if (content == NULL || cJSON_IsNull(content))
-    resp->content = strdup("");
-  else
-    return "missing_field";
-  if (resp->content == NULL)
-    return "out_of_memory";
-  resp->content_len = strlen(resp->content);
-
-  reason = read_tool_calls(json_get(message, "tool_calls"), resp);
+  choice = cJSON_GetArrayItem(json_get(root, "choices"), 0);
+  reason = codec_read_message(json_get(choice, "message"), resp,
+                              read_tool_call);
   if (reason != NULL)
     return reason;
 
@@ -448,11 +364,9 @@ static const char *read_response(const cJSON *root, chat_response *resp) {
                          &resp->finish_reason) != 0 ||
       json_copy_string(json_get(root, "model"), &resp->model) != 0)
     return "out_of_memory";
-  resp->stop = openai_stop_reason(resp->finish_reason);
   /* Some compatible servers say "stop" after calling tools. */
-  if (resp->n_tool_calls > 0 &&
-      (resp->stop == CHAT_STOP_END || resp->stop == CHAT_STOP_NONE))
-    resp->stop = CHAT_STOP_TOOL_CALLS;
+  resp->stop = codec_stop_with_calls(openai_stop_reason(resp->finish_reason),
+                                     resp->n_tool_calls > 0);
 
   usage = json_get(root, "usage");
   resp->input_tokens = json_get_count(usage, "prompt_tokens");
@@ -471,45 +385,19 @@ static const char *read_response(const cJSON *root, chat_response *resp) {
  * permanent except "provider_error", whose kind follows the error's code
  * (see provider_error_kind). Content holding an escaped \u0000 is cut
  * there: content_len is the C string length. */
+static int body_error(const cJSON *root, chat_error *err) {
+  const cJSON *error = json_get(root, "error");
+
+  if (!is_error_value(error))
+    return 0;
+  provider_error(error, err);
+  return 1;
+}
+
 int openai_parse_response(const char *body, size_t len, chat_response *resp,
                           chat_error *err) {
-  cJSON *root = NULL;
-  const cJSON *error;
-  const char *reason;
-  int rc = -1;
-
-  chat_response_init(resp);
-  if (body == NULL || len == 0) {
-    chat_error_set(err, CHAT_ERR_PERMANENT, "invalid_json", NULL);
-    goto done;
-  }
-  if (!chat_utf8_valid(body, len)) {
-    chat_error_set(err, CHAT_ERR_PERMANENT, "invalid_utf8", NULL);
-    goto done;
-  }
-  root = json_parse_strict(body, len);
-  if (root == NULL) {
-    chat_error_set(err, CHAT_ERR_PERMANENT, "invalid_json", NULL);
-    goto done;
-  }
-
-  error = json_get(root, "error");
-  if (is_error_value(error)) {
-    provider_error(error, err);
-    goto done;
-  }
-
-  reason = read_response(root, resp);
-  if (reason != NULL) {
-    chat_response_free(resp);
-    chat_error_set(err, CHAT_ERR_PERMANENT, reason, NULL);
-    goto done;
-  }
-  rc = 0;
-
-done:
-  cJSON_Delete(root);
-  return rc;
+  return codec_parse_response(body, len, resp, err, body_error,
+                              read_response);
 }
 
 /* --- Error bodies -------------------------------------------------------- */
@@ -566,42 +454,27 @@ static long reset_hint(const cJSON *error) {
   return wait >= (double)LONG_MAX ? LONG_MAX : (long)wait;
 }
 
+static void read_http_error(const cJSON *root, long status, chat_error *err) {
+  const cJSON *error = json_get(root, "error");
+
+  if (is_error_value(error))
+    read_error_value(error, err);
+  /* An exhausted quota comes as 429 but waiting will not refill it. */
+  if (status == 429 && (is_quota(err->code) || is_quota(err->type)))
+    err->kind = CHAT_ERR_PERMANENT;
+  if (status == 429 && err->kind == CHAT_ERR_TRANSIENT &&
+      err->retry_after_ms < 0)
+    err->retry_after_ms = reset_hint(error);
+}
+
 /* err's old strings are freed. When the body holds no error message (not
  * JSON, or JSON without one), the start of the body is used instead. */
 void openai_parse_error(long status, const char *body, size_t len,
                         long retry_after_ms, chat_error *err) {
-  chat_error_kind kind = CHAT_ERR_PERMANENT;
-  cJSON *root = NULL;
-  const cJSON *error;
-
-  if (status >= 400)
-    kind = chat_status_kind(status);
-  chat_error_set(err, kind, "http_error", NULL);
-  err->http_status = status;
-  err->retry_after_ms = retry_after_ms;
-
-  if (chat_utf8_valid(body, len))
-    root = json_parse_strict(body, len);
-  error = json_get(root, "error");
-  if (is_error_value(error))
-    read_error_value(error, err);
-  if (err->message == NULL)
-    err->message = json_body_snippet(body, len);
-
-  /* An exhausted quota comes as 429 but waiting will not refill it. */
-  if (status == 429 && (is_quota(err->code) || is_quota(err->type)))
-    err->kind = CHAT_ERR_PERMANENT;
-  if (status == 429 && err->kind == CHAT_ERR_TRANSIENT && retry_after_ms < 0)
-    err->retry_after_ms = reset_hint(error);
-  cJSON_Delete(root);
+  codec_parse_error(status, body, len, retry_after_ms, err, read_http_error);
 }
 
 /* --- Streaming ------------------------------------------------------------ */
-
-/* A malformed chunk: the stream fails with reason. */
-static int malformed(chat_stream *st, const char *reason) {
-  return chat_stream_fail(st, CHAT_ERR_PERMANENT, reason, NULL, NULL);
-}
 
 /* An error object inside the 200 stream (OpenRouter fails mid-way this
  * way). chat_stream_fail carries no code, so a code stands in for a
@@ -648,12 +521,12 @@ static int stream_tool_delta(chat_stream *st, const cJSON *item) {
   long index = tool_index(json_get(item, "index"));
 
   if (index < 0)
-    return malformed(st, "missing_field");
+    return codec_malformed(st, "missing_field");
   if ((id != NULL && !cJSON_IsString(id) && !cJSON_IsNull(id)) ||
       (fn != NULL && !cJSON_IsObject(fn) && !cJSON_IsNull(fn)) ||
       (name != NULL && !cJSON_IsString(name) && !cJSON_IsNull(name)) ||
       (args != NULL && !cJSON_IsString(args) && !cJSON_IsNull(args)))
-    return malformed(st, "missing_field");
+    return codec_malformed(st, "missing_field");
   if (chat_stream_tool_call(st, (size_t)index, nonempty(id),
                             nonempty(name)) != 0)
     return -1;
@@ -676,7 +549,7 @@ static int stream_choice(chat_stream *st, const cJSON *choice) {
       (content != NULL && !cJSON_IsString(content) && !cJSON_IsNull(content)) ||
       (calls != NULL && !cJSON_IsArray(calls) && !cJSON_IsNull(calls)) ||
       (finish != NULL && !cJSON_IsString(finish) && !cJSON_IsNull(finish)))
-    return malformed(st, "missing_field");
+    return codec_malformed(st, "missing_field");
 
   if (cJSON_IsString(content) && content->valuestring[0] != '\0' &&
       chat_stream_text(st, content->valuestring,
@@ -714,7 +587,7 @@ static int stream_chunk(chat_stream *st, const cJSON *root) {
   const cJSON *choices = json_get(root, "choices");
 
   if (!cJSON_IsObject(root))
-    return malformed(st, "missing_field");
+    return codec_malformed(st, "missing_field");
   if (is_error_value(error))
     return stream_error(st, error);
   if (cJSON_IsString(model) && model->valuestring[0] != '\0' &&
@@ -722,7 +595,7 @@ static int stream_chunk(chat_stream *st, const cJSON *root) {
     return -1;
   /* The usage chunk has "choices": [] (vLLM: null, or no key at all). */
   if (choices != NULL && !cJSON_IsArray(choices) && !cJSON_IsNull(choices))
-    return malformed(st, "missing_field");
+    return codec_malformed(st, "missing_field");
   if (cJSON_GetArraySize(choices) > 0 &&
       stream_choice(st, cJSON_GetArrayItem(choices, 0)) != 0)
     return -1;
@@ -732,25 +605,13 @@ static int stream_chunk(chat_stream *st, const cJSON *root) {
 
 int openai_stream_event(chat_stream *st, const char *event, const char *data,
                         size_t len) {
-  cJSON *root;
-  int rc;
-
   (void)event; /* OpenAI streams have no event names */
   codec_trim(&data, &len);
-  if (len == 0)
-    return 0;
   if (len == 6 && memcmp(data, "[DONE]", 6) == 0) {
     chat_stream_end(st);
     return 0;
   }
-  if (!chat_utf8_valid(data, len))
-    return malformed(st, "invalid_utf8");
-  root = json_parse_strict(data, len);
-  if (root == NULL)
-    return malformed(st, "invalid_json");
-  rc = stream_chunk(st, root);
-  cJSON_Delete(root);
-  return rc;
+  return codec_stream_json(st, data, len, stream_chunk);
 }
 
 /* --- Endpoints and the codec tables --------------------------------------- */

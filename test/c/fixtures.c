@@ -45,6 +45,14 @@ err:
   return NULL;
 }
 
+char *fixture_load(const char *name, size_t *len) {
+  char *data = fixture_read(name, len);
+
+  cr_assert_not_null(data, "cannot read test/fixtures/%s (cwd must be the "
+                           "repository root)", name);
+  return data;
+}
+
 char *fixture_exact_copy(const char *s, size_t len) {
   /* malloc(0) may return NULL, so an empty copy gets one unused byte. */
   char *p = malloc(len > 0 ? len : 1);

@@ -10,6 +10,10 @@
  * can't be read. */
 char *fixture_read(const char *name, size_t *len);
 
+/* fixture_read that fails the test when the file can't be read: never
+ * NULL. */
+char *fixture_load(const char *name, size_t *len);
+
 /* Copies s[0..len) into a malloc'd buffer of exactly len bytes (no NUL),
  * so AddressSanitizer catches any read past the end. Never NULL: it aborts
  * the test on out-of-memory. */

@@ -137,6 +137,15 @@ void stream_run(const chat_codec *codec, size_t max_bytes, const char *body,
   }
 }
 
+void split_assert_same_log(const buf *got, const buf *want,
+                           const char *how) {
+  cr_assert_eq(got->len, want->len, "%s: got\n%s\nwant\n%s", how,
+               got->data ? got->data : "", want->data ? want->data : "");
+  if (got->len > 0)
+    cr_assert(memcmp(got->data, want->data, got->len) == 0,
+              "%s: got\n%s\nwant\n%s", how, got->data, want->data);
+}
+
 /* --- Comparing ----------------------------------------------------------- */
 
 static void same_str(const char *want, const char *got, const char *field,
@@ -238,4 +247,39 @@ void stream_split_check(const chat_codec *codec, size_t max_bytes,
 
   stream_run(codec, max_bytes, body, len, NULL, 0, out);
   split_each(len, check_one, &c);
+}
+
+/* --- Asserting an outcome ------------------------------------------------ */
+
+void expect_ok(const stream_outcome *o) {
+  cr_assert_eq(o->rc, 0, "stream failed: %s (%s)",
+               o->err.reason ? o->err.reason : "?",
+               o->err.message ? o->err.message : "");
+  cr_assert_not(o->feed_failed);
+}
+
+void expect_fail(const stream_outcome *o, chat_error_kind kind,
+                 const char *reason) {
+  cr_assert_eq(o->rc, -1, "stream did not fail");
+  cr_assert_str_eq(o->err.reason, reason);
+  cr_assert_eq(o->err.kind, kind, "kind %s",
+               chat_error_kind_name(o->err.kind));
+  cr_assert_eq(o->err.http_status, 0);
+  cr_assert_eq(o->err.retry_after_ms, -1);
+}
+
+void expect_content(const stream_outcome *o, const char *text) {
+  cr_assert_eq(o->resp.content_len, strlen(text));
+  cr_assert_str_eq(o->resp.content, text);
+  cr_assert_eq(o->text.len, o->resp.content_len);
+  if (o->text.len > 0)
+    cr_assert(memcmp(o->text.data, text, o->text.len) == 0);
+}
+
+void expect_call(const chat_tool_call *c, const char *id, const char *name,
+                 const char *args) {
+  cr_assert_str_eq(c->id, id);
+  cr_assert_str_eq(c->name, name);
+  cr_assert_str_eq(c->arguments, args);
+  cr_assert_eq(c->arguments_len, strlen(args));
 }

@@ -15,8 +15,9 @@
  *   cr_assert_str_eq(o.resp.content, "Hello");
  *   stream_outcome_free(&o);
  *
- * split_each and split_feed are the chunking underneath, for tests of the
- * framing parsers on their own. */
+ * expect_ok, expect_fail, expect_content and expect_call assert what an
+ * outcome holds. split_each and split_feed are the chunking underneath,
+ * for tests of the framing parsers on their own. */
 #ifndef CX_TEST_STREAM_SPLIT_H
 #define CX_TEST_STREAM_SPLIT_H
 
@@ -63,6 +64,23 @@ void stream_split_check(const chat_codec *codec, size_t max_bytes,
 #define STREAM_SPLIT_CHECK(codec, lit, out)                                    \
   stream_split_check((codec), 0, (lit), sizeof(lit) - 1, (out))
 
+/* --- Asserting an outcome ------------------------------------------------ */
+
+/* The stream succeeded and no feed failed. */
+void expect_ok(const stream_outcome *o);
+
+/* The stream failed with reason and kind, and without an HTTP status or a
+ * retry hint: the body itself came with a 200. */
+void expect_fail(const stream_outcome *o, chat_error_kind kind,
+                 const char *reason);
+
+/* The assembled text is text, and on_text saw exactly it. */
+void expect_content(const stream_outcome *o, const char *text);
+
+/* c has the id, the name and exactly the arguments text args. */
+void expect_call(const chat_tool_call *c, const char *id, const char *name,
+                 const char *args);
+
 /* --- Chunkings ----------------------------------------------------------- */
 
 /* Called per chunking of a len-byte body: the cut offsets, and a name for
@@ -74,6 +92,10 @@ typedef void (*split_fn)(void *ctx, const char *how, const size_t *cuts,
  * byte, and SPLIT_RANDOM_RUNS random chunkings (seeded from len, so a
  * failure repeats). */
 void split_each(size_t len, split_fn fn, void *ctx);
+
+/* Asserts that got holds the same text as want (a log of what a parser
+ * called back with); how names the chunking, and a failure shows both. */
+void split_assert_same_log(const buf *got, const buf *want, const char *how);
 
 /* Called per chunk; returns what the parser's feed returned. */
 typedef int (*feed_fn)(void *ctx, const char *chunk, size_t n);

@@ -659,8 +659,7 @@ static size_t parse_fixture(const char *name, long *items) {
   char *text;
 
   snprintf(path, sizeof(path), "llm_council/%s", name);
-  text = fixture_read(path, &len);
-  cr_assert_not_null(text, "cannot read test/fixtures/%s", path);
+  text = fixture_load(path, &len);
   cr_assert_eq(ranking_parse(text, len, labels, 3, NULL, 0, &rr), 0,
                "%s: %s", name, rr.reason);
   n = rr.n_order;

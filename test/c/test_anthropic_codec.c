@@ -6,7 +6,6 @@
  * non-UTF-8, NULs, huge. */
 #include <limits.h>
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,107 +16,11 @@
 #include "buf.h"
 #include "chat.h"
 #include "codec.h"
+#include "codec_test_util.h"
 #include "fixtures.h"
 
-/* --- Helpers ------------------------------------------------------------- */
-
-static char *load(const char *name, size_t *len) {
-  char path[256];
-  char *data;
-
-  snprintf(path, sizeof(path), "anthropic/%s", name);
-  data = fixture_read(path, len);
-  cr_assert_not_null(data, "cannot read test/fixtures/%s (cwd must be the "
-                           "repository root)", path);
-  return data;
-}
-
-static chat_message msg(const char *role, const char *content) {
-  chat_message m = {.role = role, .content = content,
-                    .content_len = content ? strlen(content) : 0};
-
-  return m;
-}
-
-static cJSON *build_and_parse(const chat_request *req) {
-  size_t len = 0;
-  char *body = anthropic_build_request(req, &len);
-  cJSON *root;
-
-  cr_assert_not_null(body);
-  cr_assert_eq(len, strlen(body));
-  root = cJSON_ParseWithLength(body, len);
-  cr_assert_not_null(root, "built body is not JSON: %s", body);
-  free(body);
-  return root;
-}
-
-static const cJSON *get(const cJSON *obj, const char *name) {
-  return cJSON_GetObjectItemCaseSensitive(obj, name);
-}
-
-static const char *str_field(const cJSON *obj, const char *name) {
-  const cJSON *v = get(obj, name);
-
-  cr_assert(cJSON_IsString(v), "field %s is not a string", name);
-  return v->valuestring;
-}
-
-/* Asserts that v prints (compactly) as exactly `json`. */
-static void assert_prints(const cJSON *v, const char *json) {
-  char *s;
-
-  cr_assert_not_null(v, "missing value, expected %s", json);
-  s = cJSON_PrintUnformatted(v);
-  cr_assert_str_eq(s, json);
-  free(s);
-}
-
-static void parse_ok(const char *body, size_t len, chat_response *r) {
-  char *copy = fixture_exact_copy(body, len);
-  chat_error e;
-  int rc;
-
-  chat_error_init(&e);
-  rc = anthropic_parse_response(copy, len, r, &e);
-  cr_assert_eq(rc, 0, "parse failed: %s", e.reason ? e.reason : "?");
-  cr_assert_eq(e.kind, CHAT_OK);
-  cr_assert_null(e.reason);
-  cr_assert_not_null(r->content);
-  cr_assert_eq(r->content_len, strlen(r->content));
-  free(copy);
-  chat_error_free(&e);
-}
-
-#define PARSE_OK(lit, r) parse_ok(lit, sizeof(lit) - 1, r)
-
-static void parse_fails(const char *body, size_t len, const char *reason) {
-  char *copy = fixture_exact_copy(body, len);
-  chat_response r;
-  chat_error e;
-
-  chat_error_init(&e);
-  cr_assert_eq(anthropic_parse_response(copy, len, &r, &e), -1,
-               "expected %s for %.*s", reason, (int)len, body);
-  cr_assert_str_eq(e.reason, reason, "body: %.*s", (int)len, body);
-  cr_assert_eq(e.kind, CHAT_ERR_PERMANENT);
-  assert_response_empty(&r);
-  cr_assert_null(r.tool_calls);
-  cr_assert_eq(r.n_tool_calls, 0);
-  free(copy);
-  chat_error_free(&e);
-}
-
-#define PARSE_FAILS(lit, reason) parse_fails(lit, sizeof(lit) - 1, reason)
-
-static void parse_error(long status, const char *body, size_t len,
-                        long retry_after_ms, chat_error *e) {
-  char *copy = fixture_exact_copy(body, len);
-
-  chat_error_init(e);
-  anthropic_parse_error(status, copy, len, retry_after_ms, e);
-  free(copy);
-}
+/* The codec under test, for the shared helpers (codec_test_util.h). */
+static const chat_codec *const anthropic = &chat_codec_anthropic;
 
 /* --- Table, URL and headers ---------------------------------------------- */
 
@@ -149,12 +52,8 @@ Test(anthropic_codec, url) {
 
   for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     chat_endpoint ep = {.base_url = cases[i].base, .model = "m"};
-    buf b;
 
-    buf_init(&b, 0);
-    cr_assert_eq(anthropic_build_url(&ep, &b), 0);
-    cr_assert_str_eq(b.data, cases[i].url);
-    buf_free(&b);
+    assert_url(anthropic, &ep, cases[i].url);
   }
 }
 
@@ -165,44 +64,29 @@ Test(anthropic_codec, url_refuses_a_base_with_spaces_or_controls) {
 
   for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     chat_endpoint ep = {.base_url = bad[i]};
-    buf b;
 
-    buf_init(&b, 0);
-    cr_assert_eq(anthropic_build_url(&ep, &b), -1, "%s", bad[i]);
-    buf_free(&b);
+    assert_url(anthropic, &ep, NULL);
   }
 }
 
 Test(anthropic_codec, headers) {
   chat_endpoint ep = {.api_key = "sk-ant-123", .model = "m"};
-  chat_headers h;
 
-  chat_headers_init(&h);
-  cr_assert_eq(anthropic_build_headers(&ep, &h), 0);
-  cr_assert_eq(h.n, 3);
-  cr_assert_str_eq(h.lines[0], "x-api-key: sk-ant-123");
-  cr_assert_str_eq(h.lines[1], "anthropic-version: 2023-06-01");
-  cr_assert_str_eq(h.lines[2], "content-type: application/json");
-  chat_headers_free(&h);
-
+  ASSERT_HEADERS(anthropic, &ep, "x-api-key: sk-ant-123",
+                 "anthropic-version: 2023-06-01",
+                 "content-type: application/json");
   ep.api_key = NULL; /* a local proxy that adds the key itself */
-  chat_headers_init(&h);
-  cr_assert_eq(anthropic_build_headers(&ep, &h), 0);
-  cr_assert_eq(h.n, 2);
-  cr_assert_str_eq(h.lines[0], "anthropic-version: 2023-06-01");
-  chat_headers_free(&h);
-
+  ASSERT_HEADERS(anthropic, &ep, "anthropic-version: 2023-06-01",
+                 "content-type: application/json");
   ep.api_key = "sk\r\nX-Evil: 1";
-  chat_headers_init(&h);
-  cr_assert_eq(anthropic_build_headers(&ep, &h), -1);
-  chat_headers_free(&h);
+  assert_headers(anthropic, &ep, NULL, 0);
 }
 
 /* --- Request building ---------------------------------------------------- */
 
 Test(anthropic_request, matches_the_reference_vector) {
   size_t len;
-  char *text = load("request.json", &len);
+  char *text = fixture_load("anthropic/request.json", &len);
   cJSON *ref = cJSON_ParseWithLength(text, len);
   const cJSON *m0;
   chat_message msgs[2];
@@ -210,16 +94,16 @@ Test(anthropic_request, matches_the_reference_vector) {
   cJSON *built;
 
   cr_assert_not_null(ref);
-  m0 = cJSON_GetArrayItem(get(ref, "messages"), 0);
+  m0 = cJSON_GetArrayItem(field(ref, "messages"), 0);
   msgs[0] = msg("system", str_field(ref, "system"));
   msgs[1] = msg(str_field(m0, "role"), str_field(m0, "content"));
   req.model = str_field(ref, "model");
   req.messages = msgs;
   req.n_messages = 2;
   req.has_temperature = 1;
-  req.temperature = get(ref, "temperature")->valuedouble;
-  req.max_tokens = (long)get(ref, "max_tokens")->valuedouble;
-  built = build_and_parse(&req);
+  req.temperature = field(ref, "temperature")->valuedouble;
+  req.max_tokens = (long)field(ref, "max_tokens")->valuedouble;
+  built = build_and_parse(anthropic, &req);
   /* The same fields, and no other. */
   cr_assert(cJSON_Compare(built, ref, 1), "built %s",
             cJSON_PrintUnformatted(built));
@@ -250,9 +134,9 @@ Test(anthropic_request, max_tokens_defaults_to_4096) {
   for (i = 0; i < 3; i++) {
     chat_request req = {.model = "m", .messages = msgs, .n_messages = 1,
                         .max_tokens = given[i]};
-    cJSON *root = build_and_parse(&req);
+    cJSON *root = build_and_parse(anthropic, &req);
 
-    cr_assert_eq(get(root, "max_tokens")->valuedouble, 4096.0);
+    cr_assert_eq(field(root, "max_tokens")->valuedouble, 4096.0);
     /* model, max_tokens, messages; no temperature, no stream */
     cr_assert_eq(cJSON_GetArraySize(root), 3);
     cJSON_Delete(root);
@@ -266,29 +150,29 @@ Test(anthropic_request, system_messages_go_to_the_top) {
                         msg("system", "B\n")};
   chat_message empty[] = {msg("system", ""), msg("user", "q")};
   chat_request req = {.model = "m", .messages = one, .n_messages = 2};
-  cJSON *root = build_and_parse(&req);
+  cJSON *root = build_and_parse(anthropic, &req);
 
   cr_assert_str_eq(str_field(root, "system"), "Be terse.");
-  assert_prints(get(root, "messages"),
+  assert_prints(field(root, "messages"),
                 "[{\"role\":\"user\",\"content\":\"q\"}]");
   cJSON_Delete(root);
 
   /* Several: text blocks in order, the empty one left out, none joined. */
   req.messages = two;
   req.n_messages = 5;
-  root = build_and_parse(&req);
-  assert_prints(get(root, "system"),
+  root = build_and_parse(anthropic, &req);
+  assert_prints(field(root, "system"),
                 "[{\"type\":\"text\",\"text\":\"A\"},"
                 "{\"type\":\"text\",\"text\":\"B\\n\"}]");
-  assert_prints(get(root, "messages"),
+  assert_prints(field(root, "messages"),
                 "[{\"role\":\"user\",\"content\":\"q\"},"
                 "{\"role\":\"assistant\",\"content\":\"r\"}]");
   cJSON_Delete(root);
 
   req.messages = empty;
   req.n_messages = 2;
-  root = build_and_parse(&req);
-  cr_assert_null(get(root, "system"));
+  root = build_and_parse(anthropic, &req);
+  cr_assert_null(field(root, "system"));
   cJSON_Delete(root);
 }
 
@@ -316,18 +200,18 @@ Test(anthropic_request, tools_and_tool_choice) {
     chat_request req = {.model = "m", .messages = msgs, .n_messages = 1,
                         .tools = tools, .n_tools = 2,
                         .tool_choice = choices[i].choice};
-    cJSON *root = build_and_parse(&req);
+    cJSON *root = build_and_parse(anthropic, &req);
 
-    assert_prints(get(root, "tools"),
+    assert_prints(field(root, "tools"),
                   "[{\"name\":\"get_weather\",\"description\":\"Weather for "
                   "a place\",\"input_schema\":{\"type\":\"object\","
                   "\"properties\":{\"location\":{\"type\":\"string\"}},"
                   "\"required\":[\"location\"]}},"
                   "{\"name\":\"now\",\"input_schema\":{\"type\":\"object\"}}]");
     if (choices[i].json == NULL)
-      cr_assert_null(get(root, "tool_choice"));
+      cr_assert_null(field(root, "tool_choice"));
     else
-      assert_prints(get(root, "tool_choice"), choices[i].json);
+      assert_prints(field(root, "tool_choice"), choices[i].json);
     cJSON_Delete(root);
   }
 }
@@ -339,13 +223,13 @@ Test(anthropic_request, tool_choice_without_tools) {
 
   /* auto and none ask for nothing the API could refuse: left out. */
   req.tool_choice = "auto";
-  root = build_and_parse(&req);
-  cr_assert_null(get(root, "tool_choice"));
-  cr_assert_null(get(root, "tools"));
+  root = build_and_parse(anthropic, &req);
+  cr_assert_null(field(root, "tool_choice"));
+  cr_assert_null(field(root, "tools"));
   cJSON_Delete(root);
   req.tool_choice = "none";
-  root = build_and_parse(&req);
-  cr_assert_null(get(root, "tool_choice"));
+  root = build_and_parse(anthropic, &req);
+  cr_assert_null(field(root, "tool_choice"));
   cJSON_Delete(root);
   /* A call that can't be made is an invalid request. */
   req.tool_choice = "required";
@@ -381,10 +265,10 @@ Test(anthropic_request, tool_calls_and_results) {
       msg("user", "thanks"),
   };
   chat_request req = {.model = "m", .messages = msgs, .n_messages = 9};
-  cJSON *root = build_and_parse(&req);
+  cJSON *root = build_and_parse(anthropic, &req);
 
   assert_prints(
-      get(root, "messages"),
+      field(root, "messages"),
       "[{\"role\":\"user\",\"content\":\"Weather and time in Paris?\"},"
       "{\"role\":\"assistant\",\"content\":["
       "{\"type\":\"text\",\"text\":\"Checking.\"},"
@@ -416,9 +300,9 @@ Test(anthropic_request, only_a_tool_result) {
   chat_message msgs[] = {{.role = "tool", .content = "42", .content_len = 2,
                           .tool_call_id = "t"}};
   chat_request req = {.model = "m", .messages = msgs, .n_messages = 1};
-  cJSON *root = build_and_parse(&req);
+  cJSON *root = build_and_parse(anthropic, &req);
 
-  assert_prints(get(root, "messages"),
+  assert_prints(field(root, "messages"),
                 "[{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\","
                 "\"tool_use_id\":\"t\",\"content\":\"42\"}]}]");
   cJSON_Delete(root);
@@ -430,13 +314,13 @@ Test(anthropic_request, structured_output) {
                       .output_schema = "{\"type\":\"object\",\"properties\":"
                                        "{\"answer\":{\"type\":\"string\"}}}",
                       .output_schema_name = "ignored"};
-  cJSON *root = build_and_parse(&req);
+  cJSON *root = build_and_parse(anthropic, &req);
 
-  assert_prints(get(root, "output_config"),
+  assert_prints(field(root, "output_config"),
                 "{\"format\":{\"type\":\"json_schema\",\"schema\":{\"type\":"
                 "\"object\",\"properties\":{\"answer\":{\"type\":"
                 "\"string\"}}}}}");
-  cr_assert_null(get(root, "output_format")); /* the old beta form */
+  cr_assert_null(field(root, "output_format")); /* the old beta form */
   cJSON_Delete(root);
 }
 
@@ -476,10 +360,10 @@ Test(anthropic_request, content_is_pointer_and_length) {
   char *raw = fixture_exact_copy("hello world", 5);
   chat_message msgs[] = {{.role = "user", .content = raw, .content_len = 5}};
   chat_request req = {.model = "m", .messages = msgs, .n_messages = 1};
-  cJSON *root = build_and_parse(&req);
+  cJSON *root = build_and_parse(anthropic, &req);
 
   cr_assert_str_eq(
-      str_field(cJSON_GetArrayItem(get(root, "messages"), 0), "content"),
+      str_field(cJSON_GetArrayItem(field(root, "messages"), 0), "content"),
       "hello");
   cJSON_Delete(root);
   free(raw);
@@ -570,45 +454,20 @@ Test(anthropic_request, invalid_requests_give_null) {
       {.model = "m", .messages = good, .n_messages = 1, .has_temperature = 1,
        .temperature = -INFINITY},
   };
-  size_t i;
 
-  for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-    size_t len = 77;
-
-    cr_assert_null(anthropic_build_request(&cases[i], &len), "case %zu", i);
-    cr_assert_eq(len, 0);
-  }
-  cr_assert_null(anthropic_build_request(NULL, NULL));
+  BUILD_REFUSES(anthropic, cases);
 }
 
 Test(anthropic_request, five_megabyte_content) {
-  size_t n = 5 * 1024 * 1024, i;
-  char *big = malloc(n);
-  chat_message msgs[1];
-  chat_request req = {.model = "m", .messages = msgs, .n_messages = 1};
-  cJSON *root;
-  const char *got;
-
-  cr_assert_not_null(big);
-  for (i = 0; i < n; i++)
-    big[i] = (i % 100 == 99) ? '\n' : (char)('a' + i % 26);
-  msgs[0] = (chat_message){.role = "user", .content = big, .content_len = n};
-  root = build_and_parse(&req);
-  got = str_field(cJSON_GetArrayItem(get(root, "messages"), 0), "content");
-  cr_assert_eq(strlen(got), n);
-  cr_assert_eq(memcmp(got, big, n), 0);
-  cJSON_Delete(root);
-  free(big);
+  big_content_round_trips(anthropic);
 }
 
 /* --- Response parsing ---------------------------------------------------- */
 
 Test(anthropic_response, text_vector) {
-  size_t len;
-  char *body = load("text_response.json", &len);
   chat_response r;
 
-  parse_ok(body, len, &r);
+  parse_vector(anthropic, "anthropic/text_response.json", &r);
   cr_assert_str_eq(r.content, "Hi! My name is Claude.");
   cr_assert_str_eq(r.model, "claude-3-7-sonnet-20250219");
   cr_assert_str_eq(r.finish_reason, "end_turn");
@@ -620,15 +479,12 @@ Test(anthropic_response, text_vector) {
   cr_assert_not(r.has_cost);
   cr_assert_not(r.has_logprob);
   chat_response_free(&r);
-  free(body);
 }
 
 Test(anthropic_response, tool_use_vector) {
-  size_t len;
-  char *body = load("tool_use_response.json", &len);
   chat_response r;
 
-  parse_ok(body, len, &r);
+  parse_vector(anthropic, "anthropic/tool_use_response.json", &r);
   cr_assert_str_eq(r.content, "Okay, let's check the weather.");
   cr_assert_str_eq(r.model, "claude-sonnet-4-5");
   cr_assert_str_eq(r.finish_reason, "tool_use");
@@ -643,12 +499,11 @@ Test(anthropic_response, tool_use_vector) {
   cr_assert_eq(r.tool_calls[0].arguments_len,
                strlen(r.tool_calls[0].arguments));
   chat_response_free(&r);
-  free(body);
 }
 
 Test(anthropic_response, err_is_untouched_on_success) {
   size_t len;
-  char *body = load("text_response.json", &len);
+  char *body = fixture_load("anthropic/text_response.json", &len);
   chat_response r;
   chat_error e;
 
@@ -664,7 +519,8 @@ Test(anthropic_response, err_is_untouched_on_success) {
 Test(anthropic_response, blocks_joined_and_skipped) {
   chat_response r;
 
-  PARSE_OK("{\"content\":[{\"type\":\"thinking\",\"thinking\":\"hmm\","
+  PARSE_OK(anthropic,
+           "{\"content\":[{\"type\":\"thinking\",\"thinking\":\"hmm\","
            "\"signature\":\"x\"},{\"type\":\"text\",\"text\":\"a\"},"
            "{\"type\":\"redacted_thinking\",\"data\":\"zz\"},"
            "{\"type\":\"tool_use\",\"id\":\"t1\",\"name\":\"f\"},"
@@ -690,7 +546,7 @@ Test(anthropic_response, blocks_joined_and_skipped) {
 Test(anthropic_response, empty_content_is_empty_text) {
   chat_response r;
 
-  PARSE_OK("{\"content\":[],\"stop_reason\":\"end_turn\"}", &r);
+  PARSE_OK(anthropic, "{\"content\":[],\"stop_reason\":\"end_turn\"}", &r);
   cr_assert_str_eq(r.content, "");
   cr_assert_eq(r.content_len, 0);
   chat_response_free(&r);
@@ -720,7 +576,7 @@ Test(anthropic_response, stop_reasons) {
   for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     chat_response r;
 
-    parse_ok(cases[i].body, strlen(cases[i].body), &r);
+    parse_ok(anthropic, cases[i].body, strlen(cases[i].body), &r);
     cr_assert_eq(r.stop, cases[i].stop, "case %zu", i);
     chat_response_free(&r);
   }
@@ -729,7 +585,8 @@ Test(anthropic_response, stop_reasons) {
 Test(anthropic_response, usage_with_cache_counts) {
   chat_response r;
 
-  PARSE_OK("{\"content\":[],\"usage\":{\"input_tokens\":10,"
+  PARSE_OK(anthropic,
+           "{\"content\":[],\"usage\":{\"input_tokens\":10,"
            "\"cache_creation_input_tokens\":200,"
            "\"cache_read_input_tokens\":3000,\"output_tokens\":4,"
            "\"service_tier\":\"standard\"}}",
@@ -739,75 +596,87 @@ Test(anthropic_response, usage_with_cache_counts) {
   chat_response_free(&r);
 
   /* Odd values are "not said", never garbage. */
-  PARSE_OK("{\"content\":[],\"usage\":{\"input_tokens\":-1,"
+  PARSE_OK(anthropic,
+           "{\"content\":[],\"usage\":{\"input_tokens\":-1,"
            "\"output_tokens\":\"4\"}}",
            &r);
   cr_assert_eq(r.input_tokens, -1);
   cr_assert_eq(r.output_tokens, -1);
   chat_response_free(&r);
-  PARSE_OK("{\"content\":[],\"usage\":{\"input_tokens\":1e300,"
+  PARSE_OK(anthropic,
+           "{\"content\":[],\"usage\":{\"input_tokens\":1e300,"
            "\"output_tokens\":1e18}}",
            &r);
   cr_assert_eq(r.input_tokens, -1);
   cr_assert_eq(r.output_tokens, 1000000000000000000L);
   chat_response_free(&r);
-  PARSE_OK("{\"content\":[],\"usage\":{\"input_tokens\":9e18,"
+  PARSE_OK(anthropic,
+           "{\"content\":[],\"usage\":{\"input_tokens\":9e18,"
            "\"cache_read_input_tokens\":9e18}}",
            &r);
   cr_assert_eq(r.input_tokens, -1); /* the sum would overflow */
   chat_response_free(&r);
-  PARSE_OK("{\"content\":[],\"usage\":[1,2]}", &r);
+  PARSE_OK(anthropic, "{\"content\":[],\"usage\":[1,2]}", &r);
   cr_assert_eq(r.input_tokens, -1);
   chat_response_free(&r);
 }
 
 Test(anthropic_response, missing_structure_is_missing_field) {
-  PARSE_FAILS("{}", "missing_field");
-  PARSE_FAILS("[]", "missing_field");
-  PARSE_FAILS("\"message\"", "missing_field");
-  PARSE_FAILS("{\"content\":\"Hi\"}", "missing_field");
-  PARSE_FAILS("{\"content\":{\"type\":\"text\",\"text\":\"x\"}}",
+  PARSE_FAILS(anthropic, "{}", "missing_field");
+  PARSE_FAILS(anthropic, "[]", "missing_field");
+  PARSE_FAILS(anthropic, "\"message\"", "missing_field");
+  PARSE_FAILS(anthropic, "{\"content\":\"Hi\"}", "missing_field");
+  PARSE_FAILS(anthropic, "{\"content\":{\"type\":\"text\",\"text\":\"x\"}}",
               "missing_field");
-  PARSE_FAILS("{\"content\":[1]}", "missing_field");
-  PARSE_FAILS("{\"content\":[{\"text\":\"no type\"}]}", "missing_field");
-  PARSE_FAILS("{\"content\":[{\"type\":\"text\"}]}", "missing_field");
-  PARSE_FAILS("{\"content\":[{\"type\":\"text\",\"text\":null}]}",
+  PARSE_FAILS(anthropic, "{\"content\":[1]}", "missing_field");
+  PARSE_FAILS(anthropic,
+              "{\"content\":[{\"text\":\"no type\"}]}", "missing_field");
+  PARSE_FAILS(anthropic,
+              "{\"content\":[{\"type\":\"text\"}]}", "missing_field");
+  PARSE_FAILS(anthropic, "{\"content\":[{\"type\":\"text\",\"text\":null}]}",
               "missing_field");
-  PARSE_FAILS("{\"content\":[{\"type\":\"tool_use\",\"name\":\"f\"}]}",
+  PARSE_FAILS(anthropic,
+              "{\"content\":[{\"type\":\"tool_use\",\"name\":\"f\"}]}",
               "missing_field");
-  PARSE_FAILS("{\"content\":[{\"type\":\"tool_use\",\"id\":\"t\"}]}",
+  PARSE_FAILS(anthropic, "{\"content\":[{\"type\":\"tool_use\",\"id\":\"t\"}]}",
               "missing_field");
-  PARSE_FAILS("{\"content\":[{\"type\":\"tool_use\",\"id\":\"t\","
+  PARSE_FAILS(anthropic,
+              "{\"content\":[{\"type\":\"tool_use\",\"id\":\"t\","
               "\"name\":\"\"}]}",
               "missing_field");
-  PARSE_FAILS("{\"content\":[{\"type\":\"tool_use\",\"id\":\"t\","
+  PARSE_FAILS(anthropic,
+              "{\"content\":[{\"type\":\"tool_use\",\"id\":\"t\","
               "\"name\":\"f\",\"input\":\"{}\"}]}",
               "missing_field");
   /* a good tool call before a bad block is not leaked */
-  PARSE_FAILS("{\"content\":[{\"type\":\"tool_use\",\"id\":\"t\","
+  PARSE_FAILS(anthropic,
+              "{\"content\":[{\"type\":\"tool_use\",\"id\":\"t\","
               "\"name\":\"f\",\"input\":{}},{\"type\":\"text\"}]}",
               "missing_field");
 }
 
 Test(anthropic_response, malformed_bodies) {
-  PARSE_FAILS("", "invalid_json");
-  PARSE_FAILS("   ", "invalid_json");
-  PARSE_FAILS("{\"content\":[]", "invalid_json");
-  PARSE_FAILS("{\"content\":[]}}", "invalid_json");
-  PARSE_FAILS("{\"content\":[]} {}", "invalid_json");
-  PARSE_FAILS("<html>502</html>", "invalid_json");
-  PARSE_FAILS("{\"content\":[]}\0", "invalid_json");
-  PARSE_FAILS("{\"content\":[{\"type\":\"text\",\"text\":\"\xff\"}]}",
+  PARSE_FAILS(anthropic, "", "invalid_json");
+  PARSE_FAILS(anthropic, "   ", "invalid_json");
+  PARSE_FAILS(anthropic, "{\"content\":[]", "invalid_json");
+  PARSE_FAILS(anthropic, "{\"content\":[]}}", "invalid_json");
+  PARSE_FAILS(anthropic, "{\"content\":[]} {}", "invalid_json");
+  PARSE_FAILS(anthropic, "<html>502</html>", "invalid_json");
+  PARSE_FAILS(anthropic, "{\"content\":[]}\0", "invalid_json");
+  PARSE_FAILS(anthropic,
+              "{\"content\":[{\"type\":\"text\",\"text\":\"\xff\"}]}",
               "invalid_utf8");
-  PARSE_FAILS("{\"content\":[{\"type\":\"text\",\"text\":\"\xed\xbf\xbf\"}]}",
+  PARSE_FAILS(anthropic,
+              "{\"content\":[{\"type\":\"text\",\"text\":\"\xed\xbf\xbf\"}]}",
               "invalid_utf8");
-  parse_fails(NULL, 0, "invalid_json");
+  parse_fails(anthropic, NULL, 0, "invalid_json");
 }
 
 Test(anthropic_response, escaped_nul_cuts_content) {
   chat_response r;
 
-  PARSE_OK("{\"content\":[{\"type\":\"text\",\"text\":\"ab\\u0000cd\"},"
+  PARSE_OK(anthropic,
+           "{\"content\":[{\"type\":\"text\",\"text\":\"ab\\u0000cd\"},"
            "{\"type\":\"text\",\"text\":\"ef\"}]}",
            &r);
   cr_assert_str_eq(r.content, "abef");
@@ -833,19 +702,9 @@ Test(anthropic_response, error_in_200_is_provider_error) {
   };
   size_t i;
 
-  for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-    chat_response r;
-    chat_error e;
-
-    chat_error_init(&e);
-    cr_assert_eq(anthropic_parse_response(cases[i].body,
-                                          strlen(cases[i].body), &r, &e),
-                 -1);
-    cr_assert_str_eq(e.reason, "provider_error");
-    cr_assert_eq(e.kind, cases[i].kind, "case %zu", i);
-    assert_response_empty(&r);
-    chat_error_free(&e);
-  }
+  for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+    parse_fails_as(anthropic, cases[i].body, strlen(cases[i].body),
+                   "provider_error", cases[i].kind);
 }
 
 Test(anthropic_response, provider_error_fields) {
@@ -864,110 +723,30 @@ Test(anthropic_response, provider_error_fields) {
   chat_error_free(&e);
 }
 
-/* Every proper prefix of a valid body fails cleanly, each from an
- * exact-size buffer so ASan sees any over-read. */
-static void every_prefix_fails(const char *name) {
-  size_t len, cut, end;
-  char *body = load(name, &len);
-
-  end = len;
-  while (end > 0 && body[end - 1] != '}')
-    end--;
-  for (cut = 0; cut < end; cut++) {
-    char *copy = fixture_exact_copy(body, cut);
-    chat_response r;
-    chat_error e;
-
-    chat_error_init(&e);
-    cr_assert_eq(anthropic_parse_response(copy, cut, &r, &e), -1,
-                 "%s prefix %zu parsed", name, cut);
-    cr_assert_str_eq(e.reason, "invalid_json", "%s prefix %zu", name, cut);
-    assert_response_empty(&r);
-    chat_error_free(&e);
-    free(copy);
-  }
-  free(body);
-}
-
 Test(anthropic_response, every_prefix_fails_cleanly) {
-  every_prefix_fails("text_response.json");
-  every_prefix_fails("tool_use_response.json");
+  every_prefix_fails(anthropic, "anthropic/text_response.json");
+  every_prefix_fails(anthropic, "anthropic/tool_use_response.json");
 }
 
 Test(anthropic_response, every_single_byte_corruption_is_handled) {
-  static const char bytes[] = {'"', '{', '}', '[', ']', ',', ':', '\\',
-                               '\0', 'x', '\xff', '\x80'};
-  size_t len, pos, k;
-  char *body = load("tool_use_response.json", &len);
-
-  for (pos = 0; pos < len; pos++) {
-    for (k = 0; k < sizeof(bytes); k++) {
-      char *copy = fixture_exact_copy(body, len);
-      chat_response r;
-      chat_error e;
-      size_t i;
-
-      copy[pos] = bytes[k];
-      chat_error_init(&e);
-      if (anthropic_parse_response(copy, len, &r, &e) == 0) {
-        cr_assert_eq(r.content_len, strlen(r.content));
-        for (i = 0; i < r.n_tool_calls; i++) {
-          cr_assert_not_null(r.tool_calls[i].id);
-          cr_assert_not_null(r.tool_calls[i].name);
-          cr_assert_not_null(r.tool_calls[i].arguments);
-        }
-      }
-      else {
-        cr_assert_not_null(e.reason);
-        assert_response_empty(&r);
-      }
-      chat_response_free(&r);
-      chat_error_free(&e);
-      free(copy);
-    }
-  }
-  free(body);
+  every_corruption_is_handled(anthropic, "anthropic/tool_use_response.json");
 }
 
 Test(anthropic_response, five_megabyte_text) {
-  static const char head[] = "{\"content\":[{\"type\":\"text\",\"text\":\"";
-  static const char tail[] = "\"}],\"stop_reason\":\"max_tokens\"}";
-  static const char unit[] = "abc\xc3\xa9\\n\\\"xyz";
-  static const char decoded[] = "abc\xc3\xa9\n\"xyz";
-  size_t units = 5 * 1024 * 1024 / (sizeof(unit) - 1), i;
   chat_response r;
-  buf b;
 
-  buf_init(&b, 0);
-  cr_assert_eq(buf_append(&b, head, sizeof(head) - 1), 0);
-  for (i = 0; i < units; i++)
-    cr_assert_eq(buf_append(&b, unit, sizeof(unit) - 1), 0);
-  cr_assert_eq(buf_append(&b, tail, sizeof(tail) - 1), 0);
-  parse_ok(b.data, b.len, &r);
-  cr_assert_eq(r.content_len, units * (sizeof(decoded) - 1));
-  cr_assert_eq(memcmp(r.content + r.content_len - (sizeof(decoded) - 1),
-                      decoded, sizeof(decoded) - 1),
-               0);
+  parse_big_text(anthropic, "{\"content\":[{\"type\":\"text\",\"text\":\"",
+                 "\"}],\"stop_reason\":\"max_tokens\"}", &r);
   cr_assert_eq(r.stop, CHAT_STOP_LENGTH);
   chat_response_free(&r);
-  buf_free(&b);
 }
 
 /* --- Error bodies -------------------------------------------------------- */
 
-static void error_vector(const char *name, long status, long retry,
-                         chat_error *e) {
-  size_t len;
-  char *body = load(name, &len);
-
-  parse_error(status, body, len, retry, e);
-  free(body);
-}
-
 Test(anthropic_error, not_found_404_vector) {
   chat_error e;
 
-  error_vector("error_404.json", 404, -1, &e);
+  error_vector(anthropic, "anthropic/error_404.json", 404, -1, &e);
   cr_assert_eq(e.kind, CHAT_ERR_PERMANENT);
   cr_assert_str_eq(e.reason, "http_error");
   cr_assert_eq(e.http_status, 404);
@@ -981,7 +760,7 @@ Test(anthropic_error, not_found_404_vector) {
 Test(anthropic_error, overloaded_529_vector_is_transient) {
   chat_error e;
 
-  error_vector("error_529.json", 529, 2000, &e);
+  error_vector(anthropic, "anthropic/error_529.json", 529, 2000, &e);
   cr_assert_eq(e.kind, CHAT_ERR_TRANSIENT);
   cr_assert_eq(e.http_status, 529);
   cr_assert_str_eq(e.type, "overloaded_error");
@@ -995,7 +774,7 @@ Test(anthropic_error, rate_limit_429_is_transient) {
                              "\"rate_limit_error\",\"message\":\"slow down\"}}";
   chat_error e;
 
-  parse_error(429, body, sizeof(body) - 1, 30000, &e);
+  parse_error(anthropic, 429, body, sizeof(body) - 1, 30000, &e);
   cr_assert_eq(e.kind, CHAT_ERR_TRANSIENT);
   cr_assert_str_eq(e.type, "rate_limit_error");
   cr_assert_eq(e.retry_after_ms, 30000);
@@ -1013,11 +792,11 @@ Test(anthropic_error, spend_limit_429_is_permanent) {
       "\"enforced_spend_limit_reached\"}}}";
   chat_error e;
 
-  parse_error(429, top, sizeof(top) - 1, -1, &e);
+  parse_error(anthropic, 429, top, sizeof(top) - 1, -1, &e);
   cr_assert_eq(e.kind, CHAT_ERR_PERMANENT);
   cr_assert_str_eq(e.code, "enforced_spend_limit_reached");
   chat_error_free(&e);
-  parse_error(429, inner, sizeof(inner) - 1, -1, &e);
+  parse_error(anthropic, 429, inner, sizeof(inner) - 1, -1, &e);
   cr_assert_eq(e.kind, CHAT_ERR_PERMANENT);
   cr_assert_str_eq(e.code, "enforced_spend_limit_reached");
   chat_error_free(&e);
@@ -1041,7 +820,7 @@ Test(anthropic_error, status_table) {
   for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     chat_error e;
 
-    parse_error(cases[i].status, "{}", 2, -1, &e);
+    parse_error(anthropic, cases[i].status, "{}", 2, -1, &e);
     cr_assert_eq(e.kind, cases[i].kind, "status %ld", cases[i].status);
     cr_assert_str_eq(e.reason, "http_error");
     chat_error_free(&e);
@@ -1055,14 +834,14 @@ Test(anthropic_error, bodies_without_an_error_object) {
   chat_error e;
   char *big;
 
-  parse_error(502, html, sizeof(html) - 1, -1, &e);
+  parse_error(anthropic, 502, html, sizeof(html) - 1, -1, &e);
   cr_assert_str_eq(e.message, "<html><body>Bad gateway</body></html>");
   cr_assert_null(e.type);
   chat_error_free(&e);
-  parse_error(413, "{\"type\":\"error\"}", 16, -1, &e);
+  parse_error(anthropic, 413, "{\"type\":\"error\"}", 16, -1, &e);
   cr_assert_str_eq(e.message, "{\"type\":\"error\"}");
   chat_error_free(&e);
-  parse_error(500, "", 0, -1, &e);
+  parse_error(anthropic, 500, "", 0, -1, &e);
   cr_assert_null(e.message);
   chat_error_free(&e);
   chat_error_init(&e);
@@ -1070,21 +849,21 @@ Test(anthropic_error, bodies_without_an_error_object) {
   cr_assert_null(e.message);
   cr_assert_eq(e.kind, CHAT_ERR_TRANSIENT);
   chat_error_free(&e);
-  parse_error(500, "\xff\xfe", 2, -1, &e);
+  parse_error(anthropic, 500, "\xff\xfe", 2, -1, &e);
   cr_assert_null(e.message);
   chat_error_free(&e);
-  parse_error(500, nul, sizeof(nul) - 1, -1, &e);
+  parse_error(anthropic, 500, nul, sizeof(nul) - 1, -1, &e);
   cr_assert_str_eq(e.message, "upstream");
   chat_error_free(&e);
   /* A JSON error with invalid UTF-8 inside is not trusted as JSON. */
-  parse_error(400, bad_utf8, sizeof(bad_utf8) - 1, -1, &e);
+  parse_error(anthropic, 400, bad_utf8, sizeof(bad_utf8) - 1, -1, &e);
   cr_assert_null(e.type);
   cr_assert_null(e.message);
   chat_error_free(&e);
   big = malloc(100000);
   cr_assert_not_null(big);
   memset(big, 'x', 100000);
-  parse_error(500, big, 100000, -1, &e);
+  parse_error(anthropic, 500, big, 100000, -1, &e);
   cr_assert_eq(strlen(e.message), 512);
   chat_error_free(&e);
   free(big);
@@ -1092,7 +871,7 @@ Test(anthropic_error, bodies_without_an_error_object) {
 
 Test(anthropic_error, frees_what_err_held) {
   size_t len;
-  char *body = load("error_404.json", &len);
+  char *body = fixture_load("anthropic/error_404.json", &len);
   chat_error e;
 
   chat_error_init(&e);
@@ -1106,25 +885,8 @@ Test(anthropic_error, frees_what_err_held) {
 }
 
 Test(anthropic_error, every_prefix_of_every_vector_is_handled) {
-  static const char *const names[] = {"error_404.json", "error_529.json"};
-  size_t n, len, cut;
-
-  for (n = 0; n < 2; n++) {
-    char *body = load(names[n], &len);
-
-    for (cut = 0; cut <= len; cut++) {
-      char *copy = fixture_exact_copy(body, cut);
-      chat_error e;
-
-      chat_error_init(&e);
-      anthropic_parse_error(529, copy, cut, -1, &e);
-      cr_assert_eq(e.kind, CHAT_ERR_TRANSIENT);
-      cr_assert_str_eq(e.reason, "http_error");
-      if (e.message != NULL)
-        cr_assert(chat_utf8_valid(e.message, strlen(e.message)));
-      chat_error_free(&e);
-      free(copy);
-    }
-    free(body);
-  }
+  every_error_prefix_is_handled(anthropic, "anthropic/error_404.json", 529,
+                                CHAT_ERR_TRANSIENT);
+  every_error_prefix_is_handled(anthropic, "anthropic/error_529.json", 529,
+                                CHAT_ERR_TRANSIENT);
 }

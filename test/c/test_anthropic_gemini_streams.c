@@ -75,14 +75,6 @@ static const chat_codec *const gemini = &chat_codec_gemini;
        "\"role\":\"model\"}}]}")
 #define G_FINISH(raw) DATA("{\"candidates\":[{\"finishReason\":\"" raw "\"}]}")
 
-static char *load(const char *name, size_t *len) {
-  char *data = fixture_read(name, len);
-
-  cr_assert_not_null(data, "cannot read test/fixtures/%s (cwd must be the "
-                           "repository root)", name);
-  return data;
-}
-
 /* body as SSE: each line of it one `data:` line, then a blank line. This
  * is how a non-streamed body (pretty-printed or not) would come as one
  * alt=sse chunk: the SSE parser joins the lines with LF again. */
@@ -124,7 +116,7 @@ static void to_crlf(const char *body, size_t len, buf *out) {
 static void check_fixture(const chat_codec *codec, const char *name,
                           stream_outcome *o) {
   size_t len;
-  char *body = load(name, &len);
+  char *body = fixture_load(name, &len);
 
   stream_split_check(codec, 0, body, len, o);
   free(body);
@@ -166,36 +158,10 @@ static void expect_deltas(const chat_codec *codec, const char *body,
 static void expect_fixture_deltas(const chat_codec *codec, const char *name,
                                   const char *want) {
   size_t len;
-  char *body = load(name, &len);
+  char *body = fixture_load(name, &len);
 
   expect_deltas(codec, body, len, want);
   free(body);
-}
-
-static void expect_ok(const stream_outcome *o) {
-  cr_assert_eq(o->rc, 0, "stream failed: %s (%s)",
-               o->err.reason ? o->err.reason : "?",
-               o->err.message ? o->err.message : "");
-  cr_assert_not(o->feed_failed);
-}
-
-static void expect_fail(const stream_outcome *o, chat_error_kind kind,
-                        const char *reason) {
-  cr_assert_eq(o->rc, -1, "stream did not fail");
-  cr_assert_str_eq(o->err.reason, reason);
-  cr_assert_eq(o->err.kind, kind, "kind %s",
-               chat_error_kind_name(o->err.kind));
-  cr_assert_eq(o->err.http_status, 0);
-  cr_assert_eq(o->err.retry_after_ms, -1);
-}
-
-/* The assembled text is text, and on_text saw exactly it. */
-static void expect_content(const stream_outcome *o, const char *text) {
-  cr_assert_eq(o->resp.content_len, strlen(text));
-  cr_assert_str_eq(o->resp.content, text);
-  cr_assert_eq(o->text.len, o->resp.content_len);
-  if (o->text.len > 0)
-    cr_assert(memcmp(o->text.data, text, o->text.len) == 0);
 }
 
 /* What on_text saw before the stream failed. */
@@ -204,14 +170,6 @@ static void expect_text_seen(const stream_outcome *o, const char *text) {
                o->text.len);
   if (o->text.len > 0)
     cr_assert(memcmp(o->text.data, text, o->text.len) == 0);
-}
-
-static void expect_call(const chat_tool_call *c, const char *id,
-                        const char *name, const char *args) {
-  cr_assert_str_eq(c->id, id);
-  cr_assert_str_eq(c->name, name);
-  cr_assert_str_eq(c->arguments, args);
-  cr_assert_eq(c->arguments_len, strlen(args));
 }
 
 static void expect_json_eq(const char *text, size_t len, const char *want) {
@@ -327,7 +285,7 @@ static void expect_fixture_same_as_unary(const chat_codec *codec,
                                          const stream_outcome *o,
                                          const char *name, int skip_logprob) {
   size_t len;
-  char *body = load(name, &len);
+  char *body = fixture_load(name, &len);
 
   expect_same_as_unary(codec, o, body, len, skip_logprob);
   free(body);
@@ -342,7 +300,7 @@ static void expect_fixture_same_as_unary(const chat_codec *codec,
  * a prefix of the full text. From there on it is the full outcome. */
 static void every_prefix(const chat_codec *codec, const char *name) {
   size_t len, p;
-  char *body = load(name, &len);
+  char *body = fixture_load(name, &len);
   stream_outcome full;
 
   cr_assert(len >= 2 && body[len - 1] == '\n' && body[len - 2] == '\n');
@@ -379,7 +337,7 @@ static void every_prefix(const chat_codec *codec, const char *name) {
  * are the same bytes as the dialect's, so they give the same result. */
 static void expect_same_file(const char *a, const char *b) {
   size_t len_a, len_b;
-  char *x = load(a, &len_a), *y = load(b, &len_b);
+  char *x = fixture_load(a, &len_a), *y = fixture_load(b, &len_b);
 
   cr_assert(len_a == len_b && memcmp(x, y, len_a) == 0, "%s differs from %s",
             b, a);
@@ -464,7 +422,7 @@ Test(anthropic_stream, vectors_with_crlf_line_ends) {
   for (i = 0; i < N_ELEMS(files); i++) {
     stream_outcome lf, crlf;
     size_t len;
-    char *body = load(files[i], &len);
+    char *body = fixture_load(files[i], &len);
     buf b;
 
     to_crlf(body, len, &b);
@@ -519,7 +477,7 @@ Test(anthropic_stream, tool_use_message_streamed_equals_it) {
 Test(anthropic_stream, error_event_equals_the_error_body) {
   stream_outcome o;
   size_t len;
-  char *body = load("anthropic/error_529.json", &len);
+  char *body = fixture_load("anthropic/error_529.json", &len);
 
   check_fixture(anthropic, "anthropic/stream_error.sse", &o);
   expect_same_error_as_unary(anthropic, &o, body, len, 0);
@@ -536,7 +494,7 @@ Test(anthropic_stream, text_only_message_streamed_equals_it) {
       A_DELTA("end_turn", 503) A_END;
   stream_outcome o;
   size_t len;
-  char *unary = load("anthropic/text_response.json", &len);
+  char *unary = fixture_load("anthropic/text_response.json", &len);
 
   CHECK(anthropic, body, &o);
   expect_same_as_unary(anthropic, &o, unary, len, 0);
@@ -1024,7 +982,7 @@ Test(anthropic_stream, every_cut_of_every_event_is_handled) {
    * nothing: never crash or read past the end. */
   for (f = 0; f < N_ELEMS(files); f++) {
     size_t len;
-    char *text = load(files[f], &len);
+    char *text = fixture_load(files[f], &len);
     char *p = text;
 
     while ((p = strstr(p, "event: ")) != NULL) {
@@ -1285,7 +1243,7 @@ Test(gemini_stream, function_calls_vector) {
  * every chunking. */
 static void check_as_chunk(const char *name, stream_outcome *o) {
   size_t len;
-  char *body = load(name, &len);
+  char *body = fixture_load(name, &len);
   buf sse;
 
   sse_frame(body, len, &sse);
@@ -1348,7 +1306,7 @@ Test(gemini_stream, vectors_with_crlf_line_ends) {
   for (i = 0; i < N_ELEMS(files); i++) {
     stream_outcome lf, crlf;
     size_t len;
-    char *body = load(files[i], &len);
+    char *body = fixture_load(files[i], &len);
     buf b;
 
     to_crlf(body, len, &b);
@@ -1408,7 +1366,7 @@ Test(gemini_stream, error_chunk_equals_the_error_body) {
    * takes no code, so the stream's error lacks the "429" the body gives. */
   stream_outcome o;
   size_t len;
-  char *body = load("gemini/error_429.json", &len);
+  char *body = fixture_load("gemini/error_429.json", &len);
 
   check_as_chunk("gemini/error_429.json", &o);
   expect_fail(&o, CHAT_ERR_TRANSIENT, "provider_error");
@@ -1635,7 +1593,7 @@ Test(gemini_stream, multibyte_text_under_every_chunking) {
 
 Test(gemini_stream, every_cut_of_every_chunk_fails_cleanly) {
   size_t len;
-  char *text = load("gemini/stream_basic.sse", &len);
+  char *text = fixture_load("gemini/stream_basic.sse", &len);
   char *p = text;
 
   while ((p = strstr(p, "data: ")) != NULL) {

@@ -219,37 +219,6 @@ static const chat_codec ndjson_codec = {
 #define CHECK_SSE(lit, o) STREAM_SPLIT_CHECK(&sse_codec, lit, o)
 #define CHECK_ND(lit, o) STREAM_SPLIT_CHECK(&ndjson_codec, lit, o)
 
-static void expect_ok(const stream_outcome *o) {
-  cr_assert_eq(o->rc, 0, "stream failed: %s",
-               o->err.reason ? o->err.reason : "?");
-  cr_assert_not(o->feed_failed);
-}
-
-static void expect_fail(const stream_outcome *o, chat_error_kind kind,
-                        const char *reason) {
-  cr_assert_eq(o->rc, -1, "stream did not fail");
-  cr_assert_str_eq(o->err.reason, reason);
-  cr_assert_eq(o->err.kind, kind, "kind %s",
-               chat_error_kind_name(o->err.kind));
-}
-
-static void expect_content(const stream_outcome *o, const char *text) {
-  cr_assert_eq(o->resp.content_len, strlen(text));
-  cr_assert_str_eq(o->resp.content, text);
-  /* on_text saw exactly the assembled text */
-  cr_assert_eq(o->text.len, o->resp.content_len);
-  if (o->text.len > 0)
-    cr_assert(memcmp(o->text.data, text, o->text.len) == 0);
-}
-
-static void expect_call(const chat_tool_call *c, const char *id,
-                        const char *name, const char *args) {
-  cr_assert_str_eq(c->id, id);
-  cr_assert_str_eq(c->name, name);
-  cr_assert_str_eq(c->arguments, args);
-  cr_assert_eq(c->arguments_len, strlen(args));
-}
-
 /* --- Text and metadata --------------------------------------------------- */
 
 Test(chat_stream, text_deltas_assemble_like_a_whole_response) {

@@ -14,103 +14,12 @@
 #include "buf.h"
 #include "chat.h"
 #include "codec.h"
+#include "codec_test_util.h"
 #include "fixtures.h"
 #include "gemini_codec.h"
 
-/* --- Helpers ------------------------------------------------------------- */
-
-static char *load(const char *name, size_t *len) {
-  char path[256];
-  char *data;
-
-  snprintf(path, sizeof(path), "gemini/%s", name);
-  data = fixture_read(path, len);
-  cr_assert_not_null(data, "cannot read test/fixtures/%s (cwd must be the "
-                           "repository root)", path);
-  return data;
-}
-
-static chat_message msg(const char *role, const char *content) {
-  chat_message m = {.role = role, .content = content,
-                    .content_len = content ? strlen(content) : 0};
-
-  return m;
-}
-
-static cJSON *build_and_parse(const chat_request *req) {
-  size_t len = 0;
-  char *body = gemini_build_request(req, &len);
-  cJSON *root;
-
-  cr_assert_not_null(body);
-  cr_assert_eq(len, strlen(body));
-  root = cJSON_ParseWithLength(body, len);
-  cr_assert_not_null(root, "built body is not JSON: %s", body);
-  free(body);
-  return root;
-}
-
-static const cJSON *get(const cJSON *obj, const char *name) {
-  return cJSON_GetObjectItemCaseSensitive(obj, name);
-}
-
-static void assert_prints(const cJSON *v, const char *json) {
-  char *s;
-
-  cr_assert_not_null(v, "missing value, expected %s", json);
-  s = cJSON_PrintUnformatted(v);
-  cr_assert_str_eq(s, json);
-  free(s);
-}
-
-static void parse_ok(const char *body, size_t len, chat_response *r) {
-  char *copy = fixture_exact_copy(body, len);
-  chat_error e;
-  int rc;
-
-  chat_error_init(&e);
-  rc = gemini_parse_response(copy, len, r, &e);
-  cr_assert_eq(rc, 0, "parse failed: %s for %.*s", e.reason ? e.reason : "?",
-               (int)len, body);
-  cr_assert_null(e.reason);
-  cr_assert_not_null(r->content);
-  cr_assert_eq(r->content_len, strlen(r->content));
-  free(copy);
-  chat_error_free(&e);
-}
-
-#define PARSE_OK(lit, r) parse_ok(lit, sizeof(lit) - 1, r)
-
-static void parse_fails(const char *body, size_t len, const char *reason) {
-  char *copy = fixture_exact_copy(body, len);
-  chat_response r;
-  chat_error e;
-
-  chat_error_init(&e);
-  cr_assert_eq(gemini_parse_response(copy, len, &r, &e), -1,
-               "expected %s for %.*s", reason, (int)len, body);
-  cr_assert_str_eq(e.reason, reason, "body: %.*s", (int)len, body);
-  if (strcmp(reason, "provider_error") != 0)
-    cr_assert_eq(e.kind, CHAT_ERR_PERMANENT);
-  assert_response_empty(&r);
-  cr_assert_null(r.tool_calls);
-  free(copy);
-  chat_error_free(&e);
-}
-
-#define PARSE_FAILS(lit, reason) parse_fails(lit, sizeof(lit) - 1, reason)
-
-static void parse_error(long status, const char *body, size_t len,
-                        long retry_after_ms, chat_error *e) {
-  char *copy = fixture_exact_copy(body, len);
-
-  chat_error_init(e);
-  gemini_parse_error(status, copy, len, retry_after_ms, e);
-  free(copy);
-}
-
-#define PARSE_ERROR(status, lit, retry, e)                                    \
-  parse_error(status, lit, sizeof(lit) - 1, retry, e)
+/* The codec under test, for the shared helpers (codec_test_util.h). */
+static const chat_codec *const gemini = &chat_codec_gemini;
 
 /* --- Table, URL and headers ---------------------------------------------- */
 
@@ -155,12 +64,8 @@ Test(gemini_codec, urls) {
   for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     chat_endpoint ep = {.base_url = cases[i].base, .model = cases[i].model,
                         .stream = cases[i].stream};
-    buf b;
 
-    buf_init(&b, 0);
-    cr_assert_eq(gemini_build_url(&ep, &b), 0, "case %zu", i);
-    cr_assert_str_eq(b.data, cases[i].url);
-    buf_free(&b);
+    assert_url(gemini, &ep, cases[i].url);
   }
 }
 
@@ -175,42 +80,27 @@ Test(gemini_codec, url_needs_a_model_and_a_clean_base) {
 
   for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     chat_endpoint ep = {.base_url = cases[i].base, .model = cases[i].model};
-    buf b;
 
-    buf_init(&b, 0);
-    cr_assert_eq(gemini_build_url(&ep, &b), -1, "case %zu", i);
-    buf_free(&b);
+    assert_url(gemini, &ep, NULL);
   }
 }
 
 Test(gemini_codec, headers) {
   chat_endpoint ep = {.api_key = "AIza-key", .model = "m"};
-  chat_headers h;
 
-  chat_headers_init(&h);
-  cr_assert_eq(gemini_build_headers(&ep, &h), 0);
-  cr_assert_eq(h.n, 2);
-  cr_assert_str_eq(h.lines[0], "x-goog-api-key: AIza-key");
-  cr_assert_str_eq(h.lines[1], "content-type: application/json");
-  chat_headers_free(&h);
-
+  ASSERT_HEADERS(gemini, &ep, "x-goog-api-key: AIza-key",
+                 "content-type: application/json");
   ep.api_key = NULL;
-  chat_headers_init(&h);
-  cr_assert_eq(gemini_build_headers(&ep, &h), 0);
-  cr_assert_eq(h.n, 1);
-  chat_headers_free(&h);
-
+  ASSERT_HEADERS(gemini, &ep, "content-type: application/json");
   ep.api_key = "k\nx";
-  chat_headers_init(&h);
-  cr_assert_eq(gemini_build_headers(&ep, &h), -1);
-  chat_headers_free(&h);
+  assert_headers(gemini, &ep, NULL, 0);
 }
 
 /* --- Request building ---------------------------------------------------- */
 
 Test(gemini_request, matches_the_reference_vector) {
   size_t len;
-  char *text = load("request.json", &len);
+  char *text = fixture_load("gemini/request.json", &len);
   cJSON *ref = cJSON_ParseWithLength(text, len);
   const cJSON *sys, *user, *gen;
   chat_message msgs[2];
@@ -219,21 +109,21 @@ Test(gemini_request, matches_the_reference_vector) {
   cJSON *built;
 
   cr_assert_not_null(ref);
-  sys = cJSON_GetArrayItem(get(get(ref, "systemInstruction"), "parts"), 0);
+  sys = cJSON_GetArrayItem(field(field(ref, "systemInstruction"), "parts"), 0);
   user = cJSON_GetArrayItem(
-      get(cJSON_GetArrayItem(get(ref, "contents"), 0), "parts"), 0);
-  gen = get(ref, "generationConfig");
-  msgs[0] = msg("system", get(sys, "text")->valuestring);
-  msgs[1] = msg("user", get(user, "text")->valuestring);
-  schema = cJSON_PrintUnformatted(get(gen, "responseJsonSchema"));
+      field(cJSON_GetArrayItem(field(ref, "contents"), 0), "parts"), 0);
+  gen = field(ref, "generationConfig");
+  msgs[0] = msg("system", field(sys, "text")->valuestring);
+  msgs[1] = msg("user", field(user, "text")->valuestring);
+  schema = cJSON_PrintUnformatted(field(gen, "responseJsonSchema"));
   req.model = "gemini-2.5-flash";
   req.messages = msgs;
   req.n_messages = 2;
   req.has_temperature = 1;
-  req.temperature = get(gen, "temperature")->valuedouble;
-  req.max_tokens = (long)get(gen, "maxOutputTokens")->valuedouble;
+  req.temperature = field(gen, "temperature")->valuedouble;
+  req.max_tokens = (long)field(gen, "maxOutputTokens")->valuedouble;
   req.output_schema = schema;
-  built = build_and_parse(&req);
+  built = build_and_parse(gemini, &req);
   /* The whole body: the model is in the URL, not here. */
   cr_assert(cJSON_Compare(built, ref, 1));
   cJSON_Delete(built);
@@ -258,20 +148,20 @@ Test(gemini_request, generation_config_fields) {
   chat_request req = {.model = "m", .messages = msgs, .n_messages = 1,
                       .has_temperature = 1, .temperature = 0.0,
                       .max_tokens = 100, .logprobs = 1, .stream = 1};
-  cJSON *root = build_and_parse(&req);
+  cJSON *root = build_and_parse(gemini, &req);
 
-  assert_prints(get(root, "generationConfig"),
+  assert_prints(field(root, "generationConfig"),
                 "{\"temperature\":0,\"maxOutputTokens\":100,"
                 "\"responseLogprobs\":true}");
   /* streaming is chosen by the URL, not the body */
-  cr_assert_null(get(root, "stream"));
+  cr_assert_null(field(root, "stream"));
   cJSON_Delete(root);
 
   req.has_temperature = 0;
   req.max_tokens = -3;
   req.logprobs = 0;
-  root = build_and_parse(&req);
-  cr_assert_null(get(root, "generationConfig"));
+  root = build_and_parse(gemini, &req);
+  cr_assert_null(field(root, "generationConfig"));
   cr_assert_eq(cJSON_GetArraySize(root), 1);
   cJSON_Delete(root);
 }
@@ -281,17 +171,17 @@ Test(gemini_request, system_instruction_parts) {
                          msg("system", ""), msg("system", "B")};
   chat_message no_sys[] = {msg("system", ""), msg("user", "q")};
   chat_request req = {.model = "m", .messages = msgs, .n_messages = 4};
-  cJSON *root = build_and_parse(&req);
+  cJSON *root = build_and_parse(gemini, &req);
 
-  assert_prints(get(root, "systemInstruction"),
+  assert_prints(field(root, "systemInstruction"),
                 "{\"parts\":[{\"text\":\"A\"},{\"text\":\"B\"}]}");
-  assert_prints(get(root, "contents"),
+  assert_prints(field(root, "contents"),
                 "[{\"role\":\"user\",\"parts\":[{\"text\":\"q\"}]}]");
   cJSON_Delete(root);
   req.messages = no_sys;
   req.n_messages = 2;
-  root = build_and_parse(&req);
-  cr_assert_null(get(root, "systemInstruction"));
+  root = build_and_parse(gemini, &req);
+  cr_assert_null(field(root, "systemInstruction"));
   cJSON_Delete(root);
 }
 
@@ -321,10 +211,10 @@ Test(gemini_request, turns_calls_and_results) {
       msg("assistant", ""),
   };
   chat_request req = {.model = "m", .messages = msgs, .n_messages = 10};
-  cJSON *root = build_and_parse(&req);
+  cJSON *root = build_and_parse(gemini, &req);
 
   assert_prints(
-      get(root, "contents"),
+      field(root, "contents"),
       "[{\"role\":\"user\",\"parts\":[{\"text\":\"Weather and time?\"}]},"
       "{\"role\":\"model\",\"parts\":["
       "{\"functionCall\":{\"name\":\"get_weather\",\"args\":"
@@ -374,9 +264,9 @@ Test(gemini_request, tools_and_tool_config) {
     chat_request req = {.model = "m", .messages = msgs, .n_messages = 1,
                         .tools = tools, .n_tools = 2,
                         .tool_choice = choices[i].choice};
-    cJSON *root = build_and_parse(&req);
+    cJSON *root = build_and_parse(gemini, &req);
 
-    assert_prints(get(root, "tools"),
+    assert_prints(field(root, "tools"),
                   "[{\"functionDeclarations\":["
                   "{\"name\":\"get_weather\",\"description\":\"Weather\","
                   "\"parametersJsonSchema\":{\"type\":\"object\","
@@ -384,9 +274,9 @@ Test(gemini_request, tools_and_tool_config) {
                   "\"additionalProperties\":false}},"
                   "{\"name\":\"now\"}]}]");
     if (choices[i].json == NULL)
-      cr_assert_null(get(root, "toolConfig"));
+      cr_assert_null(field(root, "toolConfig"));
     else
-      assert_prints(get(root, "toolConfig"), choices[i].json);
+      assert_prints(field(root, "toolConfig"), choices[i].json);
     cJSON_Delete(root);
   }
 }
@@ -395,9 +285,9 @@ Test(gemini_request, tool_choice_without_tools) {
   chat_message msgs[] = {msg("user", "x")};
   chat_request req = {.model = "m", .messages = msgs, .n_messages = 1,
                       .tool_choice = "none"};
-  cJSON *root = build_and_parse(&req);
+  cJSON *root = build_and_parse(gemini, &req);
 
-  cr_assert_null(get(root, "toolConfig"));
+  cr_assert_null(field(root, "toolConfig"));
   cJSON_Delete(root);
   req.tool_choice = "required";
   cr_assert_null(gemini_build_request(&req, NULL));
@@ -462,25 +352,16 @@ Test(gemini_request, invalid_requests_give_null) {
       {.model = "m", .messages = good, .n_messages = 1, .has_temperature = 1,
        .temperature = INFINITY},
   };
-  size_t i;
 
-  for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-    size_t len = 5;
-
-    cr_assert_null(gemini_build_request(&cases[i], &len), "case %zu", i);
-    cr_assert_eq(len, 0);
-  }
-  cr_assert_null(gemini_build_request(NULL, NULL));
+  BUILD_REFUSES(gemini, cases);
 }
 
 /* --- Response parsing ---------------------------------------------------- */
 
 Test(gemini_response, text_vector) {
-  size_t len;
-  char *body = load("text_response.json", &len);
   chat_response r;
 
-  parse_ok(body, len, &r);
+  parse_vector(gemini, "gemini/text_response.json", &r);
   cr_assert_str_eq(r.content, "Google's headquarters, also known as the "
                               "Googleplex, is located in **Mountain View, "
                               "California**.\n");
@@ -493,15 +374,12 @@ Test(gemini_response, text_vector) {
   cr_assert_float_eq(r.logprob, -0.048741644079034981, 1e-15);
   cr_assert_eq(r.n_tool_calls, 0);
   chat_response_free(&r);
-  free(body);
 }
 
 Test(gemini_response, function_call_vector) {
-  size_t len;
-  char *body = load("function_call_response.json", &len);
   chat_response r;
 
-  parse_ok(body, len, &r);
+  parse_vector(gemini, "gemini/function_call_response.json", &r);
   cr_assert_str_eq(r.content, ""); /* the thought summary is left out */
   cr_assert_str_eq(r.model, "gemini-2.5-pro");
   cr_assert_str_eq(r.finish_reason, "STOP");
@@ -515,13 +393,13 @@ Test(gemini_response, function_call_vector) {
   cr_assert_eq(r.output_tokens, 8 + 501); /* thoughts count as output */
   cr_assert_not(r.has_logprob);
   chat_response_free(&r);
-  free(body);
 }
 
 Test(gemini_response, text_and_several_calls) {
   chat_response r;
 
-  PARSE_OK("{\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":["
+  PARSE_OK(gemini,
+           "{\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":["
            "{\"text\":\"Let me \"},{\"text\":\"check.\"},"
            "{\"functionCall\":{\"name\":\"a\",\"args\":{\"q\":[1,\"x\"]}}},"
            "{\"functionCall\":{\"name\":\"b\",\"id\":\"fc-9\"}},"
@@ -574,7 +452,7 @@ Test(gemini_response, finish_reasons) {
              "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"x\"}]},"
              "\"finishReason\":\"%s\"}]}",
              cases[i].reason);
-    parse_ok(body, strlen(body), &r);
+    parse_ok(gemini, body, strlen(body), &r);
     cr_assert_eq(r.stop, cases[i].stop, "%s", cases[i].reason);
     cr_assert_str_eq(r.finish_reason, cases[i].reason);
     chat_response_free(&r);
@@ -584,7 +462,8 @@ Test(gemini_response, finish_reasons) {
 Test(gemini_response, safety_stop_without_content) {
   chat_response r;
 
-  PARSE_OK("{\"candidates\":[{\"finishReason\":\"SAFETY\",\"index\":0,"
+  PARSE_OK(gemini,
+           "{\"candidates\":[{\"finishReason\":\"SAFETY\",\"index\":0,"
            "\"safetyRatings\":[{\"category\":\"HARM_CATEGORY_HATE_SPEECH\","
            "\"probability\":\"HIGH\",\"blocked\":true}]}],"
            "\"usageMetadata\":{\"promptTokenCount\":9,\"totalTokenCount\":9},"
@@ -598,17 +477,16 @@ Test(gemini_response, safety_stop_without_content) {
 }
 
 Test(gemini_response, blocked_prompt_is_a_content_filter_stop) {
-  size_t len;
-  char *body = load("stream_blocked_chunk.json", &len);
   chat_response r;
 
-  parse_ok(body, len, &r);
+  parse_vector(gemini, "gemini/stream_blocked_chunk.json", &r);
   cr_assert_str_eq(r.content, "");
   cr_assert_eq(r.stop, CHAT_STOP_CONTENT_FILTER);
   cr_assert_str_eq(r.finish_reason, "SAFETY");
   cr_assert_eq(r.n_tool_calls, 0);
   chat_response_free(&r);
-  PARSE_OK("{\"candidates\":[],\"promptFeedback\":{\"blockReason\":"
+  PARSE_OK(gemini,
+           "{\"candidates\":[],\"promptFeedback\":{\"blockReason\":"
            "\"PROHIBITED_CONTENT\"},\"usageMetadata\":{\"promptTokenCount\":"
            "4}}",
            &r);
@@ -616,20 +494,21 @@ Test(gemini_response, blocked_prompt_is_a_content_filter_stop) {
   cr_assert_str_eq(r.finish_reason, "PROHIBITED_CONTENT");
   cr_assert_eq(r.input_tokens, 4);
   chat_response_free(&r);
-  free(body);
 }
 
 Test(gemini_response, usage_counts) {
   chat_response r;
 
-  PARSE_OK("{\"candidates\":[{\"content\":{\"parts\":[]}}],"
+  PARSE_OK(gemini,
+           "{\"candidates\":[{\"content\":{\"parts\":[]}}],"
            "\"usageMetadata\":{\"promptTokenCount\":3,"
            "\"thoughtsTokenCount\":40}}",
            &r);
   cr_assert_eq(r.input_tokens, 3);
   cr_assert_eq(r.output_tokens, 40); /* no candidate tokens: zero omitted */
   chat_response_free(&r);
-  PARSE_OK("{\"candidates\":[{}],\"usageMetadata\":{\"promptTokenCount\":"
+  PARSE_OK(gemini,
+           "{\"candidates\":[{}],\"usageMetadata\":{\"promptTokenCount\":"
            "\"3\",\"candidatesTokenCount\":-2,\"thoughtsTokenCount\":1e300}}",
            &r);
   cr_assert_eq(r.input_tokens, -1);
@@ -638,7 +517,8 @@ Test(gemini_response, usage_counts) {
   cr_assert_null(r.finish_reason);
   cr_assert_eq(r.stop, CHAT_STOP_NONE);
   chat_response_free(&r);
-  PARSE_OK("{\"candidates\":[{\"avgLogprobs\":\"x\"}],"
+  PARSE_OK(gemini,
+           "{\"candidates\":[{\"avgLogprobs\":\"x\"}],"
            "\"usageMetadata\":{\"candidatesTokenCount\":9e18,"
            "\"thoughtsTokenCount\":9e18}}",
            &r);
@@ -648,39 +528,46 @@ Test(gemini_response, usage_counts) {
 }
 
 Test(gemini_response, malformed_structure_is_missing_field) {
-  PARSE_FAILS("{}", "missing_field");
-  PARSE_FAILS("{\"candidates\":[]}", "missing_field");
-  PARSE_FAILS("{\"candidates\":{\"0\":{}}}", "missing_field");
-  PARSE_FAILS("{\"candidates\":[null]}", "missing_field");
-  PARSE_FAILS("{\"candidates\":[{\"content\":\"x\"}]}", "missing_field");
-  PARSE_FAILS("{\"candidates\":[{\"content\":{\"parts\":{}}}]}",
+  PARSE_FAILS(gemini, "{}", "missing_field");
+  PARSE_FAILS(gemini, "{\"candidates\":[]}", "missing_field");
+  PARSE_FAILS(gemini, "{\"candidates\":{\"0\":{}}}", "missing_field");
+  PARSE_FAILS(gemini, "{\"candidates\":[null]}", "missing_field");
+  PARSE_FAILS(gemini,
+              "{\"candidates\":[{\"content\":\"x\"}]}", "missing_field");
+  PARSE_FAILS(gemini, "{\"candidates\":[{\"content\":{\"parts\":{}}}]}",
               "missing_field");
-  PARSE_FAILS("{\"candidates\":[{\"content\":{\"parts\":[7]}}]}",
+  PARSE_FAILS(gemini, "{\"candidates\":[{\"content\":{\"parts\":[7]}}]}",
               "missing_field");
-  PARSE_FAILS("{\"candidates\":[{\"content\":{\"parts\":[{\"text\":null}]}}]}",
+  PARSE_FAILS(gemini,
+              "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":null}]}}]}",
               "missing_field");
-  PARSE_FAILS("{\"candidates\":[{\"content\":{\"parts\":[{\"functionCall\":"
+  PARSE_FAILS(gemini,
+              "{\"candidates\":[{\"content\":{\"parts\":[{\"functionCall\":"
               "{}}]}}]}",
               "missing_field");
-  PARSE_FAILS("{\"candidates\":[{\"content\":{\"parts\":[{\"functionCall\":"
+  PARSE_FAILS(gemini,
+              "{\"candidates\":[{\"content\":{\"parts\":[{\"functionCall\":"
               "{\"name\":\"f\",\"args\":\"{}\"}}]}}]}",
               "missing_field");
-  PARSE_FAILS("{\"candidates\":[{\"content\":{\"parts\":[{\"functionCall\":"
+  PARSE_FAILS(gemini,
+              "{\"candidates\":[{\"content\":{\"parts\":[{\"functionCall\":"
               "{\"name\":\"f\"}},{\"text\":1}]}}]}",
               "missing_field");
-  PARSE_FAILS("{\"promptFeedback\":{\"blockReason\":1}}", "missing_field");
-  PARSE_FAILS("[{\"candidates\":[]}]", "missing_field");
+  PARSE_FAILS(gemini,
+              "{\"promptFeedback\":{\"blockReason\":1}}", "missing_field");
+  PARSE_FAILS(gemini, "[{\"candidates\":[]}]", "missing_field");
 }
 
 Test(gemini_response, malformed_bodies) {
-  PARSE_FAILS("", "invalid_json");
-  PARSE_FAILS("{\"candidates\":[", "invalid_json");
-  PARSE_FAILS("data: {}", "invalid_json");
-  PARSE_FAILS("{}\0", "invalid_json");
-  PARSE_FAILS("{\"candidates\":[{\"content\":{\"parts\":[{\"text\":"
+  PARSE_FAILS(gemini, "", "invalid_json");
+  PARSE_FAILS(gemini, "{\"candidates\":[", "invalid_json");
+  PARSE_FAILS(gemini, "data: {}", "invalid_json");
+  PARSE_FAILS(gemini, "{}\0", "invalid_json");
+  PARSE_FAILS(gemini,
+              "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":"
               "\"\xf4\x90\x80\x80\"}]}}]}",
               "invalid_utf8");
-  parse_fails(NULL, 0, "invalid_json");
+  parse_fails(gemini, NULL, 0, "invalid_json");
 }
 
 Test(gemini_response, error_objects_in_200_bodies) {
@@ -704,94 +591,26 @@ Test(gemini_response, error_objects_in_200_bodies) {
   };
   size_t i;
 
-  for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-    chat_response r;
-    chat_error e;
-
-    chat_error_init(&e);
-    cr_assert_eq(gemini_parse_response(cases[i].body, strlen(cases[i].body),
-                                       &r, &e),
-                 -1);
-    cr_assert_str_eq(e.reason, "provider_error");
-    cr_assert_eq(e.kind, cases[i].kind, "case %zu", i);
-    assert_response_empty(&r);
-    chat_error_free(&e);
-  }
+  for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+    parse_fails_as(gemini, cases[i].body, strlen(cases[i].body),
+                   "provider_error", cases[i].kind);
 }
 
 Test(gemini_response, every_prefix_fails_cleanly) {
-  static const char *const names[] = {"text_response.json",
-                                      "function_call_response.json"};
-  size_t n;
-
-  for (n = 0; n < 2; n++) {
-    size_t len, cut, end;
-    char *body = load(names[n], &len);
-
-    end = len;
-    while (end > 0 && body[end - 1] != '}')
-      end--;
-    for (cut = 0; cut < end; cut++) {
-      char *copy = fixture_exact_copy(body, cut);
-      chat_response r;
-      chat_error e;
-
-      chat_error_init(&e);
-      cr_assert_eq(gemini_parse_response(copy, cut, &r, &e), -1);
-      cr_assert_str_eq(e.reason, "invalid_json", "%s prefix %zu", names[n],
-                       cut);
-      assert_response_empty(&r);
-      chat_error_free(&e);
-      free(copy);
-    }
-    free(body);
-  }
+  every_prefix_fails(gemini, "gemini/text_response.json");
+  every_prefix_fails(gemini, "gemini/function_call_response.json");
 }
 
 Test(gemini_response, every_single_byte_corruption_is_handled) {
-  static const char bytes[] = {'"', '{', '}', '[', ']', ',', ':', '\\',
-                               '\0', 'x', '\xff', '\x80'};
-  size_t len, pos, k;
-  char *body = load("function_call_response.json", &len);
-
-  for (pos = 0; pos < len; pos++) {
-    for (k = 0; k < sizeof(bytes); k++) {
-      char *copy = fixture_exact_copy(body, len);
-      chat_response r;
-      chat_error e;
-
-      copy[pos] = bytes[k];
-      chat_error_init(&e);
-      if (gemini_parse_response(copy, len, &r, &e) == 0) {
-        cr_assert_eq(r.content_len, strlen(r.content));
-      }
-      else {
-        cr_assert_not_null(e.reason);
-        assert_response_empty(&r);
-      }
-      chat_response_free(&r);
-      chat_error_free(&e);
-      free(copy);
-    }
-  }
-  free(body);
+  every_corruption_is_handled(gemini, "gemini/function_call_response.json");
 }
 
 /* --- Error bodies -------------------------------------------------------- */
 
-static void error_vector(const char *name, long status, long retry,
-                         chat_error *e) {
-  size_t len;
-  char *body = load(name, &len);
-
-  parse_error(status, body, len, retry, e);
-  free(body);
-}
-
 Test(gemini_error, bad_api_key_400_vector) {
   chat_error e;
 
-  error_vector("error_400_api_key.json", 400, -1, &e);
+  error_vector(gemini, "gemini/error_400_api_key.json", 400, -1, &e);
   cr_assert_eq(e.kind, CHAT_ERR_PERMANENT);
   cr_assert_str_eq(e.reason, "http_error");
   cr_assert_eq(e.http_status, 400);
@@ -806,7 +625,7 @@ Test(gemini_error, bad_api_key_400_vector) {
 Test(gemini_error, quota_429_vector_uses_retry_info) {
   chat_error e;
 
-  error_vector("error_429.json", 429, -1, &e);
+  error_vector(gemini, "gemini/error_429.json", 429, -1, &e);
   cr_assert_eq(e.kind, CHAT_ERR_TRANSIENT);
   cr_assert_str_eq(e.type, "RESOURCE_EXHAUSTED");
   cr_assert_str_eq(e.code, "429");
@@ -814,20 +633,20 @@ Test(gemini_error, quota_429_vector_uses_retry_info) {
   cr_assert_eq(e.retry_after_ms, 27000);
   chat_error_free(&e);
   /* A retry-after header, when there was one, wins. */
-  error_vector("error_429.json", 429, 5000, &e);
+  error_vector(gemini, "gemini/error_429.json", 429, 5000, &e);
   cr_assert_eq(e.retry_after_ms, 5000);
   chat_error_free(&e);
 }
 
 Test(gemini_error, unknown_model_404_plain_and_array_wrapped) {
-  static const char *const names[] = {"error_404_unknown_model.json",
-                                      "error_404_array_wrapped.json"};
+  static const char *const names[] = {"gemini/error_404_unknown_model.json",
+                                      "gemini/error_404_array_wrapped.json"};
   size_t i;
 
   for (i = 0; i < 2; i++) {
     chat_error e;
 
-    error_vector(names[i], 404, -1, &e);
+    error_vector(gemini, names[i], 404, -1, &e);
     cr_assert_eq(e.kind, CHAT_ERR_PERMANENT);
     cr_assert_str_eq(e.type, "NOT_FOUND");
     cr_assert_str_eq(e.code, "404");
@@ -841,7 +660,8 @@ Test(gemini_error, unknown_model_404_plain_and_array_wrapped) {
 Test(gemini_error, unavailable_503_is_transient) {
   chat_error e;
 
-  PARSE_ERROR(503, "{\"error\":{\"code\":503,\"message\":\"The model is "
+  PARSE_ERROR(gemini,
+              503, "{\"error\":{\"code\":503,\"message\":\"The model is "
                    "overloaded. Please try again later.\",\"status\":"
                    "\"UNAVAILABLE\"}}",
               -1, &e);
@@ -849,7 +669,7 @@ Test(gemini_error, unavailable_503_is_transient) {
   cr_assert_str_eq(e.type, "UNAVAILABLE");
   cr_assert_eq(e.retry_after_ms, -1);
   chat_error_free(&e);
-  PARSE_ERROR(402, "{\"error\":{\"code\":402,\"status\":"
+  PARSE_ERROR(gemini, 402, "{\"error\":{\"code\":402,\"status\":"
                    "\"RESOURCE_EXHAUSTED\"}}",
               -1, &e);
   cr_assert_eq(e.kind, CHAT_ERR_PERMANENT); /* prepaid credits used up */
@@ -893,7 +713,7 @@ Test(gemini_error, retry_delay_forms) {
              "QuotaFailure\"},{\"@type\":\"type.googleapis.com/google.rpc."
              "RetryInfo\",\"retryDelay\":\"%s\"}]}}",
              cases[i].delay);
-    parse_error(429, body, strlen(body), -1, &e);
+    parse_error(gemini, 429, body, strlen(body), -1, &e);
     cr_assert_eq(e.retry_after_ms, cases[i].ms, "%s gave %ld", cases[i].delay,
                  e.retry_after_ms);
     chat_error_free(&e);
@@ -903,20 +723,20 @@ Test(gemini_error, retry_delay_forms) {
 Test(gemini_error, odd_details_are_ignored) {
   chat_error e;
 
-  PARSE_ERROR(429, "{\"error\":{\"code\":429,\"details\":{\"@type\":"
+  PARSE_ERROR(gemini, 429, "{\"error\":{\"code\":429,\"details\":{\"@type\":"
                    "\"type.googleapis.com/google.rpc.RetryInfo\","
                    "\"retryDelay\":\"5s\"}}}",
               -1, &e);
   cr_assert_eq(e.retry_after_ms, -1);
   chat_error_free(&e);
-  PARSE_ERROR(429, "{\"error\":{\"code\":429,\"details\":[1,null,"
+  PARSE_ERROR(gemini, 429, "{\"error\":{\"code\":429,\"details\":[1,null,"
                    "{\"@type\":7},{\"@type\":\"type.googleapis.com/google."
                    "rpc.RetryInfo\",\"retryDelay\":{\"seconds\":5}}]}}",
               -1, &e);
   cr_assert_eq(e.retry_after_ms, -1);
   cr_assert_str_eq(e.code, "429");
   chat_error_free(&e);
-  PARSE_ERROR(400, "{\"error\":{\"code\":4.5,\"message\":7}}", -1, &e);
+  PARSE_ERROR(gemini, 400, "{\"error\":{\"code\":4.5,\"message\":7}}", -1, &e);
   cr_assert_null(e.code);
   cr_assert_str_eq(e.message, "{\"error\":{\"code\":4.5,\"message\":7}}");
   chat_error_free(&e);
@@ -925,16 +745,16 @@ Test(gemini_error, odd_details_are_ignored) {
 Test(gemini_error, bodies_without_an_error_object) {
   chat_error e;
 
-  PARSE_ERROR(502, "<html>Bad Gateway</html>", -1, &e);
+  PARSE_ERROR(gemini, 502, "<html>Bad Gateway</html>", -1, &e);
   cr_assert_eq(e.kind, CHAT_ERR_TRANSIENT);
   cr_assert_str_eq(e.message, "<html>Bad Gateway</html>");
   cr_assert_null(e.type);
   cr_assert_null(e.code);
   chat_error_free(&e);
-  PARSE_ERROR(500, "[]", -1, &e);
+  PARSE_ERROR(gemini, 500, "[]", -1, &e);
   cr_assert_str_eq(e.message, "[]");
   chat_error_free(&e);
-  PARSE_ERROR(500, "\x80", -1, &e);
+  PARSE_ERROR(gemini, 500, "\x80", -1, &e);
   cr_assert_null(e.message);
   chat_error_free(&e);
   chat_error_init(&e);
@@ -946,26 +766,11 @@ Test(gemini_error, bodies_without_an_error_object) {
 
 Test(gemini_error, every_prefix_of_every_vector_is_handled) {
   static const char *const names[] = {
-      "error_400_api_key.json", "error_429.json",
-      "error_404_unknown_model.json", "error_404_array_wrapped.json"};
-  size_t n, len, cut;
+      "gemini/error_400_api_key.json", "gemini/error_429.json",
+      "gemini/error_404_unknown_model.json",
+      "gemini/error_404_array_wrapped.json"};
+  size_t n;
 
-  for (n = 0; n < 4; n++) {
-    char *body = load(names[n], &len);
-
-    for (cut = 0; cut <= len; cut++) {
-      char *copy = fixture_exact_copy(body, cut);
-      chat_error e;
-
-      chat_error_init(&e);
-      gemini_parse_error(429, copy, cut, -1, &e);
-      cr_assert_eq(e.kind, CHAT_ERR_TRANSIENT);
-      cr_assert_str_eq(e.reason, "http_error");
-      if (e.message != NULL)
-        cr_assert(chat_utf8_valid(e.message, strlen(e.message)));
-      chat_error_free(&e);
-      free(copy);
-    }
-    free(body);
-  }
+  for (n = 0; n < sizeof(names) / sizeof(names[0]); n++)
+    every_error_prefix_is_handled(gemini, names[n], 429, CHAT_ERR_TRANSIENT);
 }

@@ -457,13 +457,11 @@ Test(json_schema_errors, reusing_errs_frees_the_old_ones) {
 
 Test(json_schema_errors, fixture_vote_reply_breaks_seven_rules) {
   size_t slen, rlen;
-  char *schema = fixture_read("json_schema/vote.schema.json", &slen);
-  char *reply = fixture_read("json_schema/vote_reply_invalid.json", &rlen);
+  char *schema = fixture_load("json_schema/vote.schema.json", &slen);
+  char *reply = fixture_load("json_schema/vote_reply_invalid.json", &rlen);
   json_schema *s;
   json_schema_errors errs;
 
-  cr_assert_not_null(schema, "cwd must be the repository root");
-  cr_assert_not_null(reply);
   s = compile_len(schema, slen);
   json_schema_errors_init(&errs);
   cr_assert_eq(run_len(s, reply, rlen, &errs), -1);
@@ -671,14 +669,12 @@ Test(json_schema_compile, why_is_optional_and_cut_to_its_size) {
 
 Test(json_schema_compile, fixture_schema_compiles_and_fenced_reply_passes) {
   size_t slen, rlen;
-  char *schema = fixture_read("json_schema/vote.schema.json", &slen);
-  char *reply = fixture_read("json_schema/vote_reply_fenced.md", &rlen);
+  char *schema = fixture_load("json_schema/vote.schema.json", &slen);
+  char *reply = fixture_load("json_schema/vote_reply_fenced.md", &rlen);
   char *copy;
   json_schema *s;
   json_schema_errors errs;
 
-  cr_assert_not_null(schema, "cwd must be the repository root");
-  cr_assert_not_null(reply);
   s = compile_len(schema, slen);
   json_schema_errors_init(&errs);
   copy = fixture_exact_copy(reply, rlen);

@@ -85,11 +85,7 @@ static void expect_one(void *ctx, const char *how, const size_t *cuts,
   run_nd(c->body, c->len, c->max, cuts, n_cuts, &r);
   cr_assert_eq(r.error, c->want_error, "%s: error %d, want %d", how,
                r.error, c->want_error);
-  cr_assert_eq(r.log.len, c->want->len, "%s: got\n%s\nwant\n%s", how,
-               r.log.data ? r.log.data : "", c->want->data ? c->want->data : "");
-  if (r.log.len > 0)
-    cr_assert(memcmp(r.log.data, c->want->data, r.log.len) == 0,
-              "%s: got\n%s\nwant\n%s", how, r.log.data, c->want->data);
+  split_assert_same_log(&r.log, c->want, how);
   buf_free(&r.log);
 }
 
@@ -249,8 +245,7 @@ static void check_vector(const char *file, size_t n_lines) {
     expect_ctx c = {.max = 0, .want_error = NDJSON_OK};
     const char *s;
 
-    body = fixture_read(path, &len);
-    cr_assert_not_null(body, "cannot read test/fixtures/%s", path);
+    body = fixture_load(path, &len);
     if (pass == 1) { /* LF -> CRLF */
       buf b;
 

@@ -13,88 +13,18 @@
 #include "buf.h"
 #include "chat.h"
 #include "codec.h"
+#include "codec_test_util.h"
 #include "fixtures.h"
 #include "ollama_codec.h"
 
-/* --- Helpers ------------------------------------------------------------- */
-
-static char *load(const char *name, size_t *len) {
-  char path[256];
-  char *data;
-
-  snprintf(path, sizeof(path), "ollama/%s", name);
-  data = fixture_read(path, len);
-  cr_assert_not_null(data, "cannot read test/fixtures/%s", path);
-  return data;
-}
-
-static chat_message msg(const char *role, const char *content) {
-  chat_message m = {.role = role, .content = content,
-                    .content_len = content ? strlen(content) : 0};
-
-  return m;
-}
-
-static const cJSON *field(const cJSON *obj, const char *name) {
-  return cJSON_GetObjectItemCaseSensitive(obj, name);
-}
-
-static const char *str_field(const cJSON *obj, const char *name) {
-  const cJSON *v = field(obj, name);
-
-  cr_assert(cJSON_IsString(v), "field %s is not a string", name);
-  return v->valuestring;
-}
-
-static cJSON *build_and_parse(const chat_request *req) {
-  size_t len = 0;
-  char *body = ollama_build_request(req, &len);
-  cJSON *root;
-
-  cr_assert_not_null(body);
-  cr_assert_eq(len, strlen(body));
-  root = cJSON_ParseWithLength(body, len);
-  cr_assert_not_null(root, "built body is not JSON: %s", body);
-  free(body);
-  return root;
-}
-
-static void parse_ok(const char *body, size_t len, chat_response *r) {
-  char *copy = fixture_exact_copy(body, len);
-  chat_error e;
-
-  chat_error_init(&e);
-  cr_assert_eq(ollama_parse_response(copy, len, r, &e), 0, "failed: %s",
-               e.reason ? e.reason : "?");
-  cr_assert_null(e.reason);
-  cr_assert_not_null(r->content);
-  free(copy);
-  chat_error_free(&e);
-}
-
-static void parse_fails(const char *body, size_t len, const char *reason) {
-  char *copy = fixture_exact_copy(body, len);
-  chat_response r;
-  chat_error e;
-
-  chat_error_init(&e);
-  cr_assert_eq(ollama_parse_response(copy, len, &r, &e), -1, "accepted: %.*s",
-               (int)len, body);
-  cr_assert_str_eq(e.reason, reason, "%.*s", (int)len, body);
-  cr_assert_eq(e.kind, CHAT_ERR_PERMANENT);
-  assert_response_empty(&r);
-  cr_assert_eq(r.n_tool_calls, 0);
-  free(copy);
-  chat_error_free(&e);
-}
-
-#define PARSE_FAILS(lit, reason) parse_fails(lit, sizeof(lit) - 1, reason)
+/* The codec under test, for the shared helpers (codec_test_util.h). */
+static const chat_codec *const ollama = &chat_codec_ollama;
 
 /* --- Request building ---------------------------------------------------- */
 
 Test(ollama_request, matches_the_reference_vector) {
   size_t len;
-  char *text = load("request.json", &len);
+  char *text = fixture_load("ollama/request.json", &len);
   cJSON *ref = cJSON_ParseWithLength(text, len);
   const cJSON *item, *options;
   chat_message msgs[4];
@@ -115,7 +45,7 @@ Test(ollama_request, matches_the_reference_vector) {
       .temperature = field(options, "temperature")->valuedouble,
       .max_tokens = (long)field(options, "num_predict")->valuedouble,
   };
-  built = build_and_parse(&req);
+  built = build_and_parse(ollama, &req);
   cr_assert(cJSON_Compare(built, ref, 1));
   cJSON_Delete(built);
   cJSON_Delete(ref);
@@ -158,7 +88,7 @@ Test(ollama_request, stream_true) {
   chat_message msgs[] = {msg("user", "x")};
   chat_request req = {.model = "m", .messages = msgs, .n_messages = 1,
                       .stream = 1, .logprobs = 1};
-  cJSON *root = build_and_parse(&req);
+  cJSON *root = build_and_parse(ollama, &req);
 
   cr_assert(cJSON_IsTrue(field(root, "stream")));
   cr_assert_null(field(root, "stream_options"));
@@ -187,7 +117,7 @@ Test(ollama_request, tools_tool_calls_and_tool_results) {
   };
   chat_request req = {.model = "llama3.2", .messages = msgs, .n_messages = 5,
                       .tools = tools, .n_tools = 1};
-  cJSON *root = build_and_parse(&req);
+  cJSON *root = build_and_parse(ollama, &req);
   const cJSON *list = field(root, "messages");
   const cJSON *a = cJSON_GetArrayItem(list, 2);
   const cJSON *t = cJSON_GetArrayItem(list, 3);
@@ -238,17 +168,17 @@ Test(ollama_request, tool_choice_as_far_as_ollama_can) {
 
   for (i = 0; i < 3; i++) {
     req.tool_choice = all[i];
-    root = build_and_parse(&req);
+    root = build_and_parse(ollama, &req);
     cr_assert_eq(cJSON_GetArraySize(field(root, "tools")), 2);
     cr_assert_null(field(root, "tool_choice"));
     cJSON_Delete(root);
   }
   req.tool_choice = "none";
-  root = build_and_parse(&req);
+  root = build_and_parse(ollama, &req);
   cr_assert_null(field(root, "tools"));
   cJSON_Delete(root);
   req.tool_choice = "b";
-  root = build_and_parse(&req);
+  root = build_and_parse(ollama, &req);
   cr_assert_eq(cJSON_GetArraySize(field(root, "tools")), 1);
   cr_assert_str_eq(
       str_field(field(cJSON_GetArrayItem(field(root, "tools"), 0), "function"),
@@ -264,7 +194,7 @@ Test(ollama_request, output_schema_is_format) {
   chat_message msgs[] = {msg("user", "x")};
   chat_request req = {.model = "m", .messages = msgs, .n_messages = 1,
                       .output_schema = schema, .output_schema_name = "v"};
-  cJSON *root = build_and_parse(&req);
+  cJSON *root = build_and_parse(ollama, &req);
   cJSON *want = cJSON_Parse(schema);
 
   cr_assert(cJSON_Compare(field(root, "format"), want, 1));
@@ -297,6 +227,10 @@ Test(ollama_request, escapes_and_pointer_length_content) {
   cJSON_Delete(root);
   free(body);
   free(raw);
+}
+
+Test(ollama_request, five_megabyte_content) {
+  big_content_round_trips(ollama);
 }
 
 Test(ollama_request, invalid_requests_give_null) {
@@ -336,25 +270,16 @@ Test(ollama_request, invalid_requests_give_null) {
       {.model = "m", .messages = good, .n_messages = 1,
        .output_schema = "{\"a\":"},
   };
-  size_t i;
 
-  for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-    size_t len = 5;
-
-    cr_assert_null(ollama_build_request(&cases[i], &len), "case %zu", i);
-    cr_assert_eq(len, 0);
-  }
-  cr_assert_null(ollama_build_request(NULL, NULL));
+  BUILD_REFUSES(ollama, cases);
 }
 
 /* --- Response parsing ---------------------------------------------------- */
 
 Test(ollama_response, reference_vector) {
-  size_t len;
-  char *body = load("response.json", &len);
   chat_response r;
 
-  parse_ok(body, len, &r);
+  parse_vector(ollama, "ollama/response.json", &r);
   cr_assert_str_eq(r.content, "Hello! How are you today?");
   cr_assert_eq(r.content_len, strlen("Hello! How are you today?"));
   cr_assert_str_eq(r.model, "llama3.2");
@@ -365,15 +290,12 @@ Test(ollama_response, reference_vector) {
   cr_assert_eq(r.n_tool_calls, 0);
   cr_assert_eq(r.has_cost, 0);
   chat_response_free(&r);
-  free(body);
 }
 
 Test(ollama_response, tool_call_vector) {
-  size_t len;
-  char *body = load("stream_tool_call.json", &len);
   chat_response r;
 
-  parse_ok(body, len, &r);
+  parse_vector(ollama, "ollama/stream_tool_call.json", &r);
   cr_assert_str_eq(r.content, "");
   cr_assert_eq(r.n_tool_calls, 1);
   cr_assert_str_eq(r.tool_calls[0].id, "call_0");
@@ -385,7 +307,6 @@ Test(ollama_response, tool_call_vector) {
   cr_assert_eq(r.input_tokens, -1);
   cr_assert_eq(r.output_tokens, -1);
   chat_response_free(&r);
-  free(body);
 }
 
 Test(ollama_response, done_reasons_and_counts) {
@@ -418,7 +339,7 @@ Test(ollama_response, done_reasons_and_counts) {
                      "\"content\":\"x\"},%s}",
                      cases[i].tail);
 
-    parse_ok(body, (size_t)n, &r);
+    parse_ok(ollama, body, (size_t)n, &r);
     if (cases[i].raw == NULL)
       cr_assert_null(r.finish_reason, "%s", cases[i].tail);
     else
@@ -440,7 +361,7 @@ Test(ollama_response, several_tool_calls) {
       "]},\"done\":true,\"done_reason\":\"stop\"}";
   chat_response r;
 
-  parse_ok(body, sizeof(body) - 1, &r);
+  parse_ok(ollama, body, sizeof(body) - 1, &r);
   cr_assert_eq(r.n_tool_calls, 3);
   cr_assert_str_eq(r.tool_calls[0].id, "call_x");
   cr_assert_str_eq(r.tool_calls[0].arguments,
@@ -456,7 +377,7 @@ Test(ollama_response, several_tool_calls) {
 
 Test(ollama_response, error_in_200_is_transient_provider_error) {
   size_t len;
-  char *body = load("error_404.json", &len);
+  char *body = fixture_load("ollama/error_404.json", &len);
   chat_response r;
   chat_error e;
 
@@ -471,24 +392,25 @@ Test(ollama_response, error_in_200_is_transient_provider_error) {
 }
 
 Test(ollama_response, missing_structure_is_missing_field) {
-  PARSE_FAILS("{}", "missing_field");
-  PARSE_FAILS("{\"done\":true}", "missing_field");
-  PARSE_FAILS("{\"message\":null}", "missing_field");
-  PARSE_FAILS("{\"message\":\"hi\"}", "missing_field");
-  PARSE_FAILS("{\"message\":[]}", "missing_field");
-  PARSE_FAILS("{\"response\":\"hi\",\"done\":true}", "missing_field");
-  PARSE_FAILS("{\"message\":{\"content\":5}}", "missing_field");
-  PARSE_FAILS("{\"message\":{\"content\":[\"a\"]}}", "missing_field");
-  PARSE_FAILS("{\"message\":{\"tool_calls\":{}}}", "missing_field");
-  PARSE_FAILS("{\"message\":{\"tool_calls\":[1]}}", "missing_field");
-  PARSE_FAILS("{\"message\":{\"tool_calls\":[{\"function\":{}}]}}",
+  PARSE_FAILS(ollama, "{}", "missing_field");
+  PARSE_FAILS(ollama, "{\"done\":true}", "missing_field");
+  PARSE_FAILS(ollama, "{\"message\":null}", "missing_field");
+  PARSE_FAILS(ollama, "{\"message\":\"hi\"}", "missing_field");
+  PARSE_FAILS(ollama, "{\"message\":[]}", "missing_field");
+  PARSE_FAILS(ollama, "{\"response\":\"hi\",\"done\":true}", "missing_field");
+  PARSE_FAILS(ollama, "{\"message\":{\"content\":5}}", "missing_field");
+  PARSE_FAILS(ollama, "{\"message\":{\"content\":[\"a\"]}}", "missing_field");
+  PARSE_FAILS(ollama, "{\"message\":{\"tool_calls\":{}}}", "missing_field");
+  PARSE_FAILS(ollama, "{\"message\":{\"tool_calls\":[1]}}", "missing_field");
+  PARSE_FAILS(ollama, "{\"message\":{\"tool_calls\":[{\"function\":{}}]}}",
               "missing_field");
-  PARSE_FAILS("{\"message\":{\"tool_calls\":[{\"function\":{\"name\":\"f\","
+  PARSE_FAILS(ollama,
+              "{\"message\":{\"tool_calls\":[{\"function\":{\"name\":\"f\","
               "\"arguments\":[]}}]}}",
               "missing_field");
-  PARSE_FAILS("[]", "missing_field");
-  PARSE_FAILS("null", "missing_field");
-  PARSE_FAILS("{\"error\":null}", "missing_field");
+  PARSE_FAILS(ollama, "[]", "missing_field");
+  PARSE_FAILS(ollama, "null", "missing_field");
+  PARSE_FAILS(ollama, "{\"error\":null}", "missing_field");
 }
 
 Test(ollama_response, missing_and_null_content_are_empty) {
@@ -499,7 +421,7 @@ Test(ollama_response, missing_and_null_content_are_empty) {
   for (i = 0; i < 2; i++) {
     chat_response r;
 
-    parse_ok(bodies[i], strlen(bodies[i]), &r);
+    parse_ok(ollama, bodies[i], strlen(bodies[i]), &r);
     cr_assert_str_eq(r.content, "");
     chat_response_free(&r);
   }
@@ -509,14 +431,16 @@ Test(ollama_response, bad_bodies) {
   chat_response r;
   chat_error e;
 
-  PARSE_FAILS("", "invalid_json");
-  PARSE_FAILS("{", "invalid_json");
-  PARSE_FAILS("{\"message\":{\"content\":\"a\"}}\n{\"done\":true}",
+  PARSE_FAILS(ollama, "", "invalid_json");
+  PARSE_FAILS(ollama, "{", "invalid_json");
+  PARSE_FAILS(ollama, "{\"message\":{\"content\":\"a\"}}\n{\"done\":true}",
               "invalid_json");
-  PARSE_FAILS("{\"message\":{\"content\":\"a\0\"}}", "invalid_json");
-  PARSE_FAILS("{\"message\":{\"content\":\"\\ud800\"}}", "invalid_json");
-  PARSE_FAILS("{\"message\":{\"content\":\"\xff\"}}", "invalid_utf8");
-  PARSE_FAILS("{\"message\":{\"content\":\"\xe2\x82\"}}", "invalid_utf8");
+  PARSE_FAILS(ollama, "{\"message\":{\"content\":\"a\0\"}}", "invalid_json");
+  PARSE_FAILS(ollama,
+              "{\"message\":{\"content\":\"\\ud800\"}}", "invalid_json");
+  PARSE_FAILS(ollama, "{\"message\":{\"content\":\"\xff\"}}", "invalid_utf8");
+  PARSE_FAILS(ollama,
+              "{\"message\":{\"content\":\"\xe2\x82\"}}", "invalid_utf8");
   chat_error_init(&e);
   cr_assert_eq(ollama_parse_response(NULL, 0, &r, &e), -1);
   cr_assert_str_eq(e.reason, "invalid_json");
@@ -524,65 +448,25 @@ Test(ollama_response, bad_bodies) {
 }
 
 Test(ollama_response, every_prefix_of_the_vector_fails_cleanly) {
-  size_t len, cut, end;
-  char *body = load("response.json", &len);
-
-  end = len;
-  while (end > 0 && body[end - 1] != '}')
-    end--;
-  for (cut = 0; cut < end; cut++)
-    parse_fails(body, cut, "invalid_json");
-  free(body);
+  every_prefix_fails(ollama, "ollama/response.json");
 }
 
 Test(ollama_response, every_single_byte_corruption_is_handled) {
-  static const char bytes[] = {'"', '{', '}', '[', ']', ',', ':', '\\',
-                               '\0', 'x', '\xff', '\x80'};
-  size_t len, pos, k;
-  char *body = load("stream_tool_call.json", &len);
-
-  for (pos = 0; pos < len; pos++) {
-    for (k = 0; k < sizeof(bytes); k++) {
-      char *copy = fixture_exact_copy(body, len);
-      chat_response r;
-      chat_error e;
-
-      copy[pos] = bytes[k];
-      chat_error_init(&e);
-      if (ollama_parse_response(copy, len, &r, &e) == 0) {
-        cr_assert_not_null(r.content);
-        cr_assert_eq(r.content_len, strlen(r.content));
-      }
-      else {
-        cr_assert_not_null(e.reason);
-        cr_assert_null(r.content);
-      }
-      chat_response_free(&r);
-      chat_error_free(&e);
-      free(copy);
-    }
-  }
-  free(body);
+  every_corruption_is_handled(ollama, "ollama/stream_tool_call.json");
 }
 
 /* --- Error bodies (through the table) ------------------------------------ */
 
 Test(ollama_error, not_found_vector) {
-  size_t len;
-  char *body = load("error_404.json", &len);
   chat_error e;
 
-  chat_error_init(&e);
-  chat_codec_ollama.parse_error(404, body, len, -1, &e);
+  error_vector(ollama, "ollama/error_404.json", 404, -1, &e);
   cr_assert_eq(e.kind, CHAT_ERR_PERMANENT);
-  cr_assert_str_eq(e.reason, "http_error");
-  cr_assert_eq(e.http_status, 404);
   cr_assert_str_eq(e.message, "model 'llama3.2' not found");
   cr_assert_null(e.type);
   cr_assert_null(e.code);
   cr_assert_eq(e.retry_after_ms, -1);
   chat_error_free(&e);
-  free(body);
 }
 
 Test(ollama_error, statuses_from_errors_mdx) {
@@ -598,9 +482,7 @@ Test(ollama_error, statuses_from_errors_mdx) {
   for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     chat_error e;
 
-    chat_error_init(&e);
-    chat_codec_ollama.parse_error(cases[i].status, body, sizeof(body) - 1, -1,
-                                  &e);
+    parse_error(ollama, cases[i].status, body, sizeof(body) - 1, -1, &e);
     cr_assert_eq(e.kind, cases[i].kind, "status %ld", cases[i].status);
     cr_assert_str_eq(e.message, "boom");
     chat_error_free(&e);
@@ -611,8 +493,7 @@ Test(ollama_error, plain_text_body) {
   static const char body[] = "404 page not found\n";
   chat_error e;
 
-  chat_error_init(&e);
-  chat_codec_ollama.parse_error(404, body, sizeof(body) - 1, -1, &e);
+  parse_error(ollama, 404, body, sizeof(body) - 1, -1, &e);
   cr_assert_str_eq(e.message, "404 page not found");
   chat_error_free(&e);
 }
@@ -627,39 +508,20 @@ Test(ollama_endpoint, url_headers_and_table) {
               {"http://gpu-box:11434/", "http://gpu-box:11434/api/chat"},
               {"https://ollama.com", "https://ollama.com/api/chat"}};
   chat_endpoint ep = {0};
-  chat_headers h;
   size_t i;
 
   for (i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
-    buf b;
-
-    buf_init(&b, 0);
     ep.base_url = urls[i].base;
-    cr_assert_eq(chat_codec_ollama.build_url(&ep, &b), 0);
-    cr_assert_str_eq(b.data, urls[i].url);
-    buf_free(&b);
+    assert_url(ollama, &ep, urls[i].url);
   }
-  {
-    buf b;
+  ep.base_url = "http://x\n";
+  assert_url(ollama, &ep, NULL);
 
-    buf_init(&b, 0);
-    ep.base_url = "http://x\n";
-    cr_assert_eq(chat_codec_ollama.build_url(&ep, &b), -1);
-    buf_free(&b);
-  }
-
-  chat_headers_init(&h);
-  cr_assert_eq(chat_codec_ollama.build_headers(&ep, &h), 0);
-  cr_assert_eq(h.n, 1);
-  cr_assert_str_eq(h.lines[0], "Content-Type: application/json");
-  chat_headers_free(&h);
+  ASSERT_HEADERS(ollama, &ep, "Content-Type: application/json");
   ep.api_key = "ok-key";
   ep.referer = "https://example.com";
-  cr_assert_eq(chat_codec_ollama.build_headers(&ep, &h), 0);
-  cr_assert_eq(h.n, 2);
-  cr_assert_str_eq(h.lines[0], "Authorization: Bearer ok-key");
-  cr_assert_str_eq(h.lines[1], "Content-Type: application/json");
-  chat_headers_free(&h);
+  ASSERT_HEADERS(ollama, &ep, "Authorization: Bearer ok-key",
+                 "Content-Type: application/json");
 
   cr_assert_eq(chat_codec_find("ollama"), &chat_codec_ollama);
   cr_assert_eq(chat_codec_ollama.framing, CHAT_FRAMING_NDJSON);

@@ -13,77 +13,29 @@
 #include "buf.h"
 #include "chat.h"
 #include "chat_stream.h"
+#include "codec_test_util.h"
 #include "fixtures.h"
 #include "ollama_codec.h"
 #include "stream_split.h"
 
 /* --- Helpers ------------------------------------------------------------- */
 
-typedef struct run {
-  chat_stream *st;
-  buf text; /* what on_text saw */
-  chat_response resp;
-  chat_error err;
-} run;
-
-static void on_text(void *ud, const char *text, size_t len) {
-  cr_assert_gt(len, 0);
-  cr_assert_eq(buf_append(ud, text, len), 0);
-}
-
-static void run_start(run *r) {
-  buf_init(&r->text, 0);
-  r->st = chat_stream_new(&chat_codec_ollama, 0, on_text, &r->text);
-  cr_assert_not_null(r->st);
-  chat_error_init(&r->err);
-  chat_response_init(&r->resp);
-}
-
-/* One line, from an exact-size copy. */
-static int line_n(run *r, const char *data, size_t len) {
-  char *copy = fixture_exact_copy(data, len);
-  int rc = chat_codec_ollama.stream_event(r->st, NULL, copy, len);
-
-  free(copy);
-  return rc;
-}
-
-static int line(run *r, const char *data) {
-  return line_n(r, data, strlen(data));
-}
-
 /* Feeds each line of an NDJSON fixture (path under test/fixtures);
  * returns the last result. */
-static int feed_fixture(run *r, const char *path) {
+static int feed_fixture(event_run *r, const char *path) {
   size_t len;
   char *text, *p, *end;
   int rc = 0;
 
-  text = fixture_read(path, &len);
-  cr_assert_not_null(text, "cannot read test/fixtures/%s", path);
+  text = fixture_load(path, &len);
   for (p = text; p < text + len; p = end + 1) {
     end = memchr(p, '\n', (size_t)(text + len - p));
     if (end == NULL)
       end = text + len;
-    rc = line_n(r, p, (size_t)(end - p));
+    rc = run_event_n(r, p, (size_t)(end - p));
   }
   free(text);
   return rc;
-}
-
-static int run_finish(run *r) {
-  int rc = chat_stream_finish(r->st, &r->resp, &r->err);
-
-  chat_stream_free(r->st);
-  r->st = NULL;
-  return rc;
-}
-
-static void run_free(run *r) {
-  chat_stream_free(r->st);
-  chat_response_free(&r->resp);
-  chat_error_free(&r->err);
-  buf_free(&r->text);
 }
 
 static const char done_line[] =
@@ -91,25 +43,17 @@ static const char done_line[] =
     "\"\"},\"done\":true,\"done_reason\":\"stop\",\"prompt_eval_count\":3,"
     "\"eval_count\":4}";
 
+/* A stream of the given line that must fail with reason. */
 static void line_fails(const char *data, const char *reason) {
-  run r;
-
-  run_start(&r);
-  cr_assert_eq(line(&r, data), -1, "accepted: %s", data);
-  line(&r, done_line);
-  cr_assert_eq(run_finish(&r), -1);
-  cr_assert_str_eq(r.err.reason, reason, "%s", data);
-  cr_assert_eq(r.err.kind, CHAT_ERR_PERMANENT);
-  cr_assert_null(r.resp.content);
-  run_free(&r);
+  run_fails(&chat_codec_ollama, data, done_line, reason);
 }
 
 /* --- The reference vectors ----------------------------------------------- */
 
 Test(ollama_stream, three_line_vector) {
-  run r;
+  event_run r;
 
-  run_start(&r);
+  run_start(&r, &chat_codec_ollama);
   cr_assert_eq(feed_fixture(&r, "stream/ollama_basic.ndjson"), 0);
   cr_assert_eq(run_finish(&r), 0);
   cr_assert_str_eq(r.resp.content, "The sky");
@@ -124,11 +68,11 @@ Test(ollama_stream, three_line_vector) {
 }
 
 Test(ollama_stream, tool_call_line_then_done) {
-  run r;
+  event_run r;
 
-  run_start(&r);
+  run_start(&r, &chat_codec_ollama);
   cr_assert_eq(feed_fixture(&r, "ollama/stream_tool_call.json"), 0);
-  cr_assert_eq(line(&r, done_line), 0);
+  cr_assert_eq(run_event(&r, done_line), 0);
   cr_assert_eq(run_finish(&r), 0);
   cr_assert_str_eq(r.resp.content, "");
   cr_assert_eq(r.resp.n_tool_calls, 1);
@@ -146,9 +90,9 @@ Test(ollama_stream, tool_call_line_then_done) {
 }
 
 Test(ollama_stream, midstream_error_vector) {
-  run r;
+  event_run r;
 
-  run_start(&r);
+  run_start(&r, &chat_codec_ollama);
   cr_assert_eq(feed_fixture(&r, "stream/ollama_midstream_error.ndjson"), -1);
   cr_assert_eq(run_finish(&r), -1);
   cr_assert_str_eq(r.err.reason, "provider_error");
@@ -169,16 +113,16 @@ Test(ollama_stream, every_prefix_of_every_line_is_handled) {
     size_t len, cut;
     char *text, *p;
 
-    text = fixture_read(names[n], &len);
-    cr_assert_not_null(text);
+    text = fixture_load(names[n], &len);
     for (p = text; p < text + len; p += strcspn(p, "\n") + 1) {
       size_t n_line = strcspn(p, "\n");
 
       for (cut = 1; cut < n_line; cut++) {
-        run r;
+        event_run r;
 
-        run_start(&r);
-        cr_assert_eq(line_n(&r, p, cut), -1, "%s prefix %zu", names[n], cut);
+        run_start(&r, &chat_codec_ollama);
+        cr_assert_eq(run_event_n(&r, p, cut), -1, "%s prefix %zu", names[n],
+                     cut);
         cr_assert_eq(run_finish(&r), -1);
         cr_assert_str_eq(r.err.reason, "invalid_json");
         run_free(&r);
@@ -190,16 +134,9 @@ Test(ollama_stream, every_prefix_of_every_line_is_handled) {
 
 /* --- Whole bodies through chat_stream_feed, under every chunking -------- */
 
-static char *load_body(const char *path, size_t *len) {
-  char *body = fixture_read(path, len);
-
-  cr_assert_not_null(body, "cannot read test/fixtures/%s", path);
-  return body;
-}
-
 Test(ollama_stream, basic_vector_under_every_chunking) {
   size_t len;
-  char *body = load_body("stream/ollama_basic.ndjson", &len);
+  char *body = fixture_load("stream/ollama_basic.ndjson", &len);
   stream_outcome o;
 
   stream_split_check(&chat_codec_ollama, 0, body, len, &o);
@@ -216,7 +153,7 @@ Test(ollama_stream, basic_vector_under_every_chunking) {
 
 Test(ollama_stream, tool_call_then_done_under_every_chunking) {
   size_t len;
-  char *line1 = load_body("ollama/stream_tool_call.json", &len);
+  char *line1 = fixture_load("ollama/stream_tool_call.json", &len);
   stream_outcome o;
   buf body;
 
@@ -240,7 +177,7 @@ Test(ollama_stream, tool_call_then_done_under_every_chunking) {
 
 Test(ollama_stream, midstream_error_under_every_chunking) {
   size_t len;
-  char *body = load_body("stream/ollama_midstream_error.ndjson", &len);
+  char *body = fixture_load("stream/ollama_midstream_error.ndjson", &len);
   stream_outcome o;
 
   stream_split_check(&chat_codec_ollama, 0, body, len, &o);
@@ -256,37 +193,38 @@ Test(ollama_stream, midstream_error_under_every_chunking) {
 /* --- Pieces of the format ------------------------------------------------- */
 
 Test(ollama_stream, no_done_line_is_a_truncated_stream) {
-  run r;
+  event_run r;
 
-  run_start(&r);
-  cr_assert_eq(line(&r, "{\"message\":{\"content\":\"a\"},\"done\":false}"),
-               0);
+  run_start(&r, &chat_codec_ollama);
+  cr_assert_eq(
+      run_event(&r, "{\"message\":{\"content\":\"a\"},\"done\":false}"), 0);
   cr_assert_eq(run_finish(&r), -1);
   cr_assert_str_eq(r.err.reason, "truncated_stream");
   run_free(&r);
 }
 
 Test(ollama_stream, blank_lines_are_skipped) {
-  run r;
+  event_run r;
 
-  run_start(&r);
-  cr_assert_eq(line(&r, ""), 0);
-  cr_assert_eq(line(&r, " \r"), 0);
+  run_start(&r, &chat_codec_ollama);
+  cr_assert_eq(run_event(&r, ""), 0);
+  cr_assert_eq(run_event(&r, " \r"), 0);
   cr_assert_eq(chat_codec_ollama.stream_event(r.st, NULL, NULL, 0), 0);
-  cr_assert_eq(line(&r, "{\"message\":{\"content\":\"a\"},\"done\":false}\r"),
-               0);
-  cr_assert_eq(line(&r, done_line), 0);
+  cr_assert_eq(
+      run_event(&r, "{\"message\":{\"content\":\"a\"},\"done\":false}\r"),
+      0);
+  cr_assert_eq(run_event(&r, done_line), 0);
   cr_assert_eq(run_finish(&r), 0);
   cr_assert_str_eq(r.resp.content, "a");
   run_free(&r);
 }
 
 Test(ollama_stream, done_without_counts_means_zero) {
-  run r;
+  event_run r;
 
-  run_start(&r);
-  cr_assert_eq(line(&r, "{\"message\":{\"content\":\"x\"},\"done\":true,"
-                        "\"done_reason\":\"length\"}"),
+  run_start(&r, &chat_codec_ollama);
+  cr_assert_eq(run_event(&r, "{\"message\":{\"content\":\"x\"},\"done\":true,"
+                             "\"done_reason\":\"length\"}"),
                0);
   cr_assert_eq(run_finish(&r), 0);
   cr_assert_eq(r.resp.input_tokens, 0);
@@ -308,12 +246,12 @@ Test(ollama_stream, done_reasons) {
 
   for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     char data[128];
-    run r;
+    event_run r;
 
     snprintf(data, sizeof(data), "{\"done\":true,\"done_reason\":\"%s\"}",
              cases[i].raw);
-    run_start(&r);
-    cr_assert_eq(line(&r, data), 0);
+    run_start(&r, &chat_codec_ollama);
+    cr_assert_eq(run_event(&r, data), 0);
     cr_assert_eq(run_finish(&r), 0);
     cr_assert_eq(r.resp.stop, cases[i].stop, "%s", cases[i].raw);
     cr_assert_str_eq(r.resp.finish_reason, cases[i].raw);
@@ -323,12 +261,12 @@ Test(ollama_stream, done_reasons) {
 }
 
 Test(ollama_stream, tool_calls_on_the_done_line_stop_for_tools) {
-  run r;
+  event_run r;
 
-  run_start(&r);
-  cr_assert_eq(line(&r, "{\"message\":{\"content\":\"\",\"tool_calls\":[{"
-                        "\"function\":{\"name\":\"f\",\"arguments\":{}}}]},"
-                        "\"done\":true,\"done_reason\":\"stop\"}"),
+  run_start(&r, &chat_codec_ollama);
+  cr_assert_eq(run_event(&r, "{\"message\":{\"content\":\"\",\"tool_calls\":[{"
+                             "\"function\":{\"name\":\"f\",\"arguments\":"
+                             "{}}}]},\"done\":true,\"done_reason\":\"stop\"}"),
                0);
   cr_assert_eq(run_finish(&r), 0);
   cr_assert_eq(r.resp.stop, CHAT_STOP_TOOL_CALLS);
@@ -339,19 +277,20 @@ Test(ollama_stream, tool_calls_on_the_done_line_stop_for_tools) {
 }
 
 Test(ollama_stream, tool_calls_across_lines_are_numbered_in_order) {
-  run r;
+  event_run r;
 
-  run_start(&r);
-  cr_assert_eq(line(&r, "{\"message\":{\"content\":\"\",\"tool_calls\":[{"
-                        "\"id\":\"call_a\",\"function\":{\"index\":0,\"name\":"
-                        "\"f\",\"arguments\":{\"n\":1}}}]},\"done\":false}"),
+  run_start(&r, &chat_codec_ollama);
+  cr_assert_eq(run_event(&r, "{\"message\":{\"content\":\"\",\"tool_calls\":[{"
+                             "\"id\":\"call_a\",\"function\":{\"index\":0,"
+                             "\"name\":\"f\",\"arguments\":{\"n\":1}}}]},"
+                             "\"done\":false}"),
                0);
-  cr_assert_eq(line(&r, "{\"message\":{\"content\":\"\",\"tool_calls\":[{"
-                        "\"function\":{\"index\":1,\"name\":\"g\","
-                        "\"arguments\":{\"s\":\"\\u00e9\",\"l\":[1,2.5,"
-                        "null,true]}}}]},\"done\":false}"),
+  cr_assert_eq(run_event(&r, "{\"message\":{\"content\":\"\",\"tool_calls\":[{"
+                             "\"function\":{\"index\":1,\"name\":\"g\","
+                             "\"arguments\":{\"s\":\"\\u00e9\",\"l\":[1,2.5,"
+                             "null,true]}}}]},\"done\":false}"),
                0);
-  cr_assert_eq(line(&r, done_line), 0);
+  cr_assert_eq(run_event(&r, done_line), 0);
   cr_assert_eq(run_finish(&r), 0);
   cr_assert_eq(r.resp.n_tool_calls, 2);
   cr_assert_str_eq(r.resp.tool_calls[0].id, "call_a");
@@ -374,13 +313,13 @@ Test(ollama_stream, repeated_wire_indexes_do_not_merge_calls) {
       "{\"message\":{\"tool_calls\":[{\"function\":{\"name\":\"g\"}},"
       "{\"function\":{\"name\":\"h\"}}]},\"done\":false}",
   };
-  run r;
+  event_run r;
   size_t i;
 
-  run_start(&r);
+  run_start(&r, &chat_codec_ollama);
   for (i = 0; i < 3; i++)
-    cr_assert_eq(line(&r, lines[i]), 0);
-  cr_assert_eq(line(&r, done_line), 0);
+    cr_assert_eq(run_event(&r, lines[i]), 0);
+  cr_assert_eq(run_event(&r, done_line), 0);
   cr_assert_eq(run_finish(&r), 0);
   cr_assert_eq(r.resp.n_tool_calls, 4);
   cr_assert_str_eq(r.resp.tool_calls[0].arguments, "{\"n\":1}");
@@ -397,14 +336,14 @@ Test(ollama_stream, repeated_wire_indexes_do_not_merge_calls) {
 }
 
 Test(ollama_stream, thinking_and_generate_lines_add_no_text) {
-  run r;
+  event_run r;
 
-  run_start(&r);
-  cr_assert_eq(line(&r, "{\"message\":{\"role\":\"assistant\",\"content\":"
-                        "\"\",\"thinking\":\"hmm\"},\"done\":false}"),
+  run_start(&r, &chat_codec_ollama);
+  cr_assert_eq(run_event(&r, "{\"message\":{\"role\":\"assistant\",\"content\":"
+                             "\"\",\"thinking\":\"hmm\"},\"done\":false}"),
                0);
-  cr_assert_eq(line(&r, "{\"response\":\"can\",\"done\":false}"), 0);
-  cr_assert_eq(line(&r, done_line), 0);
+  cr_assert_eq(run_event(&r, "{\"response\":\"can\",\"done\":false}"), 0);
+  cr_assert_eq(run_event(&r, done_line), 0);
   cr_assert_eq(run_finish(&r), 0);
   cr_assert_str_eq(r.resp.content, "");
   cr_assert_eq(r.text.len, 0);
@@ -424,10 +363,10 @@ Test(ollama_stream, error_line_shapes) {
   size_t i;
 
   for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-    run r;
+    event_run r;
 
-    run_start(&r);
-    cr_assert_eq(line(&r, cases[i].data), -1);
+    run_start(&r, &chat_codec_ollama);
+    cr_assert_eq(run_event(&r, cases[i].data), -1);
     cr_assert_eq(run_finish(&r), -1);
     cr_assert_str_eq(r.err.reason, "provider_error");
     cr_assert_eq(r.err.kind, CHAT_ERR_TRANSIENT);
@@ -443,15 +382,15 @@ Test(ollama_stream, error_line_shapes) {
 
 Test(ollama_stream, malformed_lines_fail) {
   static const char nul[] = "{\"message\":{\"content\":\"a\0\"}}";
-  run r;
+  event_run r;
 
   line_fails("{", "invalid_json");
   line_fails("{\"done\":false}{\"done\":true}", "invalid_json");
   line_fails("data: {\"done\":true}", "invalid_json");
   line_fails("{\"message\":{\"content\":\"\xff\"}}", "invalid_utf8");
   line_fails("{\"message\":{\"content\":\"\xed\xa0\x80\"}}", "invalid_utf8");
-  run_start(&r);
-  cr_assert_eq(line_n(&r, nul, sizeof(nul) - 1), -1);
+  run_start(&r, &chat_codec_ollama);
+  cr_assert_eq(run_event_n(&r, nul, sizeof(nul) - 1), -1);
   cr_assert_eq(run_finish(&r), -1);
   cr_assert_str_eq(r.err.reason, "invalid_json");
   run_free(&r);
@@ -487,11 +426,11 @@ Test(ollama_stream, wrong_types_fail) {
 }
 
 Test(ollama_stream, odd_counts_are_left_unset) {
-  run r;
+  event_run r;
 
-  run_start(&r);
-  cr_assert_eq(line(&r, "{\"done\":true,\"prompt_eval_count\":\"26\","
-                        "\"eval_count\":-1}"),
+  run_start(&r, &chat_codec_ollama);
+  cr_assert_eq(run_event(&r, "{\"done\":true,\"prompt_eval_count\":\"26\","
+                             "\"eval_count\":-1}"),
                0);
   cr_assert_eq(run_finish(&r), 0);
   cr_assert_eq(r.resp.input_tokens, -1);
@@ -512,12 +451,12 @@ Test(ollama_stream, every_single_byte_corruption_is_handled) {
   for (pos = 0; pos < sizeof(data) - 1; pos++) {
     for (k = 0; k < sizeof(bytes); k++) {
       char copy[sizeof(data)];
-      run r;
+      event_run r;
 
       memcpy(copy, data, sizeof(data));
       copy[pos] = bytes[k];
-      run_start(&r);
-      line_n(&r, copy, sizeof(data) - 1);
+      run_start(&r, &chat_codec_ollama);
+      run_event_n(&r, copy, sizeof(data) - 1);
       if (run_finish(&r) == 0)
         cr_assert_not_null(r.resp.content);
       else

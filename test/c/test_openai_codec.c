@@ -14,95 +14,21 @@
 #include "buf.h"
 #include "chat.h"
 #include "codec.h"
+#include "codec_test_util.h"
 #include "fixtures.h"
 #include "openai_codec.h"
 
-/* --- Helpers ------------------------------------------------------------- */
-
-static char *load(const char *name, size_t *len) {
-  char path[256];
-  char *data;
-
-  snprintf(path, sizeof(path), "openai/%s", name);
-  data = fixture_read(path, len);
-  cr_assert_not_null(data, "cannot read test/fixtures/%s (cwd must be the "
-                           "repository root)", path);
-  return data;
-}
-
-static chat_message msg(const char *role, const char *content) {
-  chat_message m = {.role = role, .content = content,
-                    .content_len = content ? strlen(content) : 0};
-
-  return m;
-}
-
-/* Builds a request and parses it back; the caller deletes the result. */
-static cJSON *build_and_parse(const chat_request *req) {
-  size_t len = 0;
-  char *body = openai_build_request(req, &len);
-  cJSON *root;
-
-  cr_assert_not_null(body);
-  cr_assert_eq(len, strlen(body));
-  root = cJSON_ParseWithLength(body, len);
-  cr_assert_not_null(root, "built body is not JSON: %s", body);
-  free(body);
-  return root;
-}
-
-static const char *str_field(const cJSON *obj, const char *name) {
-  const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
-
-  cr_assert(cJSON_IsString(v), "field %s is not a string", name);
-  return v->valuestring;
-}
-
-/* Parses body (through an exact-size copy) expecting success. */
-static void parse_ok(const char *body, size_t len, chat_response *r) {
-  char *copy = fixture_exact_copy(body, len);
-  chat_error e;
-  int rc;
-
-  chat_error_init(&e);
-  rc = openai_parse_response(copy, len, r, &e);
-  cr_assert_eq(rc, 0, "parse failed: %s", e.reason ? e.reason : "?");
-  cr_assert_eq(e.kind, CHAT_OK);
-  cr_assert_null(e.reason);
-  cr_assert_not_null(r->content);
-  free(copy);
-  chat_error_free(&e);
-}
-
-/* Parses body expecting failure with `reason`; checks resp stays empty. */
-static void parse_fails(const char *body, size_t len, const char *reason) {
-  char *copy = fixture_exact_copy(body, len);
-  chat_response r;
-  chat_error e;
-  int rc;
-
-  chat_error_init(&e);
-  rc = openai_parse_response(copy, len, &r, &e);
-  cr_assert_eq(rc, -1, "expected %s for %.*s", reason, (int)len, body);
-  cr_assert_not_null(e.reason);
-  cr_assert_str_eq(e.reason, reason, "body: %.*s", (int)len, body);
-  assert_response_empty(&r);
-  if (strcmp(reason, "provider_error") != 0)
-    cr_assert_eq(e.kind, CHAT_ERR_PERMANENT);
-  free(copy);
-  chat_error_free(&e);
-}
-
-#define PARSE_FAILS(lit, reason) parse_fails(lit, sizeof(lit) - 1, reason)
-
-static void parse_error_str(long status, const char *body, size_t len,
-                            chat_error *e) {
-  char *copy = fixture_exact_copy(body, len);
-
-  chat_error_init(e);
-  openai_parse_error(status, copy, len, -1, e);
-  free(copy);
-}
+/* The functions under test as a table for the shared helpers
+ * (codec_test_util.h). Requests go through openai_build_request, which caps
+ * with max_tokens as compatible servers take it; the "openai" table itself
+ * sends max_completion_tokens (see the tests through the tables below). */
+static const chat_codec openai_functions = {
+    .name = "openai",
+    .build_request = openai_build_request,
+    .parse_response = openai_parse_response,
+    .parse_error = openai_parse_error,
+};
+static const chat_codec *const openai = &openai_functions;
 
 /* --- Request building ---------------------------------------------------- */
 
@@ -112,7 +38,7 @@ Test(openai_request, every_field_round_trips) {
                          msg("assistant", "Hi."),
                          msg("user", "Again")};
   chat_request req = {.model = "gpt-4o-mini", .messages = msgs, .n_messages = 4, .has_temperature = 1, .temperature = 0.2, .max_tokens = 256};
-  cJSON *root = build_and_parse(&req);
+  cJSON *root = build_and_parse(openai, &req);
   const cJSON *messages, *temp, *max, *stream;
   size_t i;
 
@@ -156,7 +82,7 @@ Test(openai_request, exact_text_for_a_small_request) {
 
 Test(openai_request, matches_the_reference_vector) {
   size_t len;
-  char *text = load("request.json", &len);
+  char *text = fixture_load("openai/request.json", &len);
   cJSON *ref = cJSON_ParseWithLength(text, len);
   const cJSON *ref_msgs, *item;
   chat_message msgs[8];
@@ -177,7 +103,7 @@ Test(openai_request, matches_the_reference_vector) {
   req.temperature =
       cJSON_GetObjectItemCaseSensitive(ref, "temperature")->valuedouble;
   req.max_tokens = 0;
-  built = build_and_parse(&req);
+  built = build_and_parse(openai, &req);
   cr_assert(cJSON_Compare(cJSON_GetObjectItemCaseSensitive(built, "model"),
                           cJSON_GetObjectItemCaseSensitive(ref, "model"), 1));
   cr_assert(cJSON_Compare(cJSON_GetObjectItemCaseSensitive(built, "messages"),
@@ -195,7 +121,7 @@ Test(openai_request, matches_the_reference_vector) {
 Test(openai_request, temperature_omitted_when_unset) {
   chat_message msgs[] = {msg("user", "x")};
   chat_request req = {.model = "m", .messages = msgs, .n_messages = 1, .has_temperature = 0, .temperature = 0.7, .max_tokens = 10};
-  cJSON *root = build_and_parse(&req);
+  cJSON *root = build_and_parse(openai, &req);
 
   cr_assert_null(cJSON_GetObjectItemCaseSensitive(root, "temperature"));
   cr_assert_not_null(cJSON_GetObjectItemCaseSensitive(root, "max_tokens"));
@@ -216,13 +142,13 @@ Test(openai_request, zero_temperature_is_sent) {
 Test(openai_request, max_tokens_omitted_when_not_positive) {
   chat_message msgs[] = {msg("user", "x")};
   chat_request req = {.model = "m", .messages = msgs, .n_messages = 1, .has_temperature = 0, .temperature = 0, .max_tokens = 0};
-  cJSON *root = build_and_parse(&req);
+  cJSON *root = build_and_parse(openai, &req);
 
   cr_assert_null(cJSON_GetObjectItemCaseSensitive(root, "max_tokens"));
   cr_assert_eq(cJSON_GetArraySize(root), 3); /* model, messages, stream */
   cJSON_Delete(root);
   req.max_tokens = -5;
-  root = build_and_parse(&req);
+  root = build_and_parse(openai, &req);
   cr_assert_null(cJSON_GetObjectItemCaseSensitive(root, "max_tokens"));
   cJSON_Delete(root);
 }
@@ -236,7 +162,7 @@ Test(openai_request, temperatures_round_trip_exactly) {
 
   for (i = 0; i < sizeof(temps) / sizeof(temps[0]); i++) {
     chat_request req = {.model = "m", .messages = msgs, .n_messages = 1, .has_temperature = 1, .temperature = temps[i], .max_tokens = 0};
-    cJSON *root = build_and_parse(&req);
+    cJSON *root = build_and_parse(openai, &req);
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(root, "temperature");
 
     cr_assert(cJSON_IsNumber(t));
@@ -309,7 +235,7 @@ Test(openai_request, content_is_pointer_and_length) {
   char *raw = fixture_exact_copy("hello world", 5);
   chat_message msgs[] = {{.role = "user", .content = raw, .content_len = 5}};
   chat_request req = {.model = "m", .messages = msgs, .n_messages = 1, .has_temperature = 0, .temperature = 0, .max_tokens = 0};
-  cJSON *root = build_and_parse(&req);
+  cJSON *root = build_and_parse(openai, &req);
   const cJSON *list = cJSON_GetObjectItemCaseSensitive(root, "messages");
   const cJSON *m = cJSON_GetArrayItem(list, 0);
 
@@ -321,7 +247,7 @@ Test(openai_request, content_is_pointer_and_length) {
 Test(openai_request, empty_content_is_allowed) {
   chat_message msgs[] = {{.role = "user", .content = NULL, .content_len = 0}, {.role = "user", .content = "", .content_len = 0}};
   chat_request req = {.model = "m", .messages = msgs, .n_messages = 2, .has_temperature = 0, .temperature = 0, .max_tokens = 0};
-  cJSON *root = build_and_parse(&req);
+  cJSON *root = build_and_parse(openai, &req);
   const cJSON *list = cJSON_GetObjectItemCaseSensitive(root, "messages");
 
   cr_assert_str_eq(str_field(cJSON_GetArrayItem(list, 0), "content"), "");
@@ -356,38 +282,12 @@ Test(openai_request, invalid_requests_give_null) {
       {.model = "m", .messages = good, .n_messages = 1, .has_temperature = 1, .temperature = NAN},
       {.model = "m", .messages = good, .n_messages = 1, .has_temperature = 1, .temperature = INFINITY},
   };
-  size_t i;
 
-  for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-    size_t len = 77;
-
-    cr_assert_null(openai_build_request(&cases[i], &len), "case %zu", i);
-    cr_assert_eq(len, 0);
-  }
-  cr_assert_null(openai_build_request(NULL, NULL));
+  BUILD_REFUSES(openai, cases);
 }
 
 Test(openai_request, five_megabyte_content) {
-  size_t n = 5 * 1024 * 1024, i;
-  char *big = malloc(n);
-  chat_message msgs[1] = {{.role = NULL}};
-  chat_request req = {.model = "m", .messages = msgs, .n_messages = 1, .has_temperature = 0, .temperature = 0, .max_tokens = 0};
-  cJSON *root;
-  const cJSON *m;
-
-  cr_assert_not_null(big);
-  for (i = 0; i < n; i++)
-    big[i] = (i % 100 == 99) ? '\n' : (char)('a' + i % 26);
-  msgs[0].role = "user";
-  msgs[0].content = big;
-  msgs[0].content_len = n;
-  root = build_and_parse(&req);
-  m = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "messages"),
-                         0);
-  cr_assert_eq(strlen(str_field(m, "content")), n);
-  cr_assert_eq(memcmp(str_field(m, "content"), big, n), 0);
-  cJSON_Delete(root);
-  free(big);
+  big_content_round_trips(openai);
 }
 
 /* Appends code point cp to b as UTF-8. */
@@ -445,7 +345,7 @@ Test(openai_request, random_unicode_round_trips) {
     msgs[0].role = "user";
     msgs[0].content = b.data;
     msgs[0].content_len = b.len;
-    root = build_and_parse(&req);
+    root = build_and_parse(openai, &req);
     m = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "messages"),
                            0);
     cr_assert_str_eq(str_field(m, "content"), b.data, "round %d", round);
@@ -457,11 +357,9 @@ Test(openai_request, random_unicode_round_trips) {
 /* --- Response parsing ---------------------------------------------------- */
 
 Test(openai_response, text_vector) {
-  size_t len;
-  char *body = load("text_response.json", &len);
   chat_response r;
 
-  parse_ok(body, len, &r);
+  parse_vector(openai, "openai/text_response.json", &r);
   cr_assert_str_eq(r.content, "Hello! How can I assist you today?");
   cr_assert_eq(r.content_len, strlen("Hello! How can I assist you today?"));
   cr_assert_str_eq(r.model, "gpt-5.4");
@@ -469,15 +367,12 @@ Test(openai_response, text_vector) {
   cr_assert_eq(r.input_tokens, 19);
   cr_assert_eq(r.output_tokens, 10);
   chat_response_free(&r);
-  free(body);
 }
 
 Test(openai_response, tool_call_vector_has_empty_content) {
-  size_t len;
-  char *body = load("tool_call_response.json", &len);
   chat_response r;
 
-  parse_ok(body, len, &r);
+  parse_vector(openai, "openai/tool_call_response.json", &r);
   cr_assert_str_eq(r.content, "");
   cr_assert_eq(r.content_len, 0);
   cr_assert_str_eq(r.model, "gpt-4o-mini");
@@ -485,7 +380,6 @@ Test(openai_response, tool_call_vector_has_empty_content) {
   cr_assert_eq(r.input_tokens, 82);
   cr_assert_eq(r.output_tokens, 17);
   chat_response_free(&r);
-  free(body);
 }
 
 Test(openai_response, err_is_untouched_on_success) {
@@ -508,7 +402,7 @@ Test(openai_response, minimal_body_leaves_optional_fields_empty) {
       "{\"choices\":[{\"message\":{\"content\":\"hi\"}}]}";
   chat_response r;
 
-  parse_ok(body, sizeof(body) - 1, &r);
+  parse_ok(openai, body, sizeof(body) - 1, &r);
   cr_assert_str_eq(r.content, "hi");
   cr_assert_null(r.model);
   cr_assert_null(r.finish_reason);
@@ -527,7 +421,7 @@ Test(openai_response, missing_and_null_content_are_empty) {
   for (i = 0; i < 2; i++) {
     chat_response r;
 
-    parse_ok(bodies[i], strlen(bodies[i]), &r);
+    parse_ok(openai, bodies[i], strlen(bodies[i]), &r);
     cr_assert_str_eq(r.content, "");
     cr_assert_eq(r.content_len, 0);
     chat_response_free(&r);
@@ -541,7 +435,7 @@ Test(openai_response, odd_optional_fields_are_ignored) {
       "\"completion_tokens\":-3}}";
   chat_response r;
 
-  parse_ok(body, sizeof(body) - 1, &r);
+  parse_ok(openai, body, sizeof(body) - 1, &r);
   cr_assert_str_eq(r.content, "ok");
   cr_assert_null(r.model);
   cr_assert_null(r.finish_reason);
@@ -577,7 +471,7 @@ Test(openai_response, usage_shapes) {
                      "\"usage\":%s}", cases[i].usage);
 
     cr_assert(n > 0 && (size_t)n < sizeof(body));
-    parse_ok(body, (size_t)n, &r);
+    parse_ok(openai, body, (size_t)n, &r);
     cr_assert_eq(r.input_tokens, cases[i].in, "usage %s", cases[i].usage);
     cr_assert_eq(r.output_tokens, cases[i].out, "usage %s", cases[i].usage);
     chat_response_free(&r);
@@ -590,7 +484,7 @@ Test(openai_response, unicode_escapes_are_decoded) {
       "\"caf\\u00e9 \\ud83d\\ude00 \\\"q\\\" \\n\"}}]}";
   chat_response r;
 
-  parse_ok(body, sizeof(body) - 1, &r);
+  parse_ok(openai, body, sizeof(body) - 1, &r);
   cr_assert_str_eq(r.content, "caf\xc3\xa9 \xf0\x9f\x98\x80 \"q\" \n");
   cr_assert_eq(r.content_len, strlen(r.content));
   chat_response_free(&r);
@@ -602,74 +496,76 @@ Test(openai_response, surrounding_whitespace_and_bom_are_fine) {
       " \n\t\r\n";
   chat_response r;
 
-  parse_ok(body, sizeof(body) - 1, &r);
+  parse_ok(openai, body, sizeof(body) - 1, &r);
   cr_assert_str_eq(r.content, "x");
   chat_response_free(&r);
 }
 
 Test(openai_response, wrong_content_types_are_missing_field) {
-  PARSE_FAILS("{\"choices\":[{\"message\":{\"content\":42}}]}",
+  PARSE_FAILS(openai, "{\"choices\":[{\"message\":{\"content\":42}}]}",
               "missing_field");
-  PARSE_FAILS("{\"choices\":[{\"message\":{\"content\":true}}]}",
+  PARSE_FAILS(openai, "{\"choices\":[{\"message\":{\"content\":true}}]}",
               "missing_field");
-  PARSE_FAILS("{\"choices\":[{\"message\":{\"content\":{}}}]}",
+  PARSE_FAILS(openai, "{\"choices\":[{\"message\":{\"content\":{}}}]}",
               "missing_field");
-  PARSE_FAILS("{\"choices\":[{\"message\":{\"content\":[\"a\"]}}]}",
+  PARSE_FAILS(openai, "{\"choices\":[{\"message\":{\"content\":[\"a\"]}}]}",
               "missing_field");
 }
 
 Test(openai_response, missing_structure_is_missing_field) {
-  PARSE_FAILS("{}", "missing_field");
-  PARSE_FAILS("{\"choices\":null}", "missing_field");
-  PARSE_FAILS("{\"choices\":[]}", "missing_field");
-  PARSE_FAILS("{\"choices\":{}}", "missing_field");
-  PARSE_FAILS("{\"choices\":\"yes\"}", "missing_field");
-  PARSE_FAILS("{\"choices\":7}", "missing_field");
-  PARSE_FAILS("{\"choices\":[null]}", "missing_field");
-  PARSE_FAILS("{\"choices\":[\"x\"]}", "missing_field");
-  PARSE_FAILS("{\"choices\":[[{\"message\":{\"content\":\"x\"}}]]}",
+  PARSE_FAILS(openai, "{}", "missing_field");
+  PARSE_FAILS(openai, "{\"choices\":null}", "missing_field");
+  PARSE_FAILS(openai, "{\"choices\":[]}", "missing_field");
+  PARSE_FAILS(openai, "{\"choices\":{}}", "missing_field");
+  PARSE_FAILS(openai, "{\"choices\":\"yes\"}", "missing_field");
+  PARSE_FAILS(openai, "{\"choices\":7}", "missing_field");
+  PARSE_FAILS(openai, "{\"choices\":[null]}", "missing_field");
+  PARSE_FAILS(openai, "{\"choices\":[\"x\"]}", "missing_field");
+  PARSE_FAILS(openai, "{\"choices\":[[{\"message\":{\"content\":\"x\"}}]]}",
               "missing_field");
-  PARSE_FAILS("{\"choices\":[{}]}", "missing_field");
-  PARSE_FAILS("{\"choices\":[{\"message\":null}]}", "missing_field");
-  PARSE_FAILS("{\"choices\":[{\"message\":\"hi\"}]}", "missing_field");
-  PARSE_FAILS("{\"choices\":[{\"delta\":{\"content\":\"x\"}}]}",
+  PARSE_FAILS(openai, "{\"choices\":[{}]}", "missing_field");
+  PARSE_FAILS(openai, "{\"choices\":[{\"message\":null}]}", "missing_field");
+  PARSE_FAILS(openai, "{\"choices\":[{\"message\":\"hi\"}]}", "missing_field");
+  PARSE_FAILS(openai, "{\"choices\":[{\"delta\":{\"content\":\"x\"}}]}",
               "missing_field");
-  PARSE_FAILS("{\"Choices\":[{\"message\":{\"content\":\"x\"}}]}",
+  PARSE_FAILS(openai, "{\"Choices\":[{\"message\":{\"content\":\"x\"}}]}",
               "missing_field");
-  PARSE_FAILS("[]", "missing_field");
-  PARSE_FAILS("[{\"choices\":[{\"message\":{\"content\":\"x\"}}]}]",
+  PARSE_FAILS(openai, "[]", "missing_field");
+  PARSE_FAILS(openai, "[{\"choices\":[{\"message\":{\"content\":\"x\"}}]}]",
               "missing_field");
-  PARSE_FAILS("42", "missing_field");
-  PARSE_FAILS("\"text\"", "missing_field");
-  PARSE_FAILS("null", "missing_field");
-  PARSE_FAILS("{\"error\":null}", "missing_field");
+  PARSE_FAILS(openai, "42", "missing_field");
+  PARSE_FAILS(openai, "\"text\"", "missing_field");
+  PARSE_FAILS(openai, "null", "missing_field");
+  PARSE_FAILS(openai, "{\"error\":null}", "missing_field");
 }
 
 Test(openai_response, malformed_json_is_invalid_json) {
-  PARSE_FAILS("", "invalid_json");
-  PARSE_FAILS("   ", "invalid_json");
-  PARSE_FAILS("{", "invalid_json");
-  PARSE_FAILS("}", "invalid_json");
-  PARSE_FAILS("not json", "invalid_json");
-  PARSE_FAILS("<html><body>502 Bad Gateway</body></html>", "invalid_json");
-  PARSE_FAILS("{\"choices\":[{\"message\":{\"content\":\"x\"}}]}x",
+  PARSE_FAILS(openai, "", "invalid_json");
+  PARSE_FAILS(openai, "   ", "invalid_json");
+  PARSE_FAILS(openai, "{", "invalid_json");
+  PARSE_FAILS(openai, "}", "invalid_json");
+  PARSE_FAILS(openai, "not json", "invalid_json");
+  PARSE_FAILS(openai,
+              "<html><body>502 Bad Gateway</body></html>", "invalid_json");
+  PARSE_FAILS(openai, "{\"choices\":[{\"message\":{\"content\":\"x\"}}]}x",
               "invalid_json");
-  PARSE_FAILS("{\"choices\":[{\"message\":{\"content\":\"x\"}}]} {}",
+  PARSE_FAILS(openai, "{\"choices\":[{\"message\":{\"content\":\"x\"}}]} {}",
               "invalid_json");
-  PARSE_FAILS("{\"choices\":[{\"message\":{\"content\":\"x}}]}",
+  PARSE_FAILS(openai, "{\"choices\":[{\"message\":{\"content\":\"x}}]}",
               "invalid_json");
-  PARSE_FAILS("{\"a\":1,}", "invalid_json");
-  PARSE_FAILS("{'a':1}", "invalid_json");
-  PARSE_FAILS("{\"a\":\"\\x41\"}", "invalid_json");
-  PARSE_FAILS("{\"a\":\"\\u12\"}", "invalid_json");
-  PARSE_FAILS("{\"a\":\"\\", "invalid_json");
-  PARSE_FAILS("{\"a\":\"\\u", "invalid_json");
-  PARSE_FAILS("{\"a\":1e", "invalid_json");
-  PARSE_FAILS("data: {\"choices\":[]}", "invalid_json");
+  PARSE_FAILS(openai, "{\"a\":1,}", "invalid_json");
+  PARSE_FAILS(openai, "{'a':1}", "invalid_json");
+  PARSE_FAILS(openai, "{\"a\":\"\\x41\"}", "invalid_json");
+  PARSE_FAILS(openai, "{\"a\":\"\\u12\"}", "invalid_json");
+  PARSE_FAILS(openai, "{\"a\":\"\\", "invalid_json");
+  PARSE_FAILS(openai, "{\"a\":\"\\u", "invalid_json");
+  PARSE_FAILS(openai, "{\"a\":1e", "invalid_json");
+  PARSE_FAILS(openai, "data: {\"choices\":[]}", "invalid_json");
   /* Lone surrogate escapes cannot become UTF-8: cJSON refuses them. */
-  PARSE_FAILS("{\"choices\":[{\"message\":{\"content\":\"\\ud800\"}}]}",
+  PARSE_FAILS(openai, "{\"choices\":[{\"message\":{\"content\":\"\\ud800\"}}]}",
               "invalid_json");
-  PARSE_FAILS("{\"choices\":[{\"message\":{\"content\":\"\\udc00x\"}}]}",
+  PARSE_FAILS(openai,
+              "{\"choices\":[{\"message\":{\"content\":\"\\udc00x\"}}]}",
               "invalid_json");
 }
 
@@ -684,29 +580,31 @@ Test(openai_response, null_body_is_invalid_json) {
 }
 
 Test(openai_response, non_utf8_body_is_invalid_utf8) {
-  PARSE_FAILS("{\"choices\":[{\"message\":{\"content\":\"\xff\"}}]}",
+  PARSE_FAILS(openai, "{\"choices\":[{\"message\":{\"content\":\"\xff\"}}]}",
               "invalid_utf8");
-  PARSE_FAILS("{\"choices\":[{\"message\":{\"content\":\"\xc0\xaf\"}}]}",
+  PARSE_FAILS(openai,
+              "{\"choices\":[{\"message\":{\"content\":\"\xc0\xaf\"}}]}",
               "invalid_utf8");
-  PARSE_FAILS("{\"choices\":[{\"message\":{\"content\":\"\xed\xa0\x80\"}}]}",
+  PARSE_FAILS(openai,
+              "{\"choices\":[{\"message\":{\"content\":\"\xed\xa0\x80\"}}]}",
               "invalid_utf8");
-  PARSE_FAILS("{\"choices\":[{\"message\":{\"content\":\"caf\xe9\"}}]}",
+  PARSE_FAILS(openai, "{\"choices\":[{\"message\":{\"content\":\"caf\xe9\"}}]}",
               "invalid_utf8");
-  PARSE_FAILS("{\"model\":\"\xf4\x90\x80\x80\",\"choices\":[]}",
+  PARSE_FAILS(openai, "{\"model\":\"\xf4\x90\x80\x80\",\"choices\":[]}",
               "invalid_utf8");
-  PARSE_FAILS("\x80{}", "invalid_utf8");
-  PARSE_FAILS("{}\xe2\x82", "invalid_utf8");
+  PARSE_FAILS(openai, "\x80{}", "invalid_utf8");
+  PARSE_FAILS(openai, "{}\xe2\x82", "invalid_utf8");
 }
 
 Test(openai_response, raw_nul_bytes_are_invalid_json) {
   /* cJSON on its own would skip a NUL between tokens as whitespace. */
-  PARSE_FAILS("{\"choices\":[{\"message\":{\"content\":\"a\0b\"}}]}",
+  PARSE_FAILS(openai, "{\"choices\":[{\"message\":{\"content\":\"a\0b\"}}]}",
               "invalid_json");
-  PARSE_FAILS("{\0\"choices\":[{\"message\":{\"content\":\"x\"}}]}",
+  PARSE_FAILS(openai, "{\0\"choices\":[{\"message\":{\"content\":\"x\"}}]}",
               "invalid_json");
-  PARSE_FAILS("{\"choices\":[{\"message\":{\"content\":\"x\"}}]}\0",
+  PARSE_FAILS(openai, "{\"choices\":[{\"message\":{\"content\":\"x\"}}]}\0",
               "invalid_json");
-  PARSE_FAILS("\0", "invalid_json");
+  PARSE_FAILS(openai, "\0", "invalid_json");
 }
 
 Test(openai_response, escaped_nul_cuts_content) {
@@ -714,7 +612,7 @@ Test(openai_response, escaped_nul_cuts_content) {
       "{\"choices\":[{\"message\":{\"content\":\"ab\\u0000cd\"}}]}";
   chat_response r;
 
-  parse_ok(body, sizeof(body) - 1, &r);
+  parse_ok(openai, body, sizeof(body) - 1, &r);
   cr_assert_str_eq(r.content, "ab");
   cr_assert_eq(r.content_len, 2);
   chat_response_free(&r);
@@ -729,120 +627,39 @@ Test(openai_response, deep_nesting_fails_cleanly) {
     body[i] = '[';
     body[2 * depth - 1 - i] = ']';
   }
-  parse_fails(body, 2 * depth, "invalid_json");
+  parse_fails(openai, body, 2 * depth, "invalid_json");
   memset(body, '[', 2 * depth);
-  parse_fails(body, 2 * depth, "invalid_json");
-  free(body);
-}
-
-/* Every proper prefix of a valid body must fail cleanly, each parsed from
- * an exact-size buffer so ASan sees any over-read. */
-static void every_prefix_fails(const char *name) {
-  size_t len, cut, end;
-  char *body = load(name, &len);
-
-  end = len;
-  while (end > 0 && body[end - 1] != '}')
-    end--;
-  cr_assert_gt(end, 0);
-  for (cut = 0; cut < end; cut++) {
-    char *copy = fixture_exact_copy(body, cut);
-    chat_response r;
-    chat_error e;
-
-    chat_error_init(&e);
-    cr_assert_eq(openai_parse_response(copy, cut, &r, &e), -1,
-                 "%s prefix %zu parsed", name, cut);
-    cr_assert_str_eq(e.reason, "invalid_json", "%s prefix %zu", name, cut);
-    cr_assert_null(r.content);
-    chat_error_free(&e);
-    free(copy);
-  }
-  /* From the closing brace on, only whitespace is left: it parses. */
-  for (cut = end; cut <= len; cut++) {
-    char *copy = fixture_exact_copy(body, cut);
-    chat_response r;
-    chat_error e;
-
-    chat_error_init(&e);
-    cr_assert_eq(openai_parse_response(copy, cut, &r, &e), 0);
-    chat_response_free(&r);
-    free(copy);
-  }
+  parse_fails(openai, body, 2 * depth, "invalid_json");
   free(body);
 }
 
 Test(openai_response, every_prefix_of_text_vector_fails_cleanly) {
-  every_prefix_fails("text_response.json");
+  every_prefix_fails(openai, "openai/text_response.json");
 }
 
 Test(openai_response, every_prefix_of_tool_call_vector_fails_cleanly) {
-  every_prefix_fails("tool_call_response.json");
+  every_prefix_fails(openai, "openai/tool_call_response.json");
 }
 
 Test(openai_response, every_single_byte_corruption_is_handled) {
-  static const char bytes[] = {'"', '{', '}', '[', ']', ',', ':', '\\',
-                               '\0', 'x', '\xff', '\x80'};
-  size_t len, pos, k;
-  char *body = load("text_response.json", &len);
-
-  for (pos = 0; pos < len; pos++) {
-    for (k = 0; k < sizeof(bytes); k++) {
-      char *copy = fixture_exact_copy(body, len);
-      chat_response r;
-      chat_error e;
-
-      copy[pos] = bytes[k];
-      chat_error_init(&e);
-      if (openai_parse_response(copy, len, &r, &e) == 0) {
-        cr_assert_not_null(r.content);
-        cr_assert_eq(r.content_len, strlen(r.content));
-      }
-      else {
-        cr_assert_not_null(e.reason);
-        cr_assert_null(r.content);
-      }
-      chat_response_free(&r);
-      chat_error_free(&e);
-      free(copy);
-    }
-  }
-  free(body);
+  every_corruption_is_handled(openai, "openai/text_response.json");
 }
 
 Test(openai_response, five_megabyte_content) {
-  static const char head[] = "{\"model\":\"big\",\"choices\":[{\"message\":"
-                             "{\"content\":\"";
-  static const char tail[] = "\"},\"finish_reason\":\"length\"}]}";
-  /* A unit with a multi-byte character and an escape. */
-  static const char unit[] = "abc\xc3\xa9\\n\\\"xyz";
-  static const char decoded[] = "abc\xc3\xa9\n\"xyz";
-  size_t units = 5 * 1024 * 1024 / (sizeof(unit) - 1), i;
   chat_response r;
-  buf b;
 
-  buf_init(&b, 0);
-  cr_assert_eq(buf_append(&b, head, sizeof(head) - 1), 0);
-  for (i = 0; i < units; i++)
-    cr_assert_eq(buf_append(&b, unit, sizeof(unit) - 1), 0);
-  cr_assert_eq(buf_append(&b, tail, sizeof(tail) - 1), 0);
-  cr_assert_gt(b.len, 5 * 1000 * 1000);
-
-  parse_ok(b.data, b.len, &r);
-  cr_assert_eq(r.content_len, units * (sizeof(decoded) - 1));
-  cr_assert_eq(memcmp(r.content, decoded, sizeof(decoded) - 1), 0);
-  cr_assert_eq(memcmp(r.content + r.content_len - (sizeof(decoded) - 1),
-                      decoded, sizeof(decoded) - 1),
-               0);
+  parse_big_text(openai,
+                 "{\"model\":\"big\",\"choices\":[{\"message\":"
+                 "{\"content\":\"",
+                 "\"},\"finish_reason\":\"length\"}]}", &r);
   cr_assert_str_eq(r.model, "big");
   cr_assert_str_eq(r.finish_reason, "length");
   chat_response_free(&r);
-  buf_free(&b);
 }
 
 Test(openai_response, error_in_200_is_provider_error) {
   size_t len;
-  char *body = load("openrouter_midstream_error.json", &len);
+  char *body = fixture_load("openai/openrouter_midstream_error.json", &len);
   chat_response r;
   chat_error e;
 
@@ -932,22 +749,10 @@ Test(openai_response, failure_frees_what_err_held) {
 
 /* --- Error bodies -------------------------------------------------------- */
 
-static void error_vector(const char *name, long status, chat_error *e) {
-  size_t len;
-  char *body = load(name, &len);
-
-  chat_error_init(e);
-  openai_parse_error(status, body, len, 6, e);
-  cr_assert_str_eq(e->reason, "http_error");
-  cr_assert_eq(e->http_status, status);
-  cr_assert_eq(e->retry_after_ms, 6);
-  free(body);
-}
-
 Test(openai_error, rate_limit_429_is_transient) {
   chat_error e;
 
-  error_vector("error_429_rate_limit.json", 429, &e);
+  error_vector(openai, "openai/error_429_rate_limit.json", 429, 6, &e);
   cr_assert_eq(e.kind, CHAT_ERR_TRANSIENT);
   cr_assert_str_eq(e.type, "tokens");
   cr_assert_str_eq(e.code, "rate_limit_exceeded");
@@ -959,7 +764,7 @@ Test(openai_error, rate_limit_429_is_transient) {
 Test(openai_error, insufficient_quota_429_is_permanent) {
   chat_error e;
 
-  error_vector("error_429_insufficient_quota.json", 429, &e);
+  error_vector(openai, "openai/error_429_insufficient_quota.json", 429, 6, &e);
   cr_assert_eq(e.kind, CHAT_ERR_PERMANENT);
   cr_assert_str_eq(e.type, "insufficient_quota");
   cr_assert_str_eq(e.code, "insufficient_quota");
@@ -972,7 +777,7 @@ Test(openai_error, quota_named_only_by_type_is_permanent) {
                              "\"type\":\"insufficient_quota\",\"code\":null}}";
   chat_error e;
 
-  parse_error_str(429, body, sizeof(body) - 1, &e);
+  parse_error(openai, 429, body, sizeof(body) - 1, -1, &e);
   cr_assert_eq(e.kind, CHAT_ERR_PERMANENT);
   cr_assert_null(e.code);
   chat_error_free(&e);
@@ -981,7 +786,7 @@ Test(openai_error, quota_named_only_by_type_is_permanent) {
 Test(openai_error, invalid_api_key_401_is_permanent) {
   chat_error e;
 
-  error_vector("error_401_invalid_api_key.json", 401, &e);
+  error_vector(openai, "openai/error_401_invalid_api_key.json", 401, 6, &e);
   cr_assert_eq(e.kind, CHAT_ERR_PERMANENT);
   cr_assert_str_eq(e.type, "invalid_request_error");
   cr_assert_str_eq(e.code, "invalid_api_key");
@@ -993,7 +798,7 @@ Test(openai_error, invalid_api_key_401_is_permanent) {
 Test(openai_error, openrouter_402_numeric_code) {
   chat_error e;
 
-  error_vector("openrouter_402.json", 402, &e);
+  error_vector(openai, "openai/openrouter_402.json", 402, 6, &e);
   cr_assert_eq(e.kind, CHAT_ERR_PERMANENT);
   cr_assert_str_eq(e.code, "402");
   cr_assert_null(e.type);
@@ -1005,7 +810,7 @@ Test(openai_error, openrouter_402_numeric_code) {
 Test(openai_error, openrouter_429_daily_limit) {
   chat_error e;
 
-  error_vector("openrouter_429_daily_limit.json", 429, &e);
+  error_vector(openai, "openai/openrouter_429_daily_limit.json", 429, 6, &e);
   cr_assert_eq(e.kind, CHAT_ERR_TRANSIENT);
   cr_assert_str_eq(e.code, "429");
   cr_assert_null(e.type);
@@ -1018,7 +823,7 @@ Test(openai_error, openrouter_429_daily_limit) {
 Test(openai_error, openrouter_error_chunk_with_server_error) {
   chat_error e;
 
-  error_vector("openrouter_midstream_error.json", 502, &e);
+  error_vector(openai, "openai/openrouter_midstream_error.json", 502, 6, &e);
   cr_assert_eq(e.kind, CHAT_ERR_TRANSIENT);
   cr_assert_str_eq(e.code, "server_error");
   cr_assert_str_eq(e.message, "Provider disconnected unexpectedly");
@@ -1028,7 +833,7 @@ Test(openai_error, openrouter_error_chunk_with_server_error) {
 Test(openai_error, ollama_v1_404_with_null_code) {
   chat_error e;
 
-  error_vector("ollama_v1_404.json", 404, &e);
+  error_vector(openai, "openai/ollama_v1_404.json", 404, 6, &e);
   cr_assert_eq(e.kind, CHAT_ERR_PERMANENT);
   cr_assert_str_eq(e.type, "not_found_error");
   cr_assert_null(e.code);
@@ -1041,7 +846,7 @@ Test(openai_error, ollama_string_error) {
   static const char body[] = "{\"error\":\"model 'llama9' not found\"}";
   chat_error e;
 
-  parse_error_str(404, body, sizeof(body) - 1, &e);
+  parse_error(openai, 404, body, sizeof(body) - 1, -1, &e);
   cr_assert_eq(e.kind, CHAT_ERR_PERMANENT);
   cr_assert_str_eq(e.message, "model 'llama9' not found");
   cr_assert_null(e.type);
@@ -1069,7 +874,7 @@ Test(openai_error, code_forms) {
   for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     chat_error e;
 
-    parse_error_str(400, cases[i].body, strlen(cases[i].body), &e);
+    parse_error(openai, 400, cases[i].body, strlen(cases[i].body), -1, &e);
     if (cases[i].code == NULL)
       cr_assert_null(e.code, "%s", cases[i].body);
     else
@@ -1082,7 +887,7 @@ Test(openai_error, non_json_body_becomes_the_message) {
   static const char body[] = "\r\n  <html>502 Bad Gateway</html>\n\n";
   chat_error e;
 
-  parse_error_str(502, body, sizeof(body) - 1, &e);
+  parse_error(openai, 502, body, sizeof(body) - 1, -1, &e);
   cr_assert_eq(e.kind, CHAT_ERR_TRANSIENT);
   cr_assert_str_eq(e.reason, "http_error");
   cr_assert_str_eq(e.message, "<html>502 Bad Gateway</html>");
@@ -1095,7 +900,7 @@ Test(openai_error, json_without_error_object_becomes_the_message) {
   static const char body[] = "{\"detail\":\"Not Found\"}";
   chat_error e;
 
-  parse_error_str(404, body, sizeof(body) - 1, &e);
+  parse_error(openai, 404, body, sizeof(body) - 1, -1, &e);
   cr_assert_str_eq(e.message, body);
   cr_assert_null(e.type);
   chat_error_free(&e);
@@ -1105,7 +910,7 @@ Test(openai_error, error_object_without_message_uses_the_body) {
   static const char body[] = "{\"error\":{\"type\":\"server_error\"}}";
   chat_error e;
 
-  parse_error_str(500, body, sizeof(body) - 1, &e);
+  parse_error(openai, 500, body, sizeof(body) - 1, -1, &e);
   cr_assert_str_eq(e.type, "server_error");
   cr_assert_str_eq(e.message, body);
   chat_error_free(&e);
@@ -1114,14 +919,14 @@ Test(openai_error, error_object_without_message_uses_the_body) {
 Test(openai_error, empty_and_null_bodies) {
   chat_error e;
 
-  parse_error_str(503, "", 0, &e);
+  parse_error(openai, 503, "", 0, -1, &e);
   cr_assert_eq(e.kind, CHAT_ERR_TRANSIENT);
   cr_assert_str_eq(e.reason, "http_error");
   cr_assert_eq(e.http_status, 503);
   cr_assert_null(e.message);
   chat_error_free(&e);
 
-  parse_error_str(400, " \r\n\t ", 5, &e);
+  parse_error(openai, 400, " \r\n\t ", 5, -1, &e);
   cr_assert_null(e.message);
   chat_error_free(&e);
 
@@ -1137,7 +942,7 @@ Test(openai_error, long_body_is_cut_to_512_bytes) {
   chat_error e;
 
   memset(body, 'x', sizeof(body));
-  parse_error_str(500, body, sizeof(body), &e);
+  parse_error(openai, 500, body, sizeof(body), -1, &e);
   cr_assert_not_null(e.message);
   cr_assert_eq(strlen(e.message), 512);
   chat_error_free(&e);
@@ -1153,7 +958,7 @@ Test(openai_error, cut_never_splits_a_character) {
 
     memset(body, 'a', sizeof(body));
     memcpy(body + start, "\xf0\x9f\x98\x80", 4);
-    parse_error_str(500, body, sizeof(body), &e);
+    parse_error(openai, 500, body, sizeof(body), -1, &e);
     cr_assert_not_null(e.message, "start %zu", start);
     cr_assert(chat_utf8_valid(e.message, strlen(e.message)));
     cr_assert_leq(strlen(e.message), 512);
@@ -1166,7 +971,7 @@ Test(openai_error, non_utf8_body_gives_no_message) {
   static const char body[] = "Bad \xff\xfe gateway";
   chat_error e;
 
-  parse_error_str(502, body, sizeof(body) - 1, &e);
+  parse_error(openai, 502, body, sizeof(body) - 1, -1, &e);
   cr_assert_null(e.message);
   cr_assert_eq(e.kind, CHAT_ERR_TRANSIENT);
   chat_error_free(&e);
@@ -1177,7 +982,7 @@ Test(openai_error, error_json_with_invalid_utf8_is_not_trusted) {
       "{\"error\":{\"message\":\"bad \xc0\xaf\",\"code\":\"c\"}}";
   chat_error e;
 
-  parse_error_str(400, body, sizeof(body) - 1, &e);
+  parse_error(openai, 400, body, sizeof(body) - 1, -1, &e);
   cr_assert_null(e.code);
   cr_assert_null(e.message);
   chat_error_free(&e);
@@ -1187,7 +992,7 @@ Test(openai_error, body_with_nul_is_cut_at_the_nul) {
   static const char body[] = "oops\0{\"error\":\"hidden\"}";
   chat_error e;
 
-  parse_error_str(500, body, sizeof(body) - 1, &e);
+  parse_error(openai, 500, body, sizeof(body) - 1, -1, &e);
   cr_assert_str_eq(e.message, "oops");
   chat_error_free(&e);
 }
@@ -1199,7 +1004,7 @@ Test(openai_error, status_below_400_is_permanent_http_error) {
   for (i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++) {
     chat_error e;
 
-    parse_error_str(statuses[i], "", 0, &e);
+    parse_error(openai, statuses[i], "", 0, -1, &e);
     cr_assert_eq(e.kind, CHAT_ERR_PERMANENT, "status %ld", statuses[i]);
     cr_assert_str_eq(e.reason, "http_error");
     cr_assert_eq(e.http_status, statuses[i]);
@@ -1214,7 +1019,7 @@ Test(openai_error, status_table_follows_chat_status_kind) {
   for (status = 400; status < 600; status++) {
     chat_error e;
 
-    parse_error_str(status, body, sizeof(body) - 1, &e);
+    parse_error(openai, status, body, sizeof(body) - 1, -1, &e);
     cr_assert_eq(e.kind, chat_status_kind(status), "status %ld", status);
     cr_assert_str_eq(e.message, "m");
     chat_error_free(&e);
@@ -1238,26 +1043,16 @@ Test(openai_error, frees_what_err_held) {
 
 Test(openai_error, every_prefix_of_every_vector_is_handled) {
   static const char *names[] = {
-      "error_429_rate_limit.json", "error_429_insufficient_quota.json",
-      "error_401_invalid_api_key.json", "openrouter_402.json",
-      "openrouter_429_daily_limit.json", "ollama_v1_404.json",
-      "openrouter_midstream_error.json"};
-  size_t n, cut, len;
+      "openai/error_429_rate_limit.json",
+      "openai/error_429_insufficient_quota.json",
+      "openai/error_401_invalid_api_key.json", "openai/openrouter_402.json",
+      "openai/openrouter_429_daily_limit.json", "openai/ollama_v1_404.json",
+      "openai/openrouter_midstream_error.json"};
+  size_t n;
 
-  for (n = 0; n < sizeof(names) / sizeof(names[0]); n++) {
-    char *body = load(names[n], &len);
-
-    for (cut = 0; cut <= len; cut++) {
-      chat_error e;
-
-      parse_error_str(429, body, cut, &e);
-      cr_assert_str_eq(e.reason, "http_error");
-      if (e.message != NULL)
-        cr_assert(chat_utf8_valid(e.message, strlen(e.message)));
-      chat_error_free(&e);
-    }
-    free(body);
-  }
+  /* A quota 429 is permanent, its prefixes transient: kinds not checked. */
+  for (n = 0; n < sizeof(names) / sizeof(names[0]); n++)
+    every_error_prefix_is_handled(openai, names[n], 429, CHAT_OK);
 }
 
 /* --- Request: tools, tool calls, structured output, streaming ------------ */
@@ -1266,28 +1061,9 @@ static const char weather_params[] =
     "{\"type\": \"object\", \"properties\": {\"location\": {\"type\": "
     "\"string\"}}, \"required\": [\"location\"]}";
 
-/* Builds with the "openai" codec table and parses the body back. */
-static cJSON *build_table_and_parse(const chat_codec *codec,
-                                    const chat_request *req) {
-  size_t len = 0;
-  char *body = codec->build_request(req, &len);
-  cJSON *root;
-
-  cr_assert_not_null(body);
-  cr_assert_eq(len, strlen(body));
-  root = cJSON_ParseWithLength(body, len);
-  cr_assert_not_null(root, "built body is not JSON: %s", body);
-  free(body);
-  return root;
-}
-
-static const cJSON *field(const cJSON *obj, const char *name) {
-  return cJSON_GetObjectItemCaseSensitive(obj, name);
-}
-
 Test(openai_request, whole_reference_vector_through_the_openai_table) {
   size_t len;
-  char *text = load("request.json", &len);
+  char *text = fixture_load("openai/request.json", &len);
   cJSON *ref = cJSON_ParseWithLength(text, len);
   const cJSON *ref_msgs, *item, *fn;
   chat_message msgs[8];
@@ -1318,7 +1094,7 @@ Test(openai_request, whole_reference_vector_through_the_openai_table) {
                       .tools = &tool,
                       .n_tools = 1,
                       .tool_choice = str_field(ref, "tool_choice")};
-  built = build_table_and_parse(&chat_codec_openai, &req);
+  built = build_and_parse(&chat_codec_openai, &req);
   /* Every field, in every detail: max_completion_tokens, tools with the
    * schema as an object, tool_choice, stream false. */
   cr_assert(cJSON_Compare(built, ref, 1));
@@ -1332,13 +1108,13 @@ Test(openai_request, openai_table_caps_with_max_completion_tokens) {
   chat_message msgs[] = {msg("user", "x")};
   chat_request req = {.model = "gpt-5", .messages = msgs, .n_messages = 1,
                       .max_tokens = 64};
-  cJSON *root = build_table_and_parse(&chat_codec_openai, &req);
+  cJSON *root = build_and_parse(&chat_codec_openai, &req);
 
   cr_assert_eq(field(root, "max_completion_tokens")->valuedouble, 64.0);
   cr_assert_null(field(root, "max_tokens"));
   cJSON_Delete(root);
   /* OpenRouter (and openai_build_request) keep max_tokens. */
-  root = build_table_and_parse(&chat_codec_openrouter, &req);
+  root = build_and_parse(&chat_codec_openrouter, &req);
   cr_assert_eq(field(root, "max_tokens")->valuedouble, 64.0);
   cr_assert_null(field(root, "max_completion_tokens"));
   cJSON_Delete(root);
@@ -1346,7 +1122,7 @@ Test(openai_request, openai_table_caps_with_max_completion_tokens) {
 
 Test(openai_request, structured_output_matches_the_vector) {
   size_t len;
-  char *text = load("structured_output_fragment.json", &len);
+  char *text = fixture_load("openai/structured_output_fragment.json", &len);
   cJSON *ref = cJSON_ParseWithLength(text, len);
   const cJSON *ref_format = field(ref, "response_format");
   char *schema = cJSON_PrintUnformatted(
@@ -1355,13 +1131,13 @@ Test(openai_request, structured_output_matches_the_vector) {
   chat_request req = {.model = "m", .messages = msgs, .n_messages = 1,
                       .output_schema = schema,
                       .output_schema_name = "verdict"};
-  cJSON *root = build_and_parse(&req);
+  cJSON *root = build_and_parse(openai, &req);
 
   cr_assert(cJSON_Compare(field(root, "response_format"), ref_format, 1));
   cJSON_Delete(root);
   /* Without a name the schema is called "output". */
   req.output_schema_name = NULL;
-  root = build_and_parse(&req);
+  root = build_and_parse(openai, &req);
   cr_assert_str_eq(str_field(field(field(root, "response_format"),
                                    "json_schema"),
                              "name"),
@@ -1399,7 +1175,7 @@ Test(openai_request, tools_shape) {
   chat_message msgs[] = {msg("user", "x")};
   chat_request req = {.model = "m", .messages = msgs, .n_messages = 1,
                       .tools = tools, .n_tools = 2};
-  cJSON *root = build_and_parse(&req);
+  cJSON *root = build_and_parse(openai, &req);
   const cJSON *list = field(root, "tools"), *t0, *t1;
 
   cr_assert_eq(cJSON_GetArraySize(list), 2);
@@ -1441,14 +1217,14 @@ Test(openai_request, tool_choice_forms) {
 
   for (i = 0; i < 3; i++) {
     req.tool_choice = words[i];
-    root = build_and_parse(&req);
+    root = build_and_parse(openai, &req);
     choice = field(root, "tool_choice");
     cr_assert(cJSON_IsString(choice));
     cr_assert_str_eq(choice->valuestring, words[i]);
     cJSON_Delete(root);
   }
   req.tool_choice = "b";
-  root = build_and_parse(&req);
+  root = build_and_parse(openai, &req);
   choice = field(root, "tool_choice");
   cr_assert_str_eq(str_field(choice, "type"), "function");
   cr_assert_str_eq(str_field(field(choice, "function"), "name"), "b");
@@ -1460,7 +1236,7 @@ Test(openai_request, tool_choice_forms) {
   req.tools = NULL;
   req.n_tools = 0;
   req.tool_choice = "none";
-  root = build_and_parse(&req);
+  root = build_and_parse(openai, &req);
   cr_assert_null(field(root, "tool_choice"));
   cr_assert_null(field(root, "tools"));
   cJSON_Delete(root);
@@ -1484,7 +1260,7 @@ Test(openai_request, assistant_tool_calls_and_tool_results) {
        .n_tool_calls = 1},
   };
   chat_request req = {.model = "m", .messages = msgs, .n_messages = 4};
-  cJSON *root = build_and_parse(&req);
+  cJSON *root = build_and_parse(openai, &req);
   const cJSON *list = field(root, "messages");
   const cJSON *a = cJSON_GetArrayItem(list, 1);
   const cJSON *t = cJSON_GetArrayItem(list, 2);
@@ -1526,7 +1302,7 @@ Test(openai_request, arguments_are_sent_as_given_even_when_not_json) {
                          {.role = "assistant", .tool_calls = calls,
                           .n_tool_calls = 1}};
   chat_request req = {.model = "m", .messages = msgs, .n_messages = 2};
-  cJSON *root = build_and_parse(&req);
+  cJSON *root = build_and_parse(openai, &req);
   const cJSON *c = cJSON_GetArrayItem(
       field(cJSON_GetArrayItem(field(root, "messages"), 1), "tool_calls"), 0);
 
@@ -1643,16 +1419,9 @@ Test(openai_request, invalid_tool_requests_give_null) {
       {.model = "m", .messages = user, .n_messages = 1,
        .output_schema = "{}", .output_schema_name = "n\xff"},
   };
-  size_t i;
 
-  for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-    size_t len = 77;
-
-    cr_assert_null(openai_build_request(&cases[i], &len), "case %zu", i);
-    cr_assert_eq(len, 0);
-    cr_assert_null(chat_codec_openai.build_request(&cases[i], &len),
-                   "case %zu", i);
-  }
+  BUILD_REFUSES(openai, cases);
+  BUILD_REFUSES(&chat_codec_openai, cases);
 }
 
 Test(openai_request, deeply_nested_schema_is_refused) {
@@ -1677,11 +1446,9 @@ Test(openai_request, deeply_nested_schema_is_refused) {
 /* --- Response: tool calls, stop, cost, logprobs -------------------------- */
 
 Test(openai_response, tool_call_vector_tool_calls) {
-  size_t len;
-  char *body = load("tool_call_response.json", &len);
   chat_response r;
 
-  parse_ok(body, len, &r);
+  parse_vector(openai, "openai/tool_call_response.json", &r);
   cr_assert_eq(r.n_tool_calls, 1);
   cr_assert_str_eq(r.tool_calls[0].id, "call_abc123");
   cr_assert_str_eq(r.tool_calls[0].name, "get_current_weather");
@@ -1693,22 +1460,18 @@ Test(openai_response, tool_call_vector_tool_calls) {
   cr_assert_eq(r.has_cost, 0);
   cr_assert_eq(r.has_logprob, 0);
   chat_response_free(&r);
-  free(body);
 }
 
 Test(openai_response, text_vector_stops_normally) {
-  size_t len;
-  char *body = load("text_response.json", &len);
   chat_response r;
 
-  parse_ok(body, len, &r);
+  parse_vector(openai, "openai/text_response.json", &r);
   cr_assert_eq(r.stop, CHAT_STOP_END);
   cr_assert_eq(r.n_tool_calls, 0);
   cr_assert_null(r.tool_calls);
   cr_assert_eq(r.has_cost, 0);
   cr_assert_eq(r.has_logprob, 0);
   chat_response_free(&r);
-  free(body);
 }
 
 Test(openai_response, finish_reasons_are_normalized) {
@@ -1734,7 +1497,7 @@ Test(openai_response, finish_reasons_are_normalized) {
                      "\"finish_reason\":%s}]}",
                      cases[i].json);
 
-    parse_ok(body, (size_t)n, &r);
+    parse_ok(openai, body, (size_t)n, &r);
     cr_assert_eq(r.stop, cases[i].stop, "%s", cases[i].json);
     chat_response_free(&r);
   }
@@ -1747,7 +1510,7 @@ Test(openai_response, tool_calls_with_stop_mean_tool_calls) {
       "\"arguments\":\"{}\"}}]},\"finish_reason\":\"stop\"}]}";
   chat_response r;
 
-  parse_ok(body, sizeof(body) - 1, &r);
+  parse_ok(openai, body, sizeof(body) - 1, &r);
   cr_assert_eq(r.stop, CHAT_STOP_TOOL_CALLS);
   cr_assert_str_eq(r.finish_reason, "stop");
   chat_response_free(&r);
@@ -1778,7 +1541,7 @@ Test(openai_response, tool_call_variants) {
   chat_response r;
   size_t i;
 
-  parse_ok(body, sizeof(body) - 1, &r);
+  parse_ok(openai, body, sizeof(body) - 1, &r);
   cr_assert_eq(r.n_tool_calls, 5);
   for (i = 0; i < 5; i++) {
     cr_assert_str_eq(r.tool_calls[i].id, want[i].id, "call %zu", i);
@@ -1790,30 +1553,36 @@ Test(openai_response, tool_call_variants) {
 }
 
 Test(openai_response, broken_tool_calls_are_missing_field) {
-  PARSE_FAILS("{\"choices\":[{\"message\":{\"tool_calls\":{}}}]}",
+  PARSE_FAILS(openai, "{\"choices\":[{\"message\":{\"tool_calls\":{}}}]}",
               "missing_field");
-  PARSE_FAILS("{\"choices\":[{\"message\":{\"tool_calls\":\"x\"}}]}",
+  PARSE_FAILS(openai, "{\"choices\":[{\"message\":{\"tool_calls\":\"x\"}}]}",
               "missing_field");
-  PARSE_FAILS("{\"choices\":[{\"message\":{\"tool_calls\":[null]}}]}",
+  PARSE_FAILS(openai, "{\"choices\":[{\"message\":{\"tool_calls\":[null]}}]}",
               "missing_field");
-  PARSE_FAILS("{\"choices\":[{\"message\":{\"tool_calls\":[{}]}}]}",
+  PARSE_FAILS(openai, "{\"choices\":[{\"message\":{\"tool_calls\":[{}]}}]}",
               "missing_field");
-  PARSE_FAILS("{\"choices\":[{\"message\":{\"tool_calls\":[{\"function\":"
+  PARSE_FAILS(openai,
+              "{\"choices\":[{\"message\":{\"tool_calls\":[{\"function\":"
               "\"f\"}]}}]}",
               "missing_field");
-  PARSE_FAILS("{\"choices\":[{\"message\":{\"tool_calls\":[{\"function\":"
+  PARSE_FAILS(openai,
+              "{\"choices\":[{\"message\":{\"tool_calls\":[{\"function\":"
               "{\"name\":\"\"}}]}}]}",
               "missing_field");
-  PARSE_FAILS("{\"choices\":[{\"message\":{\"tool_calls\":[{\"function\":"
+  PARSE_FAILS(openai,
+              "{\"choices\":[{\"message\":{\"tool_calls\":[{\"function\":"
               "{\"name\":7}}]}}]}",
               "missing_field");
-  PARSE_FAILS("{\"choices\":[{\"message\":{\"tool_calls\":[{\"function\":"
+  PARSE_FAILS(openai,
+              "{\"choices\":[{\"message\":{\"tool_calls\":[{\"function\":"
               "{\"name\":\"f\",\"arguments\":5}}]}}]}",
               "missing_field");
-  PARSE_FAILS("{\"choices\":[{\"message\":{\"tool_calls\":[{\"function\":"
+  PARSE_FAILS(openai,
+              "{\"choices\":[{\"message\":{\"tool_calls\":[{\"function\":"
               "{\"name\":\"f\",\"arguments\":[1]}}]}}]}",
               "missing_field");
-  PARSE_FAILS("{\"choices\":[{\"message\":{\"tool_calls\":[{\"function\":"
+  PARSE_FAILS(openai,
+              "{\"choices\":[{\"message\":{\"tool_calls\":[{\"function\":"
               "{\"name\":\"f\"}},{\"function\":{}}]}}]}",
               "missing_field");
 }
@@ -1823,7 +1592,7 @@ Test(openai_response, null_tool_calls_are_none) {
       "{\"choices\":[{\"message\":{\"content\":\"x\",\"tool_calls\":null}}]}";
   chat_response r;
 
-  parse_ok(body, sizeof(body) - 1, &r);
+  parse_ok(openai, body, sizeof(body) - 1, &r);
   cr_assert_eq(r.n_tool_calls, 0);
   chat_response_free(&r);
 }
@@ -1855,7 +1624,7 @@ Test(openai_response, openrouter_cost) {
                      "\"usage\":%s}",
                      cases[i].usage);
 
-    parse_ok(body, (size_t)n, &r);
+    parse_ok(openai, body, (size_t)n, &r);
     cr_assert_eq(r.has_cost, cases[i].has, "%s", cases[i].usage);
     if (cases[i].has)
       cr_assert_eq(r.cost, cases[i].cost, "%s", cases[i].usage);
@@ -1894,7 +1663,7 @@ Test(openai_response, logprob_is_the_mean) {
                      cases[i].logprobs);
 
     cr_assert(n > 0 && (size_t)n < sizeof(body));
-    parse_ok(body, (size_t)n, &r);
+    parse_ok(openai, body, (size_t)n, &r);
     cr_assert_eq(r.has_logprob, cases[i].has, "%s", cases[i].logprobs);
     if (cases[i].has)
       cr_assert_eq(r.logprob, cases[i].mean, "%s", cases[i].logprobs);
@@ -1908,7 +1677,7 @@ Test(openai_response, huge_logprobs_do_not_overflow) {
       "{\"content\":[{\"logprob\":-1e308},{\"logprob\":-1e308}]}}]}";
   chat_response r;
 
-  parse_ok(body, sizeof(body) - 1, &r);
+  parse_ok(openai, body, sizeof(body) - 1, &r);
   cr_assert_eq(r.has_logprob, 0);
   chat_response_free(&r);
 }
@@ -1932,7 +1701,7 @@ Test(openai_error, openrouter_reset_in_the_body_is_a_retry_hint) {
                    "\"50\",\"X-RateLimit-Reset\":\"%ld\"}}}}",
                    reset);
 
-  parse_error_str(429, body, (size_t)n, &e);
+  parse_error(openai, 429, body, (size_t)n, -1, &e);
   cr_assert_eq(e.kind, CHAT_ERR_TRANSIENT);
   cr_assert_gt(e.retry_after_ms, 55000);
   cr_assert_leq(e.retry_after_ms, 60000);
@@ -1945,7 +1714,7 @@ Test(openai_error, openrouter_reset_in_the_body_is_a_retry_hint) {
   chat_error_free(&e);
 
   /* Only a 429 reads it. */
-  parse_error_str(503, body, (size_t)n, &e);
+  parse_error(openai, 503, body, (size_t)n, -1, &e);
   cr_assert_eq(e.retry_after_ms, -1);
   chat_error_free(&e);
 }
@@ -1979,7 +1748,7 @@ Test(openai_error, openrouter_reset_forms) {
                      i == 1 ? "x-ratelimit-reset" : "X-RateLimit-Reset",
                      cases[i].value);
 
-    parse_error_str(429, body, (size_t)n, &e);
+    parse_error(openai, 429, body, (size_t)n, -1, &e);
     if (cases[i].hint) {
       cr_assert_gt(e.retry_after_ms, 20000, "%s", body);
       cr_assert_leq(e.retry_after_ms, 30000, "%s", body);
@@ -1994,7 +1763,7 @@ Test(openai_error, openrouter_reset_forms) {
 Test(openai_error, daily_limit_vector_reset_is_in_the_past) {
   chat_error e;
   size_t len;
-  char *body = load("openrouter_429_daily_limit.json", &len);
+  char *body = fixture_load("openai/openrouter_429_daily_limit.json", &len);
 
   chat_error_init(&e);
   openai_parse_error(429, body, len, -1, &e);
@@ -2019,7 +1788,7 @@ Test(openai_error, odd_metadata_is_ignored) {
   for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
     chat_error e;
 
-    parse_error_str(429, bodies[i], strlen(bodies[i]), &e);
+    parse_error(openai, 429, bodies[i], strlen(bodies[i]), -1, &e);
     cr_assert_eq(e.retry_after_ms, -1, "%s", bodies[i]);
     chat_error_free(&e);
   }
@@ -2027,93 +1796,61 @@ Test(openai_error, odd_metadata_is_ignored) {
 
 /* --- Endpoints and the tables -------------------------------------------- */
 
-static void assert_url(const chat_codec *codec, const char *base,
-                       const char *want) {
-  chat_endpoint ep = {.base_url = base};
-  buf b;
-
-  buf_init(&b, 0);
-  if (want == NULL) {
-    cr_assert_eq(codec->build_url(&ep, &b), -1, "%s", base);
-  }
-  else {
-    cr_assert_eq(codec->build_url(&ep, &b), 0, "%s", base ? base : "NULL");
-    cr_assert_str_eq(b.data, want);
-  }
-  buf_free(&b);
-}
-
 Test(openai_endpoint, urls) {
-  assert_url(&chat_codec_openai, NULL,
-             "https://api.openai.com/v1/chat/completions");
-  assert_url(&chat_codec_openai, "",
-             "https://api.openai.com/v1/chat/completions");
-  assert_url(&chat_codec_openai, "http://localhost:11434/v1",
-             "http://localhost:11434/v1/chat/completions");
-  assert_url(&chat_codec_openai, "http://localhost:11434/v1/",
-             "http://localhost:11434/v1/chat/completions");
-  assert_url(&chat_codec_openai, "http://h/v1//",
-             "http://h/v1/chat/completions");
-  assert_url(&chat_codec_openrouter, NULL,
-             "https://openrouter.ai/api/v1/chat/completions");
-  assert_url(&chat_codec_openrouter, "https://gw.example/api/v1/",
-             "https://gw.example/api/v1/chat/completions");
-  assert_url(&chat_codec_openai, "http://h/v1\r\nX: y", NULL);
-  assert_url(&chat_codec_openai, "http://h /v1", NULL);
-}
-
-static void assert_headers(const chat_headers *h, const char *const *want,
-                           size_t n) {
+  static const struct {
+    const chat_codec *codec;
+    const char *base, *url; /* url NULL: refused */
+  } cases[] = {
+      {&chat_codec_openai, NULL, "https://api.openai.com/v1/chat/completions"},
+      {&chat_codec_openai, "", "https://api.openai.com/v1/chat/completions"},
+      {&chat_codec_openai, "http://localhost:11434/v1",
+       "http://localhost:11434/v1/chat/completions"},
+      {&chat_codec_openai, "http://localhost:11434/v1/",
+       "http://localhost:11434/v1/chat/completions"},
+      {&chat_codec_openai, "http://h/v1//", "http://h/v1/chat/completions"},
+      {&chat_codec_openrouter, NULL,
+       "https://openrouter.ai/api/v1/chat/completions"},
+      {&chat_codec_openrouter, "https://gw.example/api/v1/",
+       "https://gw.example/api/v1/chat/completions"},
+      {&chat_codec_openai, "http://h/v1\r\nX: y", NULL},
+      {&chat_codec_openai, "http://h /v1", NULL},
+  };
   size_t i;
 
-  cr_assert_eq(h->n, n);
-  for (i = 0; i < n; i++)
-    cr_assert_str_eq(h->lines[i], want[i]);
+  for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    chat_endpoint ep = {.base_url = cases[i].base};
+
+    assert_url(cases[i].codec, &ep, cases[i].url);
+  }
 }
 
 Test(openai_endpoint, headers) {
-  static const char *const with_key[] = {"Authorization: Bearer sk-1",
-                                         "Content-Type: application/json"};
-  static const char *const no_key[] = {"Content-Type: application/json"};
-  static const char *const routed[] = {
-      "Authorization: Bearer sk-or-1", "Content-Type: application/json",
-      "HTTP-Referer: https://example.com", "X-Title: MyApp"};
   chat_endpoint ep = {.api_key = "sk-1", .referer = "https://example.com",
                       .title = "MyApp"};
-  chat_headers h;
 
-  chat_headers_init(&h);
-  cr_assert_eq(chat_codec_openai.build_headers(&ep, &h), 0);
-  assert_headers(&h, with_key, 2); /* no referer/title for OpenAI */
-  chat_headers_free(&h);
-
+  /* no referer/title for OpenAI */
+  ASSERT_HEADERS(&chat_codec_openai, &ep, "Authorization: Bearer sk-1",
+                 "Content-Type: application/json");
   ep.api_key = NULL;
-  cr_assert_eq(chat_codec_openai.build_headers(&ep, &h), 0);
-  assert_headers(&h, no_key, 1);
-  chat_headers_free(&h);
+  ASSERT_HEADERS(&chat_codec_openai, &ep, "Content-Type: application/json");
   ep.api_key = "";
-  cr_assert_eq(chat_codec_openai.build_headers(&ep, &h), 0);
-  assert_headers(&h, no_key, 1);
-  chat_headers_free(&h);
+  ASSERT_HEADERS(&chat_codec_openai, &ep, "Content-Type: application/json");
 
   ep.api_key = "sk-or-1";
-  cr_assert_eq(chat_codec_openrouter.build_headers(&ep, &h), 0);
-  assert_headers(&h, routed, 4);
-  chat_headers_free(&h);
+  ASSERT_HEADERS(&chat_codec_openrouter, &ep, "Authorization: Bearer sk-or-1",
+                 "Content-Type: application/json",
+                 "HTTP-Referer: https://example.com", "X-Title: MyApp");
   ep.referer = NULL;
   ep.title = "";
-  cr_assert_eq(chat_codec_openrouter.build_headers(&ep, &h), 0);
-  assert_headers(&h, routed, 2);
-  chat_headers_free(&h);
+  ASSERT_HEADERS(&chat_codec_openrouter, &ep, "Authorization: Bearer sk-or-1",
+                 "Content-Type: application/json");
 
   /* A key or title that would smuggle in a header is refused. */
   ep.api_key = "sk\r\nX-Evil: 1";
-  cr_assert_eq(chat_codec_openai.build_headers(&ep, &h), -1);
-  chat_headers_free(&h);
+  assert_headers(&chat_codec_openai, &ep, NULL, 0);
   ep.api_key = "k";
   ep.title = "a\nb";
-  cr_assert_eq(chat_codec_openrouter.build_headers(&ep, &h), -1);
-  chat_headers_free(&h);
+  assert_headers(&chat_codec_openrouter, &ep, NULL, 0);
 }
 
 Test(openai_endpoint, tables_are_registered) {

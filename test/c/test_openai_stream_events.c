@@ -13,74 +13,27 @@
 #include "buf.h"
 #include "chat.h"
 #include "chat_stream.h"
+#include "codec_test_util.h"
 #include "fixtures.h"
 #include "openai_codec.h"
 #include "stream_split.h"
 
 /* --- Helpers ------------------------------------------------------------- */
 
-/* What on_text saw: the deltas joined, and how many there were. */
-typedef struct text_log {
-  buf text;
-  size_t calls;
-} text_log;
-
-static void on_text(void *ud, const char *text, size_t len) {
-  text_log *log = ud;
-
-  cr_assert_gt(len, 0, "empty text delta");
-  cr_assert_eq(buf_append(&log->text, text, len), 0);
-  log->calls++;
-}
-
-typedef struct run {
-  chat_stream *st;
-  text_log log;
-  chat_response resp;
-  chat_error err;
-  int rc;
-} run;
-
-static void run_start(run *r, const chat_codec *codec) {
-  buf_init(&r->log.text, 0);
-  r->log.calls = 0;
-  r->st = chat_stream_new(codec, 0, on_text, &r->log);
-  cr_assert_not_null(r->st);
-  chat_error_init(&r->err);
-  chat_response_init(&r->resp);
-  r->rc = 0;
-}
-
-/* Hands data[0..len) to the codec as one event, from an exact-size copy. */
-static int event_n(run *r, const char *data, size_t len) {
-  char *copy = fixture_exact_copy(data, len);
-  int rc = chat_codec_openai.stream_event(r->st, NULL, copy, len);
-
-  free(copy);
-  if (rc != 0)
-    r->rc = rc;
-  return rc;
-}
-
-static int event(run *r, const char *data) {
-  return event_n(r, data, strlen(data));
-}
-
 /* Feeds each "data: " payload of an SSE fixture (events are separated by
  * a blank line; the vectors have one data line per event). The SSE parser
  * is tested on its own; this hands the codec exactly the events. */
-static void feed_sse_fixture(run *r, const char *path) {
+static void feed_sse_fixture(event_run *r, const char *path) {
   size_t len;
   char *text, *p, *end;
 
-  text = fixture_read(path, &len);
-  cr_assert_not_null(text, "cannot read test/fixtures/%s", path);
+  text = fixture_load(path, &len);
   for (p = text; p < text + len; p = end + 2) {
     end = strstr(p, "\n\n");
     if (end == NULL)
       end = text + len;
     cr_assert_eq(strncmp(p, "data: ", 6), 0, "%s: %.20s", path, p);
-    cr_assert_eq(event_n(r, p + 6, (size_t)(end - p - 6)), 0,
+    cr_assert_eq(run_event_n(r, p + 6, (size_t)(end - p - 6)), 0,
                  "%s: %.*s", path, (int)(end - p), p);
     if (end == text + len)
       break;
@@ -88,39 +41,15 @@ static void feed_sse_fixture(run *r, const char *path) {
   free(text);
 }
 
-static int run_finish(run *r) {
-  int rc = chat_stream_finish(r->st, &r->resp, &r->err);
-
-  chat_stream_free(r->st);
-  r->st = NULL;
-  return rc;
-}
-
-static void run_free(run *r) {
-  chat_stream_free(r->st);
-  chat_response_free(&r->resp);
-  chat_error_free(&r->err);
-  buf_free(&r->log.text);
-}
-
-/* A stream of the given events that must fail with reason. */
+/* A stream of the given event that must fail with reason. */
 static void stream_fails(const char *data, const char *reason) {
-  run r;
-
-  run_start(&r, &chat_codec_openai);
-  cr_assert_eq(event(&r, data), -1, "accepted: %s", data);
-  event(&r, "[DONE]");
-  cr_assert_eq(run_finish(&r), -1);
-  cr_assert_str_eq(r.err.reason, reason, "%s", data);
-  cr_assert_eq(r.err.kind, CHAT_ERR_PERMANENT);
-  cr_assert_null(r.resp.content);
-  run_free(&r);
+  run_fails(&chat_codec_openai, data, "[DONE]", reason);
 }
 
 /* --- The reference vectors ----------------------------------------------- */
 
 Test(openai_stream, three_chunk_vector) {
-  run r;
+  event_run r;
 
   run_start(&r, &chat_codec_openai);
   feed_sse_fixture(&r, "stream/openai_text.sse");
@@ -135,19 +64,18 @@ Test(openai_stream, three_chunk_vector) {
   cr_assert_eq(r.resp.n_tool_calls, 0);
   cr_assert_eq(r.resp.has_cost, 0);
   /* The role chunk's "" is not a delta. */
-  cr_assert_eq(r.log.calls, 1);
-  cr_assert_str_eq(r.log.text.data, "Hello");
+  cr_assert_eq(r.calls, 1);
+  cr_assert_str_eq(r.text.data, "Hello");
   run_free(&r);
 }
 
 Test(openai_stream, usage_tail_before_done) {
   static const char done[] = "[DONE]";
   size_t len;
-  char *text = fixture_read("stream/openai_text.sse", &len);
+  char *text = fixture_load("stream/openai_text.sse", &len);
   char *tail;
-  run r;
+  event_run r;
 
-  cr_assert_not_null(text);
   /* The vector's chunks, then the include_usage tail, then [DONE]. */
   tail = strstr(text, "data: [DONE]");
   cr_assert_not_null(tail);
@@ -157,12 +85,12 @@ Test(openai_stream, usage_tail_before_done) {
     char *p = text, *end;
 
     while ((end = strstr(p, "\n\n")) != NULL) {
-      cr_assert_eq(event_n(&r, p + 6, (size_t)(end - p - 6)), 0);
+      cr_assert_eq(run_event_n(&r, p + 6, (size_t)(end - p - 6)), 0);
       p = end + 2;
     }
   }
   feed_sse_fixture(&r, "stream/openai_usage_tail.sse");
-  cr_assert_eq(event_n(&r, done, sizeof(done) - 1), 0);
+  cr_assert_eq(run_event_n(&r, done, sizeof(done) - 1), 0);
   cr_assert_eq(run_finish(&r), 0);
   cr_assert_str_eq(r.resp.content, "Hello");
   cr_assert_eq(r.resp.input_tokens, 9);
@@ -173,13 +101,13 @@ Test(openai_stream, usage_tail_before_done) {
 }
 
 Test(openai_stream, tool_call_vector) {
-  run r;
+  event_run r;
 
   run_start(&r, &chat_codec_openai);
   feed_sse_fixture(&r, "stream/openai_tool_call.sse");
   cr_assert_eq(run_finish(&r), 0);
   cr_assert_str_eq(r.resp.content, "");
-  cr_assert_eq(r.log.calls, 0);
+  cr_assert_eq(r.calls, 0);
   cr_assert_eq(r.resp.n_tool_calls, 1);
   cr_assert_str_eq(r.resp.tool_calls[0].id, "call_abc123");
   cr_assert_str_eq(r.resp.tool_calls[0].name, "get_current_weather");
@@ -195,13 +123,12 @@ Test(openai_stream, tool_call_vector) {
 
 Test(openai_stream, openrouter_midstream_error_fails_the_stream) {
   size_t len;
-  char *chunk = fixture_read("openai/openrouter_midstream_error.json", &len);
-  run r;
+  char *chunk = fixture_load("openai/openrouter_midstream_error.json", &len);
+  event_run r;
 
-  cr_assert_not_null(chunk);
   run_start(&r, &chat_codec_openrouter);
-  cr_assert_eq(event(&r, "{\"choices\":[{\"index\":0,\"delta\":"
-                         "{\"content\":\"par\"}}]}"),
+  cr_assert_eq(run_event(&r, "{\"choices\":[{\"index\":0,\"delta\":"
+                             "{\"content\":\"par\"}}]}"),
                0);
   cr_assert_eq(chat_codec_openrouter.stream_event(r.st, NULL, chunk, len),
                -1);
@@ -228,18 +155,17 @@ Test(openai_stream, every_prefix_of_every_chunk_is_handled) {
     const char *p;
 
     snprintf(path, sizeof(path), "stream/%s", names[n]);
-    text = fixture_read(path, &len);
-    cr_assert_not_null(text);
+    text = fixture_load(path, &len);
     for (p = text; (p = strstr(p, "data: {")) != NULL; p++) {
       size_t chunk = strcspn(p + 6, "\n");
 
       for (cut = 0; cut < chunk; cut++) {
-        run r;
+        event_run r;
         int rc;
 
         run_start(&r, &chat_codec_openai);
-        rc = event_n(&r, p + 6, cut);
-        event(&r, "[DONE]");
+        rc = run_event_n(&r, p + 6, cut);
+        run_event(&r, "[DONE]");
         if (cut == 0) {
           cr_assert_eq(rc, 0); /* an empty event is skipped */
           cr_assert_eq(run_finish(&r), 0);
@@ -258,16 +184,9 @@ Test(openai_stream, every_prefix_of_every_chunk_is_handled) {
 
 /* --- Whole bodies through chat_stream_feed, under every chunking -------- */
 
-static char *load_body(const char *path, size_t *len) {
-  char *body = fixture_read(path, len);
-
-  cr_assert_not_null(body, "cannot read test/fixtures/%s", path);
-  return body;
-}
-
 Test(openai_stream, text_vector_under_every_chunking) {
   size_t len;
-  char *body = load_body("stream/openai_text.sse", &len);
+  char *body = fixture_load("stream/openai_text.sse", &len);
   stream_outcome o;
 
   stream_split_check(&chat_codec_openai, 0, body, len, &o);
@@ -283,8 +202,8 @@ Test(openai_stream, text_vector_under_every_chunking) {
 
 Test(openai_stream, usage_tail_under_every_chunking) {
   size_t len, tail_len;
-  char *text = load_body("stream/openai_text.sse", &len);
-  char *tail = load_body("stream/openai_usage_tail.sse", &tail_len);
+  char *text = fixture_load("stream/openai_text.sse", &len);
+  char *tail = fixture_load("stream/openai_usage_tail.sse", &tail_len);
   char *done = strstr(text, "data: [DONE]");
   stream_outcome o;
   buf body;
@@ -307,7 +226,7 @@ Test(openai_stream, usage_tail_under_every_chunking) {
 
 Test(openai_stream, tool_call_vector_under_every_chunking) {
   size_t len;
-  char *body = load_body("stream/openai_tool_call.sse", &len);
+  char *body = fixture_load("stream/openai_tool_call.sse", &len);
   stream_outcome o;
 
   stream_split_check(&chat_codec_openai, 0, body, len, &o);
@@ -325,7 +244,7 @@ Test(openai_stream, tool_call_vector_under_every_chunking) {
 
 Test(openai_stream, openrouter_midstream_error_under_every_chunking) {
   size_t len;
-  char *chunk = load_body("stream/openrouter_midstream_error.sse", &len);
+  char *chunk = fixture_load("stream/openrouter_midstream_error.sse", &len);
   stream_outcome o;
   buf body;
 
@@ -351,7 +270,7 @@ Test(openai_stream, openrouter_midstream_error_under_every_chunking) {
 
 Test(openai_stream, body_cut_before_done_is_truncated) {
   size_t len;
-  char *text = load_body("stream/openai_text.sse", &len);
+  char *text = fixture_load("stream/openai_text.sse", &len);
   char *done = strstr(text, "data: [DONE]");
   stream_outcome o;
 
@@ -366,15 +285,15 @@ Test(openai_stream, body_cut_before_done_is_truncated) {
 /* --- Pieces of the format ------------------------------------------------- */
 
 Test(openai_stream, done_with_whitespace_and_empty_events) {
-  run r;
+  event_run r;
 
   run_start(&r, &chat_codec_openai);
-  cr_assert_eq(event(&r, ""), 0);
-  cr_assert_eq(event(&r, " \r\n\t"), 0);
+  cr_assert_eq(run_event(&r, ""), 0);
+  cr_assert_eq(run_event(&r, " \r\n\t"), 0);
   cr_assert_eq(chat_codec_openai.stream_event(r.st, NULL, NULL, 0), 0);
-  cr_assert_eq(event(&r, "{\"choices\":[{\"delta\":{\"content\":\"a\"}}]}"),
+  cr_assert_eq(run_event(&r, "{\"choices\":[{\"delta\":{\"content\":\"a\"}}]}"),
                0);
-  cr_assert_eq(event(&r, " [DONE] \n"), 0);
+  cr_assert_eq(run_event(&r, " [DONE] \n"), 0);
   cr_assert_eq(run_finish(&r), 0);
   cr_assert_str_eq(r.resp.content, "a");
   cr_assert_eq(r.resp.stop, CHAT_STOP_NONE);
@@ -383,11 +302,11 @@ Test(openai_stream, done_with_whitespace_and_empty_events) {
 }
 
 Test(openai_stream, no_done_is_a_truncated_stream) {
-  run r;
+  event_run r;
 
   run_start(&r, &chat_codec_openai);
-  cr_assert_eq(event(&r, "{\"choices\":[{\"delta\":{\"content\":\"a\"},"
-                         "\"finish_reason\":\"stop\"}]}"),
+  cr_assert_eq(run_event(&r, "{\"choices\":[{\"delta\":{\"content\":\"a\"},"
+                             "\"finish_reason\":\"stop\"}]}"),
                0);
   cr_assert_eq(run_finish(&r), -1);
   cr_assert_str_eq(r.err.reason, "truncated_stream");
@@ -406,7 +325,7 @@ Test(openai_stream, near_misses_of_done_are_not_done) {
 Test(openai_stream, text_deltas_arrive_in_order) {
   static const char *const parts[] = {"Hel", "lo, ", "w\xc3\xb6rld",
                                       " \xf0\x9f\x98\x80", "\\n"};
-  run r;
+  event_run r;
   size_t i;
 
   run_start(&r, &chat_codec_openai);
@@ -417,17 +336,17 @@ Test(openai_stream, text_deltas_arrive_in_order) {
              "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"%s\"},"
              "\"finish_reason\":null}],\"usage\":null}",
              parts[i]);
-    cr_assert_eq(event(&r, chunk), 0);
+    cr_assert_eq(run_event(&r, chunk), 0);
   }
-  cr_assert_eq(event(&r, "{\"choices\":[{\"delta\":{},\"finish_reason\":"
-                         "\"length\"}]}"),
+  cr_assert_eq(run_event(&r, "{\"choices\":[{\"delta\":{},\"finish_reason\":"
+                             "\"length\"}]}"),
                0);
-  cr_assert_eq(event(&r, "[DONE]"), 0);
+  cr_assert_eq(run_event(&r, "[DONE]"), 0);
   cr_assert_eq(run_finish(&r), 0);
   cr_assert_str_eq(r.resp.content,
                    "Hello, w\xc3\xb6rld \xf0\x9f\x98\x80\n");
-  cr_assert_eq(r.log.calls, 5);
-  cr_assert_str_eq(r.log.text.data, r.resp.content);
+  cr_assert_eq(r.calls, 5);
+  cr_assert_str_eq(r.text.data, r.resp.content);
   cr_assert_eq(r.resp.stop, CHAT_STOP_LENGTH);
   cr_assert_str_eq(r.resp.finish_reason, "length");
   run_free(&r);
@@ -448,14 +367,14 @@ Test(openai_stream, finish_reasons_are_normalized) {
 
   for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     char chunk[128];
-    run r;
+    event_run r;
 
     snprintf(chunk, sizeof(chunk),
              "{\"choices\":[{\"delta\":{},\"finish_reason\":\"%s\"}]}",
              cases[i].raw);
     run_start(&r, &chat_codec_openai);
-    cr_assert_eq(event(&r, chunk), 0);
-    cr_assert_eq(event(&r, "[DONE]"), 0);
+    cr_assert_eq(run_event(&r, chunk), 0);
+    cr_assert_eq(run_event(&r, "[DONE]"), 0);
     cr_assert_eq(run_finish(&r), 0);
     cr_assert_eq(r.resp.stop, cases[i].stop, "%s", cases[i].raw);
     cr_assert_str_eq(r.resp.finish_reason, cases[i].raw);
@@ -476,12 +395,12 @@ Test(openai_stream, parallel_tool_calls_interleaved_by_index) {
       "{\"arguments\":\"2}\"}}]}}]}",
       "{\"choices\":[{\"delta\":{},\"finish_reason\":\"tool_calls\"}]}",
       "[DONE]"};
-  run r;
+  event_run r;
   size_t i;
 
   run_start(&r, &chat_codec_openai);
   for (i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++)
-    cr_assert_eq(event(&r, chunks[i]), 0, "chunk %zu", i);
+    cr_assert_eq(run_event(&r, chunks[i]), 0, "chunk %zu", i);
   cr_assert_eq(run_finish(&r), 0);
   cr_assert_eq(r.resp.n_tool_calls, 2);
   cr_assert_str_eq(r.resp.tool_calls[0].id, "c0");
@@ -505,14 +424,14 @@ Test(openai_stream, usage_chunk_shapes_and_cost) {
   size_t i;
 
   for (i = 0; i < sizeof(tails) / sizeof(tails[0]); i++) {
-    run r;
+    event_run r;
 
     run_start(&r, &chat_codec_openrouter);
-    cr_assert_eq(event(&r, "{\"choices\":[{\"delta\":{\"content\":\"x\"},"
-                           "\"finish_reason\":\"stop\"}],\"usage\":null}"),
+    cr_assert_eq(run_event(&r, "{\"choices\":[{\"delta\":{\"content\":\"x\"},"
+                               "\"finish_reason\":\"stop\"}],\"usage\":null}"),
                  0);
-    cr_assert_eq(event(&r, tails[i]), 0, "%s", tails[i]);
-    cr_assert_eq(event(&r, "[DONE]"), 0);
+    cr_assert_eq(run_event(&r, tails[i]), 0, "%s", tails[i]);
+    cr_assert_eq(run_event(&r, "[DONE]"), 0);
     cr_assert_eq(run_finish(&r), 0);
     cr_assert_eq(r.resp.input_tokens, 9);
     cr_assert_eq(r.resp.output_tokens, 2);
@@ -523,15 +442,16 @@ Test(openai_stream, usage_chunk_shapes_and_cost) {
 }
 
 Test(openai_stream, odd_usage_and_cost_are_ignored) {
-  run r;
+  event_run r;
 
   run_start(&r, &chat_codec_openai);
-  cr_assert_eq(event(&r, "{\"choices\":[],\"usage\":{\"prompt_tokens\":"
-                         "\"9\",\"completion_tokens\":-2,\"cost\":\"0.1\"}}"),
+  cr_assert_eq(run_event(&r, "{\"choices\":[],\"usage\":{\"prompt_tokens\":"
+                             "\"9\",\"completion_tokens\":-2,"
+                             "\"cost\":\"0.1\"}}"),
                0);
-  cr_assert_eq(event(&r, "{\"choices\":[],\"usage\":{\"cost\":-1}}"), 0);
-  cr_assert_eq(event(&r, "{\"choices\":[],\"usage\":[1,2]}"), 0);
-  cr_assert_eq(event(&r, "[DONE]"), 0);
+  cr_assert_eq(run_event(&r, "{\"choices\":[],\"usage\":{\"cost\":-1}}"), 0);
+  cr_assert_eq(run_event(&r, "{\"choices\":[],\"usage\":[1,2]}"), 0);
+  cr_assert_eq(run_event(&r, "[DONE]"), 0);
   cr_assert_eq(run_finish(&r), 0);
   cr_assert_eq(r.resp.input_tokens, -1);
   cr_assert_eq(r.resp.output_tokens, -1);
@@ -540,40 +460,41 @@ Test(openai_stream, odd_usage_and_cost_are_ignored) {
 }
 
 Test(openai_stream, only_the_first_choice_counts) {
-  run r;
+  event_run r;
 
   run_start(&r, &chat_codec_openai);
-  cr_assert_eq(event(&r, "{\"choices\":[{\"index\":0,\"delta\":{\"content\":"
-                         "\"one\"}},{\"index\":1,\"delta\":{\"content\":"
-                         "\"two\"}}]}"),
+  cr_assert_eq(run_event(&r, "{\"choices\":[{\"index\":0,\"delta\":"
+                             "{\"content\":\"one\"}},{\"index\":1,"
+                             "\"delta\":{\"content\":\"two\"}}]}"),
                0);
-  cr_assert_eq(event(&r, "[DONE]"), 0);
+  cr_assert_eq(run_event(&r, "[DONE]"), 0);
   cr_assert_eq(run_finish(&r), 0);
   cr_assert_str_eq(r.resp.content, "one");
   run_free(&r);
 }
 
 Test(openai_stream, model_follows_the_chunks) {
-  run r;
+  event_run r;
 
   run_start(&r, &chat_codec_openai);
-  cr_assert_eq(event(&r, "{\"model\":\"\",\"choices\":[]}"), 0);
-  cr_assert_eq(event(&r, "{\"model\":42,\"choices\":[]}"), 0);
-  cr_assert_eq(event(&r, "{\"model\":\"openai/gpt-4o\",\"choices\":[]}"), 0);
-  cr_assert_eq(event(&r, "[DONE]"), 0);
+  cr_assert_eq(run_event(&r, "{\"model\":\"\",\"choices\":[]}"), 0);
+  cr_assert_eq(run_event(&r, "{\"model\":42,\"choices\":[]}"), 0);
+  cr_assert_eq(run_event(&r, "{\"model\":\"openai/gpt-4o\",\"choices\":[]}"),
+               0);
+  cr_assert_eq(run_event(&r, "[DONE]"), 0);
   cr_assert_eq(run_finish(&r), 0);
   cr_assert_str_eq(r.resp.model, "openai/gpt-4o");
   run_free(&r);
 }
 
 Test(openai_stream, escaped_nul_cuts_a_delta) {
-  run r;
+  event_run r;
 
   run_start(&r, &chat_codec_openai);
-  cr_assert_eq(event(&r, "{\"choices\":[{\"delta\":{\"content\":"
-                         "\"ab\\u0000cd\"}}]}"),
+  cr_assert_eq(run_event(&r, "{\"choices\":[{\"delta\":{\"content\":"
+                             "\"ab\\u0000cd\"}}]}"),
                0);
-  cr_assert_eq(event(&r, "[DONE]"), 0);
+  cr_assert_eq(run_event(&r, "[DONE]"), 0);
   cr_assert_eq(run_finish(&r), 0);
   cr_assert_str_eq(r.resp.content, "ab");
   run_free(&r);
@@ -582,7 +503,7 @@ Test(openai_stream, escaped_nul_cuts_a_delta) {
 Test(openai_stream, one_megabyte_delta) {
   size_t n = 1024 * 1024, i;
   buf chunk;
-  run r;
+  event_run r;
 
   buf_init(&chunk, 0);
   cr_assert_eq(buf_puts(&chunk, "{\"choices\":[{\"delta\":{\"content\":\""),
@@ -591,8 +512,8 @@ Test(openai_stream, one_megabyte_delta) {
     cr_assert_eq(buf_append(&chunk, "x", 1), 0);
   cr_assert_eq(buf_puts(&chunk, "\"}}]}"), 0);
   run_start(&r, &chat_codec_openai);
-  cr_assert_eq(event_n(&r, chunk.data, chunk.len), 0);
-  cr_assert_eq(event(&r, "[DONE]"), 0);
+  cr_assert_eq(run_event_n(&r, chunk.data, chunk.len), 0);
+  cr_assert_eq(run_event(&r, "[DONE]"), 0);
   cr_assert_eq(run_finish(&r), 0);
   cr_assert_eq(r.resp.content_len, n);
   run_free(&r);
@@ -625,10 +546,10 @@ Test(openai_stream, error_objects_fail_with_their_kind) {
   size_t i;
 
   for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-    run r;
+    event_run r;
 
     run_start(&r, &chat_codec_openai);
-    cr_assert_eq(event(&r, cases[i].chunk), -1);
+    cr_assert_eq(run_event(&r, cases[i].chunk), -1);
     cr_assert_eq(run_finish(&r), -1);
     cr_assert_str_eq(r.err.reason, "provider_error");
     cr_assert_eq(r.err.kind, cases[i].kind, "%s", cases[i].chunk);
@@ -645,13 +566,13 @@ Test(openai_stream, error_objects_fail_with_their_kind) {
 }
 
 Test(openai_stream, null_error_is_no_error) {
-  run r;
+  event_run r;
 
   run_start(&r, &chat_codec_openai);
-  cr_assert_eq(event(&r, "{\"error\":null,\"choices\":[{\"delta\":"
-                         "{\"content\":\"ok\"}}]}"),
+  cr_assert_eq(run_event(&r, "{\"error\":null,\"choices\":[{\"delta\":"
+                             "{\"content\":\"ok\"}}]}"),
                0);
-  cr_assert_eq(event(&r, "[DONE]"), 0);
+  cr_assert_eq(run_event(&r, "[DONE]"), 0);
   cr_assert_eq(run_finish(&r), 0);
   cr_assert_str_eq(r.resp.content, "ok");
   run_free(&r);
@@ -671,14 +592,14 @@ Test(openai_stream, malformed_json_fails) {
 Test(openai_stream, non_utf8_and_nul_fail) {
   static const char nul[] =
       "{\"choices\":[{\"delta\":{\"content\":\"a\0b\"}}]}";
-  run r;
+  event_run r;
 
   stream_fails("{\"choices\":[{\"delta\":{\"content\":\"\xff\"}}]}",
                "invalid_utf8");
   stream_fails("{\"choices\":[{\"delta\":{\"content\":\"\xc0\xaf\"}}]}",
                "invalid_utf8");
   run_start(&r, &chat_codec_openai);
-  cr_assert_eq(event_n(&r, nul, sizeof(nul) - 1), -1);
+  cr_assert_eq(run_event_n(&r, nul, sizeof(nul) - 1), -1);
   cr_assert_eq(run_finish(&r), -1);
   cr_assert_str_eq(r.err.reason, "invalid_json");
   run_free(&r);
@@ -721,21 +642,21 @@ Test(openai_stream, wrong_types_fail) {
 }
 
 Test(openai_stream, tolerated_nulls) {
-  run r;
+  event_run r;
 
   run_start(&r, &chat_codec_openai);
-  cr_assert_eq(event(&r, "{\"choices\":[{\"delta\":null,\"finish_reason\":"
-                         "null}]}"),
+  cr_assert_eq(run_event(&r, "{\"choices\":[{\"delta\":null,\"finish_reason\":"
+                             "null}]}"),
                0);
-  cr_assert_eq(event(&r, "{\"choices\":[{\"delta\":{\"content\":null,"
-                         "\"tool_calls\":null}}]}"),
+  cr_assert_eq(run_event(&r, "{\"choices\":[{\"delta\":{\"content\":null,"
+                             "\"tool_calls\":null}}]}"),
                0);
-  cr_assert_eq(event(&r, "{\"choices\":[{}]}"), 0);
-  cr_assert_eq(event(&r, "{\"choices\":[{\"delta\":{\"tool_calls\":[{"
-                         "\"index\":0,\"id\":null,\"function\":{\"name\":"
-                         "\"f\",\"arguments\":null}}]}}]}"),
+  cr_assert_eq(run_event(&r, "{\"choices\":[{}]}"), 0);
+  cr_assert_eq(run_event(&r, "{\"choices\":[{\"delta\":{\"tool_calls\":[{"
+                             "\"index\":0,\"id\":null,\"function\":{\"name\":"
+                             "\"f\",\"arguments\":null}}]}}]}"),
                0);
-  cr_assert_eq(event(&r, "[DONE]"), 0);
+  cr_assert_eq(run_event(&r, "[DONE]"), 0);
   cr_assert_eq(run_finish(&r), 0);
   cr_assert_str_eq(r.resp.content, "");
   cr_assert_eq(r.resp.n_tool_calls, 1);
@@ -756,14 +677,14 @@ Test(openai_stream, every_single_byte_corruption_is_handled) {
   for (pos = 0; pos < sizeof(chunk) - 1; pos++) {
     for (k = 0; k < sizeof(bytes); k++) {
       char copy[sizeof(chunk)];
-      run r;
+      event_run r;
       int rc;
 
       memcpy(copy, chunk, sizeof(chunk));
       copy[pos] = bytes[k];
       run_start(&r, &chat_codec_openai);
-      rc = event_n(&r, copy, sizeof(chunk) - 1);
-      event(&r, "[DONE]");
+      rc = run_event_n(&r, copy, sizeof(chunk) - 1);
+      run_event(&r, "[DONE]");
       if (run_finish(&r) == 0) {
         cr_assert_eq(rc, 0);
         cr_assert_not_null(r.resp.content);

@@ -129,12 +129,9 @@ static void expect_unparseable(const char *text, size_t len) {
 
 static char *load(const char *name, size_t *len) {
   char path[128];
-  char *data;
 
   snprintf(path, sizeof(path), "llm_council/%s", name);
-  data = fixture_read(path, len);
-  cr_assert_not_null(data, "cannot read test/fixtures/%s", path);
-  return data;
+  return fixture_load(path, len);
 }
 
 /* --- Labels -------------------------------------------------------------- */

@@ -1636,13 +1636,12 @@ Test(dialects, seats_speak_their_codec) {
   cr_assert_not_null(strstr(g->body, "\"contents\""));
 
   /* Replies are parsed by the seat's codec. */
-  body = fixture_read("anthropic/text_response.json", &len);
-  cr_assert_not_null(body);
+  body = fixture_load("anthropic/text_response.json", &len);
   done_body(call_of(f, 0, 0), 200, body, len);
   free(body);
   cr_assert_eq(rl_run_call(run, 0, 0)->status, RL_SEAT_OK);
   cr_assert_gt(rl_run_call(run, 0, 0)->resp.content_len, 0);
-  body = fixture_read("gemini/error_429.json", &len);
+  body = fixture_load("gemini/error_429.json", &len);
   done_body(call_of(f, 0, 1), 429, body, len);
   free(body);
   expect_seat_failed(run, 0, 1, CHAT_ERR_TRANSIENT, "http_error");

@@ -91,11 +91,7 @@ static void expect_one(void *ctx, const char *how, const size_t *cuts,
   run_sse(c->body, c->len, c->max, cuts, n_cuts, &r);
   cr_assert_eq(r.error, c->want_error, "%s: error %d, want %d", how,
                r.error, c->want_error);
-  cr_assert_eq(r.log.len, c->want->len, "%s: got\n%s\nwant\n%s", how,
-               r.log.data ? r.log.data : "", c->want->data ? c->want->data : "");
-  if (r.log.len > 0)
-    cr_assert(memcmp(r.log.data, c->want->data, r.log.len) == 0,
-              "%s: got\n%s\nwant\n%s", how, r.log.data, c->want->data);
+  split_assert_same_log(&r.log, c->want, how);
   buf_free(&r.log);
 }
 
@@ -474,8 +470,7 @@ static void check_vector(const char *file, const vector_ctx *want) {
   char *body;
 
   snprintf(path, sizeof(path), "stream/%s", file);
-  body = fixture_read(path, &len);
-  cr_assert_not_null(body, "cannot read test/fixtures/%s", path);
+  body = fixture_load(path, &len);
   for (i = 0; i < 3; i++) {
     size_t n;
     char *copy = with_line_ends(body, len, eols[i], &n);
