@@ -59,9 +59,14 @@ defmodule CouncilEx.Engine do
     providers = Application.get_env(:council_ex, :providers, [])
 
     for seat <- Spec.seats(spec), {:error, %Error{} = e} <- [build_seat(seat, [], providers)] do
-      %{path: ["members", to_string(e.member_id), "provider"], code: e.reason, message: e.message}
+      %{path: ["members", to_string(e.member_id), field(e.reason)], code: e.reason, message: e.message}
     end
   end
+
+  defp field(:invalid_output_schema), do: "output_schema"
+  defp field(:invalid_retry), do: "retry"
+  defp field(:unsupported_option), do: "options"
+  defp field(_provider_problem), do: "provider"
 
   @doc "The BEAM dispatcher answering a provider's calls, or nil for HTTP providers."
   @spec dispatcher(atom()) :: module() | nil
