@@ -208,3 +208,9 @@ const char *chat_stop_name(chat_stop stop) {
   }
   return "other";
 }
+
+chat_stop chat_stop_with_calls(chat_stop stop, size_t n_calls) {
+  if (n_calls > 0 && (stop == CHAT_STOP_END || stop == CHAT_STOP_NONE))
+    return CHAT_STOP_TOOL_CALLS;
+  return stop;
+}

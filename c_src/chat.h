@@ -125,6 +125,10 @@ int chat_utf8_valid(const char *s, size_t len);
 
 const char *chat_error_kind_name(chat_error_kind kind);
 const char *chat_stop_name(chat_stop stop); /* "stop", "length", ... */
+/* The stop of a response that made n_calls tool calls: calls present mean
+ * CHAT_STOP_TOOL_CALLS where the dialect says only "stop" (Ollama, Gemini)
+ * or nothing. */
+chat_stop chat_stop_with_calls(chat_stop stop, size_t n_calls);
 
 void chat_tool_call_free(chat_tool_call *c);
 /* Appends a zeroed tool call to r->tool_calls; NULL on out-of-memory. */

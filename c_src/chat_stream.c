@@ -17,6 +17,7 @@
 #include <cJSON.h>
 
 #include "buf.h"
+#include "json_in.h"
 #include "ndjson.h"
 #include "sse.h"
 
@@ -340,20 +341,12 @@ static int is_space(char c) {
 /* 1 when s[0..n) is exactly one JSON value (whitespace around it allowed),
  * UTF-8, without raw NULs (which cJSON would read as an end). */
 static int json_valid(const char *s, size_t n) {
-  const char *end = NULL;
   cJSON *root;
-  int ok;
 
-  if (memchr(s, '\0', n) != NULL || !chat_utf8_valid(s, n))
+  if (!chat_utf8_valid(s, n) || (root = json_parse_strict(s, n)) == NULL)
     return 0;
-  root = cJSON_ParseWithLengthOpts(s, n, &end, 0);
-  if (root == NULL)
-    return 0;
-  while (end < s + n && is_space(*end))
-    end++;
-  ok = end == s + n;
   cJSON_Delete(root);
-  return ok;
+  return 1;
 }
 
 static int all_space(const char *s, size_t n) {
@@ -463,11 +456,7 @@ static const char *build_response(chat_stream *st, chat_response *resp) {
     if (reason != NULL)
       return reason;
   }
-  /* chat_stop: tool calls present means CHAT_STOP_TOOL_CALLS, even where
-   * the dialect says only "stop" (Ollama, Gemini) or nothing. */
-  if (resp->n_tool_calls > 0 &&
-      (resp->stop == CHAT_STOP_END || resp->stop == CHAT_STOP_NONE))
-    resp->stop = CHAT_STOP_TOOL_CALLS;
+  resp->stop = chat_stop_with_calls(resp->stop, resp->n_tool_calls);
   return NULL;
 }
 

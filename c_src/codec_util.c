@@ -309,12 +309,6 @@ static const char *read_content(const cJSON *content, chat_response *resp) {
   return NULL;
 }
 
-chat_stop codec_stop_with_calls(chat_stop stop, int called_tools) {
-  if (called_tools && (stop == CHAT_STOP_END || stop == CHAT_STOP_NONE))
-    return CHAT_STOP_TOOL_CALLS;
-  return stop;
-}
-
 static const char *read_tool_calls(const cJSON *list, chat_response *resp,
                                    codec_call_fn read_call) {
   const cJSON *item;

@@ -129,11 +129,6 @@ typedef int (*codec_apply_fn)(struct chat_stream *st, const cJSON *root);
 int codec_stream_json(struct chat_stream *st, const char *data, size_t len,
                       codec_apply_fn apply);
 
-/* stop, but CHAT_STOP_TOOL_CALLS when the answer called tools and the
- * dialect said only that it stopped (Ollama, some OpenAI-compatible
- * servers) or nothing. */
-chat_stop codec_stop_with_calls(chat_stop stop, int called_tools);
-
 /* Reads one entry of a tool_calls list, the pos'th, into resp: NULL, or
  * the reason it is malformed. */
 typedef const char *(*codec_call_fn)(const cJSON *item, size_t pos,

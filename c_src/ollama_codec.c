@@ -164,7 +164,7 @@ static long done_count(const cJSON *root, const char *name) {
 /* done_reason is stop, length, load or unload; "stop" after tool calls is
  * Ollama's way of saying it stopped to call them. */
 static chat_stop ollama_stop(const char *raw, int called_tools) {
-  return codec_stop_with_calls(openai_stop_reason(raw), called_tools);
+  return chat_stop_with_calls(openai_stop_reason(raw), called_tools);
 }
 
 /* The message of an error line or body: {"error": "..."} (or an object with

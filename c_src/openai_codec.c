@@ -365,7 +365,7 @@ static const char *read_response(const cJSON *root, chat_response *resp) {
       json_copy_string(json_get(root, "model"), &resp->model) != 0)
     return "out_of_memory";
   /* Some compatible servers say "stop" after calling tools. */
-  resp->stop = codec_stop_with_calls(openai_stop_reason(resp->finish_reason),
+  resp->stop = chat_stop_with_calls(openai_stop_reason(resp->finish_reason),
                                      resp->n_tool_calls > 0);
 
   usage = json_get(root, "usage");

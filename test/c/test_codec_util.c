@@ -416,12 +416,12 @@ Test(codec_util, stream_json_frame) {
 }
 
 Test(codec_util, stop_with_calls) {
-  cr_assert_eq(codec_stop_with_calls(CHAT_STOP_END, 1), CHAT_STOP_TOOL_CALLS);
-  cr_assert_eq(codec_stop_with_calls(CHAT_STOP_NONE, 1),
+  cr_assert_eq(chat_stop_with_calls(CHAT_STOP_END, 1), CHAT_STOP_TOOL_CALLS);
+  cr_assert_eq(chat_stop_with_calls(CHAT_STOP_NONE, 1),
                CHAT_STOP_TOOL_CALLS);
-  cr_assert_eq(codec_stop_with_calls(CHAT_STOP_LENGTH, 1), CHAT_STOP_LENGTH);
-  cr_assert_eq(codec_stop_with_calls(CHAT_STOP_END, 0), CHAT_STOP_END);
-  cr_assert_eq(codec_stop_with_calls(CHAT_STOP_NONE, 0), CHAT_STOP_NONE);
+  cr_assert_eq(chat_stop_with_calls(CHAT_STOP_LENGTH, 1), CHAT_STOP_LENGTH);
+  cr_assert_eq(chat_stop_with_calls(CHAT_STOP_END, 0), CHAT_STOP_END);
+  cr_assert_eq(chat_stop_with_calls(CHAT_STOP_NONE, 0), CHAT_STOP_NONE);
 }
 
 static int put_role(buf *b, const chat_message *m) {
