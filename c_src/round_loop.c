@@ -467,10 +467,13 @@ static void answer_ok(rl_call *call) {
   }
 
   if(seat->schema) {
+    /* Found once: validated here, decoded later by the owner. */
     json_extract_reply(call->resp.content, call->resp.content_len,
                        &call->json_start, &call->json_end);
-    rc = json_schema_validate_reply(seat->schema, call->resp.content,
-                                    call->resp.content_len, &call->schema_errs);
+    rc = json_schema_validate(
+        seat->schema,
+        call->resp.content ? call->resp.content + call->json_start : NULL,
+        call->json_end - call->json_start, &call->schema_errs);
     if(rc != 0) {
       call->status = RL_SEAT_FAILED;
       chat_error_set(&call->err, CHAT_ERR_PERMANENT,
