@@ -357,7 +357,7 @@ defmodule CouncilEx.RunServer do
     task = ExternalCall.start(info, body, ctx, self())
     timeout = Engine.member_timeout_ms(info.opts, state.user_opts)
     timer = Process.send_after(self(), {:external_timeout, task.ref}, timeout)
-    call = %{task: task, idx: idx, seat: seat, timer: timer, started: System.monotonic_time()}
+    call = %{task: task, idx: idx, seat: seat, timer: timer, timeout: timeout, started: System.monotonic_time()}
     {:noreply, put_in(state.external[task.ref], call)}
   end
 
@@ -397,7 +397,7 @@ defmodule CouncilEx.RunServer do
     case state.external do
       %{^ref => call} ->
         Task.shutdown(call.task, :brutal_kill)
-        message = "the call took longer than #{Engine.member_timeout_ms(elem(state.seats, call.seat).opts, state.user_opts)} ms"
+        message = "the call took longer than #{call.timeout} ms"
         external_done(ref, {:error, %Error{kind: :timeout, reason: :timeout, message: message}}, state)
 
       _ ->
@@ -432,24 +432,18 @@ defmodule CouncilEx.RunServer do
   # A call that finished in C (answered, or cancelled with the run) needs
   # its tasks no longer.
   defp drop_external(state, idx, seat) do
-    state = drop_tool_turn(state, idx, seat)
-
-    case Enum.find(state.external, fn {_, c} -> c.idx == idx and c.seat == seat end) do
-      {ref, call} ->
-        Task.shutdown(call.task, :brutal_kill)
-        Process.cancel_timer(call.timer)
-        %{state | external: Map.delete(state.external, ref)}
-
-      nil ->
-        state
-    end
+    state |> drop_task(:external, idx, seat) |> drop_task(:tool_turns, idx, seat)
   end
 
-  defp drop_tool_turn(state, idx, seat) do
-    case Enum.find(state.tool_turns, fn {_, t} -> t.idx == idx and t.seat == seat end) do
-      {ref, turn} ->
-        Task.shutdown(turn.task, :brutal_kill)
-        %{state | tool_turns: Map.delete(state.tool_turns, ref)}
+  # Stops the task `field` (:external or :tool_turns) runs for a seat's call.
+  defp drop_task(state, field, idx, seat) do
+    tasks = Map.fetch!(state, field)
+
+    case Enum.find(tasks, fn {_, t} -> t.idx == idx and t.seat == seat end) do
+      {ref, t} ->
+        Task.shutdown(t.task, :brutal_kill)
+        if t[:timer], do: Process.cancel_timer(t.timer)
+        Map.put(state, field, Map.delete(tasks, ref))
 
       nil ->
         state
