@@ -12,9 +12,8 @@ question = System.get_env("COUNCIL_QUESTION", "Should a five-person startup writ
     key = System.get_env("OPENROUTER_API_KEY") ->
       Application.put_env(:council_ex, :providers,
         demo: [
-          adapter: CouncilEx.Provider.Adapters.OpenAI,
-          api_key: key,
-          base_url: "https://openrouter.ai/api/v1"
+          adapter: CouncilEx.Provider.Adapters.OpenRouter,
+          api_key: key
         ]
       )
 
