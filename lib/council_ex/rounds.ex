@@ -9,7 +9,15 @@ defmodule CouncilEx.Rounds do
 
   @builtin %{
     independent_analysis: CouncilEx.Rounds.IndependentAnalysis,
-    synthesis: CouncilEx.Rounds.Synthesis
+    peer_review: CouncilEx.Rounds.PeerReview,
+    anonymized_peer_review: CouncilEx.Rounds.AnonymizedPeerReview,
+    critique: CouncilEx.Rounds.Critique,
+    ranking: CouncilEx.Rounds.Ranking,
+    vote: CouncilEx.Rounds.Vote,
+    synthesis: CouncilEx.Rounds.Synthesis,
+    weighted_synthesis: CouncilEx.Rounds.WeightedSynthesis,
+    iterate: CouncilEx.Rounds.Iterate,
+    pairwise_elimination: CouncilEx.Rounds.PairwiseElimination
   }
 
   @doc "The built-in round names."
