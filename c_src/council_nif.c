@@ -6,6 +6,7 @@
  * RunServer process: the resource monitors that process, and when it dies
  * the run is cancelled on its engine thread and its memory freed. No NIF
  * here does more than a bounded copy on a normal scheduler. */
+#include <math.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,9 +14,11 @@
 #include <curl/curl.h>
 #include <erl_nif.h>
 
-#include "json_nif.h"
 #include "http_engine.h"
+#include "json_nif.h"
 #include "round_loop.h"
+#include "spec_nif.h"
+#include "aggregate.h"
 
 #define MAX_ENGINES 16
 /* Inputs past this size are copied and checked on a dirty CPU scheduler. */
@@ -42,100 +45,95 @@ static int library_refc; /* load/upgrade calls are serialized by ERTS */
 static ERL_NIF_TERM am_ok, am_error, am_nil, am_true, am_false;
 static ERL_NIF_TERM am_council_ex_run, am_round_started, am_member_started,
     am_member_completed, am_round_completed, am_run_completed, am_run_failed,
-    am_run_cancelled, am_invalid_spec, am_overloaded, am_call, am_external,
-    am_transient, am_permanent, am_timeout, am_cancelled, am_retry_max_attempts,
-    am_retry_base_ms, am_seed, am_attempts, am_codec, am_base_url, am_api_key,
-    am_referer, am_title, am_stream, am_member_token, am_output_schema,
-    am_json, am_invalid_output, am_tools, am_tool_choice, am_max_tool_turns,
-    am_tool_calls, am_name, am_description, am_parameters, am_cost, am_stop;
-static ERL_NIF_TERM am_input, am_seats, am_has_chair, am_rounds,
-    am_max_response_bytes, am_id, am_url, am_headers, am_model,
-    am_system_prompt, am_temperature, am_max_tokens, am_connect_timeout_ms,
-    am_timeout_ms, am_independent_analysis, am_synthesis, am_engines,
-    am_max_host_connections;
+    am_run_cancelled, am_invalid_spec, am_overloaded, am_call, am_transient,
+    am_permanent, am_timeout, am_cancelled, am_attempts, am_member_token,
+    am_json, am_invalid_output, am_tool_calls, am_cost, am_stop, am_input,
+    am_model, am_engines, am_max_host_connections, am_seats_needed,
+    am_judge_needed, am_iteration_done, am_seats, am_judged, am_continue,
+    am_skipped, am_confidence, am_ordering, am_choice, am_ballot_error,
+    am_labels, am_pair, am_aggregate, am_winner, am_cands, am_alive,
+    am_failure, am_mean_confidence, am_tie, am_cycle, am_scores, am_votes,
+    am_order, am_ties, am_avg_position, am_ballot_status, am_counted;
 static ERL_NIF_TERM am_status, am_content, am_finish_reason, am_input_tokens,
     am_output_tokens, am_latency_us, am_http_status, am_kind, am_reason,
     am_type, am_code, am_message, am_retry_after_ms, am_in_flight, am_runs;
 
 static void make_atoms(ErlNifEnv *env) {
-#define ATOM(var, name) var = enif_make_atom(env, name)
-  ATOM(am_ok, "ok");
-  ATOM(am_error, "error");
-  ATOM(am_nil, "nil");
-  ATOM(am_true, "true");
-  ATOM(am_false, "false");
-  ATOM(am_council_ex_run, "council_ex_run");
-  ATOM(am_round_started, "round_started");
-  ATOM(am_member_started, "member_started");
-  ATOM(am_member_completed, "member_completed");
-  ATOM(am_round_completed, "round_completed");
-  ATOM(am_run_completed, "run_completed");
-  ATOM(am_run_failed, "run_failed");
-  ATOM(am_run_cancelled, "run_cancelled");
-  ATOM(am_invalid_spec, "invalid_spec");
-  ATOM(am_overloaded, "overloaded");
-  ATOM(am_call, "call");
-  ATOM(am_external, "external");
-  ATOM(am_transient, "transient");
-  ATOM(am_permanent, "permanent");
-  ATOM(am_timeout, "timeout");
-  ATOM(am_cancelled, "cancelled");
-  ATOM(am_retry_max_attempts, "retry_max_attempts");
-  ATOM(am_retry_base_ms, "retry_base_ms");
-  ATOM(am_seed, "seed");
-  ATOM(am_attempts, "attempts");
-  ATOM(am_codec, "codec");
-  ATOM(am_base_url, "base_url");
-  ATOM(am_api_key, "api_key");
-  ATOM(am_referer, "referer");
-  ATOM(am_title, "title");
-  ATOM(am_stream, "stream");
-  ATOM(am_member_token, "member_token");
-  ATOM(am_output_schema, "output_schema");
-  ATOM(am_json, "json");
-  ATOM(am_invalid_output, "invalid_output");
-  ATOM(am_tools, "tools");
-  ATOM(am_tool_choice, "tool_choice");
-  ATOM(am_max_tool_turns, "max_tool_turns");
-  ATOM(am_tool_calls, "tool_calls");
-  ATOM(am_name, "name");
-  ATOM(am_description, "description");
-  ATOM(am_parameters, "parameters");
-  ATOM(am_cost, "cost");
-  ATOM(am_stop, "stop");
-  ATOM(am_input, "input");
-  ATOM(am_seats, "seats");
-  ATOM(am_has_chair, "has_chair");
-  ATOM(am_rounds, "rounds");
-  ATOM(am_max_response_bytes, "max_response_bytes");
-  ATOM(am_id, "id");
-  ATOM(am_url, "url");
-  ATOM(am_headers, "headers");
-  ATOM(am_model, "model");
-  ATOM(am_system_prompt, "system_prompt");
-  ATOM(am_temperature, "temperature");
-  ATOM(am_max_tokens, "max_tokens");
-  ATOM(am_connect_timeout_ms, "connect_timeout_ms");
-  ATOM(am_timeout_ms, "timeout_ms");
-  ATOM(am_independent_analysis, "independent_analysis");
-  ATOM(am_synthesis, "synthesis");
-  ATOM(am_engines, "engines");
-  ATOM(am_max_host_connections, "max_host_connections");
-  ATOM(am_status, "status");
-  ATOM(am_content, "content");
-  ATOM(am_finish_reason, "finish_reason");
-  ATOM(am_input_tokens, "input_tokens");
-  ATOM(am_output_tokens, "output_tokens");
-  ATOM(am_latency_us, "latency_us");
-  ATOM(am_http_status, "http_status");
-  ATOM(am_kind, "kind");
-  ATOM(am_reason, "reason");
-  ATOM(am_type, "type");
-  ATOM(am_code, "code");
-  ATOM(am_message, "message");
-  ATOM(am_retry_after_ms, "retry_after_ms");
-  ATOM(am_in_flight, "in_flight");
-  ATOM(am_runs, "runs");
+#define ATOM(name) am_##name = enif_make_atom(env, #name)
+  ATOM(ok);
+  ATOM(error);
+  ATOM(nil);
+  ATOM(true);
+  ATOM(false);
+  ATOM(council_ex_run);
+  ATOM(round_started);
+  ATOM(member_started);
+  ATOM(member_completed);
+  ATOM(round_completed);
+  ATOM(run_completed);
+  ATOM(run_failed);
+  ATOM(run_cancelled);
+  ATOM(invalid_spec);
+  ATOM(overloaded);
+  ATOM(call);
+  ATOM(transient);
+  ATOM(permanent);
+  ATOM(timeout);
+  ATOM(cancelled);
+  ATOM(attempts);
+  ATOM(member_token);
+  ATOM(json);
+  ATOM(invalid_output);
+  ATOM(tool_calls);
+  ATOM(cost);
+  ATOM(stop);
+  ATOM(input);
+  ATOM(model);
+  ATOM(engines);
+  ATOM(max_host_connections);
+  ATOM(seats_needed);
+  ATOM(judge_needed);
+  ATOM(iteration_done);
+  ATOM(seats);
+  ATOM(judged);
+  ATOM(continue);
+  ATOM(skipped);
+  ATOM(confidence);
+  ATOM(ordering);
+  ATOM(choice);
+  ATOM(ballot_error);
+  ATOM(labels);
+  ATOM(pair);
+  ATOM(aggregate);
+  ATOM(winner);
+  ATOM(cands);
+  ATOM(alive);
+  ATOM(failure);
+  ATOM(mean_confidence);
+  ATOM(tie);
+  ATOM(cycle);
+  ATOM(scores);
+  ATOM(votes);
+  ATOM(order);
+  ATOM(ties);
+  ATOM(avg_position);
+  ATOM(ballot_status);
+  ATOM(counted);
+  ATOM(status);
+  ATOM(content);
+  ATOM(finish_reason);
+  ATOM(input_tokens);
+  ATOM(output_tokens);
+  ATOM(latency_us);
+  ATOM(http_status);
+  ATOM(kind);
+  ATOM(reason);
+  ATOM(type);
+  ATOM(code);
+  ATOM(message);
+  ATOM(retry_after_ms);
+  ATOM(in_flight);
+  ATOM(runs);
 #undef ATOM
 }
 
@@ -197,6 +195,35 @@ static ERL_NIF_TERM make_schema_errors(ErlNifEnv *env, const rl_call *c) {
   return list;
 }
 
+static ERL_NIF_TERM make_seats(ErlNifEnv *env, const size_t *seats,
+                               size_t n) {
+  ERL_NIF_TERM list = enif_make_list(env, 0);
+
+  if(!seats)
+    return am_nil;
+  for(size_t i = n; i > 0; i--)
+    list = enif_make_list_cell(env, enif_make_uint64(env, seats[i - 1]), list);
+  return list;
+}
+
+static ERL_NIF_TERM make_float(ErlNifEnv *env, double d) {
+  return isfinite(d) ? enif_make_double(env, d) : am_nil;
+}
+
+/* A call's ballot choice: a vote on members as the member's seat, a vote
+ * on options as the option's index, a pairwise verdict as 0 or 1. */
+static ERL_NIF_TERM make_choice(ErlNifEnv *env, const rl_call *c) {
+  const rl_step *step = rl_run_step(c->run, c->step);
+  const rl_round *rd = &rl_run_spec(c->run)->rounds[step->round];
+
+  if(c->choice < 0)
+    return am_nil;
+  if(rd->kind == RL_ROUND_VOTE && rd->n_options == 0 &&
+     (size_t)c->choice < step->n_cands)
+    return enif_make_uint64(env, step->cands[c->choice]);
+  return enif_make_long(env, c->choice);
+}
+
 static ERL_NIF_TERM make_outcome(ErlNifEnv *env, const rl_call *c) {
   int ok = c->status == RL_SEAT_OK;
   int has_schema = rl_run_spec(c->run)->seats[c->seat].schema != NULL;
@@ -204,9 +231,11 @@ static ERL_NIF_TERM make_outcome(ErlNifEnv *env, const rl_call *c) {
                          am_finish_reason, am_input_tokens, am_output_tokens,
                          am_latency_us,    am_http_status,  am_error,
                          am_attempts,      am_json,         am_invalid_output,
-                         am_cost,          am_stop};
+                         am_cost,          am_stop,         am_confidence,
+                         am_ordering,      am_choice,       am_ballot_error,
+                         am_labels,        am_pair};
   ERL_NIF_TERM vals[] = {
-      ok ? am_ok : am_error,
+      ok ? am_ok : c->status == RL_SEAT_SKIPPED ? am_skipped : am_error,
       /* a failed answer is kept when it arrived (it broke its schema) */
       make_str(env, c->resp.content, c->resp.content_len),
       make_cstr(env, c->resp.model),
@@ -224,21 +253,108 @@ static ERL_NIF_TERM make_outcome(ErlNifEnv *env, const rl_call *c) {
       make_schema_errors(env, c),
       c->resp.has_cost ? enif_make_double(env, c->resp.cost) : am_nil,
       enif_make_atom(env, chat_stop_name(c->resp.stop)),
+      make_float(env, c->confidence),
+      make_seats(env, c->ordering, c->n_ordering),
+      make_choice(env, c),
+      c->ballot_error ? enif_make_atom(env, c->ballot_error) : am_nil,
+      make_seats(env, c->labels, c->n_labels),
+      rl_run_spec(c->run)->rounds[rl_run_step(c->run, c->step)->round].kind ==
+              RL_ROUND_PAIRWISE
+          ? enif_make_tuple2(env, enif_make_uint64(env, c->pair_a),
+                             enif_make_uint64(env, c->pair_b))
+          : am_nil,
   };
   ERL_NIF_TERM map;
-  enif_make_map_from_arrays(env, keys, vals, 14, &map);
+  enif_make_map_from_arrays(env, keys, vals, sizeof(keys) / sizeof(keys[0]),
+                            &map);
   return map;
 }
 
-static ERL_NIF_TERM make_event(ErlNifEnv *env, const rl_event *ev) {
-  ERL_NIF_TERM round = enif_make_uint64(env, ev->round);
+static ERL_NIF_TERM make_doubles(ErlNifEnv *env, const double *d, size_t n) {
+  ERL_NIF_TERM list = enif_make_list(env, 0);
+
+  if(!d)
+    return am_nil;
+  for(size_t i = n; i > 0; i--)
+    list = enif_make_list_cell(env, make_float(env, d[i - 1]), list);
+  return list;
+}
+
+/* An aggregate in candidate-index space (the step's cands or options). */
+static ERL_NIF_TERM make_agg(ErlNifEnv *env, const agg_result *a) {
+  ERL_NIF_TERM votes = enif_make_list(env, 0), status = enif_make_list(env, 0);
+  ERL_NIF_TERM keys[] = {am_winner, am_tie,  am_cycle,    am_scores,
+                         am_votes,  am_order, am_ties,    am_avg_position,
+                         am_ballot_status, am_counted};
+
+  for(size_t i = a->votes ? a->n : 0; i > 0; i--)
+    votes = enif_make_list_cell(env, enif_make_uint64(env, a->votes[i - 1]),
+                                votes);
+  for(size_t i = a->status ? a->n_ballots : 0; i > 0; i--)
+    status = enif_make_list_cell(
+        env, enif_make_atom(env, agg_ballot_status_name(a->status[i - 1])),
+        status);
+  ERL_NIF_TERM vals[] = {
+      a->winner == AGG_NO_WINNER ? am_nil : enif_make_long(env, a->winner),
+      a->tie ? am_true : am_false,
+      a->cycle ? am_true : am_false,
+      make_doubles(env, a->scores, a->n),
+      votes,
+      make_seats(env, a->order, a->order ? a->n : 0),
+      make_seats(env, a->ties, a->n_ties),
+      make_doubles(env, a->avg_position, a->n),
+      status,
+      enif_make_uint64(env, a->counted),
+  };
+  ERL_NIF_TERM map;
+  enif_make_map_from_arrays(env, keys, vals, sizeof(keys) / sizeof(keys[0]),
+                            &map);
+  return map;
+}
+
+static ERL_NIF_TERM make_round_info(ErlNifEnv *env, const rl_run *run,
+                                    size_t idx) {
+  const rl_step *step = rl_run_step(run, idx);
+  size_t n = rl_run_spec(run)->n_members, n_alive = 0;
+  size_t *alive = step->alive ? calloc(n ? n : 1, sizeof(size_t)) : NULL;
+  ERL_NIF_TERM keys[] = {am_aggregate, am_winner, am_cands, am_alive,
+                         am_failure, am_mean_confidence};
+
+  for(size_t s = 0; alive && s < n; s++) {
+    if(step->alive[s])
+      alive[n_alive++] = s;
+  }
+  ERL_NIF_TERM vals[] = {
+      step->has_agg ? make_agg(env, step->agg) : am_nil,
+      step->winner < 0 ? am_nil : enif_make_long(env, step->winner),
+      make_seats(env, step->cands, step->n_cands),
+      make_seats(env, alive, n_alive),
+      step->failure ? enif_make_atom(env, step->failure) : am_nil,
+      make_float(env, step->mean_confidence),
+  };
+  free(alive);
+  ERL_NIF_TERM map;
+  enif_make_map_from_arrays(env, keys, vals, sizeof(keys) / sizeof(keys[0]),
+                            &map);
+  return map;
+}
+
+static ERL_NIF_TERM make_event(ErlNifEnv *env, const rl_run *run,
+                               const rl_event *ev) {
+  ERL_NIF_TERM step = enif_make_uint64(env, ev->round);
   ERL_NIF_TERM seat = enif_make_uint64(env, ev->seat);
+  ERL_NIF_TERM index = ev->call ? enif_make_uint64(env, ev->call->index)
+                                : am_nil;
 
   switch(ev->type) {
-  case RL_EV_ROUND_STARTED:
-    return enif_make_tuple2(env, am_round_started, round);
+  case RL_EV_ROUND_STARTED: {
+    const rl_step *s = rl_run_step(run, ev->round);
+    return enif_make_tuple4(env, am_round_started, step,
+                            enif_make_uint64(env, s->round),
+                            enif_make_uint(env, s->iteration));
+  }
   case RL_EV_MEMBER_STARTED:
-    return enif_make_tuple3(env, am_member_started, round, seat);
+    return enif_make_tuple4(env, am_member_started, step, index, seat);
   case RL_EV_TOOL_CALLS: {
     const conv_turn *t = conversation_pending(&ev->call->conv);
     ERL_NIF_TERM calls = enif_make_list(env, 0);
@@ -250,17 +366,26 @@ static ERL_NIF_TERM make_event(ErlNifEnv *env, const rl_event *ev) {
                            make_str(env, c->arguments, c->arguments_len)),
           calls);
     }
-    return enif_make_tuple4(env, am_tool_calls, round, seat, calls);
+    return enif_make_tuple5(env, am_tool_calls, step, index, seat, calls);
   }
   case RL_EV_MEMBER_TOKEN:
-    return enif_make_tuple5(env, am_member_token, round, seat,
+    return enif_make_tuple5(env, am_member_token, step, seat,
                             enif_make_uint64(env, ev->index),
                             make_str(env, ev->text, ev->text_len));
   case RL_EV_MEMBER_COMPLETED:
-    return enif_make_tuple4(env, am_member_completed, round, seat,
+    return enif_make_tuple5(env, am_member_completed, step, index, seat,
                             make_outcome(env, ev->call));
   case RL_EV_ROUND_COMPLETED:
-    return enif_make_tuple2(env, am_round_completed, round);
+    return enif_make_tuple3(env, am_round_completed, step,
+                            make_round_info(env, run, ev->round));
+  case RL_EV_SEATS_NEEDED:
+    return enif_make_tuple2(env, am_seats_needed, step);
+  case RL_EV_JUDGE_NEEDED:
+    return enif_make_tuple5(env, am_judge_needed, step, index,
+                            enif_make_uint64(env, ev->call->pair_a),
+                            enif_make_uint64(env, ev->call->pair_b));
+  case RL_EV_ITERATION_DONE:
+    return enif_make_tuple2(env, am_iteration_done, step);
   case RL_EV_RUN_COMPLETED:
     return am_run_completed;
   case RL_EV_RUN_FAILED:
@@ -297,7 +422,7 @@ static int seat_external(const rl_call *call) {
   return rl_run_spec(call->run)->seats[call->seat].external;
 }
 
-/* An external seat's call goes to the owner as {call, Round, Seat, Body}
+/* An external seat's call goes to the owner as {call, Step, Index, Seat, Body}
  * (the rendered OpenAI-style request); its answer comes back by run_reply.
  * The call itself stands in as the handle. */
 static void *io_start_call(void *ctx, rl_call *call, const http_request *req) {
@@ -305,8 +430,9 @@ static void *io_start_call(void *ctx, rl_call *call, const http_request *req) {
 
   if(!seat_external(call))
     return http_transfer_start(r->eng, req, http_done_cb, call);
-  send_owner(r, enif_make_tuple4(r->msg_env, am_call,
-                                 enif_make_uint64(r->msg_env, call->round),
+  send_owner(r, enif_make_tuple5(r->msg_env, am_call,
+                                 enif_make_uint64(r->msg_env, call->step),
+                                 enif_make_uint64(r->msg_env, call->index),
                                  enif_make_uint64(r->msg_env, call->seat),
                                  make_str(r->msg_env, req->body, req->body_len)));
   return call;
@@ -342,12 +468,11 @@ static void io_cancel_timer(void *ctx, void *handle) {
 
 static void io_emit(void *ctx, rl_run *run, const rl_event *ev) {
   run_res *r = ctx;
-  (void)run;
 
   if(ev->type == RL_EV_RUN_COMPLETED || ev->type == RL_EV_RUN_FAILED ||
      ev->type == RL_EV_RUN_CANCELLED)
     r->finished = 1;
-  send_owner(r, make_event(r->msg_env, ev));
+  send_owner(r, make_event(r->msg_env, run, ev));
 }
 
 /* Called on the engine thread after every step of a run: once the run has
@@ -395,7 +520,7 @@ static int post_cancel(run_res *r) {
 /* An external seat's answer on its way to the engine thread. */
 typedef struct reply_task {
   run_res *r; /* a reference held by the task */
-  size_t round, seat;
+  size_t step, index;
   int ok;
   chat_response resp;
   chat_error err;
@@ -413,7 +538,7 @@ static void task_reply(http_engine *eng, void *arg) {
   run_res *r = t->r;
 
   if(eng && r->engine_ref) {
-    rl_call_complete(r->run, t->round, t->seat, t->ok ? &t->resp : NULL,
+    rl_call_complete(r->run, t->step, t->index, t->ok ? &t->resp : NULL,
                      t->ok ? NULL : &t->err, t->latency_us);
     engine_step_done(r);
   }
@@ -444,253 +569,6 @@ static void run_down(ErlNifEnv *env, void *obj, ErlNifPid *pid,
   post_cancel(obj);
 }
 
-/* ---- Spec decoding -------------------------------------------------------*/
-
-/* Copies a binary (or iodata) term; nil gives NULL when allow_nil. */
-static int copy_str(ErlNifEnv *env, ERL_NIF_TERM v, int allow_nil, char **out,
-                    size_t *len) {
-  ErlNifBinary bin;
-
-  *out = NULL;
-  if(enif_is_identical(v, am_nil))
-    return allow_nil ? 0 : -1;
-  if(!enif_inspect_iolist_as_binary(env, v, &bin))
-    return -1;
-  if(memchr(bin.data, '\0', bin.size))
-    return -1; /* C strings downstream */
-  *out = rl_strndup((const char *)bin.data, bin.size);
-  if(len)
-    *len = bin.size;
-  return *out ? 0 : -1;
-}
-
-/* Copies a map's binary field; a missing or nil field gives NULL when
- * allow_nil. */
-static int get_str(ErlNifEnv *env, ERL_NIF_TERM map, ERL_NIF_TERM key,
-                   int allow_nil, char **out, size_t *len) {
-  ERL_NIF_TERM v;
-
-  *out = NULL;
-  if(!enif_get_map_value(env, map, key, &v))
-    return allow_nil ? 0 : -1;
-  return copy_str(env, v, allow_nil, out, len);
-}
-
-static int get_long(ErlNifEnv *env, ERL_NIF_TERM map, ERL_NIF_TERM key,
-                    long dflt, long *out) {
-  ERL_NIF_TERM v;
-
-  *out = dflt;
-  if(!enif_get_map_value(env, map, key, &v) || enif_is_identical(v, am_nil))
-    return 0;
-  return enif_get_long(env, v, out) ? 0 : -1;
-}
-
-static int get_headers(ErlNifEnv *env, ERL_NIF_TERM map, rl_seat *s) {
-  ERL_NIF_TERM list, head;
-  unsigned n;
-
-  if(!enif_get_map_value(env, map, am_headers, &list))
-    return 0;
-  if(!enif_get_list_length(env, list, &n))
-    return -1;
-  s->headers = calloc(n ? n : 1, sizeof(char *));
-  if(!s->headers)
-    return -1;
-  for(; enif_get_list_cell(env, list, &head, &list); s->n_headers++) {
-    ErlNifBinary bin;
-    if(!enif_inspect_binary(env, head, &bin) ||
-       memchr(bin.data, '\0', bin.size) || memchr(bin.data, '\n', bin.size) ||
-       memchr(bin.data, '\r', bin.size))
-      return -1; /* no header injection */
-    s->headers[s->n_headers] = rl_strndup((const char *)bin.data, bin.size);
-    if(!s->headers[s->n_headers])
-      return -1;
-  }
-  return 0;
-}
-
-/* [#{name, description, parameters}] into s->tools. */
-static int get_tools(ErlNifEnv *env, ERL_NIF_TERM map, rl_seat *s) {
-  ERL_NIF_TERM list, head;
-  unsigned n;
-
-  if(!enif_get_map_value(env, map, am_tools, &list) ||
-     enif_is_identical(list, am_nil))
-    return 0;
-  if(!enif_get_list_length(env, list, &n))
-    return -1;
-  if(n == 0)
-    return 0;
-  s->tools = calloc(n, sizeof(chat_tool));
-  if(!s->tools)
-    return -1;
-  for(; enif_get_list_cell(env, list, &head, &list); s->n_tools++) {
-    char *name, *description, *parameters;
-    if(!enif_is_map(env, head))
-      return -1;
-    int bad = get_str(env, head, am_name, 0, &name, NULL);
-    bad |= get_str(env, head, am_description, 1, &description, NULL);
-    bad |= get_str(env, head, am_parameters, 1, &parameters, NULL);
-    s->tools[s->n_tools] =
-        (chat_tool){.name = name, .description = description,
-                    .parameters = parameters};
-    if(bad) {
-      s->n_tools++; /* so seat_free frees what was copied */
-      return -1;
-    }
-  }
-  return 0;
-}
-
-/* An HTTP seat names its provider's codec and endpoint; the codec builds
- * the URL and the auth headers (extra headers come after them). */
-static int get_endpoint(ErlNifEnv *env, ERL_NIF_TERM map, rl_seat *s) {
-  char *name = NULL, *base_url = NULL, *api_key = NULL, *referer = NULL,
-       *title = NULL;
-  const chat_codec *codec;
-  int rc = -1;
-
-  if(get_str(env, map, am_codec, 0, &name, NULL) ||
-     get_str(env, map, am_base_url, 1, &base_url, NULL) ||
-     get_str(env, map, am_api_key, 1, &api_key, NULL) ||
-     get_str(env, map, am_referer, 1, &referer, NULL) ||
-     get_str(env, map, am_title, 1, &title, NULL))
-    goto done;
-  codec = chat_codec_find(name);
-  if(codec) {
-    chat_endpoint ep = {.base_url = base_url, .api_key = api_key,
-                        .model = s->model, .stream = s->stream,
-                        .referer = referer, .title = title};
-    rc = rl_seat_connect(s, codec, &ep);
-  }
-
-done:
-  free(name);
-  free(base_url);
-  free(api_key);
-  free(referer);
-  free(title);
-  return rc;
-}
-
-static int get_seat(ErlNifEnv *env, ERL_NIF_TERM map, rl_seat *s) {
-  ERL_NIF_TERM v;
-  double d;
-  long l;
-
-  s->external = enif_get_map_value(env, map, am_external, &v) &&
-                enif_is_identical(v, am_true);
-  s->stream = !s->external && enif_get_map_value(env, map, am_stream, &v) &&
-              enif_is_identical(v, am_true);
-  if(!enif_is_map(env, map) || get_str(env, map, am_id, 0, &s->id, NULL) ||
-     get_str(env, map, am_url, 1, &s->url, NULL) ||
-     get_str(env, map, am_model, 0, &s->model, NULL) ||
-     get_str(env, map, am_system_prompt, 1, &s->system_prompt, NULL) ||
-     get_str(env, map, am_output_schema, 1, &s->output_schema, NULL) ||
-     get_str(env, map, am_tool_choice, 1, &s->tool_choice, NULL) ||
-     get_tools(env, map, s) ||
-     get_headers(env, map, s) ||
-     get_long(env, map, am_max_tokens, 0, &s->max_tokens) ||
-     get_long(env, map, am_connect_timeout_ms, 0, &s->connect_timeout_ms) ||
-     get_long(env, map, am_timeout_ms, 0, &s->timeout_ms) ||
-     get_long(env, map, am_retry_max_attempts, 1, &l) || l < 1 ||
-     l > 100 || get_long(env, map, am_retry_base_ms, 0, &s->retry_base_ms) ||
-     s->retry_base_ms < 0)
-    return -1;
-  s->retry_max_attempts = (unsigned)l;
-  if(get_long(env, map, am_max_tool_turns, 0, &l) || l < 0 || l > 1000)
-    return -1;
-  s->max_tool_turns = (unsigned)l;
-  if(!s->external && enif_get_map_value(env, map, am_codec, &v) &&
-     get_endpoint(env, map, s) != 0)
-    return -1;
-  if(enif_get_map_value(env, map, am_temperature, &v) &&
-     !enif_is_identical(v, am_nil)) {
-    if(enif_get_double(env, v, &d))
-      s->temperature = d;
-    else if(enif_get_long(env, v, &l))
-      s->temperature = (double)l;
-    else
-      return -1;
-    s->has_temperature = 1;
-  }
-  return 0;
-}
-
-static int get_rounds(ErlNifEnv *env, ERL_NIF_TERM list, rl_spec *spec) {
-  ERL_NIF_TERM head;
-  unsigned n;
-
-  if(!enif_get_list_length(env, list, &n) || n == 0)
-    return -1;
-  spec->rounds = calloc(n, sizeof(rl_round_kind));
-  if(!spec->rounds)
-    return -1;
-  for(; enif_get_list_cell(env, list, &head, &list); spec->n_rounds++) {
-    if(enif_is_identical(head, am_independent_analysis))
-      spec->rounds[spec->n_rounds] = RL_ROUND_INDEPENDENT;
-    else if(enif_is_identical(head, am_synthesis))
-      spec->rounds[spec->n_rounds] = RL_ROUND_SYNTHESIS;
-    else
-      return -1;
-  }
-  return 0;
-}
-
-/* Builds an rl_spec from the map CouncilEx.Engine.Spec produces. Returns
- * NULL and a message in why on a malformed map. */
-static rl_spec *decode_spec(ErlNifEnv *env, ERL_NIF_TERM map, char *why,
-                            size_t why_len) {
-  ERL_NIF_TERM seats, rounds, head, v;
-  unsigned n;
-  long max_bytes;
-  rl_spec *spec = calloc(1, sizeof(*spec));
-
-  if(!spec || !enif_is_map(env, map))
-    goto err;
-  if(get_str(env, map, am_input, 0, &spec->input, &spec->input_len)) {
-    snprintf(why, why_len, "input must be a binary without NUL bytes");
-    goto err;
-  }
-  if(!enif_get_map_value(env, map, am_seats, &seats) ||
-     !enif_get_list_length(env, seats, &n) || n == 0 ||
-     !(spec->seats = calloc(n, sizeof(rl_seat))))
-    goto err;
-  for(; enif_get_list_cell(env, seats, &head, &seats); spec->n_seats++) {
-    if(get_seat(env, head, &spec->seats[spec->n_seats])) {
-      spec->n_seats++; /* so rl_spec_free frees it */
-      snprintf(why, why_len, "seat %u is malformed", (unsigned)spec->n_seats);
-      goto err;
-    }
-    if(rl_seat_compile_schema(&spec->seats[spec->n_seats], why, why_len)) {
-      spec->n_seats++;
-      goto err;
-    }
-  }
-  spec->has_chair = enif_get_map_value(env, map, am_has_chair, &v) &&
-                    enif_is_identical(v, am_true);
-  if(!enif_get_map_value(env, map, am_rounds, &rounds) ||
-     get_rounds(env, rounds, spec)) {
-    snprintf(why, why_len, "rounds must be a non-empty list of known rounds");
-    goto err;
-  }
-  if(get_long(env, map, am_max_response_bytes, 0, &max_bytes) || max_bytes < 0)
-    goto err;
-  spec->max_response_bytes = (size_t)max_bytes;
-  if(enif_get_map_value(env, map, am_seed, &v))
-    enif_get_uint64(env, v, &spec->seed);
-  if(rl_spec_check(spec, why, why_len) != 0)
-    goto err;
-  return spec;
-
-err:
-  if(!why[0])
-    snprintf(why, why_len, "malformed run spec");
-  rl_spec_free(spec);
-  return NULL;
-}
-
 /* ---- NIFs ----------------------------------------------------------------*/
 
 /* run_start(Spec, Tag) -> {ok, Run} | {error, Reason}
@@ -708,7 +586,7 @@ static ERL_NIF_TERM run_start_impl(ErlNifEnv *env, int argc,
 
   if(n_engines == 0)
     return error_tuple(env, am_overloaded);
-  rl_spec *spec = decode_spec(env, argv[0], why, sizeof(why));
+  rl_spec *spec = spec_nif_decode(env, argv[0], why, sizeof(why));
   if(!spec)
     return error_tuple(env, enif_make_tuple2(env, am_invalid_spec,
                                              make_cstr(env, why)));
@@ -799,19 +677,19 @@ static int decode_reply(ErlNifEnv *env, ERL_NIF_TERM reply, reply_task *t) {
        !(t->resp.content = rl_strndup((const char *)bin.data, bin.size)))
       return -1;
     t->resp.content_len = bin.size;
-    return get_str(env, el[1], am_model, 1, &t->resp.model, NULL) ||
-                   get_str(env, el[1], am_finish_reason, 1,
+    return nif_get_str(env, el[1], am_model, 1, &t->resp.model, NULL) ||
+                   nif_get_str(env, el[1], am_finish_reason, 1,
                            &t->resp.finish_reason, NULL) ||
-                   get_long(env, el[1], am_input_tokens, -1,
+                   nif_get_long(env, el[1], am_input_tokens, -1,
                             &t->resp.input_tokens) ||
-                   get_long(env, el[1], am_output_tokens, -1,
+                   nif_get_long(env, el[1], am_output_tokens, -1,
                             &t->resp.output_tokens)
                ? -1
                : 0;
   }
   if(arity != 3 || !enif_is_identical(el[0], am_error) || !enif_is_atom(env, el[1]))
     return -1;
-  if(copy_str(env, el[2], 1, &message, NULL))
+  if(nif_copy_str(env, el[2], 1, &message, NULL))
     return -1;
   chat_error_set(&t->err, kind_of(el[1]), "external_error", message);
   free(message);
@@ -824,13 +702,13 @@ static int decode_reply(ErlNifEnv *env, ERL_NIF_TERM reply, reply_task *t) {
 static ERL_NIF_TERM run_reply_impl(ErlNifEnv *env, int argc,
                                    const ERL_NIF_TERM argv[]) {
   run_res *r;
-  ErlNifUInt64 round, seat, latency;
+  ErlNifUInt64 step, index, latency;
   reply_task *t;
   (void)argc;
 
   if(!enif_get_resource(env, argv[0], run_type, (void **)&r) ||
-     !enif_get_uint64(env, argv[1], &round) ||
-     !enif_get_uint64(env, argv[2], &seat) ||
+     !enif_get_uint64(env, argv[1], &step) ||
+     !enif_get_uint64(env, argv[2], &index) ||
      !enif_get_uint64(env, argv[4], &latency))
     return enif_make_badarg(env);
   t = calloc(1, sizeof(*t));
@@ -843,8 +721,8 @@ static ERL_NIF_TERM run_reply_impl(ErlNifEnv *env, int argc,
     return enif_make_badarg(env);
   }
   t->r = r;
-  t->round = round;
-  t->seat = seat;
+  t->step = step;
+  t->index = index;
   t->latency_us = latency;
   enif_keep_resource(r);
   if(http_engine_post(r->eng, task_reply, t) != 0) {
@@ -876,7 +754,7 @@ static ERL_NIF_TERM run_reply_nif(ErlNifEnv *env, int argc,
 /* Tool results on their way to the engine thread. */
 typedef struct tools_task {
   run_res *r; /* a reference held by the task */
-  size_t round, seat, n;
+  size_t step, index, n;
   char **results;
   size_t *lens;
 } tools_task;
@@ -894,7 +772,7 @@ static void task_tool_results(http_engine *eng, void *arg) {
   run_res *r = t->r;
 
   if(eng && r->engine_ref) {
-    rl_call_tool_results(r->run, t->round, t->seat,
+    rl_call_tool_results(r->run, t->step, t->index,
                          (const char *const *)t->results, t->lens, t->n);
     engine_step_done(r);
   }
@@ -908,15 +786,15 @@ static void task_tool_results(http_engine *eng, void *arg) {
 static ERL_NIF_TERM run_tool_results_impl(ErlNifEnv *env, int argc,
                                           const ERL_NIF_TERM argv[]) {
   run_res *r;
-  ErlNifUInt64 round, seat;
+  ErlNifUInt64 step, index;
   ERL_NIF_TERM list = argv[3], head;
   unsigned n;
   tools_task *t;
   (void)argc;
 
   if(!enif_get_resource(env, argv[0], run_type, (void **)&r) ||
-     !enif_get_uint64(env, argv[1], &round) ||
-     !enif_get_uint64(env, argv[2], &seat) ||
+     !enif_get_uint64(env, argv[1], &step) ||
+     !enif_get_uint64(env, argv[2], &index) ||
      !enif_get_list_length(env, list, &n))
     return enif_make_badarg(env);
   t = calloc(1, sizeof(*t));
@@ -936,8 +814,8 @@ static ERL_NIF_TERM run_tool_results_impl(ErlNifEnv *env, int argc,
     t->lens[t->n] = bin.size;
   }
   t->r = r;
-  t->round = round;
-  t->seat = seat;
+  t->step = step;
+  t->index = index;
   enif_keep_resource(r);
   if(http_engine_post(r->eng, task_tool_results, t) != 0) {
     tools_task_free(t);
@@ -967,6 +845,165 @@ static ERL_NIF_TERM run_tool_results_nif(ErlNifEnv *env, int argc,
 
 /* schema_check(Json) -> ok | {error, Message}: whether an output schema
  * compiles, so a bad one is refused before a run's process starts. */
+/* An owner's answer to seats_needed, judge_needed or iteration_done, on
+ * its way to the engine thread. */
+typedef struct answer_task {
+  run_res *r; /* a reference held by the task */
+  size_t step;
+  enum { ANSWER_SEATS, ANSWER_JUDGED, ANSWER_CONTINUE } kind;
+  size_t index;
+  int value;            /* judged: winner; continue: stop */
+  unsigned char *sits;  /* seats: per member */
+  char **texts;         /* seats of a custom round: per member, or NULL */
+  size_t *lens;
+  size_t n;
+} answer_task;
+
+static void answer_task_free(answer_task *t) {
+  for(size_t i = 0; t->texts && i < t->n; i++)
+    free(t->texts[i]);
+  free(t->texts);
+  free(t->lens);
+  free(t->sits);
+  free(t);
+}
+
+static void task_answer(http_engine *eng, void *arg) {
+  answer_task *t = arg;
+  run_res *r = t->r;
+
+  if(eng && r->engine_ref) {
+    if(t->kind == ANSWER_SEATS)
+      rl_run_seats(r->run, t->step, t->sits,
+                   t->texts ? (const char *const *)t->texts : NULL, t->lens,
+                   t->n);
+    else if(t->kind == ANSWER_JUDGED)
+      rl_run_judged(r->run, t->step, t->index, t->value);
+    else
+      rl_run_continue(r->run, t->step, t->value);
+    engine_step_done(r);
+  }
+  answer_task_free(t);
+  enif_release_resource(r);
+}
+
+/* [true | false] (who sits) or [binary | nil] (a custom round's texts). */
+static int decode_seats(ErlNifEnv *env, ERL_NIF_TERM list, answer_task *t) {
+  ERL_NIF_TERM head;
+  unsigned n;
+
+  if(!enif_get_list_length(env, list, &n) || n > 1000000)
+    return -1;
+  t->sits = calloc(n ? n : 1, 1);
+  t->texts = calloc(n ? n : 1, sizeof(char *));
+  t->lens = calloc(n ? n : 1, sizeof(size_t));
+  if(!t->sits || !t->texts || !t->lens)
+    return -1;
+  int texts = 0;
+  for(; enif_get_list_cell(env, list, &head, &list); t->n++) {
+    ErlNifBinary bin;
+    if(enif_is_identical(head, am_true))
+      t->sits[t->n] = 1;
+    else if(enif_is_identical(head, am_false) ||
+            enif_is_identical(head, am_nil))
+      t->sits[t->n] = 0;
+    else if(enif_inspect_binary(env, head, &bin)) {
+      texts = 1;
+      t->sits[t->n] = 1;
+      t->lens[t->n] = bin.size;
+      if(!(t->texts[t->n] = rl_strndup((const char *)bin.data, bin.size)))
+        return -1;
+    }
+    else
+      return -1;
+  }
+  if(!texts) {
+    free(t->texts);
+    t->texts = NULL;
+  }
+  return 0;
+}
+
+/* run_answer(Run, Step, Answer) -> ok
+ * Answer: {seats, [true | false]} (a router's pick) or {seats, [binary |
+ * nil]} (a custom round's messages); {judged, Index, 0 | 1 | -1};
+ * {continue, Stop}. Answers the run no longer waits for are dropped. */
+static ERL_NIF_TERM run_answer_impl(ErlNifEnv *env, int argc,
+                                    const ERL_NIF_TERM argv[]) {
+  run_res *r;
+  ErlNifUInt64 step, index;
+  const ERL_NIF_TERM *el;
+  int arity, value;
+  answer_task *t;
+  (void)argc;
+
+  if(!enif_get_resource(env, argv[0], run_type, (void **)&r) ||
+     !enif_get_uint64(env, argv[1], &step) ||
+     !enif_get_tuple(env, argv[2], &arity, &el) || arity < 2)
+    return enif_make_badarg(env);
+  t = calloc(1, sizeof(*t));
+  if(!t)
+    return enif_raise_exception(env, enif_make_atom(env, "out_of_memory"));
+  t->step = step;
+  if(arity == 2 && enif_is_identical(el[0], am_seats)) {
+    t->kind = ANSWER_SEATS;
+    if(decode_seats(env, el[1], t) != 0)
+      goto bad;
+  }
+  else if(arity == 3 && enif_is_identical(el[0], am_judged) &&
+          enif_get_uint64(env, el[1], &index) &&
+          enif_get_int(env, el[2], &value) && value >= -1 && value <= 1) {
+    t->kind = ANSWER_JUDGED;
+    t->index = index;
+    t->value = value;
+  }
+  else if(arity == 2 && enif_is_identical(el[0], am_continue) &&
+          (enif_is_identical(el[1], am_true) ||
+           enif_is_identical(el[1], am_false))) {
+    t->kind = ANSWER_CONTINUE;
+    t->value = enif_is_identical(el[1], am_true);
+  }
+  else
+    goto bad;
+  t->r = r;
+  enif_keep_resource(r);
+  if(http_engine_post(r->eng, task_answer, t) != 0) {
+    answer_task_free(t);
+    enif_release_resource(r);
+    return error_tuple(env, am_overloaded);
+  }
+  return am_ok;
+
+bad:
+  answer_task_free(t);
+  return enif_make_badarg(env);
+}
+
+static ERL_NIF_TERM run_answer_nif(ErlNifEnv *env, int argc,
+                                   const ERL_NIF_TERM argv[]) {
+  const ERL_NIF_TERM *el;
+  int arity;
+  ErlNifBinary bin;
+  ERL_NIF_TERM list, head;
+  size_t bytes = 0;
+
+  if(argc != 3)
+    return enif_make_badarg(env);
+  /* A custom round's texts may be large: copy them on a dirty scheduler. */
+  if(enif_get_tuple(env, argv[2], &arity, &el) && arity == 2) {
+    list = el[1];
+    while(enif_get_list_cell(env, list, &head, &list) &&
+          bytes <= DIRTY_INPUT_BYTES) {
+      if(enif_inspect_binary(env, head, &bin))
+        bytes += bin.size;
+    }
+    if(bytes > DIRTY_INPUT_BYTES)
+      return enif_schedule_nif(env, "run_answer", ERL_NIF_DIRTY_JOB_CPU_BOUND,
+                               run_answer_impl, argc, argv);
+  }
+  return run_answer_impl(env, argc, argv);
+}
+
 static ERL_NIF_TERM schema_check_impl(ErlNifEnv *env, int argc,
                                       const ERL_NIF_TERM argv[]) {
   ErlNifBinary bin;
@@ -1055,6 +1092,7 @@ static void stop_engines(void) {
 static int load(ErlNifEnv *env, void **priv, ERL_NIF_TERM info) {
   (void)priv;
   make_atoms(env);
+  spec_nif_load(env);
   if(open_types(env) != 0 || json_nif_load(env) != 0)
     return -1;
   if(library_refc++ == 0 && start_engines(env, info) != 0) {
@@ -1086,6 +1124,7 @@ static ErlNifFunc nif_funcs[] = {
     {"run_reply", 5, run_reply_nif, 0},
     {"schema_check", 1, schema_check_nif, 0},
     {"run_tool_results", 4, run_tool_results_nif, 0},
+    {"run_answer", 3, run_answer_nif, 0},
     {"stats", 0, stats_nif, 0},
 };
 

@@ -349,7 +349,7 @@ static int is_space(char c) {
 }
 
 /* Reads s[0..len) as one JSON value (surrounding whitespace allowed): an
- * array of labels, or an object whose "ranking" is one. Returns as
+ * array of labels, or an object whose "ranking" (or "ordering") is one. Returns as
  * read_list; items that are not label strings count as unknown. */
 static int from_json(const label_set *set, const char *s, size_t len,
                      found *f) {
@@ -372,9 +372,12 @@ static int from_json(const label_set *set, const char *s, size_t len,
   root = cJSON_ParseWithLengthOpts(s, len, &end, 0);
   if (root == NULL)
     return 0;
-  list = cJSON_IsObject(root)
-             ? cJSON_GetObjectItemCaseSensitive(root, "ranking")
-             : root;
+  list = root;
+  if (cJSON_IsObject(root)) {
+    list = cJSON_GetObjectItemCaseSensitive(root, "ranking");
+    if (list == NULL) /* the Ranking round's own key */
+      list = cJSON_GetObjectItemCaseSensitive(root, "ordering");
+  }
   if (end != s + len || !cJSON_IsArray(list))
     goto done;
 

@@ -1,374 +1,382 @@
 /* round_loop.c - one council run's state machine (see round_loop.h).
  *
- * Rounds run strictly in order; inside a round every seat's call runs in
- * parallel. The loop renders prompts, classifies outcomes and decides what
- * comes next. It never blocks and never calls erl_nif or libcurl. */
+ * Rounds run strictly in order, each as one step (an iterated round as one
+ * step per iteration); inside a step every call runs in parallel. The loop
+ * decides who sits, starts the calls, classifies outcomes, waits for the
+ * owner where a round needs it (router, custom round, judge function,
+ * until function) and decides what comes next. Prompts are built in
+ * round_prompt.c and ballots read in round_tally.c. It never blocks and
+ * never calls erl_nif or libcurl. */
 #include "round_loop.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
 #include "openai_codec.h"
+#include "round_internal.h"
 
 typedef enum rl_state { RL_NEW, RL_RUNNING, RL_FINISHED } rl_state;
 
 struct rl_run {
   rl_spec *spec;
   rl_io io;
-  rl_call *calls;  /* n_rounds x n_seats, row-major */
-  size_t round;    /* the round running now */
-  size_t pending;  /* calls of this round not finished yet */
-  uint64_t rng;    /* jitter state */
-  int starting;    /* inside round_start: defer the round's completion */
+  rl_step **steps; /* pointers: a step's calls never move */
+  size_t n_steps, cap_steps;
+  uint64_t rng;    /* jitter, shuffles, random tie-breaks */
+  int starting;    /* inside step_launch: defer the step's completion */
   rl_state state;
 };
 
 /* A provider's retry hint is honoured up to this long. */
 #define RETRY_HINT_MAX_MS (10L * 60L * 1000L)
 
-static const char *DEFAULT_CHAIR_PROMPT =
-    "You are the chair of an LLM council. Several models answered the same "
-    "question independently; you write the council's one final answer.";
+static void step_begin(rl_run *run, size_t round, unsigned iteration);
+static void step_finish(rl_run *run, rl_step *step);
+static void start_attempt(rl_run *run, rl_call *call);
 
-static void round_start(rl_run *run);
-
-char *rl_strndup(const char *s, size_t len) {
-  char *p = malloc(len + 1);
-  if(!p)
-    return NULL;
-  if(len)
-    memcpy(p, s, len);
-  p[len] = '\0';
-  return p;
+static rl_step *current(const rl_run *run) {
+  return run->n_steps ? run->steps[run->n_steps - 1] : NULL;
 }
 
-static size_t n_members(const rl_spec *spec) {
-  return spec->has_chair ? spec->n_seats - 1 : spec->n_seats;
+static const rl_round *round_of(const rl_run *run, const rl_step *step) {
+  return &run->spec->rounds[step->round];
 }
 
-/* The seats [lo, hi) that sit in a round. */
-static void round_seats(const rl_spec *spec, size_t round, size_t *lo,
-                        size_t *hi) {
-  if(spec->rounds[round] == RL_ROUND_SYNTHESIS) {
-    *lo = spec->n_seats - 1;
-    *hi = spec->n_seats;
-  }
-  else {
-    *lo = 0;
-    *hi = n_members(spec);
-  }
-}
-
-static rl_call *call_at(const rl_run *run, size_t round, size_t seat) {
-  return &run->calls[round * run->spec->n_seats + seat];
-}
-
-/* ---- Spec ----------------------------------------------------------------*/
-
-static int seat_check(const rl_seat *s, size_t i, char *why, size_t why_len) {
-  if(!s->id || !s->id[0]) {
-    snprintf(why, why_len, "seat %zu has no id", i);
-    return -1;
-  }
-  if(!s->external && (!s->url || !s->url[0])) {
-    snprintf(why, why_len, "seat %s has no url", s->id);
-    return -1;
-  }
-  if(!s->model || !s->model[0]) {
-    snprintf(why, why_len, "seat %s has no model", s->id);
-    return -1;
-  }
-  if(!chat_utf8_valid(s->id, strlen(s->id)) ||
-     !chat_utf8_valid(s->model, strlen(s->model)) ||
-     (s->system_prompt &&
-      !chat_utf8_valid(s->system_prompt, strlen(s->system_prompt)))) {
-    snprintf(why, why_len, "seat %zu has text that is not valid UTF-8", i);
-    return -1;
-  }
-  if(s->n_headers > 0 && !s->headers) {
-    snprintf(why, why_len, "seat %s has a missing header", s->id);
-    return -1;
-  }
-  for(size_t h = 0; h < s->n_headers; h++) {
-    if(!s->headers[h]) {
-      snprintf(why, why_len, "seat %s has a missing header", s->id);
-      return -1;
-    }
-  }
-  return 0;
-}
-
-int rl_spec_check(const rl_spec *spec, char *why, size_t why_len) {
-  if(spec->n_seats == 0 || (spec->has_chair && spec->n_seats < 2)) {
-    snprintf(why, why_len, "a council needs at least one member");
-    return -1;
-  }
-  if(spec->n_rounds == 0) {
-    snprintf(why, why_len, "a council needs at least one round");
-    return -1;
-  }
-  if(!spec->input || !chat_utf8_valid(spec->input, spec->input_len)) {
-    snprintf(why, why_len, "the input is not valid UTF-8");
-    return -1;
-  }
-  if(!spec->seats || !spec->rounds) {
-    snprintf(why, why_len, "the spec has no seats or rounds array");
-    return -1;
-  }
-  for(size_t r = 0; r < spec->n_rounds; r++) {
-    if(spec->rounds[r] != RL_ROUND_SYNTHESIS &&
-       spec->rounds[r] != RL_ROUND_INDEPENDENT) {
-      snprintf(why, why_len, "round %zu has an unknown kind", r);
-      return -1;
-    }
-    if(spec->rounds[r] != RL_ROUND_SYNTHESIS)
-      continue;
-    if(!spec->has_chair) {
-      snprintf(why, why_len, "round %zu is a synthesis but there is no chair",
-               r);
-      return -1;
-    }
-    if(r == 0) {
-      snprintf(why, why_len, "a synthesis round needs a round before it");
-      return -1;
-    }
-  }
-  for(size_t i = 0; i < spec->n_seats; i++) {
-    if(seat_check(&spec->seats[i], i, why, why_len) != 0)
-      return -1;
-  }
-  return 0;
-}
-
-int rl_seat_connect(rl_seat *s, const chat_codec *codec,
-                    const chat_endpoint *ep) {
-  chat_headers h;
-  buf url;
-  char **lines;
-
-  chat_headers_init(&h);
-  buf_init(&url, 0);
-  if(codec->build_url(ep, &url) != 0 || codec->build_headers(ep, &h) != 0)
-    goto err;
-  for(size_t i = 0; i < s->n_headers; i++) {
-    lines = realloc(h.lines, (h.n + 1) * sizeof(*lines));
-    if(!lines)
-      goto err;
-    h.lines = lines;
-    h.lines[h.n++] = s->headers[i]; /* moved: freed with h from now on */
-    s->headers[i] = NULL;
-  }
-  free(s->headers);
-  free(s->url);
-  s->headers = h.lines;
-  s->n_headers = h.n;
-  s->url = buf_detach(&url, NULL);
-  s->codec = codec;
-  return s->url ? 0 : -1;
-
-err:
-  chat_headers_free(&h);
-  buf_free(&url);
-  return -1;
-}
-
-int rl_seat_compile_schema(rl_seat *s, char *why, size_t why_len) {
-  char msg[200] = "";
-
-  if(!s->output_schema)
-    return 0;
-  s->schema = json_schema_compile(s->output_schema, strlen(s->output_schema),
-                                  msg, sizeof(msg));
-  if(!s->schema) {
-    snprintf(why, why_len, "seat %s: output_schema %s", s->id ? s->id : "?",
-             msg);
-    return -1;
-  }
-  return 0;
-}
-
-static void seat_free(rl_seat *s) {
-  free(s->id);
-  free(s->url);
-  for(size_t h = 0; h < s->n_headers; h++)
-    free(s->headers[h]);
-  free(s->headers);
-  free(s->model);
-  free(s->system_prompt);
-  free(s->output_schema);
-  json_schema_free(s->schema);
-  for(size_t t = 0; t < s->n_tools; t++) {
-    free((char *)s->tools[t].name);
-    free((char *)s->tools[t].description);
-    free((char *)s->tools[t].parameters);
-  }
-  free(s->tools);
-  free(s->tool_choice);
-}
-
-void rl_spec_free(rl_spec *spec) {
-  if(!spec)
-    return;
-  for(size_t i = 0; i < spec->n_seats; i++)
-    seat_free(&spec->seats[i]);
-  free(spec->seats);
-  free(spec->rounds);
-  free(spec->input);
-  free(spec);
-}
-
-/* ---- Prompts -------------------------------------------------------------*/
-
-/* The chair's user message: the input, then every member's answer of the
- * latest member round before `round`, failures included so the chair knows
- * who was silent. */
-static int render_synthesis(const rl_run *run, size_t round, buf *out) {
-  const rl_spec *spec = run->spec;
-  size_t prior = round;
-
-  while(prior > 0 && spec->rounds[prior - 1] == RL_ROUND_SYNTHESIS)
-    prior--;
-  prior--; /* rl_spec_check guarantees a member round exists before */
-
-  if(buf_puts(out, "Question:\n") || buf_append(out, spec->input, spec->input_len) ||
-     buf_puts(out, "\n\nThe council's members answered independently:\n"))
-    return -1;
-  for(size_t s = 0; s < n_members(spec); s++) {
-    const rl_call *c = call_at(run, prior, s);
-    const rl_seat *seat = &spec->seats[s];
-    if(buf_printf(out, "\n### Member %s (%s)\n", seat->id, seat->model))
-      return -1;
-    if(c->status == RL_SEAT_OK) {
-      if(buf_append(out, c->resp.content, c->resp.content_len) ||
-         buf_puts(out, "\n"))
-        return -1;
-    }
-    else if(buf_printf(out, "(no answer: %s)\n",
-                       c->err.reason ? c->err.reason : "not run"))
-      return -1;
-  }
-  return buf_puts(out, "\nWrite the council's final answer. Combine the "
-                       "strongest points, settle disagreements, and say what "
-                       "remains uncertain.\n");
-}
-
-char *rl_render_request(const rl_run *run, size_t round, size_t seat,
-                        size_t *len) {
-  const rl_spec *spec = run->spec;
-  const rl_seat *s = &spec->seats[seat];
-  chat_message msgs[2];
-  size_t n = 0;
-  buf user;
-  char *body = NULL;
-
-  buf_init(&user, 0);
-  if(spec->rounds[round] == RL_ROUND_SYNTHESIS) {
-    const char *sys = s->system_prompt ? s->system_prompt : DEFAULT_CHAIR_PROMPT;
-    msgs[n++] = (chat_message){.role = "system", .content = sys, .content_len = strlen(sys)};
-    if(render_synthesis(run, round, &user) != 0)
-      goto done;
-    msgs[n++] = (chat_message){.role = "user", .content = user.data, .content_len = user.len};
-  }
-  else {
-    if(s->system_prompt)
-      msgs[n++] = (chat_message){.role = "system",
-                                 .content = s->system_prompt,
-                                 .content_len = strlen(s->system_prompt)};
-    msgs[n++] = (chat_message){.role = "user", .content = spec->input, .content_len = spec->input_len};
-  }
-
-  const rl_call *call = &run->calls[round * spec->n_seats + seat];
-  size_t n_all = n;
-  chat_message *all = conversation_messages(&call->conv, msgs, n, &n_all);
-  if(!all)
-    goto done;
-  chat_request req = {
-      .model = s->model,
-      .messages = all,
-      .n_messages = n_all,
-      .tools = s->external ? NULL : s->tools,
-      .n_tools = s->external ? 0 : s->n_tools,
-      .tool_choice = s->external ? NULL : s->tool_choice,
-      .has_temperature = s->has_temperature,
-      .temperature = s->temperature,
-      .max_tokens = s->max_tokens,
-      .stream = s->stream && !s->external,
-      .output_schema = s->output_schema,
-  };
-  body = s->codec && !s->external ? s->codec->build_request(&req, len)
-                                   : openai_build_request(&req, len);
-  free(all);
-
-done:
-  buf_free(&user);
-  return body;
+uint64_t rl_run_random(rl_run *run) {
+  /* xorshift64*: plenty for jitter and shuffles */
+  uint64_t x = run->rng ? run->rng : 0x9E3779B97F4A7C15u;
+  x ^= x >> 12;
+  x ^= x << 25;
+  x ^= x >> 27;
+  run->rng = x;
+  return x * 0x2545F4914F6CDD1Du;
 }
 
 /* ---- The run -------------------------------------------------------------*/
 
 rl_run *rl_run_new(rl_spec *spec, const rl_io *io) {
   rl_run *run = calloc(1, sizeof(*run));
-  if(!run)
-    goto err;
-  run->calls = calloc(spec->n_rounds * spec->n_seats, sizeof(rl_call));
-  if(!run->calls)
-    goto err;
+  if(!run) {
+    rl_spec_free(spec);
+    return NULL;
+  }
   run->spec = spec;
   run->io = *io;
   run->rng = spec->seed;
-  for(size_t r = 0; r < spec->n_rounds; r++) {
-    for(size_t s = 0; s < spec->n_seats; s++) {
-      rl_call *c = call_at(run, r, s);
-      c->run = run;
-      c->round = r;
-      c->seat = s;
-      chat_response_init(&c->resp);
-      chat_error_init(&c->err);
-      json_schema_errors_init(&c->schema_errs);
-      conversation_init(&c->conv);
-    }
-  }
   return run;
+}
 
-err:
-  if(run)
-    free(run->calls);
-  free(run);
-  rl_spec_free(spec);
-  return NULL;
+static void call_free(rl_call *c) {
+  chat_stream_free(c->stream);
+  json_schema_errors_free(&c->schema_errs);
+  conversation_free(&c->conv);
+  chat_response_free(&c->resp);
+  chat_error_free(&c->err);
+  free(c->input);
+  free(c->ordering);
+  free(c->labels);
+}
+
+static void step_free(rl_step *step) {
+  if(!step)
+    return;
+  for(size_t i = 0; i < step->n_calls; i++)
+    call_free(&step->calls[i]);
+  free(step->calls);
+  free(step->cands);
+  free(step->alive);
+  rl_tally_free(step);
+  free(step);
 }
 
 void rl_run_free(rl_run *run) {
   if(!run)
     return;
-  size_t n = run->spec->n_rounds * run->spec->n_seats;
-  for(size_t i = 0; i < n; i++) {
-    chat_stream_free(run->calls[i].stream);
-    json_schema_errors_free(&run->calls[i].schema_errs);
-    conversation_free(&run->calls[i].conv);
-    chat_response_free(&run->calls[i].resp);
-    chat_error_free(&run->calls[i].err);
-  }
-  free(run->calls);
+  for(size_t i = 0; i < run->n_steps; i++)
+    step_free(run->steps[i]);
+  free(run->steps);
   rl_spec_free(run->spec);
   free(run);
 }
 
-static void emit(rl_run *run, rl_event_type type, size_t seat,
-                 const rl_call *call, const char *reason) {
-  rl_event ev = {.type = type, .round = run->round, .seat = seat,
-                 .call = call, .reason = reason};
+static void emit_at(rl_run *run, rl_event_type type, size_t step,
+                    size_t seat, const rl_call *call, const char *reason) {
+  rl_event ev = {.type = type, .round = step, .seat = seat, .call = call,
+                 .reason = reason};
   run->io.emit(run->io.ctx, run, &ev);
 }
+
+static void emit_call(rl_run *run, rl_event_type type, const rl_call *call) {
+  emit_at(run, type, call->step, call->seat, call, NULL);
+}
+
+static void finish(rl_run *run, rl_event_type type, const char *reason) {
+  size_t step = run->n_steps ? run->n_steps - 1 : 0;
+
+  run->state = RL_FINISHED;
+  emit_at(run, type, step, 0, NULL, reason);
+}
+
+/* ---- Steps ---------------------------------------------------------------*/
+
+/* The latest step whose members wrote answers, or RL_NO_STEP. */
+static size_t latest_answers(const rl_run *run) {
+  for(size_t i = run->n_steps; i > 0; i--) {
+    if(rl_kind_answers(round_of(run, run->steps[i - 1])->kind))
+      return i - 1;
+  }
+  return RL_NO_STEP;
+}
+
+/* The members a judging step weighs: those who answered in `answers`, or
+ * for a later bracket level, the survivors of the one before. */
+static int pick_cands(rl_run *run, rl_step *step) {
+  const rl_spec *spec = run->spec;
+  const rl_step *prev = run->n_steps > 1 ? run->steps[run->n_steps - 2] : NULL;
+  const rl_round *rd = round_of(run, step);
+
+  step->cands = calloc(spec->n_members ? spec->n_members : 1, sizeof(size_t));
+  if(!step->cands)
+    return -1;
+  if(rd->kind == RL_ROUND_VOTE && rd->n_options > 0)
+    return 0; /* a vote on options, not on members */
+  for(size_t s = 0; s < spec->n_members; s++) {
+    int in;
+    if(rd->kind == RL_ROUND_PAIRWISE && step->iteration > 0 && prev &&
+       prev->alive)
+      in = prev->alive[s];
+    else
+      in = step->answers != RL_NO_STEP &&
+           run->steps[step->answers]->calls[s].status == RL_SEAT_OK;
+    if(in)
+      step->cands[step->n_cands++] = s;
+  }
+  return 0;
+}
+
+static rl_step *step_new(rl_run *run, size_t round, unsigned iteration) {
+  const rl_spec *spec = run->spec;
+  const rl_round *rd = &spec->rounds[round];
+  rl_step *step;
+  size_t n;
+
+  if(run->n_steps == run->cap_steps) {
+    size_t cap = run->cap_steps ? run->cap_steps * 2 : 8;
+    rl_step **steps = realloc(run->steps, cap * sizeof(*steps));
+    if(!steps)
+      return NULL;
+    run->steps = steps;
+    run->cap_steps = cap;
+  }
+  step = calloc(1, sizeof(*step));
+  if(!step)
+    return NULL;
+  step->answers = latest_answers(run); /* before this step counts */
+  run->steps[run->n_steps++] = step;
+  step->round = round;
+  step->iteration = iteration;
+  step->winner = -1;
+  step->mean_confidence = NAN;
+  if(rl_kind_judges(rd->kind) && pick_cands(run, step) != 0)
+    return NULL;
+
+  if(rl_kind_chair(rd->kind))
+    n = 1 + spec->n_chair_fallback;
+  else if(rd->kind == RL_ROUND_PAIRWISE)
+    n = step->n_cands / 2;
+  else
+    n = spec->n_members;
+  step->calls = calloc(n ? n : 1, sizeof(rl_call));
+  if(!step->calls)
+    return NULL;
+  step->n_calls = n;
+  for(size_t i = 0; i < n; i++) {
+    rl_call *c = &step->calls[i];
+    c->run = run;
+    c->step = run->n_steps - 1;
+    c->index = i;
+    c->seat = i;
+    c->confidence = NAN;
+    c->choice = -1;
+    chat_response_init(&c->resp);
+    chat_error_init(&c->err);
+    json_schema_errors_init(&c->schema_errs);
+    conversation_init(&c->conv);
+    if(rl_kind_chair(rd->kind))
+      c->seat = i == 0 ? spec->n_members : spec->chair_fallback[i - 1];
+    else if(rd->kind == RL_ROUND_PAIRWISE) {
+      c->seat = rd->judge_seat;
+      c->pair_a = step->cands[2 * i];
+      c->pair_b = step->cands[2 * i + 1];
+    }
+  }
+  return step;
+}
+
+/* Who a judge sees, under which label: the candidates (its own answer
+ * removed unless include_self), shuffled per the round's order. */
+static int deal_labels(rl_run *run, rl_step *step, const size_t *shared) {
+  const rl_round *rd = round_of(run, step);
+
+  for(size_t i = 0; i < step->n_calls; i++) {
+    rl_call *c = &step->calls[i];
+    size_t n = 0;
+    c->labels = calloc(step->n_cands ? step->n_cands : 1, sizeof(size_t));
+    if(!c->labels)
+      return -1;
+    for(size_t k = 0; k < step->n_cands; k++) {
+      size_t cand = shared ? shared[k] : step->cands[k];
+      if(cand != c->seat || rd->include_self)
+        c->labels[n++] = cand;
+    }
+    c->n_labels = n;
+    if(rd->order != RL_ORDER_PER_JUDGE)
+      continue;
+    for(size_t k = n; k > 1; k--) { /* Fisher-Yates */
+      size_t j = (size_t)(rl_run_random(run) % k), t = c->labels[k - 1];
+      c->labels[k - 1] = c->labels[j];
+      c->labels[j] = t;
+    }
+  }
+  return 0;
+}
+
+static int prepare_labels(rl_run *run, rl_step *step) {
+  const rl_round *rd = round_of(run, step);
+  size_t *shared = NULL;
+  int rc;
+
+  if(rd->order == RL_ORDER_SHUFFLE) {
+    shared = malloc((step->n_cands ? step->n_cands : 1) * sizeof(size_t));
+    if(!shared)
+      return -1;
+    memcpy(shared, step->cands, step->n_cands * sizeof(size_t));
+    for(size_t k = step->n_cands; k > 1; k--) {
+      size_t j = (size_t)(rl_run_random(run) % k), t = shared[k - 1];
+      shared[k - 1] = shared[j];
+      shared[j] = t;
+    }
+  }
+  rc = deal_labels(run, step, shared);
+  free(shared);
+  return rc;
+}
+
+/* Starts the step's calls (the ones not skipped). */
+static void step_launch(rl_run *run, rl_step *step) {
+  const rl_round *rd = round_of(run, step);
+  size_t n = rl_kind_chair(rd->kind) ? 1 : step->n_calls;
+
+  step->n_started = n;
+  step->pending = 0;
+  for(size_t i = 0; i < n; i++)
+    step->pending += step->calls[i].status != RL_SEAT_SKIPPED;
+  run->starting = 1;
+  for(size_t i = 0; i < n && run->state == RL_RUNNING; i++) {
+    rl_call *call = &step->calls[i];
+    if(call->status == RL_SEAT_SKIPPED) {
+      emit_call(run, RL_EV_MEMBER_COMPLETED, call);
+      continue;
+    }
+    call->status = RL_SEAT_RUNNING;
+    if(rd->kind == RL_ROUND_PAIRWISE && rd->ask_judge) {
+      step->waiting++;
+      emit_call(run, RL_EV_JUDGE_NEEDED, call);
+      continue;
+    }
+    emit_call(run, RL_EV_MEMBER_STARTED, call);
+    if(run->state != RL_RUNNING)
+      break;
+    start_attempt(run, call);
+  }
+  run->starting = 0;
+  if(step->pending == 0 && run->state == RL_RUNNING)
+    step_finish(run, step);
+}
+
+static void step_begin(rl_run *run, size_t round, unsigned iteration) {
+  const rl_round *rd = &run->spec->rounds[round];
+  rl_step *step = step_new(run, round, iteration);
+
+  if(!step) {
+    finish(run, RL_EV_RUN_FAILED, "out_of_memory");
+    return;
+  }
+  emit_at(run, RL_EV_ROUND_STARTED, run->n_steps - 1, 0, NULL, NULL);
+  if(run->state != RL_RUNNING)
+    return;
+  if(rl_kind_judges(rd->kind) && step->n_cands == 0 &&
+     !(rd->kind == RL_ROUND_VOTE && rd->n_options > 0)) {
+    step->failure = "nothing_to_judge";
+    emit_at(run, RL_EV_ROUND_COMPLETED, run->n_steps - 1, 0, NULL, NULL);
+    if(run->state == RL_RUNNING)
+      finish(run, RL_EV_RUN_FAILED, "nothing_to_judge");
+    return;
+  }
+  if(rd->kind == RL_ROUND_ANON_REVIEW && prepare_labels(run, step) != 0) {
+    finish(run, RL_EV_RUN_FAILED, "out_of_memory");
+    return;
+  }
+  if(rd->kind == RL_ROUND_CUSTOM ||
+     (rd->ask_seats && !rl_kind_chair(rd->kind) &&
+      rd->kind != RL_ROUND_PAIRWISE)) {
+    step->waiting = 1;
+    emit_at(run, RL_EV_SEATS_NEEDED, run->n_steps - 1, 0, NULL, NULL);
+    return;
+  }
+  /* A judge with nothing of others' to judge sits out. */
+  if(rd->kind == RL_ROUND_ANON_REVIEW) {
+    for(size_t i = 0; i < step->n_calls; i++) {
+      if(step->calls[i].n_labels == 0)
+        step->calls[i].status = RL_SEAT_SKIPPED;
+    }
+  }
+  step_launch(run, step);
+}
+
+int rl_run_seats(rl_run *run, size_t idx, const unsigned char *sits,
+                 const char *const *texts, const size_t *lens, size_t n) {
+  rl_step *step = current(run);
+  const rl_round *rd;
+
+  if(run->state != RL_RUNNING || !step || idx != run->n_steps - 1 ||
+     step->waiting != 1 || n != run->spec->n_members || step->pending)
+    return -1;
+  rd = round_of(run, step);
+  if(rd->kind == RL_ROUND_CUSTOM && !texts)
+    return -1;
+  for(size_t i = 0; texts && i < n; i++) {
+    if(texts[i] && !chat_utf8_valid(texts[i], lens[i]))
+      return -1;
+  }
+  for(size_t i = 0; i < n; i++) {
+    rl_call *c = &step->calls[i];
+    int sit = texts ? texts[i] != NULL : sits && sits[i];
+    if(sit && texts && !(c->input = rl_strndup(texts[i], lens[i])))
+      sit = 0;
+    if(sit && texts)
+      c->input_len = lens[i];
+    if(sit && rd->kind == RL_ROUND_ANON_REVIEW && c->n_labels == 0)
+      sit = 0;
+    if(!sit)
+      c->status = RL_SEAT_SKIPPED;
+  }
+  step->waiting = 0;
+  step_launch(run, step);
+  return 0;
+}
+
+/* ---- Calls ---------------------------------------------------------------*/
 
 /* chat_stream's on_text: each delta becomes a MEMBER_TOKEN event. */
 static void stream_text(void *ud, const char *text, size_t len) {
   rl_call *call = ud;
   rl_run *run = call->run;
-  rl_event ev = {.type = RL_EV_MEMBER_TOKEN, .round = call->round,
-                 .seat = call->seat, .text = text,
+  rl_event ev = {.type = RL_EV_MEMBER_TOKEN, .round = call->step,
+                 .seat = call->seat, .call = call, .text = text,
                  .text_len = len, .index = call->tokens++};
 
   if(run->state == RL_RUNNING)
@@ -385,45 +393,35 @@ static const chat_codec *seat_codec(const rl_seat *seat) {
   return seat->codec ? seat->codec : &chat_codec_openrouter;
 }
 
-static void finish(rl_run *run, rl_event_type type, const char *reason) {
-  run->state = RL_FINISHED;
-  emit(run, type, 0, NULL, reason);
-}
-
-static void round_finish(rl_run *run) {
-  size_t lo, hi, ok = 0;
-
-  emit(run, RL_EV_ROUND_COMPLETED, 0, NULL, NULL);
-  if(run->state != RL_RUNNING)
-    return;
-  round_seats(run->spec, run->round, &lo, &hi);
-  for(size_t s = lo; s < hi; s++)
-    ok += call_at(run, run->round, s)->status == RL_SEAT_OK;
-  if(ok == 0) {
-    finish(run, RL_EV_RUN_FAILED,
-           run->spec->rounds[run->round] == RL_ROUND_SYNTHESIS
-               ? "chair_failed"
-               : "no_member_succeeded");
-    return;
-  }
-  if(++run->round == run->spec->n_rounds) {
-    run->round--; /* events keep naming the last round */
-    finish(run, RL_EV_RUN_COMPLETED, NULL);
-    return;
-  }
-  round_start(run);
-}
-
-/* Records a finished call and moves the round on when it was the last. */
+/* Records a finished call and moves the step on when it was the last. A
+ * failed synthesis hands over to the next fallback seat first. */
 static void call_finished(rl_call *call) {
   rl_run *run = call->run;
+  rl_step *step = run->steps[call->step];
 
   call->handle = NULL;
   stream_drop(call);
-  emit(run, RL_EV_MEMBER_COMPLETED, call->seat, call, NULL);
-  /* emit may have cancelled the run: then nothing moves on */
-  if(--run->pending == 0 && !run->starting && run->state == RL_RUNNING)
-    round_finish(run);
+  if(call->status == RL_SEAT_OK && rl_tally_call(run, step, call) != 0) {
+    char msg[96];
+    snprintf(msg, sizeof(msg), "the ballot could not be read (%s)",
+             call->ballot_error ? call->ballot_error : "unparseable");
+    call->status = RL_SEAT_FAILED; /* the answer is kept for the record */
+    chat_error_set(&call->err, CHAT_ERR_PERMANENT, "invalid_output", msg);
+  }
+  emit_call(run, RL_EV_MEMBER_COMPLETED, call);
+  if(run->state != RL_RUNNING) /* emit may have cancelled the run */
+    return;
+  if(call->status == RL_SEAT_FAILED && rl_kind_chair(round_of(run, step)->kind) &&
+     step->n_started < step->n_calls) {
+    rl_call *next = &step->calls[step->n_started++];
+    next->status = RL_SEAT_RUNNING;
+    emit_call(run, RL_EV_MEMBER_STARTED, next);
+    if(run->state == RL_RUNNING)
+      start_attempt(run, next);
+    return;
+  }
+  if(--step->pending == 0 && !run->starting)
+    step_finish(run, step);
 }
 
 static void call_fail(rl_call *call, chat_error_kind kind, const char *reason,
@@ -460,9 +458,7 @@ static void answer_ok(rl_call *call) {
     chat_response_free(&call->resp);
     call->handle = NULL;
     call->awaiting_tools = 1;
-    rl_event ev = {.type = RL_EV_TOOL_CALLS, .round = call->round,
-                   .seat = call->seat, .call = call};
-    run->io.emit(run->io.ctx, run, &ev);
+    emit_call(run, RL_EV_TOOL_CALLS, call);
     return;
   }
 
@@ -496,7 +492,7 @@ static void start_attempt(rl_run *run, rl_call *call) {
   const rl_spec *spec = run->spec;
   const rl_seat *seat = &spec->seats[call->seat];
   size_t len = 0;
-  char *body = rl_render_request(run, call->round, call->seat, &len);
+  char *body = rl_render_request(run, call->step, call->index, &len);
 
   call->attempts++;
   stream_drop(call);
@@ -534,16 +530,6 @@ static void start_attempt(rl_run *run, rl_call *call) {
               "the HTTP call could not be started (bad URL or no memory)");
 }
 
-static uint64_t next_random(rl_run *run) {
-  /* xorshift64*: plenty for jitter */
-  uint64_t x = run->rng ? run->rng : 0x9E3779B97F4A7C15u;
-  x ^= x >> 12;
-  x ^= x << 25;
-  x ^= x >> 27;
-  run->rng = x;
-  return x * 0x2545F4914F6CDD1Du;
-}
-
 /* The wait before the next attempt: the provider's hint when it gave one,
  * else base * 2^(attempts-1) with equal jitter (half fixed, half random),
  * so a burst of failures does not retry in lockstep. */
@@ -560,7 +546,7 @@ static long backoff_ms(rl_run *run, const rl_call *call) {
   delay = shift > 20 || seat->retry_base_ms > (RETRY_HINT_MAX_MS >> shift)
               ? RETRY_HINT_MAX_MS
               : seat->retry_base_ms << shift;
-  return delay / 2 + (long)(next_random(run) % (uint64_t)(delay / 2 + 1));
+  return delay / 2 + (long)(rl_run_random(run) % (uint64_t)(delay / 2 + 1));
 }
 
 /* A failed attempt: another one follows after a backoff when the failure
@@ -584,16 +570,22 @@ static void attempt_failed(rl_call *call) {
   call_finished(call);
 }
 
-int rl_call_tool_results(rl_run *run, size_t round, size_t seat,
+/* The running call (index) of the current step, or NULL. */
+static rl_call *running_call(rl_run *run, size_t step, size_t index) {
+  rl_step *cur = current(run);
+
+  if(run->state != RL_RUNNING || !cur || step != run->n_steps - 1 ||
+     index >= cur->n_calls || cur->calls[index].status != RL_SEAT_RUNNING)
+    return NULL;
+  return &cur->calls[index];
+}
+
+int rl_call_tool_results(rl_run *run, size_t step, size_t index,
                          const char *const *results, const size_t *lens,
                          size_t n) {
-  rl_call *call;
+  rl_call *call = running_call(run, step, index);
 
-  if(round != run->round || round >= run->spec->n_rounds ||
-     seat >= run->spec->n_seats || run->state != RL_RUNNING)
-    return -1;
-  call = call_at(run, round, seat);
-  if(call->status != RL_SEAT_RUNNING || !call->awaiting_tools ||
+  if(!call || !call->awaiting_tools ||
      conversation_answer(&call->conv, results, lens, n) != 0)
     return -1;
   call->awaiting_tools = 0;
@@ -615,33 +607,11 @@ void rl_call_retry(rl_call *call) {
   start_attempt(run, call);
 }
 
-static void round_start(rl_run *run) {
-  const rl_spec *spec = run->spec;
-  size_t lo, hi;
-
-  round_seats(spec, run->round, &lo, &hi);
-  emit(run, RL_EV_ROUND_STARTED, 0, NULL, NULL);
-  run->pending = hi - lo;
-  run->starting = 1;
-  for(size_t s = lo; s < hi && run->state == RL_RUNNING; s++) {
-    rl_call *call = call_at(run, run->round, s);
-
-    call->status = RL_SEAT_RUNNING;
-    emit(run, RL_EV_MEMBER_STARTED, s, NULL, NULL);
-    if(run->state != RL_RUNNING)
-      break;
-    start_attempt(run, call);
-  }
-  run->starting = 0;
-  if(run->pending == 0 && run->state == RL_RUNNING)
-    round_finish(run);
-}
-
 void rl_run_start(rl_run *run) {
   if(run->state != RL_NEW)
     return;
   run->state = RL_RUNNING;
-  round_start(run);
+  step_begin(run, 0, 0);
 }
 
 /* Maps a transport failure onto the error a member reports. */
@@ -675,6 +645,7 @@ void rl_call_chunk(rl_call *call, const char *data, size_t len) {
 
 void rl_call_done(rl_call *call, const http_result *res) {
   rl_run *run = call->run;
+  const chat_codec *codec = seat_codec(&run->spec->seats[call->seat]);
 
   if(run->state != RL_RUNNING || call->status != RL_SEAT_RUNNING ||
      call->backing_off || call->awaiting_tools)
@@ -686,13 +657,10 @@ void rl_call_done(rl_call *call, const http_result *res) {
     call->err.http_status = res->status;
   }
   else if(res->status >= 200 && res->status < 300) {
-    const chat_codec *codec = run->spec->seats[call->seat].codec;
     int rc = call->stream ? chat_stream_finish(call->stream, &call->resp,
                                                &call->err)
-             : codec ? codec->parse_response(res->body, res->body_len,
-                                             &call->resp, &call->err)
-                     : openai_parse_response(res->body, res->body_len,
-                                             &call->resp, &call->err);
+                          : codec->parse_response(res->body, res->body_len,
+                                                  &call->resp, &call->err);
     stream_drop(call);
     call->err.http_status = res->status;
     if(rc == 0) {
@@ -700,30 +668,21 @@ void rl_call_done(rl_call *call, const http_result *res) {
       return;
     }
   }
-  else {
-    const chat_codec *codec = run->spec->seats[call->seat].codec;
-    if(codec)
-      codec->parse_error(res->status, res->body, res->body_len,
-                         res->retry_after_ms, &call->err);
-    else
-      openai_parse_error(res->status, res->body, res->body_len,
-                         res->retry_after_ms, &call->err);
-  }
+  else
+    codec->parse_error(res->status, res->body, res->body_len,
+                       res->retry_after_ms, &call->err);
   attempt_failed(call);
 }
 
-int rl_call_complete(rl_run *run, size_t round, size_t seat,
+int rl_call_complete(rl_run *run, size_t step, size_t index,
                      chat_response *resp, chat_error *err,
                      uint64_t latency_us) {
-  rl_call *call;
+  rl_call *call = running_call(run, step, index);
 
-  if(round != run->round || round >= run->spec->n_rounds ||
-     seat >= run->spec->n_seats || !run->spec->seats[seat].external ||
-     (!resp == !err))
-    goto drop;
-  call = call_at(run, round, seat);
-  if(run->state != RL_RUNNING || call->status != RL_SEAT_RUNNING ||
-     call->backing_off || call->awaiting_tools)
+  if(!call || !run->spec->seats[call->seat].external || (!resp == !err) ||
+     call->backing_off || call->awaiting_tools ||
+     (round_of(run, run->steps[step])->ask_judge &&
+      round_of(run, run->steps[step])->kind == RL_ROUND_PAIRWISE))
     goto drop;
   call->latency_us = latency_us;
   if(resp && !chat_utf8_valid(resp->content, resp->content_len)) {
@@ -753,18 +712,122 @@ drop:
   return -1;
 }
 
+int rl_run_judged(rl_run *run, size_t step, size_t index, int winner) {
+  rl_call *call = running_call(run, step, index);
+  rl_step *cur = current(run);
+
+  if(!call || !round_of(run, cur)->ask_judge || winner < -1 || winner > 1)
+    return -1;
+  cur->waiting--;
+  call->choice = winner;
+  call->status = winner < 0 ? RL_SEAT_FAILED : RL_SEAT_OK;
+  if(winner < 0)
+    chat_error_set(&call->err, CHAT_ERR_PERMANENT, "judge_failed",
+                   "the judge function gave no verdict");
+  if(--cur->pending == 0 && !run->starting)
+    step_finish(run, cur);
+  return 0;
+}
+
+/* ---- Finishing a step ----------------------------------------------------*/
+
+/* Moves on after a step: the next iteration, the next round, or the end. */
+static void advance(rl_run *run, const rl_step *step, int stop) {
+  const rl_round *rd = round_of(run, step);
+  unsigned max = rd->max_iterations ? rd->max_iterations : 1;
+
+  if(!stop && step->iteration + 1 < max) {
+    step_begin(run, step->round, step->iteration + 1);
+    return;
+  }
+  if(step->round + 1 < run->spec->n_rounds) {
+    step_begin(run, step->round + 1, 0);
+    return;
+  }
+  finish(run, RL_EV_RUN_COMPLETED, NULL);
+}
+
+/* Why the step fails the run, or NULL: too few members succeeded. */
+static const char *quorum_failure(const rl_run *run, const rl_step *step) {
+  const rl_round *rd = round_of(run, step);
+  unsigned need = rd->quorum ? rd->quorum : 1;
+  size_t ok = 0;
+
+  if(rd->kind == RL_ROUND_PAIRWISE)
+    return NULL; /* a failed judgement lets the first of the pair through */
+  for(size_t i = 0; i < step->n_calls; i++)
+    ok += step->calls[i].status == RL_SEAT_OK;
+  if(ok >= need)
+    return NULL;
+  if(rl_kind_chair(rd->kind))
+    return "chair_failed";
+  return ok == 0 && need == 1 ? "no_member_succeeded" : "quorum_not_met";
+}
+
+static int alive_count(const rl_run *run, const rl_step *step) {
+  size_t n = 0;
+  for(size_t s = 0; step->alive && s < run->spec->n_members; s++)
+    n += step->alive[s];
+  return (int)n;
+}
+
+static void step_finish(rl_run *run, rl_step *step) {
+  const rl_round *rd = round_of(run, step);
+  size_t idx = run->n_steps - 1;
+
+  step->failure = quorum_failure(run, step);
+  if(!step->failure && rl_tally_step(run, step) != 0)
+    step->failure = "out_of_memory";
+  emit_at(run, RL_EV_ROUND_COMPLETED, idx, 0, NULL, NULL);
+  if(run->state != RL_RUNNING)
+    return;
+  if(step->failure) {
+    finish(run, RL_EV_RUN_FAILED, step->failure);
+    return;
+  }
+  if(step->iteration + 1 >= (rd->max_iterations ? rd->max_iterations : 1)) {
+    advance(run, step, 1);
+    return;
+  }
+  if(rd->kind == RL_ROUND_PAIRWISE && alive_count(run, step) <= 1) {
+    advance(run, step, 1);
+    return;
+  }
+  if(rd->ask_until) {
+    step->waiting = 1;
+    emit_at(run, RL_EV_ITERATION_DONE, idx, 0, NULL, NULL);
+    return;
+  }
+  if(rd->min_confidence > 0) {
+    advance(run, step, !isnan(step->mean_confidence) &&
+                           step->mean_confidence >= rd->min_confidence);
+    return;
+  }
+  advance(run, step, rl_tally_converged(run, step));
+}
+
+int rl_run_continue(rl_run *run, size_t idx, int stop) {
+  rl_step *step = current(run);
+
+  if(run->state != RL_RUNNING || !step || idx != run->n_steps - 1 ||
+     !step->waiting || step->pending)
+    return -1;
+  step->waiting = 0;
+  advance(run, step, stop);
+  return 0;
+}
+
 void rl_run_cancel(rl_run *run) {
-  size_t lo, hi;
+  rl_step *step = current(run);
 
   if(run->state != RL_RUNNING) {
     if(run->state == RL_NEW)
       finish(run, RL_EV_RUN_CANCELLED, NULL);
     return;
   }
-  run->state = RL_FINISHED; /* no completion may move the round on now */
-  round_seats(run->spec, run->round, &lo, &hi);
-  for(size_t s = lo; s < hi; s++) {
-    rl_call *call = call_at(run, run->round, s);
+  run->state = RL_FINISHED; /* no completion may move the step on now */
+  for(size_t i = 0; step && i < step->n_calls; i++) {
+    rl_call *call = &step->calls[i];
     if(call->status != RL_SEAT_RUNNING)
       continue;
     if(call->handle && call->backing_off)
@@ -778,9 +841,10 @@ void rl_run_cancel(rl_run *run) {
     call->status = RL_SEAT_FAILED;
     chat_error_set(&call->err, CHAT_ERR_CANCELLED, "cancelled",
                    "the run was cancelled");
-    emit(run, RL_EV_MEMBER_COMPLETED, s, call, NULL);
+    emit_call(run, RL_EV_MEMBER_COMPLETED, call);
   }
-  emit(run, RL_EV_RUN_CANCELLED, 0, NULL, NULL);
+  emit_at(run, RL_EV_RUN_CANCELLED, run->n_steps ? run->n_steps - 1 : 0, 0,
+          NULL, NULL);
 }
 
 int rl_run_finished(const rl_run *run) {
@@ -795,11 +859,22 @@ void *rl_run_ctx(const rl_run *run) {
   return run->io.ctx;
 }
 
-const rl_call *rl_run_call(const rl_run *run, size_t round, size_t seat) {
-  size_t lo, hi;
+size_t rl_run_n_steps(const rl_run *run) {
+  return run->n_steps;
+}
 
-  if(round >= run->spec->n_rounds || seat >= run->spec->n_seats)
+const rl_step *rl_run_step(const rl_run *run, size_t step) {
+  return step < run->n_steps ? run->steps[step] : NULL;
+}
+
+const rl_call *rl_run_call(const rl_run *run, size_t step, size_t seat) {
+  const rl_step *s = rl_run_step(run, step);
+
+  if(!s)
     return NULL;
-  round_seats(run->spec, round, &lo, &hi);
-  return seat >= lo && seat < hi ? call_at(run, round, seat) : NULL;
+  for(size_t i = 0; i < s->n_calls; i++) {
+    if(s->calls[i].seat == seat && s->calls[i].status != RL_SEAT_IDLE)
+      return &s->calls[i];
+  }
+  return NULL;
 }

@@ -8,6 +8,7 @@ defmodule CouncilEx.Engine do
   import Bitwise
 
   alias CouncilEx.{Error, Input, Member, Native, Provider, Spec}
+  alias CouncilEx.Engine.Rounds
 
   @default_timeout_ms 120_000
   @default_connect_timeout_ms 10_000
@@ -21,20 +22,61 @@ defmodule CouncilEx.Engine do
   the BEAM dispatcher answering its calls (nil for HTTP seats).
   """
   @spec start(Spec.t(), term(), keyword(), reference()) ::
-          {:ok, reference(), [map()]} | {:error, Error.t()}
+          {:ok, reference(), [map()], [Rounds.info()]} | {:error, Error.t()}
   def start(%Spec{} = spec, input, opts, tag) do
+    with {:ok, engine_spec, seats, rounds} <- lower(spec, input, opts),
+         {:ok, run} <- call_nif(engine_spec, tag),
+         do: {:ok, run, seats, rounds}
+  end
+
+  # The C spec (holds secrets), the seat infos and the round infos.
+  defp lower(spec, input, opts) do
+    judges = Rounds.judge_seats(spec)
+    n_members = length(spec.members)
+    first_judge = n_members + if(spec.chair, do: 1, else: 0)
+    judge_at = judges |> Enum.with_index(first_judge) |> Map.new(fn {{idx, _}, seat} -> {idx, seat} end)
+    judge_seats = for {_idx, {module, jopts}} <- judges, do: {Keyword.get(jopts, :id, :judge), module, jopts}
+
     with {:ok, text} <- render_input(input),
-         {:ok, seats} <- build_seats(spec, opts) do
+         {:ok, seats} <- build_seats(Spec.seats(spec) ++ judge_seats, opts),
+         {:ok, fallback} <- chair_fallback(spec),
+         {:ok, c_rounds, rounds} <- Rounds.lower(spec, judge_at) do
       engine_spec = %{
         input: text,
         seats: Enum.map(seats, &elem(&1, 0)),
+        n_members: n_members,
         has_chair: spec.chair != nil,
-        rounds: Spec.round_names(spec),
+        chair_fallback: fallback,
+        rounds: c_rounds,
         max_response_bytes: opt(opts, :max_response_bytes, @default_max_response_bytes),
         seed: :rand.uniform(1 <<< 62)
       }
 
-      with {:ok, run} <- call_nif(engine_spec, tag), do: {:ok, run, Enum.map(seats, &elem(&1, 1))}
+      {:ok, engine_spec, Enum.map(seats, &elem(&1, 1)), rounds}
+    end
+  end
+
+  # The member seats that take over a failed chair: `fallback: [ids]` or
+  # `fallback: :members` on the chair.
+  defp chair_fallback(%Spec{chair: nil}), do: {:ok, []}
+
+  defp chair_fallback(%Spec{chair: {chair_id, _, chair_opts}, members: members}) do
+    ids = Enum.map(members, &elem(&1, 0))
+
+    case Keyword.get(chair_opts, :fallback, []) do
+      :members ->
+        {:ok, Enum.to_list(0..(length(ids) - 1))}
+
+      list when is_list(list) ->
+        Enum.reduce_while(list, {:ok, []}, fn id, {:ok, acc} ->
+          case Enum.find_index(ids, &(&1 == id)) do
+            nil -> {:halt, {:error, validation(:invalid_fallback, "chair #{inspect(chair_id)}: fallback #{inspect(id)} is not a member")}}
+            i -> {:cont, {:ok, acc ++ [i]}}
+          end
+        end)
+
+      other ->
+        {:error, validation(:invalid_fallback, "chair #{inspect(chair_id)}: fallback must be a list of member ids or :members, got: #{inspect(other)}")}
     end
   end
 
@@ -45,9 +87,7 @@ defmodule CouncilEx.Engine do
   """
   @spec check(Spec.t(), term(), keyword()) :: :ok | {:error, Error.t()}
   def check(%Spec{} = spec, input, opts) do
-    with {:ok, _text} <- render_input(input),
-         {:ok, _seats} <- build_seats(spec, opts),
-         do: :ok
+    with {:ok, _engine_spec, _seats, _rounds} <- lower(spec, input, opts), do: :ok
   end
 
   @doc """
@@ -58,9 +98,24 @@ defmodule CouncilEx.Engine do
   def check_seats(%Spec{} = spec) do
     providers = Application.get_env(:council_ex, :providers, [])
 
-    for seat <- Spec.seats(spec), {:error, %Error{} = e} <- [build_seat(seat, [], providers)] do
-      %{path: ["members", to_string(e.member_id), field(e.reason)], code: e.reason, message: e.message}
-    end
+    seat_problems =
+      for seat <- Spec.seats(spec), {:error, %Error{} = e} <- [build_seat(seat, [], providers)] do
+        %{path: ["members", to_string(e.member_id), field(e.reason)], code: e.reason, message: e.message}
+      end
+
+    round_problems =
+      case Rounds.lower(spec) do
+        {:error, %Error{} = e} -> [%{path: ["rounds"], code: e.reason, message: e.message}]
+        {:ok, _, _} -> []
+      end
+
+    fallback_problems =
+      case chair_fallback(spec) do
+        {:error, %Error{} = e} -> [%{path: ["chair", "fallback"], code: e.reason, message: e.message}]
+        {:ok, _} -> []
+      end
+
+    seat_problems ++ round_problems ++ fallback_problems
   end
 
   defp field(:invalid_output_schema), do: "output_schema"
@@ -101,11 +156,10 @@ defmodule CouncilEx.Engine do
     end
   end
 
-  defp build_seats(spec, opts) do
+  defp build_seats(seats, opts) do
     providers = Application.get_env(:council_ex, :providers, [])
 
-    spec
-    |> Spec.seats()
+    seats
     |> Enum.reduce_while({:ok, []}, fn seat, {:ok, acc} ->
       case build_seat(seat, opts, providers) do
         {:ok, s} -> {:cont, {:ok, [s | acc]}}
@@ -119,7 +173,37 @@ defmodule CouncilEx.Engine do
   end
 
   # {engine seat map (holds secrets), seat info kept by the run's process}
-  defp build_seat({id, module, seat_opts}, opts, providers) do
+  defp build_seat({id, _module, seat_opts} = seat, opts, providers) do
+    if seat_opts[:council], do: sub_council_seat(seat, opts), else: provider_seat(seat, opts, providers)
+  end
+
+  # A member that is a council: the run's process answers its calls with a
+  # nested run (see CouncilEx.Runner.SubCouncil).
+  defp sub_council_seat({id, _module, seat_opts}, opts) do
+    with {:ok, {attempts, base_ms}} <- retry(seat_opts, opts, id) do
+      info = %{
+        id: id,
+        provider: :council,
+        model: "council",
+        opts: seat_opts,
+        dispatcher: {:council, seat_opts[:council], seat_opts[:input_mapper]}
+      }
+
+      seat = %{
+        id: to_string(id),
+        external: true,
+        model: "council",
+        retry_max_attempts: attempts,
+        retry_base_ms: base_ms,
+        weight: weight(seat_opts),
+        timeout_ms: member_timeout_ms(seat_opts, opts)
+      }
+
+      {:ok, {seat, info}}
+    end
+  end
+
+  defp provider_seat({id, module, seat_opts}, opts, providers) do
     provider = seat_opts[:provider]
 
     with :ok <- supported(seat_opts, id),
@@ -149,6 +233,8 @@ defmodule CouncilEx.Engine do
           tools: tools,
           tool_choice: tool_choice,
           max_tool_turns: seat_opts[:max_tool_turns] || 0,
+          weight: weight(seat_opts),
+          confidence: seat_opts[:confidence],
           retry_max_attempts: attempts,
           retry_base_ms: base_ms,
           timeout_ms: member_timeout_ms(seat_opts, opts),
@@ -232,10 +318,20 @@ defmodule CouncilEx.Engine do
 
   # Capabilities a seat may name that this engine does not run yet: refused
   # rather than silently ignored.
-  @not_yet [:tool_concurrency_factor, :confidence, :council, :input_mapper]
+  @not_yet [:tool_concurrency_factor]
 
   defp supported(seat_opts, id) do
     case Enum.find(@not_yet, &(seat_opts[&1] not in [nil, []])) do
+      nil when seat_opts[:confidence] not in [nil, :self_report, :logprob] ->
+        message =
+          "member #{inspect(id)}: confidence must be :self_report or :logprob, got: #{inspect(seat_opts[:confidence])}"
+
+        {:error, %Error{validation(:unsupported_option, message) | member_id: id}}
+
+      nil when not (is_nil(seat_opts[:weight]) or (is_number(seat_opts[:weight]) and seat_opts[:weight] >= 0)) ->
+        message = "member #{inspect(id)}: weight must be a number >= 0, got: #{inspect(seat_opts[:weight])}"
+        {:error, %Error{validation(:unsupported_option, message) | member_id: id}}
+
       nil ->
         :ok
 
@@ -246,6 +342,8 @@ defmodule CouncilEx.Engine do
         {:error, %Error{validation(:unsupported_option, message) | member_id: id}}
     end
   end
+
+  defp weight(seat_opts), do: (seat_opts[:weight] || 1) / 1
 
   defp adapter?(module, provider, id) do
     if Code.ensure_loaded?(module) and function_exported?(module, :codec, 0) do

@@ -1,13 +1,21 @@
 defmodule CouncilEx.MemberResult do
   @moduledoc """
   One member's outcome in one round: `:ok` with a `%CouncilEx.Response{}`;
-  `:error`, `:timeout` or `:cancelled` with a `%CouncilEx.Error{}`; or
-  `:invalid_output` when the answer broke the member's `:output_schema`
-  (the error's `context.errors` lists why, and `response` keeps the answer).
+  `:error`, `:timeout` or `:cancelled` with a `%CouncilEx.Error{}`;
+  `:invalid_output` when the answer broke the member's `:output_schema` or
+  its ballot could not be read (the error's `context.errors` lists why, and
+  `response` keeps the answer); `:skipped` when the router left it out
+  (`metadata.reason` is `:router_excluded`) or it had nothing to judge; and
+  `:eliminated` when it lost a tournament pairing
+  (`metadata.reason` is `:tournament_loss`).
+
+  `confidence` is the member's confidence in 0..1 when it has
+  `confidence: :self_report` (read from its reply) or `:logprob` (from the
+  provider's token logprobs), else nil.
   """
 
   @typedoc "The outcome of a member's call."
-  @type status :: :ok | :error | :timeout | :cancelled | :invalid_output
+  @type status :: :ok | :error | :timeout | :cancelled | :invalid_output | :skipped | :eliminated
 
   @typedoc "A member's result."
   @type t :: %__MODULE__{
@@ -19,7 +27,8 @@ defmodule CouncilEx.MemberResult do
           model: String.t(),
           provider: atom(),
           latency_ms: non_neg_integer(),
-          attempts: pos_integer(),
+          attempts: non_neg_integer(),
+          confidence: float() | nil,
           metadata: map()
         }
 
@@ -33,6 +42,7 @@ defmodule CouncilEx.MemberResult do
     :provider,
     latency_ms: 0,
     attempts: 1,
+    confidence: nil,
     metadata: %{}
   ]
 

@@ -39,6 +39,9 @@ defmodule CouncilEx.Native do
   @spec run_tool_results(reference(), non_neg_integer(), non_neg_integer(), [binary()]) :: :ok | {:error, :overloaded}
   def run_tool_results(_run, _round, _seat, _results), do: :erlang.nif_error(:not_loaded)
 
+  @spec run_answer(reference(), non_neg_integer(), tuple()) :: :ok | {:error, :overloaded}
+  def run_answer(_run, _step, _answer), do: :erlang.nif_error(:not_loaded)
+
   @spec schema_check(binary()) :: :ok | {:error, String.t()}
   def schema_check(_json), do: :erlang.nif_error(:not_loaded)
 

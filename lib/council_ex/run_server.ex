@@ -41,8 +41,9 @@ defmodule CouncilEx.RunServer do
 
   use GenServer, restart: :temporary
 
-  alias CouncilEx.{Engine, Error, JSON, MemberResult, PubSub, Response, Result, RoundResult, Spec, StreamChunk, ToolCall}
-  alias CouncilEx.Runner.{ExternalCall, RecorderProcess, ToolTurn}
+  alias CouncilEx.{Context, Engine, Error, JSON, MemberResult, Native, PubSub, Response, Result, RoundResult, Spec}
+  alias CouncilEx.{StreamChunk, ToolCall}
+  alias CouncilEx.Runner.{ExternalCall, Hooks, RecorderProcess, RoundOutcome, ToolTurn}
 
   @typedoc "Stable curated subset of run state."
   @type run_summary :: %{
@@ -214,19 +215,19 @@ defmodule CouncilEx.RunServer do
     topics = topics(run_id, user_opts)
 
     case Engine.start(spec, opts[:input], user_opts, tag) do
-      {:ok, run, seats} ->
+      {:ok, run, seats, rounds} ->
         # Everyone who must see :run_started subscribes before it is sent.
         if verbose = user_opts[:verbose], do: CouncilEx.Verbose.attach(run_id, mode: verbose, io: user_opts[:verbose_io])
         if recorder = user_opts[:recorder], do: RecorderProcess.start(run_id, recorder, self())
 
-        {:ok, new_state(opts, spec, run, seats, tag, topics), {:continue, :started}}
+        {:ok, new_state(opts, run, seats, rounds, tag, topics), {:continue, :started}}
 
       {:error, %Error{} = error} ->
         {:stop, {:shutdown, error}}
     end
   end
 
-  defp new_state(opts, spec, run, seats, tag, topics) do
+  defp new_state(opts, run, seats, rounds, tag, topics) do
     user_opts = opts[:user_opts]
 
     %{
@@ -238,7 +239,13 @@ defmodule CouncilEx.RunServer do
       tag: tag,
       topics: topics,
       seats: List.to_tuple(seats),
-      rounds: spec |> Spec.round_names() |> List.to_tuple(),
+      rounds: List.to_tuple(rounds),
+      n_members: length(opts[:spec].members),
+      steps: %{},
+      answers: %{},
+      routed_out: %{},
+      judges: %{},
+      abort: nil,
       retention_ms:
         Keyword.get_lazy(user_opts, :retention_ms, fn ->
           Application.get_env(:council_ex, :retention_ms, @default_retention_ms)
@@ -293,9 +300,15 @@ defmodule CouncilEx.RunServer do
     do: external_done(ref, result, state)
 
   def handle_info({:tool_result, idx, seat, result}, state) do
-    broadcast(state, {:tool_call_result, state.run_id, elem(state.rounds, idx), elem(state.seats, seat).id, result})
+    broadcast(state, {:tool_call_result, state.run_id, step_name(state, idx), elem(state.seats, seat).id, result})
     {:noreply, state}
   end
+
+  def handle_info({ref, verdict}, %{judges: judges} = state) when is_map_key(judges, ref),
+    do: judged(ref, verdict, state)
+
+  def handle_info({:DOWN, ref, :process, _pid, _reason}, %{judges: judges} = state) when is_map_key(judges, ref),
+    do: judged(ref, :error, state)
 
   def handle_info({ref, texts}, %{tool_turns: turns} = state) when is_map_key(turns, ref),
     do: tool_turn_done(ref, texts, state)
@@ -314,26 +327,27 @@ defmodule CouncilEx.RunServer do
 
   ## Engine events
 
-  defp handle_event({:round_started, idx}, state) do
-    name = elem(state.rounds, idx)
-    broadcast(state, {:round_started, state.run_id, name, idx})
-    {:noreply, %{state | status: :running, current_round: %{name: name, idx: idx}}}
+  defp handle_event({:round_started, step, round, iteration}, state) do
+    name = elem(state.rounds, round).name
+    state = put_in(state.steps[step], %{round: round, iteration: iteration, name: name})
+    broadcast(state, {:round_started, state.run_id, name, step})
+    {:noreply, %{state | status: :running, current_round: %{name: name, idx: step}}}
   end
 
-  defp handle_event({:member_started, idx, seat}, state) do
-    broadcast(state, {:member_started, state.run_id, elem(state.rounds, idx), elem(state.seats, seat).id})
+  defp handle_event({:member_started, step, _index, seat}, state) do
+    broadcast(state, {:member_started, state.run_id, step_name(state, step), elem(state.seats, seat).id})
     {:noreply, state}
   end
 
-  defp handle_event({:member_token, idx, seat, index, text}, state) do
+  defp handle_event({:member_token, step, seat, index, text}, state) do
     chunk = %StreamChunk{content: text, index: index}
-    broadcast(state, {:member_token, state.run_id, elem(state.rounds, idx), elem(state.seats, seat).id, chunk})
+    broadcast(state, {:member_token, state.run_id, step_name(state, step), elem(state.seats, seat).id, chunk})
     {:noreply, state}
   end
 
-  defp handle_event({:tool_calls, idx, seat, calls}, state) do
+  defp handle_event({:tool_calls, step, index, seat, calls}, state) do
     info = elem(state.seats, seat)
-    round = elem(state.rounds, idx)
+    round = step_name(state, step)
 
     tool_calls =
       for {id, name, args} <- calls do
@@ -347,42 +361,136 @@ defmodule CouncilEx.RunServer do
       end
 
     Enum.each(tool_calls, &broadcast(state, {:tool_call_request, state.run_id, round, info.id, &1}))
-    task = ToolTurn.start(tool_calls, info.opts, %{idx: idx, seat: seat}, self())
-    {:noreply, put_in(state.tool_turns[task.ref], %{task: task, idx: idx, seat: seat, n: length(tool_calls)})}
+    task = ToolTurn.start(tool_calls, info.opts, %{idx: step, seat: seat}, self())
+    {:noreply, put_in(state.tool_turns[task.ref], %{task: task, idx: step, index: index, seat: seat, n: length(tool_calls)})}
   end
 
-  defp handle_event({:call, idx, seat, body}, state) do
+  defp handle_event({:call, step, index, seat, body}, state) do
     info = elem(state.seats, seat)
-    ctx = %{idx: idx, seat: seat, round_name: elem(state.rounds, idx), run_id: state.run_id}
+    ctx = %{idx: step, seat: seat, round_name: step_name(state, step), run_id: state.run_id, input: state.input}
     task = ExternalCall.start(info, body, ctx, self())
     timeout = Engine.member_timeout_ms(info.opts, state.user_opts)
     timer = Process.send_after(self(), {:external_timeout, task.ref}, timeout)
-    call = %{task: task, idx: idx, seat: seat, timer: timer, timeout: timeout, started: System.monotonic_time()}
+
+    call = %{
+      task: task,
+      idx: step,
+      index: index,
+      seat: seat,
+      timer: timer,
+      timeout: timeout,
+      started: System.monotonic_time()
+    }
+
     {:noreply, put_in(state.external[task.ref], call)}
   end
 
-  defp handle_event({:member_completed, idx, seat, outcome}, state) do
-    state = drop_external(state, idx, seat)
-    name = elem(state.rounds, idx)
-    {error, state} = pop_in(state.external_errors[{idx, seat}])
-    result = member_result(elem(state.seats, seat), name, outcome, error)
+  defp handle_event({:member_completed, step, index, seat, outcome}, state) do
+    state = drop_external(state, step, index)
+    {extra, state} = pop_in(state.external_errors[{step, index}])
+    name = step_name(state, step)
+    result = member_result(state, step, elem(state.seats, seat), name, outcome, extra)
     broadcast(state, {:member_completed, state.run_id, name, result.member_id, result})
-    results = Map.update(state.member_results, idx, [{seat, result}], &[{seat, result} | &1])
+    results = Map.update(state.member_results, step, [{index, result}], &[{index, result} | &1])
     {:noreply, %{state | member_results: results}}
   end
 
-  defp handle_event({:round_completed, idx}, state) do
-    name = elem(state.rounds, idx)
-    round = %RoundResult{name: name, idx: idx, member_results: sorted_members(state, idx)}
-    broadcast(state, {:round_completed, state.run_id, name, round})
+  defp handle_event({:round_completed, step, info}, state) do
+    round = RoundOutcome.build(state, step, info)
+    broadcast(state, {:round_completed, state.run_id, round.name, round})
+
+    answers =
+      if RoundOutcome.answers?(elem(state.rounds, state.steps[step].round).kind),
+        do: for({id, %MemberResult{status: :ok} = r} <- round.member_results, into: %{}, do: {id, r}),
+        else: state.answers
 
     {:noreply,
-     %{state | round_results: [round | state.round_results], rounds_completed: state.rounds_completed + 1}}
+     %{state | round_results: [round | state.round_results], rounds_completed: state.rounds_completed + 1, answers: answers}}
+  end
+
+  defp handle_event({:seats_needed, step}, state) do
+    %{round: round} = state.steps[step]
+    info = elem(state.rounds, round)
+    ctx = context(state, step)
+
+    with {:ok, ids} <- Hooks.route(info.router, state.input, ctx, member_ids(state)),
+         {:ok, answer} <- Hooks.seat_inputs(info, ids, member_ids(state), ctx) do
+      out = for {id, false} <- Enum.zip(member_ids(state), Enum.map(answer, &(&1 not in [false, nil]))), do: id
+      _ = Native.run_answer(state.run, step, {:seats, answer})
+      {:noreply, put_in(state.routed_out[step], out)}
+    else
+      {:error, %Error{} = error} -> abort(state, error)
+    end
+  end
+
+  defp handle_event({:judge_needed, step, index, a, b}, state) do
+    info = elem(state.rounds, state.steps[step].round)
+    {id_a, id_b} = {elem(state.seats, a).id, elem(state.seats, b).id}
+    content = fn id -> state.answers[id] && state.answers[id].response.content end
+    task = Hooks.judge(info.judge, content.(id_a), content.(id_b))
+    {:noreply, put_in(state.judges[task.ref], %{task: task, step: step, index: index})}
+  end
+
+  defp handle_event({:iteration_done, step}, state) do
+    info = elem(state.rounds, state.steps[step].round)
+    [curr | rest] = state.round_results
+    prev = Enum.find(rest, &(&1.metadata[:round] == curr.metadata[:round]))
+
+    case Hooks.until(info.until, prev, curr) do
+      {:ok, stop?} ->
+        _ = Native.run_answer(state.run, step, {:continue, stop?})
+        {:noreply, state}
+
+      {:error, %Error{} = error} ->
+        abort(state, error)
+    end
   end
 
   defp handle_event(:run_completed, state), do: finalize(state, :completed, nil)
   defp handle_event({:run_failed, reason}, state), do: finalize(state, :failed, reason)
+  defp handle_event(:run_cancelled, %{abort: %Error{}} = state), do: finalize(state, :failed, :hook_failed)
   defp handle_event(:run_cancelled, state), do: finalize(state, :cancelled, :cancelled)
+
+  # A hook (router, until, custom round) failed: the run stops and fails
+  # with its error.
+  defp abort(state, error) do
+    :ok = Native.run_cancel(state.run)
+    {:noreply, %{state | abort: error}}
+  end
+
+  defp judged(ref, verdict, state) do
+    {%{step: step, index: index}, judges} = Map.pop(state.judges, ref)
+    Process.demonitor(ref, [:flush])
+
+    winner =
+      case verdict do
+        :a -> 0
+        :b -> 1
+        _ -> -1
+      end
+
+    if state.run, do: Native.run_answer(state.run, step, {:judged, index, winner})
+    {:noreply, %{state | judges: judges}}
+  end
+
+  @doc false
+  def context(state, step) do
+    %Context{
+      run_id: state.run_id,
+      council: state.council,
+      input: state.input,
+      prior_rounds: Enum.reverse(state.round_results),
+      round_idx: step,
+      round_name: step_name(state, step)
+    }
+  end
+
+  defp member_ids(state) do
+    n = state.n_members
+    state.seats |> Tuple.to_list() |> Enum.take(n) |> Enum.map(& &1.id)
+  end
+
+  defp step_name(state, step), do: state.steps[step].name
 
   ## External calls
 
@@ -411,11 +519,14 @@ defmodule CouncilEx.RunServer do
     Process.cancel_timer(call.timer)
     latency_us = System.convert_time_unit(System.monotonic_time() - call.started, :native, :microsecond)
     reply = ExternalCall.to_reply(result)
-    _ = CouncilEx.Native.run_reply(state.run, call.idx, call.seat, reply, latency_us)
+    _ = CouncilEx.Native.run_reply(state.run, call.idx, call.index, reply, latency_us)
 
+    # What the C side does not keep: a dispatcher's own error, a
+    # sub-council's run.
     errors =
       case result do
-        {:error, %Error{} = e} -> Map.put(state.external_errors, {call.idx, call.seat}, e)
+        {:error, %Error{} = e} -> Map.put(state.external_errors, {call.idx, call.index}, e)
+        {:ok, _response, meta} -> Map.put(state.external_errors, {call.idx, call.index}, meta)
         _ -> state.external_errors
       end
 
@@ -425,21 +536,21 @@ defmodule CouncilEx.RunServer do
   defp tool_turn_done(ref, texts, state) do
     {turn, turns} = Map.pop(state.tool_turns, ref)
     Process.demonitor(ref, [:flush])
-    if state.run, do: CouncilEx.Native.run_tool_results(state.run, turn.idx, turn.seat, texts)
+    if state.run, do: CouncilEx.Native.run_tool_results(state.run, turn.idx, turn.index, texts)
     {:noreply, %{state | tool_turns: turns}}
   end
 
   # A call that finished in C (answered, or cancelled with the run) needs
   # its tasks no longer.
-  defp drop_external(state, idx, seat) do
-    state |> drop_task(:external, idx, seat) |> drop_task(:tool_turns, idx, seat)
+  defp drop_external(state, idx, index) do
+    state |> drop_task(:external, idx, index) |> drop_task(:tool_turns, idx, index)
   end
 
-  # Stops the task `field` (:external or :tool_turns) runs for a seat's call.
-  defp drop_task(state, field, idx, seat) do
+  # Stops the task `field` (:external or :tool_turns) runs for a call.
+  defp drop_task(state, field, idx, index) do
     tasks = Map.fetch!(state, field)
 
-    case Enum.find(tasks, fn {_, t} -> t.idx == idx and t.seat == seat end) do
+    case Enum.find(tasks, fn {_, t} -> t.idx == idx and t.index == index end) do
       {ref, t} ->
         Task.shutdown(t.task, :brutal_kill)
         if t[:timer], do: Process.cancel_timer(t.timer)
@@ -481,18 +592,11 @@ defmodule CouncilEx.RunServer do
   defp unfinished_round(%{current_round: %{name: name, idx: idx}} = state) do
     case state.round_results do
       [%RoundResult{idx: ^idx} | _] -> []
-      _ -> [%RoundResult{name: name, idx: idx, member_results: sorted_members(state, idx)}]
+      _ -> [%RoundResult{name: name, idx: idx, member_results: RoundOutcome.sorted_members(state, idx)}]
     end
   end
 
   defp unfinished_round(_state), do: []
-
-  defp sorted_members(state, idx) do
-    state.member_results
-    |> Map.get(idx, [])
-    |> Enum.sort_by(fn {seat, _} -> seat end)
-    |> Enum.map(fn {_, r} -> {r.member_id, r} end)
-  end
 
   defp reply_waiters(state) do
     Enum.each(state.waiters, fn {from, _} -> GenServer.reply(from, reply(state)) end)
@@ -511,6 +615,10 @@ defmodule CouncilEx.RunServer do
 
   defp run_error(:completed, _reason, _state), do: []
 
+  defp run_error(:failed, :hook_failed, %{abort: %Error{} = error} = state) do
+    [%{error | round_name: error.round_name || (state.current_round && state.current_round.name)}]
+  end
+
   defp run_error(status, reason, state) do
     round = state.current_round && state.current_round.name
     kind = if status == :cancelled, do: :cancelled, else: :permanent
@@ -518,14 +626,20 @@ defmodule CouncilEx.RunServer do
   end
 
   defp run_error_message(:no_member_succeeded), do: "no member of the round succeeded"
-  defp run_error_message(:chair_failed), do: "the chair failed to synthesize an answer"
+  defp run_error_message(:chair_failed), do: "the chair failed to synthesize an answer (and so did every fallback)"
+  defp run_error_message(:quorum_not_met), do: "fewer members succeeded than the round's quorum"
+  defp run_error_message(:nothing_to_judge), do: "no member answered, so there was nothing to judge"
   defp run_error_message(:cancelled), do: "the run was cancelled"
   defp run_error_message(other), do: "the run failed: #{inspect(other)}"
 
+  # The chair's answer (or its fallback's): the last round's success.
   defp final(rounds, :completed) do
     case List.last(rounds) do
-      %RoundResult{name: :synthesis, member_results: [{_, %MemberResult{response: response}}]} -> response
-      _ -> nil
+      %RoundResult{name: name, member_results: results} when name in [:synthesis, :weighted_synthesis] ->
+        Enum.find_value(results, fn {_, r} -> r.status == :ok && r.response end)
+
+      _ ->
+        nil
     end
   end
 
@@ -534,31 +648,40 @@ defmodule CouncilEx.RunServer do
   defp metadata(state, rounds) do
     responses = for r <- rounds, {_, %{response: %Response{} = resp}} <- r.member_results, do: resp
 
-    %{
+    meta = %{
       duration_ms: System.convert_time_unit(System.monotonic_time() - state.started_mono, :native, :millisecond),
       total_input_tokens: sum_usage(responses, :input_tokens),
       total_output_tokens: sum_usage(responses, :output_tokens)
     }
+
+    if auto = state.user_opts[:auto], do: Map.put(meta, :auto, auto), else: meta
   end
 
   defp sum_usage(responses, key), do: responses |> Enum.map(&(&1.usage[key] || 0)) |> Enum.sum()
 
-  defp member_result(seat, round_name, outcome, external_error) do
+  defp member_result(state, step, seat, round_name, outcome, extra) do
     base = %MemberResult{
       member_id: seat.id,
       round_name: round_name,
       model: seat.model,
       provider: seat.provider,
       latency_ms: div(outcome.latency_us, 1000),
-      attempts: max(outcome.attempts, 1)
+      attempts: max(outcome.attempts, 1),
+      confidence: outcome.confidence,
+      metadata: RoundOutcome.call_metadata(state, step, outcome, extra)
     }
 
     case outcome do
       %{status: :ok} ->
-        %{base | status: :ok, response: response(outcome, seat)}
+        %{base | status: :ok, response: response(state, step, outcome, seat)}
+
+      %{status: :skipped} ->
+        reason = if seat.id in Map.get(state.routed_out, step, []), do: :router_excluded, else: :nothing_to_judge
+        %{base | status: :skipped, attempts: 0, metadata: Map.put(base.metadata, :reason, reason)}
 
       %{status: :error, error: %{reason: :invalid_output} = e} ->
         reasons = for {path, message} <- outcome.invalid_output, do: %{path: path, message: message}
+        reasons = if outcome.ballot_error, do: [%{path: "", message: "ballot: #{outcome.ballot_error}"} | reasons], else: reasons
 
         error = %Error{
           kind: :validation,
@@ -570,11 +693,11 @@ defmodule CouncilEx.RunServer do
           provider: seat.provider
         }
 
-        %{base | status: :invalid_output, error: error, response: response(outcome, seat)}
+        %{base | status: :invalid_output, error: error, response: response(state, step, outcome, seat)}
 
       %{status: :error, error: e} ->
         error =
-          case {e.reason, external_error} do
+          case {e.reason, extra} do
             # A dispatcher's own error says more than the C side kept of it.
             {:external_error, %Error{} = ext} -> ext
             _ -> c_error(e)
@@ -585,14 +708,14 @@ defmodule CouncilEx.RunServer do
     end
   end
 
-  defp response(outcome, seat) do
+  defp response(state, step, outcome, seat) do
     %Response{
       content: outcome.content || "",
       model: outcome.model || seat.model,
       finish_reason: outcome.finish_reason,
       usage: usage(outcome),
       stop: if(outcome.status == :ok, do: outcome.stop),
-      parsed: parsed(outcome)
+      parsed: RoundOutcome.ballot(state, step, outcome) || parsed(outcome)
     }
   end
 
