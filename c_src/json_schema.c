@@ -1145,35 +1145,56 @@ static int closes(const char *t, size_t i, size_t e, char ch, size_t n) {
   return a == b;
 }
 
-/* Finds the first fenced block tagged json or untagged; its content goes
- * in [*a, *b). Blocks in other languages are skipped whole. */
-static int find_fence(const char *t, size_t len, size_t *a, size_t *b) {
-  size_t i = 0;
+int json_fence_next(const char *text, size_t len, size_t *pos,
+                    json_fence *f) {
+  size_t i = *pos;
 
-  while (i < len) {
-    size_t e = line_end(t, len, i), info_at, n, j;
+  while (text != NULL && i < len) {
+    size_t e = line_end(text, len, i), info_at, n, j;
     char ch;
 
-    n = fence_at(t, i, e, &ch, &info_at);
-    if (n == 0) {
-      i = e + 1;
+    n = fence_at(text, i, e, &ch, &info_at);
+    if (n == 0 ||
+        (ch == '`' && memchr(text + info_at, '`', e - info_at) != NULL)) {
+      i = e + 1; /* not a fence, or an inline code span */
       continue;
     }
-    if (ch == '`' && memchr(t + info_at, '`', e - info_at) != NULL) {
-      i = e + 1; /* an inline code span, not a fence */
+    for (j = e + 1; j < len && !closes(text, j, line_end(text, len, j), ch, n);)
+      j = line_end(text, len, j) + 1;
+    f->start = i;
+    f->content = e < len ? e + 1 : len;
+    f->content_end = j < len ? j : len;
+    if (f->content_end < f->content)
+      f->content_end = f->content;
+    f->closed = j < len;
+    f->end = j < len ? line_end(text, len, j) : len;
+    f->json = info_is_json(text, info_at, e);
+    *pos = f->end < len ? f->end + 1 : len;
+    return 1;
+  }
+  *pos = len;
+  return 0;
+}
+
+/* Finds the first fenced block tagged json or untagged that accept takes;
+ * its content, trimmed, goes in [*a, *b). Blocks in other languages are
+ * skipped whole. */
+static int find_fence(const char *t, size_t len, json_accept_fn accept,
+                      void *ctx, size_t *a, size_t *b) {
+  size_t pos = 0;
+  json_fence f;
+
+  while (json_fence_next(t, len, &pos, &f)) {
+    size_t fa = f.content, fb = f.content_end;
+
+    if (!f.json)
       continue;
-    }
-    for (j = e + 1; j < len && !closes(t, j, line_end(t, len, j), ch, n);)
-      j = line_end(t, len, j) + 1;
-    if (info_is_json(t, info_at, e)) {
-      *a = e < len ? e + 1 : len;
-      *b = j < len ? j : len;
-      if (*b < *a)
-        *b = *a;
-      trim(t, a, b);
+    trim(t, &fa, &fb);
+    if (accept == NULL || accept(t + fa, fb - fa, ctx)) {
+      *a = fa;
+      *b = fb;
       return 1;
     }
-    i = j < len ? line_end(t, len, j) + 1 : len;
   }
   return 0;
 }
@@ -1181,26 +1202,38 @@ static int find_fence(const char *t, size_t len, size_t *a, size_t *b) {
 /* How many '{' / '[' positions rule 3 tries before giving up. */
 #define EXTRACT_MAX_TRIES 32
 
-static int find_braces(const char *t, size_t len, size_t *a, size_t *b) {
-  size_t i, tries = 0, end, err_at;
+/* The first whole object or array from a '{' or '[' that accept takes. A
+ * value it refuses is stepped over whole, so nothing nested inside it is
+ * taken on its own. */
+static int find_braces(const char *t, size_t len, json_accept_fn accept,
+                       void *ctx, size_t *a, size_t *b) {
+  size_t i = 0, tries = 0, end, err_at;
   const char *err;
 
-  for (i = 0; i < len && tries < EXTRACT_MAX_TRIES; i++) {
-    if (t[i] != '{' && t[i] != '[')
+  while (i < len && tries < EXTRACT_MAX_TRIES) {
+    if (t[i] != '{' && t[i] != '[') {
+      i++;
       continue;
+    }
     tries++;
     if (json_strict_scan(t, len, i, JSON_REPLY_MAX_DEPTH, &end, &err_at,
-                         &err) == 0) {
+                         &err) != 0) {
+      i++;
+      continue;
+    }
+    if (accept == NULL || accept(t + i, end - i, ctx)) {
       *a = i;
       *b = end;
       return 1;
     }
+    i = end;
   }
   return 0;
 }
 
-int json_extract_reply(const char *text, size_t len, size_t *start,
-                       size_t *end) {
+int json_extract_reply_if(const char *text, size_t len,
+                          json_accept_fn accept, void *ctx, size_t *start,
+                          size_t *end) {
   size_t a = 0, b = len;
 
   *start = *end = 0;
@@ -1209,11 +1242,20 @@ int json_extract_reply(const char *text, size_t len, size_t *start,
   trim(text, &a, &b);
   *start = a;
   *end = b;
-  if (whole_value(text, a, b))
+  if (whole_value(text, a, b) &&
+      (accept == NULL || accept(text + a, b - a, ctx)))
     return 0;
-  if (find_fence(text, len, start, end) || find_braces(text, len, start, end))
+  if (find_fence(text, len, accept, ctx, start, end) ||
+      find_braces(text, len, accept, ctx, start, end))
     return 0;
+  *start = a;
+  *end = b;
   return -1;
+}
+
+int json_extract_reply(const char *text, size_t len, size_t *start,
+                       size_t *end) {
+  return json_extract_reply_if(text, len, NULL, NULL, start, end);
 }
 
 int json_schema_validate_reply(const json_schema *s, const char *text,

@@ -210,23 +210,37 @@ static int starts_ci(const char *s, size_t len, size_t i, const char *word) {
   return 1;
 }
 
-/* 1 when the line is a FINAL RANKING header: markdown or quote marks, the
- * two words in any case, the colon (markdown may sit on either side of
- * it). *after is the offset just past the colon and closing markdown. */
-static int header_line(const char *s, size_t len, size_t *after) {
-  size_t i = skip_set(s, len, 0, " \t#>*_`"), j;
+int ranking_header_line(const char *s, size_t len, const char *const *words,
+                        size_t n_words, size_t *after) {
+  size_t i, k;
 
-  if (!starts_ci(s, len, i, "final"))
+  if (s == NULL || words == NULL || n_words == 0)
     return 0;
-  i += 5;
-  j = skip_set(s, len, i, " \t");
-  if (j == i || !starts_ci(s, len, j, "ranking"))
-    return 0;
-  i = skip_set(s, len, j + 7, " \t*_`");
+  i = skip_set(s, len, 0, " \t#>*_`");
+  for (k = 0; k < n_words; k++) {
+    if (k > 0) {
+      size_t j = skip_set(s, len, i, " \t");
+
+      if (j == i)
+        return 0;
+      i = j;
+    }
+    if (!starts_ci(s, len, i, words[k]))
+      return 0;
+    i += strlen(words[k]);
+  }
+  i = skip_set(s, len, i, " \t*_`");
   if (i == len || s[i] != ':')
     return 0;
   *after = skip_set(s, len, i + 1, "*_`");
   return 1;
+}
+
+/* 1 when the line is a FINAL RANKING header; *after as above. */
+static int header_line(const char *s, size_t len, size_t *after) {
+  static const char *const words[] = {"final", "ranking"};
+
+  return ranking_header_line(s, len, words, 2, after);
 }
 
 typedef enum line_kind {

@@ -60,6 +60,15 @@ int ranking_parse(const char *text, size_t len, const char *const *labels,
 
 void ranking_result_free(ranking_result *r);
 
+/* 1 when the line s[0..len) is a header made of words[0..n_words) (lower
+ * case ASCII words, matched in any case, in order, separated by spaces or
+ * tabs), read as FINAL RANKING is: markdown or quote marks may open the
+ * line, a colon must follow (markdown may sit on either side of it).
+ * *after is the offset just past the colon and any markdown closing it.
+ * ballot.c reads its VOTE: and WINNER: lines with it. */
+int ranking_header_line(const char *s, size_t len, const char *const *words,
+                        size_t n_words, size_t *after);
+
 /* Writes the label for index in bijective base 26 ("A".."Z", "AA", "AB",
  * ..., "ZZ", "AAA"); the caller adds its prefix ("Response "). Returns the
  * length written (without the NUL), or 0 when out_len is too small
