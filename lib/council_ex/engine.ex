@@ -173,7 +173,7 @@ defmodule CouncilEx.Engine do
   end
 
   # {engine seat map (holds secrets), seat info kept by the run's process}
-  defp build_seat({id, _module, seat_opts} = seat, opts, providers) do
+  defp build_seat({_id, _module, seat_opts} = seat, opts, providers) do
     if seat_opts[:council], do: sub_council_seat(seat, opts), else: provider_seat(seat, opts, providers)
   end
 
@@ -321,15 +321,16 @@ defmodule CouncilEx.Engine do
   @not_yet [:tool_concurrency_factor]
 
   defp supported(seat_opts, id) do
-    case Enum.find(@not_yet, &(seat_opts[&1] not in [nil, []])) do
-      nil when seat_opts[:confidence] not in [nil, :self_report, :logprob] ->
-        message =
-          "member #{inspect(id)}: confidence must be :self_report or :logprob, got: #{inspect(seat_opts[:confidence])}"
+    confidence = seat_opts[:confidence]
+    weight = seat_opts[:weight]
 
+    case Enum.find(@not_yet, &(seat_opts[&1] not in [nil, []])) do
+      nil when confidence not in [nil, :self_report, :logprob] ->
+        message = "member #{inspect(id)}: confidence must be :self_report or :logprob, got: #{inspect(confidence)}"
         {:error, %Error{validation(:unsupported_option, message) | member_id: id}}
 
-      nil when not (is_nil(seat_opts[:weight]) or (is_number(seat_opts[:weight]) and seat_opts[:weight] >= 0)) ->
-        message = "member #{inspect(id)}: weight must be a number >= 0, got: #{inspect(seat_opts[:weight])}"
+      nil when not (is_nil(weight) or (is_number(weight) and weight >= 0)) ->
+        message = "member #{inspect(id)}: weight must be a number >= 0, got: #{inspect(weight)}"
         {:error, %Error{validation(:unsupported_option, message) | member_id: id}}
 
       nil ->

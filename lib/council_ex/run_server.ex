@@ -495,7 +495,7 @@ defmodule CouncilEx.RunServer do
   ## External calls
 
   defp external_token(idx, seat, %StreamChunk{} = chunk, state) do
-    broadcast(state, {:member_token, state.run_id, elem(state.rounds, idx), elem(state.seats, seat).id, chunk})
+    broadcast(state, {:member_token, state.run_id, step_name(state, idx), elem(state.seats, seat).id, chunk})
     {:noreply, state}
   end
 

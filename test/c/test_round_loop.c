@@ -122,16 +122,16 @@ static void *fake_start(void *ctx, rl_call *call, const http_request *req) {
 
   /* The run hands over a call that is marked running and not yet done. */
   if (call->status != RL_SEAT_RUNNING)
-    violated(f, "start_call for a call that is not running", call->round,
+    violated(f, "start_call for a call that is not running", call->step,
              call->seat);
   if (call->handle)
-    violated(f, "start_call for a call that has a handle", call->round,
+    violated(f, "start_call for a call that has a handle", call->step,
              call->seat);
   f->calls = grow(f->calls, &f->cap_calls, f->n_calls, sizeof(*f->calls));
   s = &f->calls[f->n_calls++];
   memset(s, 0, sizeof(*s));
   s->call = call;
-  s->round = call->round;
+  s->round = call->step;
   s->seat = call->seat;
   s->url = copy_str(req->url);
   s->n_headers = req->n_headers;
@@ -167,16 +167,20 @@ static const char *event_shape_error(rl_run *run, const rl_event *ev) {
     return c && c->awaiting_tools && conversation_pending(&c->conv)
                ? NULL
                : "TOOL_CALLS without a call awaiting tools";
-  if (ev->type != RL_EV_MEMBER_COMPLETED)
-    return c ? "only MEMBER_COMPLETED carries a call" : NULL;
+  if (ev->type != RL_EV_MEMBER_COMPLETED && ev->type != RL_EV_MEMBER_STARTED &&
+      ev->type != RL_EV_MEMBER_TOKEN && ev->type != RL_EV_JUDGE_NEEDED)
+    return c ? "only member events carry a call" : NULL;
   if (!c || c != rl_run_call(run, ev->round, ev->seat))
-    return "MEMBER_COMPLETED does not carry the seat's call";
-  if (c->round != ev->round || c->seat != ev->seat)
+    return "a member event does not carry the seat's call";
+  if (c->step != ev->round || c->seat != ev->seat)
     return "the call's round or seat differs from the event's";
+  if (ev->type != RL_EV_MEMBER_COMPLETED)
+    return NULL;
   if (c->handle)
     return "a completed call still holds its handle";
-  if (c->status != RL_SEAT_OK && c->status != RL_SEAT_FAILED)
-    return "a completed call is neither OK nor FAILED";
+  if (c->status != RL_SEAT_OK && c->status != RL_SEAT_FAILED &&
+      c->status != RL_SEAT_SKIPPED)
+    return "a completed call is neither OK, FAILED nor SKIPPED";
   return NULL;
 }
 
@@ -358,16 +362,17 @@ static rl_spec *spec_new_n(const char *input, size_t input_len,
   spec->input = copy_bytes(input, input_len);
   spec->input_len = input_len;
   spec->n_seats = n_members + (chair ? 1 : 0);
+  spec->n_members = n_members;
   spec->has_chair = chair;
   spec->seats = calloc(spec->n_seats ? spec->n_seats : 1, sizeof(rl_seat));
   cr_assert_not_null(spec->seats);
   for (size_t i = 0; i < spec->n_seats; i++)
     seat_init(&spec->seats[i], i, chair && i == n_members);
   spec->n_rounds = n_rounds;
-  spec->rounds = calloc(n_rounds ? n_rounds : 1, sizeof(rl_round_kind));
+  spec->rounds = calloc(n_rounds ? n_rounds : 1, sizeof(rl_round));
   cr_assert_not_null(spec->rounds);
   for (size_t r = 0; r < n_rounds; r++)
-    spec->rounds[r] = rounds[r];
+    spec->rounds[r].kind = rounds[r];
   spec->max_response_bytes = 1 << 20;
   return spec;
 }
@@ -439,7 +444,7 @@ static http_result result(http_failure failure, const char *error,
                           long status, const char *body, size_t len,
                           const rl_call *call) {
   http_result res = {failure, error, status, body, len, -1,
-                     1000 * (call->seat + 1) + call->round};
+                     1000 * (call->seat + 1) + call->step};
   return res;
 }
 

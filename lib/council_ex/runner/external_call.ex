@@ -16,6 +16,12 @@ defmodule CouncilEx.Runner.ExternalCall do
   end
 
   @doc false
+  def call(%{dispatcher: {:council, council, mapper}} = seat, _body, ctx, _server) do
+    CouncilEx.Runner.SubCouncil.run(council, mapper, ctx, seat)
+  rescue
+    e -> {:error, error(:sub_council_failed, Exception.message(e))}
+  end
+
   def call(seat, body, ctx, server) do
     with {:ok, request} <- request(seat, body, ctx),
          {:ok, {dispatcher, provider_opts}} <- Provider.resolve(seat.provider) do
@@ -72,6 +78,8 @@ defmodule CouncilEx.Runner.ExternalCall do
 
   @doc "The reply the C round loop takes for a dispatcher's result (see run_reply in council_nif.c)."
   @spec to_reply({:ok, Response.t()} | {:error, Error.t()}) :: tuple()
+  def to_reply({:ok, %Response{} = r, _meta}), do: to_reply({:ok, r})
+
   def to_reply({:ok, %Response{} = r}) do
     usage = if is_map(r.usage), do: r.usage, else: %{}
 
