@@ -142,8 +142,8 @@ static int options_check(const char *const *options, size_t n) {
 /* The option v[0..len) names: exactly, then exactly once stripped, then
  * stripped and without case (where two options matching is no match).
  * -1 when none does. */
-static long match_option(const char *const *options, size_t n,
-                         const char *v, size_t len) {
+static long match_option(const char *const *options, size_t n, const char *v,
+                         size_t len) {
   size_t a = 0, b = len, i;
   long found = -1;
 
@@ -383,9 +383,8 @@ static int vote_from_json(const cJSON *root, const char *const *options,
   return out->choice >= 0 ? 0 : vote_fail(out, "unknown_choice");
 }
 
-int ballot_parse_vote(const char *text, size_t len,
-                      const char *const *options, size_t n_options,
-                      ballot_vote *out) {
+int ballot_parse_vote(const char *text, size_t len, const char *const *options,
+                      size_t n_options, ballot_vote *out) {
   json_want want = {.key1 = "choice"};
   size_t va, vb;
   int rc;
@@ -510,8 +509,7 @@ int ballot_parse_pair(const char *text, size_t len, const char *id_a,
   size_t va, vb;
   int side;
 
-  if (winner == NULL || !id_ok(id_a) || !id_ok(id_b) ||
-      strcmp(id_a, id_b) == 0)
+  if (winner == NULL || !id_ok(id_a) || !id_ok(id_b) || strcmp(id_a, id_b) == 0)
     return -1;
   if (text == NULL)
     len = 0;
@@ -599,8 +597,8 @@ static int bare_trailer(const char *t, size_t e, size_t *a) {
       continue;
     tries++;
     if (opens_line(t, p) &&
-        json_strict_scan(t, e, p, JSON_REPLY_MAX_DEPTH, &end, &err_at,
-                         &err) == 0 &&
+        json_strict_scan(t, e, p, JSON_REPLY_MAX_DEPTH, &end, &err_at, &err) ==
+            0 &&
         end == e) {
       *a = p;
       return 1;

@@ -29,7 +29,7 @@ typedef struct ballot_vote {
    * "out_of_memory". */
   const char *reason;
   ballot_source source;
-  long choice;      /* option index, or -1 */
+  long choice; /* option index, or -1 */
   /* The voter's confidence in [0, 1] from the JSON's "confidence": a
    * number, or a string holding one ("0.8"). NaN when absent (or null),
    * and also when present but unusable: out of range (80), a percentage
@@ -37,7 +37,7 @@ typedef struct ballot_vote {
    * does not fail the vote. */
   double confidence;
   int confidence_invalid;
-  char *rationale;  /* the JSON's "rationale" string, malloc'd, or NULL */
+  char *rationale; /* the JSON's "rationale" string, malloc'd, or NULL */
 } ballot_vote;
 
 /* Reads a vote among options[0..n_options) (NUL-terminated, distinct,
@@ -54,9 +54,8 @@ typedef struct ballot_vote {
  * because ...") is unknown_choice. Returns 0 with out->choice set, or -1
  * with out->reason (out NULL: just -1). *out is overwritten, not freed;
  * free it with ballot_vote_free whatever the result. */
-int ballot_parse_vote(const char *text, size_t len,
-                      const char *const *options, size_t n_options,
-                      ballot_vote *out);
+int ballot_parse_vote(const char *text, size_t len, const char *const *options,
+                      size_t n_options, ballot_vote *out);
 
 void ballot_vote_free(ballot_vote *v);
 
@@ -71,9 +70,10 @@ void ballot_vote_free(ballot_vote *v);
  * else when it mentions one side only: its id as a whole word, without
  * case (a letter, digit, '-' or '_' next to it joins it to a longer
  * word), or its capital letter standing alone ("Response B is better").
- * Naming both ("A, not B", both ids) or neither is unreadable. Sets *winner to 0 (a) or 1 (b) and returns 0, or
- * returns -1 (also on invalid UTF-8 or bad arguments) with *winner
- * untouched. A JSON pick that cannot be read is final: no line is tried. */
+ * Naming both ("A, not B", both ids) or neither is unreadable. Sets *winner to
+ * 0 (a) or 1 (b) and returns 0, or returns -1 (also on invalid UTF-8 or bad
+ * arguments) with *winner untouched. A JSON pick that cannot be read is final:
+ * no line is tried. */
 int ballot_parse_pair(const char *text, size_t len, const char *id_a,
                       const char *id_b, int *winner);
 

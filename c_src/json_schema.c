@@ -1145,8 +1145,7 @@ static int closes(const char *t, size_t i, size_t e, char ch, size_t n) {
   return a == b;
 }
 
-int json_fence_next(const char *text, size_t len, size_t *pos,
-                    json_fence *f) {
+int json_fence_next(const char *text, size_t len, size_t *pos, json_fence *f) {
   size_t i = *pos;
 
   while (text != NULL && i < len) {

@@ -1038,3 +1038,737 @@ Test(scale, plurality_100k_votes) {
   cr_assert(secs < 1.0, "votes took %.3f s", secs);
   free(v);
 }
+
+/* --- Scale and edges, checked against naive references -------------------
+ *
+ * The references below recount from the ballots with the plainest loops
+ * (no stamps, no counting sorts, no Copeland shortcut), so a bug in
+ * aggregate.c's bookkeeping cannot hide in a shared helper. */
+
+#define MANY 300
+
+/* The documented RANDOM rule, written again: the first splitmix64 output
+ * below the largest multiple of k, modulo k. */
+static size_t ref_pick(uint64_t seed, size_t k) {
+  uint64_t s = seed, limit = UINT64_MAX - (UINT64_MAX % k + 1) % k, x;
+
+  /* limit is the largest multiple of k minus one, wrapping to
+   * UINT64_MAX when k divides 2^64. */
+  do {
+    x = ref_splitmix64(&s);
+  } while (x > limit);
+  return (size_t)(x % k);
+}
+
+/* The expected order: named candidates first, then better[] descending
+ * (NaN never occurs for named ones here), then index; a selection sort.
+ * Returns how many share the top among named ones (0 when none is). */
+static size_t ref_order(size_t n, const int *named, const double *better,
+                        size_t *order) {
+  unsigned char *used = calloc(n ? n : 1, 1);
+  size_t i, k, top = 0;
+
+  cr_assert_not_null(used);
+  for (k = 0; k < n; k++) {
+    size_t best = n;
+
+    for (i = 0; i < n; i++) {
+      if (used[i])
+        continue;
+      if (best == n || (named[i] && !named[best]) ||
+          (named[i] == named[best] && named[i] && better[i] > better[best]))
+        best = i;
+    }
+    used[best] = 1;
+    order[k] = best;
+  }
+  for (k = 0; k < n && named[order[k]] && better[order[k]] == better[order[0]];
+       k++)
+    top++;
+  free(used);
+  return top;
+}
+
+static void assert_order_is(const agg_result *r, const size_t *want) {
+  size_t i;
+
+  for (i = 0; i < r->n; i++)
+    cr_assert_eq(r->order[i], want[i], "order[%zu] = %zu, want %zu", i,
+                 r->order[i], want[i]);
+}
+
+/* Checks winner, tie and ties for a result whose expected order and top
+ * size are known, under the rule the call used. */
+static void assert_top(const agg_result *r, const size_t *order, size_t top,
+                       agg_tie tie, uint64_t seed) {
+  size_t i;
+
+  if (top == 0) {
+    cr_assert_eq(r->winner, AGG_NO_WINNER);
+    assert_no_tie(r);
+    return;
+  }
+  if (top == 1) {
+    cr_assert_eq(r->winner, (long)order[0]);
+    assert_no_tie(r);
+    return;
+  }
+  cr_assert_eq(r->tie, 1);
+  cr_assert_eq(r->n_ties, top);
+  for (i = 0; i < top; i++)
+    cr_assert_eq(r->ties[i], order[i]); /* ascending: ties sort by index */
+  if (tie == AGG_TIE_FIRST)
+    cr_assert_eq(r->winner, (long)order[0]);
+  else if (tie == AGG_TIE_CALLER)
+    cr_assert_eq(r->winner, AGG_NO_WINNER);
+  else
+    cr_assert_eq(r->winner, (long)order[ref_pick(seed, top)]);
+}
+
+/* A vote is counted when its choice is a candidate and, where read, its
+ * confidence a finite number in [0, 1]. */
+static int ref_vote_ok(size_t n, const agg_vote *v, int need_confidence) {
+  if (v->choice < 0 || v->choice >= (long)n)
+    return 0;
+  return !need_confidence ||
+         (isfinite(v->confidence) && v->confidence >= 0 &&
+          v->confidence <= 1);
+}
+
+typedef enum ref_vote_kind {
+  REF_PLURALITY,
+  REF_WEIGHTED,
+  REF_MEDIAN
+} ref_vote_kind;
+
+/* Recounts votes naively and checks every field of r. */
+static void check_votes(size_t n, const agg_vote *v, size_t nb,
+                        ref_vote_kind kind, agg_tie tie, uint64_t seed,
+                        const agg_result *r) {
+  int need = kind != REF_PLURALITY;
+  int *named = calloc(n, sizeof(*named));
+  double *score = calloc(n, sizeof(*score)), *group = calloc(nb + 1, 8);
+  size_t *order = calloc(n, sizeof(*order)), c, b, counted = 0, top;
+
+  cr_assert(named && score && group && order);
+  for (b = 0; b < nb; b++) {
+    int ok = ref_vote_ok(n, &v[b], need);
+
+    cr_assert_eq(r->status[b],
+                 ok ? AGG_BALLOT_OK
+                    : (v[b].choice < 0 || v[b].choice >= (long)n
+                           ? AGG_BALLOT_OUT_OF_RANGE
+                           : AGG_BALLOT_BAD_CONFIDENCE),
+                 "ballot %zu", b);
+    counted += ok;
+  }
+  cr_assert_eq(r->counted, counted);
+  for (c = 0; c < n; c++) {
+    size_t k = 0, i, j;
+
+    for (b = 0; b < nb; b++) {
+      if (ref_vote_ok(n, &v[b], need) && v[b].choice == (long)c)
+        group[k++] = v[b].confidence;
+    }
+    cr_assert_eq(r->votes[c], k, "votes[%zu]", c);
+    named[c] = k > 0;
+    if (kind == REF_PLURALITY) {
+      score[c] = (double)k;
+    } else if (kind == REF_WEIGHTED) {
+      for (i = 0; i < k; i++)
+        score[c] += group[i];
+    } else if (k == 0) {
+      score[c] = NAN;
+    } else {
+      for (i = 1; i < k; i++) /* insertion sort */
+        for (j = i; j > 0 && group[j - 1] > group[j]; j--) {
+          double t = group[j];
+
+          group[j] = group[j - 1];
+          group[j - 1] = t;
+        }
+      score[c] = k % 2 ? group[k / 2] : (group[k / 2 - 1] + group[k / 2]) / 2;
+    }
+    if (isnan(score[c]))
+      cr_assert(isnan(r->scores[c]), "scores[%zu] not NaN", c);
+    else
+      cr_assert_float_eq(r->scores[c], score[c], 1e-9, "scores[%zu]", c);
+  }
+  top = ref_order(n, named, score, order);
+  assert_order_is(r, order);
+  assert_top(r, order, top, tie, seed);
+  free(named);
+  free(score);
+  free(group);
+  free(order);
+}
+
+/* MANY voters over MANY candidates: voter v picks (37v + 11) mod MANY (a
+ * permutation, one vote each) with confidence (v mod 65)/64, except every
+ * seventh, which all pick 250 with confidence 0. */
+static void many_votes(agg_vote *v) {
+  size_t i;
+
+  for (i = 0; i < MANY; i++) {
+    v[i].choice = (long)((37 * i + 11) % MANY);
+    v[i].confidence = (double)(i % 65) / 64;
+    if (i % 7 == 0) {
+      v[i].choice = 250;
+      v[i].confidence = 0;
+    }
+  }
+}
+
+Test(scale_edges, votes_300_by_300) {
+  agg_vote v[MANY];
+  agg_result r;
+
+  many_votes(v);
+  cr_assert_eq(agg_plurality(MANY, v, MANY, NULL, &r), AGG_OK);
+  check_votes(MANY, v, MANY, REF_PLURALITY, AGG_TIE_FIRST, 0, &r);
+  /* The 43 sevenths and voter 47 (37 * 47 + 11 = 1750 = 5 * 300 + 250). */
+  cr_assert_eq(r.winner, 250);
+  cr_assert_eq(r.scores[250], 44);
+  agg_result_free(&r);
+
+  cr_assert_eq(agg_weighted_mean(MANY, v, MANY, NULL, &r), AGG_OK);
+  check_votes(MANY, v, MANY, REF_WEIGHTED, AGG_TIE_FIRST, 0, &r);
+  /* Voters 64, 129 and 194 (confidence 64/64) pick 279, 284 and 289:
+   * a three-way tie at 1.0, above 250's 47/64 (voter 47's alone). */
+  cr_assert_float_eq(r.scores[250], 47.0 / 64, 1e-15);
+  ASSERT_TIES(&r, 279, 284, 289);
+  cr_assert_eq(r.winner, 279);
+  agg_result_free(&r);
+
+  cr_assert_eq(agg_confidence_median(MANY, v, MANY, &tie_caller, &r),
+               AGG_OK);
+  check_votes(MANY, v, MANY, REF_MEDIAN, AGG_TIE_CALLER, 0, &r);
+  cr_assert_eq(r.scores[250], 0); /* 43 zeros and one 47/64 */
+  cr_assert_eq(r.winner, AGG_NO_WINNER);
+  ASSERT_TIES(&r, 279, 284, 289);
+  agg_result_free(&r);
+}
+
+Test(scale_edges, vote_ties_at_scale_under_every_rule) {
+  /* 600 voters, voter v picks v mod 100: 100 candidates tie on 6 votes,
+   * 200 are never named. */
+  agg_vote v[2 * MANY];
+  agg_opts rnd = {.tie = AGG_TIE_RANDOM};
+  agg_result r;
+  size_t i;
+  uint64_t seed;
+
+  for (i = 0; i < 2 * MANY; i++)
+    v[i] = vote((long)(i % 100), 0.5);
+  cr_assert_eq(agg_plurality(MANY, v, 2 * MANY, NULL, &r), AGG_OK);
+  check_votes(MANY, v, 2 * MANY, REF_PLURALITY, AGG_TIE_FIRST, 0, &r);
+  cr_assert_eq(r.n_ties, 100);
+  agg_result_free(&r);
+  cr_assert_eq(agg_weighted_mean(MANY, v, 2 * MANY, &tie_caller, &r), AGG_OK);
+  check_votes(MANY, v, 2 * MANY, REF_WEIGHTED, AGG_TIE_CALLER, 0, &r);
+  agg_result_free(&r);
+  for (seed = 0; seed < 20; seed++) {
+    rnd.seed = seed * 0x1234567ULL;
+    cr_assert_eq(agg_confidence_median(MANY, v, 2 * MANY, &rnd, &r), AGG_OK);
+    check_votes(MANY, v, 2 * MANY, REF_MEDIAN, AGG_TIE_RANDOM, rnd.seed, &r);
+    agg_result_free(&r);
+  }
+}
+
+Test(scale_edges, nan_and_infinite_confidences) {
+  /* Every voter picks (v mod 30); one voter in six has an unusable
+   * confidence, one has -0.0 (usable: it is >= 0), one a subnormal. */
+  static const double bad[] = {NAN, INFINITY, -INFINITY, 1.0000000001,
+                               -1e-300};
+  agg_vote v[MANY];
+  agg_result r;
+  size_t i, rejected = 0;
+
+  for (i = 0; i < MANY; i++) {
+    v[i] = vote((long)(i % 30), (double)(i % 17) / 16);
+    if (i % 6 == 0) {
+      v[i].confidence = bad[(i / 6) % COUNT(bad)];
+      rejected++;
+    } else if (i % 6 == 1) {
+      v[i].confidence = -0.0;
+    } else if (i % 6 == 2) {
+      v[i].confidence = 4.9e-324;
+    }
+  }
+  /* -NAN, from a sign flip, is no more a confidence than NAN. */
+  v[6].confidence = -v[0].confidence;
+  cr_assert(isnan(v[6].confidence));
+
+  cr_assert_eq(agg_weighted_mean(30, v, MANY, NULL, &r), AGG_OK);
+  check_votes(30, v, MANY, REF_WEIGHTED, AGG_TIE_FIRST, 0, &r);
+  cr_assert_eq(r.counted, MANY - rejected);
+  for (i = 0; i < MANY; i += 6)
+    cr_assert_eq(r.status[i], AGG_BALLOT_BAD_CONFIDENCE, "ballot %zu", i);
+  for (i = 0; i < 30; i++)
+    cr_assert(isfinite(r.scores[i]), "scores[%zu] = %g", i, r.scores[i]);
+  agg_result_free(&r);
+
+  cr_assert_eq(agg_confidence_median(30, v, MANY, NULL, &r), AGG_OK);
+  check_votes(30, v, MANY, REF_MEDIAN, AGG_TIE_FIRST, 0, &r);
+  agg_result_free(&r);
+
+  /* Plurality does not read confidences: every vote counts. */
+  cr_assert_eq(agg_plurality(30, v, MANY, NULL, &r), AGG_OK);
+  check_votes(30, v, MANY, REF_PLURALITY, AGG_TIE_FIRST, 0, &r);
+  cr_assert_eq(r.counted, MANY);
+  agg_result_free(&r);
+
+  /* All unusable: nothing counted, no winner, medians NaN. */
+  for (i = 0; i < MANY; i++)
+    v[i].confidence = bad[i % COUNT(bad)];
+  cr_assert_eq(agg_confidence_median(30, v, MANY, NULL, &r), AGG_OK);
+  check_votes(30, v, MANY, REF_MEDIAN, AGG_TIE_FIRST, 0, &r);
+  cr_assert_eq(r.counted, 0);
+  cr_assert_eq(r.winner, AGG_NO_WINNER);
+  agg_result_free(&r);
+  cr_assert_eq(agg_weighted_mean(30, v, MANY, NULL, &r), AGG_OK);
+  cr_assert_eq(r.counted, 0);
+  cr_assert_eq(r.winner, AGG_NO_WINNER);
+  agg_result_free(&r);
+}
+
+Test(scale_edges, all_malformed_votes) {
+  agg_vote v[MANY];
+  agg_result r;
+  size_t i;
+
+  for (i = 0; i < MANY; i++)
+    v[i] = vote(i % 2 ? -1 - (long)i : MANY + (long)i, 0.5);
+  cr_assert_eq(agg_plurality(MANY, v, MANY, NULL, &r), AGG_OK);
+  check_votes(MANY, v, MANY, REF_PLURALITY, AGG_TIE_FIRST, 0, &r);
+  cr_assert_eq(r.counted, 0);
+  cr_assert_eq(r.winner, AGG_NO_WINNER);
+  agg_result_free(&r);
+}
+
+/* --- Orderings at scale -------------------------------------------------- */
+
+/* pos[b * n + c]: candidate c's 0-based place in ballot b, or the
+ * ballot's length when unranked (below every ranked one). */
+static size_t *ref_positions(size_t n, const agg_ordering *o, size_t nb) {
+  size_t *pos = malloc(sizeof(size_t) * n * nb), b, c, k;
+
+  cr_assert_not_null(pos);
+  for (b = 0; b < nb; b++) {
+    for (c = 0; c < n; c++)
+      pos[b * n + c] = o[b].len;
+    for (k = 0; k < o[b].len; k++)
+      pos[b * n + (size_t)o[b].items[k]] = k;
+  }
+  return pos;
+}
+
+/* Checks a Condorcet result of valid ballots against a naive pairwise
+ * count and Copeland scores. */
+static void check_condorcet(size_t n, const agg_ordering *o, size_t nb,
+                            const agg_result *r) {
+  size_t *pos = ref_positions(n, o, nb), *order = calloc(n, sizeof(size_t));
+  size_t *m = calloc(n * n, sizeof(size_t)); /* m[i*n+j]: i above j */
+  int *named = calloc(n, sizeof(int));
+  double *score = calloc(n, sizeof(double));
+  long winner = AGG_NO_WINNER;
+  size_t i, j, b;
+
+  cr_assert(order && m && named && score);
+  cr_assert_eq(r->counted, nb);
+  for (b = 0; b < nb; b++) {
+    const size_t *p = pos + b * n;
+
+    for (i = 0; i < n; i++) {
+      named[i] |= p[i] < o[b].len;
+      for (j = i + 1; j < n; j++) {
+        m[i * n + j] += p[i] < p[j];
+        m[j * n + i] += p[j] < p[i];
+      }
+    }
+  }
+  for (i = 0; i < n; i++) {
+    size_t wins = 0, ties = 0;
+
+    for (j = 0; j < n; j++) {
+      size_t ij = m[i * n + j], ji = m[j * n + i];
+
+      if (j == i)
+        continue;
+      cr_assert_eq(pw(r, i, j), ij, "pair %zu, %zu", i, j);
+      wins += ij > ji;
+      ties += ij == ji;
+    }
+    score[i] = (double)wins + 0.5 * (double)ties;
+    cr_assert_eq(r->scores[i], score[i], "scores[%zu]", i);
+    if (wins == n - 1)
+      winner = (long)i;
+  }
+  cr_assert_eq(r->winner, winner);
+  cr_assert_eq(r->cycle, winner == AGG_NO_WINNER);
+  assert_no_tie(r);
+  ref_order(n, named, score, order);
+  assert_order_is(r, order);
+  free(pos);
+  free(m);
+  free(order);
+  free(named);
+  free(score);
+}
+
+Test(scale_edges, condorcet_200_candidates) {
+  /* 101 ballots over 200 candidates, seeded shuffles with 123 always
+   * second; every third ballot ranks only its top 30. 123 is rarely
+   * anyone's first choice but beats everyone head to head. */
+  enum { N = 200, NB = 101, W = 123 };
+  long *items = malloc(sizeof(long) * N * NB);
+  agg_ordering o[NB];
+  agg_result r;
+  size_t b, i, firsts = 0;
+  uint64_t s = 2024;
+
+  cr_assert_not_null(items);
+  for (b = 0; b < NB; b++) {
+    long *it = items + b * N;
+
+    for (i = 0; i < N; i++)
+      it[i] = (long)i;
+    for (i = N - 1; i > 0; i--) {
+      size_t j = (size_t)(ref_splitmix64(&s) % (i + 1));
+      long t = it[i];
+
+      it[i] = it[j];
+      it[j] = t;
+    }
+    for (i = 0; it[i] != W; i++)
+      ;
+    if (i == 0) { /* W was first: swap it to second */
+      it[0] = it[1];
+      it[1] = W;
+    } else if (i > 1) {
+      memmove(it + 2, it + 1, (i - 1) * sizeof(long));
+      it[1] = W;
+    }
+    firsts += it[0] == W;
+    o[b] = ranked(it, b % 3 == 0 ? 30 : N, -1);
+  }
+  cr_assert_eq(firsts, 0);
+  cr_assert_eq(agg_condorcet(N, o, NB, NULL, &r), AGG_OK);
+  check_condorcet(N, o, NB, &r);
+  cr_assert_eq(r.winner, W);
+  cr_assert_eq(r.scores[W], N - 1);
+  agg_result_free(&r);
+  free(items);
+}
+
+Test(scale_edges, cycle_of_three_inside_50) {
+  /* 99 ballots: 10 > 20 > 30, 20 > 30 > 10 and 30 > 10 > 20 in turn,
+   * then the 47 others in ascending order. Each of the three beats the
+   * next 66 to 33 and every other candidate 99 to 0; no one beats all. */
+  enum { N = 50, NB = 99 };
+  static const long heads[3][3] = {{10, 20, 30}, {20, 30, 10}, {30, 10, 20}};
+  long items[NB][N];
+  agg_ordering o[NB];
+  agg_result r;
+  size_t b, i, k;
+
+  for (b = 0; b < NB; b++) {
+    memcpy(items[b], heads[b % 3], sizeof(heads[0]));
+    for (i = 0, k = 3; i < N; i++) {
+      if (i != 10 && i != 20 && i != 30)
+        items[b][k++] = (long)i;
+    }
+    o[b] = ranked(items[b], N, -1);
+  }
+  cr_assert_eq(agg_condorcet(N, o, NB, NULL, &r), AGG_OK);
+  check_condorcet(N, o, NB, &r);
+  cr_assert_eq(r.winner, AGG_NO_WINNER);
+  cr_assert_eq(r.cycle, 1);
+  cr_assert_eq(pw(&r, 10, 20), 66);
+  cr_assert_eq(pw(&r, 20, 10), 33);
+  cr_assert_eq(pw(&r, 30, 10), 66);
+  cr_assert_eq(pw(&r, 10, 0), NB);
+  cr_assert_eq(r.scores[10], N - 2);
+  cr_assert_eq(r.scores[20], N - 2);
+  cr_assert_eq(r.scores[30], N - 2);
+  cr_assert_eq(r.order[0], 10);
+  cr_assert_eq(r.order[1], 20);
+  cr_assert_eq(r.order[2], 30);
+  /* Candidate 0, first of the rest, beats the other 46. */
+  cr_assert_eq(r.scores[0], 46);
+  cr_assert_eq(r.order[3], 0);
+  agg_result_free(&r);
+
+  /* Borda sees no cycle: 10, 20 and 30 share the top score. */
+  cr_assert_eq(agg_borda(N, o, NB, NULL, &r), AGG_OK);
+  ASSERT_TIES(&r, 10, 20, 30);
+  cr_assert_eq(r.scores[10], 33.0 * (49 + 48 + 47));
+  agg_result_free(&r);
+}
+
+/* Checks a peer ranking of valid ballots against a naive recount. */
+static void check_peer(size_t n, const agg_ordering *o, size_t nb,
+                       int drop_self, agg_tie tie, uint64_t seed,
+                       const agg_result *r) {
+  size_t *order = calloc(n, sizeof(size_t)), c, b, i, top;
+  int *named = calloc(n, sizeof(int));
+  double *avg = calloc(n, sizeof(double));
+
+  cr_assert(order && named && avg);
+  cr_assert_eq(r->counted, nb);
+  for (c = 0; c < n; c++) {
+    size_t ranked_by = 0, pos_sum = 0, eligible = 0;
+    double points = 0;
+
+    for (b = 0; b < nb; b++) {
+      int dropping = drop_self && o[b].self >= 0;
+      size_t e = n - (dropping ? 1 : 0), k = 0;
+
+      if (dropping && o[b].self == (long)c)
+        continue;
+      eligible++;
+      for (i = 0; i < o[b].len; i++) {
+        if (dropping && o[b].items[i] == o[b].self)
+          continue;
+        k++;
+        if (o[b].items[i] == (long)c) {
+          ranked_by++;
+          pos_sum += k;
+          points += e == 1 ? 1.0 : (double)(e - k) / (double)(e - 1);
+          break;
+        }
+      }
+    }
+    cr_assert_eq(r->votes[c], ranked_by, "votes[%zu]", c);
+    named[c] = ranked_by > 0;
+    if (ranked_by > 0)
+      cr_assert_float_eq(r->avg_position[c], (double)pos_sum / ranked_by,
+                         1e-12, "avg_position[%zu]", c);
+    else
+      cr_assert(isnan(r->avg_position[c]));
+    if (eligible > 0)
+      cr_assert_float_eq(r->scores[c], points / eligible, 1e-12,
+                         "scores[%zu]", c);
+    else
+      cr_assert(isnan(r->scores[c]));
+    avg[c] = ranked_by > 0 ? (double)pos_sum / ranked_by : 0;
+  }
+  /* The expected order by selection: named first, then the lower
+   * average, then more ballots, then the lower index. */
+  {
+    unsigned char *used = calloc(n, 1);
+    size_t k;
+
+    cr_assert_not_null(used);
+    for (k = 0; k < n; k++) {
+      size_t best = n;
+
+      for (c = 0; c < n; c++) {
+        if (used[c])
+          continue;
+        if (best == n || (named[c] && !named[best]) ||
+            (named[c] && named[best] &&
+             (avg[c] < avg[best] ||
+              (avg[c] == avg[best] && r->votes[c] > r->votes[best]))))
+          best = c;
+      }
+      used[best] = 1;
+      order[k] = best;
+    }
+    free(used);
+  }
+  assert_order_is(r, order);
+  for (top = 0; top < n && named[order[top]] &&
+                avg[order[top]] == avg[order[0]] &&
+                r->votes[order[top]] == r->votes[order[0]];
+       top++)
+    ;
+  assert_top(r, order, top, tie, seed);
+  free(order);
+  free(named);
+  free(avg);
+}
+
+Test(scale_edges, peer_ranking_500_judges_partial_ballots) {
+  /* 500 judges, each ranking its top 40 of 500 (its own candidate among
+   * them in some ballots), self excluded. */
+  big_election e;
+  agg_result r;
+  size_t b, own = 0;
+
+  big_init(&e, 40);
+  for (b = 0; b < BIG; b++)
+    own += big_pos(&e, b, b) < 40;
+  cr_assert(own > 0 && own < BIG);
+  cr_assert_eq(agg_peer_ranking(BIG, e.ballots, BIG, NULL, &r), AGG_OK);
+  check_peer(BIG, e.ballots, BIG, 1, AGG_TIE_FIRST, 0, &r);
+  cr_assert_eq(r.winner, FAVOURITE);
+  agg_result_free(&r);
+  /* The same ballots with self-votes counted. */
+  cr_assert_eq(agg_peer_ranking(BIG, e.ballots, BIG, &with_self, &r), AGG_OK);
+  check_peer(BIG, e.ballots, BIG, 0, AGG_TIE_FIRST, 0, &r);
+  agg_result_free(&r);
+  big_free(&e);
+}
+
+/* n rotations: ballot b ranks b+1, b+2, ... (mod n), all but b, judged by
+ * b. Every candidate holds every place once among the others' ballots. */
+static long *rotations(size_t n, agg_ordering *o) {
+  long *items = malloc(sizeof(long) * n * n);
+  size_t b, k;
+
+  cr_assert_not_null(items);
+  for (b = 0; b < n; b++) {
+    for (k = 0; k + 1 < n; k++)
+      items[b * n + k] = (long)((b + 1 + k) % n);
+    o[b] = ranked(items + b * n, n - 1, (long)b);
+  }
+  return items;
+}
+
+Test(scale_edges, ranking_ties_at_scale) {
+  agg_ordering o[MANY];
+  long *items = rotations(MANY, o);
+  agg_opts rnd = {.tie = AGG_TIE_RANDOM, .seed = 77};
+  agg_result r;
+  size_t c;
+
+  /* Places 1..MANY-1 once each: average MANY/2, normalized Borda 1/2. */
+  cr_assert_eq(agg_peer_ranking(MANY, o, MANY, NULL, &r), AGG_OK);
+  cr_assert_eq(r.winner, 0);
+  cr_assert_eq(r.n_ties, MANY);
+  for (c = 0; c < MANY; c++) {
+    cr_assert_eq(r.ties[c], c);
+    cr_assert_eq(r.votes[c], MANY - 1);
+    cr_assert_float_eq(r.avg_position[c], MANY / 2.0, 1e-12);
+    cr_assert_float_eq(r.scores[c], 0.5, 1e-12);
+  }
+  agg_result_free(&r);
+  cr_assert_eq(agg_peer_ranking(MANY, o, MANY, &rnd, &r), AGG_OK);
+  check_peer(MANY, o, MANY, 1, AGG_TIE_RANDOM, rnd.seed, &r);
+  agg_result_free(&r);
+
+  /* Borda: each candidate gets 0 + 1 + ... + (MANY - 2) plus one point
+   * per place it gains from the ballot being one short. */
+  cr_assert_eq(agg_borda(MANY, o, MANY, &tie_caller, &r), AGG_OK);
+  cr_assert_eq(r.winner, AGG_NO_WINNER);
+  cr_assert_eq(r.n_ties, MANY);
+  for (c = 0; c < MANY; c++)
+    cr_assert_eq(r.scores[c], (double)(MANY - 1) * (MANY - 2) / 2 + (MANY - 1),
+                 "scores[%zu]", c);
+  agg_result_free(&r);
+
+  /* Condorcet: i beats j on the ballots where it comes first, and the
+   * rotations make half of the others beat i; with MANY even every pair
+   * is decided one way or tied, and no one beats all. */
+  cr_assert_eq(agg_condorcet(MANY, o, MANY, NULL, &r), AGG_OK);
+  check_condorcet(MANY, o, MANY, &r);
+  cr_assert_eq(r.winner, AGG_NO_WINNER);
+  cr_assert_eq(r.cycle, 1);
+  agg_result_free(&r);
+  free(items);
+}
+
+Test(scale_edges, all_empty_ballots) {
+  agg_ordering o[MANY];
+  long selfs[MANY];
+  agg_result r;
+  size_t i;
+
+  for (i = 0; i < MANY; i++)
+    o[i] = ranked(i % 2 ? NULL : selfs, 0, (long)i);
+  cr_assert_eq(agg_borda(MANY, o, MANY, NULL, &r), AGG_OK);
+  cr_assert_eq(r.counted, 0);
+  cr_assert_eq(r.winner, AGG_NO_WINNER);
+  assert_no_tie(&r);
+  for (i = 0; i < MANY; i++) {
+    cr_assert_eq(r.status[i], AGG_BALLOT_EMPTY);
+    cr_assert_eq(r.scores[i], 0);
+    cr_assert_eq(r.order[i], i);
+  }
+  agg_result_free(&r);
+
+  cr_assert_eq(agg_condorcet(MANY, o, MANY, NULL, &r), AGG_OK);
+  cr_assert_eq(r.counted, 0);
+  cr_assert_eq(r.winner, AGG_NO_WINNER);
+  cr_assert_eq(r.cycle, 0); /* nothing counted is no cycle */
+  for (i = 0; i < MANY; i++) {
+    cr_assert_eq(r.status[i], AGG_BALLOT_EMPTY);
+    /* Every pair is tied at 0 - 0. */
+    cr_assert_eq(r.scores[i], (MANY - 1) / 2.0);
+    cr_assert_eq(r.order[i], i);
+  }
+  agg_result_free(&r);
+
+  /* Peer ranking: each judge ranks only itself, which is dropped. */
+  for (i = 0; i < MANY; i++) {
+    selfs[i] = (long)i;
+    o[i] = ranked(&selfs[i], 1, (long)i);
+  }
+  cr_assert_eq(agg_peer_ranking(MANY, o, MANY, NULL, &r), AGG_OK);
+  cr_assert_eq(r.counted, 0);
+  cr_assert_eq(r.winner, AGG_NO_WINNER);
+  for (i = 0; i < MANY; i++) {
+    cr_assert_eq(r.status[i], AGG_BALLOT_EMPTY);
+    cr_assert(isnan(r.scores[i]));
+    cr_assert(isnan(r.avg_position[i]));
+    cr_assert_eq(r.votes[i], 0);
+  }
+  agg_result_free(&r);
+}
+
+Test(scale_edges, all_malformed_ballots) {
+  /* Each ballot is bad in one of four ways; none counts anywhere. */
+  agg_ordering o[MANY];
+  long dup[] = {3, 4, 3}, range[] = {5, MANY}, neg[] = {-2};
+  agg_result r;
+  size_t i;
+
+  for (i = 0; i < MANY; i++) {
+    switch (i % 4) {
+    case 0:
+      o[i] = ranked(NULL, 5, -1);
+      break;
+    case 1:
+      o[i] = ranked(dup, COUNT(dup), -1);
+      break;
+    case 2:
+      o[i] = ranked(range, COUNT(range), -1);
+      break;
+    default:
+      o[i] = ranked(neg, COUNT(neg), -1);
+      break;
+    }
+  }
+  cr_assert_eq(agg_borda(MANY, o, MANY, NULL, &r), AGG_OK);
+  for (i = 0; i < MANY; i++) {
+    static const agg_ballot_status want[] = {
+        AGG_BALLOT_MALFORMED, AGG_BALLOT_DUPLICATE, AGG_BALLOT_OUT_OF_RANGE,
+        AGG_BALLOT_OUT_OF_RANGE};
+
+    cr_assert_eq(r.status[i], want[i % 4], "ballot %zu", i);
+  }
+  cr_assert_eq(r.counted, 0);
+  cr_assert_eq(r.winner, AGG_NO_WINNER);
+  for (i = 0; i < MANY; i++)
+    cr_assert_eq(r.votes[i], 0);
+  agg_result_free(&r);
+
+  cr_assert_eq(agg_condorcet(MANY, o, MANY, NULL, &r), AGG_OK);
+  cr_assert_eq(r.counted, 0);
+  cr_assert_eq(r.winner, AGG_NO_WINNER);
+  cr_assert_eq(r.cycle, 0);
+  for (i = 0; i < (size_t)MANY * MANY; i++)
+    cr_assert_eq(r.pairwise[i], 0);
+  agg_result_free(&r);
+
+  /* Peer ranking also refuses a judge outside the candidates. */
+  for (i = 0; i < MANY; i += 4)
+    o[i] = ranked(dup, 2, MANY + 1);
+  cr_assert_eq(agg_peer_ranking(MANY, o, MANY, NULL, &r), AGG_OK);
+  cr_assert_eq(r.counted, 0);
+  cr_assert_eq(r.winner, AGG_NO_WINNER);
+  for (i = 0; i < MANY; i += 4)
+    cr_assert_eq(r.status[i], AGG_BALLOT_OUT_OF_RANGE);
+  agg_result_free(&r);
+}

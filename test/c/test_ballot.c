@@ -43,18 +43,16 @@ static void expect_vote(const char *text, long want, ballot_source source) {
   ballot_vote v;
   int rc = vote_n(text, strlen(text), abc, COUNT(abc), &v);
 
-  cr_assert_eq(rc, 0, "rc %d (%s) for: %s", rc, v.reason ? v.reason : "",
-               text);
+  cr_assert_eq(rc, 0, "rc %d (%s) for: %s", rc, v.reason ? v.reason : "", text);
   cr_assert_null(v.reason);
-  cr_assert_eq(v.choice, want, "choice %ld, want %ld for: %s", v.choice,
-               want, text);
+  cr_assert_eq(v.choice, want, "choice %ld, want %ld for: %s", v.choice, want,
+               text);
   cr_assert_eq(v.source, source, "source for: %s", text);
   ballot_vote_free(&v);
 }
 
 /* Expects failure with reason and choice -1. */
-static void expect_vote_fail(const char *text, size_t len,
-                             const char *reason) {
+static void expect_vote_fail(const char *text, size_t len, const char *reason) {
   ballot_vote v;
   int rc = vote_n(text, len, abc, COUNT(abc), &v);
 
@@ -86,8 +84,8 @@ static double vote_confidence(const char *conf_json, int *invalid) {
 }
 
 /* ballot_parse_pair on an exact copy; returns rc, *winner starts at 42. */
-static int pair_n(const char *text, size_t len, const char *a,
-                  const char *b, int *winner) {
+static int pair_n(const char *text, size_t len, const char *a, const char *b,
+                  int *winner) {
   char *copy = fixture_exact_copy(text, len);
   int rc;
 
@@ -212,8 +210,7 @@ Test(vote_json, fenced_with_prose_around) {
   expect_vote("```JSON\n{\"choice\": \"A\"}\n```", 0, BALLOT_FROM_JSON);
   expect_vote("~~~\n{\"choice\": \"B\"}\n~~~\n", 1, BALLOT_FROM_JSON);
   /* An unclosed fence runs to the end. */
-  expect_vote("My vote:\n```json\n{\"choice\": \"B\"}\n", 1,
-              BALLOT_FROM_JSON);
+  expect_vote("My vote:\n```json\n{\"choice\": \"B\"}\n", 1, BALLOT_FROM_JSON);
 }
 
 Test(vote_json, bare_object_in_prose) {
@@ -313,10 +310,10 @@ Test(vote_json, confidence_absent_or_null) {
 
 Test(vote_json, unusable_confidence_is_nan_and_flagged) {
   static const char *const bad_values[] = {
-      "80",      "\"80%\"", "\"80\"",     "-0.1",    "1.0000001",
-      "1e400",   "-1e400",  "true",       "false",   "\"\"",
-      "\" 0.8\"", "\"0.8 \"", "\"0x1p-1\"", "\"inf\"",  "\"NaN\"",
-      "\".5\"",  "\"0.8.1\"", "[0.8]",    "{\"v\": 0.8}", "\"high\""};
+      "80",       "\"80%\"",   "\"80\"",     "-0.1",         "1.0000001",
+      "1e400",    "-1e400",    "true",       "false",        "\"\"",
+      "\" 0.8\"", "\"0.8 \"",  "\"0x1p-1\"", "\"inf\"",      "\"NaN\"",
+      "\".5\"",   "\"0.8.1\"", "[0.8]",      "{\"v\": 0.8}", "\"high\""};
   size_t i;
 
   for (i = 0; i < COUNT(bad_values); i++) {
@@ -342,8 +339,7 @@ Test(vote_json, repeated_confidence_is_flagged) {
 Test(vote_json, rationale_only_as_a_string) {
   ballot_vote v;
 
-  cr_assert_eq(vote_n(S("{\"choice\": \"A\", \"rationale\": 42}"), abc, 3,
-                      &v),
+  cr_assert_eq(vote_n(S("{\"choice\": \"A\", \"rationale\": 42}"), abc, 3, &v),
                0);
   cr_assert_null(v.rationale);
   ballot_vote_free(&v);
@@ -384,7 +380,8 @@ Test(vote_line, header_variants) {
       "> VOTE: [B]",
       "FINAL VOTE: \"B\"",
       "FINAL VOTE: 'B'",
-      "FINAL VOTE: \xe2\x80\x9c" "B\xe2\x80\x9d",
+      "FINAL VOTE: \xe2\x80\x9c"
+      "B\xe2\x80\x9d",
       "FINAL  VOTE:   B   ",
       "FINAL VOTE: B\r",
       "   FINAL VOTE: *B*",
@@ -440,8 +437,7 @@ Test(vote_line, extra_words_are_unknown) {
 }
 
 Test(vote_line, member_ids_as_options) {
-  static const char *const ids[] = {"gpt-4o", "claude-3.5-sonnet",
-                                    "gemini"};
+  static const char *const ids[] = {"gpt-4o", "claude-3.5-sonnet", "gemini"};
   ballot_vote v;
 
   cr_assert_eq(vote_n(S("FINAL VOTE: Claude-3.5-Sonnet."), ids, 3, &v), 0);
@@ -659,8 +655,8 @@ Test(pair, json_forms) {
               "```\nDone.",
               "gpt-4o", "claude", 0);
   /* Both keys, agreeing. */
-  expect_pair("{\"choice\": \"B\", \"winner\": \"claude\"}", "gpt-4o",
-              "claude", 1);
+  expect_pair("{\"choice\": \"B\", \"winner\": \"claude\"}", "gpt-4o", "claude",
+              1);
   /* A value naming one side only. */
   expect_pair("{\"winner\": \"Response B\"}", "gpt-4o", "claude", 1);
 }
@@ -686,16 +682,16 @@ Test(pair, lines) {
   expect_pair("WINNER: gpt-4o, clearly the more careful answer", "gpt-4o",
               "claude", 0);
   expect_pair("WINNER:\n\nB\n", "gpt-4o", "claude", 1);
-  expect_pair("WINNER: \xe2\x80\x9c" "CLAUDE\xe2\x80\x9d", "gpt-4o", "claude",
-              1);
+  expect_pair("WINNER: \xe2\x80\x9c"
+              "CLAUDE\xe2\x80\x9d",
+              "gpt-4o", "claude", 1);
   /* An em dash ends a word. */
-  expect_pair("WINNER: claude\xe2\x80\x94it cites sources", "gpt-4o",
-              "claude", 1);
+  expect_pair("WINNER: claude\xe2\x80\x94it cites sources", "gpt-4o", "claude",
+              1);
 }
 
 Test(pair, last_header_wins) {
-  expect_pair("WINNER: A\nHmm, wait.\nWINNER: B\nThat's final.", "x", "y",
-              1);
+  expect_pair("WINNER: A\nHmm, wait.\nWINNER: B\nThat's final.", "x", "y", 1);
   expect_pair("FINAL WINNER: y\nWINNER: x", "x", "y", 0);
 }
 
@@ -717,8 +713,7 @@ Test(pair, whole_words_only) {
   expect_no_pair("WINNER: gpt-4o", "gpt-4", "claude");
   /* "a" inside a word is no letter. */
   expect_no_pair("WINNER: Alpha", "x", "y");
-  expect_pair("WINNER: vendor/model-a", "vendor/model-a", "vendor/model-b",
-              0);
+  expect_pair("WINNER: vendor/model-a", "vendor/model-a", "vendor/model-b", 0);
 }
 
 Test(pair, ids_before_letters) {
@@ -762,8 +757,8 @@ Test(pair, hostile_text) {
 /* --- Self-reported confidence -------------------------------------------- */
 
 Test(self_report, instruction_names_the_trailer) {
-  cr_assert_not_null(strstr(CONFIDENCE_SELF_REPORT_INSTRUCTION,
-                            "{\"confidence\": c}"));
+  cr_assert_not_null(
+      strstr(CONFIDENCE_SELF_REPORT_INSTRUCTION, "{\"confidence\": c}"));
   cr_assert_not_null(strstr(CONFIDENCE_SELF_REPORT_INSTRUCTION, "0 and 1"));
 }
 
@@ -786,8 +781,8 @@ Test(self_report, fenced) {
   /* Left open. */
   expect_self("Answer.\n```json\n{\"confidence\": 0.9}\n", 0.9, 7);
   /* A code block earlier in the answer stays in it. */
-  expect_self("Use this:\n```python\nx = {}\n```\n{\"confidence\": 0.6}",
-              0.6, 30);
+  expect_self("Use this:\n```python\nx = {}\n```\n{\"confidence\": 0.6}", 0.6,
+              30);
   expect_self("Use this:\n```python\nx = {}\n```\n```json\n"
               "{\"confidence\": 0.6}\n```",
               0.6, 30);
@@ -829,8 +824,8 @@ Test(self_report, objects_that_are_not_trailers) {
 }
 
 Test(self_report, unusable_values_are_minus_two_but_still_cut) {
-  static const char *const values[] = {"1.5",   "80",     "\"80%\"", "-0.1",
-                                       "true",  "null",   "\"high\"", "[0.5]",
+  static const char *const values[] = {"1.5",   "80",   "\"80%\"",  "-0.1",
+                                       "true",  "null", "\"high\"", "[0.5]",
                                        "1e999", "\"\""};
   size_t i;
 
@@ -869,12 +864,10 @@ Test(self_report, hostile_text) {
   expect_no_self(S("{"));
   cr_assert_eq(confidence_self_report(NULL, 0, &v, &got_len), -1);
   cr_assert_eq(got_len, 0);
-  cr_assert_eq(confidence_self_report(S("{\"confidence\": 0.5}"), NULL,
-                                      &got_len),
-               -1);
+  cr_assert_eq(
+      confidence_self_report(S("{\"confidence\": 0.5}"), NULL, &got_len), -1);
   /* content_len may be NULL. */
-  cr_assert_eq(confidence_self_report(S("{\"confidence\": 0.5}"), &v, NULL),
-               0);
+  cr_assert_eq(confidence_self_report(S("{\"confidence\": 0.5}"), &v, NULL), 0);
   expect_no_self(S("Answer \xff\n{\"confidence\": 0.5}"));
   expect_no_self(S("Answer.\n{\"confidence\": 0.5}\xe2\x80"));
   /* A NUL inside the trailer spoils it; one before it does not. */
