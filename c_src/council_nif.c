@@ -13,6 +13,7 @@
 #include <curl/curl.h>
 #include <erl_nif.h>
 
+#include "aggregate_nif.h"
 #include "json_nif.h"
 #include "http_engine.h"
 #include "round_loop.h"
@@ -1055,7 +1056,8 @@ static void stop_engines(void) {
 static int load(ErlNifEnv *env, void **priv, ERL_NIF_TERM info) {
   (void)priv;
   make_atoms(env);
-  if(open_types(env) != 0 || json_nif_load(env) != 0)
+  if(open_types(env) != 0 || json_nif_load(env) != 0 ||
+     aggregate_nif_load(env) != 0)
     return -1;
   if(library_refc++ == 0 && start_engines(env, info) != 0) {
     library_refc--;
@@ -1087,6 +1089,9 @@ static ErlNifFunc nif_funcs[] = {
     {"schema_check", 1, schema_check_nif, 0},
     {"run_tool_results", 4, run_tool_results_nif, 0},
     {"stats", 0, stats_nif, 0},
+    {"aggregate", 4, aggregate_nif_aggregate, 0},
+    {"ranking_parse", 3, aggregate_nif_ranking_parse, 0},
+    {"ranking_label", 1, aggregate_nif_ranking_label, 0},
 };
 
 ERL_NIF_INIT(Elixir.CouncilEx.Native, nif_funcs, load, NULL, upgrade, unload)
