@@ -14,11 +14,11 @@
 #include <curl/curl.h>
 #include <erl_nif.h>
 
+#include "aggregate_nif.h"
 #include "http_engine.h"
 #include "json_nif.h"
 #include "round_loop.h"
 #include "spec_nif.h"
-#include "aggregate.h"
 
 #define MAX_ENGINES 16
 /* Inputs past this size are copied and checked on a dirty CPU scheduler. */
@@ -52,8 +52,7 @@ static ERL_NIF_TERM am_council_ex_run, am_round_started, am_member_started,
     am_judge_needed, am_iteration_done, am_seats, am_judged, am_continue,
     am_skipped, am_confidence, am_ordering, am_choice, am_ballot_error,
     am_labels, am_pair, am_aggregate, am_winner, am_cands, am_alive,
-    am_failure, am_mean_confidence, am_tie, am_cycle, am_scores, am_votes,
-    am_order, am_ties, am_avg_position, am_ballot_status, am_counted;
+    am_failure, am_mean_confidence;
 static ERL_NIF_TERM am_status, am_content, am_finish_reason, am_input_tokens,
     am_output_tokens, am_latency_us, am_http_status, am_kind, am_reason,
     am_type, am_code, am_message, am_retry_after_ms, am_in_flight, am_runs;
@@ -110,15 +109,6 @@ static void make_atoms(ErlNifEnv *env) {
   ATOM(alive);
   ATOM(failure);
   ATOM(mean_confidence);
-  ATOM(tie);
-  ATOM(cycle);
-  ATOM(scores);
-  ATOM(votes);
-  ATOM(order);
-  ATOM(ties);
-  ATOM(avg_position);
-  ATOM(ballot_status);
-  ATOM(counted);
   ATOM(status);
   ATOM(content);
   ATOM(finish_reason);
@@ -270,48 +260,6 @@ static ERL_NIF_TERM make_outcome(ErlNifEnv *env, const rl_call *c) {
   return map;
 }
 
-static ERL_NIF_TERM make_doubles(ErlNifEnv *env, const double *d, size_t n) {
-  ERL_NIF_TERM list = enif_make_list(env, 0);
-
-  if(!d)
-    return am_nil;
-  for(size_t i = n; i > 0; i--)
-    list = enif_make_list_cell(env, make_float(env, d[i - 1]), list);
-  return list;
-}
-
-/* An aggregate in candidate-index space (the step's cands or options). */
-static ERL_NIF_TERM make_agg(ErlNifEnv *env, const agg_result *a) {
-  ERL_NIF_TERM votes = enif_make_list(env, 0), status = enif_make_list(env, 0);
-  ERL_NIF_TERM keys[] = {am_winner, am_tie,  am_cycle,    am_scores,
-                         am_votes,  am_order, am_ties,    am_avg_position,
-                         am_ballot_status, am_counted};
-
-  for(size_t i = a->votes ? a->n : 0; i > 0; i--)
-    votes = enif_make_list_cell(env, enif_make_uint64(env, a->votes[i - 1]),
-                                votes);
-  for(size_t i = a->status ? a->n_ballots : 0; i > 0; i--)
-    status = enif_make_list_cell(
-        env, enif_make_atom(env, agg_ballot_status_name(a->status[i - 1])),
-        status);
-  ERL_NIF_TERM vals[] = {
-      a->winner == AGG_NO_WINNER ? am_nil : enif_make_long(env, a->winner),
-      a->tie ? am_true : am_false,
-      a->cycle ? am_true : am_false,
-      make_doubles(env, a->scores, a->n),
-      votes,
-      make_seats(env, a->order, a->order ? a->n : 0),
-      make_seats(env, a->ties, a->n_ties),
-      make_doubles(env, a->avg_position, a->n),
-      status,
-      enif_make_uint64(env, a->counted),
-  };
-  ERL_NIF_TERM map;
-  enif_make_map_from_arrays(env, keys, vals, sizeof(keys) / sizeof(keys[0]),
-                            &map);
-  return map;
-}
-
 static ERL_NIF_TERM make_round_info(ErlNifEnv *env, const rl_run *run,
                                     size_t idx) {
   const rl_step *step = rl_run_step(run, idx);
@@ -325,7 +273,7 @@ static ERL_NIF_TERM make_round_info(ErlNifEnv *env, const rl_run *run,
       alive[n_alive++] = s;
   }
   ERL_NIF_TERM vals[] = {
-      step->has_agg ? make_agg(env, step->agg) : am_nil,
+      step->has_agg ? aggregate_nif_result(env, step->agg) : am_nil,
       step->winner < 0 ? am_nil : enif_make_long(env, step->winner),
       make_seats(env, step->cands, step->n_cands),
       make_seats(env, alive, n_alive),
@@ -1093,7 +1041,8 @@ static int load(ErlNifEnv *env, void **priv, ERL_NIF_TERM info) {
   (void)priv;
   make_atoms(env);
   spec_nif_load(env);
-  if(open_types(env) != 0 || json_nif_load(env) != 0)
+  if(open_types(env) != 0 || json_nif_load(env) != 0 ||
+     aggregate_nif_load(env) != 0)
     return -1;
   if(library_refc++ == 0 && start_engines(env, info) != 0) {
     library_refc--;
@@ -1126,6 +1075,9 @@ static ErlNifFunc nif_funcs[] = {
     {"run_tool_results", 4, run_tool_results_nif, 0},
     {"run_answer", 3, run_answer_nif, 0},
     {"stats", 0, stats_nif, 0},
+    {"aggregate", 4, aggregate_nif_aggregate, 0},
+    {"ranking_parse", 3, aggregate_nif_ranking_parse, 0},
+    {"ranking_label", 1, aggregate_nif_ranking_label, 0},
 };
 
 ERL_NIF_INIT(Elixir.CouncilEx.Native, nif_funcs, load, NULL, upgrade, unload)

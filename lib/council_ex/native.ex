@@ -47,4 +47,14 @@ defmodule CouncilEx.Native do
 
   @spec stats() :: %{in_flight: non_neg_integer(), runs: non_neg_integer()}
   def stats, do: :erlang.nif_error(:not_loaded)
+
+  @spec aggregate(atom(), non_neg_integer(), list(), map()) :: {:ok, map()} | {:error, atom()}
+  def aggregate(_kind, _n, _ballots, _opts), do: :erlang.nif_error(:not_loaded)
+
+  @spec ranking_parse(binary(), [binary()], [non_neg_integer()] | nil) ::
+          {:ok, map()} | {:error, atom(), map()}
+  def ranking_parse(_text, _labels, _expected), do: :erlang.nif_error(:not_loaded)
+
+  @spec ranking_label(non_neg_integer()) :: binary()
+  def ranking_label(_index), do: :erlang.nif_error(:not_loaded)
 end

@@ -213,7 +213,7 @@ defmodule CouncilEx.Runner.RoundOutcome do
       end
 
     raw =
-      %{votes: by_name.(agg.votes), tie: agg.tie, ties: ties, counted: agg.counted, ballot_status: agg.ballot_status}
+      %{votes: by_name.(agg.votes), tie: agg.tie, ties: ties, counted: agg.counted, ballot_status: agg.status}
       |> Map.put(:order, Enum.map(agg.order || [], name))
       |> with_kind(info, agg, by_name)
 
