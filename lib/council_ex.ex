@@ -33,15 +33,22 @@ defmodule CouncilEx do
   (a JSON Schema map, or a module with `json_schema/0`: sent natively,
   checked in C, see `CouncilEx.Response`), `:tools` with `:tool_choice`,
   `:parallel_tools`, `:parallel_tools_strategy`, `:tool_timeout_ms` and
-  `:max_tool_turns` (see `CouncilEx.Tool`), and `:profile`.
+  `:max_tool_turns` (see `CouncilEx.Tool`), `:profile`, `:weight` and
+  `:confidence` (see `member/3`); the chair also takes `:fallback` (see
+  `chair/2`). `member id, council: Other` seats a sub-council, `router`
+  sets a `CouncilEx.Router`, and round options are checked when the
+  council compiles (see `round/2`).
   Capabilities can come from profiles (`CouncilEx.Profile`): the app's
   `:default_profile`, then the council's `default_profile`, then the seat's
   `:profile`, then the seat's own options, later ones winning. Options this
   version cannot run yet (`:confidence`, `:tool_concurrency_factor`,
   sub-councils) are refused by `validate/1` and at start, never ignored.
 
-  A council is a module like this one or a `%CouncilEx.DynamicCouncil{}`
-  built at runtime; every function below takes either.
+  A council is a module like this one, a `%CouncilEx.DynamicCouncil{}`
+  built at runtime, or a `%CouncilEx.AutoCouncil{}` that picks one of
+  those for each input; every function below takes any of them.
+  Prebuilt shapes (panel, voting, tournament, ...) are in
+  `CouncilEx.Councils`.
 
   ## Running
 
@@ -226,9 +233,12 @@ defmodule CouncilEx do
   JSON-friendly list of `%{path: [String.t()], code: atom(), message: String.t()}`.
 
   Checks that the council compiles to a spec, that every seat's provider is
-  configured and its API key resolves.
+  configured and its API key resolves. For a `CouncilEx.AutoCouncil`, checks
+  it and every council it may choose.
   """
   @spec validate(council()) :: :ok | {:error, [%{path: [String.t()], code: atom(), message: String.t()}]}
+  def validate(%CouncilEx.AutoCouncil{} = auto), do: CouncilEx.AutoCouncil.validate(auto)
+
   def validate(council) do
     with {:ok, spec} <- spec_of(council) do
       case CouncilEx.Engine.check_seats(spec) do
@@ -245,12 +255,22 @@ defmodule CouncilEx do
     unless Keyword.keyword?(opts), do: raise(ArgumentError, "expected run options as a keyword list, got: #{inspect(opts)}")
     CouncilEx.Options.validate!(opts)
 
-    with {:ok, spec} <- fetch_spec(council),
+    with {:ok, council, opts} <- resolve_auto(council, input, opts),
+         {:ok, spec} <- fetch_spec(council),
          :ok <- CouncilEx.Engine.check(spec, input, opts) do
       run_id = Keyword.get_lazy(opts, :run_id, &generate_run_id/0)
       {:ok, [run_id: run_id, council: spec.council, spec: spec, input: input, user_opts: opts, registry: opts[:registry]]}
     end
   end
+
+  # An AutoCouncil picks the council first; its choice travels as the
+  # internal run option :auto (result.metadata.auto).
+  defp resolve_auto(%CouncilEx.AutoCouncil{} = auto, input, opts) do
+    with {:ok, council, meta} <- CouncilEx.AutoCouncil.resolve(auto, input),
+         do: {:ok, council, Keyword.put(opts, :auto, meta)}
+  end
+
+  defp resolve_auto(council, _input, opts), do: {:ok, council, opts}
 
   defp do_start(fun, council, input, opts) do
     with {:ok, server_opts} <- server_opts(council, input, opts) do
@@ -311,17 +331,30 @@ defmodule CouncilEx do
     quote do
       import Kernel, except: [round: 1]
       import CouncilEx,
-        only: [member: 2, member: 3, round: 1, round: 2, chair: 1, chair: 2, default_profile: 1]
+        only: [member: 2, member: 3, round: 1, round: 2, chair: 1, chair: 2, default_profile: 1, router: 1]
 
       Module.register_attribute(__MODULE__, :council_members, accumulate: true)
       Module.register_attribute(__MODULE__, :council_rounds, accumulate: true)
       @council_chair nil
       @council_default_profile nil
+      @council_router nil
       @before_compile CouncilEx
     end
   end
 
-  @doc "Seats a member: `member id, Module, opts`, `member id, Module` or `member id, opts`."
+  @doc """
+  Seats a member: `member id, Module, opts`, `member id, Module` or `member id, opts`.
+
+  `member id, council: OtherCouncil, input_mapper: &Mod.fun/1` seats a
+  sub-council: the member runs `OtherCouncil` (a module using `CouncilEx`
+  or a `%CouncilEx.DynamicCouncil{}`) on its input, mapped by the optional
+  1-arity `:input_mapper` (a remote capture; identity by default). It needs
+  no provider or model, and takes no profile.
+
+  Besides the seat options in the module doc, a member takes `weight:` (a
+  non-negative number, for `CouncilEx.Rounds.WeightedSynthesis`) and
+  `confidence:` (`:self_report` or `:logprob`).
+  """
   defmacro member(id, module_or_opts) do
     quote do
       @council_members CouncilEx.__seat__(unquote(id), unquote(module_or_opts), [])
@@ -334,14 +367,33 @@ defmodule CouncilEx do
     end
   end
 
-  @doc "Adds a round: a built-in name (`:independent_analysis`) or a round module."
+  @doc """
+  Adds a round: a built-in name (`:independent_analysis`) or a round
+  module, with its options.
+
+  The options of built-in rounds are checked when the council compiles
+  (see `CouncilEx.Rounds` for the table): an unknown option, a missing
+  `:wrap` on `:iterate`, or a bad value raises `ArgumentError` naming the
+  round and the option. Functions in options (`until:`, `judge:`,
+  `tie_break:`, `router:`) must be remote captures such as
+  `&MyApp.Rules.settled?/2`, since the council is compiled.
+
+      round :vote, options: ["ship", "wait"], aggregator: :weighted_mean, quorum: 2
+      round :iterate, wrap: :critique, max_iterations: 3, until: &MyApp.Rules.settled?/2
+  """
   defmacro round(type, opts \\ []) do
     quote do
       @council_rounds {CouncilEx.__round__(unquote(type)), unquote(opts)}
     end
   end
 
-  @doc "Sets the chair: `chair Module, opts`, `chair id, opts` or `chair opts` (id `:chair`)."
+  @doc """
+  Sets the chair: `chair Module, opts`, `chair id, opts` or `chair opts` (id `:chair`).
+
+  Besides the seat options, the chair takes `fallback:`, a list of member
+  ids (or `:members` for all of them) whose seats retry the synthesis in
+  order, with the chair's prompt, when the chair's call fails.
+  """
   defmacro chair(module_or_opts, opts \\ []) do
     quote do
       @council_chair CouncilEx.__chair__(unquote(module_or_opts), unquote(opts))
@@ -360,16 +412,34 @@ defmodule CouncilEx do
     end
   end
 
+  @doc """
+  Sets the council's router, consulted before each round to pick the
+  members that take part (see `CouncilEx.Router`): a module implementing
+  `CouncilEx.Router`, or a remote capture `&MyApp.Routing.pick/2`.
+  Anonymous functions cannot be compiled into the council. A round's
+  `router:` option overrides it for that round.
+  """
+  defmacro router(router) do
+    quote do
+      @council_router unquote(router)
+    end
+  end
+
   defmacro __before_compile__(env) do
     members = env.module |> Module.get_attribute(:council_members) |> Enum.reverse()
     rounds = env.module |> Module.get_attribute(:council_rounds) |> Enum.reverse()
     chair = Module.get_attribute(env.module, :council_chair)
     default_profile = Module.get_attribute(env.module, :council_default_profile)
-    spec = CouncilEx.__spec__(env.module, members, rounds, chair, default_profile)
+    router = Module.get_attribute(env.module, :council_router)
+    spec = CouncilEx.__spec__(env.module, members, rounds, chair, default_profile, router)
 
     quote do
       @doc false
       def __council__, do: unquote(Macro.escape(spec))
+
+      @doc false
+      # The providers the council's seats use, sub-councils included.
+      def __providers__, do: CouncilEx.Spec.providers(__council__())
     end
   end
 
@@ -394,19 +464,26 @@ defmodule CouncilEx do
   end
 
   @doc false
+  # A round as the spec holds it: built-in names become their modules; other
+  # modules are checked (name/0) once the council's body is compiled.
   def __round__(type) do
     case CouncilEx.Rounds.module_for(type) do
       {:ok, module} ->
         module
 
       :error ->
-        raise ArgumentError,
-              "unknown round #{inspect(type)}; this version runs #{inspect(CouncilEx.Rounds.names())}"
+        if module?(type),
+          do: type,
+          else:
+            raise(
+              ArgumentError,
+              "unknown round #{inspect(type)}; built-in rounds: #{inspect(CouncilEx.Rounds.names())}, or a round module"
+            )
     end
   end
 
   @doc false
-  def __spec__(module, members, rounds, chair, default_profile \\ nil) do
+  def __spec__(module, members, rounds, chair, default_profile \\ nil, router \\ nil) do
     members = Enum.map(members, &__resolve_seat__(module, &1, default_profile))
     chair = chair && __resolve_seat__(module, chair, default_profile)
     ids = Enum.map(members, &elem(&1, 0)) ++ if(chair, do: [elem(chair, 0)], else: [])
@@ -418,25 +495,138 @@ defmodule CouncilEx do
 
     if members == [], do: raise(ArgumentError, "#{inspect(module)}: a council needs at least one member")
 
-    for {id, _mod, opts} <- members ++ List.wrap(chair), key <- [:provider, :model] do
+    for {id, _mod, opts} <- members ++ List.wrap(chair), key <- [:provider, :model], not sub_council?(opts) do
       unless opts[key], do: raise(ArgumentError, "#{inspect(module)}: member #{inspect(id)} has no #{inspect(key)}")
     end
 
-    rounds = if rounds == [], do: [{CouncilEx.Rounds.IndependentAnalysis, []}], else: rounds
-    rounds = if chair, do: rounds ++ [{CouncilEx.Rounds.Synthesis, []}], else: rounds
+    Enum.each(members, &check_seat_opts!(module, &1, :member, members))
+    if chair, do: check_seat_opts!(module, chair, :chair, members)
+
+    for {round_module, opts} <- rounds do
+      unless CouncilEx.Rounds.name_of(round_module) != :error or
+               (match?({:module, _}, Code.ensure_compiled(round_module)) and function_exported?(round_module, :name, 0)),
+             do: raise(ArgumentError, "#{inspect(module)}: #{inspect(round_module)} is not a round module (no name/0; see CouncilEx.Round)")
+
+      CouncilEx.Rounds.check_opts!("#{inspect(module)}: #{round_label(round_module)}", round_module, opts)
+
+      if CouncilEx.Rounds.chair_round?(round_module) and chair == nil,
+        do: raise(ArgumentError, "#{inspect(module)}: #{round_label(round_module)} is written by the chair; add a chair")
+    end
+
+    check_router!(module, router)
+    rounds = CouncilEx.Spec.complete_rounds(rounds, chair != nil)
     opts = if default_profile, do: [default_profile: default_profile], else: []
-    %CouncilEx.Spec{council: module, members: members, rounds: rounds, chair: chair, opts: opts}
+    %CouncilEx.Spec{council: module, members: members, rounds: rounds, chair: chair, router: router, opts: opts}
+  end
+
+  defp round_label(round_module) do
+    case CouncilEx.Rounds.name_of(round_module) do
+      {:ok, name} -> "round #{inspect(name)}"
+      :error -> "round #{inspect(round_module)}"
+    end
+  end
+
+  defp sub_council?(opts), do: Keyword.has_key?(opts, :council)
+
+  # Options only some seats take: sub-councils, weight, confidence, fallback.
+  defp check_seat_opts!(module, {id, mod, opts}, role, members) do
+    where = "#{inspect(module)}: #{if role == :chair, do: "chair", else: "member"} #{inspect(id)}"
+
+    for key <- [:weight, :confidence, :fallback], Keyword.has_key?(opts, key) do
+      with {:error, expected} <- CouncilEx.Profile.Options.check(key, opts[key]) do
+        raise ArgumentError, "#{where}: expected #{key} to be #{expected}, got: #{inspect(opts[key])}"
+      end
+    end
+
+    if Keyword.has_key?(opts, :fallback) and role != :chair,
+      do: raise(ArgumentError, "#{where}: fallback is a chair option")
+
+    with ids when is_list(ids) <- opts[:fallback] do
+      for fallback <- ids do
+        case List.keyfind(members, fallback, 0) do
+          nil -> raise ArgumentError, "#{where}: fallback #{inspect(fallback)} is not a member"
+          {_, _, seat} -> if sub_council?(seat), do: raise(ArgumentError, "#{where}: fallback #{inspect(fallback)} is a sub-council")
+        end
+      end
+    end
+
+    if sub_council?(opts) do
+      if role == :chair, do: raise(ArgumentError, "#{where}: the chair cannot be a sub-council")
+      if mod, do: raise(ArgumentError, "#{where}: a sub-council member takes no Member module (#{inspect(mod)})")
+
+      case Keyword.keys(opts) -- [:council, :input_mapper, :weight, :confidence] do
+        [] ->
+          :ok
+
+        keys ->
+          raise ArgumentError,
+                "#{where}: a sub-council member takes only :council, :input_mapper, :weight and :confidence " <>
+                  "(its council's members do the calls), got: #{inspect(Enum.uniq(keys))}"
+      end
+
+      check_sub_council!(module, where, opts[:council])
+      check_input_mapper!(where, opts[:input_mapper])
+    else
+      if Keyword.has_key?(opts, :input_mapper),
+        do: raise(ArgumentError, "#{where}: input_mapper is for sub-council members (council: ...)")
+    end
+  end
+
+  defp check_sub_council!(module, where, council) do
+    cond do
+      is_struct(council, CouncilEx.DynamicCouncil) ->
+        :ok
+
+      council == module ->
+        raise ArgumentError, "#{where}: a council cannot seat itself"
+
+      module?(council) ->
+        unless match?({:module, _}, Code.ensure_compiled(council)) and function_exported?(council, :__council__, 0),
+          do: raise(ArgumentError, "#{where}: council #{inspect(council)} is not a council (no __council__/0; does it `use CouncilEx`?)")
+
+      true ->
+        raise ArgumentError,
+              "#{where}: expected council to be a council module or a %CouncilEx.DynamicCouncil{}, got: #{inspect(council)}"
+    end
+  end
+
+  defp check_input_mapper!(_where, nil), do: :ok
+
+  defp check_input_mapper!(where, fun) when is_function(fun, 1) do
+    unless Function.info(fun, :type) == {:type, :external},
+      do:
+        raise(
+          ArgumentError,
+          "#{where}: input_mapper: anonymous functions cannot be compiled into a council module; use a remote capture such as &MyApp.Mappers.brief/1"
+        )
+  end
+
+  defp check_input_mapper!(where, other),
+    do: raise(ArgumentError, "#{where}: expected input_mapper to be a 1-arity function, got: #{inspect(other)}")
+
+  defp check_router!(_module, nil), do: :ok
+
+  defp check_router!(module, router) do
+    case CouncilEx.Rounds.check_opts(:any, [router: router], :dsl) do
+      :ok -> :ok
+      {:error, [{_, _, message} | _]} -> raise ArgumentError, "#{inspect(module)}: router: #{String.replace_prefix(message, "router: ", "")}"
+    end
   end
 
   @doc false
   # A seat's options with its profiles merged in (CouncilEx.Profile.resolve/2).
-  def __resolve_seat__(module, {id, member_module, opts}, default_profile) do
-    case CouncilEx.Profile.resolve_opts(opts, default_profile) do
-      {:ok, resolved} ->
-        {id, member_module, resolved}
+  # A sub-council seat takes no profile: its own council's members do the calls.
+  def __resolve_seat__(module, {id, member_module, opts} = seat, default_profile) do
+    if sub_council?(opts) do
+      seat
+    else
+      case CouncilEx.Profile.resolve_opts(opts, default_profile) do
+        {:ok, resolved} ->
+          {id, member_module, resolved}
 
-      {:error, {profile, why}} ->
-        raise ArgumentError, "#{inspect(module)}: member #{inspect(id)}: unknown profile #{inspect(profile)}: #{why}"
+        {:error, {profile, why}} ->
+          raise ArgumentError, "#{inspect(module)}: member #{inspect(id)}: unknown profile #{inspect(profile)}: #{why}"
+      end
     end
   end
 

@@ -61,7 +61,18 @@ defmodule CouncilEx.DynamicCouncil do
   `:missing_provider`, `:missing_model`, `:unknown_provider`,
   `:unknown_profile`, `:unknown_round`, `:unknown_router`, `:unknown_tool`,
   `:unknown_schema`, `:unknown_sub_council`, `:unknown_input_mapper`,
-  `:conflicting_output_schema`, `:unsupported`.
+  `:conflicting_output_schema`, `:unknown_option` (a round option the
+  round does not take), `:missing_option` (`:wrap` of an iterate round),
+  `:unknown_judge`, `:unknown_member` (in the chair's `fallback`),
+  `:missing_chair` (a synthesis round without a chair).
+
+  ## Sub-councils
+
+  A member with `:sub_council` runs a whole council on its input (mapped by
+  its `:input_mapper`): it needs no system prompt, profile or provider, and
+  of `:profile_overrides` only `:weight` and `:confidence` apply. In the
+  spec it becomes `{id, member, [council: council_or_dynamic, input_mapper: fun]}`,
+  as a module council's `member id, council: Council` does.
   """
 
   alias CouncilEx.{DynamicMember, DynamicRound, Profile, Registry, Spec}
@@ -347,13 +358,14 @@ defmodule CouncilEx.DynamicCouncil do
       check_depth(depth),
       optional_string(council.name, ["name"]),
       check_named(:profile, council.default_profile, ["default_profile"], &Profile.fetch/1),
-      check_named(:router, council.router, ["router"], &lookup(:router, &1)),
+      router_errors(council.router, ["router"]),
       DynamicMember.check_tools(["tools"], council.tools),
       check_registered_tools(council.tools, ["tools"]),
       check_map(council.metadata, ["metadata"]),
       app_default_profile_errors(),
       seat_errors(council, depth),
-      round_errors(council.rounds)
+      round_errors(council.rounds),
+      chair_round_errors(council)
     ])
   end
 
@@ -494,8 +506,12 @@ defmodule CouncilEx.DynamicCouncil do
 
   defp chair_errors(_council, nil, _depth), do: []
 
-  defp chair_errors(council, %DynamicMember{} = chair, depth),
-    do: member_errors(council, chair, ["chair"], depth)
+  defp chair_errors(council, %DynamicMember{} = chair, depth) do
+    List.flatten([
+      member_errors(council, chair, ["chair"], depth),
+      fallback_errors(council, chair)
+    ])
+  end
 
   defp chair_errors(_council, other, _depth),
     do:
@@ -548,6 +564,7 @@ defmodule CouncilEx.DynamicCouncil do
 
   defp seat_semantic_errors(council, m, path) do
     List.flatten([
+      seat_option_errors(m, path),
       if(m.system_prompt in [nil, ""],
         do:
           Errors.new(
@@ -637,7 +654,13 @@ defmodule CouncilEx.DynamicCouncil do
           Errors.prefix(errors(inner, depth + 1), path ++ ["sub_council"])
 
         name when is_binary(name) ->
-          check_named(:sub_council, name, path ++ ["sub_council"], &lookup(:sub_council, &1))
+          case lookup(:sub_council, name) do
+            {:ok, value} ->
+              registered_sub_council_errors(value, path ++ ["sub_council"], depth)
+
+            {:error, _} ->
+              check_named(:sub_council, name, path ++ ["sub_council"], &lookup(:sub_council, &1))
+          end
 
         _module ->
           []
@@ -646,13 +669,22 @@ defmodule CouncilEx.DynamicCouncil do
     List.flatten([
       reference,
       input_mapper_errors(m.input_mapper, path ++ ["input_mapper"]),
-      Errors.new(
-        path ++ ["sub_council"],
-        :unsupported,
-        "sub-council members cannot run in this version"
-      )
+      seat_option_errors(m, path)
     ])
   end
+
+  # A registered sub-council is checked like a nested one.
+  defp registered_sub_council_errors(%__MODULE__{} = inner, path, depth),
+    do: Errors.prefix(errors(inner, depth + 1), path)
+
+  defp registered_sub_council_errors(%{} = map, path, depth) when not is_struct(map) do
+    case cast(map, depth + 1) do
+      {:ok, inner} -> Errors.prefix(errors(inner, depth + 1), path)
+      {:error, errors} -> Errors.prefix(errors, path)
+    end
+  end
+
+  defp registered_sub_council_errors(_module, _path, _depth), do: []
 
   defp input_mapper_errors("&" <> _ = capture, path) do
     Errors.new(
@@ -667,6 +699,64 @@ defmodule CouncilEx.DynamicCouncil do
     do: check_named(:input_mapper, name, path, &lookup(:input_mapper, &1))
 
   defp input_mapper_errors(_fun, _path), do: []
+
+  # Options that only suit some seats: the chair's fallback, and nothing
+  # but weight and confidence on a sub-council.
+  defp seat_option_errors(%DynamicMember{} = m, path) do
+    overrides = if is_map(m.profile_overrides), do: m.profile_overrides, else: %{}
+
+    fallback =
+      if Map.has_key?(overrides, :fallback) and path != ["chair"],
+        do:
+          Errors.new(
+            path ++ ["profile_overrides", "fallback"],
+            :invalid_type,
+            "fallback is a chair option; member #{Errors.show(m.id)} is not the chair"
+          ),
+        else: []
+
+    sub =
+      if m.sub_council != nil do
+        for key <- Map.keys(overrides) -- [:weight, :confidence] do
+          Errors.new(
+            path ++ ["profile_overrides", Atom.to_string(key)],
+            :invalid_type,
+            "sub-council member #{Errors.show(m.id)} cannot take #{key}: its own council's members do the calls"
+          )
+        end
+      else
+        []
+      end
+
+    [fallback | sub]
+  end
+
+  defp fallback_errors(council, %DynamicMember{} = chair) do
+    members = if is_list(council.members), do: council.members, else: []
+
+    case is_map(chair.profile_overrides) && chair.profile_overrides[:fallback] do
+      ids when is_list(ids) ->
+        for {id, i} <- Enum.with_index(ids), error = fallback_error(members, id) do
+          Errors.new(["chair", "profile_overrides", "fallback", i], :unknown_member, error)
+        end
+
+      _ ->
+        []
+    end
+  end
+
+  defp fallback_error(members, id) do
+    case Enum.find(members, &(is_struct(&1, DynamicMember) and &1.id == id)) do
+      nil ->
+        "the chair's fallback names #{Errors.show(id)}, which is not a member"
+
+      %DynamicMember{sub_council: nil} ->
+        nil
+
+      _ ->
+        "the chair's fallback #{Errors.show(id)} is a sub-council; fallback seats must call a model"
+    end
+  end
 
   ## Rounds
 
@@ -700,29 +790,105 @@ defmodule CouncilEx.DynamicCouncil do
       )
 
   defp round_reference_errors(r, path) do
-    type =
-      case DynamicRound.fetch_module(r.type) do
-        {:ok, _} ->
-          []
+    case DynamicRound.fetch_module(r.type) do
+      {:ok, module} ->
+        List.flatten([
+          Errors.prefix(DynamicRound.opts_errors(module, r.opts, :data), path),
+          opt_reference_errors(r.opts, path ++ ["opts"])
+        ])
 
-        :error ->
-          Errors.new(
-            path ++ ["type"],
-            :unknown_round,
-            "unknown round type #{Errors.show(r.type)}; built-in rounds: #{inspect(CouncilEx.Rounds.names())}"
-          )
-      end
-
-    List.flatten([
-      type,
-      check_named(
-        :router,
-        r.opts[:until_ref],
-        path ++ ["opts", "until_ref"],
-        &lookup(:router, &1)
-      )
-    ])
+      :error ->
+        Errors.new(
+          path ++ ["type"],
+          :unknown_round,
+          "unknown round type #{Errors.show(r.type)}; built-in rounds: #{inspect(CouncilEx.Rounds.names())}"
+        )
+    end
   end
+
+  # Registered names in round options (and in an iterate round's wrap_opts).
+  defp opt_reference_errors(opts, path) when is_map(opts) do
+    Enum.flat_map(opts, &List.wrap(opt_reference_error(&1, path)))
+  end
+
+  defp opt_reference_errors(_opts, _path), do: []
+
+  defp opt_reference_error(opt, path) do
+    case opt do
+      {:router, name} when is_binary(name) ->
+        router_function_errors(name, :select, path ++ ["router"])
+
+      {:until_ref, name} when is_binary(name) ->
+        router_function_errors(name, :until, path ++ ["until_ref"])
+
+      {:judge_ref, name} when is_binary(name) ->
+        router_function_errors(name, :judge, path ++ ["judge_ref"])
+
+      {:judge, "&" <> _ = capture} ->
+        Errors.new(
+          path ++ ["judge"],
+          :unknown_judge,
+          "#{Errors.show(capture)} is not a function of a registered :router module; " <>
+            "functions named in JSON must belong to a module registered as a :router"
+        )
+
+      {:wrap, name} when is_binary(name) ->
+        case DynamicRound.fetch_module(name) do
+          {:ok, _} ->
+            []
+
+          :error ->
+            Errors.new(
+              path ++ ["wrap"],
+              :unknown_round,
+              "unknown round type #{Errors.show(name)}; built-in rounds: #{inspect(CouncilEx.Rounds.names())}"
+            )
+        end
+
+      {:wrap_opts, wrap_opts} when is_map(wrap_opts) ->
+        opt_reference_errors(wrap_opts, path ++ ["wrap_opts"])
+
+      _ ->
+        []
+    end
+  end
+
+  defp router_errors(name, path) when is_binary(name) and name != "",
+    do: router_function_errors(name, :select, path)
+
+  defp router_errors(other, path), do: check_named(:router, other, path, &lookup(:router, &1))
+
+  defp router_function_errors(name, fun, path) do
+    case lookup(:router, name) do
+      {:ok, module} ->
+        if is_atom(module) and Code.ensure_loaded?(module) and function_exported?(module, fun, 2),
+          do: [],
+          else:
+            Errors.new(
+              path,
+              :invalid_type,
+              "the router registered as #{Errors.show(name)} (#{inspect(module)}) does not export #{fun}/2"
+            )
+
+      {:error, _} ->
+        Errors.new(path, :unknown_router, unknown_message(:router, name))
+    end
+  end
+
+  # A weighted_synthesis (or synthesis) round is the chair's.
+  defp chair_round_errors(%__MODULE__{chair: nil, rounds: rounds}) when is_list(rounds) do
+    for {%DynamicRound{} = r, i} <- Enum.with_index(rounds),
+        {:ok, module} <- [DynamicRound.fetch_module(r.type)],
+        CouncilEx.Rounds.chair_round?(module) do
+      Errors.new(
+        ["rounds", i, "type"],
+        :missing_chair,
+        "round #{Errors.show(r.type)} is written by the chair, and the council has none"
+      )
+    end
+  end
+
+  defp chair_round_errors(_council), do: []
 
   ## Lowering
 
@@ -744,9 +910,9 @@ defmodule CouncilEx.DynamicCouncil do
     validate!(council)
     members = Enum.map(council.members, &seat(council, &1))
     chair = council.chair && seat(council, council.chair)
-    rounds = Enum.map(council.rounds, &DynamicRound.resolve/1)
-    rounds = if rounds == [], do: [{CouncilEx.Rounds.IndependentAnalysis, []}], else: rounds
-    rounds = if chair, do: rounds ++ [{CouncilEx.Rounds.Synthesis, []}], else: rounds
+
+    rounds =
+      council.rounds |> Enum.map(&DynamicRound.resolve/1) |> Spec.complete_rounds(chair != nil)
 
     %Spec{
       council: "dynamic:" <> council.id,
@@ -758,6 +924,25 @@ defmodule CouncilEx.DynamicCouncil do
     }
   end
 
+  defp seat(_council, %DynamicMember{sub_council: sub} = m) when sub != nil do
+    # A sub-council's own members do the calls: of the member's options
+    # only its weight and confidence apply (validate/1 refuses the others).
+    overrides = if is_map(m.profile_overrides), do: m.profile_overrides, else: %{}
+
+    mapper = resolve_input_mapper(m.input_mapper)
+
+    opts =
+      [council: resolve_sub_council(sub)] ++
+        if(mapper, do: [input_mapper: mapper], else: []) ++
+        for(
+          key <- [:weight, :confidence],
+          Map.has_key?(overrides, key),
+          do: {key, overrides[key]}
+        )
+
+    {m.id, m, opts}
+  end
+
   defp seat(council, %DynamicMember{} = m) do
     opts = Profile.resolve(member_opts(m), council.default_profile)
     tools = Enum.uniq(List.wrap(opts[:tools]) ++ m.tools ++ council.tools)
@@ -767,6 +952,54 @@ defmodule CouncilEx.DynamicCouncil do
     |> put_present(:tools, Enum.map(tools, &resolve_tool/1))
     |> put_present(:output_schema, output_schema(m))
     |> then(&{m.id, m, &1})
+  end
+
+  @doc false
+  # The providers the council's seats name once profiles resolve, sub-councils
+  # included; what cannot be resolved is left out. No validation.
+  @spec providers(t()) :: MapSet.t()
+  def providers(%__MODULE__{} = council), do: providers(council, 0)
+
+  defp providers(_council, depth) when depth > @max_depth, do: MapSet.new()
+
+  defp providers(%__MODULE__{} = council, depth) do
+    seats = List.wrap(council.members) ++ List.wrap(council.chair)
+
+    for %DynamicMember{} = m <- seats, reduce: MapSet.new() do
+      acc -> MapSet.union(acc, seat_providers(council, m, depth))
+    end
+  end
+
+  defp seat_providers(_council, %DynamicMember{sub_council: nil} = m, _depth)
+       when not is_map(m.profile_overrides),
+       do: MapSet.new()
+
+  defp seat_providers(council, %DynamicMember{sub_council: nil} = m, _depth) do
+    case Profile.resolve_opts(member_opts(m), valid_name(council.default_profile)) do
+      {:ok, opts} -> opts |> Keyword.get(:provider) |> List.wrap() |> MapSet.new()
+      _ -> MapSet.new()
+    end
+  end
+
+  defp seat_providers(_council, %DynamicMember{sub_council: sub}, depth) do
+    sub = if is_binary(sub), do: Registry.lookup(:sub_council, sub), else: sub
+
+    case sub do
+      %__MODULE__{} = inner ->
+        providers(inner, depth + 1)
+
+      %{} = map when not is_struct(map) ->
+        case from_map(map) do
+          {:ok, inner} -> providers(inner, depth + 1)
+          {:error, _} -> MapSet.new()
+        end
+
+      module when is_atom(module) and module != nil ->
+        Spec.council_providers(module)
+
+      _ ->
+        MapSet.new()
+    end
   end
 
   # The member's own options for Profile.resolve/2: its profile and overrides.
@@ -786,6 +1019,22 @@ defmodule CouncilEx.DynamicCouncil do
 
   defp put_present(opts, _key, value) when value in [nil, []], do: opts
   defp put_present(opts, key, value), do: Keyword.put(opts, key, value)
+
+  # A sub-council as the spec holds it: a council module or a %DynamicCouncil{}.
+  defp resolve_sub_council(name) when is_binary(name),
+    do: name |> then(&Registry.lookup!(:sub_council, &1)) |> resolve_sub_council()
+
+  defp resolve_sub_council(%{} = map) when not is_struct(map) do
+    case from_map(map) do
+      {:ok, council} -> council
+      {:error, errors} -> raise ArgumentError, "invalid sub-council: " <> Errors.format(errors)
+    end
+  end
+
+  defp resolve_sub_council(council), do: council
+
+  defp resolve_input_mapper(name) when is_binary(name), do: Registry.lookup!(:input_mapper, name)
+  defp resolve_input_mapper(other), do: other
 
   defp resolve_tool(name) when is_binary(name), do: Registry.lookup!(:tool, name)
   defp resolve_tool(module), do: module

@@ -29,8 +29,9 @@ defmodule CouncilEx.DynamicMember do
     * `:output_schema_inline` - a JSON Schema map; not together with
       `:output_schema`.
     * `:sub_council` - a registered name, a council module, or a nested
-      `%CouncilEx.DynamicCouncil{}` (or its map). Validated and kept, but
-      this version cannot run sub-council members yet.
+      `%CouncilEx.DynamicCouncil{}` (or its map): the member runs that
+      council on its input. Its profile, tools and output schema are
+      ignored, and of its overrides only `:weight` and `:confidence` apply.
     * `:input_mapper` - for sub-councils: a registered name or a remote
       capture such as `&MyApp.Mappers.brief/1`. Anonymous functions are
       rejected: they cannot be serialized. A capture is written to JSON as

@@ -13,16 +13,71 @@ defmodule CouncilEx.DynamicRound do
 
   ## Options
 
-  Options are a map. Keys that are known round options become atoms:
-  `:max_iterations` and `:until_ref` (for an iterate round; `:until_ref` is
-  a registered `:router` name, since a function cannot be stored) and
-  `:aggregator`. Every other key is kept as a string, so options from JSON
-  never create atoms; `resolve/1` passes them on under `:extra`.
+  Options are a map. Keys naming round options (see `CouncilEx.Rounds`)
+  become atoms and their JSON values the Elixir ones, from fixed lists
+  only: `"aggregator": "borda"` becomes `:borda`, `"order": "per_judge"`
+  `:per_judge`, `"tie_break": "first"` `:first`, `"wrap": "critique"` the
+  built-in round name `"critique"` (kept as a string, like `:type`), a
+  `"wrap_opts"` map is read the same way, and `"Elixir.Mod"` names become
+  modules that already exist. Every other key is kept as a string, so
+  options from JSON never create atoms; `resolve/1` passes them on under
+  `:extra`.
+
+  Functions cannot be stored, so an iterate round names its stop rule with
+  `:until_ref`, a registered `:router` name whose module exports `until/2`,
+  and a `:pairwise_elimination` round its judge with `:judge_ref` (the
+  module exports `judge/2`) or `:judge`, a remote capture such as
+  `&MyApp.Judges.strict/2`. A `:judge` capture is written to JSON as
+  `"&MyApp.Judges.strict/2"` and read back as the function only when its
+  module is registered as a `:router` (JSON must not be able to name just
+  any function); otherwise it stays a string, which
+  `CouncilEx.DynamicCouncil.validate/1` reports. `resolve/1` turns
+  `until_ref` into `until: &Mod.until/2`, `judge_ref` into
+  `judge: &Mod.judge/2`, a `:router` name into its module, and `:wrap`
+  into a built-in round name (atom) or module, so the spec holds what a
+  module council would.
+
+  Types are checked when a round is built; whether options suit the round
+  and names are registered is checked by `CouncilEx.DynamicCouncil.validate/1`
+  (with `CouncilEx.Rounds.check_opts/3`).
   """
 
   alias CouncilEx.DynamicCouncil.{Errors, Ref}
 
-  @known_opts [:max_iterations, :until_ref, :aggregator]
+  @known_opts [
+    :wrap,
+    :wrap_opts,
+    :max_iterations,
+    :until,
+    :until_ref,
+    :min_confidence,
+    :options,
+    :aggregator,
+    :tie_break,
+    :quorum,
+    :order,
+    :include_self,
+    :expose_confidence,
+    :judge,
+    :judge_ref,
+    :router
+  ]
+
+  @enums %{
+    aggregator: [
+      :plurality,
+      :weighted_mean,
+      :confidence_median,
+      :borda,
+      :condorcet,
+      :peer_ranking
+    ],
+    tie_break: [:first, :random],
+    order: [:stable, :shuffle, :per_judge]
+  }
+
+  @doc false
+  def known_opts, do: @known_opts
 
   @typedoc "A dynamic round."
   @type t :: %__MODULE__{
@@ -111,14 +166,20 @@ defmodule CouncilEx.DynamicRound do
   defp opts(nil), do: %{}
 
   defp opts(opts) when is_map(opts) or is_list(opts) do
-    if is_map(opts) or Keyword.keyword?(opts),
+    if (is_map(opts) and not is_struct(opts)) or Keyword.keyword?(opts),
       do: Map.new(opts, fn {key, value} -> opt(opt_key(key), value) end),
       else: opts
   end
 
   defp opts(other), do: other
 
-  defp opt(:aggregator, ref), do: {:aggregator, Ref.module_or_name(ref)}
+  defp opt(key, name) when is_map_key(@enums, key) and is_binary(name),
+    do: {key, Enum.find(@enums[key], Ref.module_or_name(name), &(Atom.to_string(&1) == name))}
+
+  defp opt(:wrap, wrap), do: {:wrap, type(wrap)}
+  defp opt(:wrap_opts, wrap_opts), do: {:wrap_opts, opts(wrap_opts)}
+  defp opt(:router, ref), do: {:router, Ref.module_or_name(ref)}
+  defp opt(:judge, ref), do: {:judge, Ref.judge_or_string(ref)}
   defp opt(key, value), do: {key, value}
 
   defp opt_key(key) when is_atom(key),
@@ -147,39 +208,30 @@ defmodule CouncilEx.DynamicRound do
       )
 
   defp check_opts(opts) when is_map(opts) and not is_struct(opts) do
-    for {key, value} <- opts, error = opt_error(key, value), do: error
+    key_errors =
+      for {key, _} <- opts, not is_atom(key) and not is_binary(key) do
+        Errors.new(
+          ["opts"],
+          :invalid_type,
+          "expected option keys to be strings or known options, got: #{Errors.show(key)}"
+        )
+      end
+
+    key_errors ++ opts_errors(:any, opts, :shape)
   end
 
   defp check_opts(other),
     do:
       Errors.new(["opts"], :invalid_type, "expected opts to be a map, got: #{Errors.show(other)}")
 
-  defp opt_error(:max_iterations, n) when is_integer(n) and n > 0, do: nil
-  defp opt_error(:until_ref, name) when is_binary(name) and name != "", do: nil
-
-  defp opt_error(:aggregator, ref),
-    do:
-      if(Ref.ref?(ref), do: nil, else: bad_opt(:aggregator, "an aggregator module or name", ref))
-
-  defp opt_error(:max_iterations, n), do: bad_opt(:max_iterations, "a positive integer", n)
-  defp opt_error(:until_ref, name), do: bad_opt(:until_ref, "a registered router name", name)
-  defp opt_error(key, _value) when is_binary(key), do: nil
-
-  defp opt_error(key, _value),
-    do:
-      Errors.new(
-        ["opts"],
-        :invalid_type,
-        "expected option keys to be strings or known options, got: #{Errors.show(key)}"
-      )
-
-  defp bad_opt(key, expected, value),
-    do:
-      Errors.new(
-        ["opts", Atom.to_string(key)],
-        :invalid_type,
-        "expected #{key} to be #{expected}, got: #{Errors.show(value)}"
-      )
+  @doc false
+  # CouncilEx.Rounds.problems/3 as dynamic-council errors, paths relative to the round.
+  def opts_errors(round, opts, context) do
+    for {path, code, message} <- CouncilEx.Rounds.problems(round, opts, context) do
+      code = if code == :invalid_option, do: :invalid_type, else: code
+      Errors.new(["opts" | Enum.map(path, &Atom.to_string/1)], code, message)
+    end
+  end
 
   @doc """
   The `{round_module, opts}` pair of a round, as `%CouncilEx.Spec{}` holds it.
@@ -195,14 +247,49 @@ defmodule CouncilEx.DynamicRound do
   def resolve(%__MODULE__{} = round) do
     case fetch_module(round.type) do
       {:ok, module} ->
-        {known, extra} = Enum.split_with(round.opts, fn {key, _} -> is_atom(key) end)
-        known = Enum.sort_by(known, fn {key, _} -> Enum.find_index(@known_opts, &(&1 == key)) end)
-        {module, if(extra == [], do: known, else: known ++ [extra: Map.new(extra)])}
+        {module, resolve_opts(round.opts)}
 
       :error ->
         raise ArgumentError,
               "unknown round type #{Errors.show(round.type)}; built-in rounds: #{inspect(CouncilEx.Rounds.names())}, " <>
                 "registered rounds: #{inspect(CouncilEx.Registry.names(:round))}"
+    end
+  end
+
+  defp resolve_opts(opts) do
+    {known, extra} = Enum.split_with(opts, fn {key, _} -> is_atom(key) end)
+    known = Enum.sort_by(known, fn {key, _} -> Enum.find_index(@known_opts, &(&1 == key)) end)
+    known = Enum.map(known, &resolve_opt/1)
+    if extra == [], do: known, else: known ++ [extra: Map.new(extra)]
+  end
+
+  defp resolve_opt({:wrap, wrap}) when is_binary(wrap) do
+    case CouncilEx.Rounds.module_for(wrap) do
+      {:ok, module} -> {:wrap, module.name()}
+      :error -> {:wrap, fetch_module!(wrap)}
+    end
+  end
+
+  defp resolve_opt({:wrap_opts, opts}), do: {:wrap_opts, resolve_opts(opts)}
+  defp resolve_opt({:until_ref, name}), do: {:until, Function.capture(router!(name), :until, 2)}
+  defp resolve_opt({:judge_ref, name}), do: {:judge, Function.capture(router!(name), :judge, 2)}
+  defp resolve_opt({:router, name}) when is_binary(name), do: {:router, router!(name)}
+
+  defp resolve_opt({:judge, "&" <> _ = capture}),
+    do:
+      raise(
+        ArgumentError,
+        "judge #{Errors.show(capture)} is not a function of a registered :router module"
+      )
+
+  defp resolve_opt(opt), do: opt
+
+  defp router!(name), do: CouncilEx.Registry.lookup!(:router, name)
+
+  defp fetch_module!(type) do
+    case fetch_module(type) do
+      {:ok, module} -> module
+      :error -> raise ArgumentError, "unknown round type #{Errors.show(type)}"
     end
   end
 
@@ -236,6 +323,14 @@ defmodule CouncilEx.DynamicRound do
     %{"type" => Ref.to_json(type), "opts" => Map.new(opts, &opt_to_json/1)}
   end
 
-  defp opt_to_json({:aggregator, ref}), do: {"aggregator", Ref.to_json(ref)}
+  defp opt_to_json({:wrap_opts, opts}) when is_map(opts),
+    do: {"wrap_opts", Map.new(opts, &opt_to_json/1)}
+
+  defp opt_to_json({:judge, fun}) when is_function(fun), do: {"judge", Ref.capture_to_json(fun)}
+
+  defp opt_to_json({key, value})
+       when is_atom(key) and is_atom(value) and value not in [nil, true, false],
+       do: {Atom.to_string(key), Ref.to_json(value)}
+
   defp opt_to_json({key, value}), do: {to_string(key), value}
 end

@@ -19,7 +19,10 @@ defmodule CouncilEx.Options do
        "retry transient failures (429, 5xx, connection errors) up to max_attempts in all, waiting base_ms * 2^n with jitter, or the provider's retry-after hint; timed in the engine. A member's :retry wins; default config :council_ex, :default_retry, else {2, 1000}"},
     max_response_bytes: {"a positive integer", "larger response bodies fail the call (default 8 MiB)"},
     retention_ms: {"a non-negative integer", "how long a finished run stays registered for await/2 and state/2 (default 60 s)"},
-    await_timeout: {"a non-negative integer or :infinity", "run/3 only: how long to wait for the result (default :infinity)"}
+    await_timeout: {"a non-negative integer or :infinity", "run/3 only: how long to wait for the result (default :infinity)"},
+    auto:
+      {"a map",
+       "internal: set by CouncilEx when it runs a `CouncilEx.AutoCouncil`, to the choice it made (`%{strategy, kind, catalog_id, reason, latency_ms, score}`), which the result reports as `metadata.auto`; not for callers"}
   ]
 
   @doc "The known option names."
@@ -58,5 +61,6 @@ defmodule CouncilEx.Options do
   defp valid?(:retry, {n, base}), do: n in 1..100 and is_integer(base) and base >= 0
   defp valid?(:retry, _), do: false
   defp valid?(:await_timeout, v), do: v == :infinity or (is_integer(v) and v >= 0)
+  defp valid?(:auto, v), do: is_map(v) and not is_struct(v)
   defp valid?(_pos_integer, v), do: is_integer(v) and v > 0
 end

@@ -31,6 +31,51 @@ defmodule CouncilEx.Spec do
   def seats(%__MODULE__{members: members, chair: nil}), do: members
   def seats(%__MODULE__{members: members, chair: chair}), do: members ++ [chair]
 
+  @doc """
+  A council's declared rounds as they run: `:independent_analysis` when
+  none are declared, and, when the council has a chair, the
+  `CouncilEx.Rounds.Synthesis` round appended unless the rounds already end
+  in a chair round (`CouncilEx.Rounds.WeightedSynthesis`, say).
+  """
+  @spec complete_rounds([{module(), keyword()}], boolean()) :: [{module(), keyword()}]
+  def complete_rounds(rounds, chair?) do
+    rounds = if rounds == [], do: [{CouncilEx.Rounds.IndependentAnalysis, []}], else: rounds
+
+    case List.last(rounds) do
+      {module, _} when chair? -> if CouncilEx.Rounds.chair_round?(module), do: rounds, else: rounds ++ [{CouncilEx.Rounds.Synthesis, []}]
+      _ -> rounds
+    end
+  end
+
+  @doc """
+  The providers a spec's seats use, sub-councils included (their seats'
+  providers, recursively), as a `MapSet` of provider ids.
+  """
+  @spec providers(t()) :: MapSet.t(atom() | String.t())
+  def providers(%__MODULE__{} = spec) do
+    spec
+    |> seats()
+    |> Enum.reduce(MapSet.new(), fn {_id, _mod, opts}, acc ->
+      case opts[:council] do
+        nil -> if opts[:provider], do: MapSet.put(acc, opts[:provider]), else: acc
+        council -> MapSet.union(acc, council_providers(council))
+      end
+    end)
+  end
+
+  @doc false
+  # The providers of any council: a module (its __providers__/0) or a dynamic one.
+  def council_providers(module) when is_atom(module) do
+    cond do
+      Code.ensure_loaded?(module) and function_exported?(module, :__providers__, 0) -> module.__providers__()
+      Code.ensure_loaded?(module) and function_exported?(module, :__council__, 0) -> providers(module.__council__())
+      true -> MapSet.new()
+    end
+  end
+
+  def council_providers(%CouncilEx.DynamicCouncil{} = council), do: CouncilEx.DynamicCouncil.providers(council)
+  def council_providers(_other), do: MapSet.new()
+
   @doc "The round names (atoms) in run order."
   @spec round_names(t()) :: [atom()]
   def round_names(%__MODULE__{rounds: rounds}), do: Enum.map(rounds, fn {mod, _} -> mod.name() end)

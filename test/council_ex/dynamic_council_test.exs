@@ -29,7 +29,10 @@ defmodule CouncilEx.DynamicCouncilTest do
 
   defmodule Router do
     @moduledoc false
+    def select(_input, _ctx), do: []
     def until(_round, _ctx), do: true
+    def judge(_a, _b), do: :a
+    def shorter(a, b), do: if(String.length(a) <= String.length(b), do: :a, else: :b)
   end
 
   defmodule CustomRound do
@@ -114,7 +117,9 @@ defmodule CouncilEx.DynamicCouncilTest do
         tool_timeout_ms: 1_000,
         tool_choice: :auto,
         timeout_ms: 30_000,
-        connect_timeout_ms: 2_000
+        connect_timeout_ms: 2_000,
+        weight: 2.5,
+        confidence: :self_report
       },
       tools: ["search", Tool],
       output_schema: "verdict",
@@ -140,11 +145,34 @@ defmodule CouncilEx.DynamicCouncilTest do
       "type" => "iterate",
       "opts" => %{"max_iterations" => 3, "until_ref" => "stop_early"}
     })
+    |> DynamicCouncil.add_round(%{
+      "type" => "vote",
+      "opts" => %{
+        "options" => ["ship", "wait"],
+        "aggregator" => "weighted_mean",
+        "tie_break" => "random",
+        "quorum" => 2,
+        "router" => "stop_early"
+      }
+    })
+    |> DynamicCouncil.add_round(%{
+      type: :iterate,
+      opts: %{
+        wrap: :anonymized_peer_review,
+        wrap_opts: %{order: :per_judge, include_self: true, aggregator: :peer_ranking},
+        min_confidence: 0.7
+      }
+    })
+    |> DynamicCouncil.add_round(%{
+      type: "pairwise_elimination",
+      opts: %{judge_ref: "stop_early", judge: &Router.shorter/2}
+    })
+    |> DynamicCouncil.add_round(%{type: "weighted_synthesis", opts: %{expose_confidence: true}})
     |> DynamicCouncil.set_chair(
       role: "chair",
       system_prompt: "Decide.",
       id: "chair",
-      profile_overrides: [max_tokens: 2000]
+      profile_overrides: [max_tokens: 2000, fallback: ["alpha", "beta"]]
     )
   end
 
@@ -359,8 +387,7 @@ defmodule CouncilEx.DynamicCouncilTest do
       assert {:error,
               [
                 %{path: ["members", 0, "sub_council"], code: :unknown_sub_council},
-                mapper_error,
-                _unsupported
+                mapper_error
               ]} = DynamicCouncil.validate(back)
 
       assert mapper_error.path == ["members", 0, "input_mapper"]
@@ -399,17 +426,27 @@ defmodule CouncilEx.DynamicCouncilTest do
       round =
         DynamicRound.new(%{
           type: "custom",
-          opts: %{"until_ref" => "r", "max_iterations" => 2, "x" => 1, aggregator: "plurality"}
+          opts: %{
+            "until_ref" => "stop_early",
+            "max_iterations" => 2,
+            "x" => 1,
+            aggregator: "plurality"
+          }
         })
 
       assert DynamicRound.resolve(round) ==
                {CustomRound,
-                [max_iterations: 2, until_ref: "r", aggregator: "plurality", extra: %{"x" => 1}]}
+                [
+                  max_iterations: 2,
+                  until: &Router.until/2,
+                  aggregator: :plurality,
+                  extra: %{"x" => 1}
+                ]}
     end
 
     test "resolve/1 raises for an unknown type" do
       assert_raise ArgumentError,
-                   ~r/^unknown round type "debate"; built-in rounds: \[:anonymized_peer_review, /,
+                   ~r/^unknown round type "debate"; built-in rounds: \[:anonymized_peer_review, :critique, :independent_analysis, /,
                    fn ->
                      DynamicRound.resolve(DynamicRound.new("debate"))
                    end
@@ -450,7 +487,10 @@ defmodule CouncilEx.DynamicCouncilTest do
       c =
         seo_council()
         |> DynamicCouncil.add_round("debate")
-        |> DynamicCouncil.add_round(type: "independent_analysis", opts: %{until_ref: "no_router"})
+        |> DynamicCouncil.add_round(
+          type: "iterate",
+          opts: %{wrap: "critique", until_ref: "no_router"}
+        )
         |> DynamicCouncil.set_router("nope")
 
       assert codes(c) == [
@@ -561,7 +601,7 @@ defmodule CouncilEx.DynamicCouncilTest do
              ]
     end
 
-    test "sub-council members are checked but cannot run yet" do
+    test "sub-council members are checked, registered ones included" do
       :ok = Registry.register_sub_council("registered_inner", %{"id" => "x"})
       inner = DynamicCouncil.new("inner")
 
@@ -576,9 +616,8 @@ defmodule CouncilEx.DynamicCouncilTest do
 
       assert codes(c) == [
                {["members", 2, "sub_council", "members"], :no_members},
-               {["members", 2, "sub_council"], :unsupported},
-               {["members", 3, "input_mapper"], :unknown_input_mapper},
-               {["members", 3, "sub_council"], :unsupported}
+               {["members", 3, "sub_council", "members"], :no_members},
+               {["members", 3, "input_mapper"], :unknown_input_mapper}
              ]
     end
 
@@ -592,7 +631,7 @@ defmodule CouncilEx.DynamicCouncilTest do
 
     test "validate!/1 raises listing every problem" do
       assert_raise ArgumentError,
-                   ~s(invalid dynamic council "empty": members: a council needs at least one member; rounds.0.type: unknown round type "debate"; built-in rounds: #{inspect(CouncilEx.Rounds.names())}),
+                   ~s(invalid dynamic council "empty": members: a council needs at least one member; rounds.0.type: unknown round type "debate"; built-in rounds: [:anonymized_peer_review, :critique, :independent_analysis, :iterate, :pairwise_elimination, :peer_review, :ranking, :synthesis, :vote, :weighted_synthesis]),
                    fn ->
                      DynamicCouncil.new("empty")
                      |> DynamicCouncil.add_round("debate")
@@ -784,7 +823,42 @@ defmodule CouncilEx.DynamicCouncilTest do
       assert nested["input_mapper"] == "&CouncilEx.DynamicCouncilTest.Mappers.brief/1"
       assert nested["sub_council"]["id"] == "inner"
       assert by_module["sub_council"] == "Elixir.CouncilEx.TestCouncils.NoChair"
-      assert map["chair"]["profile_overrides"] == %{"max_tokens" => 2000}
+      assert map["chair"]["profile_overrides"] == %{"max_tokens" => 2000, "fallback" => ["alpha", "beta"]}
+      assert alpha["profile_overrides"]["weight"] == 2.5
+      assert alpha["profile_overrides"]["confidence"] == "self_report"
+
+      assert Enum.drop(map["rounds"], 3) == [
+               %{
+                 "type" => "vote",
+                 "opts" => %{
+                   "options" => ["ship", "wait"],
+                   "aggregator" => "weighted_mean",
+                   "tie_break" => "random",
+                   "quorum" => 2,
+                   "router" => "stop_early"
+                 }
+               },
+               %{
+                 "type" => "iterate",
+                 "opts" => %{
+                   "wrap" => "anonymized_peer_review",
+                   "wrap_opts" => %{
+                     "order" => "per_judge",
+                     "include_self" => true,
+                     "aggregator" => "peer_ranking"
+                   },
+                   "min_confidence" => 0.7
+                 }
+               },
+               %{
+                 "type" => "pairwise_elimination",
+                 "opts" => %{
+                   "judge_ref" => "stop_early",
+                   "judge" => "&CouncilEx.DynamicCouncilTest.Router.shorter/2"
+                 }
+               },
+               %{"type" => "weighted_synthesis", "opts" => %{"expose_confidence" => true}}
+             ]
     end
 
     test "to_json/1 reports what has no JSON form" do

@@ -50,7 +50,52 @@ defmodule CouncilEx.DynamicCouncil.Ref do
   """
   def capture_to_json(fun) do
     info = Function.info(fun)
-    "&" <> module_source(info[:module]) <> "." <> Atom.to_string(info[:name]) <> "/1"
+
+    "&" <>
+      module_source(info[:module]) <>
+      "." <>
+      Atom.to_string(info[:name]) <>
+      "/" <> Integer.to_string(info[:arity])
+  end
+
+  @doc "True for a remote capture (`&Mod.fun/arity`) of any arity."
+  def remote_function?(fun) when is_function(fun),
+    do: Function.info(fun, :type) == {:type, :external}
+
+  def remote_function?(_), do: false
+
+  @doc """
+  The judge function a `"&Mod.fun/2"` string stands for, or the string.
+
+  Only 2-arity functions of modules registered in `CouncilEx.Registry` as
+  a `:router` are found (the modules a dynamic council may call into, as
+  `until_ref` and `judge_ref` do), so JSON cannot name any function that
+  happens to exist.
+  """
+  def judge_or_string("&" <> _ = string) do
+    routers = CouncilEx.Registry.all(:router) |> Map.values() |> Enum.uniq()
+
+    Enum.find_value(routers, string, fn module ->
+      prefix = "&" <> module_source(module) <> "."
+
+      with true <- is_atom(module) and String.starts_with?(string, prefix),
+           name <- binary_part(string, byte_size(prefix), byte_size(string) - byte_size(prefix)),
+           true <- String.ends_with?(name, "/2"),
+           {:ok, fun} <- existing_atom(String.trim_trailing(name, "/2")),
+           true <- Code.ensure_loaded?(module) and function_exported?(module, fun, 2) do
+        Function.capture(module, fun, 2)
+      else
+        _ -> nil
+      end
+    end)
+  end
+
+  def judge_or_string(other), do: other
+
+  defp existing_atom(name) do
+    {:ok, String.to_existing_atom(name)}
+  rescue
+    ArgumentError -> :error
   end
 
   defp module_source(module) do

@@ -28,8 +28,18 @@ defmodule CouncilEx.Profile.Options do
 
   @seat [
     timeout_ms: {:pos_integer, "total time a member call may take"},
-    connect_timeout_ms: {:pos_integer, "connect timeout per call"}
+    connect_timeout_ms: {:pos_integer, "connect timeout per call"},
+    weight: {:non_neg_number, "the member's weight in a weighted synthesis (default 1.0)"},
+    confidence:
+      {{:enum, [:self_report, :logprob]},
+       "how the member's confidence is read: `:self_report` or `:logprob`"},
+    fallback:
+      {:fallback,
+       "chair only: the members (ids) whose seats retry the synthesis, in order, when the chair's call fails, or `:members` for all of them"}
   ]
+
+  @doc "The options that belong to a seat, never to a profile."
+  def seat_keys, do: Keyword.keys(@seat)
 
   @all @profile ++ @seat
 
@@ -70,6 +80,7 @@ defmodule CouncilEx.Profile.Options do
   end
 
   defp do_normalize(:retry, [max, base]), do: {max, base}
+  defp do_normalize(:fallback, "members"), do: :members
   defp do_normalize(:tools, refs) when is_list(refs), do: Enum.map(refs, &Ref.module_or_name/1)
   defp do_normalize({:enum, atoms}, name) when is_binary(name), do: string_to_known(name, atoms)
 
@@ -93,6 +104,17 @@ defmodule CouncilEx.Profile.Options do
   defp valid?(:number, n), do: is_number(n)
   defp valid?(:pos_integer, n), do: is_integer(n) and n > 0
   defp valid?(:pos_number, n), do: is_number(n) and n > 0
+  defp valid?(:non_neg_number, n), do: is_number(n) and n >= 0
+  defp valid?(:fallback, :members), do: true
+
+  defp valid?(:fallback, ids) when is_list(ids),
+    do:
+      Enum.all?(
+        ids,
+        &((is_atom(&1) and &1 not in [nil, true, false]) or (is_binary(&1) and &1 != ""))
+      )
+
+  defp valid?(:fallback, _), do: false
   defp valid?(:boolean, b), do: is_boolean(b)
 
   defp valid?(:retry, {max, base}),
@@ -110,6 +132,8 @@ defmodule CouncilEx.Profile.Options do
   defp expectation(:number), do: "a number"
   defp expectation(:pos_integer), do: "a positive integer"
   defp expectation(:pos_number), do: "a positive number"
+  defp expectation(:non_neg_number), do: "a non-negative number"
+  defp expectation(:fallback), do: "a list of member ids or :members"
   defp expectation(:boolean), do: "a boolean"
   defp expectation(:retry), do: "{max_attempts, base_ms} with max_attempts > 0 and base_ms >= 0"
   defp expectation(:tools), do: "a list of tool modules or non-empty tool names"

@@ -1,0 +1,58 @@
+defmodule CouncilEx.Councils.WeightedConsensus do
+  @moduledoc """
+  Members answer in parallel; the chair synthesizes with each answer shown
+  with its normalized weight (the member's `weight:`, default 1.0, times
+  its confidence when it reports one), after Wu et al., *Council Mode*.
+
+      :independent_analysis -> :weighted_synthesis (chair)
+
+  ## Example
+
+      council =
+        CouncilEx.Councils.WeightedConsensus.new(
+          members: [
+            senior: [provider: :openai, model: "gpt-4o", weight: 2.0],
+            junior: [provider: :openai, model: "gpt-4o-mini", weight: 1.0, confidence: :self_report]
+          ],
+          chair: [provider: :openai, model: "gpt-4o"],
+          expose_confidence: true
+        )
+
+  In `new_dynamic/1`, weights and confidence are member overrides:
+  `%{id: "senior", system_prompt: "...", profile_overrides: %{weight: 2.0}}`.
+
+  ## Options
+
+  Those of `CouncilEx.Councils.ParallelPanel`, plus `:expose_confidence`
+  (show the raw confidences to the chair too; default `false`).
+  """
+
+  alias CouncilEx.Councils.Builder
+
+  @doc "Defines the council module and returns its name."
+  @spec new(keyword()) :: module()
+  def new(opts) do
+    opts = Builder.module_opts!(__MODULE__, opts, [:expose_confidence])
+
+    Builder.compile(
+      __MODULE__,
+      opts,
+      Builder.members!(__MODULE__, opts[:members]),
+      Builder.chair!(__MODULE__, opts[:chair]),
+      rounds(opts)
+    )
+  end
+
+  @doc "Builds the council as a `%CouncilEx.DynamicCouncil{}`."
+  @spec new_dynamic(keyword()) :: CouncilEx.DynamicCouncil.t()
+  def new_dynamic(opts) do
+    opts = Builder.dynamic_opts!(__MODULE__, opts, [:expose_confidence])
+    Builder.dynamic(opts, rounds(opts))
+  end
+
+  defp rounds(opts),
+    do: [
+      {:independent_analysis, []},
+      {:weighted_synthesis, Builder.compact(expose_confidence: opts[:expose_confidence])}
+    ]
+end
