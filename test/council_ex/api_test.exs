@@ -17,7 +17,7 @@ defmodule CouncilEx.ApiTest do
   defmodule NotYet do
     @moduledoc false
     use CouncilEx
-    member :unsure, provider: :mock, model: "m", confidence: :gut_feeling
+    member :unsure, provider: :mock, model: "m", tool_concurrency_factor: 2
   end
 
   describe "validate/1" do
@@ -35,7 +35,7 @@ defmodule CouncilEx.ApiTest do
 
       assert m1 =~ ":nowhere is not configured"
       assert {:error, [%{code: :unsupported_option, message: m2}]} = CouncilEx.validate(NotYet)
-      assert m2 =~ "confidence must be :self_report or :logprob"
+      assert m2 =~ "option :tool_concurrency_factor is not supported"
       assert {:error, [%{path: [], code: :not_a_council}]} = CouncilEx.validate(String)
       assert {:error, [%{code: :not_a_council}]} = CouncilEx.validate(%{members: []})
       assert {:error, [%{code: :not_a_council}]} = CouncilEx.validate(nil)
