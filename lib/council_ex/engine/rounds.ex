@@ -125,7 +125,7 @@ defmodule CouncilEx.Engine.Rounds do
          {:ok, max_iterations} <- max_iterations(iterate?, opts),
          {:ok, until} <- until(iterate?, opts, inner),
          {:ok, min_confidence} <- min_confidence(opts[:min_confidence]),
-         {:ok, c_agg, agg_module} <- aggregator(kind, inner_opts[:aggregator]),
+         {:ok, c_agg, agg_module} <- aggregator(kind, inner_opts[:aggregator] || own_aggregate(kind, inner)),
          {:ok, tie, tie_fun} <- tie_break(inner_opts[:tie_break]),
          {:ok, options} <- vote_options(kind, inner_opts[:options]),
          {:ok, quorum} <- quorum(inner_opts[:quorum] || opts[:quorum]),
@@ -167,6 +167,10 @@ defmodule CouncilEx.Engine.Rounds do
       {:ok, c, info}
     end
   end
+
+  # A custom round aggregates with its own aggregate/2 unless told otherwise.
+  defp own_aggregate(:custom, module), do: if(function_exported?(module, :aggregate, 2), do: module)
+  defp own_aggregate(_kind, _module), do: nil
 
   defp kind(module) do
     case Map.fetch(@kinds, module) do
