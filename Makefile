@@ -25,7 +25,7 @@ NIF_SRC  = $(wildcard c_src/*_nif.c)
 CORE_OBJ = $(CORE_SRC:c_src/%.c=$(OBJ_DIR)/%.o)
 NIF_OBJ  = $(NIF_SRC:c_src/%.c=$(OBJ_DIR)/%.o)
 
-.PHONY: all nif test test-c test-elixir demo bench deps clean
+.PHONY: all nif test test-c test-elixir demo bench bench-rounds deps clean
 
 all: nif
 
@@ -84,6 +84,9 @@ demo: deps
 
 bench: deps
 	MIX_ENV=bench mix run bench/council_bench.exs
+
+bench-rounds: deps
+	MIX_ENV=bench mix run bench/rounds_bench.exs
 
 clean:
 	rm -rf $(OBJ_DIR) $(NIF_SO) $(CTEST_DIR)

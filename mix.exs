@@ -82,7 +82,7 @@ defmodule CouncilEx.MixProject do
   end
 
   # :inets only for the benchmark's :httpc baseline.
-  defp extra_applications(:bench), do: [:logger, :crypto, :inets]
+  defp extra_applications(:bench), do: [:logger, :crypto, :inets, :eex]
   defp extra_applications(_), do: [:logger, :crypto]
 
   defp elixirc_paths(:test), do: ["lib", "test/support"]

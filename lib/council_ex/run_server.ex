@@ -244,6 +244,7 @@ defmodule CouncilEx.RunServer do
       steps: %{},
       answers: %{},
       routed_out: %{},
+      call_latency: %{},
       judges: %{},
       abort: nil,
       retention_ms:
@@ -329,7 +330,7 @@ defmodule CouncilEx.RunServer do
 
   defp handle_event({:round_started, step, round, iteration}, state) do
     name = elem(state.rounds, round).name
-    state = put_in(state.steps[step], %{round: round, iteration: iteration, name: name})
+    state = put_in(state.steps[step], %{round: round, iteration: iteration, name: name, started: System.monotonic_time()})
     broadcast(state, {:round_started, state.run_id, name, step})
     {:noreply, %{state | status: :running, current_round: %{name: name, idx: step}}}
   end
@@ -392,7 +393,8 @@ defmodule CouncilEx.RunServer do
     result = member_result(state, step, elem(state.seats, seat), name, outcome, extra)
     broadcast(state, {:member_completed, state.run_id, name, result.member_id, result})
     results = Map.update(state.member_results, step, [{index, result}], &[{index, result} | &1])
-    {:noreply, %{state | member_results: results}}
+    latency = Map.update(state.call_latency, step, [outcome.latency_us], &[outcome.latency_us | &1])
+    {:noreply, %{state | member_results: results, call_latency: latency}}
   end
 
   defp handle_event({:round_completed, step, info}, state) do

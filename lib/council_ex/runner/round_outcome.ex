@@ -73,7 +73,7 @@ defmodule CouncilEx.Runner.RoundOutcome do
   @doc "The RoundResult of a finished step, from the C side's round info."
   @spec build(map(), non_neg_integer(), map()) :: RoundResult.t()
   def build(state, step, c_info) do
-    %{round: round, iteration: iteration, name: name} = state.steps[step]
+    %{round: round, iteration: iteration, name: name, started: started} = state.steps[step]
     info = elem(state.rounds, round)
     members = state |> sorted_members(step) |> parse_custom(info)
 
@@ -84,6 +84,7 @@ defmodule CouncilEx.Runner.RoundOutcome do
 
     metadata =
       %{round: round, iteration: iteration}
+      |> Map.merge(timing(started, state, step))
       |> put_if(:mean_confidence, c_info.mean_confidence)
       |> put_if(:label_to_id, label_to_id(members))
       |> put_if(:routed_out, nonempty(Map.get(state.routed_out, step, [])))
@@ -96,6 +97,15 @@ defmodule CouncilEx.Runner.RoundOutcome do
       aggregated: aggregated(state, info, c_info, members),
       metadata: metadata
     }
+  end
+
+  # The step's wall time and the part of it not spent waiting on the
+  # slowest call: the round loop's own overhead (prompts, parsing,
+  # aggregation, messages between C and the run's process).
+  defp timing(started, state, step) do
+    duration_us = System.convert_time_unit(System.monotonic_time() - started, :native, :microsecond)
+    slowest_us = state.call_latency |> Map.get(step, [0]) |> Enum.max()
+    %{duration_us: duration_us, overhead_us: max(duration_us - slowest_us, 0)}
   end
 
   defp nonempty([]), do: nil
