@@ -40,9 +40,9 @@ defmodule CouncilEx do
   council compiles (see `round/2`).
   Capabilities can come from profiles (`CouncilEx.Profile`): the app's
   `:default_profile`, then the council's `default_profile`, then the seat's
-  `:profile`, then the seat's own options, later ones winning. Options this
-  version cannot run yet (`:confidence`, `:tool_concurrency_factor`,
-  sub-councils) are refused by `validate/1` and at start, never ignored.
+  `:profile`, then the seat's own options, later ones winning. An option
+  this version cannot run yet (`:tool_concurrency_factor`) is refused by
+  `validate/1` and at start, never ignored.
 
   A council is a module like this one, a `%CouncilEx.DynamicCouncil{}`
   built at runtime, or a `%CouncilEx.AutoCouncil{}` that picks one of
