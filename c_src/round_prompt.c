@@ -423,7 +423,13 @@ char *rl_prompt_system(const rl_run *run, const rl_step *step,
       base = DEFAULT_CHAIR_PROMPT;
   }
   else if(kind == RL_ROUND_PAIRWISE)
-    base = call->seat > spec->n_members && base ? base : DEFAULT_JUDGE_PROMPT;
+    /* A judge-only seat keeps its own prompt; the chair's is for
+     * synthesis. Judge seats start after the chair, or right after the
+     * members when there is no chair (">" here used to drop the prompt
+     * of a chairless council's first judge). */
+    base = call->seat >= spec->n_members + (spec->has_chair ? 1 : 0) && base
+               ? base
+               : DEFAULT_JUDGE_PROMPT;
   else
     self_report = seat->confidence == RL_CONF_SELF_REPORT &&
                   rl_kind_answers(kind);

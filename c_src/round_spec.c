@@ -222,7 +222,10 @@ void rl_spec_free(rl_spec *spec) {
   for(size_t i = 0; i < spec->n_seats; i++)
     seat_free(&spec->seats[i]);
   for(size_t r = 0; spec->rounds && r < spec->n_rounds; r++) {
-    for(size_t o = 0; o < spec->rounds[r].n_options; o++)
+    /* options may be missing (rl_spec_check refuses such a spec, and it
+     * must still free) */
+    for(size_t o = 0; spec->rounds[r].options && o < spec->rounds[r].n_options;
+        o++)
       free(spec->rounds[r].options[o]);
     free(spec->rounds[r].options);
   }

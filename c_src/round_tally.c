@@ -242,8 +242,13 @@ static size_t build_orderings(const rl_run *run, const rl_step *step,
   return nb;
 }
 
-/* Every counted ballot as a vote (a ranking votes for its first place). */
-static size_t build_votes(const rl_step *step, agg_vote *votes) {
+/* Every counted ballot as a vote. A ranking votes for its first place
+ * other than the judge's own (unless include_self): a ranking round asks
+ * judges to rank themselves too, and a self-vote must not count here when
+ * Borda, peer ranking and vote rounds all drop it. */
+static size_t build_votes(const rl_run *run, const rl_step *step,
+                          agg_vote *votes) {
+  const rl_round *rd = &rl_run_spec(run)->rounds[step->round];
   size_t nb = 0;
 
   for(size_t i = 0; i < step->n_calls; i++) {
@@ -251,8 +256,15 @@ static size_t build_votes(const rl_step *step, agg_vote *votes) {
     long choice = c->choice;
     if(c->status != RL_SEAT_OK || (c->ballot_error && !c->ordering))
       continue;
-    if(c->ordering)
-      choice = c->n_ordering ? cand_index(step, c->ordering[0]) : -1;
+    if(c->ordering) {
+      long self = rd->include_self ? -1 : cand_index(step, c->seat);
+      choice = -1;
+      for(size_t k = 0; k < c->n_ordering && choice < 0; k++) {
+        long ci = cand_index(step, c->ordering[k]);
+        if(ci >= 0 && ci != self)
+          choice = ci;
+      }
+    }
     if(choice < 0)
       continue;
     /* A missing confidence weighs as full: aggregate.c rejects NaN. */
@@ -304,13 +316,15 @@ int rl_tally_step(rl_run *run, rl_step *step) {
                           res);
     break;
   case RL_AGG_WEIGHTED_MEAN:
-    rc = agg_weighted_mean(n, votes, build_votes(step, votes), &opts, res);
+    rc = agg_weighted_mean(n, votes, build_votes(run, step, votes), &opts,
+                           res);
     break;
   case RL_AGG_CONFIDENCE_MEDIAN:
-    rc = agg_confidence_median(n, votes, build_votes(step, votes), &opts, res);
+    rc = agg_confidence_median(n, votes, build_votes(run, step, votes),
+                               &opts, res);
     break;
   default:
-    rc = agg_plurality(n, votes, build_votes(step, votes), &opts, res);
+    rc = agg_plurality(n, votes, build_votes(run, step, votes), &opts, res);
     break;
   }
   if(rc == AGG_OK) {
@@ -370,6 +384,12 @@ int rl_tally_converged(const rl_run *run, const rl_step *step) {
   long first = -1;
   size_t compared = 0;
 
+  /* A pairwise verdict (0 or 1) names a side, not a candidate: equal
+   * verdicts are no agreement. A bracket ends when one member is left
+   * (or at max_iterations), never by this rule, which used to stop it
+   * after any level whose judges all picked the same side. */
+  if(kind == RL_ROUND_PAIRWISE)
+    return 0;
   if(rl_kind_answers(kind)) {
     const rl_step *prev = step->answers == RL_NO_STEP
                               ? NULL
