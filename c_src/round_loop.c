@@ -789,11 +789,7 @@ static void step_finish(rl_run *run, rl_step *step) {
     advance(run, step, 1);
     return;
   }
-  if(rd->kind == RL_ROUND_PAIRWISE && !rd->ask_until) {
-    advance(run, step, alive_count(run, step) <= 1); /* a bracket converges
-                                                       on one survivor */
-    return;
-  }
+  /* A bracket ends on one survivor; rl_tally_converged never ends it. */
   if(rd->kind == RL_ROUND_PAIRWISE && alive_count(run, step) <= 1) {
     advance(run, step, 1);
     return;

@@ -107,6 +107,19 @@ defmodule CouncilEx.Aggregator do
     peer_ranking: Aggregators.PeerRanking
   }
   @builtin_by_string Map.new(@builtin, fn {name, mod} -> {Atom.to_string(name), mod} end)
+  @builtin_by_module Map.new(@builtin, fn {name, mod} -> {mod, name} end)
+
+  @doc """
+  The short name of a built-in aggregator module (the name the C round
+  loop runs it under), or nil for any other module.
+
+      iex> CouncilEx.Aggregator.builtin_name(CouncilEx.Aggregators.Borda)
+      :borda
+      iex> CouncilEx.Aggregator.builtin_name(MyApp.Aggregator)
+      nil
+  """
+  @spec builtin_name(module()) :: atom() | nil
+  def builtin_name(module), do: Map.get(@builtin_by_module, module)
 
   @doc """
   The module for an aggregator reference: a built-in name as an atom or a

@@ -26,16 +26,6 @@ defmodule CouncilEx.Engine.Rounds do
     vote: :plurality
   }
 
-  @c_aggregators [:plurality, :weighted_mean, :confidence_median, :borda, :condorcet, :peer_ranking]
-  @aggregator_modules %{
-    CouncilEx.Aggregators.Plurality => :plurality,
-    CouncilEx.Aggregators.WeightedMean => :weighted_mean,
-    CouncilEx.Aggregators.ConfidenceMedian => :confidence_median,
-    CouncilEx.Aggregators.Borda => :borda,
-    CouncilEx.Aggregators.Condorcet => :condorcet,
-    CouncilEx.Aggregators.PeerRanking => :peer_ranking
-  }
-
   @typedoc "What the run's process keeps about a declared round."
   @type info :: %{
           name: atom(),
@@ -227,23 +217,20 @@ defmodule CouncilEx.Engine.Rounds do
   # {c aggregator, Elixir aggregator module}: built-in aggregators run in C;
   # a user module runs in the run's process after the round.
   defp aggregator(kind, nil), do: {:ok, Map.get(@default_aggregator, kind, :none), nil}
-  defp aggregator(_kind, name) when name in @c_aggregators, do: {:ok, name, nil}
   defp aggregator(_kind, :none), do: {:ok, :none, nil}
 
-  defp aggregator(_kind, module) when is_atom(module) do
-    cond do
-      Map.has_key?(@aggregator_modules, module) ->
-        {:ok, @aggregator_modules[module], nil}
+  defp aggregator(_kind, ref) do
+    case CouncilEx.Aggregator.resolve(ref) do
+      {:ok, module} ->
+        case CouncilEx.Aggregator.builtin_name(module) do
+          nil -> {:ok, :none, module}
+          name -> {:ok, name, nil}
+        end
 
-      Code.ensure_loaded?(module) and function_exported?(module, :aggregate, 2) ->
-        {:ok, :none, module}
-
-      true ->
-        {:error, "aggregator #{inspect(module)} is not a CouncilEx.Aggregator"}
+      {:error, _} ->
+        {:error, "aggregator #{inspect(ref)} is not a CouncilEx.Aggregator"}
     end
   end
-
-  defp aggregator(_kind, other), do: {:error, "unknown aggregator #{inspect(other)}"}
 
   defp tie_break(nil), do: {:ok, :first, nil}
   defp tie_break(:first), do: {:ok, :first, nil}

@@ -7,29 +7,10 @@ defmodule CouncilEx.Runner.Hooks do
 
   alias CouncilEx.Error
 
-  @doc "The member ids a router seats for a round (all of them without a router)."
+  @doc "The member ids a router seats for a round (all of them without a router); see `CouncilEx.Router.select/4`."
   @spec route(term(), term(), CouncilEx.Context.t(), [term()]) :: {:ok, [term()]} | {:error, Error.t()}
   def route(nil, _input, _ctx, ids), do: {:ok, ids}
-
-  def route(router, input, ctx, ids) do
-    picked = call(fn -> select(router, input, ctx) end, "router #{inspect(router)}")
-
-    with {:ok, picked} <- picked do
-      cond do
-        not is_list(picked) ->
-          {:error, hook_error("router #{inspect(router)} must return a list of member ids, got: #{inspect(picked)}")}
-
-        (unknown = Enum.reject(picked, &(&1 in ids))) != [] ->
-          {:error, hook_error("router #{inspect(router)} named unknown members #{inspect(unknown)}")}
-
-        true ->
-          {:ok, picked}
-      end
-    end
-  end
-
-  defp select(fun, input, ctx) when is_function(fun, 2), do: fun.(input, ctx)
-  defp select(module, input, ctx) when is_atom(module), do: module.select(input, ctx)
+  def route(router, input, ctx, ids), do: CouncilEx.Router.select(router, input, ctx, ids)
 
   @doc """
   The answer to the C loop's seats_needed: per member, in seat order,

@@ -111,19 +111,17 @@ defmodule CouncilEx.Runner.RoundOutcome do
   defp nonempty([]), do: nil
   defp nonempty(list), do: list
 
-  # Each judge's labels (anonymized review): shared when every judge saw
-  # the same mapping, else per judge.
+  # Each judge's labels (anonymized review), judge => %{label => id}; a
+  # lone judge's map as is.
   defp label_to_id(members) do
     maps = for {id, %MemberResult{metadata: %{labels: labels}}} <- members, into: %{}, do: {id, labels}
 
-    case maps |> Map.values() |> Enum.uniq() do
+    case Map.to_list(maps) do
       [] -> nil
-      [_] -> maps |> Map.values() |> Enum.reduce(%{}, &Map.merge/2) |> merged_or(maps)
+      [{_judge, labels}] -> labels
       _ -> maps
     end
   end
-
-  defp merged_or(merged, maps), do: if(map_size(maps) == 1, do: merged, else: maps)
 
   # A custom round's parse_output/3 turns each answer into Response.parsed;
   # an {:error, _} marks the member :invalid_output.
