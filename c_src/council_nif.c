@@ -31,6 +31,8 @@ typedef struct run_res {
   ErlNifEnv *tag_env; /* holds the caller's tag for the run's lifetime */
   ERL_NIF_TERM tag;
   ErlNifEnv *msg_env; /* engine thread only: messages to the owner */
+  ERL_NIF_TERM queued; /* engine thread only: events not yet sent, newest first */
+  unsigned n_queued;
   int engine_ref;     /* engine thread only: the engine holds a reference */
   int finished;       /* engine thread only: a terminal event went out */
 } run_res;
@@ -358,10 +360,26 @@ static void http_done_cb(http_engine *eng, void *ud, const http_result *res) {
   engine_step_done(r);
 }
 
-/* Sends {council_ex_run, Tag, Event} to the owner (dropped if it is dead). */
-static void send_owner(run_res *r, ERL_NIF_TERM event) {
+/* Events go to the owner in batches, one message per engine callback:
+ * {council_ex_run, Tag, [Event]} in order. A council's member_started
+ * events, or a chair's completion with its round's and the run's, then cost
+ * the engine one enif_send and the owner one receive. */
+static void queue_owner(run_res *r, ERL_NIF_TERM event) {
+  if(r->n_queued++ == 0)
+    r->queued = enif_make_list(r->msg_env, 0);
+  r->queued = enif_make_list_cell(r->msg_env, event, r->queued);
+}
+
+/* Sends what is queued (dropped if the owner is dead). */
+static void flush_owner(run_res *r) {
+  ERL_NIF_TERM events;
+
+  if(r->n_queued == 0)
+    return;
+  r->n_queued = 0;
+  enif_make_reverse_list(r->msg_env, r->queued, &events);
   ERL_NIF_TERM msg = enif_make_tuple3(r->msg_env, am_council_ex_run,
-                                      enif_make_copy(r->msg_env, r->tag), event);
+                                      enif_make_copy(r->msg_env, r->tag), events);
   enif_send(NULL, &r->owner, r->msg_env, msg);
   enif_clear_env(r->msg_env);
 }
@@ -378,7 +396,7 @@ static void *io_start_call(void *ctx, rl_call *call, const http_request *req) {
 
   if(!seat_external(call))
     return http_transfer_start(r->eng, req, http_done_cb, call);
-  send_owner(r, enif_make_tuple5(r->msg_env, am_call,
+  queue_owner(r, enif_make_tuple5(r->msg_env, am_call,
                                  enif_make_uint64(r->msg_env, call->step),
                                  enif_make_uint64(r->msg_env, call->index),
                                  enif_make_uint64(r->msg_env, call->seat),
@@ -420,13 +438,17 @@ static void io_emit(void *ctx, rl_run *run, const rl_event *ev) {
   if(ev->type == RL_EV_RUN_COMPLETED || ev->type == RL_EV_RUN_FAILED ||
      ev->type == RL_EV_RUN_CANCELLED)
     r->finished = 1;
-  send_owner(r, make_event(r->msg_env, run, ev));
+  queue_owner(r, make_event(r->msg_env, run, ev));
+  /* Tokens arrive from curl's write callback, not at the end of a step. */
+  if(ev->type == RL_EV_MEMBER_TOKEN)
+    flush_owner(r);
 }
 
-/* Called on the engine thread after every step of a run: once the run has
- * finished, the engine lets go of it. Releasing may free the run right here,
- * so nothing may touch r afterwards. */
+/* Called on the engine thread after every step of a run: sends its events;
+ * once the run has finished, the engine lets go of it. Releasing may free
+ * the run right here, so nothing may touch r afterwards. */
 static void engine_step_done(run_res *r) {
+  flush_owner(r);
   if(r->finished && r->engine_ref) {
     r->engine_ref = 0;
     enif_release_resource(r);
@@ -521,7 +543,7 @@ static void run_down(ErlNifEnv *env, void *obj, ErlNifPid *pid,
 
 /* run_start(Spec, Tag) -> {ok, Run} | {error, Reason}
  * Starts a run owned (and monitored) by the calling process; events come
- * back as {council_ex_run, Tag, Event}. */
+ * back as {council_ex_run, Tag, [Event]}. */
 static ERL_NIF_TERM run_start_impl(ErlNifEnv *env, int argc,
                                    const ERL_NIF_TERM argv[]) {
   char why[256] = "";

@@ -257,9 +257,9 @@ defmodule CouncilEx do
 
     with {:ok, council, opts} <- resolve_auto(council, input, opts),
          {:ok, spec} <- fetch_spec(council),
-         :ok <- CouncilEx.Engine.check(spec, input, opts) do
+         {:ok, plan} <- CouncilEx.Engine.prepare(spec, input, opts) do
       run_id = Keyword.get_lazy(opts, :run_id, &generate_run_id/0)
-      {:ok, [run_id: run_id, council: spec.council, spec: spec, input: input, user_opts: opts, registry: opts[:registry]]}
+      {:ok, [run_id: run_id, council: spec.council, spec: spec, input: input, user_opts: opts, registry: opts[:registry], plan: plan]}
     end
   end
 

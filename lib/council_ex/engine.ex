@@ -15,18 +15,61 @@ defmodule CouncilEx.Engine do
   @default_max_response_bytes 8 * 1024 * 1024
   @default_retry {2, 1000}
 
-  @doc """
-  Starts the C run, owned by the calling process. Events arrive tagged with
-  `tag`. Returns the run and what the process keeps about each seat, in
-  seat order (never secrets): id, provider, model, the seat's options, and
-  the BEAM dispatcher answering its calls (nil for HTTP seats).
+  @typedoc """
+  A run, lowered and checked, ready to start: the C spec without its API
+  keys (each stands as `{:api_key, provider, member_id}` until `start/2`), the seat
+  infos and the round infos. Safe to pass between processes and to inspect.
   """
-  @spec start(Spec.t(), term(), keyword(), reference()) ::
-          {:ok, reference(), [map()], [Rounds.info()]} | {:error, Error.t()}
-  def start(%Spec{} = spec, input, opts, tag) do
+  @type plan :: %{spec: map(), seats: [map()], rounds: [Rounds.info()]}
+
+  @doc """
+  Lowers and checks a run before any process starts: the input renders,
+  every seat's provider and API key resolve, the rounds lower. The keys are
+  looked up and dropped; `start/2` looks them up again.
+  """
+  @spec prepare(Spec.t(), term(), keyword()) :: {:ok, plan()} | {:error, Error.t()}
+  def prepare(%Spec{} = spec, input, opts) do
     with {:ok, engine_spec, seats, rounds} <- lower(spec, input, opts),
+         do: {:ok, %{spec: engine_spec, seats: seats, rounds: rounds}}
+  end
+
+  @doc """
+  Starts the C run of a plan, owned by the calling process. Events arrive
+  tagged with `tag`. Returns the run and what the process keeps about each
+  seat, in seat order (never secrets): id, provider, model, the seat's
+  options, and the BEAM dispatcher answering its calls (nil for HTTP seats).
+  """
+  @spec start(plan(), reference()) :: {:ok, reference(), [map()], [Rounds.info()]} | {:error, Error.t()}
+  def start(%{spec: engine_spec, seats: seats, rounds: rounds}, tag) do
+    with {:ok, engine_spec} <- put_keys(engine_spec),
          {:ok, run} <- call_nif(engine_spec, tag),
          do: {:ok, run, seats, rounds}
+  end
+
+  # The keys go in at the last moment, into a map handed straight to the NIF.
+  defp put_keys(%{seats: seats} = engine_spec) do
+    providers = Application.get_env(:council_ex, :providers, [])
+
+    seats
+    |> Enum.reduce_while({:ok, []}, fn
+      %{api_key: {:api_key, provider, id}} = seat, {:ok, acc} ->
+        case key(provider, id, providers) do
+          {:ok, key} -> {:cont, {:ok, [%{seat | api_key: key} | acc]}}
+          error -> {:halt, error}
+        end
+
+      seat, {:ok, acc} ->
+        {:cont, {:ok, [seat | acc]}}
+    end)
+    |> case do
+      {:ok, seats} -> {:ok, %{engine_spec | seats: Enum.reverse(seats)}}
+      error -> error
+    end
+  end
+
+  defp key(provider, id, providers) do
+    with {:ok, {_module, provider_opts}} <- resolve(provider, id, providers),
+         do: api_key(provider, provider_opts, id)
   end
 
   # The C spec (holds secrets), the seat infos and the round infos.
@@ -78,16 +121,6 @@ defmodule CouncilEx.Engine do
       other ->
         {:error, validation(:invalid_fallback, "chair #{inspect(chair_id)}: fallback must be a list of member ids or :members, got: #{inspect(other)}")}
     end
-  end
-
-  @doc """
-  Checks, before any process starts, that a run could start: the input
-  renders and every seat's provider and API key resolve. Keys are looked up
-  and dropped.
-  """
-  @spec check(Spec.t(), term(), keyword()) :: :ok | {:error, Error.t()}
-  def check(%Spec{} = spec, input, opts) do
-    with {:ok, _engine_spec, _seats, _rounds} <- lower(spec, input, opts), do: :ok
   end
 
   @doc """
@@ -390,8 +423,8 @@ defmodule CouncilEx.Engine do
     cond do
       provider_opts[:dispatcher] == nil ->
         with :ok <- adapter?(module, provider, id),
-             {:ok, key} <- api_key(provider, provider_opts, id),
-             do: {:ok, CouncilEx.Provider.Adapter.endpoint(module, provider_opts, key)}
+             {:ok, _key} <- api_key(provider, provider_opts, id),
+             do: {:ok, CouncilEx.Provider.Adapter.endpoint(module, provider_opts, {:api_key, provider, id})}
 
       Code.ensure_loaded?(module) and function_exported?(module, :complete, 2) ->
         {:ok, %{external: true}}

@@ -208,23 +208,26 @@ defmodule CouncilEx.RunServer do
   @impl true
   def init(opts) do
     Process.put(:"$callers", opts[:callers])
-    spec = opts[:spec]
     user_opts = opts[:user_opts]
     run_id = opts[:run_id]
     tag = make_ref()
-    topics = topics(run_id, user_opts)
 
-    case Engine.start(spec, opts[:input], user_opts, tag) do
-      {:ok, run, seats, rounds} ->
-        # Everyone who must see :run_started subscribes before it is sent.
-        if verbose = user_opts[:verbose], do: CouncilEx.Verbose.attach(run_id, mode: verbose, io: user_opts[:verbose_io])
-        if recorder = user_opts[:recorder], do: RecorderProcess.start(run_id, recorder, self())
+    with {:ok, plan} <- plan(opts),
+         {:ok, run, seats, rounds} <- Engine.start(plan, tag) do
+      # Everyone who must see :run_started subscribes before it is sent.
+      if verbose = user_opts[:verbose], do: CouncilEx.Verbose.attach(run_id, mode: verbose, io: user_opts[:verbose_io])
+      if recorder = user_opts[:recorder], do: RecorderProcess.start(run_id, recorder, self())
 
-        {:ok, new_state(opts, run, seats, rounds, tag, topics), {:continue, :started}}
-
-      {:error, %Error{} = error} ->
-        {:stop, {:shutdown, error}}
+      {:ok, new_state(opts, run, seats, rounds, tag, topics(run_id, user_opts)), {:continue, :started}}
+    else
+      {:error, %Error{} = error} -> {:stop, {:shutdown, error}}
     end
+  end
+
+  # CouncilEx.start/3 and its kin lower the run before starting it (the
+  # internal :plan option); a direct start_link/1 lowers it here.
+  defp plan(opts) do
+    if plan = opts[:plan], do: {:ok, plan}, else: Engine.prepare(opts[:spec], opts[:input], opts[:user_opts])
   end
 
   defp new_state(opts, run, seats, rounds, tag, topics) do
@@ -238,6 +241,7 @@ defmodule CouncilEx.RunServer do
       run: run,
       tag: tag,
       topics: topics,
+      pubsub: PubSub.adapter(),
       seats: List.to_tuple(seats),
       rounds: List.to_tuple(rounds),
       n_members: length(opts[:spec].members),
@@ -294,7 +298,7 @@ defmodule CouncilEx.RunServer do
   end
 
   @impl true
-  def handle_info({:council_ex_run, tag, event}, %{tag: tag} = state), do: handle_event(event, state)
+  def handle_info({:council_ex_run, tag, events}, %{tag: tag} = state), do: handle_events(events, state)
   def handle_info({:external_token, idx, seat, chunk}, state), do: external_token(idx, seat, chunk, state)
   def handle_info({:external_timeout, ref}, state), do: external_timeout(ref, state)
   def handle_info({ref, result}, %{external: external} = state) when is_map_key(external, ref),
@@ -327,6 +331,16 @@ defmodule CouncilEx.RunServer do
   def handle_info(_other, state), do: {:noreply, state}
 
   ## Engine events
+
+  # The engine sends the events of one step together, in order.
+  defp handle_events([], state), do: {:noreply, state}
+
+  defp handle_events([event | rest], state) do
+    case handle_event(event, state) do
+      {:noreply, state} -> handle_events(rest, state)
+      stop -> stop
+    end
+  end
 
   defp handle_event({:round_started, step, round, iteration}, state) do
     name = elem(state.rounds, round).name
@@ -752,5 +766,7 @@ defmodule CouncilEx.RunServer do
   defp member_status(:cancelled), do: :cancelled
   defp member_status(_), do: :error
 
-  defp broadcast(state, event), do: Enum.each(state.topics, &PubSub.broadcast(&1, event))
+  # The adapter is looked up once per run, not once per event.
+  defp broadcast(%{pubsub: {adapter, config}} = state, event),
+    do: Enum.each(state.topics, &adapter.broadcast(config, &1, event))
 end

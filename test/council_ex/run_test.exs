@@ -226,7 +226,12 @@ defmodule CouncilEx.RunTest do
       events = collect_events("secret-1")
       {:ok, result} = CouncilEx.await(pid)
 
-      text = inspect({events, result, :sys.get_state(pid)}, limit: :infinity, printable_limit: :infinity)
+      # Nor do the start options, which carry the run's lowered plan into
+      # the RunServer (and into a supervisor's child spec).
+      {:ok, start_opts} = CouncilEx.server_opts(TestCouncils.Three, @question, [])
+      assert start_opts[:plan]
+
+      text = inspect({events, result, :sys.get_state(pid), start_opts}, limit: :infinity, printable_limit: :infinity)
       refute text =~ "sk-test-secret-4242"
       assert {"authorization", "Bearer sk-test-secret-4242"} in hd(FakeProvider.requests(fake)).headers
     end
