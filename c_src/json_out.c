@@ -58,6 +58,11 @@ int json_put_string(buf *b, const char *s, size_t len) {
   if (buf_append(b, "\"", 1) != 0)
     return -1;
   while (i < len) {
+    /* Most text is plain: skip it a byte at a time, without a call. */
+    if (p[i] >= 0x20 && p[i] != '"' && p[i] != '\\' && p[i] != 0xE2) {
+      i++;
+      continue;
+    }
     const char *esc = json_escape(p + i, len - i, tmp, &used);
 
     if (esc != NULL) {

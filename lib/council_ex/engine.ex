@@ -191,6 +191,7 @@ defmodule CouncilEx.Engine do
 
   defp build_seats(seats, opts) do
     providers = Application.get_env(:council_ex, :providers, [])
+    opts = run_defaults(opts)
 
     seats
     |> Enum.reduce_while({:ok, []}, fn seat, {:ok, acc} ->
@@ -464,6 +465,16 @@ defmodule CouncilEx.Engine do
       {:error, why} ->
         {:error, %Error{validation(:missing_api_key, why) | member_id: id, provider: provider}}
     end
+  end
+
+  # The run-level settings every seat falls back to, looked up once per run
+  # rather than once per seat.
+  defp run_defaults(opts) do
+    [
+      member_timeout_ms: opt(opts, :member_timeout_ms, @default_timeout_ms),
+      connect_timeout_ms: opt(opts, :connect_timeout_ms, @default_connect_timeout_ms),
+      retry: retry_policy([], opts)
+    ] ++ opts
   end
 
   defp opt(opts, key, default) do

@@ -6,7 +6,8 @@ defmodule CouncilEx.Input do
 
   @spec render(term()) :: {:ok, String.t()} | {:error, String.t()}
   def render(input) when is_binary(input) do
-    if String.valid?(input), do: {:ok, input}, else: {:error, "input is not valid UTF-8"}
+    # A BIF: String.valid?/1 walks the text in Elixir, codepoint by codepoint.
+    if is_binary(:unicode.characters_to_binary(input)), do: {:ok, input}, else: {:error, "input is not valid UTF-8"}
   end
 
   def render(%{} = input) when not is_struct(input) do

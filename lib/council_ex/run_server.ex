@@ -599,9 +599,7 @@ defmodule CouncilEx.RunServer do
       _ -> broadcast(state, {:run_failed, state.run_id, errors, result})
     end
 
-    state = %{state | status: status, result: result, run: nil, current_round: nil}
-    Process.send_after(self(), :expire, state.retention_ms)
-    reply_waiters(state)
+    reply_waiters(%{state | status: status, result: result, run: nil, current_round: nil})
   end
 
   # A cancelled run stops mid-round: keep what its members reported.
@@ -618,7 +616,14 @@ defmodule CouncilEx.RunServer do
     Enum.each(state.waiters, fn {from, _} -> GenServer.reply(from, reply(state)) end)
     stop? = Enum.any?(state.waiters, fn {_, stop?} -> stop? end)
     state = %{state | waiters: []}
-    if stop?, do: {:stop, :normal, state}, else: {:noreply, state}
+
+    if stop? do
+      {:stop, :normal, state}
+    else
+      # Stays registered for the retention time, so state/2 and await/2 answer.
+      Process.send_after(self(), :expire, state.retention_ms)
+      {:noreply, state}
+    end
   end
 
   defp reply(%{status: :completed, result: result}), do: {:ok, result}
