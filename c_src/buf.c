@@ -10,7 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BUF_MIN_CAP 64
+/* Request bodies and replies are rarely smaller: fewer reallocs. */
+#define BUF_MIN_CAP 512
 
 void buf_init(buf *b, size_t limit) {
   b->data = NULL;
@@ -21,7 +22,7 @@ void buf_init(buf *b, size_t limit) {
 
 /* Makes room for `extra` more bytes plus the NUL. On failure nothing
  * changes. */
-static int buf_reserve(buf *b, size_t extra) {
+int buf_reserve(buf *b, size_t extra) {
   size_t need, cap;
   char *p;
 
@@ -33,7 +34,11 @@ static int buf_reserve(buf *b, size_t extra) {
   if (need + 1 <= b->cap)
     return 0;
 
-  cap = b->cap < BUF_MIN_CAP ? BUF_MIN_CAP : b->cap;
+  /* A first reservation larger than the minimum is a known size (a reply's
+   * Content-Length): exactly that, no doubling. */
+  cap = b->cap == 0 ? need + 1 : b->cap;
+  if (cap < BUF_MIN_CAP)
+    cap = BUF_MIN_CAP;
   while (cap < need + 1) {
     if (cap > SIZE_MAX / 2) {
       cap = need + 1;

@@ -15,6 +15,9 @@ typedef struct buf {
 } buf;
 
 void buf_init(buf *b, size_t limit);
+
+/* Makes room for `extra` more bytes at once (e.g. a known body size). */
+int buf_reserve(buf *b, size_t extra);
 int buf_append(buf *b, const void *data, size_t len);
 int buf_puts(buf *b, const char *s);
 /* Appends a formatted string (vsnprintf underneath). */

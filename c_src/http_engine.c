@@ -33,6 +33,7 @@
 #define MAX_WAIT_MS 1000 /* an upper bound on one sleep, as a safety net */
 #define MAX_EVENTS 256
 #define CONNECTION_CACHE 1024 /* idle connections kept per engine */
+#define PRESIZE_MAX (1u << 20) /* largest body buffer sized from its header */
 
 struct http_transfer {
   CURL *easy;
@@ -178,6 +179,10 @@ static size_t header_cb(char *line, size_t size, size_t nmemb, void *userp) {
       t->too_large = 1;
       return 0;
     }
+    /* The whole body in one allocation rather than by doubling (up to a
+     * point: a server may announce more than it sends). */
+    if(end != value && t->resp.len == 0 && cl <= PRESIZE_MAX)
+      buf_reserve(&t->resp, (size_t)cl);
   }
   return len;
 }
