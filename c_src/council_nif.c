@@ -445,11 +445,15 @@ static void io_emit(void *ctx, rl_run *run, const rl_event *ev) {
 }
 
 /* Called on the engine thread after every step of a run: sends its events;
- * once the run has finished, the engine lets go of it. Releasing may free
+ * once the run has finished, the engine frees it and lets go of it. Releasing may free
  * the run right here, so nothing may touch r afterwards. */
 static void engine_step_done(run_res *r) {
   flush_owner(r);
   if(r->finished && r->engine_ref) {
+    /* Nothing reads a finished run: free it here, on the thread that
+     * allocated most of it, not in the destructor on a scheduler. */
+    rl_run_free(r->run);
+    r->run = NULL;
     r->engine_ref = 0;
     enif_release_resource(r);
   }
