@@ -82,11 +82,20 @@ test-elixir:
 demo: deps
 	mix run scripts/demo.exs
 
-bench: deps
-	MIX_ENV=bench mix run bench/council_bench.exs
+# The engine's HTTP layer alone (http_engine.c, no BEAM, no round loop):
+# the bench's row (d), what libcurl costs before anything else.
+BENCH_FLOOR = _build/bench/engine_floor
+
+$(BENCH_FLOOR): bench/c/engine_floor.c c_src/http_engine.c c_src/http_engine.h c_src/buf.c c_src/buf.h
+	mkdir -p $(dir $@)
+	$(CC) -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Ic_src -o $@ \
+	  bench/c/engine_floor.c c_src/http_engine.c c_src/buf.c -lcurl -lpthread
+
+bench: deps $(BENCH_FLOOR)
+	BENCH_FLOOR=$(BENCH_FLOOR) MIX_ENV=bench mix run bench/council_bench.exs
 
 bench-rounds: deps
 	MIX_ENV=bench mix run bench/rounds_bench.exs
 
 clean:
-	rm -rf $(OBJ_DIR) $(NIF_SO) $(CTEST_DIR)
+	rm -rf $(OBJ_DIR) $(NIF_SO) $(CTEST_DIR) $(BENCH_FLOOR)

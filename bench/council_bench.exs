@@ -8,7 +8,12 @@
 #
 #   (a) wrk, 64 connections, POSTing member-sized requests: the ceiling;
 #   (b) a council written with :httpc, 64 concurrent councils: the baseline;
-#   (c) the engine, CouncilEx.run/3 on the same council, 64 concurrent runs.
+#   (c) the engine, CouncilEx.run/3 on the same council, 64 concurrent runs;
+#   (d) the engine's HTTP layer alone (bench/c/engine_floor.c: http_engine.c
+#       on the same engine threads, no BEAM, no round loop, no JSON) with as
+#       many transfers in flight as (c) at most (64 x 5): what libcurl costs
+#       before anything CouncilEx adds. Skipped unless BENCH_FLOOR names the
+#       binary (`make bench` builds it).
 #
 # A council makes 6 calls (5 members, then the chair), so (b) and (c) report
 # 6 calls per completed council. The targets are engine/wrk >= 0.15 and
@@ -116,7 +121,7 @@ defmodule CouncilEx.Bench do
           step(:wrk, fn -> wrk(base_url, config) end),
           step(:httpc, fn -> httpc(base_url, config) end),
           step(:engine, fn -> engine(base_url, config) end)
-        ]
+        ] ++ floor_step(base_url, config)
       after
         Nginx.stop(nginx)
       end
@@ -160,6 +165,32 @@ defmodule CouncilEx.Bench do
       end,
       config
     )
+  end
+
+  defp floor_step(base_url, config) do
+    case System.get_env("BENCH_FLOOR") do
+      nil -> []
+      binary -> [step(:floor, fn -> floor(Path.expand(binary), base_url, config) end)]
+    end
+  end
+
+  defp floor(binary, base_url, config) do
+    url = base_url <> "/chat/completions"
+    body = JSON.encode!(member_request("bench-model-1"))
+    in_flight = config.concurrency * 5
+    engines = Application.get_env(:council_ex, :engine_threads, 2)
+    run = fn seconds -> System.cmd(binary, [url, "#{seconds}", "#{in_flight}", "#{engines}", body], stderr_to_stdout: true) end
+    run.(config.warmup)
+
+    case run.(config.seconds) do
+      {out, 0} ->
+        [_, calls, seconds, errors] = Regex.run(~r/calls=(\d+) seconds=([\d.]+) errors=(\d+)/, out)
+        {calls, seconds} = {String.to_integer(calls), String.to_float(seconds)}
+        %{rate: calls / seconds, calls: calls, errors: String.to_integer(errors), first_error: nil, elapsed: seconds}
+
+      {out, status} ->
+        raise "#{binary} failed (exit status #{status}):\n#{out}"
+    end
   end
 
   # Compiled here, from a string, rather than at the top of the file: a
@@ -327,6 +358,7 @@ defmodule CouncilEx.Bench do
     engine = by_name[:engine]
     ratio(engine, by_name[:wrk], "engine / wrk", @targets[:engine_vs_wrk])
     ratio(engine, by_name[:httpc], "engine / httpc", @targets[:engine_vs_httpc])
+    if by_name[:floor], do: ratio(engine, by_name[:floor], "engine / (d)", nil)
 
     for %{failure: failure, name: name} <- results do
       IO.puts("\n#{label(name)} FAILED:\n#{failure}")
@@ -344,12 +376,16 @@ defmodule CouncilEx.Bench do
   end
 
   defp print_row(result) do
-    councils = if result.name == :wrk, do: "-", else: format(result.councils / result.elapsed)
+    councils = if result.name in [:wrk, :floor], do: "-", else: format(result.councils / result.elapsed)
 
     IO.puts(
       "#{pad(label(result.name), 34)}#{lpad(format(result.rate), 12)}" <>
         "#{lpad(councils, 12)}#{lpad(result.errors, 8)}"
     )
+  end
+
+  defp ratio(%{rate: engine}, %{rate: other}, name, nil) when other > 0 do
+    IO.puts("#{pad(name, 18)}#{lpad(:erlang.float_to_binary(engine / other, decimals: 3), 8)}   (no target: what the BEAM side and the round loop cost)")
   end
 
   defp ratio(%{rate: engine}, %{rate: other}, name, target) when other > 0 do
@@ -362,12 +398,13 @@ defmodule CouncilEx.Bench do
   end
 
   defp ratio(_engine, _other, name, target) do
-    IO.puts("#{pad(name, 18)}#{lpad("n/a", 8)}   target >= #{target}   -")
+    IO.puts("#{pad(name, 18)}#{lpad("n/a", 8)}#{if target, do: "   target >= #{target}   -"}")
   end
 
   defp label(:wrk), do: "(a) wrk -> nginx"
   defp label(:httpc), do: "(b) :httpc council (baseline)"
   defp label(:engine), do: "(c) CouncilEx engine"
+  defp label(:floor), do: "(d) engine HTTP layer alone (C)"
 
   defp format(number), do: :erlang.float_to_binary(number / 1, decimals: 1)
   defp pad(text, width), do: String.pad_trailing(to_string(text), width)
