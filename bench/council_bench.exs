@@ -88,7 +88,7 @@ end
 defmodule CouncilEx.Bench do
   @moduledoc false
 
-  alias CouncilEx.Bench.{HttpcCouncil, Nginx, Wrk}
+  alias CouncilEx.Bench.{HttpcCouncil, Nginx, ThreadCpu, Wrk}
   alias CouncilEx.JSON
 
   # ~300 bytes of request JSON per member call, like a real question.
@@ -119,8 +119,8 @@ defmodule CouncilEx.Bench do
 
         [
           step(:wrk, fn -> wrk(base_url, config) end),
-          step(:httpc, fn -> httpc(base_url, config) end),
-          step(:engine, fn -> engine(base_url, config) end)
+          step(:httpc, fn -> httpc(base_url, config, nginx.os_pid) end),
+          step(:engine, fn -> engine(base_url, config, nginx.os_pid) end)
         ] ++ floor_step(base_url, config)
       after
         Nginx.stop(nginx)
@@ -139,12 +139,12 @@ defmodule CouncilEx.Bench do
     Wrk.run(url, config.seconds, config.concurrency, body)
   end
 
-  defp httpc(base_url, config) do
+  defp httpc(base_url, config, nginx_pid) do
     :ok = HttpcCouncil.start_profile()
-    measure(fn -> HttpcCouncil.run(base_url, @question) end, config)
+    measure(fn -> HttpcCouncil.run(base_url, @question) end, config, nginx_pid)
   end
 
-  defp engine(base_url, config) do
+  defp engine(base_url, config, nginx_pid) do
     Application.put_env(:council_ex, :providers,
       bench: [
         adapter: CouncilEx.Provider.Adapters.OpenAI,
@@ -163,7 +163,8 @@ defmodule CouncilEx.Bench do
           {:error, _} = error -> error
         end
       end,
-      config
+      config,
+      nginx_pid
     )
   end
 
@@ -184,9 +185,19 @@ defmodule CouncilEx.Bench do
 
     case run.(config.seconds) do
       {out, 0} ->
-        [_, calls, seconds, errors] = Regex.run(~r/calls=(\d+) seconds=([\d.]+) errors=(\d+)/, out)
+        [_, calls, seconds, errors, cpu_us] =
+          Regex.run(~r/calls=(\d+) seconds=([\d.]+) errors=(\d+) cpu_us=(\d+)/, out)
+
         {calls, seconds} = {String.to_integer(calls), String.to_float(seconds)}
-        %{rate: calls / seconds, calls: calls, errors: String.to_integer(errors), first_error: nil, elapsed: seconds}
+
+        %{
+          rate: calls / seconds,
+          calls: calls,
+          errors: String.to_integer(errors),
+          first_error: nil,
+          elapsed: seconds,
+          cpu: %{engine: String.to_integer(cpu_us)}
+        }
 
       {out, status} ->
         raise "#{binary} failed (exit status #{status}):\n#{out}"
@@ -216,10 +227,13 @@ defmodule CouncilEx.Bench do
 
   # Runs `fun` in `config.concurrency` loops, first for the warm-up, then
   # for the measured period. A council started before the deadline counts
-  # even if it ends after it, and the period is stretched to match.
-  defp measure(fun, config) do
+  # even if it ends after it, and the period is stretched to match. Given
+  # nginx's pid, also reports the period's CPU time by thread group.
+  defp measure(fun, config, nginx_pid \\ nil) do
     run_loops(fun, config.warmup, config.concurrency)
-    run_loops(fun, config.seconds, config.concurrency)
+    before = nginx_pid && ThreadCpu.snapshot(nginx_pid)
+    result = run_loops(fun, config.seconds, config.concurrency)
+    if nginx_pid, do: Map.put(result, :cpu, ThreadCpu.diff(before, ThreadCpu.snapshot(nginx_pid))), else: result
   end
 
   defp run_loops(fun, seconds, concurrency) do
@@ -359,6 +373,7 @@ defmodule CouncilEx.Bench do
     ratio(engine, by_name[:wrk], "engine / wrk", @targets[:engine_vs_wrk])
     ratio(engine, by_name[:httpc], "engine / httpc", @targets[:engine_vs_httpc])
     if by_name[:floor], do: ratio(engine, by_name[:floor], "engine / (d)", nil)
+    cpu_report(results)
 
     for %{failure: failure, name: name} <- results do
       IO.puts("\n#{label(name)} FAILED:\n#{failure}")
@@ -369,6 +384,18 @@ defmodule CouncilEx.Bench do
     end
 
     IO.puts("\n(#{config.seconds} s per measurement; a council is #{@calls_per_council} calls)")
+  end
+
+  # Where the CPU went, per call: what the engine threads, the schedulers
+  # and nginx spend on each (from /proc, over the measured period).
+  defp cpu_report(results) do
+    rows =
+      for %{cpu: cpu, calls: calls, name: name} <- results, calls > 0 do
+        parts = for {group, us} <- Enum.sort(cpu), do: "#{group} #{:erlang.float_to_binary(us / calls, decimals: 1)}"
+        "  #{pad(label(name), 34)}#{Enum.join(parts, ", ")}"
+      end
+
+    if rows != [], do: IO.puts("\nCPU time per call (µs), by thread group:\n" <> Enum.join(rows, "\n"))
   end
 
   defp print_row(%{failure: _} = result) do

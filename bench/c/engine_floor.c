@@ -6,11 +6,13 @@
  *
  *   engine_floor URL SECONDS CONCURRENCY ENGINES BODY
  *
- * Prints one line: "calls=N seconds=S errors=E". */
+ * Prints one line: "calls=N seconds=S errors=E cpu_us=U", U being the CPU
+ * time the process used (its engine threads, nearly all of it). */
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "http_engine.h"
@@ -84,7 +86,12 @@ int main(int argc, char **argv) {
   atomic_store(&stopping, 1);
   for(int i = 0; i < n_eng; i++)
     http_engine_stop(engines[i]);
-  printf("calls=%ld seconds=%.3f errors=%ld\n", n, elapsed, atomic_load(&errors));
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  long cpu_us = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000L +
+                ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
+  printf("calls=%ld seconds=%.3f errors=%ld cpu_us=%ld\n", n, elapsed,
+         atomic_load(&errors), cpu_us);
   free(slots);
   return 0;
 }
