@@ -180,7 +180,13 @@ defmodule CouncilEx.Bench do
     body = JSON.encode!(member_request("bench-model-1"))
     in_flight = config.concurrency * 5
     engines = Application.get_env(:council_ex, :engine_threads, 2)
-    run = fn seconds -> System.cmd(binary, [url, "#{seconds}", "#{in_flight}", "#{engines}", body], stderr_to_stdout: true) end
+
+    run = fn seconds ->
+      System.cmd(binary, [url, "#{seconds}", "#{in_flight}", "#{engines}", body],
+        stderr_to_stdout: true
+      )
+    end
+
     run.(config.warmup)
 
     case run.(config.seconds) do
@@ -233,7 +239,10 @@ defmodule CouncilEx.Bench do
     run_loops(fun, config.warmup, config.concurrency)
     before = nginx_pid && ThreadCpu.snapshot(nginx_pid)
     result = run_loops(fun, config.seconds, config.concurrency)
-    if nginx_pid, do: Map.put(result, :cpu, ThreadCpu.diff(before, ThreadCpu.snapshot(nginx_pid))), else: result
+
+    if nginx_pid,
+      do: Map.put(result, :cpu, ThreadCpu.diff(before, ThreadCpu.snapshot(nginx_pid))),
+      else: result
   end
 
   defp run_loops(fun, seconds, concurrency) do
@@ -391,11 +400,15 @@ defmodule CouncilEx.Bench do
   defp cpu_report(results) do
     rows =
       for %{cpu: cpu, calls: calls, name: name} <- results, calls > 0 do
-        parts = for {group, us} <- Enum.sort(cpu), do: "#{group} #{:erlang.float_to_binary(us / calls, decimals: 1)}"
+        parts =
+          for {group, us} <- Enum.sort(cpu),
+              do: "#{group} #{:erlang.float_to_binary(us / calls, decimals: 1)}"
+
         "  #{pad(label(name), 34)}#{Enum.join(parts, ", ")}"
       end
 
-    if rows != [], do: IO.puts("\nCPU time per call (µs), by thread group:\n" <> Enum.join(rows, "\n"))
+    if rows != [],
+      do: IO.puts("\nCPU time per call (µs), by thread group:\n" <> Enum.join(rows, "\n"))
   end
 
   defp print_row(%{failure: _} = result) do
@@ -403,7 +416,8 @@ defmodule CouncilEx.Bench do
   end
 
   defp print_row(result) do
-    councils = if result.name in [:wrk, :floor], do: "-", else: format(result.councils / result.elapsed)
+    councils =
+      if result.name in [:wrk, :floor], do: "-", else: format(result.councils / result.elapsed)
 
     IO.puts(
       "#{pad(label(result.name), 34)}#{lpad(format(result.rate), 12)}" <>
@@ -412,7 +426,9 @@ defmodule CouncilEx.Bench do
   end
 
   defp ratio(%{rate: engine}, %{rate: other}, name, nil) when other > 0 do
-    IO.puts("#{pad(name, 18)}#{lpad(:erlang.float_to_binary(engine / other, decimals: 3), 8)}   (no target: what the BEAM side and the round loop cost)")
+    IO.puts(
+      "#{pad(name, 18)}#{lpad(:erlang.float_to_binary(engine / other, decimals: 3), 8)}   (no target: what the BEAM side and the round loop cost)"
+    )
   end
 
   defp ratio(%{rate: engine}, %{rate: other}, name, target) when other > 0 do

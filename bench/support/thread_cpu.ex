@@ -19,13 +19,18 @@ defmodule CouncilEx.Bench.ThreadCpu do
           end
       end
 
-    nginx = [nginx_pid | children(nginx_pid)] |> Enum.map(&(cpu_us("/proc/#{&1}/stat") || 0)) |> Enum.sum()
+    nginx =
+      [nginx_pid | children(nginx_pid)]
+      |> Enum.map(&(cpu_us("/proc/#{&1}/stat") || 0))
+      |> Enum.sum()
+
     Map.put(vm, :nginx, nginx)
   end
 
   @doc "The CPU microseconds each group used between two snapshots."
   @spec diff(map(), map()) :: %{atom() => non_neg_integer()}
-  def diff(before, later), do: Map.new(later, fn {group, us} -> {group, us - Map.get(before, group, 0)} end)
+  def diff(before, later),
+    do: Map.new(later, fn {group, us} -> {group, us - Map.get(before, group, 0)} end)
 
   defp group(comm) do
     comm = String.trim(comm)
