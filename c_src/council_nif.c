@@ -31,8 +31,8 @@ typedef struct run_res {
   ErlNifEnv *tag_env; /* holds the caller's tag for the run's lifetime */
   ERL_NIF_TERM tag;
   ErlNifEnv *msg_env; /* engine thread only: messages to the owner */
-  ERL_NIF_TERM queued; /* engine thread only: events not yet sent, newest first */
-  unsigned n_queued;
+  ERL_NIF_TERM queued; /* engine thread only: unsent events, newest first */
+  unsigned n_queued;  /* engine thread only: how many */
   int engine_ref;     /* engine thread only: the engine holds a reference */
   int finished;       /* engine thread only: a terminal event went out */
 } run_res;
@@ -397,10 +397,10 @@ static void *io_start_call(void *ctx, rl_call *call, const http_request *req) {
   if(!seat_external(call))
     return http_transfer_start(r->eng, req, http_done_cb, call);
   queue_owner(r, enif_make_tuple5(r->msg_env, am_call,
-                                 enif_make_uint64(r->msg_env, call->step),
-                                 enif_make_uint64(r->msg_env, call->index),
-                                 enif_make_uint64(r->msg_env, call->seat),
-                                 make_str(r->msg_env, req->body, req->body_len)));
+                                  enif_make_uint64(r->msg_env, call->step),
+                                  enif_make_uint64(r->msg_env, call->index),
+                                  enif_make_uint64(r->msg_env, call->seat),
+                                  make_str(r->msg_env, req->body, req->body_len)));
   return call;
 }
 
@@ -445,8 +445,8 @@ static void io_emit(void *ctx, rl_run *run, const rl_event *ev) {
 }
 
 /* Called on the engine thread after every step of a run: sends its events;
- * once the run has finished, the engine frees it and lets go of it. Releasing may free
- * the run right here, so nothing may touch r afterwards. */
+ * once the run has finished, the engine frees it and lets go of it.
+ * Releasing may free r right here, so nothing may touch r afterwards. */
 static void engine_step_done(run_res *r) {
   flush_owner(r);
   if(r->finished && r->engine_ref) {

@@ -15,6 +15,8 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include <curl/curl.h>
+
 #include "http_engine.h"
 
 typedef struct slot {
@@ -54,12 +56,17 @@ static double now_s(void) {
 
 int main(int argc, char **argv) {
   if(argc != 6) {
-    fprintf(stderr, "usage: %s URL SECONDS CONCURRENCY ENGINES BODY\n", argv[0]);
+    fprintf(stderr, "usage: %s URL SECONDS CONCURRENCY ENGINES BODY\n",
+            argv[0]);
     return 2;
   }
-  int seconds = atoi(argv[2]), concurrency = atoi(argv[3]), n_eng = atoi(argv[4]);
+  int seconds = atoi(argv[2]), concurrency = atoi(argv[3]);
+  int n_eng = atoi(argv[4]);
   if(seconds < 1 || concurrency < 1 || n_eng < 1 || n_eng > 16)
     return 2;
+  /* Once, before any thread: libcurl's global setup is not thread-safe. */
+  if(curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+    return 1;
 
   static const char *const headers[] = {"Authorization: Bearer bench-key"};
   http_engine *engines[16];
@@ -75,8 +82,9 @@ int main(int argc, char **argv) {
   double t0 = now_s();
   for(int i = 0; i < concurrency; i++) {
     slots[i].eng = engines[i % n_eng];
-    slots[i].req = (http_request){.url = argv[1], .headers = headers, .n_headers = 1,
-                                  .body = argv[5], .body_len = strlen(argv[5])};
+    slots[i].req = (http_request){.url = argv[1], .headers = headers,
+                                  .n_headers = 1, .body = argv[5],
+                                  .body_len = strlen(argv[5])};
     http_engine_post(slots[i].eng, task_start, &slots[i]);
   }
   struct timespec sleep = {seconds, 0};
@@ -93,5 +101,6 @@ int main(int argc, char **argv) {
   printf("calls=%ld seconds=%.3f errors=%ld cpu_us=%ld\n", n, elapsed,
          atomic_load(&errors), cpu_us);
   free(slots);
+  curl_global_cleanup();
   return 0;
 }

@@ -1,9 +1,10 @@
 defmodule CouncilEx.Engine do
   @moduledoc false
   # Lowers a %CouncilEx.Spec{} plus input and run options into the map the C
-  # round loop runs (see decode_spec in c_src/council_nif.c), resolving
-  # providers and API keys at the last moment. The map holds secrets: it is
-  # handed straight to the NIF and never stored, logged or returned.
+  # round loop runs (see c_src/spec_nif.c). prepare/3 lowers it with each API
+  # key as a placeholder, so the plan can travel to the run's process;
+  # start/2 puts the keys in at the last moment. The keyed map is handed
+  # straight to the NIF and never stored, logged or returned.
 
   import Bitwise
 
@@ -72,7 +73,8 @@ defmodule CouncilEx.Engine do
          do: api_key(provider, provider_opts, id)
   end
 
-  # The C spec (holds secrets), the seat infos and the round infos.
+  # The C spec (its keys as placeholders), the seat infos and the round
+  # infos.
   defp lower(spec, input, opts) do
     judges = Rounds.judge_seats(spec)
     n_members = length(spec.members)

@@ -102,6 +102,40 @@ Test(buf, one_large_append) {
   free(big);
 }
 
+/* A reply's buffer is sized once from its Content-Length: the body then
+ * fits without another allocation, and appends past it still grow. */
+Test(buf, reserve_sizes_a_known_body_exactly) {
+  char body[3000];
+  buf b;
+
+  memset(body, 'r', sizeof(body));
+  buf_init(&b, 0);
+  cr_assert_eq(buf_reserve(&b, sizeof(body)), 0);
+  cr_assert_eq(b.cap, sizeof(body) + 1);
+  cr_assert_eq(b.len, 0);
+  char *data = b.data;
+  cr_assert_eq(buf_append(&b, body, sizeof(body)), 0);
+  cr_assert_eq(b.data, data);
+  cr_assert_eq(b.cap, sizeof(body) + 1);
+  cr_assert_eq(buf_append(&b, "!", 1), 0);
+  cr_assert_eq(b.len, sizeof(body) + 1);
+  cr_assert_eq(b.data[sizeof(body)], '!');
+  cr_assert_eq(b.data[b.len], '\0');
+  buf_free(&b);
+}
+
+Test(buf, reserve_respects_the_limit) {
+  buf b;
+
+  buf_init(&b, 100);
+  cr_assert_eq(buf_reserve(&b, 101), -1);
+  cr_assert_null(b.data);
+  cr_assert_eq(buf_reserve(&b, 100), 0);
+  cr_assert_eq(buf_append(&b, "ok", 2), 0);
+  cr_assert_str_eq(b.data, "ok");
+  buf_free(&b);
+}
+
 Test(buf, limit_allows_exactly_limit_bytes) {
   buf b;
 
