@@ -760,7 +760,10 @@ defmodule CouncilEx.DynamicCouncilTest do
 
       assert [{:run_started, ^run_id, "dynamic:seo-council-1", _} | _] = collect_events(run_id)
 
-      [seo_req, content_req, chair_req] = FakeProvider.requests(fake)
+      # The members' calls race each other; the chair's comes last.
+      [member_a, member_b, chair_req] = FakeProvider.requests(fake)
+      system = fn req -> hd(req.body["messages"])["content"] end
+      {[seo_req], [content_req]} = Enum.split_with([member_a, member_b], &(system.(&1) == "Audit SEO."))
       assert seo_req.body["model"] == "profile-model"
       assert seo_req.body["temperature"] == 0.9
       assert hd(seo_req.body["messages"]) == %{"role" => "system", "content" => "Audit SEO."}
