@@ -160,6 +160,24 @@ defmodule CouncilEx.Councils.Builder do
   def put_chair_opts({first, opts}, extra), do: {first, Keyword.merge(opts, extra)}
 
   @doc """
+  `new/1` of a topology of members and a chair whose rounds follow from its
+  checked options: checks `opts` (allowing the `extra` keys), then compiles
+  the module (`rounds_fun` gets the checked options).
+  """
+  def new(topology, opts, extra, rounds_fun) do
+    opts = module_opts!(topology, opts, extra)
+    members = members!(topology, opts[:members])
+    chair = chair!(topology, opts[:chair])
+    compile(topology, opts, members, chair, rounds_fun.(opts))
+  end
+
+  @doc "`new_dynamic/1` of the same topologies: checks `opts`, then builds the `%DynamicCouncil{}`."
+  def new_dynamic(topology, opts, extra, rounds_fun) do
+    opts = dynamic_opts!(topology, opts, extra)
+    dynamic(opts, rounds_fun.(opts))
+  end
+
+  @doc """
   Generates the council module and returns its name: `opts[:as]`, or a
   unique name under `topology`. `rounds` are `[{type, opts}]`; `extra` is
   quoted code added to the module (or nil).

@@ -35,24 +35,11 @@ defmodule CouncilEx.Councils.Consensus do
 
   @doc "Defines the council module and returns its name."
   @spec new(keyword()) :: module()
-  def new(opts) do
-    opts = Builder.module_opts!(__MODULE__, opts, [:max_iterations, :until])
-
-    Builder.compile(
-      __MODULE__,
-      opts,
-      Builder.members!(__MODULE__, opts[:members]),
-      Builder.chair!(__MODULE__, opts[:chair]),
-      rounds(opts, :until)
-    )
-  end
+  def new(opts), do: Builder.new(__MODULE__, opts, [:max_iterations, :until], &rounds(&1, :until))
 
   @doc "Builds the council as a `%CouncilEx.DynamicCouncil{}`."
   @spec new_dynamic(keyword()) :: CouncilEx.DynamicCouncil.t()
-  def new_dynamic(opts) do
-    opts = Builder.dynamic_opts!(__MODULE__, opts, [:max_iterations, :until_ref])
-    Builder.dynamic(opts, rounds(opts, :until_ref))
-  end
+  def new_dynamic(opts), do: Builder.new_dynamic(__MODULE__, opts, [:max_iterations, :until_ref], &rounds(&1, :until_ref))
 
   defp rounds(opts, until_key) do
     max = Builder.pos_integer!(__MODULE__, :max_iterations, Keyword.get(opts, :max_iterations, 3))

@@ -25,24 +25,11 @@ defmodule CouncilEx.Councils.PeerReview do
 
   @doc "Defines the council module and returns its name."
   @spec new(keyword()) :: module()
-  def new(opts) do
-    opts = Builder.module_opts!(__MODULE__, opts, [])
-
-    Builder.compile(
-      __MODULE__,
-      opts,
-      Builder.members!(__MODULE__, opts[:members]),
-      Builder.chair!(__MODULE__, opts[:chair]),
-      rounds()
-    )
-  end
+  def new(opts), do: Builder.new(__MODULE__, opts, [], &rounds/1)
 
   @doc "Builds the council as a `%CouncilEx.DynamicCouncil{}`."
   @spec new_dynamic(keyword()) :: CouncilEx.DynamicCouncil.t()
-  def new_dynamic(opts) do
-    opts = Builder.dynamic_opts!(__MODULE__, opts, [])
-    Builder.dynamic(opts, rounds())
-  end
+  def new_dynamic(opts), do: Builder.new_dynamic(__MODULE__, opts, [], &rounds/1)
 
-  defp rounds, do: [{:independent_analysis, []}, {:critique, []}, {:peer_review, []}]
+  defp rounds(_opts), do: [{:independent_analysis, []}, {:critique, []}, {:peer_review, []}]
 end

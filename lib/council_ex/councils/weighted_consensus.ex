@@ -31,24 +31,11 @@ defmodule CouncilEx.Councils.WeightedConsensus do
 
   @doc "Defines the council module and returns its name."
   @spec new(keyword()) :: module()
-  def new(opts) do
-    opts = Builder.module_opts!(__MODULE__, opts, [:expose_confidence])
-
-    Builder.compile(
-      __MODULE__,
-      opts,
-      Builder.members!(__MODULE__, opts[:members]),
-      Builder.chair!(__MODULE__, opts[:chair]),
-      rounds(opts)
-    )
-  end
+  def new(opts), do: Builder.new(__MODULE__, opts, [:expose_confidence], &rounds/1)
 
   @doc "Builds the council as a `%CouncilEx.DynamicCouncil{}`."
   @spec new_dynamic(keyword()) :: CouncilEx.DynamicCouncil.t()
-  def new_dynamic(opts) do
-    opts = Builder.dynamic_opts!(__MODULE__, opts, [:expose_confidence])
-    Builder.dynamic(opts, rounds(opts))
-  end
+  def new_dynamic(opts), do: Builder.new_dynamic(__MODULE__, opts, [:expose_confidence], &rounds/1)
 
   defp rounds(opts),
     do: [
