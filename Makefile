@@ -13,14 +13,20 @@ NIF_SO   = $(PRIV_DIR)/council_ex_nif.so
 SHELL  = /bin/bash
 CC     ?= cc
 CFLAGS ?= -O2 -g
-CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fPIC -fvisibility=hidden \
-          -I/usr/include/cjson -MMD -MP
-LDLIBS  = -lcjson -lcurl -lpthread -lm
+# One set of language and warning flags for every C build here.
+C_STD    = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror
+# c_src/ has one folder per stage of a run (see ARCHITECTURE.md); headers
+# are included by name, so every folder is on the include path.
+C_DIRS   = $(patsubst %/,%,$(sort $(dir $(wildcard c_src/*/*.c))))
+C_INC    = -I/usr/include/cjson -Ic_src $(addprefix -I,$(C_DIRS))
+CFLAGS  += $(C_STD) -fPIC -fvisibility=hidden $(C_INC) -MMD -MP
+LDLIBS   = -lcjson -lcurl -lpthread -lm
 
 # Pure C core: no erl_nif.h, tested by Criterion under ASan/UBSan.
-CORE_SRC = $(filter-out $(wildcard c_src/*_nif.c),$(wildcard c_src/*.c))
-# NIF glue: the only files that include erl_nif.h.
-NIF_SRC  = $(wildcard c_src/*_nif.c)
+CORE_SRC = $(filter-out c_src/nif/%,$(wildcard c_src/*/*.c))
+# NIF glue: c_src/nif/, the only files that include erl_nif.h.
+NIF_SRC  = $(wildcard c_src/nif/*.c)
+C_HDR    = $(wildcard c_src/*.def c_src/*/*.h)
 
 CORE_OBJ = $(CORE_SRC:c_src/%.c=$(OBJ_DIR)/%.o)
 NIF_OBJ  = $(NIF_SRC:c_src/%.c=$(OBJ_DIR)/%.o)
@@ -34,13 +40,15 @@ nif: $(NIF_SO)
 $(NIF_SO): $(CORE_OBJ) $(NIF_OBJ) | $(PRIV_DIR)
 	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(OBJ_DIR)/%_nif.o: c_src/%_nif.c | $(OBJ_DIR)
+$(OBJ_DIR)/nif/%.o: c_src/nif/%.c
+	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -I$(ERTS_INCLUDE_DIR) -c -o $@ $<
 
-$(OBJ_DIR)/%.o: c_src/%.c | $(OBJ_DIR)
+$(OBJ_DIR)/%.o: c_src/%.c
+	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-$(PRIV_DIR) $(OBJ_DIR):
+$(PRIV_DIR):
 	mkdir -p $@
 
 -include $(CORE_OBJ:.o=.d) $(NIF_OBJ:.o=.d)
@@ -52,10 +60,9 @@ CTEST_SRC   = $(wildcard test/c/*.c)
 SAN_FLAGS   = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
               -fno-sanitize-recover=all
 
-$(CTEST_BIN): $(CORE_SRC) $(CTEST_SRC) $(wildcard c_src/*.h) $(wildcard test/c/*.h)
+$(CTEST_BIN): $(CORE_SRC) $(CTEST_SRC) $(C_HDR) $(wildcard test/c/*.h)
 	mkdir -p $(CTEST_DIR)
-	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(SAN_FLAGS) \
-	  -I/usr/include/cjson -Ic_src -o $@ $(CORE_SRC) $(CTEST_SRC) \
+	$(CC) $(C_STD) $(SAN_FLAGS) $(C_INC) -o $@ $(CORE_SRC) $(CTEST_SRC) \
 	  -lcriterion $(LDLIBS)
 
 # Criterion runs each test in a child process and does not fail a test
@@ -86,10 +93,11 @@ demo: deps
 # the bench's row (d), what libcurl costs before anything else.
 BENCH_FLOOR = _build/bench/engine_floor
 
-$(BENCH_FLOOR): bench/c/engine_floor.c c_src/http_engine.c c_src/http_engine.h c_src/buf.c c_src/buf.h
+FLOOR_SRC   = bench/c/engine_floor.c c_src/engine/http_engine.c c_src/util/buf.c
+
+$(BENCH_FLOOR): $(FLOOR_SRC) $(C_HDR)
 	mkdir -p $(dir $@)
-	$(CC) -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Ic_src -o $@ \
-	  bench/c/engine_floor.c c_src/http_engine.c c_src/buf.c -lcurl -lpthread
+	$(CC) -O2 $(C_STD) $(C_INC) -o $@ $(FLOOR_SRC) -lcurl -lpthread
 
 bench: deps $(BENCH_FLOOR)
 	BENCH_FLOOR=$(BENCH_FLOOR) MIX_ENV=bench mix run bench/council_bench.exs

@@ -30,21 +30,21 @@ static atomic_int stopping;
 static void start(http_engine *eng, slot *s);
 
 static void done(http_engine *eng, void *ud, const http_result *res) {
-  if(res->failure == HTTP_OK && res->status == 200)
+  if (res->failure == HTTP_OK && res->status == 200)
     atomic_fetch_add(&calls, 1);
   else
     atomic_fetch_add(&errors, 1);
-  if(!atomic_load(&stopping))
+  if (!atomic_load(&stopping))
     start(eng, ud);
 }
 
 static void start(http_engine *eng, slot *s) {
-  if(!http_transfer_start(eng, &s->req, done, s))
+  if (!http_transfer_start(eng, &s->req, done, s))
     atomic_fetch_add(&errors, 1);
 }
 
 static void task_start(http_engine *eng, void *arg) {
-  if(eng)
+  if (eng)
     start(eng, arg);
 }
 
@@ -55,35 +55,37 @@ static double now_s(void) {
 }
 
 int main(int argc, char **argv) {
-  if(argc != 6) {
+  if (argc != 6) {
     fprintf(stderr, "usage: %s URL SECONDS CONCURRENCY ENGINES BODY\n",
             argv[0]);
     return 2;
   }
   int seconds = atoi(argv[2]), concurrency = atoi(argv[3]);
   int n_eng = atoi(argv[4]);
-  if(seconds < 1 || concurrency < 1 || n_eng < 1 || n_eng > 16)
+  if (seconds < 1 || concurrency < 1 || n_eng < 1 || n_eng > 16)
     return 2;
   /* Once, before any thread: libcurl's global setup is not thread-safe. */
-  if(curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
     return 1;
 
   static const char *const headers[] = {"Authorization: Bearer bench-key"};
   http_engine *engines[16];
   slot *slots = calloc((size_t)concurrency, sizeof(slot));
-  if(!slots)
+  if (!slots)
     return 1;
-  for(int i = 0; i < n_eng; i++) {
+  for (int i = 0; i < n_eng; i++) {
     engines[i] = http_engine_start(NULL);
-    if(!engines[i])
+    if (!engines[i])
       return 1;
   }
 
   double t0 = now_s();
-  for(int i = 0; i < concurrency; i++) {
+  for (int i = 0; i < concurrency; i++) {
     slots[i].eng = engines[i % n_eng];
-    slots[i].req = (http_request){.url = argv[1], .headers = headers,
-                                  .n_headers = 1, .body = argv[5],
+    slots[i].req = (http_request){.url = argv[1],
+                                  .headers = headers,
+                                  .n_headers = 1,
+                                  .body = argv[5],
                                   .body_len = strlen(argv[5])};
     http_engine_post(slots[i].eng, task_start, &slots[i]);
   }
@@ -92,7 +94,7 @@ int main(int argc, char **argv) {
   long n = atomic_load(&calls);
   double elapsed = now_s() - t0;
   atomic_store(&stopping, 1);
-  for(int i = 0; i < n_eng; i++)
+  for (int i = 0; i < n_eng; i++)
     http_engine_stop(engines[i]);
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);

@@ -12,7 +12,8 @@
 /* --- Requests ------------------------------------------------------------ */
 
 chat_message msg(const char *role, const char *content) {
-  chat_message m = {.role = role, .content = content,
+  chat_message m = {.role = role,
+                    .content = content,
                     .content_len = content ? strlen(content) : 0};
 
   return m;
@@ -73,8 +74,7 @@ void parse_ok(const chat_codec *codec, const char *body, size_t len,
   chat_error_free(&e);
 }
 
-void parse_vector(const chat_codec *codec, const char *path,
-                  chat_response *r) {
+void parse_vector(const chat_codec *codec, const char *path, chat_response *r) {
   size_t len;
   char *body = fixture_load(path, &len);
 
@@ -100,8 +100,8 @@ void parse_fails_as(const chat_codec *codec, const char *body, size_t len,
                "expected %s for %.*s", reason, (int)len, body);
   cr_assert_not_null(e.reason);
   cr_assert_str_eq(e.reason, reason, "body: %.*s", (int)len, body);
-  cr_assert_eq(e.kind, kind, "kind %s for %.*s",
-               chat_error_kind_name(e.kind), (int)len, body);
+  cr_assert_eq(e.kind, kind, "kind %s for %.*s", chat_error_kind_name(e.kind),
+               (int)len, body);
   assert_failed_response_empty(&r);
   free(copy);
   chat_error_free(&e);
@@ -132,8 +132,8 @@ void every_prefix_fails(const chat_codec *codec, const char *path) {
 }
 
 void every_corruption_is_handled(const chat_codec *codec, const char *path) {
-  static const char bytes[] = {'"', '{', '}', '[', ']', ',', ':', '\\',
-                               '\0', 'x', '\xff', '\x80'};
+  static const char bytes[] = {'"', '{',  '}',  '[', ']',    ',',
+                               ':', '\\', '\0', 'x', '\xff', '\x80'};
   size_t len, pos, k, i;
   char *body = fixture_load(path, &len);
 
@@ -153,8 +153,7 @@ void every_corruption_is_handled(const chat_codec *codec, const char *path) {
           cr_assert_not_null(r.tool_calls[i].name);
           cr_assert_not_null(r.tool_calls[i].arguments);
         }
-      }
-      else {
+      } else {
         cr_assert_not_null(e.reason);
         assert_failed_response_empty(&r);
       }
@@ -166,8 +165,8 @@ void every_corruption_is_handled(const chat_codec *codec, const char *path) {
   free(body);
 }
 
-void parse_big_text(const chat_codec *codec, const char *head,
-                    const char *tail, chat_response *r) {
+void parse_big_text(const chat_codec *codec, const char *head, const char *tail,
+                    chat_response *r) {
   /* A unit with a multi-byte character and two escapes. */
   static const char unit[] = "abc\xc3\xa9\\n\\\"xyz";
   static const char decoded[] = "abc\xc3\xa9\n\"xyz";
@@ -184,9 +183,8 @@ void parse_big_text(const chat_codec *codec, const char *head,
   parse_ok(codec, b.data, b.len, r);
   cr_assert_eq(r->content_len, units * text_len);
   cr_assert_eq(memcmp(r->content, decoded, text_len), 0);
-  cr_assert_eq(memcmp(r->content + r->content_len - text_len, decoded,
-                      text_len),
-               0);
+  cr_assert_eq(
+      memcmp(r->content + r->content_len - text_len, decoded, text_len), 0);
   buf_free(&b);
 }
 
@@ -276,8 +274,7 @@ void assert_url(const chat_codec *codec, const chat_endpoint *ep,
   buf_init(&b, 0);
   if (want == NULL) {
     cr_assert_eq(codec->build_url(ep, &b), -1, "base %s", base);
-  }
-  else {
+  } else {
     cr_assert_eq(codec->build_url(ep, &b), 0, "base %s", base);
     cr_assert_str_eq(b.data, want);
   }
@@ -292,8 +289,7 @@ void assert_headers(const chat_codec *codec, const chat_endpoint *ep,
   chat_headers_init(&h);
   if (want == NULL) {
     cr_assert_eq(codec->build_headers(ep, &h), -1);
-  }
-  else {
+  } else {
     cr_assert_eq(codec->build_headers(ep, &h), 0);
     cr_assert_eq(h.n, n, "%zu headers, expected %zu", h.n, n);
     for (i = 0; i < n; i++)

@@ -50,8 +50,7 @@ void parse_ok(const chat_codec *codec, const char *body, size_t len,
 #define PARSE_OK(codec, lit, r) parse_ok((codec), (lit), sizeof(lit) - 1, (r))
 
 /* parse_ok on test/fixtures/<path>. */
-void parse_vector(const chat_codec *codec, const char *path,
-                  chat_response *r);
+void parse_vector(const chat_codec *codec, const char *path, chat_response *r);
 
 /* Parses body expecting failure with reason and kind; the response must
  * be left empty. */
@@ -79,13 +78,12 @@ void every_corruption_is_handled(const chat_codec *codec, const char *path);
 /* A body of about 5 MB: head, then text with a two-byte character and
  * escapes repeated, then tail; asserted to parse with all of the text
  * decoded. The caller checks the rest of r and frees it. */
-void parse_big_text(const chat_codec *codec, const char *head,
-                    const char *tail, chat_response *r);
+void parse_big_text(const chat_codec *codec, const char *head, const char *tail,
+                    chat_response *r);
 
 /* Each of the n requests gives NULL, with the length set to 0; so does a
  * NULL request. */
-void build_refuses(const chat_codec *codec, const chat_request *reqs,
-                   size_t n);
+void build_refuses(const chat_codec *codec, const chat_request *reqs, size_t n);
 
 #define BUILD_REFUSES(codec, reqs)                                             \
   build_refuses((codec), (reqs), sizeof(reqs) / sizeof((reqs)[0]))
@@ -144,7 +142,7 @@ typedef struct event_run {
   size_t calls;       /* how many times on_text was called */
   chat_response resp; /* after run_finish */
   chat_error err;
-  int rc;             /* the last non-zero stream_event result, else 0 */
+  int rc; /* the last non-zero stream_event result, else 0 */
 } event_run;
 
 void run_start(event_run *r, const chat_codec *codec);

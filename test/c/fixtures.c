@@ -48,8 +48,10 @@ err:
 char *fixture_load(const char *name, size_t *len) {
   char *data = fixture_read(name, len);
 
-  cr_assert_not_null(data, "cannot read test/fixtures/%s (cwd must be the "
-                           "repository root)", name);
+  cr_assert_not_null(data,
+                     "cannot read test/fixtures/%s (cwd must be the "
+                     "repository root)",
+                     name);
   return data;
 }
 

@@ -65,8 +65,8 @@ void split_each(size_t len, split_fn fn, void *ctx) {
   free(cuts);
 }
 
-int split_feed(const char *body, size_t len, const size_t *cuts,
-               size_t n_cuts, feed_fn feed, void *ctx) {
+int split_feed(const char *body, size_t len, const size_t *cuts, size_t n_cuts,
+               feed_fn feed, void *ctx) {
   size_t start = 0, i;
   int failed = 0;
 
@@ -121,8 +121,7 @@ void stream_run(const chat_codec *codec, size_t max_bytes, const char *body,
   buf_init(&out->text, 0);
   st = chat_stream_new(codec, max_bytes, collect_text, out);
   cr_assert_not_null(st);
-  out->feed_failed =
-      split_feed(body, len, cuts, n_cuts, feed_stream, st) != 0;
+  out->feed_failed = split_feed(body, len, cuts, n_cuts, feed_stream, st) != 0;
   out->rc = chat_stream_finish(st, &out->resp, &out->err);
   chat_stream_free(st);
   cr_assert(out->rc == 0 || out->rc == -1);
@@ -137,8 +136,7 @@ void stream_run(const chat_codec *codec, size_t max_bytes, const char *body,
   }
 }
 
-void split_assert_same_log(const buf *got, const buf *want,
-                           const char *how) {
+void split_assert_same_log(const buf *got, const buf *want, const char *how) {
   cr_assert_eq(got->len, want->len, "%s: got\n%s\nwant\n%s", how,
                got->data ? got->data : "", want->data ? want->data : "");
   if (got->len > 0)
@@ -159,8 +157,8 @@ static void same_str(const char *want, const char *got, const char *field,
 
 static void same_bytes(const char *want, size_t want_len, const char *got,
                        size_t got_len, const char *field, const char *how) {
-  cr_assert_eq(got_len, want_len, "%s: %s is %zu bytes, want %zu", how,
-               field, got_len, want_len);
+  cr_assert_eq(got_len, want_len, "%s: %s is %zu bytes, want %zu", how, field,
+               got_len, want_len);
   if (want_len > 0)
     cr_assert(memcmp(got, want, want_len) == 0, "%s: %s differs: %.*s", how,
               field, (int)got_len, got);
@@ -178,13 +176,12 @@ static void same_response(const chat_response *want, const chat_response *got,
                           const char *how) {
   size_t i;
 
-  same_bytes(want->content, want->content_len, got->content,
-             got->content_len, "content", how);
+  same_bytes(want->content, want->content_len, got->content, got->content_len,
+             "content", how);
   same_str(want->model, got->model, "model", how);
   same_str(want->finish_reason, got->finish_reason, "finish_reason", how);
   cr_assert_eq(got->stop, want->stop, "%s: stop differs", how);
-  cr_assert_eq(got->input_tokens, want->input_tokens, "%s: input_tokens",
-               how);
+  cr_assert_eq(got->input_tokens, want->input_tokens, "%s: input_tokens", how);
   cr_assert_eq(got->output_tokens, want->output_tokens, "%s: output_tokens",
                how);
   cr_assert_eq(got->has_cost, want->has_cost, "%s: has_cost", how);
@@ -242,8 +239,11 @@ static void check_one(void *ctx, const char *how, const size_t *cuts,
 
 void stream_split_check(const chat_codec *codec, size_t max_bytes,
                         const char *body, size_t len, stream_outcome *out) {
-  split_ctx c = {.codec = codec, .max_bytes = max_bytes, .body = body,
-                 .len = len, .want = out};
+  split_ctx c = {.codec = codec,
+                 .max_bytes = max_bytes,
+                 .body = body,
+                 .len = len,
+                 .want = out};
 
   stream_run(codec, max_bytes, body, len, NULL, 0, out);
   split_each(len, check_one, &c);
@@ -262,8 +262,7 @@ void expect_fail(const stream_outcome *o, chat_error_kind kind,
                  const char *reason) {
   cr_assert_eq(o->rc, -1, "stream did not fail");
   cr_assert_str_eq(o->err.reason, reason);
-  cr_assert_eq(o->err.kind, kind, "kind %s",
-               chat_error_kind_name(o->err.kind));
+  cr_assert_eq(o->err.kind, kind, "kind %s", chat_error_kind_name(o->err.kind));
   cr_assert_eq(o->err.http_status, 0);
   cr_assert_eq(o->err.retry_after_ms, -1);
 }

@@ -102,7 +102,7 @@ typedef int (*feed_fn)(void *ctx, const char *chunk, size_t n);
 
 /* Feeds body[0..len) cut at cuts through feed, each chunk from an
  * exact-size copy. Returns -1 when any feed did. */
-int split_feed(const char *body, size_t len, const size_t *cuts,
-               size_t n_cuts, feed_fn feed, void *ctx);
+int split_feed(const char *body, size_t len, const size_t *cuts, size_t n_cuts,
+               feed_fn feed, void *ctx);
 
 #endif

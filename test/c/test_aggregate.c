@@ -38,8 +38,8 @@ static agg_ordering ranked(const long *items, size_t len, long self) {
   return o;
 }
 
-#define RANKED(self, ...)                                                    \
-  ranked((const long[]){__VA_ARGS__},                                        \
+#define RANKED(self, ...)                                                      \
+  ranked((const long[]){__VA_ARGS__},                                          \
          sizeof((const long[]){__VA_ARGS__}) / sizeof(long), self)
 
 static void assert_order(const agg_result *r, const size_t *want, size_t n) {
@@ -51,8 +51,8 @@ static void assert_order(const agg_result *r, const size_t *want, size_t n) {
                  r->order[i], want[i]);
 }
 
-#define ASSERT_ORDER(r, ...)                                                 \
-  assert_order(r, (const size_t[]){__VA_ARGS__},                             \
+#define ASSERT_ORDER(r, ...)                                                   \
+  assert_order(r, (const size_t[]){__VA_ARGS__},                               \
                sizeof((const size_t[]){__VA_ARGS__}) / sizeof(size_t))
 
 static void assert_scores(const agg_result *r, const double *want, size_t n) {
@@ -70,8 +70,8 @@ static void assert_scores(const agg_result *r, const double *want, size_t n) {
   }
 }
 
-#define ASSERT_SCORES(r, ...)                                                \
-  assert_scores(r, (const double[]){__VA_ARGS__},                            \
+#define ASSERT_SCORES(r, ...)                                                  \
+  assert_scores(r, (const double[]){__VA_ARGS__},                              \
                 sizeof((const double[]){__VA_ARGS__}) / sizeof(double))
 
 static void assert_ties(const agg_result *r, const size_t *want, size_t n) {
@@ -84,8 +84,8 @@ static void assert_ties(const agg_result *r, const size_t *want, size_t n) {
     cr_assert_eq(r->ties[i], want[i]);
 }
 
-#define ASSERT_TIES(r, ...)                                                  \
-  assert_ties(r, (const size_t[]){__VA_ARGS__},                              \
+#define ASSERT_TIES(r, ...)                                                    \
+  assert_ties(r, (const size_t[]){__VA_ARGS__},                                \
               sizeof((const size_t[]){__VA_ARGS__}) / sizeof(size_t))
 
 static void assert_no_tie(const agg_result *r) {
@@ -217,8 +217,8 @@ Test(plurality, tie_random_follows_the_documented_generator) {
 }
 
 Test(plurality, tie_random_is_deterministic_and_within_ties) {
-  agg_vote v[] = {vote(B, 0), vote(D, 0), vote(A, 0), vote(A, 0),
-                  vote(B, 0), vote(D, 0)};
+  agg_vote v[] = {vote(B, 0), vote(D, 0), vote(A, 0),
+                  vote(A, 0), vote(B, 0), vote(D, 0)};
   agg_opts o = {.tie = AGG_TIE_RANDOM, .seed = 0xDEADBEEFULL};
   agg_result r1, r2;
 
@@ -232,8 +232,8 @@ Test(plurality, tie_random_is_deterministic_and_within_ties) {
 }
 
 Test(plurality, invalid_choices_are_rejected_one_by_one) {
-  agg_vote v[] = {vote(-1, 0), vote(3, 0), vote(LONG_MIN, 0),
-                  vote(LONG_MAX, 0), vote(C, 0)};
+  agg_vote v[] = {vote(-1, 0), vote(3, 0), vote(LONG_MIN, 0), vote(LONG_MAX, 0),
+                  vote(C, 0)};
   agg_result r;
   size_t i;
 
@@ -286,8 +286,7 @@ Test(plurality, bad_arguments) {
   assert_zeroed(&r);
   cr_assert_eq(agg_plurality(2, v, 1, &bad, &r), AGG_EINVAL);
   assert_zeroed(&r);
-  cr_assert_eq(agg_plurality((size_t)LONG_MAX + 1, v, 1, NULL, &r),
-               AGG_EINVAL);
+  cr_assert_eq(agg_plurality((size_t)LONG_MAX + 1, v, 1, NULL, &r), AGG_EINVAL);
   assert_zeroed(&r);
   agg_result_free(&r); /* freeing a zeroed result is harmless */
   agg_result_free(NULL);
@@ -355,9 +354,9 @@ Test(weighted_mean, equal_sums_tie) {
 Test(confidence_median, medians_per_option) {
   /* A: 0.9 0.1 0.8 -> 0.8; B: 0.5 1.0 -> 0.75; C: 0.2 0.6 0.4 0.3 -> 0.35;
    * D: nobody. Groups arrive interleaved. */
-  agg_vote v[] = {vote(A, 0.9), vote(C, 0.2), vote(B, 0.5), vote(A, 0.1),
-                  vote(C, 0.6), vote(B, 1.0), vote(C, 0.4), vote(A, 0.8),
-                  vote(C, 0.3)};
+  agg_vote v[] = {vote(A, 0.9), vote(C, 0.2), vote(B, 0.5),
+                  vote(A, 0.1), vote(C, 0.6), vote(B, 1.0),
+                  vote(C, 0.4), vote(A, 0.8), vote(C, 0.3)};
   agg_result r;
 
   cr_assert_eq(agg_confidence_median(4, v, COUNT(v), NULL, &r), AGG_OK);
@@ -436,12 +435,12 @@ Test(borda, partial_ballots_leave_unranked_at_zero) {
 
 Test(borda, malformed_ballots_count_nothing) {
   agg_ordering b[] = {
-      RANKED(-1, A, B, A),    /* duplicate */
-      RANKED(-1, A, 3),       /* out of range */
-      RANKED(-1, -1, B),      /* negative */
-      ranked(NULL, 0, -1),    /* empty */
-      ranked(NULL, 2, -1),    /* NULL items with a length */
-      RANKED(99, C, B, A),    /* self is not read by Borda */
+      RANKED(-1, A, B, A), /* duplicate */
+      RANKED(-1, A, 3),    /* out of range */
+      RANKED(-1, -1, B),   /* negative */
+      ranked(NULL, 0, -1), /* empty */
+      ranked(NULL, 2, -1), /* NULL items with a length */
+      RANKED(99, C, B, A), /* self is not read by Borda */
   };
   agg_result r;
 
@@ -660,8 +659,8 @@ static size_t parse_fixture(const char *name, long *items) {
 
   snprintf(path, sizeof(path), "llm_council/%s", name);
   text = fixture_load(path, &len);
-  cr_assert_eq(ranking_parse(text, len, labels, 3, NULL, 0, &rr), 0,
-               "%s: %s", name, rr.reason);
+  cr_assert_eq(ranking_parse(text, len, labels, 3, NULL, 0, &rr), 0, "%s: %s",
+               name, rr.reason);
   n = rr.n_order;
   for (i = 0; i < n; i++)
     items[i] = (long)rr.order[i];
@@ -737,8 +736,7 @@ Test(peer_ranking, own_slot_already_removed_gives_the_same_result) {
   /* AnonymizedPeerReview never shows a judge its own response. */
   agg_ordering with[] = {RANKED(A, C, A, B), RANKED(B, C, B, A),
                          RANKED(C, A, C, B)};
-  agg_ordering without[] = {RANKED(A, C, B), RANKED(B, C, A),
-                            RANKED(C, A, B)};
+  agg_ordering without[] = {RANKED(A, C, B), RANKED(B, C, A), RANKED(C, A, B)};
   agg_result r1, r2;
   size_t i;
 
@@ -854,7 +852,7 @@ Test(aggregate, ballot_status_names) {
 /* BIG ballots over BIG candidates: seeded shuffles, with FAVOURITE moved
  * to the front of three ballots in five; ballot b is judged by b. */
 typedef struct big_election {
-  long *items;          /* BIG * BIG */
+  long *items; /* BIG * BIG */
   agg_ordering *ballots;
 } big_election;
 
@@ -1131,8 +1129,7 @@ static int ref_vote_ok(size_t n, const agg_vote *v, int need_confidence) {
   if (v->choice < 0 || v->choice >= (long)n)
     return 0;
   return !need_confidence ||
-         (isfinite(v->confidence) && v->confidence >= 0 &&
-          v->confidence <= 1);
+         (isfinite(v->confidence) && v->confidence >= 0 && v->confidence <= 1);
 }
 
 typedef enum ref_vote_kind {
@@ -1240,8 +1237,7 @@ Test(scale_edges, votes_300_by_300) {
   cr_assert_eq(r.winner, 279);
   agg_result_free(&r);
 
-  cr_assert_eq(agg_confidence_median(MANY, v, MANY, &tie_caller, &r),
-               AGG_OK);
+  cr_assert_eq(agg_confidence_median(MANY, v, MANY, &tie_caller, &r), AGG_OK);
   check_votes(MANY, v, MANY, REF_MEDIAN, AGG_TIE_CALLER, 0, &r);
   cr_assert_eq(r.scores[250], 0); /* 43 zeros and one 47/64 */
   cr_assert_eq(r.winner, AGG_NO_WINNER);
@@ -1278,8 +1274,7 @@ Test(scale_edges, vote_ties_at_scale_under_every_rule) {
 Test(scale_edges, nan_and_infinite_confidences) {
   /* Every voter picks (v mod 30); one voter in six has an unusable
    * confidence, one has -0.0 (usable: it is >= 0), one a subnormal. */
-  static const double bad[] = {NAN, INFINITY, -INFINITY, 1.0000000001,
-                               -1e-300};
+  static const double bad[] = {NAN, INFINITY, -INFINITY, 1.0000000001, -1e-300};
   agg_vote v[MANY];
   agg_result r;
   size_t i, rejected = 0;
@@ -1542,13 +1537,13 @@ static void check_peer(size_t n, const agg_ordering *o, size_t nb,
     cr_assert_eq(r->votes[c], ranked_by, "votes[%zu]", c);
     named[c] = ranked_by > 0;
     if (ranked_by > 0)
-      cr_assert_float_eq(r->avg_position[c], (double)pos_sum / ranked_by,
-                         1e-12, "avg_position[%zu]", c);
+      cr_assert_float_eq(r->avg_position[c], (double)pos_sum / ranked_by, 1e-12,
+                         "avg_position[%zu]", c);
     else
       cr_assert(isnan(r->avg_position[c]));
     if (eligible > 0)
-      cr_assert_float_eq(r->scores[c], points / eligible, 1e-12,
-                         "scores[%zu]", c);
+      cr_assert_float_eq(r->scores[c], points / eligible, 1e-12, "scores[%zu]",
+                         c);
     else
       cr_assert(isnan(r->scores[c]));
     avg[c] = ranked_by > 0 ? (double)pos_sum / ranked_by : 0;
@@ -1578,9 +1573,9 @@ static void check_peer(size_t n, const agg_ordering *o, size_t nb,
     free(used);
   }
   assert_order_is(r, order);
-  for (top = 0; top < n && named[order[top]] &&
-                avg[order[top]] == avg[order[0]] &&
-                r->votes[order[top]] == r->votes[order[0]];
+  for (top = 0;
+       top < n && named[order[top]] && avg[order[top]] == avg[order[0]] &&
+       r->votes[order[top]] == r->votes[order[0]];
        top++)
     ;
   assert_top(r, order, top, tie, seed);

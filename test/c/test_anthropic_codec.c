@@ -114,9 +114,13 @@ Test(anthropic_request, matches_the_reference_vector) {
 
 Test(anthropic_request, exact_text_for_a_small_request) {
   chat_message msgs[] = {msg("user", "hi")};
-  chat_request req = {.model = "m", .messages = msgs, .n_messages = 1,
-                      .has_temperature = 1, .temperature = 0.2,
-                      .max_tokens = 16, .stream = 1};
+  chat_request req = {.model = "m",
+                      .messages = msgs,
+                      .n_messages = 1,
+                      .has_temperature = 1,
+                      .temperature = 0.2,
+                      .max_tokens = 16,
+                      .stream = 1};
   char *body = anthropic_build_request(&req, NULL);
 
   cr_assert_not_null(body);
@@ -132,7 +136,9 @@ Test(anthropic_request, max_tokens_defaults_to_4096) {
   size_t i;
 
   for (i = 0; i < 3; i++) {
-    chat_request req = {.model = "m", .messages = msgs, .n_messages = 1,
+    chat_request req = {.model = "m",
+                        .messages = msgs,
+                        .n_messages = 1,
                         .max_tokens = given[i]};
     cJSON *root = build_and_parse(anthropic, &req);
 
@@ -145,9 +151,8 @@ Test(anthropic_request, max_tokens_defaults_to_4096) {
 
 Test(anthropic_request, system_messages_go_to_the_top) {
   chat_message one[] = {msg("system", "Be terse."), msg("user", "q")};
-  chat_message two[] = {msg("system", "A"), msg("user", "q"),
-                        msg("system", ""), msg("assistant", "r"),
-                        msg("system", "B\n")};
+  chat_message two[] = {msg("system", "A"), msg("user", "q"), msg("system", ""),
+                        msg("assistant", "r"), msg("system", "B\n")};
   chat_message empty[] = {msg("system", ""), msg("user", "q")};
   chat_request req = {.model = "m", .messages = one, .n_messages = 2};
   cJSON *root = build_and_parse(anthropic, &req);
@@ -178,7 +183,8 @@ Test(anthropic_request, system_messages_go_to_the_top) {
 
 Test(anthropic_request, tools_and_tool_choice) {
   chat_tool tools[] = {
-      {.name = "get_weather", .description = "Weather for a place",
+      {.name = "get_weather",
+       .description = "Weather for a place",
        .parameters = "{ \"type\": \"object\", \"properties\": {\"location\":"
                      " {\"type\": \"string\"}}, \"required\": [\"location\"]}"},
       {.name = "now"},
@@ -197,8 +203,11 @@ Test(anthropic_request, tools_and_tool_choice) {
   size_t i;
 
   for (i = 0; i < sizeof(choices) / sizeof(choices[0]); i++) {
-    chat_request req = {.model = "m", .messages = msgs, .n_messages = 1,
-                        .tools = tools, .n_tools = 2,
+    chat_request req = {.model = "m",
+                        .messages = msgs,
+                        .n_messages = 1,
+                        .tools = tools,
+                        .n_tools = 2,
                         .tool_choice = choices[i].choice};
     cJSON *root = build_and_parse(anthropic, &req);
 
@@ -240,7 +249,8 @@ Test(anthropic_request, tool_choice_without_tools) {
 
 Test(anthropic_request, tool_calls_and_results) {
   chat_tool_call calls[] = {
-      {.id = "toolu_1", .name = "get_weather",
+      {.id = "toolu_1",
+       .name = "get_weather",
        .arguments = "{\"location\": \"Paris\"}",
        .arguments_len = strlen("{\"location\": \"Paris\"}")},
       {.id = "toolu_2", .name = "now", .arguments = NULL},
@@ -249,18 +259,35 @@ Test(anthropic_request, tool_calls_and_results) {
   };
   chat_message msgs[] = {
       msg("user", "Weather and time in Paris?"),
-      {.role = "assistant", .content = "Checking.", .content_len = 9,
-       .tool_calls = calls, .n_tool_calls = 3},
-      {.role = "tool", .content = "18C", .content_len = 3,
-       .tool_call_id = "toolu_1", .tool_name = "get_weather"},
-      {.role = "tool", .content = "12:00", .content_len = 5,
-       .tool_call_id = "toolu_2", .tool_name = "now"},
+      {.role = "assistant",
+       .content = "Checking.",
+       .content_len = 9,
+       .tool_calls = calls,
+       .n_tool_calls = 3},
+      {.role = "tool",
+       .content = "18C",
+       .content_len = 3,
+       .tool_call_id = "toolu_1",
+       .tool_name = "get_weather"},
+      {.role = "tool",
+       .content = "12:00",
+       .content_len = 5,
+       .tool_call_id = "toolu_2",
+       .tool_name = "now"},
       {.role = "system", .content = "between results", .content_len = 15},
-      {.role = "tool", .content = "", .content_len = 0,
-       .tool_call_id = "toolu_3", .tool_name = "now"},
-      {.role = "assistant", .content = NULL, .content_len = 0,
-       .tool_calls = calls, .n_tool_calls = 1},
-      {.role = "tool", .content = "again", .content_len = 5,
+      {.role = "tool",
+       .content = "",
+       .content_len = 0,
+       .tool_call_id = "toolu_3",
+       .tool_name = "now"},
+      {.role = "assistant",
+       .content = NULL,
+       .content_len = 0,
+       .tool_calls = calls,
+       .n_tool_calls = 1},
+      {.role = "tool",
+       .content = "again",
+       .content_len = 5,
        .tool_call_id = "toolu_1"},
       msg("user", "thanks"),
   };
@@ -297,8 +324,8 @@ Test(anthropic_request, tool_calls_and_results) {
 }
 
 Test(anthropic_request, only_a_tool_result) {
-  chat_message msgs[] = {{.role = "tool", .content = "42", .content_len = 2,
-                          .tool_call_id = "t"}};
+  chat_message msgs[] = {
+      {.role = "tool", .content = "42", .content_len = 2, .tool_call_id = "t"}};
   chat_request req = {.model = "m", .messages = msgs, .n_messages = 1};
   cJSON *root = build_and_parse(anthropic, &req);
 
@@ -310,7 +337,9 @@ Test(anthropic_request, only_a_tool_result) {
 
 Test(anthropic_request, structured_output) {
   chat_message msgs[] = {msg("user", "x")};
-  chat_request req = {.model = "m", .messages = msgs, .n_messages = 1,
+  chat_request req = {.model = "m",
+                      .messages = msgs,
+                      .n_messages = 1,
                       .output_schema = "{\"type\":\"object\",\"properties\":"
                                        "{\"answer\":{\"type\":\"string\"}}}",
                       .output_schema_name = "ignored"};
@@ -327,11 +356,15 @@ Test(anthropic_request, structured_output) {
 Test(anthropic_request, embedded_json_is_checked_and_reprinted) {
   /* A raw control character inside a schema string is accepted by cJSON
    * but is not JSON: it goes out escaped. */
-  chat_tool tools[] = {{.name = "t", .parameters = "{\"description\":\"a\tb\","
-                                                   "\"type\":\"object\"}"}};
+  chat_tool tools[] = {{.name = "t",
+                        .parameters = "{\"description\":\"a\tb\","
+                                      "\"type\":\"object\"}"}};
   chat_message msgs[] = {msg("user", "x")};
-  chat_request req = {.model = "m", .messages = msgs, .n_messages = 1,
-                      .tools = tools, .n_tools = 1};
+  chat_request req = {.model = "m",
+                      .messages = msgs,
+                      .n_messages = 1,
+                      .tools = tools,
+                      .n_tools = 1};
   char *body = anthropic_build_request(&req, NULL);
 
   cr_assert_not_null(body);
@@ -342,8 +375,8 @@ Test(anthropic_request, embedded_json_is_checked_and_reprinted) {
 
 Test(anthropic_request, escapes_and_nul) {
   static const char text[] = "q\"\\\n\x01 \xe2\x80\xa8 \xf0\x9f\x98\x80\0z";
-  chat_message msgs[] = {{.role = "user", .content = text,
-                          .content_len = sizeof(text) - 1}};
+  chat_message msgs[] = {
+      {.role = "user", .content = text, .content_len = sizeof(text) - 1}};
   chat_request req = {.model = "m", .messages = msgs, .n_messages = 1};
   size_t len;
   char *body = anthropic_build_request(&req, &len);
@@ -379,34 +412,31 @@ Test(anthropic_request, invalid_requests_give_null) {
   chat_message null_content[] = {{.role = "user", .content_len = 3}};
   chat_tool_call no_id[] = {{.name = "f", .arguments = "{}"}};
   chat_tool_call no_name[] = {{.id = "i", .arguments = "{}"}};
-  chat_tool_call array_args[] = {{.id = "i", .name = "f",
-                                  .arguments = "[1]"}};
-  chat_tool_call bad_args[] = {{.id = "i", .name = "f",
-                                .arguments = "{\"a\":"}};
-  chat_tool_call text_args[] = {{.id = "i", .name = "f",
-                                 .arguments = "Paris"}};
-  chat_tool_call utf8_args[] = {{.id = "i", .name = "f",
-                                 .arguments = "{\"a\":\"\xff\"}"}};
-  chat_tool_call utf8_name[] = {{.id = "i", .name = "f\xff",
-                                 .arguments = "{}"}};
-  chat_message call_no_id[] = {{.role = "assistant", .tool_calls = no_id,
-                                .n_tool_calls = 1}};
-  chat_message call_no_name[] = {{.role = "assistant", .tool_calls = no_name,
-                                  .n_tool_calls = 1}};
-  chat_message call_array[] = {{.role = "assistant", .tool_calls = array_args,
-                                .n_tool_calls = 1}};
-  chat_message call_bad[] = {{.role = "assistant", .tool_calls = bad_args,
-                              .n_tool_calls = 1}};
-  chat_message call_text[] = {{.role = "assistant", .tool_calls = text_args,
-                               .n_tool_calls = 1}};
-  chat_message call_utf8[] = {{.role = "assistant", .tool_calls = utf8_args,
-                               .n_tool_calls = 1}};
-  chat_message call_utf8_name[] = {{.role = "assistant",
-                                    .tool_calls = utf8_name,
-                                    .n_tool_calls = 1}};
+  chat_tool_call array_args[] = {{.id = "i", .name = "f", .arguments = "[1]"}};
+  chat_tool_call bad_args[] = {
+      {.id = "i", .name = "f", .arguments = "{\"a\":"}};
+  chat_tool_call text_args[] = {{.id = "i", .name = "f", .arguments = "Paris"}};
+  chat_tool_call utf8_args[] = {
+      {.id = "i", .name = "f", .arguments = "{\"a\":\"\xff\"}"}};
+  chat_tool_call utf8_name[] = {
+      {.id = "i", .name = "f\xff", .arguments = "{}"}};
+  chat_message call_no_id[] = {
+      {.role = "assistant", .tool_calls = no_id, .n_tool_calls = 1}};
+  chat_message call_no_name[] = {
+      {.role = "assistant", .tool_calls = no_name, .n_tool_calls = 1}};
+  chat_message call_array[] = {
+      {.role = "assistant", .tool_calls = array_args, .n_tool_calls = 1}};
+  chat_message call_bad[] = {
+      {.role = "assistant", .tool_calls = bad_args, .n_tool_calls = 1}};
+  chat_message call_text[] = {
+      {.role = "assistant", .tool_calls = text_args, .n_tool_calls = 1}};
+  chat_message call_utf8[] = {
+      {.role = "assistant", .tool_calls = utf8_args, .n_tool_calls = 1}};
+  chat_message call_utf8_name[] = {
+      {.role = "assistant", .tool_calls = utf8_name, .n_tool_calls = 1}};
   chat_message calls_null[] = {{.role = "assistant", .n_tool_calls = 2}};
-  chat_message result_no_id[] = {{.role = "tool", .content = "x",
-                                  .content_len = 1, .tool_name = "f"}};
+  chat_message result_no_id[] = {
+      {.role = "tool", .content = "x", .content_len = 1, .tool_name = "f"}};
   chat_tool no_tool_name[] = {{.name = NULL}};
   chat_tool bad_schema[] = {{.name = "t", .parameters = "{\"type\":"}};
   chat_tool array_schema[] = {{.name = "t", .parameters = "[]"}};
@@ -433,25 +463,54 @@ Test(anthropic_request, invalid_requests_give_null) {
       {.model = "m", .messages = call_utf8_name, .n_messages = 1},
       {.model = "m", .messages = calls_null, .n_messages = 1},
       {.model = "m", .messages = result_no_id, .n_messages = 1},
-      {.model = "m", .messages = good, .n_messages = 1,
-       .tools = no_tool_name, .n_tools = 1},
-      {.model = "m", .messages = good, .n_messages = 1, .tools = bad_schema,
+      {.model = "m",
+       .messages = good,
+       .n_messages = 1,
+       .tools = no_tool_name,
        .n_tools = 1},
-      {.model = "m", .messages = good, .n_messages = 1,
-       .tools = array_schema, .n_tools = 1},
-      {.model = "m", .messages = good, .n_messages = 1, .tools = bad_desc,
+      {.model = "m",
+       .messages = good,
+       .n_messages = 1,
+       .tools = bad_schema,
        .n_tools = 1},
-      {.model = "m", .messages = good, .n_messages = 1, .tools = NULL,
+      {.model = "m",
+       .messages = good,
+       .n_messages = 1,
+       .tools = array_schema,
        .n_tools = 1},
-      {.model = "m", .messages = good, .n_messages = 1, .tools = fine,
-       .n_tools = 1, .tool_choice = "other"},
-      {.model = "m", .messages = good, .n_messages = 1,
+      {.model = "m",
+       .messages = good,
+       .n_messages = 1,
+       .tools = bad_desc,
+       .n_tools = 1},
+      {.model = "m",
+       .messages = good,
+       .n_messages = 1,
+       .tools = NULL,
+       .n_tools = 1},
+      {.model = "m",
+       .messages = good,
+       .n_messages = 1,
+       .tools = fine,
+       .n_tools = 1,
+       .tool_choice = "other"},
+      {.model = "m",
+       .messages = good,
+       .n_messages = 1,
        .output_schema = "\"string\""},
-      {.model = "m", .messages = good, .n_messages = 1,
+      {.model = "m",
+       .messages = good,
+       .n_messages = 1,
        .output_schema = "{\"type\":\"object\"} x"},
-      {.model = "m", .messages = good, .n_messages = 1, .has_temperature = 1,
+      {.model = "m",
+       .messages = good,
+       .n_messages = 1,
+       .has_temperature = 1,
        .temperature = NAN},
-      {.model = "m", .messages = good, .n_messages = 1, .has_temperature = 1,
+      {.model = "m",
+       .messages = good,
+       .n_messages = 1,
+       .has_temperature = 1,
        .temperature = -INFINITY},
   };
 
@@ -629,10 +688,10 @@ Test(anthropic_response, missing_structure_is_missing_field) {
   PARSE_FAILS(anthropic, "{\"content\":{\"type\":\"text\",\"text\":\"x\"}}",
               "missing_field");
   PARSE_FAILS(anthropic, "{\"content\":[1]}", "missing_field");
-  PARSE_FAILS(anthropic,
-              "{\"content\":[{\"text\":\"no type\"}]}", "missing_field");
-  PARSE_FAILS(anthropic,
-              "{\"content\":[{\"type\":\"text\"}]}", "missing_field");
+  PARSE_FAILS(anthropic, "{\"content\":[{\"text\":\"no type\"}]}",
+              "missing_field");
+  PARSE_FAILS(anthropic, "{\"content\":[{\"type\":\"text\"}]}",
+              "missing_field");
   PARSE_FAILS(anthropic, "{\"content\":[{\"type\":\"text\",\"text\":null}]}",
               "missing_field");
   PARSE_FAILS(anthropic,

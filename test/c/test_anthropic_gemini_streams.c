@@ -39,27 +39,30 @@ static const chat_codec *const gemini = &chat_codec_gemini;
 
 /* Anthropic events, as the API sends them. */
 #define A_START(model, in)                                                     \
-  EV("message_start", "{\"type\":\"message_start\",\"message\":{\"model\":\""  \
-                      model "\",\"usage\":{\"input_tokens\":" #in              \
-                      ",\"output_tokens\":1}}}")
+  EV("message_start",                                                          \
+     "{\"type\":\"message_start\",\"message\":{\"model\":\"" model             \
+     "\",\"usage\":{\"input_tokens\":" #in ",\"output_tokens\":1}}}")
 #define A_TEXT_BLOCK(idx)                                                      \
-  EV("content_block_start", "{\"type\":\"content_block_start\",\"index\":"     \
-                            #idx ",\"content_block\":{\"type\":\"text\","      \
-                            "\"text\":\"\"}}")
+  EV("content_block_start",                                                    \
+     "{\"type\":\"content_block_start\",\"index\":" #idx                       \
+     ",\"content_block\":{\"type\":\"text\","                                  \
+     "\"text\":\"\"}}")
 #define A_TEXT(idx, s)                                                         \
-  EV("content_block_delta", "{\"type\":\"content_block_delta\",\"index\":"     \
-                            #idx ",\"delta\":{\"type\":\"text_delta\","        \
-                            "\"text\":\"" s "\"}}")
+  EV("content_block_delta",                                                    \
+     "{\"type\":\"content_block_delta\",\"index\":" #idx                       \
+     ",\"delta\":{\"type\":\"text_delta\","                                    \
+     "\"text\":\"" s "\"}}")
 #define A_TOOL(idx, id, name)                                                  \
-  EV("content_block_start", "{\"type\":\"content_block_start\",\"index\":"     \
-                            #idx ",\"content_block\":{\"type\":\"tool_use\","  \
-                            "\"id\":\"" id "\",\"name\":\"" name               \
-                            "\",\"input\":{}}}")
+  EV("content_block_start",                                                    \
+     "{\"type\":\"content_block_start\",\"index\":" #idx                       \
+     ",\"content_block\":{\"type\":\"tool_use\","                              \
+     "\"id\":\"" id "\",\"name\":\"" name "\",\"input\":{}}}")
 /* frag is JSON text escaped for a JSON string: "{\\\"x\\\":1}" */
 #define A_ARGS(idx, frag)                                                      \
-  EV("content_block_delta", "{\"type\":\"content_block_delta\",\"index\":"     \
-                            #idx ",\"delta\":{\"type\":\"input_json_delta\","  \
-                            "\"partial_json\":\"" frag "\"}}")
+  EV("content_block_delta",                                                    \
+     "{\"type\":\"content_block_delta\",\"index\":" #idx                       \
+     ",\"delta\":{\"type\":\"input_json_delta\","                              \
+     "\"partial_json\":\"" frag "\"}}")
 #define A_BLOCK_STOP(idx)                                                      \
   EV("content_block_stop",                                                     \
      "{\"type\":\"content_block_stop\",\"index\":" #idx "}")
@@ -130,8 +133,8 @@ static void log_delta(void *ud, const char *text, size_t len) {
 /* Asserts the deltas on_text gets when body is fed whole, each as
  * "[text]". stream_split_check has already shown that no chunking changes
  * them. */
-static void expect_deltas(const chat_codec *codec, const char *body,
-                          size_t len, const char *want) {
+static void expect_deltas(const chat_codec *codec, const char *body, size_t len,
+                          const char *want) {
   chat_stream *st;
   chat_response r;
   chat_error e;
@@ -166,8 +169,7 @@ static void expect_fixture_deltas(const chat_codec *codec, const char *name,
 
 /* What on_text saw before the stream failed. */
 static void expect_text_seen(const stream_outcome *o, const char *text) {
-  cr_assert_eq(o->text.len, strlen(text), "on_text saw %zu bytes",
-               o->text.len);
+  cr_assert_eq(o->text.len, strlen(text), "on_text saw %zu bytes", o->text.len);
   if (o->text.len > 0)
     cr_assert(memcmp(o->text.data, text, o->text.len) == 0);
 }
@@ -225,11 +227,10 @@ static void expect_same_as_unary(const chat_codec *codec,
   cr_assert(memcmp(o->resp.content, u.content, u.content_len) == 0,
             "content: %s != %s", o->resp.content, u.content);
   expect_content(o, u.content);
-  cr_assert(str_same(o->resp.model, u.model), "model: %s != %s",
-            o->resp.model, u.model);
+  cr_assert(str_same(o->resp.model, u.model), "model: %s != %s", o->resp.model,
+            u.model);
   cr_assert(str_same(o->resp.finish_reason, u.finish_reason),
-            "finish_reason: %s != %s", o->resp.finish_reason,
-            u.finish_reason);
+            "finish_reason: %s != %s", o->resp.finish_reason, u.finish_reason);
   cr_assert_eq(o->resp.stop, u.stop, "stop: %s != %s",
                chat_stop_name(o->resp.stop), chat_stop_name(u.stop));
   cr_assert_eq(o->resp.input_tokens, u.input_tokens);
@@ -318,8 +319,8 @@ static void every_prefix(const chat_codec *codec, const char *name) {
       cr_assert_not(o.feed_failed, "%s", how);
       cr_assert_leq(o.text.len, full.text.len, "%s", how);
       if (o.text.len > 0)
-        cr_assert(memcmp(o.text.data, full.text.data, o.text.len) == 0,
-                  "%s", how);
+        cr_assert(memcmp(o.text.data, full.text.data, o.text.len) == 0, "%s",
+                  how);
     } else {
       /* Cut before its blank line, the last event is dispatched by
        * chat_stream_finish, not by a feed. */
@@ -339,8 +340,8 @@ static void expect_same_file(const char *a, const char *b) {
   size_t len_a, len_b;
   char *x = fixture_load(a, &len_a), *y = fixture_load(b, &len_b);
 
-  cr_assert(len_a == len_b && memcmp(x, y, len_a) == 0, "%s differs from %s",
-            b, a);
+  cr_assert(len_a == len_b && memcmp(x, y, len_a) == 0, "%s differs from %s", b,
+            a);
   free(x);
   free(y);
 }
@@ -487,11 +488,10 @@ Test(anthropic_stream, error_event_equals_the_error_body) {
 
 Test(anthropic_stream, text_only_message_streamed_equals_it) {
   /* text_response.json as the API would stream it. */
-  static const char body[] =
-      A_START("claude-3-7-sonnet-20250219", 2095)
+  static const char body[] = A_START("claude-3-7-sonnet-20250219", 2095)
       A_TEXT_BLOCK(0) A_TEXT(0, "Hi! ") A_TEXT(0, "My name") EV("ping", "{}")
-      A_TEXT(0, " is Claude.") A_BLOCK_STOP(0)
-      A_DELTA("end_turn", 503) A_END;
+          A_TEXT(0, " is Claude.") A_BLOCK_STOP(0) A_DELTA("end_turn", 503)
+              A_END;
   stream_outcome o;
   size_t len;
   char *unary = fixture_load("anthropic/text_response.json", &len);
@@ -545,8 +545,8 @@ Test(anthropic_stream, error_kinds_follow_the_type) {
     expect_fail(&o, cases[i].kind, "provider_error");
     cr_assert(str_same(o.err.type, cases[i].type), "case %zu: type %s", i,
               o.err.type);
-    cr_assert(str_same(o.err.message, cases[i].message),
-              "case %zu: message %s", i, o.err.message);
+    cr_assert(str_same(o.err.message, cases[i].message), "case %zu: message %s",
+              i, o.err.message);
     cr_assert(o.feed_failed);
     expect_text_seen(&o, "partial");
     assert_response_empty(&o.resp);
@@ -571,16 +571,12 @@ Test(anthropic_stream, text_block_then_two_tool_blocks) {
   /* Content block indexes count the text block too; tool calls are
    * numbered on their own, in the order their blocks start, and keep
    * their ids. Each call's fragments go to it, not to the other. */
-  static const char body[] =
-      A_START("claude-sonnet-4-5", 12)
-      A_TEXT_BLOCK(0) A_TEXT(0, "Checking.") A_BLOCK_STOP(0)
-      A_TOOL(1, "t1", "a") A_ARGS(1, "") A_ARGS(1, "{\\\"x\\\":1}")
-      A_BLOCK_STOP(1)
-      A_TOOL(2, "t2", "b") A_ARGS(2, "{\\\"y\\\":") A_ARGS(2, "2}")
-      A_BLOCK_STOP(2)
+  static const char body[] = A_START("claude-sonnet-4-5", 12) A_TEXT_BLOCK(0)
+      A_TEXT(0, "Checking.") A_BLOCK_STOP(0) A_TOOL(1, "t1", "a") A_ARGS(1, "")
+          A_ARGS(1, "{\\\"x\\\":1}") A_BLOCK_STOP(1) A_TOOL(2, "t2", "b")
+              A_ARGS(2, "{\\\"y\\\":") A_ARGS(2, "2}") A_BLOCK_STOP(2)
       /* a third one whose arguments never come */
-      A_TOOL(3, "t3", "c") A_BLOCK_STOP(3)
-      A_DELTA("tool_use", 40) A_END;
+      A_TOOL(3, "t3", "c") A_BLOCK_STOP(3) A_DELTA("tool_use", 40) A_END;
   stream_outcome o;
 
   CHECK(anthropic, body, &o);
@@ -630,10 +626,9 @@ Test(anthropic_stream, tool_arguments_that_never_make_json_fail) {
 }
 
 Test(anthropic_stream, multibyte_text_under_every_chunking) {
-  static const char body[] =
-      A_START("m", 3) A_TEXT_BLOCK(0) A_TEXT(0, "Grüße, ")
-      A_TEXT(0, "日本") A_TEXT(0, " \\u00e9\\ud83d\\ude00") A_TEXT(0, "😀")
-      A_DELTA("end_turn", 9) A_END;
+  static const char body[] = A_START("m", 3) A_TEXT_BLOCK(0)
+      A_TEXT(0, "Grüße, ") A_TEXT(0, "日本") A_TEXT(0, " \\u00e9\\ud83d\\ude00")
+          A_TEXT(0, "😀") A_DELTA("end_turn", 9) A_END;
   stream_outcome o;
 
   CHECK(anthropic, body, &o);
@@ -649,18 +644,23 @@ Test(anthropic_stream, ignored_events) {
    * unnamed events of unknown or no-op type, empty unnamed data. */
   static const char plain[] =
       A_START("m", 3) A_TEXT(0, "hi") A_DELTA("end_turn", 2) A_END;
-  static const char noisy[] =
-      EV("ping", "{not json") A_START("m", 3)
-      EV("content_block_stop", "{not json") EV("future_event", "{not json")
-      EV("message", "[]") "event: ping\ndata:\n\n"
-      DATA("{\"type\":\"future_event\",\"x\":1}") "data:\n\n"
-      DATA("{\"type\":\"ping\"}") DATA("{\"type\":\"content_block_stop\"}")
-      "event: \ndata: {\"type\":\"ping\"}\n\n"
-      ": a comment\n\n"
-      /* an event without data is not an event at all */
-      "event: error\n\n"
-      A_TEXT(0, "hi") EV("Message_Stop", "{}") A_DELTA("end_turn", 2)
-      EV("ping", "{}") A_END;
+  static const char noisy[] = EV("ping", "{not json") A_START("m", 3) EV(
+      "content_block_stop", "{not json") EV("future_event", "{not json")
+      EV("message", "[]") "event: ping\ndata:\n\n" DATA(
+          "{\"type\":\"future_event\",\"x\":1}") "data:\n\n" DATA("{\"type\":"
+                                                                  "\"ping\"}")
+          DATA("{\"type\":\"content_block_stop\"}") "event: \ndata: "
+                                                    "{\"type\":\"ping\"}\n\n"
+                                                    ": a comment\n\n"
+                                                    /* an event without data is
+                                                       not an event at all */
+                                                    "event: error\n\n" A_TEXT(
+                                                        0, "hi")
+                                                        EV("Message_Stop", "{}")
+                                                            A_DELTA("end_turn",
+                                                                    2)
+                                                                EV("ping", "{}")
+                                                                    A_END;
   stream_outcome want, got;
 
   CHECK(anthropic, plain, &want);
@@ -684,26 +684,26 @@ Test(anthropic_stream, ignored_event_that_is_not_utf8_still_fails) {
 }
 
 Test(anthropic_stream, thinking_blocks_are_skipped) {
-  static const char body[] =
-      A_START("m", 3)
-      EV("content_block_start",
-         "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":"
-         "{\"type\":\"thinking\",\"thinking\":\"\"}}")
+  static const char body[] = A_START("m", 3) EV(
+      "content_block_start",
+      "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":"
+      "{\"type\":\"thinking\",\"thinking\":\"\"}}")
       EV("content_block_delta",
          "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":"
          "{\"type\":\"thinking_delta\",\"thinking\":\"hmm\"}}")
-      EV("content_block_delta",
-         "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":"
-         "{\"type\":\"signature_delta\",\"signature\":\"EqQB\"}}")
-      A_BLOCK_STOP(0)
-      EV("content_block_start",
-         "{\"type\":\"content_block_start\",\"index\":1,\"content_block\":"
-         "{\"type\":\"redacted_thinking\",\"data\":\"xyz\"}}")
-      A_BLOCK_STOP(1) A_TEXT_BLOCK(2) A_TEXT(2, "Answer.")
-      EV("content_block_delta",
-         "{\"type\":\"content_block_delta\",\"index\":2,\"delta\":"
-         "{\"type\":\"citations_delta\",\"citation\":{}}}")
-      A_BLOCK_STOP(2) A_DELTA("end_turn", 20) A_END;
+          EV("content_block_delta",
+             "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":"
+             "{\"type\":\"signature_delta\",\"signature\":\"EqQB\"}}")
+              A_BLOCK_STOP(0) EV(
+                  "content_block_start",
+                  "{\"type\":\"content_block_start\",\"index\":1,\"content_"
+                  "block\":"
+                  "{\"type\":\"redacted_thinking\",\"data\":\"xyz\"}}")
+                  A_BLOCK_STOP(1) A_TEXT_BLOCK(2) A_TEXT(2, "Answer.") EV(
+                      "content_block_delta",
+                      "{\"type\":\"content_block_delta\",\"index\":2,\"delta\":"
+                      "{\"type\":\"citations_delta\",\"citation\":{}}}")
+                      A_BLOCK_STOP(2) A_DELTA("end_turn", 20) A_END;
   stream_outcome o;
 
   CHECK(anthropic, body, &o);
@@ -719,8 +719,7 @@ Test(anthropic_stream, text_in_content_block_start) {
   static const char body[] =
       EV("content_block_start",
          "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":"
-         "{\"type\":\"text\",\"text\":\"Hi\"}}")
-      A_TEXT(0, " there") A_END;
+         "{\"type\":\"text\",\"text\":\"Hi\"}}") A_TEXT(0, " there") A_END;
   stream_outcome o;
 
   CHECK(anthropic, body, &o);
@@ -732,19 +731,19 @@ Test(anthropic_stream, text_in_content_block_start) {
 
 Test(anthropic_stream, unnamed_events_dispatch_on_type) {
   /* A gateway that sends only data: lines. */
-  static const char body[] =
-      DATA("{\"type\":\"message_start\",\"message\":{\"model\":\"m\","
-           "\"usage\":{\"input_tokens\":3}}}")
+  static const char body[] = DATA(
+      "{\"type\":\"message_start\",\"message\":{\"model\":\"m\","
+      "\"usage\":{\"input_tokens\":3}}}")
       DATA("{\"type\":\"content_block_start\",\"index\":0,"
            "\"content_block\":{\"type\":\"tool_use\",\"id\":\"t\","
            "\"name\":\"f\",\"input\":{}}}")
-      DATA("{\"type\":\"content_block_delta\",\"index\":0,\"delta\":"
-           "{\"type\":\"input_json_delta\",\"partial_json\":\"[1]\"}}")
-      DATA("{\"type\":\"content_block_delta\",\"index\":1,"
-           "\"delta\":{\"type\":\"text_delta\",\"text\":\"hi\"}}")
-      DATA("{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":"
-           "\"max_tokens\"},\"usage\":{\"output_tokens\":9}}")
-      DATA("{\"type\":\"message_stop\"}");
+          DATA("{\"type\":\"content_block_delta\",\"index\":0,\"delta\":"
+               "{\"type\":\"input_json_delta\",\"partial_json\":\"[1]\"}}")
+              DATA("{\"type\":\"content_block_delta\",\"index\":1,"
+                   "\"delta\":{\"type\":\"text_delta\",\"text\":\"hi\"}}")
+                  DATA("{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":"
+                       "\"max_tokens\"},\"usage\":{\"output_tokens\":9}}")
+                      DATA("{\"type\":\"message_stop\"}");
   stream_outcome o;
 
   CHECK(anthropic, body, &o);
@@ -762,9 +761,9 @@ Test(anthropic_stream, unnamed_events_dispatch_on_type) {
   CHECK(anthropic,
         DATA("{\"type\":\"content_block_delta\",\"index\":0,"
              "\"delta\":{\"type\":\"text_delta\",\"text\":\"hi\"}}")
-        DATA("{\"type\":\"error\",\"error\":{\"type\":"
-             "\"overloaded_error\",\"message\":\"Overloaded\"}}")
-        DATA("{\"type\":\"message_stop\"}"),
+            DATA("{\"type\":\"error\",\"error\":{\"type\":"
+                 "\"overloaded_error\",\"message\":\"Overloaded\"}}")
+                DATA("{\"type\":\"message_stop\"}"),
         &o);
   expect_fail(&o, CHAT_ERR_TRANSIENT, "provider_error");
   cr_assert_str_eq(o.err.type, "overloaded_error");
@@ -821,15 +820,14 @@ Test(anthropic_stream, usage_from_a_gateway_and_cache_counts) {
       EV("message_start", "{\"type\":\"message_start\",\"message\":{"
                           "\"usage\":{\"input_tokens\":0,"
                           "\"output_tokens\":1}}}")
-      EV("message_delta", "{\"type\":\"message_delta\",\"delta\":{"
-                          "\"stop_reason\":null},\"usage\":{"
-                          "\"input_tokens\":10,"
-                          "\"cache_read_input_tokens\":90,"
-                          "\"cache_creation_input_tokens\":5,"
-                          "\"output_tokens\":7}}")
-      EV("message_delta", "{\"type\":\"message_delta\",\"delta\":{},"
-                          "\"usage\":{\"output_tokens\":8}}")
-      A_END;
+          EV("message_delta", "{\"type\":\"message_delta\",\"delta\":{"
+                              "\"stop_reason\":null},\"usage\":{"
+                              "\"input_tokens\":10,"
+                              "\"cache_read_input_tokens\":90,"
+                              "\"cache_creation_input_tokens\":5,"
+                              "\"output_tokens\":7}}")
+              EV("message_delta", "{\"type\":\"message_delta\",\"delta\":{},"
+                                  "\"usage\":{\"output_tokens\":8}}") A_END;
   stream_outcome o;
 
   CHECK(anthropic, body, &o);
@@ -900,8 +898,7 @@ Test(anthropic_stream, malformed_events_fail) {
        "\"name\":\"\"}}",
        "missing_field"},
       {"content_block_start",
-       "{\"content_block\":{\"type\":\"text\",\"text\":[]}}",
-       "missing_field"},
+       "{\"content_block\":{\"type\":\"text\",\"text\":[]}}", "missing_field"},
       {"content_block_start", "{}", "missing_field"},
       {"message_start", "{\"type\":\"message_start\"}", "missing_field"},
       {"message_start", "", "invalid_json"},
@@ -910,8 +907,9 @@ Test(anthropic_stream, malformed_events_fail) {
       {NULL, "{\"no_type\":1}", "missing_field"},
       {NULL, "not json", "invalid_json"},
       {NULL, "\"\xc3\"", "invalid_utf8"},
-      {NULL, "{\"type\":\"content_block_delta\",\"delta\":{\"type\":"
-             "\"text_delta\",\"text\":\"\\ud800\"}}",
+      {NULL,
+       "{\"type\":\"content_block_delta\",\"delta\":{\"type\":"
+       "\"text_delta\",\"text\":\"\\ud800\"}}",
        "invalid_json"},
       {"content_block_delta",
        "{\"delta\":{\"type\":\"text_delta\",\"text\":\"\xed\xa0\x80\"}}",
@@ -940,8 +938,7 @@ Test(anthropic_stream, malformed_events_fail) {
 
 Test(anthropic_stream, raw_nul_in_data_fails) {
   static const char body[] =
-      A_TEXT(0, "a") "event: message_start\ndata: {\"message\":{}}\0\n\n"
-      A_END;
+      A_TEXT(0, "a") "event: message_start\ndata: {\"message\":{}}\0\n\n" A_END;
   stream_outcome o;
 
   CHECK(anthropic, body, &o);
@@ -952,8 +949,7 @@ Test(anthropic_stream, raw_nul_in_data_fails) {
 
 /* message is data[0..len) with the whitespace around it trimmed, as an
  * error quotes data it can't read; NULL when that is empty. */
-static void expect_snippet(const char *message, const char *data,
-                           size_t len) {
+static void expect_snippet(const char *message, const char *data, size_t len) {
   size_t start = 0;
 
   while (start < len && strchr(" \t\r\n", data[start]) != NULL)
@@ -967,8 +963,7 @@ static void expect_snippet(const char *message, const char *data,
   cr_assert_not_null(message, "no message for %.*s", (int)len, data);
   cr_assert(strlen(message) == len - start &&
                 memcmp(message, data + start, len - start) == 0,
-            "message %s, want %.*s", message, (int)(len - start),
-            data + start);
+            "message %s, want %.*s", message, (int)(len - start), data + start);
 }
 
 Test(anthropic_stream, every_cut_of_every_event_is_handled) {
@@ -1018,8 +1013,8 @@ Test(anthropic_stream, every_cut_of_every_event_is_handled) {
           expect_snippet(o.err.message, data, cut);
         } else {
           cr_assert_eq(o.rc, -1, "%s cut at %zu", name, cut);
-          cr_assert_str_eq(o.err.reason, "invalid_json", "%s cut at %zu",
-                           name, cut);
+          cr_assert_str_eq(o.err.reason, "invalid_json", "%s cut at %zu", name,
+                           cut);
         }
         stream_outcome_free(&o);
         buf_free(&body);
@@ -1066,9 +1061,9 @@ static void args_body(int n, buf *body) {
   cr_assert_eq(buf_puts(body,
                         DATA("{\"type\":\"content_block_delta\",\"delta\":"
                              "{\"type\":\"text_delta\",\"text\":\"abcdef\"}}")
-                        DATA("{\"type\":\"content_block_start\","
-                             "\"content_block\":{\"type\":\"tool_use\","
-                             "\"id\":\"t\",\"name\":\"f\"}}")),
+                            DATA("{\"type\":\"content_block_start\","
+                                 "\"content_block\":{\"type\":\"tool_use\","
+                                 "\"id\":\"t\",\"name\":\"f\"}}")),
                0);
   for (i = 0; i < n; i++)
     cr_assert_eq(buf_printf(body,
@@ -1154,8 +1149,7 @@ static void expect_refused(const chat_codec *codec, const char *event,
 
   cr_assert_not_null(st);
   chat_error_init(&e);
-  cr_assert_eq(chat_stream_fail(st, CHAT_ERR_TIMEOUT, "first", NULL, NULL),
-               -1);
+  cr_assert_eq(chat_stream_fail(st, CHAT_ERR_TIMEOUT, "first", NULL, NULL), -1);
   cr_assert_eq(codec->stream_event(st, event, copy, len), -1, "%s: %s",
                event ? event : "-", data);
   chat_stream_end(st);
@@ -1270,8 +1264,8 @@ Test(gemini_stream, blocked_prompt_chunk) {
 
   /* After text had started: the text stays, the stop is the block. */
   CHECK(gemini,
-        G_TEXT("Once upon")
-        DATA("{\"promptFeedback\":{\"blockReason\":\"PROHIBITED_CONTENT\"}}"),
+        G_TEXT("Once upon") DATA(
+            "{\"promptFeedback\":{\"blockReason\":\"PROHIBITED_CONTENT\"}}"),
         &o);
   expect_ok(&o);
   expect_content(&o, "Once upon");
@@ -1340,8 +1334,8 @@ Test(gemini_stream, function_calls_vector_equals_its_response) {
   stream_outcome o;
 
   check_fixture(gemini, "gemini/stream_function_calls.sse", &o);
-  expect_fixture_same_as_unary(
-      gemini, &o, "gemini/stream_function_calls_response.json", 0);
+  expect_fixture_same_as_unary(gemini, &o,
+                               "gemini/stream_function_calls_response.json", 0);
   stream_outcome_free(&o);
 }
 
@@ -1349,8 +1343,8 @@ Test(gemini_stream, whole_responses_as_one_chunk_equal_themselves) {
   stream_outcome o;
 
   check_as_chunk("gemini/function_call_response.json", &o);
-  expect_fixture_same_as_unary(gemini, &o,
-                               "gemini/function_call_response.json", 0);
+  expect_fixture_same_as_unary(gemini, &o, "gemini/function_call_response.json",
+                               0);
   stream_outcome_free(&o);
 
   /* The stream has no event for avgLogprobs, so the mean logprob is the
@@ -1383,8 +1377,8 @@ Test(gemini_stream, calls_across_chunks_are_numbered_in_order) {
       DATA("{\"candidates\":[{\"content\":{\"parts\":[{\"functionCall\":"
            "{\"name\":\"a\",\"args\":{\"q\":\"x\"}}},{\"functionCall\":"
            "{\"name\":\"b\",\"id\":\"given\"}}],\"role\":\"model\"}}]}")
-      DATA("{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"and \"},"
-           "{\"functionCall\":{\"name\":\"c\",\"args\":{}}}]}}]}")
+          DATA("{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"and \"},"
+               "{\"functionCall\":{\"name\":\"c\",\"args\":{}}}]}}]}")
       /* The last chunk has no call of its own, but calls were made. */
       G_FINISH("STOP");
   stream_outcome o;
@@ -1425,8 +1419,8 @@ Test(gemini_stream, finish_reasons) {
     stream_outcome o;
     buf body;
 
-    snprintf(data, sizeof(data),
-             "{\"candidates\":[{\"finishReason\":\"%s\"}]}", cases[i].raw);
+    snprintf(data, sizeof(data), "{\"candidates\":[{\"finishReason\":\"%s\"}]}",
+             cases[i].raw);
     splice(G_TEXT("x"), NULL, data, strlen(data), "", &body);
     stream_split_check(gemini, 0, body.data, body.len, &o);
     expect_ok(&o);
@@ -1446,8 +1440,8 @@ Test(gemini_stream, finish_reason_with_calls_and_chunks_after_it) {
   CHECK(gemini,
         DATA("{\"candidates\":[{\"content\":{\"parts\":[{\"functionCall\":"
              "{\"name\":\"f\"}}]},\"finishReason\":\"MAX_TOKENS\"}]}")
-        DATA("{\"usageMetadata\":{\"promptTokenCount\":4,"
-             "\"candidatesTokenCount\":6}}"),
+            DATA("{\"usageMetadata\":{\"promptTokenCount\":4,"
+                 "\"candidatesTokenCount\":6}}"),
         &o);
   expect_ok(&o);
   expect_call(&o.resp.tool_calls[0], "call_0", "f", "{}");
@@ -1528,8 +1522,7 @@ Test(gemini_stream, malformed_chunks_fail) {
       {"{\"candidates\":[{\"content\":{\"parts\":{}}}]}", "missing_field"},
       {"{\"candidates\":[{\"content\":{\"parts\":[{\"text\":1}]}}]}",
        "missing_field"},
-      {"{\"candidates\":[{\"content\":{\"parts\":[\"x\"]}}]}",
-       "missing_field"},
+      {"{\"candidates\":[{\"content\":{\"parts\":[\"x\"]}}]}", "missing_field"},
       {"{\"candidates\":[{\"content\":{\"parts\":[{\"functionCall\":"
        "{\"args\":{}}}]}}]}",
        "missing_field"},
@@ -1560,14 +1553,12 @@ Test(gemini_stream, quiet_chunks) {
   /* Empty data, an event name (ignored), an empty object, thought text,
    * empty text and a bare thoughtSignature are no deltas. */
   static const char body[] =
-      "data:\n\n"
-      EV("message", "{}")
-      DATA("{\"candidates\":[]}")
-      DATA("{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"hmm\","
-           "\"thought\":true},{\"text\":\"\"},{\"thoughtSignature\":"
-           "\"abc\"}]}}]}")
-      DATA("{\"candidates\":[{\"content\":{\"role\":\"model\"}}]}")
-      G_TEXT("ok") G_FINISH("STOP");
+      "data:\n\n" EV("message", "{}") DATA("{\"candidates\":[]}")
+          DATA("{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"hmm\","
+               "\"thought\":true},{\"text\":\"\"},{\"thoughtSignature\":"
+               "\"abc\"}]}}]}")
+              DATA("{\"candidates\":[{\"content\":{\"role\":\"model\"}}]}")
+                  G_TEXT("ok") G_FINISH("STOP");
   stream_outcome o;
 
   CHECK(gemini, body, &o);
@@ -1579,9 +1570,8 @@ Test(gemini_stream, quiet_chunks) {
 }
 
 Test(gemini_stream, multibyte_text_under_every_chunking) {
-  static const char body[] =
-      G_TEXT("Grüße, ") G_TEXT("日本") G_TEXT(" \\u00e9\\ud83d\\ude00")
-      G_TEXT("😀") G_FINISH("STOP");
+  static const char body[] = G_TEXT("Grüße, ") G_TEXT("日本")
+      G_TEXT(" \\u00e9\\ud83d\\ude00") G_TEXT("😀") G_FINISH("STOP");
   stream_outcome o;
 
   CHECK(gemini, body, &o);
@@ -1632,11 +1622,10 @@ Test(gemini_stream, text_over_the_cap_stops_the_stream) {
   /* Three chunks of 70 bytes of text against a cap of 180 (each chunk is
    * under it); the chunk that passes it also holds a call, which never
    * gets made. */
-  static const char body[] =
-      G_TEXT(TEXT70) G_TEXT(TEXT70)
+  static const char body[] = G_TEXT(TEXT70) G_TEXT(TEXT70)
       DATA("{\"candidates\":[{\"content\":{\"parts\":[{\"text\":"
            "\"" TEXT70 "\"},{\"functionCall\":{\"name\":\"f\"}}]}}]}")
-      G_FINISH("STOP");
+          G_FINISH("STOP");
   stream_outcome o;
 
   stream_split_check(gemini, 180, body, sizeof(body) - 1, &o);
@@ -1650,7 +1639,7 @@ Test(gemini_stream, tool_arguments_over_the_cap_stop_the_stream) {
   /* Each call's arguments are printed whole: 68 bytes each. Two fit a cap
    * of 160, three do not. */
 #define G_CALL                                                                 \
-  DATA("{\"candidates\":[{\"content\":{\"parts\":[{\"functionCall\":"         \
+  DATA("{\"candidates\":[{\"content\":{\"parts\":[{\"functionCall\":"          \
        "{\"name\":\"f\",\"args\":{\"k\":\"" ARGS60 "\"}}}]}}]}")
   static const char two[] = G_CALL G_CALL G_FINISH("STOP");
   static const char three[] = G_CALL G_CALL G_CALL G_FINISH("STOP");
@@ -1660,8 +1649,7 @@ Test(gemini_stream, tool_arguments_over_the_cap_stop_the_stream) {
   stream_split_check(gemini, 160, two, sizeof(two) - 1, &o);
   expect_ok(&o);
   cr_assert_eq(o.resp.n_tool_calls, 2);
-  expect_call(&o.resp.tool_calls[1], "call_1", "f",
-              "{\"k\":\"" ARGS60 "\"}");
+  expect_call(&o.resp.tool_calls[1], "call_1", "f", "{\"k\":\"" ARGS60 "\"}");
   stream_outcome_free(&o);
   stream_split_check(gemini, 160, three, sizeof(three) - 1, &o);
   expect_fail(&o, CHAT_ERR_PERMANENT, "response_too_large");

@@ -440,18 +440,18 @@ Test(utf8, accepts_valid_text) {
   VALID("plain ascii");
   VALID("\x00"); /* U+0000 is a character */
   VALID("\x7f");
-  VALID("caf\xc3\xa9");            /* é, 2 bytes */
-  VALID("\xc2\x80");               /* U+0080, lowest 2-byte */
-  VALID("\xdf\xbf");               /* U+07FF */
-  VALID("\xe0\xa0\x80");           /* U+0800, lowest 3-byte */
-  VALID("\xe2\x82\xac");           /* € */
-  VALID("\xed\x9f\xbf");           /* U+D7FF, just below surrogates */
-  VALID("\xee\x80\x80");           /* U+E000, just above surrogates */
-  VALID("\xef\xbf\xbf");           /* U+FFFF */
-  VALID("\xe2\x80\xa8");           /* U+2028 */
-  VALID("\xf0\x90\x80\x80");       /* U+10000, lowest 4-byte */
-  VALID("\xf0\x9f\x98\x80");       /* 😀 */
-  VALID("\xf4\x8f\xbf\xbf");       /* U+10FFFF, the last code point */
+  VALID("caf\xc3\xa9");      /* é, 2 bytes */
+  VALID("\xc2\x80");         /* U+0080, lowest 2-byte */
+  VALID("\xdf\xbf");         /* U+07FF */
+  VALID("\xe0\xa0\x80");     /* U+0800, lowest 3-byte */
+  VALID("\xe2\x82\xac");     /* € */
+  VALID("\xed\x9f\xbf");     /* U+D7FF, just below surrogates */
+  VALID("\xee\x80\x80");     /* U+E000, just above surrogates */
+  VALID("\xef\xbf\xbf");     /* U+FFFF */
+  VALID("\xe2\x80\xa8");     /* U+2028 */
+  VALID("\xf0\x90\x80\x80"); /* U+10000, lowest 4-byte */
+  VALID("\xf0\x9f\x98\x80"); /* 😀 */
+  VALID("\xf4\x8f\xbf\xbf"); /* U+10FFFF, the last code point */
   VALID("a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80z");
 }
 
@@ -460,16 +460,16 @@ Test(utf8, rejects_overlongs) {
   INVALID("\xc0\xaf");
   INVALID("\xc1\xbf");
   INVALID("\xe0\x80\x80");
-  INVALID("\xe0\x9f\xbf");     /* U+07FF in 3 bytes */
+  INVALID("\xe0\x9f\xbf"); /* U+07FF in 3 bytes */
   INVALID("\xf0\x80\x80\x80");
   INVALID("\xf0\x8f\xbf\xbf"); /* U+FFFF in 4 bytes */
 }
 
 Test(utf8, rejects_surrogates) {
-  INVALID("\xed\xa0\x80"); /* U+D800 */
-  INVALID("\xed\xad\xbf"); /* U+DB7F */
-  INVALID("\xed\xb0\x80"); /* U+DC00 */
-  INVALID("\xed\xbf\xbf"); /* U+DFFF */
+  INVALID("\xed\xa0\x80");             /* U+D800 */
+  INVALID("\xed\xad\xbf");             /* U+DB7F */
+  INVALID("\xed\xb0\x80");             /* U+DC00 */
+  INVALID("\xed\xbf\xbf");             /* U+DFFF */
   INVALID("\xed\xa0\xbd\xed\xb8\x80"); /* CESU-8 style pair */
 }
 
@@ -528,20 +528,16 @@ static int reference_valid(const unsigned char *p, size_t n) {
   if (p[0] < 0x80) {
     want = 1;
     cp = p[0];
-  }
-  else if ((p[0] & 0xE0) == 0xC0) {
+  } else if ((p[0] & 0xE0) == 0xC0) {
     want = 2;
     cp = p[0] & 0x1F;
-  }
-  else if ((p[0] & 0xF0) == 0xE0) {
+  } else if ((p[0] & 0xF0) == 0xE0) {
     want = 3;
     cp = p[0] & 0x0F;
-  }
-  else if ((p[0] & 0xF8) == 0xF0) {
+  } else if ((p[0] & 0xF8) == 0xF0) {
     want = 4;
     cp = p[0] & 0x07;
-  }
-  else {
+  } else {
     return 0;
   }
   if (want != n)
@@ -567,8 +563,8 @@ Test(utf8, all_two_byte_sequences_match_reference) {
     for (b = 0; b < 0x100; b++) {
       s[0] = (unsigned char)a;
       s[1] = (unsigned char)b;
-      cr_assert_eq(chat_utf8_valid((const char *)s, 2),
-                   reference_valid(s, 2), "%02x %02x", a, b);
+      cr_assert_eq(chat_utf8_valid((const char *)s, 2), reference_valid(s, 2),
+                   "%02x %02x", a, b);
     }
   }
 }

@@ -224,16 +224,15 @@ static const chat_codec ndjson_codec = {
 Test(chat_stream, text_deltas_assemble_like_a_whole_response) {
   stream_outcome o;
 
-  CHECK_SSE(D("{\"model\":\"gpt-4o-mini\",\"text\":\"\"}")
-            D("{\"text\":\"Hello\"}")
-            ": OPENROUTER PROCESSING\n\n"
-            D("{\"text\":\", wörld\"}")
-            "event: ping\ndata: {}\n\n"
-            D("{\"text\":\" ✓\"}")
-            D("{\"stop\":[\"stop\",\"stop\"]}")
-            D("{\"usage\":[9,3]}")
-            "data: [DONE]\n\n",
-            &o);
+  CHECK_SSE(
+      D("{\"model\":\"gpt-4o-mini\",\"text\":\"\"}")
+          D("{\"text\":\"Hello\"}") ": OPENROUTER PROCESSING\n\n" D(
+              "{\"text\":\", wörld\"}") "event: ping\ndata: {}\n\n" D("{\"text"
+                                                                      "\":\" "
+                                                                      "✓\"}")
+              D("{\"stop\":[\"stop\",\"stop\"]}")
+                  D("{\"usage\":[9,3]}") "data: [DONE]\n\n",
+      &o);
   expect_ok(&o);
   expect_content(&o, "Hello, wörld ✓");
   cr_assert_eq(o.n_deltas, 3, "the empty delta is not handed on");
@@ -286,10 +285,10 @@ Test(chat_stream, usage_and_cost_last_wins_model_first_wins) {
   stream_outcome o;
 
   CHECK_SSE(D("{\"model\":\"\",\"usage\":[25,1]}")
-            D("{\"model\":\"first\",\"cost\":0.5}")
-            D("{\"model\":\"second\",\"usage\":[-1,15]}")
-            D("{\"usage\":[0,-1],\"cost\":0.00125}")
-            D("{\"end\":true}"),
+                D("{\"model\":\"first\",\"cost\":0.5}")
+                    D("{\"model\":\"second\",\"usage\":[-1,15]}")
+                        D("{\"usage\":[0,-1],\"cost\":0.00125}")
+                            D("{\"end\":true}"),
             &o);
   expect_ok(&o);
   cr_assert_str_eq(o.resp.model, "first");
@@ -304,8 +303,8 @@ Test(chat_stream, stop_is_replaced_with_its_raw_word) {
   stream_outcome o;
 
   CHECK_SSE(D("{\"stop\":[\"length\",\"max_tokens\"]}")
-            D("{\"stop\":[\"content_filter\",\"refusal\"]}")
-            D("{\"end\":true}"),
+                D("{\"stop\":[\"content_filter\",\"refusal\"]}")
+                    D("{\"end\":true}"),
             &o);
   expect_ok(&o);
   cr_assert_eq(o.resp.stop, CHAT_STOP_CONTENT_FILTER);
@@ -313,7 +312,7 @@ Test(chat_stream, stop_is_replaced_with_its_raw_word) {
   stream_outcome_free(&o);
 
   CHECK_SSE(D("{\"stop\":[\"length\",\"length\"]}")
-            D("{\"stop\":[\"stop\",null],\"end\":true}"),
+                D("{\"stop\":[\"stop\",null],\"end\":true}"),
             &o);
   expect_ok(&o);
   cr_assert_eq(o.resp.stop, CHAT_STOP_END);
@@ -324,8 +323,7 @@ Test(chat_stream, stop_is_replaced_with_its_raw_word) {
 Test(chat_stream, events_after_the_end_still_count) {
   stream_outcome o;
 
-  CHECK_SSE(D("{\"text\":\"a\"}") "data: [DONE]\n\n"
-            D("{\"usage\":[1,2]}"),
+  CHECK_SSE(D("{\"text\":\"a\"}") "data: [DONE]\n\n" D("{\"usage\":[1,2]}"),
             &o);
   expect_ok(&o);
   expect_content(&o, "a");
@@ -354,18 +352,22 @@ Test(chat_stream, tool_calls_assemble_by_index) {
   /* Two calls under indexes 3 and 1, fragments interleaved; ids and names
    * repeated (differently) later are ignored; index 1 starts with a
    * fragment and gets its name and id afterwards. */
-  CHECK_SSE(D("{\"call\":{\"index\":3,\"id\":\"call_abc\","
-              "\"name\":\"get_weather\"},\"args\":{\"index\":3,\"frag\":\"\"}}")
-            D("{\"args\":{\"index\":1,\"frag\":\"{\\\"q\\\":\"}}")
-            D("{\"args\":{\"index\":3,\"frag\":\"{\\\"location\\\": \\\"Bos\"}}")
-            D("{\"call\":{\"index\":1,\"id\":\"\",\"name\":\"search\"}}")
-            D("{\"call\":{\"index\":1,\"id\":\"call_xyz\"},"
-              "\"args\":{\"index\":1,\"frag\":\"1}\"}}")
-            D("{\"call\":{\"index\":3,\"id\":\"other\",\"name\":\"other\"},"
-              "\"args\":{\"index\":3,\"frag\":\"ton, MA\\\"}\"}}")
-            D("{\"stop\":[\"tool_calls\",\"tool_calls\"]}")
-            "data: [DONE]\n\n",
-            &o);
+  CHECK_SSE(
+      D("{\"call\":{\"index\":3,\"id\":\"call_abc\","
+        "\"name\":\"get_weather\"},\"args\":{\"index\":3,\"frag\":\"\"}}")
+          D("{\"args\":{\"index\":1,\"frag\":\"{\\\"q\\\":\"}}") D(
+              "{\"args\":{\"index\":3,\"frag\":\"{\\\"location\\\": "
+              "\\\"Bos\"}}")
+              D("{\"call\":{\"index\":1,\"id\":\"\",\"name\":\"search\"}}") D(
+                  "{\"call\":{\"index\":1,\"id\":\"call_xyz\"},"
+                  "\"args\":{\"index\":1,\"frag\":\"1}\"}}")
+                  D("{\"call\":{\"index\":3,\"id\":\"other\",\"name\":"
+                    "\"other\"},"
+                    "\"args\":{\"index\":3,\"frag\":\"ton, MA\\\"}\"}}")
+                      D("{\"stop\":[\"tool_calls\",\"tool_calls\"]}") "data: "
+                                                                      "[DONE]"
+                                                                      "\n\n",
+      &o);
   expect_ok(&o);
   expect_content(&o, "");
   cr_assert_eq(o.resp.n_tool_calls, 2);
@@ -405,7 +407,7 @@ Test(chat_stream, length_stop_with_tool_calls_stays_length) {
   stream_outcome o;
 
   CHECK_SSE(D("{\"call\":{\"index\":0,\"id\":\"c\",\"name\":\"f\"}}")
-            D("{\"stop\":[\"length\",\"length\"],\"end\":true}"),
+                D("{\"stop\":[\"length\",\"length\"],\"end\":true}"),
             &o);
   expect_ok(&o);
   cr_assert_eq(o.resp.stop, CHAT_STOP_LENGTH);
@@ -449,8 +451,7 @@ Test(chat_stream, tool_call_without_a_name_fails) {
   stream_outcome o;
 
   CHECK_SSE(D("{\"call\":{\"index\":0,\"id\":\"c\",\"name\":\"\"},"
-              "\"args\":{\"index\":0,\"frag\":\"{}\"}}")
-            "data: [DONE]\n\n",
+              "\"args\":{\"index\":0,\"frag\":\"{}\"}}") "data: [DONE]\n\n",
             &o);
   expect_fail(&o, CHAT_ERR_PERMANENT, "missing_field");
   stream_outcome_free(&o);
@@ -463,8 +464,9 @@ Test(chat_stream, too_many_tool_calls_fail) {
 
   buf_init(&body, 0);
   for (i = 0; i <= 1024; i++)
-    cr_assert_eq(buf_printf(&body, D("{\"call\":{\"index\":%zu,\"name\":\"f\"}}"),
-                            i), 0);
+    cr_assert_eq(
+        buf_printf(&body, D("{\"call\":{\"index\":%zu,\"name\":\"f\"}}"), i),
+        0);
   cr_assert_eq(buf_puts(&body, "data: [DONE]\n\n"), 0);
   /* Too long for every 2-way split: fed whole only. */
   stream_run(&sse_codec, 0, body.data, body.len, NULL, 0, &o);
@@ -481,8 +483,8 @@ Test(chat_stream, character_cut_between_deltas_is_fine) {
 
   /* "€" is E2 82 AC, "😀" is F0 9F 98 80. */
   CHECK_SSE(D("{\"bytes\":\"41e2\"}") D("{\"bytes\":\"82\"}")
-            D("{\"bytes\":\"acf09f\"}") D("{\"bytes\":\"9880\"}")
-            "data: [DONE]\n\n",
+                D("{\"bytes\":\"acf09f\"}")
+                    D("{\"bytes\":\"9880\"}") "data: [DONE]\n\n",
             &o);
   expect_ok(&o);
   expect_content(&o, "A€😀");
@@ -498,14 +500,12 @@ Test(chat_stream, text_left_cut_at_the_end_fails) {
   stream_outcome_free(&o);
   /* Well-formed pieces that make an overlong or a surrogate are refused
    * too: the whole text is checked. */
-  CHECK_SSE(D("{\"bytes\":\"c0\"}") D("{\"bytes\":\"af\"}")
-            "data: [DONE]\n\n",
+  CHECK_SSE(D("{\"bytes\":\"c0\"}") D("{\"bytes\":\"af\"}") "data: [DONE]\n\n",
             &o);
   expect_fail(&o, CHAT_ERR_PERMANENT, "invalid_utf8");
   stream_outcome_free(&o);
-  CHECK_SSE(D("{\"bytes\":\"eda0\"}") D("{\"bytes\":\"80\"}")
-            "data: [DONE]\n\n",
-            &o);
+  CHECK_SSE(
+      D("{\"bytes\":\"eda0\"}") D("{\"bytes\":\"80\"}") "data: [DONE]\n\n", &o);
   expect_fail(&o, CHAT_ERR_PERMANENT, "invalid_utf8");
   stream_outcome_free(&o);
 }
@@ -514,7 +514,7 @@ Test(chat_stream, event_that_is_not_utf8_fails) {
   stream_outcome o;
 
   CHECK_SSE(D("{\"text\":\"a\"}") D("{\"text\":\"\xFF\"}")
-            D("{\"text\":\"b\"}") "data: [DONE]\n\n",
+                D("{\"text\":\"b\"}") "data: [DONE]\n\n",
             &o);
   expect_fail(&o, CHAT_ERR_PERMANENT, "invalid_utf8");
   cr_assert_eq(o.text.len, 1, "\"a\" went out before");
@@ -556,14 +556,14 @@ Test(chat_stream_api, tool_call_name_or_id_not_utf8_fails) {
 Test(chat_stream, error_event_fails_the_stream) {
   stream_outcome o;
 
-  CHECK_SSE(D("{\"text\":\"partial\"}")
-            D("{\"error\":{\"kind\":\"transient\",\"reason\":\"overloaded\","
-              "\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}")
-            D("{\"text\":\" more\"}")
-            D("{\"error\":{\"kind\":\"permanent\",\"reason\":"
-              "\"provider_error\",\"message\":\"second\"}}")
-            "data: [DONE]\n\n",
-            &o);
+  CHECK_SSE(
+      D("{\"text\":\"partial\"}") D(
+          "{\"error\":{\"kind\":\"transient\",\"reason\":\"overloaded\","
+          "\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}")
+          D("{\"text\":\" more\"}") D(
+              "{\"error\":{\"kind\":\"permanent\",\"reason\":"
+              "\"provider_error\",\"message\":\"second\"}}") "data: [DONE]\n\n",
+      &o);
   expect_fail(&o, CHAT_ERR_TRANSIENT, "overloaded");
   cr_assert_str_eq(o.err.type, "overloaded_error");
   cr_assert_str_eq(o.err.message, "Overloaded");
@@ -612,7 +612,8 @@ Test(chat_stream, stream_without_end_marker_is_truncated) {
 Test(chat_stream, event_the_codec_refuses_without_reason) {
   stream_outcome o;
 
-  CHECK_SSE(D("{\"text\":\"a\"}") "data: not json\n\n" "data: [DONE]\n\n",
+  CHECK_SSE(D("{\"text\":\"a\"}") "data: not json\n\n"
+                                  "data: [DONE]\n\n",
             &o);
   expect_fail(&o, CHAT_ERR_PERMANENT, "invalid_stream");
   stream_outcome_free(&o);
@@ -625,8 +626,7 @@ Test(chat_stream, event_the_codec_refuses_without_reason) {
 Test(chat_stream, nul_in_sse_event_name_fails) {
   stream_outcome o;
 
-  CHECK_SSE("event: ping\0x\ndata: {\"text\":\"a\"}\n\ndata: [DONE]\n\n",
-            &o);
+  CHECK_SSE("event: ping\0x\ndata: {\"text\":\"a\"}\n\ndata: [DONE]\n\n", &o);
   expect_fail(&o, CHAT_ERR_PERMANENT, "invalid_stream");
   stream_outcome_free(&o);
 }
@@ -639,10 +639,10 @@ Test(chat_stream, text_cap) {
    * bytes, or 33. */
   static const char at_cap[] =
       D("{\"text\":\"123456789012\"}") D("{\"text\":\"123456789012\"}")
-      D("{\"text\":\"12345678\"}") "data: [DONE]\n\n";
+          D("{\"text\":\"12345678\"}") "data: [DONE]\n\n";
   static const char over[] =
       D("{\"text\":\"123456789012\"}") D("{\"text\":\"123456789012\"}")
-      D("{\"text\":\"123456789\"}") "data: [DONE]\n\n";
+          D("{\"text\":\"123456789\"}") "data: [DONE]\n\n";
 
   stream_split_check(&sse_codec, 32, at_cap, sizeof(at_cap) - 1, &o);
   expect_ok(&o);
@@ -659,12 +659,10 @@ Test(chat_stream, text_cap) {
 Test(chat_stream, text_and_arguments_share_the_cap) {
   stream_outcome o;
   /* 10 bytes of text, 12 of arguments: 22 in all. Events are < 60. */
-  static const char body[] =
-      D("{\"text\":\"0123456789\"}")
-      D("{\"call\":{\"index\":0,\"name\":\"f\"}}")
-      D("{\"args\":{\"index\":0,\"frag\":\"[1,2,\"}}")
-      D("{\"args\":{\"index\":0,\"frag\":\"3,4,5,6]\"}}")
-      "data: [DONE]\n\n";
+  static const char body[] = D("{\"text\":\"0123456789\"}") D(
+      "{\"call\":{\"index\":0,\"name\":\"f\"}}")
+      D("{\"args\":{\"index\":0,\"frag\":\"[1,2,\"}}") D(
+          "{\"args\":{\"index\":0,\"frag\":\"3,4,5,6]\"}}") "data: [DONE]\n\n";
 
   stream_split_check(&sse_codec, 60, body, sizeof(body) - 1, &o);
   expect_ok(&o);
@@ -672,12 +670,12 @@ Test(chat_stream, text_and_arguments_share_the_cap) {
   stream_outcome_free(&o);
   /* 40 bytes of text and 11 + 11 of arguments: over 60. */
   {
-    static const char big[] =
-        D("{\"text\":\"0123456789012345678901234567890123456789\"}")
-        D("{\"call\":{\"index\":0,\"name\":\"f\"}}")
-        D("{\"args\":{\"index\":0,\"frag\":\"[1,2,3,4,5,\"}}")
-        D("{\"args\":{\"index\":0,\"frag\":\"6,7,8,9,10]\"}}")
-        "data: [DONE]\n\n";
+    static const char big[] = D(
+        "{\"text\":\"0123456789012345678901234567890123456789\"}")
+        D("{\"call\":{\"index\":0,\"name\":\"f\"}}") D(
+            "{\"args\":{\"index\":0,\"frag\":\"[1,2,3,4,5,\"}}")
+            D("{\"args\":{\"index\":0,\"frag\":\"6,7,8,9,10]\"}}") "data: "
+                                                                   "[DONE]\n\n";
 
     stream_split_check(&sse_codec, 60, big, sizeof(big) - 1, &o);
     expect_fail(&o, CHAT_ERR_PERMANENT, "response_too_large");
@@ -831,26 +829,27 @@ Test(chat_stream_api, direct_calls_and_null_pieces) {
 Test(chat_stream, long_mixed_stream_with_crlf) {
   stream_outcome o;
 
-  CHECK_SSE("\xEF\xBB\xBF: hello\r\n\r\n"
-            "event: message_start\r\n"
-            "data: {\"model\":\"claude\",\"usage\":[25,1]}\r\n\r\n"
-            /* not JSON: only skipped if the name survives every cut */
-            "event: ping\r\ndata: ping\r\n\r\n"
-            /* one event in three data lines */
-            "data: {\"text\":\r\ndata: \"Grüße, \"\r\ndata: }\r\n\r\n"
-            "data: {\"bytes\":\"e697a5\"}\r\r"
-            "data: {\"bytes\":\"e69c\"}\n\n"
-            "data: {\"bytes\":\"ac\"}\r\n\r\n"
-            "data: {\"call\":{\"index\":1,\"id\":\"toolu_01\",\"name\":\"get\"}}\r\r"
-            "data: {\"args\":{\"index\":1,\"frag\":\"\"}}\r\n\r\n"
-            "data: {\"args\":{\"index\":1,\"frag\":\"{\\\"city\\\":\"}}\n\n"
-            ": keep-alive\r\n"
-            "data: {\"args\":{\"index\":1,\"frag\":\" \\\"Tōkyō\\\"}\"}}\r\n\r\n"
-            "event: message_delta\r\n"
-            "data: {\"stop\":[\"tool_calls\",\"tool_use\"],\"usage\":[-1,89]}"
-            "\r\n\r\n"
-            "event: message_stop\r\ndata: {\"end\":true}\r\n\r\n",
-            &o);
+  CHECK_SSE(
+      "\xEF\xBB\xBF: hello\r\n\r\n"
+      "event: message_start\r\n"
+      "data: {\"model\":\"claude\",\"usage\":[25,1]}\r\n\r\n"
+      /* not JSON: only skipped if the name survives every cut */
+      "event: ping\r\ndata: ping\r\n\r\n"
+      /* one event in three data lines */
+      "data: {\"text\":\r\ndata: \"Grüße, \"\r\ndata: }\r\n\r\n"
+      "data: {\"bytes\":\"e697a5\"}\r\r"
+      "data: {\"bytes\":\"e69c\"}\n\n"
+      "data: {\"bytes\":\"ac\"}\r\n\r\n"
+      "data: {\"call\":{\"index\":1,\"id\":\"toolu_01\",\"name\":\"get\"}}\r\r"
+      "data: {\"args\":{\"index\":1,\"frag\":\"\"}}\r\n\r\n"
+      "data: {\"args\":{\"index\":1,\"frag\":\"{\\\"city\\\":\"}}\n\n"
+      ": keep-alive\r\n"
+      "data: {\"args\":{\"index\":1,\"frag\":\" \\\"Tōkyō\\\"}\"}}\r\n\r\n"
+      "event: message_delta\r\n"
+      "data: {\"stop\":[\"tool_calls\",\"tool_use\"],\"usage\":[-1,89]}"
+      "\r\n\r\n"
+      "event: message_stop\r\ndata: {\"end\":true}\r\n\r\n",
+      &o);
   expect_ok(&o);
   expect_content(&o, "Grüße, 日本");
   cr_assert_eq(o.n_deltas, 4);

@@ -43,14 +43,13 @@ Test(codec_util, request_check_and_forced_tool) {
 }
 
 Test(codec_util, tool_call_arguments_must_be_utf8) {
-  chat_tool_call ok = {.id = "c", .name = "f",
-                       .arguments = "{\"a\":\"\xc3\xa9\"}"};
-  chat_tool_call bad = {.id = "c", .name = "f",
-                        .arguments = "{\"a\":\"\xe9\"}"};
-  chat_tool_call cut = {.id = "c", .name = "f", .arguments = "\xc3\xa9",
-                        .arguments_len = 1};
-  chat_message m = {.role = "assistant", .tool_calls = &ok,
-                    .n_tool_calls = 1};
+  chat_tool_call ok = {
+      .id = "c", .name = "f", .arguments = "{\"a\":\"\xc3\xa9\"}"};
+  chat_tool_call bad = {
+      .id = "c", .name = "f", .arguments = "{\"a\":\"\xe9\"}"};
+  chat_tool_call cut = {
+      .id = "c", .name = "f", .arguments = "\xc3\xa9", .arguments_len = 1};
+  chat_message m = {.role = "assistant", .tool_calls = &ok, .n_tool_calls = 1};
   chat_request req = {.model = "m", .messages = &m, .n_messages = 1};
 
   cr_assert(codec_request_check(&req));
@@ -130,8 +129,8 @@ Test(codec_util, request_basics) {
 Test(codec_util, call_args_and_ids) {
   chat_tool_call none = {.id = "c", .name = "f"};
   chat_tool_call empty = {.id = "c", .name = "f", .arguments = ""};
-  chat_tool_call cut = {.id = "c", .name = "f", .arguments = "{}xyz",
-                        .arguments_len = 2};
+  chat_tool_call cut = {
+      .id = "c", .name = "f", .arguments = "{}xyz", .arguments_len = 2};
   const char *args;
   size_t len;
   char *id;
@@ -163,8 +162,7 @@ Test(codec_util, add_tool_call) {
   chat_response_init(&r);
   cr_assert_null(codec_add_tool_call(&r, NULL, 4, "f", strdup("{\"a\":1}")));
   cr_assert_null(codec_add_tool_call(&r, "id-2", 5, "g", strdup("{}")));
-  cr_assert_str_eq(codec_add_tool_call(&r, "x", 6, "h", NULL),
-                   "out_of_memory");
+  cr_assert_str_eq(codec_add_tool_call(&r, "x", 6, "h", NULL), "out_of_memory");
   cr_assert_eq(r.n_tool_calls, 2);
   cr_assert_str_eq(r.tool_calls[0].id, "call_4");
   cr_assert_str_eq(r.tool_calls[0].name, "f");
@@ -176,7 +174,8 @@ Test(codec_util, add_tool_call) {
 
 Test(codec_util, tool_head_and_schema) {
   chat_tool plain = {.name = "now"};
-  chat_tool full = {.name = "w", .description = "Weather",
+  chat_tool full = {.name = "w",
+                    .description = "Weather",
                     .parameters = "{ \"type\": \"object\" }"};
   chat_tool listed = {.name = "w", .parameters = "[]"};
   buf b;
@@ -206,34 +205,29 @@ static int put_tag(buf *b, const char *tag, const chat_message *m) {
   return buf_printf(b, "%s:%.*s", tag, (int)m->content_len, m->content);
 }
 
-static int put_u(buf *b, const chat_message *m) {
-  return put_tag(b, "u", m);
-}
+static int put_u(buf *b, const chat_message *m) { return put_tag(b, "u", m); }
 
-static int put_a(buf *b, const chat_message *m) {
-  return put_tag(b, "a", m);
-}
+static int put_a(buf *b, const chat_message *m) { return put_tag(b, "a", m); }
 
-static int put_r(buf *b, const chat_message *m) {
-  return put_tag(b, "r", m);
-}
+static int put_r(buf *b, const chat_message *m) { return put_tag(b, "r", m); }
 
-static const codec_turns tagged = {.results_open = "R[", .put_user = put_u,
+static const codec_turns tagged = {.results_open = "R[",
+                                   .put_user = put_u,
                                    .put_assistant = put_a,
                                    .put_result = put_r};
 
 static chat_message turn(const char *role, const char *content) {
-  chat_message m = {.role = role, .content = content,
-                    .content_len = strlen(content)};
+  chat_message m = {
+      .role = role, .content = content, .content_len = strlen(content)};
 
   return m;
 }
 
 Test(codec_util, turns_group_tool_results) {
-  chat_message msgs[] = {turn("system", "s"), turn("user", "1"),
+  chat_message msgs[] = {turn("system", "s"),    turn("user", "1"),
                          turn("assistant", "2"), turn("tool", "3"),
-                         turn("tool", "4"), turn("system", "s2"),
-                         turn("user", "5"), turn("tool", "6")};
+                         turn("tool", "4"),      turn("system", "s2"),
+                         turn("user", "5"),      turn("tool", "6")};
   chat_request req = {.model = "m", .messages = msgs, .n_messages = 8};
   buf b;
 
@@ -290,16 +284,15 @@ static void stub_parse(const char *body, size_t len, int want_rc,
   chat_error e;
 
   chat_error_init(&e);
-  cr_assert_eq(codec_parse_response(body, len, &r, &e, stub_body_error,
-                                    stub_read),
-               want_rc, "%.*s", (int)len, body);
+  cr_assert_eq(
+      codec_parse_response(body, len, &r, &e, stub_body_error, stub_read),
+      want_rc, "%.*s", (int)len, body);
   if (want_rc == 0) {
     cr_assert_null(e.reason);
     cr_assert_str_eq(r.content, "hi");
     cr_assert_eq(r.content_len, 2);
     chat_response_free(&r);
-  }
-  else {
+  } else {
     cr_assert_str_eq(e.reason, reason, "%.*s", (int)len, body);
     cr_assert_eq(e.kind, kind);
     cr_assert_null(r.content);
@@ -308,7 +301,7 @@ static void stub_parse(const char *body, size_t len, int want_rc,
   chat_error_free(&e);
 }
 
-#define STUB_FAILS(lit, reason, kind)                                         \
+#define STUB_FAILS(lit, reason, kind)                                          \
   stub_parse((lit), sizeof(lit) - 1, -1, (reason), (kind))
 
 Test(codec_util, parse_response_frame) {
@@ -374,9 +367,8 @@ static int stub_event(chat_stream *st, const char *event, const char *data,
   return codec_stream_json(st, data, len, stub_apply);
 }
 
-static const chat_codec stub_codec = {.name = "stub",
-                                      .framing = CHAT_FRAMING_NDJSON,
-                                      .stream_event = stub_event};
+static const chat_codec stub_codec = {
+    .name = "stub", .framing = CHAT_FRAMING_NDJSON, .stream_event = stub_event};
 
 /* Hands data to a fresh stream as one event; the reason it failed with,
  * or NULL when it did not. */
@@ -417,8 +409,7 @@ Test(codec_util, stream_json_frame) {
 
 Test(codec_util, stop_with_calls) {
   cr_assert_eq(chat_stop_with_calls(CHAT_STOP_END, 1), CHAT_STOP_TOOL_CALLS);
-  cr_assert_eq(chat_stop_with_calls(CHAT_STOP_NONE, 1),
-               CHAT_STOP_TOOL_CALLS);
+  cr_assert_eq(chat_stop_with_calls(CHAT_STOP_NONE, 1), CHAT_STOP_TOOL_CALLS);
   cr_assert_eq(chat_stop_with_calls(CHAT_STOP_LENGTH, 1), CHAT_STOP_LENGTH);
   cr_assert_eq(chat_stop_with_calls(CHAT_STOP_END, 0), CHAT_STOP_END);
   cr_assert_eq(chat_stop_with_calls(CHAT_STOP_NONE, 0), CHAT_STOP_NONE);
@@ -458,8 +449,7 @@ static const char *read_named(const cJSON *item, size_t pos,
                               chat_response *resp) {
   if (!cJSON_IsString(item) || strcmp(item->valuestring, "bad") == 0)
     return "missing_field";
-  return codec_add_tool_call(resp, NULL, pos, item->valuestring,
-                             strdup("{}"));
+  return codec_add_tool_call(resp, NULL, pos, item->valuestring, strdup("{}"));
 }
 
 /* codec_read_message on the message given as JSON text (NULL: none). */
@@ -477,8 +467,8 @@ static const char *read_message(const char *json, chat_response *r) {
 Test(codec_util, read_message_content) {
   static const char *const empty[] = {"{}", "{\"content\":null}",
                                       "{\"content\":\"\"}"};
-  static const char *const bad[] = {"{\"content\":7}", "{\"content\":[]}",
-                                    "[]", "\"x\"", "null"};
+  static const char *const bad[] = {"{\"content\":7}", "{\"content\":[]}", "[]",
+                                    "\"x\"", "null"};
   chat_response r;
   size_t i;
 

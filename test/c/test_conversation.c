@@ -53,7 +53,8 @@ Test(conversation, turns_are_kept_answered_and_replayed) {
   cr_assert_eq(conversation_answer(&c, results, lens, 1), -1, "one per call");
   cr_assert_eq(conversation_answer(&c, results, lens, 2), 0);
   cr_assert_null(conversation_pending(&c));
-  cr_assert_eq(conversation_answer(&c, results, lens, 2), -1, "nothing pending");
+  cr_assert_eq(conversation_answer(&c, results, lens, 2), -1,
+               "nothing pending");
 
   msgs = conversation_messages(&c, base, 1, &n);
   cr_assert_eq(n, 4);

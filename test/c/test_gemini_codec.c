@@ -62,7 +62,8 @@ Test(gemini_codec, urls) {
   size_t i;
 
   for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-    chat_endpoint ep = {.base_url = cases[i].base, .model = cases[i].model,
+    chat_endpoint ep = {.base_url = cases[i].base,
+                        .model = cases[i].model,
                         .stream = cases[i].stream};
 
     assert_url(gemini, &ep, cases[i].url);
@@ -73,8 +74,8 @@ Test(gemini_codec, url_needs_a_model_and_a_clean_base) {
   static const struct {
     const char *base, *model;
   } cases[] = {
-      {NULL, NULL}, {NULL, ""}, {NULL, "models/"}, {"http://a b", "m"},
-      {"http://a\n", "m"},
+      {NULL, NULL},        {NULL, ""},          {NULL, "models/"},
+      {"http://a b", "m"}, {"http://a\n", "m"},
   };
   size_t i;
 
@@ -145,9 +146,14 @@ Test(gemini_request, exact_text_for_a_small_request) {
 
 Test(gemini_request, generation_config_fields) {
   chat_message msgs[] = {msg("user", "x")};
-  chat_request req = {.model = "m", .messages = msgs, .n_messages = 1,
-                      .has_temperature = 1, .temperature = 0.0,
-                      .max_tokens = 100, .logprobs = 1, .stream = 1};
+  chat_request req = {.model = "m",
+                      .messages = msgs,
+                      .n_messages = 1,
+                      .has_temperature = 1,
+                      .temperature = 0.0,
+                      .max_tokens = 100,
+                      .logprobs = 1,
+                      .stream = 1};
   cJSON *root = build_and_parse(gemini, &req);
 
   assert_prints(field(root, "generationConfig"),
@@ -187,7 +193,8 @@ Test(gemini_request, system_instruction_parts) {
 
 Test(gemini_request, turns_calls_and_results) {
   chat_tool_call calls[] = {
-      {.id = "call_0", .name = "get_weather",
+      {.id = "call_0",
+       .name = "get_weather",
        .arguments = "{ \"city\" : \"Paris\" }",
        .arguments_len = strlen("{ \"city\" : \"Paris\" }")},
       {.id = "call_1", .name = "now"},
@@ -195,17 +202,25 @@ Test(gemini_request, turns_calls_and_results) {
   chat_message msgs[] = {
       msg("user", "Weather and time?"),
       {.role = "assistant", .tool_calls = calls, .n_tool_calls = 2},
-      {.role = "tool", .content = "{\"temp\": 18, \"unit\": \"C\"}",
+      {.role = "tool",
+       .content = "{\"temp\": 18, \"unit\": \"C\"}",
        .content_len = strlen("{\"temp\": 18, \"unit\": \"C\"}"),
        .tool_name = "get_weather",
        .tool_call_id = "call_0"},
-      {.role = "tool", .content = "12:00", .content_len = 5,
+      {.role = "tool",
+       .content = "12:00",
+       .content_len = 5,
        .tool_name = "now"},
       msg("assistant", "18C at noon."),
       msg("user", "And tomorrow?"),
-      {.role = "assistant", .content = "Let me see.", .content_len = 11,
-       .tool_calls = calls, .n_tool_calls = 1},
-      {.role = "tool", .content = "[1,2]", .content_len = 5,
+      {.role = "assistant",
+       .content = "Let me see.",
+       .content_len = 11,
+       .tool_calls = calls,
+       .n_tool_calls = 1},
+      {.role = "tool",
+       .content = "[1,2]",
+       .content_len = 5,
        .tool_name = "get_weather"},
       {.role = "tool", .content = "", .content_len = 0, .tool_name = "now"},
       msg("assistant", ""),
@@ -241,7 +256,8 @@ Test(gemini_request, turns_calls_and_results) {
 
 Test(gemini_request, tools_and_tool_config) {
   chat_tool tools[] = {
-      {.name = "get_weather", .description = "Weather",
+      {.name = "get_weather",
+       .description = "Weather",
        .parameters = "{\"type\":\"object\",\"properties\":{\"city\":"
                      "{\"type\":\"string\"}},\"additionalProperties\":false}"},
       {.name = "now"},
@@ -261,8 +277,11 @@ Test(gemini_request, tools_and_tool_config) {
   size_t i;
 
   for (i = 0; i < sizeof(choices) / sizeof(choices[0]); i++) {
-    chat_request req = {.model = "m", .messages = msgs, .n_messages = 1,
-                        .tools = tools, .n_tools = 2,
+    chat_request req = {.model = "m",
+                        .messages = msgs,
+                        .n_messages = 1,
+                        .tools = tools,
+                        .n_tools = 2,
                         .tool_choice = choices[i].choice};
     cJSON *root = build_and_parse(gemini, &req);
 
@@ -283,8 +302,8 @@ Test(gemini_request, tools_and_tool_config) {
 
 Test(gemini_request, tool_choice_without_tools) {
   chat_message msgs[] = {msg("user", "x")};
-  chat_request req = {.model = "m", .messages = msgs, .n_messages = 1,
-                      .tool_choice = "none"};
+  chat_request req = {
+      .model = "m", .messages = msgs, .n_messages = 1, .tool_choice = "none"};
   cJSON *root = build_and_parse(gemini, &req);
 
   cr_assert_null(field(root, "toolConfig"));
@@ -295,8 +314,8 @@ Test(gemini_request, tool_choice_without_tools) {
 
 Test(gemini_request, escapes_and_nul) {
   static const char text[] = "a\"\\\n\x1f\xe2\x80\xa9\0b";
-  chat_message msgs[] = {{.role = "user", .content = text,
-                          .content_len = sizeof(text) - 1}};
+  chat_message msgs[] = {
+      {.role = "user", .content = text, .content_len = sizeof(text) - 1}};
   chat_request req = {.model = "m", .messages = msgs, .n_messages = 1};
   size_t len;
   char *body = gemini_build_request(&req, &len);
@@ -316,16 +335,17 @@ Test(gemini_request, invalid_requests_give_null) {
   chat_message bad_role[] = {msg("model", "x")};
   chat_tool_call no_name[] = {{.id = "i", .arguments = "{}"}};
   chat_tool_call bad_args[] = {{.name = "f", .arguments = "[]"}};
-  chat_message call_no_name[] = {{.role = "assistant", .tool_calls = no_name,
-                                  .n_tool_calls = 1}};
-  chat_message call_bad[] = {{.role = "assistant", .tool_calls = bad_args,
-                              .n_tool_calls = 1}};
+  chat_message call_no_name[] = {
+      {.role = "assistant", .tool_calls = no_name, .n_tool_calls = 1}};
+  chat_message call_bad[] = {
+      {.role = "assistant", .tool_calls = bad_args, .n_tool_calls = 1}};
   chat_message calls_null[] = {{.role = "assistant", .n_tool_calls = 1}};
-  chat_message result_no_name[] = {{.role = "tool", .content = "x",
+  chat_message result_no_name[] = {{.role = "tool",
+                                    .content = "x",
                                     .content_len = 1,
                                     .tool_call_id = "call_0"}};
-  chat_message result_bad[] = {{.role = "tool", .content = "\xff",
-                                .content_len = 1, .tool_name = "f"}};
+  chat_message result_bad[] = {
+      {.role = "tool", .content = "\xff", .content_len = 1, .tool_name = "f"}};
   chat_tool bad_schema[] = {{.name = "t", .parameters = "{"}};
   chat_tool no_name_tool[] = {{.name = ""}};
   chat_tool fine[] = {{.name = "t"}};
@@ -341,15 +361,27 @@ Test(gemini_request, invalid_requests_give_null) {
       {.model = "m", .messages = calls_null, .n_messages = 1},
       {.model = "m", .messages = result_no_name, .n_messages = 1},
       {.model = "m", .messages = result_bad, .n_messages = 1},
-      {.model = "m", .messages = good, .n_messages = 1, .tools = bad_schema,
+      {.model = "m",
+       .messages = good,
+       .n_messages = 1,
+       .tools = bad_schema,
        .n_tools = 1},
-      {.model = "m", .messages = good, .n_messages = 1,
-       .tools = no_name_tool, .n_tools = 1},
-      {.model = "m", .messages = good, .n_messages = 1, .tools = fine,
-       .n_tools = 1, .tool_choice = "missing"},
-      {.model = "m", .messages = good, .n_messages = 1,
-       .output_schema = "[]"},
-      {.model = "m", .messages = good, .n_messages = 1, .has_temperature = 1,
+      {.model = "m",
+       .messages = good,
+       .n_messages = 1,
+       .tools = no_name_tool,
+       .n_tools = 1},
+      {.model = "m",
+       .messages = good,
+       .n_messages = 1,
+       .tools = fine,
+       .n_tools = 1,
+       .tool_choice = "missing"},
+      {.model = "m", .messages = good, .n_messages = 1, .output_schema = "[]"},
+      {.model = "m",
+       .messages = good,
+       .n_messages = 1,
+       .has_temperature = 1,
        .temperature = INFINITY},
   };
 
@@ -532,8 +564,8 @@ Test(gemini_response, malformed_structure_is_missing_field) {
   PARSE_FAILS(gemini, "{\"candidates\":[]}", "missing_field");
   PARSE_FAILS(gemini, "{\"candidates\":{\"0\":{}}}", "missing_field");
   PARSE_FAILS(gemini, "{\"candidates\":[null]}", "missing_field");
-  PARSE_FAILS(gemini,
-              "{\"candidates\":[{\"content\":\"x\"}]}", "missing_field");
+  PARSE_FAILS(gemini, "{\"candidates\":[{\"content\":\"x\"}]}",
+              "missing_field");
   PARSE_FAILS(gemini, "{\"candidates\":[{\"content\":{\"parts\":{}}}]}",
               "missing_field");
   PARSE_FAILS(gemini, "{\"candidates\":[{\"content\":{\"parts\":[7]}}]}",
@@ -553,8 +585,8 @@ Test(gemini_response, malformed_structure_is_missing_field) {
               "{\"candidates\":[{\"content\":{\"parts\":[{\"functionCall\":"
               "{\"name\":\"f\"}},{\"text\":1}]}}]}",
               "missing_field");
-  PARSE_FAILS(gemini,
-              "{\"promptFeedback\":{\"blockReason\":1}}", "missing_field");
+  PARSE_FAILS(gemini, "{\"promptFeedback\":{\"blockReason\":1}}",
+              "missing_field");
   PARSE_FAILS(gemini, "[{\"candidates\":[]}]", "missing_field");
 }
 
@@ -650,8 +682,7 @@ Test(gemini_error, unknown_model_404_plain_and_array_wrapped) {
     cr_assert_eq(e.kind, CHAT_ERR_PERMANENT);
     cr_assert_str_eq(e.type, "NOT_FOUND");
     cr_assert_str_eq(e.code, "404");
-    cr_assert_eq(strncmp(e.message, "models/gemini-5.0-flash is not found",
-                         36),
+    cr_assert_eq(strncmp(e.message, "models/gemini-5.0-flash is not found", 36),
                  0, "%s", names[i]);
     chat_error_free(&e);
   }
@@ -660,17 +691,18 @@ Test(gemini_error, unknown_model_404_plain_and_array_wrapped) {
 Test(gemini_error, unavailable_503_is_transient) {
   chat_error e;
 
-  PARSE_ERROR(gemini,
-              503, "{\"error\":{\"code\":503,\"message\":\"The model is "
-                   "overloaded. Please try again later.\",\"status\":"
-                   "\"UNAVAILABLE\"}}",
+  PARSE_ERROR(gemini, 503,
+              "{\"error\":{\"code\":503,\"message\":\"The model is "
+              "overloaded. Please try again later.\",\"status\":"
+              "\"UNAVAILABLE\"}}",
               -1, &e);
   cr_assert_eq(e.kind, CHAT_ERR_TRANSIENT);
   cr_assert_str_eq(e.type, "UNAVAILABLE");
   cr_assert_eq(e.retry_after_ms, -1);
   chat_error_free(&e);
-  PARSE_ERROR(gemini, 402, "{\"error\":{\"code\":402,\"status\":"
-                   "\"RESOURCE_EXHAUSTED\"}}",
+  PARSE_ERROR(gemini, 402,
+              "{\"error\":{\"code\":402,\"status\":"
+              "\"RESOURCE_EXHAUSTED\"}}",
               -1, &e);
   cr_assert_eq(e.kind, CHAT_ERR_PERMANENT); /* prepaid credits used up */
   chat_error_free(&e);
@@ -723,15 +755,17 @@ Test(gemini_error, retry_delay_forms) {
 Test(gemini_error, odd_details_are_ignored) {
   chat_error e;
 
-  PARSE_ERROR(gemini, 429, "{\"error\":{\"code\":429,\"details\":{\"@type\":"
-                   "\"type.googleapis.com/google.rpc.RetryInfo\","
-                   "\"retryDelay\":\"5s\"}}}",
+  PARSE_ERROR(gemini, 429,
+              "{\"error\":{\"code\":429,\"details\":{\"@type\":"
+              "\"type.googleapis.com/google.rpc.RetryInfo\","
+              "\"retryDelay\":\"5s\"}}}",
               -1, &e);
   cr_assert_eq(e.retry_after_ms, -1);
   chat_error_free(&e);
-  PARSE_ERROR(gemini, 429, "{\"error\":{\"code\":429,\"details\":[1,null,"
-                   "{\"@type\":7},{\"@type\":\"type.googleapis.com/google."
-                   "rpc.RetryInfo\",\"retryDelay\":{\"seconds\":5}}]}}",
+  PARSE_ERROR(gemini, 429,
+              "{\"error\":{\"code\":429,\"details\":[1,null,"
+              "{\"@type\":7},{\"@type\":\"type.googleapis.com/google."
+              "rpc.RetryInfo\",\"retryDelay\":{\"seconds\":5}}]}}",
               -1, &e);
   cr_assert_eq(e.retry_after_ms, -1);
   cr_assert_str_eq(e.code, "429");
@@ -765,10 +799,10 @@ Test(gemini_error, bodies_without_an_error_object) {
 }
 
 Test(gemini_error, every_prefix_of_every_vector_is_handled) {
-  static const char *const names[] = {
-      "gemini/error_400_api_key.json", "gemini/error_429.json",
-      "gemini/error_404_unknown_model.json",
-      "gemini/error_404_array_wrapped.json"};
+  static const char *const names[] = {"gemini/error_400_api_key.json",
+                                      "gemini/error_429.json",
+                                      "gemini/error_404_unknown_model.json",
+                                      "gemini/error_404_array_wrapped.json"};
   size_t n;
 
   for (n = 0; n < sizeof(names) / sizeof(names[0]); n++)

@@ -45,7 +45,7 @@ static void compile_fails_len(const char *schema, size_t len,
   cr_assert_str_eq(why, expect, "schema %.*s", (int)len, schema);
 }
 
-#define COMPILE_FAILS(lit, expect)                                           \
+#define COMPILE_FAILS(lit, expect)                                             \
   compile_fails_len(lit, sizeof(lit) - 1, expect)
 
 /* Validates reply[0..len) through an exact-size copy. */
@@ -69,8 +69,8 @@ static void assert_error(const json_schema_errors *errs, size_t i,
                errs->count);
   cr_assert_str_eq(errs->items[i].path, path, "path of error %zu: %s", i,
                    errs->items[i].path);
-  cr_assert_str_eq(errs->items[i].message, message,
-                   "message of error %zu: %s", i, errs->items[i].message);
+  cr_assert_str_eq(errs->items[i].message, message, "message of error %zu: %s",
+                   i, errs->items[i].message);
 }
 
 /* Asserts reply[0..len) fails schema with one error. */
@@ -90,7 +90,7 @@ static void one_error_len(const char *schema, const char *reply, size_t len,
   json_schema_free(s);
 }
 
-#define ONE_ERROR(schema, lit, path, message)                                \
+#define ONE_ERROR(schema, lit, path, message)                                  \
   one_error_len(schema, lit, sizeof(lit) - 1, path, message)
 
 /* Asserts a reply that is not usable JSON gives exactly `message`. */
@@ -103,7 +103,7 @@ typedef struct kcase {
   const char *schema, *reply, *path, *message;
 } kcase;
 
-#define ANY_OF_SCHEMA                                                        \
+#define ANY_OF_SCHEMA                                                          \
   "{\"anyOf\":[{\"type\":\"string\"},{\"type\":\"integer\",\"minimum\":0}]}"
 
 static const kcase keyword_cases[] = {
@@ -138,8 +138,7 @@ static const kcase keyword_cases[] = {
      NULL},
     {"{\"properties\":{\"a\":{\"type\":\"string\"}}}", "{\"a\":1}", "/a",
      "expected string, got number"},
-    {"{\"properties\":{\"a\":{\"type\":\"string\"}}}", "{\"b\":1}", NULL,
-     NULL},
+    {"{\"properties\":{\"a\":{\"type\":\"string\"}}}", "{\"b\":1}", NULL, NULL},
     {"{\"properties\":{\"a\":{\"type\":\"string\"}}}", "[1]", NULL, NULL},
     /* required */
     {"{\"required\":[\"a\",\"b\"]}", "{\"b\":null,\"a\":0}", NULL, NULL},
@@ -148,14 +147,14 @@ static const kcase keyword_cases[] = {
     {"{\"required\":[\"a\"]}", "\"not an object\"", NULL, NULL},
     {"{\"required\":[]}", "{}", NULL, NULL},
     /* additionalProperties */
-    {"{\"properties\":{\"a\":{}},\"additionalProperties\":false}",
-     "{\"a\":1}", NULL, NULL},
+    {"{\"properties\":{\"a\":{}},\"additionalProperties\":false}", "{\"a\":1}",
+     NULL, NULL},
     {"{\"properties\":{\"a\":{}},\"additionalProperties\":false}",
      "{\"a\":1,\"z\":2}", "", "\"z\" is not allowed (additionalProperties)"},
     {"{\"additionalProperties\":{\"type\":\"integer\"}}", "{\"x\":1}", NULL,
      NULL},
-    {"{\"additionalProperties\":{\"type\":\"integer\"}}", "{\"x\":\"s\"}",
-     "/x", "expected integer, got string"},
+    {"{\"additionalProperties\":{\"type\":\"integer\"}}", "{\"x\":\"s\"}", "/x",
+     "expected integer, got string"},
     {"{\"additionalProperties\":true}", "{\"x\":1}", NULL, NULL},
     /* `required` alone does not make a name known to properties */
     {"{\"required\":[\"a\"],\"additionalProperties\":false}", "{\"a\":1}", "",
@@ -164,15 +163,15 @@ static const kcase keyword_cases[] = {
     {"{\"enum\":[\"a\",1,null,{\"k\":[1,2]},[true]]}", "\"a\"", NULL, NULL},
     {"{\"enum\":[\"a\",1,null,{\"k\":[1,2]},[true]]}", "1.0", NULL, NULL},
     {"{\"enum\":[\"a\",1,null,{\"k\":[1,2]},[true]]}", "null", NULL, NULL},
-    {"{\"enum\":[\"a\",1,null,{\"k\":[1,2]},[true]]}", "{\"k\":[1,2.0]}",
-     NULL, NULL},
+    {"{\"enum\":[\"a\",1,null,{\"k\":[1,2]},[true]]}", "{\"k\":[1,2.0]}", NULL,
+     NULL},
     {"{\"enum\":[\"a\",1,null,{\"k\":[1,2]},[true]]}", "[true]", NULL, NULL},
     {"{\"enum\":[\"a\",1,null,{\"k\":[1,2]},[true]]}", "\"A\"", "",
      "value is not one of the enum"},
     {"{\"enum\":[\"a\",1,null,{\"k\":[1,2]},[true]]}", "{\"k\":[2,1]}", "",
      "value is not one of the enum"},
-    {"{\"enum\":[\"a\",1,null,{\"k\":[1,2]},[true]]}",
-     "{\"k\":[1,2],\"x\":1}", "", "value is not one of the enum"},
+    {"{\"enum\":[\"a\",1,null,{\"k\":[1,2]},[true]]}", "{\"k\":[1,2],\"x\":1}",
+     "", "value is not one of the enum"},
     {"{\"enum\":[\"a\",1,null,{\"k\":[1,2]},[true]]}", "[true,true]", "",
      "value is not one of the enum"},
     {"{\"enum\":[\"a\",1,null,{\"k\":[1,2]},[true]]}", "true", "",
@@ -240,14 +239,10 @@ static const kcase keyword_cases[] = {
      "0.1 is not less than exclusiveMaximum 0.1"},
     {"{\"minimum\":10}", "\"5\"", NULL, NULL},
     /* anyOf */
-    {ANY_OF_SCHEMA,
-     "\"x\"", NULL, NULL},
-    {ANY_OF_SCHEMA,
-     "3", NULL, NULL},
-    {ANY_OF_SCHEMA,
-     "-1", "", "value does not match any schema in anyOf"},
-    {ANY_OF_SCHEMA,
-     "1.5", "", "value does not match any schema in anyOf"},
+    {ANY_OF_SCHEMA, "\"x\"", NULL, NULL},
+    {ANY_OF_SCHEMA, "3", NULL, NULL},
+    {ANY_OF_SCHEMA, "-1", "", "value does not match any schema in anyOf"},
+    {ANY_OF_SCHEMA, "1.5", "", "value does not match any schema in anyOf"},
     {"{\"anyOf\":[{\"anyOf\":[{\"const\":1},{\"const\":2}]},{\"const\":3}]}",
      "2", NULL, NULL},
     /* boolean schemas */
@@ -279,10 +274,8 @@ Test(json_schema_keywords, every_keyword_passes_and_fails) {
                    k->reply, errs.count ? errs.items[0].message : "?");
       cr_assert_eq(errs.total, 0);
       cr_assert_eq(errs.count, 0);
-    }
-    else {
-      cr_assert_eq(rc, -1, "case %zu: %s accepted %s", i, k->schema,
-                   k->reply);
+    } else {
+      cr_assert_eq(rc, -1, "case %zu: %s accepted %s", i, k->schema, k->reply);
       cr_assert_eq(errs.total, 1, "case %zu: %zu errors", i, errs.total);
       cr_assert_eq(errs.count, 1);
       cr_assert_str_eq(errs.items[0].path, k->path, "case %zu", i);
@@ -294,8 +287,8 @@ Test(json_schema_keywords, every_keyword_passes_and_fails) {
 }
 
 Test(json_schema_keywords, type_failure_skips_the_other_keywords) {
-  ONE_ERROR("{\"type\":\"string\",\"minLength\":5,\"enum\":[\"abcdef\"]}",
-            "7", "", "expected string, got number");
+  ONE_ERROR("{\"type\":\"string\",\"minLength\":5,\"enum\":[\"abcdef\"]}", "7",
+            "", "expected string, got number");
 }
 
 Test(json_schema_keywords, independent_keywords_each_report) {
@@ -340,9 +333,9 @@ Test(json_schema_keywords, properties_and_required_on_the_same_name) {
 
 /* --- Paths --------------------------------------------------------------- */
 
-#define ITEMS_SCHEMA                                                         \
-  "{\"type\":\"object\",\"properties\":{\"items\":{\"type\":\"array\","      \
-  "\"items\":{\"type\":\"object\",\"properties\":{\"name\":"                 \
+#define ITEMS_SCHEMA                                                           \
+  "{\"type\":\"object\",\"properties\":{\"items\":{\"type\":\"array\","        \
+  "\"items\":{\"type\":\"object\",\"properties\":{\"name\":"                   \
   "{\"type\":\"string\"}},\"required\":[\"name\"]}}}}"
 
 Test(json_schema_paths, nested_array_and_object_steps) {
@@ -363,8 +356,7 @@ Test(json_schema_paths, tilde_and_slash_are_escaped) {
   json_schema_errors errs;
 
   json_schema_errors_init(&errs);
-  cr_assert_eq(
-      run(s, "{\"a/b\":1,\"m~n\":2,\"~/\":3,\"\":4}", &errs), -1);
+  cr_assert_eq(run(s, "{\"a/b\":1,\"m~n\":2,\"~/\":3,\"\":4}", &errs), -1);
   cr_assert_eq(errs.total, 4);
   assert_error(&errs, 0, "/a~1b", "expected string, got number");
   assert_error(&errs, 1, "/m~0n", "expected string, got number");
@@ -395,8 +387,10 @@ Test(json_schema_paths, names_in_messages_are_quoted_escaped_and_cut) {
   memcpy(reply, "{\"", 2);
   memcpy(reply + 1002, "\":1}", 5);
   cr_assert_eq(run(s, reply, &errs), -1);
-  snprintf(expect, sizeof(expect), "\"%.64s...\" is not allowed "
-                                   "(additionalProperties)", reply + 2);
+  snprintf(expect, sizeof(expect),
+           "\"%.64s...\" is not allowed "
+           "(additionalProperties)",
+           reply + 2);
   cr_assert_str_eq(errs.items[0].message, expect);
   json_schema_free(s);
   s = compile("{\"additionalProperties\":{\"type\":\"string\"}}");
@@ -491,12 +485,14 @@ Test(json_schema_compile, refuses_bad_json) {
                      "input");
   COMPILE_FAILS("{} x", "schema is not usable JSON at byte 3: unexpected "
                         "data after the JSON value");
-  COMPILE_FAILS("{\"type\":\"string\"}\0", "schema is not usable JSON at "
+  COMPILE_FAILS("{\"type\":\"string\"}\0",
+                "schema is not usable JSON at "
                 "byte 17: unexpected data after the JSON value");
   COMPILE_FAILS("{\0}", "schema is not usable JSON at byte 1: expected a "
                         "property name");
   COMPILE_FAILS("{\"description\":\"\xff\"}", "schema is not valid UTF-8");
-  COMPILE_FAILS("{\"const\":\"a\\u0000\"}", "schema is not usable JSON at "
+  COMPILE_FAILS("{\"const\":\"a\\u0000\"}",
+                "schema is not usable JSON at "
                 "byte 11: \\u0000 in a string is not supported");
 }
 
@@ -618,19 +614,21 @@ Test(json_schema_compile, nesting_limit_is_64) {
   json_schema_free(compile_len(text, len));
   free(text);
   text = nested_items_schema(JSON_SCHEMA_MAX_DEPTH + 1, "{}", &len);
-  compile_fails_len(text, len, "schema is nested deeper than 64 levels "
-                               "(at byte 576)");
+  compile_fails_len(text, len,
+                    "schema is nested deeper than 64 levels "
+                    "(at byte 576)");
   free(text);
   text = nested_items_schema(JSON_SCHEMA_MAX_DEPTH, "{\"const\":[1]}", &len);
-  compile_fails_len(text, len, "schema is nested deeper than 64 levels "
-                               "(at byte 576)");
+  compile_fails_len(text, len,
+                    "schema is nested deeper than 64 levels "
+                    "(at byte 576)");
   free(text);
 }
 
 Test(json_schema_compile, deepest_schema_validates_with_a_full_path) {
   size_t len;
-  char *text = nested_items_schema(JSON_SCHEMA_MAX_DEPTH,
-                                   "{\"type\":\"string\"}", &len);
+  char *text =
+      nested_items_schema(JSON_SCHEMA_MAX_DEPTH, "{\"type\":\"string\"}", &len);
   json_schema *s = compile_len(text, len);
   json_schema_errors errs;
   buf reply, path;
@@ -659,8 +657,8 @@ Test(json_schema_compile, why_is_optional_and_cut_to_its_size) {
   char why[12];
 
   cr_assert_null(json_schema_compile("{\"type\":\"strin\"}", 16, NULL, 0));
-  cr_assert_null(json_schema_compile("{\"type\":\"strin\"}", 16, why,
-                                     sizeof(why)));
+  cr_assert_null(
+      json_schema_compile("{\"type\":\"strin\"}", 16, why, sizeof(why)));
   cr_assert_str_eq(why, "/type: unkn");
   cr_assert_null(json_schema_compile(NULL, 0, why, sizeof(why)));
   cr_assert_null(json_schema_compile(NULL, 5, why, sizeof(why)));
@@ -678,12 +676,12 @@ Test(json_schema_compile, fixture_schema_compiles_and_fenced_reply_passes) {
   s = compile_len(schema, slen);
   json_schema_errors_init(&errs);
   copy = fixture_exact_copy(reply, rlen);
-  cr_assert_eq(json_schema_validate_reply(s, copy, rlen, &errs), 0,
-               "%s", errs.count ? errs.items[0].message : "?");
+  cr_assert_eq(json_schema_validate_reply(s, copy, rlen, &errs), 0, "%s",
+               errs.count ? errs.items[0].message : "?");
   /* the whole text is not JSON */
   cr_assert_eq(json_schema_validate(s, copy, rlen, &errs), -1);
   cr_assert_str_eq(errs.items[0].message, "reply is not usable JSON at "
-                   "byte 0: unexpected character");
+                                          "byte 0: unexpected character");
   json_schema_errors_free(&errs);
   json_schema_free(s);
   free(copy);
@@ -775,7 +773,7 @@ Test(json_schema_hostile, nul_bytes) {
 
 Test(json_schema_hostile, invalid_utf8) {
   REPLY_REFUSED("\"\xff\"", "reply is not valid UTF-8");
-  REPLY_REFUSED("\"\xc0\xaf\"", "reply is not valid UTF-8"); /* overlong */
+  REPLY_REFUSED("\"\xc0\xaf\"", "reply is not valid UTF-8");     /* overlong */
   REPLY_REFUSED("\"\xed\xa0\x80\"", "reply is not valid UTF-8"); /* U+D800 */
   REPLY_REFUSED("\"\xf4\x90\x80\x80\"", "reply is not valid UTF-8");
   REPLY_REFUSED("\"\xe6\x97\"", "reply is not valid UTF-8"); /* cut short */
@@ -810,11 +808,13 @@ Test(json_schema_hostile, deep_nesting_is_capped_at_256) {
   cr_assert_eq(validate_nested(JSON_REPLY_MAX_DEPTH, 0, &errs), 0);
   cr_assert_eq(validate_nested(JSON_REPLY_MAX_DEPTH, 1, &errs), 0);
   cr_assert_eq(validate_nested(JSON_REPLY_MAX_DEPTH + 1, 0, &errs), -1);
-  assert_error(&errs, 0, "", "reply is nested deeper than 256 levels (at "
-                             "byte 256)");
+  assert_error(&errs, 0, "",
+               "reply is nested deeper than 256 levels (at "
+               "byte 256)");
   cr_assert_eq(validate_nested(JSON_REPLY_MAX_DEPTH + 1, 1, &errs), -1);
-  assert_error(&errs, 0, "", "reply is nested deeper than 256 levels (at "
-                             "byte 1280)");
+  assert_error(&errs, 0, "",
+               "reply is nested deeper than 256 levels (at "
+               "byte 1280)");
 
   /* a megabyte of '[' costs a scan of 257 bytes, no recursion */
   deep = malloc(1 << 20);
@@ -823,8 +823,9 @@ Test(json_schema_hostile, deep_nesting_is_capped_at_256) {
   s = compile("{\"type\":\"array\"}");
   cr_assert_eq(json_schema_validate(s, deep, 1 << 20, &errs), -1);
   cr_assert_eq(errs.total, 1);
-  assert_error(&errs, 0, "", "reply is nested deeper than 256 levels (at "
-                             "byte 256)");
+  assert_error(&errs, 0, "",
+               "reply is nested deeper than 256 levels (at "
+               "byte 256)");
   json_schema_errors_free(&errs);
   json_schema_free(s);
   free(deep);
@@ -850,14 +851,16 @@ Test(json_schema_hostile, huge_and_long_numbers) {
   memset(digits, '9', 64);
   cr_assert_eq(run_len(s, digits, 63, &errs), 0);
   cr_assert_eq(run_len(s, digits, 64, &errs), -1);
-  assert_error(&errs, 0, "", "reply is not usable JSON at byte 0: number "
-                             "longer than 63 characters is not supported");
+  assert_error(&errs, 0, "",
+               "reply is not usable JSON at byte 0: number "
+               "longer than 63 characters is not supported");
   memcpy(digits, "[0.", 3);
   memset(digits + 3, '1', 70);
   memcpy(digits + 73, "]", 2);
   cr_assert_eq(run(s, digits, &errs), -1);
-  assert_error(&errs, 0, "", "reply is not usable JSON at byte 1: number "
-                             "longer than 63 characters is not supported");
+  assert_error(&errs, 0, "",
+               "reply is not usable JSON at byte 1: number "
+               "longer than 63 characters is not supported");
   json_schema_errors_free(&errs);
   json_schema_free(s);
 
@@ -874,7 +877,8 @@ static char *wide_object(int n, int strings, size_t *len) {
   cr_assert_eq(buf_puts(&b, "{"), 0);
   for (i = 0; i < n; i++)
     cr_assert_eq(buf_printf(&b, strings ? "%s\"k%d\":\"%d\"" : "%s\"k%d\":%d",
-                            i ? "," : "", i, i), 0);
+                            i ? "," : "", i, i),
+                 0);
   cr_assert_eq(buf_puts(&b, "}"), 0);
   return buf_detach(&b, len);
 }
@@ -910,7 +914,8 @@ Test(json_schema_hostile, ten_thousand_members) {
   cr_assert_eq(buf_puts(&schema, "{\"properties\":{"), 0);
   for (i = 0; i < 10000; i++)
     cr_assert_eq(buf_printf(&schema, "%s\"k%d\":{\"type\":\"integer\"}",
-                            i ? "," : "", i), 0);
+                            i ? "," : "", i),
+                 0);
   cr_assert_eq(buf_puts(&schema, "},\"required\":["), 0);
   for (i = 0; i < 10000; i++)
     cr_assert_eq(buf_printf(&schema, "%s\"k%d\"", i ? "," : "", i), 0);
@@ -962,8 +967,9 @@ Test(json_schema_hostile, long_strings_count_code_points) {
   reply[n - 1] = '"';
   json_schema_errors_init(&errs);
   cr_assert_eq(run_len(s, reply, n, &errs), -1);
-  assert_error(&errs, 0, "", "string is 100001 characters long, longer than "
-                             "maxLength 100000");
+  assert_error(&errs, 0, "",
+               "string is 100001 characters long, longer than "
+               "maxLength 100000");
   cr_assert_eq(run_len(s, reply + 3, n - 3, &errs), -1); /* not at a quote */
   reply[3] = '"';
   cr_assert_eq(run_len(s, reply + 3, n - 3, &errs), 0);
@@ -989,8 +995,8 @@ Test(json_strict, scan_reports_where_a_value_ends) {
   cr_assert_str_eq(err, "nested too deeply");
   cr_assert_eq(json_strict_scan(t, 5, 99, 8, &end, &at, &err), -1);
   cr_assert_eq(json_strict_scan(NULL, 0, 0, 8, &end, &at, &err), -1);
-  cr_assert_eq(json_strict_scan("\"\\ud83d\\ude00\" ", 15, 0, 8, &end, &at,
-                                &err), 0);
+  cr_assert_eq(
+      json_strict_scan("\"\\ud83d\\ude00\" ", 15, 0, 8, &end, &at, &err), 0);
   cr_assert_eq(end, 14);
 }
 
@@ -1026,20 +1032,20 @@ static int extract(const char *text, size_t len, char *out, size_t out_len) {
   return rc;
 }
 
-#define EXTRACTS(lit, expect)                                                \
-  do {                                                                       \
-    char got_[256];                                                          \
-    cr_assert_eq(extract(lit, sizeof(lit) - 1, got_, sizeof(got_)), 0,       \
-                 "nothing found in %s", lit);                                \
-    cr_assert_str_eq(got_, expect, "from %s", lit);                          \
+#define EXTRACTS(lit, expect)                                                  \
+  do {                                                                         \
+    char got_[256];                                                            \
+    cr_assert_eq(extract(lit, sizeof(lit) - 1, got_, sizeof(got_)), 0,         \
+                 "nothing found in %s", lit);                                  \
+    cr_assert_str_eq(got_, expect, "from %s", lit);                            \
   } while (0)
 
-#define FINDS_NOTHING(lit, rest)                                             \
-  do {                                                                       \
-    char got_[256];                                                          \
-    cr_assert_eq(extract(lit, sizeof(lit) - 1, got_, sizeof(got_)), -1,      \
-                 "found %s in %s", got_, lit);                               \
-    cr_assert_str_eq(got_, rest);                                            \
+#define FINDS_NOTHING(lit, rest)                                               \
+  do {                                                                         \
+    char got_[256];                                                            \
+    cr_assert_eq(extract(lit, sizeof(lit) - 1, got_, sizeof(got_)), -1,        \
+                 "found %s in %s", got_, lit);                                 \
+    cr_assert_str_eq(got_, rest);                                              \
   } while (0)
 
 Test(json_extract, whole_text_first) {
@@ -1135,15 +1141,17 @@ Test(json_extract, validate_reply_reports_inside_the_fence) {
   reply = "I could not produce JSON, sorry.";
   copy = fixture_exact_copy(reply, strlen(reply));
   cr_assert_eq(json_schema_validate_reply(s, copy, strlen(reply), &errs), -1);
-  assert_error(&errs, 0, "", "reply is not usable JSON at byte 0: unexpected "
-                             "character");
+  assert_error(&errs, 0, "",
+               "reply is not usable JSON at byte 0: unexpected "
+               "character");
   free(copy);
 
   reply = "```json\n{\"items\": [\n```";
   copy = fixture_exact_copy(reply, strlen(reply));
   cr_assert_eq(json_schema_validate_reply(s, copy, strlen(reply), &errs), -1);
-  assert_error(&errs, 0, "", "reply is not usable JSON at byte 11: "
-                             "unexpected end of input");
+  assert_error(&errs, 0, "",
+               "reply is not usable JSON at byte 11: "
+               "unexpected end of input");
   free(copy);
 
   cr_assert_eq(json_schema_validate_reply(s, NULL, 0, &errs), -1);
@@ -1228,9 +1236,8 @@ Test(json_extract_if, first_accepted_candidate_in_each_step) {
   size_t n;
 
   /* Step 3 goes past "[1]" and {"a":1}. */
-  cr_assert_eq(extract_k("See [1]: {\"a\":1} then {\"k\":2}.", got,
-                         sizeof(got), &n),
-               0);
+  cr_assert_eq(
+      extract_k("See [1]: {\"a\":1} then {\"k\":2}.", got, sizeof(got), &n), 0);
   cr_assert_str_eq(got, "{\"k\":2}");
   cr_assert_eq(n, 3);
   /* Step 2 goes on to a later json fence, past a python one. */
@@ -1240,8 +1247,7 @@ Test(json_extract_if, first_accepted_candidate_in_each_step) {
                0);
   cr_assert_str_eq(got, "{\"k\":1}");
   /* Step 1 first, even when a fence would also do. */
-  cr_assert_eq(extract_k("  {\"k\":\"```json\"}  ", got, sizeof(got), NULL),
-               0);
+  cr_assert_eq(extract_k("  {\"k\":\"```json\"}  ", got, sizeof(got), NULL), 0);
   cr_assert_str_eq(got, "{\"k\":\"```json\"}");
 }
 
@@ -1259,9 +1265,9 @@ Test(json_extract_if, refused_value_is_stepped_over_whole) {
 }
 
 Test(json_extract_if, null_accept_is_json_extract_reply) {
-  static const char *const texts[] = {
-      "{\"a\":1}", "Sure:\n```json\n{bad\n```\n{\"a\":1}", "[1] {\"a\":1}",
-      "no json", ""};
+  static const char *const texts[] = {"{\"a\":1}",
+                                      "Sure:\n```json\n{bad\n```\n{\"a\":1}",
+                                      "[1] {\"a\":1}", "no json", ""};
   size_t i;
 
   for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
@@ -1279,15 +1285,15 @@ Test(json_fence, walks_blocks_as_commonmark_pairs_them) {
   /* A ```json line inside a ``` block is content, an inline span line is
    * no fence, ~~~ blocks hold ``` lines, and the last block is open. */
   static const char text[] = "intro\n"
-                             "``` one ```\n"       /* 6: inline code */
-                             "```python\n"         /* 18 */
-                             "```json\n"           /* 28: content */
-                             "````  \n"            /* 36: closes */
-                             "~~~\n"               /* 43 */
-                             "```\n"               /* 47: content */
-                             "~~~\n"               /* 51 */
-                             "```JSON\n"           /* 55 */
-                             "{}";                 /* 63 */
+                             "``` one ```\n" /* 6: inline code */
+                             "```python\n"   /* 18 */
+                             "```json\n"     /* 28: content */
+                             "````  \n"      /* 36: closes */
+                             "~~~\n"         /* 43 */
+                             "```\n"         /* 47: content */
+                             "~~~\n"         /* 51 */
+                             "```JSON\n"     /* 55 */
+                             "{}";           /* 63 */
   size_t len = sizeof(text) - 1, pos = 0;
   char *copy = fixture_exact_copy(text, len);
   json_fence f;

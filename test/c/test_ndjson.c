@@ -23,8 +23,10 @@ typedef struct line {
   size_t len;
 } line;
 
-#define L(lit) {(lit), sizeof(lit) - 1}
-#define END {NULL, 0}
+#define L(lit)                                                                 \
+  { (lit), sizeof(lit) - 1 }
+#define END                                                                    \
+  { NULL, 0 }
 
 /* The lines one run delivered, written out as "len:line\n". */
 typedef struct nd_run {
@@ -56,8 +58,8 @@ static int feed_nd(void *ctx, const char *chunk, size_t n) {
   return ndjson_feed(ctx, chunk, n);
 }
 
-static void run_nd(const char *body, size_t len, size_t max,
-                   const size_t *cuts, size_t n_cuts, nd_run *r) {
+static void run_nd(const char *body, size_t len, size_t max, const size_t *cuts,
+                   size_t n_cuts, nd_run *r) {
   ndjson_parser p;
 
   buf_init(&r->log, 0);
@@ -83,8 +85,8 @@ static void expect_one(void *ctx, const char *how, const size_t *cuts,
   nd_run r = {.stop_at = 0};
 
   run_nd(c->body, c->len, c->max, cuts, n_cuts, &r);
-  cr_assert_eq(r.error, c->want_error, "%s: error %d, want %d", how,
-               r.error, c->want_error);
+  cr_assert_eq(r.error, c->want_error, "%s: error %d, want %d", how, r.error,
+               c->want_error);
   split_assert_same_log(&r.log, c->want, how);
   buf_free(&r.log);
 }
@@ -92,7 +94,10 @@ static void expect_one(void *ctx, const char *how, const size_t *cuts,
 static void expect_nd(const char *body, size_t len, size_t max,
                       ndjson_error want_error, const line *lines) {
   buf want;
-  expect_ctx c = {.body = body, .len = len, .max = max, .want = &want,
+  expect_ctx c = {.body = body,
+                  .len = len,
+                  .max = max,
+                  .want = &want,
                   .want_error = want_error};
 
   buf_init(&want, 0);
@@ -122,13 +127,13 @@ Test(ndjson, crlf_lines) {
 
 Test(ndjson, lone_cr_stays_in_the_line) {
   /* Only LF ends a line; a CR elsewhere is JSON whitespace. */
-  EXPECT_ND("{\"a\":\r1}\n{}\r\r\n", 0, NDJSON_OK, L("{\"a\":\r1}"),
-            L("{}\r"), END);
+  EXPECT_ND("{\"a\":\r1}\n{}\r\r\n", 0, NDJSON_OK, L("{\"a\":\r1}"), L("{}\r"),
+            END);
 }
 
 Test(ndjson, blank_lines_are_skipped) {
-  EXPECT_ND("\n\r\n{}\n \t\n\r\n\n[]\n  \r\n", 0, NDJSON_OK, L("{}"),
-            L("[]"), END);
+  EXPECT_ND("\n\r\n{}\n \t\n\r\n\n[]\n  \r\n", 0, NDJSON_OK, L("{}"), L("[]"),
+            END);
   EXPECT_ND("", 0, NDJSON_OK, END);
   EXPECT_ND("\n\n\n", 0, NDJSON_OK, END);
 }
@@ -252,7 +257,8 @@ static void check_vector(const char *file, size_t n_lines) {
       buf_init(&b, 0);
       for (i = 0; i < len; i++)
         cr_assert_eq(body[i] == '\n' ? buf_puts(&b, "\r\n")
-                                     : buf_append(&b, &body[i], 1), 0);
+                                     : buf_append(&b, &body[i], 1),
+                     0);
       free(body);
       body = buf_detach(&b, &len);
     }
@@ -276,9 +282,7 @@ static void check_vector(const char *file, size_t n_lines) {
   }
 }
 
-Test(ndjson_vectors, ollama_basic) {
-  check_vector("ollama_basic.ndjson", 3);
-}
+Test(ndjson_vectors, ollama_basic) { check_vector("ollama_basic.ndjson", 3); }
 
 Test(ndjson_vectors, ollama_midstream_error) {
   check_vector("ollama_midstream_error.ndjson", 2);

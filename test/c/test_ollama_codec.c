@@ -67,8 +67,11 @@ Test(ollama_request, exact_text_for_a_small_request) {
 
 Test(ollama_request, options_each_alone) {
   chat_message msgs[] = {msg("user", "x")};
-  chat_request req = {.model = "m", .messages = msgs, .n_messages = 1,
-                      .has_temperature = 1, .temperature = 0.0};
+  chat_request req = {.model = "m",
+                      .messages = msgs,
+                      .n_messages = 1,
+                      .has_temperature = 1,
+                      .temperature = 0.0};
   char *body = ollama_build_request(&req, NULL);
 
   cr_assert_not_null(body);
@@ -86,8 +89,11 @@ Test(ollama_request, options_each_alone) {
 
 Test(ollama_request, stream_true) {
   chat_message msgs[] = {msg("user", "x")};
-  chat_request req = {.model = "m", .messages = msgs, .n_messages = 1,
-                      .stream = 1, .logprobs = 1};
+  chat_request req = {.model = "m",
+                      .messages = msgs,
+                      .n_messages = 1,
+                      .stream = 1,
+                      .logprobs = 1};
   cJSON *root = build_and_parse(ollama, &req);
 
   cr_assert(cJSON_IsTrue(field(root, "stream")));
@@ -99,10 +105,11 @@ Test(ollama_request, stream_true) {
 Test(ollama_request, tools_tool_calls_and_tool_results) {
   static const char params[] =
       "{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"}}}";
-  chat_tool tools[] = {{.name = "get_weather", .description = "Weather",
-                        .parameters = params}};
+  chat_tool tools[] = {
+      {.name = "get_weather", .description = "Weather", .parameters = params}};
   chat_tool_call calls[] = {
-      {.id = "call_0", .name = "get_weather",
+      {.id = "call_0",
+       .name = "get_weather",
        .arguments = " {\"city\": \"Tokyo\"} ",
        .arguments_len = strlen(" {\"city\": \"Tokyo\"} ")},
       {.id = "call_1", .name = "get_weather"},
@@ -111,12 +118,18 @@ Test(ollama_request, tools_tool_calls_and_tool_results) {
       msg("system", "Be brief."),
       msg("user", "Weather in Tokyo?"),
       {.role = "assistant", .tool_calls = calls, .n_tool_calls = 2},
-      {.role = "tool", .content = "22C", .content_len = 3,
-       .tool_call_id = "call_0", .tool_name = "get_weather"},
+      {.role = "tool",
+       .content = "22C",
+       .content_len = 3,
+       .tool_call_id = "call_0",
+       .tool_name = "get_weather"},
       {.role = "tool", .content = "?", .content_len = 1},
   };
-  chat_request req = {.model = "llama3.2", .messages = msgs, .n_messages = 5,
-                      .tools = tools, .n_tools = 1};
+  chat_request req = {.model = "llama3.2",
+                      .messages = msgs,
+                      .n_messages = 5,
+                      .tools = tools,
+                      .n_tools = 1};
   cJSON *root = build_and_parse(ollama, &req);
   const cJSON *list = field(root, "messages");
   const cJSON *a = cJSON_GetArrayItem(list, 2);
@@ -132,8 +145,7 @@ Test(ollama_request, tools_tool_calls_and_tool_results) {
   cr_assert_str_eq(str_field(field(c0, "function"), "name"), "get_weather");
   /* The arguments go out as an object, not as a string. */
   cr_assert(cJSON_IsObject(field(field(c0, "function"), "arguments")));
-  cr_assert_str_eq(str_field(field(field(c0, "function"), "arguments"),
-                             "city"),
+  cr_assert_str_eq(str_field(field(field(c0, "function"), "arguments"), "city"),
                    "Tokyo");
   cr_assert(cJSON_IsObject(field(field(c1, "function"), "arguments")));
   cr_assert_eq(cJSON_GetArraySize(field(field(c1, "function"), "arguments")),
@@ -151,8 +163,8 @@ Test(ollama_request, tools_tool_calls_and_tool_results) {
   cr_assert_str_eq(str_field(field(tool, "function"), "description"),
                    "Weather");
   want = cJSON_Parse(params);
-  cr_assert(cJSON_Compare(field(field(tool, "function"), "parameters"), want,
-                          1));
+  cr_assert(
+      cJSON_Compare(field(field(tool, "function"), "parameters"), want, 1));
   cJSON_Delete(want);
   cJSON_Delete(root);
 }
@@ -160,8 +172,11 @@ Test(ollama_request, tools_tool_calls_and_tool_results) {
 Test(ollama_request, tool_choice_as_far_as_ollama_can) {
   chat_tool tools[] = {{.name = "a"}, {.name = "b"}};
   chat_message msgs[] = {msg("user", "x")};
-  chat_request req = {.model = "m", .messages = msgs, .n_messages = 1,
-                      .tools = tools, .n_tools = 2};
+  chat_request req = {.model = "m",
+                      .messages = msgs,
+                      .n_messages = 1,
+                      .tools = tools,
+                      .n_tools = 2};
   static const char *const all[] = {NULL, "auto", "required"};
   cJSON *root;
   size_t i;
@@ -192,8 +207,11 @@ Test(ollama_request, output_schema_is_format) {
       "{\"type\": \"object\", \"properties\": {\"answer\": {\"type\": "
       "\"string\"}}, \"required\": [\"answer\"]}";
   chat_message msgs[] = {msg("user", "x")};
-  chat_request req = {.model = "m", .messages = msgs, .n_messages = 1,
-                      .output_schema = schema, .output_schema_name = "v"};
+  chat_request req = {.model = "m",
+                      .messages = msgs,
+                      .n_messages = 1,
+                      .output_schema = schema,
+                      .output_schema_name = "v"};
   cJSON *root = build_and_parse(ollama, &req);
   cJSON *want = cJSON_Parse(schema);
 
@@ -229,18 +247,16 @@ Test(ollama_request, escapes_and_pointer_length_content) {
   free(raw);
 }
 
-Test(ollama_request, five_megabyte_content) {
-  big_content_round_trips(ollama);
-}
+Test(ollama_request, five_megabyte_content) { big_content_round_trips(ollama); }
 
 Test(ollama_request, invalid_requests_give_null) {
   chat_message good[] = {msg("user", "x")};
   chat_message bad_utf8[] = {msg("user", "caf\xc3")};
-  chat_tool_call not_json[] = {{.id = "c", .name = "f",
-                               .arguments = "{\"a\":"}};
+  chat_tool_call not_json[] = {
+      {.id = "c", .name = "f", .arguments = "{\"a\":"}};
   chat_tool_call not_object[] = {{.id = "c", .name = "f", .arguments = "[1]"}};
-  chat_tool_call string_args[] = {{.id = "c", .name = "f",
-                                   .arguments = "\"{}\""}};
+  chat_tool_call string_args[] = {
+      {.id = "c", .name = "f", .arguments = "\"{}\""}};
   chat_tool_call no_id[] = {{.id = NULL, .name = "f"}};
   chat_message m_not_json[] = {
       {.role = "assistant", .tool_calls = not_json, .n_tool_calls = 1}};
@@ -261,13 +277,21 @@ Test(ollama_request, invalid_requests_give_null) {
       {.model = "m", .messages = m_not_object, .n_messages = 1},
       {.model = "m", .messages = m_string_args, .n_messages = 1},
       {.model = "m", .messages = m_no_id, .n_messages = 1},
-      {.model = "m", .messages = good, .n_messages = 1, .tools = bad_params,
+      {.model = "m",
+       .messages = good,
+       .n_messages = 1,
+       .tools = bad_params,
        .n_tools = 1},
-      {.model = "m", .messages = good, .n_messages = 1, .tools = good_tool,
-       .n_tools = 1, .tool_choice = "g"},
-      {.model = "m", .messages = good, .n_messages = 1,
-       .output_schema = "[]"},
-      {.model = "m", .messages = good, .n_messages = 1,
+      {.model = "m",
+       .messages = good,
+       .n_messages = 1,
+       .tools = good_tool,
+       .n_tools = 1,
+       .tool_choice = "g"},
+      {.model = "m", .messages = good, .n_messages = 1, .output_schema = "[]"},
+      {.model = "m",
+       .messages = good,
+       .n_messages = 1,
        .output_schema = "{\"a\":"},
   };
 
@@ -436,11 +460,11 @@ Test(ollama_response, bad_bodies) {
   PARSE_FAILS(ollama, "{\"message\":{\"content\":\"a\"}}\n{\"done\":true}",
               "invalid_json");
   PARSE_FAILS(ollama, "{\"message\":{\"content\":\"a\0\"}}", "invalid_json");
-  PARSE_FAILS(ollama,
-              "{\"message\":{\"content\":\"\\ud800\"}}", "invalid_json");
+  PARSE_FAILS(ollama, "{\"message\":{\"content\":\"\\ud800\"}}",
+              "invalid_json");
   PARSE_FAILS(ollama, "{\"message\":{\"content\":\"\xff\"}}", "invalid_utf8");
-  PARSE_FAILS(ollama,
-              "{\"message\":{\"content\":\"\xe2\x82\"}}", "invalid_utf8");
+  PARSE_FAILS(ollama, "{\"message\":{\"content\":\"\xe2\x82\"}}",
+              "invalid_utf8");
   chat_error_init(&e);
   cr_assert_eq(ollama_parse_response(NULL, 0, &r, &e), -1);
   cr_assert_str_eq(e.reason, "invalid_json");
@@ -473,8 +497,10 @@ Test(ollama_error, statuses_from_errors_mdx) {
   static const struct {
     long status;
     chat_error_kind kind;
-  } cases[] = {{400, CHAT_ERR_PERMANENT}, {404, CHAT_ERR_PERMANENT},
-               {429, CHAT_ERR_TRANSIENT}, {500, CHAT_ERR_TRANSIENT},
+  } cases[] = {{400, CHAT_ERR_PERMANENT},
+               {404, CHAT_ERR_PERMANENT},
+               {429, CHAT_ERR_TRANSIENT},
+               {500, CHAT_ERR_TRANSIENT},
                {502, CHAT_ERR_TRANSIENT}};
   static const char body[] = "{\"error\":\"boom\"}";
   size_t i;

@@ -211,8 +211,7 @@ Test(ollama_stream, blank_lines_are_skipped) {
   cr_assert_eq(run_event(&r, " \r"), 0);
   cr_assert_eq(chat_codec_ollama.stream_event(r.st, NULL, NULL, 0), 0);
   cr_assert_eq(
-      run_event(&r, "{\"message\":{\"content\":\"a\"},\"done\":false}\r"),
-      0);
+      run_event(&r, "{\"message\":{\"content\":\"a\"},\"done\":false}\r"), 0);
   cr_assert_eq(run_event(&r, done_line), 0);
   cr_assert_eq(run_finish(&r), 0);
   cr_assert_str_eq(r.resp.content, "a");
@@ -440,8 +439,8 @@ Test(ollama_stream, odd_counts_are_left_unset) {
 }
 
 Test(ollama_stream, every_single_byte_corruption_is_handled) {
-  static const char bytes[] = {'"', '{', '}', '[', ']', ',', ':', '\\',
-                               '\0', 'x', '\xff', '\x80'};
+  static const char bytes[] = {'"', '{',  '}',  '[', ']',    ',',
+                               ':', '\\', '\0', 'x', '\xff', '\x80'};
   static const char data[] =
       "{\"model\":\"m\",\"message\":{\"content\":\"hi\",\"tool_calls\":[{"
       "\"function\":{\"name\":\"f\",\"arguments\":{\"a\":[1]}}}]},"

@@ -33,11 +33,14 @@ static const chat_codec *const openai = &openai_functions;
 /* --- Request building ---------------------------------------------------- */
 
 Test(openai_request, every_field_round_trips) {
-  chat_message msgs[] = {msg("system", "You are terse."),
-                         msg("user", "Hello?"),
-                         msg("assistant", "Hi."),
-                         msg("user", "Again")};
-  chat_request req = {.model = "gpt-4o-mini", .messages = msgs, .n_messages = 4, .has_temperature = 1, .temperature = 0.2, .max_tokens = 256};
+  chat_message msgs[] = {msg("system", "You are terse."), msg("user", "Hello?"),
+                         msg("assistant", "Hi."), msg("user", "Again")};
+  chat_request req = {.model = "gpt-4o-mini",
+                      .messages = msgs,
+                      .n_messages = 4,
+                      .has_temperature = 1,
+                      .temperature = 0.2,
+                      .max_tokens = 256};
   cJSON *root = build_and_parse(openai, &req);
   const cJSON *messages, *temp, *max, *stream;
   size_t i;
@@ -69,7 +72,12 @@ Test(openai_request, every_field_round_trips) {
 
 Test(openai_request, exact_text_for_a_small_request) {
   chat_message msgs[] = {msg("user", "hi")};
-  chat_request req = {.model = "m", .messages = msgs, .n_messages = 1, .has_temperature = 1, .temperature = 0.2, .max_tokens = 16};
+  chat_request req = {.model = "m",
+                      .messages = msgs,
+                      .n_messages = 1,
+                      .has_temperature = 1,
+                      .temperature = 0.2,
+                      .max_tokens = 16};
   size_t len;
   char *body = openai_build_request(&req, &len);
 
@@ -108,9 +116,9 @@ Test(openai_request, matches_the_reference_vector) {
                           cJSON_GetObjectItemCaseSensitive(ref, "model"), 1));
   cr_assert(cJSON_Compare(cJSON_GetObjectItemCaseSensitive(built, "messages"),
                           ref_msgs, 1));
-  cr_assert(cJSON_Compare(
-      cJSON_GetObjectItemCaseSensitive(built, "temperature"),
-      cJSON_GetObjectItemCaseSensitive(ref, "temperature"), 1));
+  cr_assert(
+      cJSON_Compare(cJSON_GetObjectItemCaseSensitive(built, "temperature"),
+                    cJSON_GetObjectItemCaseSensitive(ref, "temperature"), 1));
   cr_assert(cJSON_Compare(cJSON_GetObjectItemCaseSensitive(built, "stream"),
                           cJSON_GetObjectItemCaseSensitive(ref, "stream"), 1));
   cJSON_Delete(built);
@@ -120,7 +128,12 @@ Test(openai_request, matches_the_reference_vector) {
 
 Test(openai_request, temperature_omitted_when_unset) {
   chat_message msgs[] = {msg("user", "x")};
-  chat_request req = {.model = "m", .messages = msgs, .n_messages = 1, .has_temperature = 0, .temperature = 0.7, .max_tokens = 10};
+  chat_request req = {.model = "m",
+                      .messages = msgs,
+                      .n_messages = 1,
+                      .has_temperature = 0,
+                      .temperature = 0.7,
+                      .max_tokens = 10};
   cJSON *root = build_and_parse(openai, &req);
 
   cr_assert_null(cJSON_GetObjectItemCaseSensitive(root, "temperature"));
@@ -130,7 +143,12 @@ Test(openai_request, temperature_omitted_when_unset) {
 
 Test(openai_request, zero_temperature_is_sent) {
   chat_message msgs[] = {msg("user", "x")};
-  chat_request req = {.model = "m", .messages = msgs, .n_messages = 1, .has_temperature = 1, .temperature = 0.0, .max_tokens = 0};
+  chat_request req = {.model = "m",
+                      .messages = msgs,
+                      .n_messages = 1,
+                      .has_temperature = 1,
+                      .temperature = 0.0,
+                      .max_tokens = 0};
   size_t len;
   char *body = openai_build_request(&req, &len);
 
@@ -141,7 +159,12 @@ Test(openai_request, zero_temperature_is_sent) {
 
 Test(openai_request, max_tokens_omitted_when_not_positive) {
   chat_message msgs[] = {msg("user", "x")};
-  chat_request req = {.model = "m", .messages = msgs, .n_messages = 1, .has_temperature = 0, .temperature = 0, .max_tokens = 0};
+  chat_request req = {.model = "m",
+                      .messages = msgs,
+                      .n_messages = 1,
+                      .has_temperature = 0,
+                      .temperature = 0,
+                      .max_tokens = 0};
   cJSON *root = build_and_parse(openai, &req);
 
   cr_assert_null(cJSON_GetObjectItemCaseSensitive(root, "max_tokens"));
@@ -154,27 +177,37 @@ Test(openai_request, max_tokens_omitted_when_not_positive) {
 }
 
 Test(openai_request, temperatures_round_trip_exactly) {
-  static const double temps[] = {0.0, 0.1, 0.2, 0.3, 0.7, 1.0, 1.5, 2.0,
-                                 0.30000000000000004, 1e-7, 1.0 / 3.0,
-                                 -0.0, 123456.789};
+  static const double temps[] = {
+      0.0,  0.1,       0.2,  0.3,       0.7, 1.0, 1.5, 2.0, 0.30000000000000004,
+      1e-7, 1.0 / 3.0, -0.0, 123456.789};
   chat_message msgs[] = {msg("user", "x")};
   size_t i;
 
   for (i = 0; i < sizeof(temps) / sizeof(temps[0]); i++) {
-    chat_request req = {.model = "m", .messages = msgs, .n_messages = 1, .has_temperature = 1, .temperature = temps[i], .max_tokens = 0};
+    chat_request req = {.model = "m",
+                        .messages = msgs,
+                        .n_messages = 1,
+                        .has_temperature = 1,
+                        .temperature = temps[i],
+                        .max_tokens = 0};
     cJSON *root = build_and_parse(openai, &req);
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(root, "temperature");
 
     cr_assert(cJSON_IsNumber(t));
-    cr_assert_eq(t->valuedouble, temps[i], "%.17g came back as %.17g",
-                 temps[i], t->valuedouble);
+    cr_assert_eq(t->valuedouble, temps[i], "%.17g came back as %.17g", temps[i],
+                 t->valuedouble);
     cJSON_Delete(root);
   }
 }
 
 Test(openai_request, short_decimals_print_short) {
   chat_message msgs[] = {msg("user", "x")};
-  chat_request req = {.model = "m", .messages = msgs, .n_messages = 1, .has_temperature = 1, .temperature = 0.7, .max_tokens = 0};
+  chat_request req = {.model = "m",
+                      .messages = msgs,
+                      .n_messages = 1,
+                      .has_temperature = 1,
+                      .temperature = 0.7,
+                      .max_tokens = 0};
   char *body = openai_build_request(&req, NULL);
 
   cr_assert_not_null(body);
@@ -188,7 +221,12 @@ Test(openai_request, escapes_json_specials) {
       "</script> \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 "
       "\xe2\x80\xa8 \xe2\x80\xa9 end";
   chat_message msgs[] = {msg("user", text)};
-  chat_request req = {.model = "m\"odel", .messages = msgs, .n_messages = 1, .has_temperature = 0, .temperature = 0, .max_tokens = 0};
+  chat_request req = {.model = "m\"odel",
+                      .messages = msgs,
+                      .n_messages = 1,
+                      .has_temperature = 0,
+                      .temperature = 0,
+                      .max_tokens = 0};
   size_t len;
   char *body = openai_build_request(&req, &len);
   cJSON *root;
@@ -210,8 +248,7 @@ Test(openai_request, escapes_json_specials) {
   root = cJSON_ParseWithLength(body, len);
   cr_assert_not_null(root);
   cr_assert_str_eq(str_field(root, "model"), "m\"odel");
-  m = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "messages"),
-                         0);
+  m = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "messages"), 0);
   cr_assert_str_eq(str_field(m, "content"), text);
   cJSON_Delete(root);
   free(body);
@@ -220,7 +257,12 @@ Test(openai_request, escapes_json_specials) {
 Test(openai_request, embedded_nul_is_escaped) {
   static const char text[] = "a\0b";
   chat_message msgs[] = {{.role = "user", .content = text, .content_len = 3}};
-  chat_request req = {.model = "m", .messages = msgs, .n_messages = 1, .has_temperature = 0, .temperature = 0, .max_tokens = 0};
+  chat_request req = {.model = "m",
+                      .messages = msgs,
+                      .n_messages = 1,
+                      .has_temperature = 0,
+                      .temperature = 0,
+                      .max_tokens = 0};
   size_t len;
   char *body = openai_build_request(&req, &len);
 
@@ -234,7 +276,12 @@ Test(openai_request, content_is_pointer_and_length) {
   /* Only the first 5 bytes belong to the message; no NUL follows them. */
   char *raw = fixture_exact_copy("hello world", 5);
   chat_message msgs[] = {{.role = "user", .content = raw, .content_len = 5}};
-  chat_request req = {.model = "m", .messages = msgs, .n_messages = 1, .has_temperature = 0, .temperature = 0, .max_tokens = 0};
+  chat_request req = {.model = "m",
+                      .messages = msgs,
+                      .n_messages = 1,
+                      .has_temperature = 0,
+                      .temperature = 0,
+                      .max_tokens = 0};
   cJSON *root = build_and_parse(openai, &req);
   const cJSON *list = cJSON_GetObjectItemCaseSensitive(root, "messages");
   const cJSON *m = cJSON_GetArrayItem(list, 0);
@@ -245,8 +292,14 @@ Test(openai_request, content_is_pointer_and_length) {
 }
 
 Test(openai_request, empty_content_is_allowed) {
-  chat_message msgs[] = {{.role = "user", .content = NULL, .content_len = 0}, {.role = "user", .content = "", .content_len = 0}};
-  chat_request req = {.model = "m", .messages = msgs, .n_messages = 2, .has_temperature = 0, .temperature = 0, .max_tokens = 0};
+  chat_message msgs[] = {{.role = "user", .content = NULL, .content_len = 0},
+                         {.role = "user", .content = "", .content_len = 0}};
+  chat_request req = {.model = "m",
+                      .messages = msgs,
+                      .n_messages = 2,
+                      .has_temperature = 0,
+                      .temperature = 0,
+                      .max_tokens = 0};
   cJSON *root = build_and_parse(openai, &req);
   const cJSON *list = cJSON_GetObjectItemCaseSensitive(root, "messages");
 
@@ -263,7 +316,8 @@ Test(openai_request, invalid_requests_give_null) {
   chat_message no_role[] = {msg(NULL, "x")};
   chat_message empty_role[] = {msg("", "x")};
   chat_message bad_role[] = {msg("us\xff", "x")};
-  chat_message null_content[] = {{.role = "user", .content = NULL, .content_len = 3}};
+  chat_message null_content[] = {
+      {.role = "user", .content = NULL, .content_len = 3}};
   chat_message second_bad[] = {msg("user", "ok"), msg("user", "\xff")};
   const chat_request cases[] = {
       {.model = NULL, .messages = good, .n_messages = 1},
@@ -279,16 +333,22 @@ Test(openai_request, invalid_requests_give_null) {
       {.model = "m", .messages = bad_role, .n_messages = 1},
       {.model = "m", .messages = null_content, .n_messages = 1},
       {.model = "m", .messages = second_bad, .n_messages = 2},
-      {.model = "m", .messages = good, .n_messages = 1, .has_temperature = 1, .temperature = NAN},
-      {.model = "m", .messages = good, .n_messages = 1, .has_temperature = 1, .temperature = INFINITY},
+      {.model = "m",
+       .messages = good,
+       .n_messages = 1,
+       .has_temperature = 1,
+       .temperature = NAN},
+      {.model = "m",
+       .messages = good,
+       .n_messages = 1,
+       .has_temperature = 1,
+       .temperature = INFINITY},
   };
 
   BUILD_REFUSES(openai, cases);
 }
 
-Test(openai_request, five_megabyte_content) {
-  big_content_round_trips(openai);
-}
+Test(openai_request, five_megabyte_content) { big_content_round_trips(openai); }
 
 /* Appends code point cp to b as UTF-8. */
 static void put_utf8(buf *b, unsigned long cp) {
@@ -298,19 +358,16 @@ static void put_utf8(buf *b, unsigned long cp) {
   if (cp < 0x80) {
     s[0] = (unsigned char)cp;
     n = 1;
-  }
-  else if (cp < 0x800) {
+  } else if (cp < 0x800) {
     s[0] = (unsigned char)(0xC0 | (cp >> 6));
     s[1] = (unsigned char)(0x80 | (cp & 0x3F));
     n = 2;
-  }
-  else if (cp < 0x10000) {
+  } else if (cp < 0x10000) {
     s[0] = (unsigned char)(0xE0 | (cp >> 12));
     s[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
     s[2] = (unsigned char)(0x80 | (cp & 0x3F));
     n = 3;
-  }
-  else {
+  } else {
     s[0] = (unsigned char)(0xF0 | (cp >> 18));
     s[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
     s[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
@@ -326,7 +383,12 @@ Test(openai_request, random_unicode_round_trips) {
 
   for (round = 0; round < 200; round++) {
     chat_message msgs[1] = {{.role = NULL}};
-    chat_request req = {.model = "m", .messages = msgs, .n_messages = 1, .has_temperature = 0, .temperature = 0, .max_tokens = 0};
+    chat_request req = {.model = "m",
+                        .messages = msgs,
+                        .n_messages = 1,
+                        .has_temperature = 0,
+                        .temperature = 0,
+                        .max_tokens = 0};
     cJSON *root;
     const cJSON *m;
     buf b;
@@ -468,7 +530,8 @@ Test(openai_response, usage_shapes) {
     char body[256];
     int n = snprintf(body, sizeof(body),
                      "{\"choices\":[{\"message\":{\"content\":\"x\"}}],"
-                     "\"usage\":%s}", cases[i].usage);
+                     "\"usage\":%s}",
+                     cases[i].usage);
 
     cr_assert(n > 0 && (size_t)n < sizeof(body));
     parse_ok(openai, body, (size_t)n, &r);
@@ -479,9 +542,8 @@ Test(openai_response, usage_shapes) {
 }
 
 Test(openai_response, unicode_escapes_are_decoded) {
-  static const char body[] =
-      "{\"choices\":[{\"message\":{\"content\":"
-      "\"caf\\u00e9 \\ud83d\\ude00 \\\"q\\\" \\n\"}}]}";
+  static const char body[] = "{\"choices\":[{\"message\":{\"content\":"
+                             "\"caf\\u00e9 \\ud83d\\ude00 \\\"q\\\" \\n\"}}]}";
   chat_response r;
 
   parse_ok(openai, body, sizeof(body) - 1, &r);
@@ -545,8 +607,8 @@ Test(openai_response, malformed_json_is_invalid_json) {
   PARSE_FAILS(openai, "{", "invalid_json");
   PARSE_FAILS(openai, "}", "invalid_json");
   PARSE_FAILS(openai, "not json", "invalid_json");
-  PARSE_FAILS(openai,
-              "<html><body>502 Bad Gateway</body></html>", "invalid_json");
+  PARSE_FAILS(openai, "<html><body>502 Bad Gateway</body></html>",
+              "invalid_json");
   PARSE_FAILS(openai, "{\"choices\":[{\"message\":{\"content\":\"x\"}}]}x",
               "invalid_json");
   PARSE_FAILS(openai, "{\"choices\":[{\"message\":{\"content\":\"x\"}}]} {}",
@@ -703,8 +765,8 @@ Test(openai_response, provider_error_kinds) {
       {"{\"error\":{}}", CHAT_ERR_PERMANENT, NULL, NULL, NULL},
       {"{\"error\":{\"message\":7,\"type\":[],\"code\":{}}}",
        CHAT_ERR_PERMANENT, NULL, NULL, NULL},
-      {"{\"error\":{\"code\":\"99999999999999999999999\"}}",
-       CHAT_ERR_PERMANENT, "99999999999999999999999", NULL, NULL},
+      {"{\"error\":{\"code\":\"99999999999999999999999\"}}", CHAT_ERR_PERMANENT,
+       "99999999999999999999999", NULL, NULL},
   };
   size_t i;
 
@@ -713,15 +775,15 @@ Test(openai_response, provider_error_kinds) {
     chat_error e;
 
     chat_error_init(&e);
-    cr_assert_eq(openai_parse_response(cases[i].body, strlen(cases[i].body),
-                                       &r, &e),
-                 -1);
+    cr_assert_eq(
+        openai_parse_response(cases[i].body, strlen(cases[i].body), &r, &e),
+        -1);
     cr_assert_str_eq(e.reason, "provider_error");
     cr_assert_eq(e.kind, cases[i].kind, "%s", cases[i].body);
-#define CHECK_STR(field)                                                     \
-  if (cases[i].field == NULL)                                                \
-    cr_assert_null(e.field, "%s", cases[i].body);                            \
-  else                                                                       \
+#define CHECK_STR(field)                                                       \
+  if (cases[i].field == NULL)                                                  \
+    cr_assert_null(e.field, "%s", cases[i].body);                              \
+  else                                                                         \
     cr_assert_str_eq(e.field, cases[i].field, "%s", cases[i].body);
     CHECK_STR(code)
     CHECK_STR(type)
@@ -802,8 +864,7 @@ Test(openai_error, openrouter_402_numeric_code) {
   cr_assert_eq(e.kind, CHAT_ERR_PERMANENT);
   cr_assert_str_eq(e.code, "402");
   cr_assert_null(e.type);
-  cr_assert_eq(strncmp(e.message, "This request requires more credits", 34),
-               0);
+  cr_assert_eq(strncmp(e.message, "This request requires more credits", 34), 0);
   chat_error_free(&e);
 }
 
@@ -814,9 +875,8 @@ Test(openai_error, openrouter_429_daily_limit) {
   cr_assert_eq(e.kind, CHAT_ERR_TRANSIENT);
   cr_assert_str_eq(e.code, "429");
   cr_assert_null(e.type);
-  cr_assert_eq(strncmp(e.message, "Rate limit exceeded: free-models-per-day",
-                       40),
-               0);
+  cr_assert_eq(
+      strncmp(e.message, "Rate limit exceeded: free-models-per-day", 40), 0);
   chat_error_free(&e);
 }
 
@@ -837,8 +897,7 @@ Test(openai_error, ollama_v1_404_with_null_code) {
   cr_assert_eq(e.kind, CHAT_ERR_PERMANENT);
   cr_assert_str_eq(e.type, "not_found_error");
   cr_assert_null(e.code);
-  cr_assert_str_eq(e.message,
-                   "model \"nope\" not found, try pulling it first");
+  cr_assert_str_eq(e.message, "model \"nope\" not found, try pulling it first");
   chat_error_free(&e);
 }
 
@@ -1042,12 +1101,13 @@ Test(openai_error, frees_what_err_held) {
 }
 
 Test(openai_error, every_prefix_of_every_vector_is_handled) {
-  static const char *names[] = {
-      "openai/error_429_rate_limit.json",
-      "openai/error_429_insufficient_quota.json",
-      "openai/error_401_invalid_api_key.json", "openai/openrouter_402.json",
-      "openai/openrouter_429_daily_limit.json", "openai/ollama_v1_404.json",
-      "openai/openrouter_midstream_error.json"};
+  static const char *names[] = {"openai/error_429_rate_limit.json",
+                                "openai/error_429_insufficient_quota.json",
+                                "openai/error_401_invalid_api_key.json",
+                                "openai/openrouter_402.json",
+                                "openai/openrouter_429_daily_limit.json",
+                                "openai/ollama_v1_404.json",
+                                "openai/openrouter_midstream_error.json"};
   size_t n;
 
   /* A quota 429 is permanent, its prefixes transient: kinds not checked. */
@@ -1106,8 +1166,8 @@ Test(openai_request, whole_reference_vector_through_the_openai_table) {
 
 Test(openai_request, openai_table_caps_with_max_completion_tokens) {
   chat_message msgs[] = {msg("user", "x")};
-  chat_request req = {.model = "gpt-5", .messages = msgs, .n_messages = 1,
-                      .max_tokens = 64};
+  chat_request req = {
+      .model = "gpt-5", .messages = msgs, .n_messages = 1, .max_tokens = 64};
   cJSON *root = build_and_parse(&chat_codec_openai, &req);
 
   cr_assert_eq(field(root, "max_completion_tokens")->valuedouble, 64.0);
@@ -1125,10 +1185,12 @@ Test(openai_request, structured_output_matches_the_vector) {
   char *text = fixture_load("openai/structured_output_fragment.json", &len);
   cJSON *ref = cJSON_ParseWithLength(text, len);
   const cJSON *ref_format = field(ref, "response_format");
-  char *schema = cJSON_PrintUnformatted(
-      field(field(ref_format, "json_schema"), "schema"));
+  char *schema =
+      cJSON_PrintUnformatted(field(field(ref_format, "json_schema"), "schema"));
   chat_message msgs[] = {msg("user", "x")};
-  chat_request req = {.model = "m", .messages = msgs, .n_messages = 1,
+  chat_request req = {.model = "m",
+                      .messages = msgs,
+                      .n_messages = 1,
                       .output_schema = schema,
                       .output_schema_name = "verdict"};
   cJSON *root = build_and_parse(openai, &req);
@@ -1138,10 +1200,9 @@ Test(openai_request, structured_output_matches_the_vector) {
   /* Without a name the schema is called "output". */
   req.output_schema_name = NULL;
   root = build_and_parse(openai, &req);
-  cr_assert_str_eq(str_field(field(field(root, "response_format"),
-                                   "json_schema"),
-                             "name"),
-                   "output");
+  cr_assert_str_eq(
+      str_field(field(field(root, "response_format"), "json_schema"), "name"),
+      "output");
   cJSON_Delete(root);
   cJSON_Delete(ref);
   cJSON_free(schema);
@@ -1153,8 +1214,8 @@ Test(openai_request, schemas_are_re_printed_compactly) {
       " {\n \"type\" : \"object\",\t\"properties\": {\"n\": {\"maximum\": "
       "1e3, \"enum\": [01, 2.50]}, \"s\": {\"pattern\": \"\\u00e9\\n\"}}}\n";
   chat_message msgs[] = {msg("user", "x")};
-  chat_request req = {.model = "m", .messages = msgs, .n_messages = 1,
-                      .output_schema = schema};
+  chat_request req = {
+      .model = "m", .messages = msgs, .n_messages = 1, .output_schema = schema};
   char *body = openai_build_request(&req, NULL);
 
   cr_assert_not_null(body);
@@ -1168,13 +1229,17 @@ Test(openai_request, schemas_are_re_printed_compactly) {
 
 Test(openai_request, tools_shape) {
   chat_tool tools[] = {
-      {.name = "get_weather", .description = "Weather now",
+      {.name = "get_weather",
+       .description = "Weather now",
        .parameters = weather_params},
       {.name = "ping"},
   };
   chat_message msgs[] = {msg("user", "x")};
-  chat_request req = {.model = "m", .messages = msgs, .n_messages = 1,
-                      .tools = tools, .n_tools = 2};
+  chat_request req = {.model = "m",
+                      .messages = msgs,
+                      .n_messages = 1,
+                      .tools = tools,
+                      .n_tools = 2};
   cJSON *root = build_and_parse(openai, &req);
   const cJSON *list = field(root, "tools"), *t0, *t1;
 
@@ -1189,15 +1254,14 @@ Test(openai_request, tools_shape) {
   {
     cJSON *want = cJSON_Parse(weather_params);
 
-    cr_assert(cJSON_Compare(field(field(t0, "function"), "parameters"), want,
-                            1));
+    cr_assert(
+        cJSON_Compare(field(field(t0, "function"), "parameters"), want, 1));
     cJSON_Delete(want);
   }
   /* No description: none sent; no schema: an empty object schema. */
   cr_assert_null(field(field(t1, "function"), "description"));
   cr_assert_str_eq(
-      str_field(field(field(t1, "function"), "parameters"), "type"),
-      "object");
+      str_field(field(field(t1, "function"), "parameters"), "type"), "object");
   cr_assert_eq(cJSON_GetArraySize(field(field(t1, "function"), "parameters")),
                1);
   /* No tool_choice set: none sent. */
@@ -1209,8 +1273,11 @@ Test(openai_request, tool_choice_forms) {
   chat_tool tools[] = {{.name = "a"}, {.name = "b"}};
   chat_message msgs[] = {msg("user", "x")};
   static const char *const words[] = {"auto", "none", "required"};
-  chat_request req = {.model = "m", .messages = msgs, .n_messages = 1,
-                      .tools = tools, .n_tools = 2};
+  chat_request req = {.model = "m",
+                      .messages = msgs,
+                      .n_messages = 1,
+                      .tools = tools,
+                      .n_tools = 2};
   cJSON *root;
   const cJSON *choice;
   size_t i;
@@ -1244,7 +1311,8 @@ Test(openai_request, tool_choice_forms) {
 
 Test(openai_request, assistant_tool_calls_and_tool_results) {
   chat_tool_call calls[] = {
-      {.id = "call_1", .name = "get_weather",
+      {.id = "call_1",
+       .name = "get_weather",
        .arguments = "{\"location\":\"Boston\"}",
        .arguments_len = strlen("{\"location\":\"Boston\"}")},
       {.id = "call_2", .name = "ping"},
@@ -1254,9 +1322,14 @@ Test(openai_request, assistant_tool_calls_and_tool_results) {
   chat_message msgs[] = {
       msg("user", "Weather?"),
       {.role = "assistant", .tool_calls = calls, .n_tool_calls = 3},
-      {.role = "tool", .content = "sunny", .content_len = 5,
-       .tool_call_id = "call_1", .tool_name = "get_weather"},
-      {.role = "assistant", .content = "", .tool_calls = calls,
+      {.role = "tool",
+       .content = "sunny",
+       .content_len = 5,
+       .tool_call_id = "call_1",
+       .tool_name = "get_weather"},
+      {.role = "assistant",
+       .content = "",
+       .tool_calls = calls,
        .n_tool_calls = 1},
   };
   chat_request req = {.model = "m", .messages = msgs, .n_messages = 4};
@@ -1296,11 +1369,11 @@ Test(openai_request, assistant_tool_calls_and_tool_results) {
 
 Test(openai_request, arguments_are_sent_as_given_even_when_not_json) {
   /* A model may have produced broken JSON; it goes back as it came. */
-  chat_tool_call calls[] = {{.id = "c", .name = "f", .arguments = "{\"a\":",
-                             .arguments_len = 5}};
-  chat_message msgs[] = {msg("user", "x"),
-                         {.role = "assistant", .tool_calls = calls,
-                          .n_tool_calls = 1}};
+  chat_tool_call calls[] = {
+      {.id = "c", .name = "f", .arguments = "{\"a\":", .arguments_len = 5}};
+  chat_message msgs[] = {
+      msg("user", "x"),
+      {.role = "assistant", .tool_calls = calls, .n_tool_calls = 1}};
   chat_request req = {.model = "m", .messages = msgs, .n_messages = 2};
   cJSON *root = build_and_parse(openai, &req);
   const cJSON *c = cJSON_GetArrayItem(
@@ -1312,8 +1385,11 @@ Test(openai_request, arguments_are_sent_as_given_even_when_not_json) {
 
 Test(openai_request, stream_and_logprobs) {
   chat_message msgs[] = {msg("user", "x")};
-  chat_request req = {.model = "m", .messages = msgs, .n_messages = 1,
-                      .stream = 1, .logprobs = 1};
+  chat_request req = {.model = "m",
+                      .messages = msgs,
+                      .n_messages = 1,
+                      .stream = 1,
+                      .logprobs = 1};
   char *body = openai_build_request(&req, NULL);
 
   cr_assert_not_null(body);
@@ -1327,11 +1403,18 @@ Test(openai_request, stream_and_logprobs) {
 Test(openai_request, field_order_with_everything_set) {
   chat_tool tools[] = {{.name = "f", .parameters = "{}"}};
   chat_message msgs[] = {msg("user", "x")};
-  chat_request req = {.model = "m", .messages = msgs, .n_messages = 1,
-                      .has_temperature = 1, .temperature = 0.5,
-                      .max_tokens = 9, .tools = tools, .n_tools = 1,
-                      .tool_choice = "f", .output_schema = "{}",
-                      .output_schema_name = "v", .logprobs = 1};
+  chat_request req = {.model = "m",
+                      .messages = msgs,
+                      .n_messages = 1,
+                      .has_temperature = 1,
+                      .temperature = 0.5,
+                      .max_tokens = 9,
+                      .tools = tools,
+                      .n_tools = 1,
+                      .tool_choice = "f",
+                      .output_schema = "{}",
+                      .output_schema_name = "v",
+                      .logprobs = 1};
   char *body = openai_build_request(&req, NULL);
 
   cr_assert_not_null(body);
@@ -1374,33 +1457,71 @@ Test(openai_request, invalid_tool_requests_give_null) {
       {.role = "user", .tool_calls = ok_call, .n_tool_calls = 1}};
   chat_message tool_no_id[] = {
       {.role = "tool", .content = "r", .content_len = 1}};
-  chat_message tool_bad_id[] = {
-      {.role = "tool", .content = "r", .content_len = 1,
-       .tool_call_id = "\xfe"}};
+  chat_message tool_bad_id[] = {{.role = "tool",
+                                 .content = "r",
+                                 .content_len = 1,
+                                 .tool_call_id = "\xfe"}};
   const chat_request cases[] = {
-      {.model = "m", .messages = user, .n_messages = 1, .tools = NULL,
+      {.model = "m",
+       .messages = user,
+       .n_messages = 1,
+       .tools = NULL,
        .n_tools = 1},
-      {.model = "m", .messages = user, .n_messages = 1, .tools = no_name,
+      {.model = "m",
+       .messages = user,
+       .n_messages = 1,
+       .tools = no_name,
        .n_tools = 1},
-      {.model = "m", .messages = user, .n_messages = 1, .tools = empty_name,
+      {.model = "m",
+       .messages = user,
+       .n_messages = 1,
+       .tools = empty_name,
        .n_tools = 1},
-      {.model = "m", .messages = user, .n_messages = 1, .tools = bad_desc,
+      {.model = "m",
+       .messages = user,
+       .n_messages = 1,
+       .tools = bad_desc,
        .n_tools = 1},
-      {.model = "m", .messages = user, .n_messages = 1, .tools = bad_json,
+      {.model = "m",
+       .messages = user,
+       .n_messages = 1,
+       .tools = bad_json,
        .n_tools = 1},
-      {.model = "m", .messages = user, .n_messages = 1, .tools = not_object,
+      {.model = "m",
+       .messages = user,
+       .n_messages = 1,
+       .tools = not_object,
        .n_tools = 1},
-      {.model = "m", .messages = user, .n_messages = 1, .tools = trailing,
+      {.model = "m",
+       .messages = user,
+       .n_messages = 1,
+       .tools = trailing,
        .n_tools = 1},
-      {.model = "m", .messages = user, .n_messages = 1, .tools = bad_utf8,
+      {.model = "m",
+       .messages = user,
+       .n_messages = 1,
+       .tools = bad_utf8,
        .n_tools = 1},
-      {.model = "m", .messages = user, .n_messages = 1,
-       .tools = empty_params, .n_tools = 1},
-      {.model = "m", .messages = user, .n_messages = 1, .tools = good_tool,
-       .n_tools = 1, .tool_choice = "g"},
-      {.model = "m", .messages = user, .n_messages = 1, .tools = good_tool,
-       .n_tools = 1, .tool_choice = ""},
-      {.model = "m", .messages = user, .n_messages = 1,
+      {.model = "m",
+       .messages = user,
+       .n_messages = 1,
+       .tools = empty_params,
+       .n_tools = 1},
+      {.model = "m",
+       .messages = user,
+       .n_messages = 1,
+       .tools = good_tool,
+       .n_tools = 1,
+       .tool_choice = "g"},
+      {.model = "m",
+       .messages = user,
+       .n_messages = 1,
+       .tools = good_tool,
+       .n_tools = 1,
+       .tool_choice = ""},
+      {.model = "m",
+       .messages = user,
+       .n_messages = 1,
        .tool_choice = "required"},
       {.model = "m", .messages = user, .n_messages = 1, .tool_choice = "f"},
       {.model = "m", .messages = call_no_id, .n_messages = 1},
@@ -1410,14 +1531,21 @@ Test(openai_request, invalid_tool_requests_give_null) {
       {.model = "m", .messages = calls_on_user, .n_messages = 1},
       {.model = "m", .messages = tool_no_id, .n_messages = 1},
       {.model = "m", .messages = tool_bad_id, .n_messages = 1},
-      {.model = "m", .messages = user, .n_messages = 1,
-       .output_schema = "{"},
-      {.model = "m", .messages = user, .n_messages = 1,
+      {.model = "m", .messages = user, .n_messages = 1, .output_schema = "{"},
+      {.model = "m",
+       .messages = user,
+       .n_messages = 1,
        .output_schema = "\"string\""},
-      {.model = "m", .messages = user, .n_messages = 1,
-       .output_schema = "{}", .output_schema_name = ""},
-      {.model = "m", .messages = user, .n_messages = 1,
-       .output_schema = "{}", .output_schema_name = "n\xff"},
+      {.model = "m",
+       .messages = user,
+       .n_messages = 1,
+       .output_schema = "{}",
+       .output_schema_name = ""},
+      {.model = "m",
+       .messages = user,
+       .n_messages = 1,
+       .output_schema = "{}",
+       .output_schema_name = "n\xff"},
   };
 
   BUILD_REFUSES(openai, cases);
@@ -1752,8 +1880,7 @@ Test(openai_error, openrouter_reset_forms) {
     if (cases[i].hint) {
       cr_assert_gt(e.retry_after_ms, 20000, "%s", body);
       cr_assert_leq(e.retry_after_ms, 30000, "%s", body);
-    }
-    else {
+    } else {
       cr_assert_eq(e.retry_after_ms, -1, "%s", body);
     }
     chat_error_free(&e);
@@ -1825,8 +1952,8 @@ Test(openai_endpoint, urls) {
 }
 
 Test(openai_endpoint, headers) {
-  chat_endpoint ep = {.api_key = "sk-1", .referer = "https://example.com",
-                      .title = "MyApp"};
+  chat_endpoint ep = {
+      .api_key = "sk-1", .referer = "https://example.com", .title = "MyApp"};
 
   /* no referer/title for OpenAI */
   ASSERT_HEADERS(&chat_codec_openai, &ep, "Authorization: Bearer sk-1",

@@ -33,8 +33,8 @@ static void feed_sse_fixture(event_run *r, const char *path) {
     if (end == NULL)
       end = text + len;
     cr_assert_eq(strncmp(p, "data: ", 6), 0, "%s: %.20s", path, p);
-    cr_assert_eq(run_event_n(r, p + 6, (size_t)(end - p - 6)), 0,
-                 "%s: %.*s", path, (int)(end - p), p);
+    cr_assert_eq(run_event_n(r, p + 6, (size_t)(end - p - 6)), 0, "%s: %.*s",
+                 path, (int)(end - p), p);
     if (end == text + len)
       break;
   }
@@ -130,8 +130,7 @@ Test(openai_stream, openrouter_midstream_error_fails_the_stream) {
   cr_assert_eq(run_event(&r, "{\"choices\":[{\"index\":0,\"delta\":"
                              "{\"content\":\"par\"}}]}"),
                0);
-  cr_assert_eq(chat_codec_openrouter.stream_event(r.st, NULL, chunk, len),
-               -1);
+  cr_assert_eq(chat_codec_openrouter.stream_event(r.st, NULL, chunk, len), -1);
   cr_assert_eq(run_finish(&r), -1);
   cr_assert_str_eq(r.err.reason, "provider_error");
   cr_assert_eq(r.err.kind, CHAT_ERR_TRANSIENT);
@@ -169,8 +168,7 @@ Test(openai_stream, every_prefix_of_every_chunk_is_handled) {
         if (cut == 0) {
           cr_assert_eq(rc, 0); /* an empty event is skipped */
           cr_assert_eq(run_finish(&r), 0);
-        }
-        else {
+        } else {
           cr_assert_eq(rc, -1, "%s prefix %zu accepted", names[n], cut);
           cr_assert_eq(run_finish(&r), -1);
           cr_assert_str_eq(r.err.reason, "invalid_json");
@@ -343,8 +341,7 @@ Test(openai_stream, text_deltas_arrive_in_order) {
                0);
   cr_assert_eq(run_event(&r, "[DONE]"), 0);
   cr_assert_eq(run_finish(&r), 0);
-  cr_assert_str_eq(r.resp.content,
-                   "Hello, w\xc3\xb6rld \xf0\x9f\x98\x80\n");
+  cr_assert_str_eq(r.resp.content, "Hello, w\xc3\xb6rld \xf0\x9f\x98\x80\n");
   cr_assert_eq(r.calls, 5);
   cr_assert_str_eq(r.text.data, r.resp.content);
   cr_assert_eq(r.resp.stop, CHAT_STOP_LENGTH);
@@ -506,8 +503,7 @@ Test(openai_stream, one_megabyte_delta) {
   event_run r;
 
   buf_init(&chunk, 0);
-  cr_assert_eq(buf_puts(&chunk, "{\"choices\":[{\"delta\":{\"content\":\""),
-               0);
+  cr_assert_eq(buf_puts(&chunk, "{\"choices\":[{\"delta\":{\"content\":\""), 0);
   for (i = 0; i < n; i++)
     cr_assert_eq(buf_append(&chunk, "x", 1), 0);
   cr_assert_eq(buf_puts(&chunk, "\"}}]}"), 0);
@@ -665,8 +661,8 @@ Test(openai_stream, tolerated_nulls) {
 }
 
 Test(openai_stream, every_single_byte_corruption_is_handled) {
-  static const char bytes[] = {'"', '{', '}', '[', ']', ',', ':', '\\',
-                               '\0', 'x', '\xff', '\x80'};
+  static const char bytes[] = {'"', '{',  '}',  '[', ']',    ',',
+                               ':', '\\', '\0', 'x', '\xff', '\x80'};
   static const char chunk[] =
       "{\"id\":\"chatcmpl-9\",\"model\":\"m\",\"choices\":[{\"index\":0,"
       "\"delta\":{\"content\":\"hi\",\"tool_calls\":[{\"index\":0,\"id\":"
@@ -688,8 +684,7 @@ Test(openai_stream, every_single_byte_corruption_is_handled) {
       if (run_finish(&r) == 0) {
         cr_assert_eq(rc, 0);
         cr_assert_not_null(r.resp.content);
-      }
-      else {
+      } else {
         cr_assert_not_null(r.err.reason);
         cr_assert_null(r.resp.content);
       }

@@ -82,8 +82,8 @@ static void assert_order(const ranking_result *r, const size_t *want,
                  r->order[i], want[i]);
 }
 
-#define ASSERT_ORDER(r, ...)                                                 \
-  assert_order(r, (const size_t[]){__VA_ARGS__},                             \
+#define ASSERT_ORDER(r, ...)                                                   \
+  assert_order(r, (const size_t[]){__VA_ARGS__},                               \
                sizeof((const size_t[]){__VA_ARGS__}) / sizeof(size_t))
 
 static void assert_failed(const ranking_result *r, const char *reason) {
@@ -92,8 +92,7 @@ static void assert_failed(const ranking_result *r, const char *reason) {
 }
 
 /* The result of a failure other than "incomplete" holds nothing. */
-static void assert_empty_failure(const ranking_result *r,
-                                 const char *reason) {
+static void assert_empty_failure(const ranking_result *r, const char *reason) {
   assert_failed(r, reason);
   cr_assert_null(r->order);
   cr_assert_null(r->missing);
@@ -106,8 +105,7 @@ static void assert_empty_failure(const ranking_result *r,
 static void expect_cab(const char *text) {
   ranking_result r;
 
-  cr_assert_eq(parse3(text, &r), 0, "%s: %s", text,
-               r.reason ? r.reason : "");
+  cr_assert_eq(parse3(text, &r), 0, "%s: %s", text, r.reason ? r.reason : "");
   cr_assert_null(r.reason);
   cr_assert_eq(r.source, RANKING_FROM_LIST, "%s", text);
   ASSERT_ORDER(&r, 2, 0, 1);
@@ -233,10 +231,10 @@ Test(ranking_parse, markdown_fixture_with_ab_and_a) {
 
 Test(ranking_parse, header_tolerances) {
   static const char *const headers[] = {
-      "FINAL RANKING:",       "final ranking:",      "Final Ranking:",
-      "**FINAL RANKING:**",   "**Final ranking**:",  "## Final ranking:",
-      "### **FINAL RANKING:**", "> FINAL RANKING:",  "  FINAL  RANKING :",
-      "__FINAL RANKING:__",   "`FINAL RANKING:`",    "FINAL\tRANKING:",
+      "FINAL RANKING:",         "final ranking:",     "Final Ranking:",
+      "**FINAL RANKING:**",     "**Final ranking**:", "## Final ranking:",
+      "### **FINAL RANKING:**", "> FINAL RANKING:",   "  FINAL  RANKING :",
+      "__FINAL RANKING:__",     "`FINAL RANKING:`",   "FINAL\tRANKING:",
   };
   size_t i;
 
@@ -478,8 +476,7 @@ Test(ranking_parse, list_extent) {
 static void expect_json_cab(const char *text) {
   ranking_result r;
 
-  cr_assert_eq(parse3(text, &r), 0, "%s: %s", text,
-               r.reason ? r.reason : "");
+  cr_assert_eq(parse3(text, &r), 0, "%s: %s", text, r.reason ? r.reason : "");
   cr_assert_eq(r.source, RANKING_FROM_JSON, "%s", text);
   ASSERT_ORDER(&r, 2, 0, 1);
   ranking_result_free(&r);
@@ -629,11 +626,9 @@ Test(ranking_hostile, bad_labels) {
   assert_empty_failure(&r, "bad_labels");
   cr_assert_eq(ranking_parse(text, strlen(text), empty, 2, NULL, 0, &r), -1);
   assert_empty_failure(&r, "bad_labels");
-  cr_assert_eq(ranking_parse(text, strlen(text), null_one, 2, NULL, 0, &r),
-               -1);
+  cr_assert_eq(ranking_parse(text, strlen(text), null_one, 2, NULL, 0, &r), -1);
   assert_empty_failure(&r, "bad_labels");
-  cr_assert_eq(ranking_parse(text, strlen(text), bad_utf8, 1, NULL, 0, &r),
-               -1);
+  cr_assert_eq(ranking_parse(text, strlen(text), bad_utf8, 1, NULL, 0, &r), -1);
   assert_empty_failure(&r, "bad_labels");
   cr_assert_eq(ranking_parse(text, strlen(text), one, 1, out_of_range, 2, &r),
                -1);
@@ -655,8 +650,7 @@ Test(ranking_hostile, custom_prefix_and_case) {
   ASSERT_ORDER(&r, 1, 0);
   ranking_result_free(&r);
   /* Labels are matched exactly; these lines name no label. */
-  cr_assert_eq(ranking_parse(lower, strlen(lower), labels, 2, NULL, 0, &r),
-               -1);
+  cr_assert_eq(ranking_parse(lower, strlen(lower), labels, 2, NULL, 0, &r), -1);
   assert_empty_failure(&r, "unparseable");
 }
 
@@ -682,8 +676,7 @@ Test(ranking_hostile, huge_replies_are_linear) {
 
   /* 8 MB of prose naming labels, then the ranking. */
   buf_init(&b, 0);
-  fill(&b, "Response A beats Response B but Response AB is close. ",
-       8u << 20);
+  fill(&b, "Response A beats Response B but Response AB is close. ", 8u << 20);
   cr_assert_eq(buf_puts(&b, "\nFINAL RANKING:\n1. Response C\n"
                             "2. Response A\n3. Response B\n"),
                0);

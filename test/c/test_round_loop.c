@@ -440,10 +440,14 @@ static char *ok_body(const char *content) {
 }
 
 /* A finished transfer whose latency names the seat, so mix-ups show. */
-static http_result result(http_failure failure, const char *error,
-                          long status, const char *body, size_t len,
-                          const rl_call *call) {
-  http_result res = {failure, error, status, body, len, -1,
+static http_result result(http_failure failure, const char *error, long status,
+                          const char *body, size_t len, const rl_call *call) {
+  http_result res = {failure,
+                     error,
+                     status,
+                     body,
+                     len,
+                     -1,
                      1000 * (call->seat + 1) + call->step};
   return res;
 }
@@ -475,14 +479,14 @@ typedef struct ev_exp {
   size_t round, seat;
 } ev_exp;
 
-#define EV(t, r, s) {RL_EV_##t, (r), (s)}
+#define EV(t, r, s)                                                            \
+  { RL_EV_##t, (r), (s) }
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 static const char *ev_name(rl_event_type t) {
   static const char *const names[] = {
-      "ROUND_STARTED",   "MEMBER_STARTED", "MEMBER_COMPLETED",
-      "ROUND_COMPLETED", "RUN_COMPLETED",  "RUN_FAILED",
-      "RUN_CANCELLED"};
+      "ROUND_STARTED", "MEMBER_STARTED", "MEMBER_COMPLETED", "ROUND_COMPLETED",
+      "RUN_COMPLETED", "RUN_FAILED",     "RUN_CANCELLED"};
   return (size_t)t < N(names) ? names[t] : "?";
 }
 
@@ -950,9 +954,8 @@ Test(round_loop, http_500_member_fails_and_chair_is_told) {
 /* Runs 2 members + chair where member 1 answers and member 0 gets `res`;
  * checks member 0's outcome, that the chair hears of it, and that the run
  * completes. Returns nothing: everything is asserted here. */
-static void check_member_outcome(const http_result *res,
-                                 chat_error_kind kind, const char *reason,
-                                 const char *message) {
+static void check_member_outcome(const http_result *res, chat_error_kind kind,
+                                 const char *reason, const char *message) {
   fake *f = fake_new();
   rl_run *run = run_new(f, spec_new(INPUT, 2, 1, TWO_ROUNDS, 2));
   char want[128];
@@ -962,7 +965,7 @@ static void check_member_outcome(const http_result *res,
   rl_call_done(call_of(f, 0, 0), res);
   static const ev_exp exp[] = {
       EV(MEMBER_COMPLETED, 0, 1), EV(MEMBER_COMPLETED, 0, 0),
-      EV(ROUND_COMPLETED, 0, 0),  EV(ROUND_STARTED, 1, 0),
+      EV(ROUND_COMPLETED, 0, 0), EV(ROUND_STARTED, 1, 0),
       EV(MEMBER_STARTED, 1, 2)};
   expect_events(f, 3, exp, N(exp));
   expect_failed_event(&f->events[4], kind, reason);
@@ -985,8 +988,8 @@ static void check_member_outcome(const http_result *res,
 
 static void check_status(long status, const char *body, chat_error_kind kind,
                          const char *reason, const char *message) {
-  http_result res = {HTTP_OK, "", status, body, body ? strlen(body) : 0, -1,
-                     777};
+  http_result res = {HTTP_OK, "", status, body, body ? strlen(body) : 0,
+                     -1,      777};
 
   check_member_outcome(&res, kind, reason, message);
 }
@@ -1004,8 +1007,7 @@ Test(round_loop, http_401_is_permanent) {
                "{\"error\":{\"message\":\"Incorrect API key provided.\","
                "\"type\":\"invalid_request_error\",\"param\":null,"
                "\"code\":\"invalid_api_key\"}}",
-               CHAT_ERR_PERMANENT, "http_error",
-               "Incorrect API key provided.");
+               CHAT_ERR_PERMANENT, "http_error", "Incorrect API key provided.");
 }
 
 Test(round_loop, http_429_is_transient_unless_quota) {
@@ -1065,8 +1067,7 @@ Test(round_loop, malformed_200_bodies) {
                NULL);
   check_status(200, "{\"choices\":[{\"message\":{\"content\":42}}]}",
                CHAT_ERR_PERMANENT, "missing_field", NULL);
-  check_status(200,
-               "{\"choices\":[{\"message\":{\"content\":\"caf\xe9\"}}]}",
+  check_status(200, "{\"choices\":[{\"message\":{\"content\":\"caf\xe9\"}}]}",
                CHAT_ERR_PERMANENT, "invalid_utf8", NULL);
   check_status(200, "", CHAT_ERR_PERMANENT, "invalid_json", NULL);
   check_status(200, NULL, CHAT_ERR_PERMANENT, "invalid_json", NULL);
@@ -1108,10 +1109,10 @@ Test(round_loop, all_members_fail_and_chair_is_never_called) {
   done_body(call_of(f, 0, 1), 500, err, strlen(err));
   done_fail(call_of(f, 0, 0), HTTP_FAIL_TIMEOUT, "timed out");
   done_body(call_of(f, 0, 2), 200, "{", 1);
-  static const ev_exp exp[] = {
-      EV(MEMBER_COMPLETED, 0, 1), EV(MEMBER_COMPLETED, 0, 0),
-      EV(MEMBER_COMPLETED, 0, 2), EV(ROUND_COMPLETED, 0, 0),
-      EV(RUN_FAILED, 0, 0)};
+  static const ev_exp exp[] = {EV(MEMBER_COMPLETED, 0, 1),
+                               EV(MEMBER_COMPLETED, 0, 0),
+                               EV(MEMBER_COMPLETED, 0, 2),
+                               EV(ROUND_COMPLETED, 0, 0), EV(RUN_FAILED, 0, 0)};
   expect_events(f, 4, exp, N(exp));
   cr_assert_str_eq(f->events[8].reason, "no_member_succeeded");
   cr_assert(f->events[8].finished);
@@ -1134,8 +1135,7 @@ Test(round_loop, chair_failure_fails_the_run) {
     done_ok(call_of(f, 0, s), "Canberra.");
   done_body(call_of(f, 1, 3), 503, "Service Unavailable", 19);
   static const ev_exp exp[] = {EV(MEMBER_COMPLETED, 1, 3),
-                               EV(ROUND_COMPLETED, 1, 0),
-                               EV(RUN_FAILED, 1, 0)};
+                               EV(ROUND_COMPLETED, 1, 0), EV(RUN_FAILED, 1, 0)};
   expect_events(f, 10, exp, N(exp));
   cr_assert_str_eq(f->events[12].reason, "chair_failed");
   expect_seat_failed(run, 1, 3, CHAT_ERR_TRANSIENT, "http_error");
@@ -1154,8 +1154,8 @@ Test(round_loop, start_failure_fails_only_that_seat) {
   f->refuse_mask = 1u << 1;
   rl_run_start(run);
   static const ev_exp started[] = {
-      EV(ROUND_STARTED, 0, 0),    EV(MEMBER_STARTED, 0, 0),
-      EV(MEMBER_STARTED, 0, 1),   EV(MEMBER_COMPLETED, 0, 1),
+      EV(ROUND_STARTED, 0, 0), EV(MEMBER_STARTED, 0, 0),
+      EV(MEMBER_STARTED, 0, 1), EV(MEMBER_COMPLETED, 0, 1),
       EV(MEMBER_STARTED, 0, 2)};
   expect_events(f, 0, started, N(started));
   expect_failed_event(&f->events[3], CHAT_ERR_PERMANENT, "start_failed");
@@ -1168,7 +1168,7 @@ Test(round_loop, start_failure_fails_only_that_seat) {
   done_ok(call_of(f, 0, 0), "zero");
   static const ev_exp rest[] = {
       EV(MEMBER_COMPLETED, 0, 2), EV(MEMBER_COMPLETED, 0, 0),
-      EV(ROUND_COMPLETED, 0, 0),  EV(ROUND_STARTED, 1, 0),
+      EV(ROUND_COMPLETED, 0, 0), EV(ROUND_STARTED, 1, 0),
       EV(MEMBER_STARTED, 1, 3)};
   expect_events(f, 5, rest, N(rest));
   char *prompt = chair_prompt(started_of(f, 1, 3));
@@ -1228,7 +1228,7 @@ Test(round_loop, non_utf8_seat_text_is_refused) {
   const char *bad = "bad \xc3\x28 text";
   char why[128];
 
-  for(int field = 0; field < 3; field++) {
+  for (int field = 0; field < 3; field++) {
     rl_spec *spec = spec_new(INPUT, 2, 0, ONE_ROUND, 1);
     char **target = field == 0   ? &spec->seats[1].system_prompt
                     : field == 1 ? &spec->seats[1].model
@@ -1471,12 +1471,12 @@ Test(round_loop, cancel_from_member_started_event) {
       found |= f->cancelled[k] == f->calls[i].handle;
     cr_assert(!f->calls[i].handle || found,
               "seat %zu's call started after the cancel and was never "
-              "cancelled", f->calls[i].seat);
+              "cancelled",
+              f->calls[i].seat);
   }
-  static const ev_exp exp[] = {EV(ROUND_STARTED, 0, 0),
-                               EV(MEMBER_STARTED, 0, 0),
-                               EV(MEMBER_COMPLETED, 0, 0),
-                               EV(RUN_CANCELLED, 0, 0)};
+  static const ev_exp exp[] = {
+      EV(ROUND_STARTED, 0, 0), EV(MEMBER_STARTED, 0, 0),
+      EV(MEMBER_COMPLETED, 0, 0), EV(RUN_CANCELLED, 0, 0)};
   expect_events(f, 0, exp, N(exp));
   run_end(run, f);
 }
@@ -1581,8 +1581,8 @@ Test(round_loop, three_hundred_members) {
 
   char *prompt = chair_prompt(started_of(f, 1, M));
   for (size_t s = 0; s < M; s++) {
-    snprintf(want, sizeof(want), "### Member m%zu (model-%zu)\nanswer %zu\n",
-             s, s, s);
+    snprintf(want, sizeof(want), "### Member m%zu (model-%zu)\nanswer %zu\n", s,
+             s, s);
     expect_contains(prompt, want);
   }
   free(prompt);
@@ -1611,7 +1611,8 @@ Test(dialects, seats_speak_their_codec) {
   rl_spec *spec = council(INPUT);
   chat_endpoint anthropic = {.api_key = "sk-ant", .model = "claude-x"};
   chat_endpoint gemini = {.base_url = "http://127.0.0.1:9/v1beta",
-                          .api_key = "g-key", .model = "gemini-x"};
+                          .api_key = "g-key",
+                          .model = "gemini-x"};
   rl_run *run;
   size_t len;
   char *body;
@@ -1619,9 +1620,11 @@ Test(dialects, seats_speak_their_codec) {
 
   set_str(&spec->seats[0].model, "claude-x");
   set_str(&spec->seats[0].system_prompt, "Be brief.");
-  cr_assert_eq(rl_seat_connect(&spec->seats[0], &chat_codec_anthropic, &anthropic), 0);
+  cr_assert_eq(
+      rl_seat_connect(&spec->seats[0], &chat_codec_anthropic, &anthropic), 0);
   set_str(&spec->seats[1].model, "gemini-x");
-  cr_assert_eq(rl_seat_connect(&spec->seats[1], &chat_codec_gemini, &gemini), 0);
+  cr_assert_eq(rl_seat_connect(&spec->seats[1], &chat_codec_gemini, &gemini),
+               0);
   run = run_new(f, spec);
   rl_run_start(run);
 
@@ -1631,13 +1634,15 @@ Test(dialects, seats_speak_their_codec) {
   cr_assert_str_eq(a->headers[0], "x-api-key: sk-ant");
   cr_assert_str_eq(a->headers[a->n_headers - 1], "X-Title: CouncilEx");
   json = cJSON_ParseWithLength(a->body, a->body_len);
-  cr_assert_str_eq(cJSON_GetObjectItem(json, "system")->valuestring, "Be brief.");
+  cr_assert_str_eq(cJSON_GetObjectItem(json, "system")->valuestring,
+                   "Be brief.");
   cr_assert(cJSON_IsNumber(cJSON_GetObjectItem(json, "max_tokens")));
   cJSON_Delete(json);
 
   /* Gemini: the model is in the path. */
   const started *g = started_of(f, 0, 1);
-  cr_assert_str_eq(g->url, "http://127.0.0.1:9/v1beta/models/gemini-x:generateContent");
+  cr_assert_str_eq(g->url,
+                   "http://127.0.0.1:9/v1beta/models/gemini-x:generateContent");
   cr_assert_not_null(strstr(g->body, "\"contents\""));
 
   /* Replies are parsed by the seat's codec. */
@@ -1661,7 +1666,8 @@ Test(dialects, connect_refuses_a_bad_endpoint_and_keeps_the_seat) {
   chat_endpoint bad = {.base_url = "http://x\r\nInjected: 1", .model = "m"};
 
   cr_assert_eq(rl_seat_connect(&spec->seats[0], &chat_codec_openai, &bad), -1);
-  cr_assert_str_eq(spec->seats[0].url, "https://p0.example.com/v1/chat/completions");
+  cr_assert_str_eq(spec->seats[0].url,
+                   "https://p0.example.com/v1/chat/completions");
   cr_assert_null(spec->seats[0].codec);
   rl_spec_free(spec);
 }
@@ -1676,7 +1682,6 @@ static void done_status(rl_call *call, long status, long retry_after_ms) {
   rl_call_done(call, &res);
 }
 
-
 static const char SSE_HELLO[] =
     "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hel\"}}]}\n\n"
     ": keep-alive\n\n"
@@ -1685,7 +1690,8 @@ static const char SSE_HELLO[] =
     "\"completion_tokens\":2}}\n\n"
     "data: [DONE]\n\n";
 
-static size_t count_tokens(const fake *f, size_t seat, char *joined, size_t cap) {
+static size_t count_tokens(const fake *f, size_t seat, char *joined,
+                           size_t cap) {
   size_t n = 0;
 
   joined[0] = '\0';
@@ -1785,7 +1791,8 @@ Test(structured, answers_are_validated_against_the_seat_schema) {
 
   for (size_t i = 0; i < 3; i++) {
     spec->seats[i].output_schema = copy_str(VERDICT_SCHEMA);
-    cr_assert_eq(rl_seat_compile_schema(&spec->seats[i], why, sizeof(why)), 0, "%s", why);
+    cr_assert_eq(rl_seat_compile_schema(&spec->seats[i], why, sizeof(why)), 0,
+                 "%s", why);
   }
   run = run_new(f, spec);
   rl_run_start(run);
@@ -1801,8 +1808,9 @@ Test(structured, answers_are_validated_against_the_seat_schema) {
   const rl_call *c1 = rl_run_call(run, 0, 1);
   cr_assert_eq(rl_run_call(run, 0, 0)->status, RL_SEAT_OK);
   cr_assert_eq(c1->status, RL_SEAT_OK);
-  cr_assert_eq(strncmp(c1->resp.content + c1->json_start, "{\"verdict\": \"no\"}",
-                       c1->json_end - c1->json_start), 0, "the fenced JSON is located");
+  cr_assert_eq(strncmp(c1->resp.content + c1->json_start,
+                       "{\"verdict\": \"no\"}", c1->json_end - c1->json_start),
+               0, "the fenced JSON is located");
   const rl_call *c2 = rl_run_call(run, 0, 2);
   cr_assert_eq(c2->status, RL_SEAT_FAILED);
   cr_assert_str_eq(c2->err.reason, "invalid_output");
@@ -1831,7 +1839,6 @@ static size_t starts_of(const fake *f, size_t round, size_t seat) {
     n += f->calls[i].round == round && f->calls[i].seat == seat;
   return n;
 }
-
 
 static void give_tools(rl_seat *seat, unsigned max_turns) {
   seat->tools = calloc(1, sizeof(chat_tool));
@@ -1872,7 +1879,8 @@ Test(tools, a_tool_round_trip_continues_the_conversation) {
   give_tools(&spec->seats[0], 0);
   run = run_new(f, spec);
   rl_run_start(run);
-  cr_assert_not_null(strstr(started_of(f, 0, 0)->body, "\"get_current_weather\""));
+  cr_assert_not_null(
+      strstr(started_of(f, 0, 0)->body, "\"get_current_weather\""));
   cr_assert_null(strstr(started_of(f, 0, 1)->body, "\"tools\""));
 
   c0 = call_of(f, 0, 0);
@@ -1899,7 +1907,8 @@ Test(tools, a_tool_round_trip_continues_the_conversation) {
   cr_assert_not_null(cJSON_GetObjectItem(m, "tool_calls"));
   m = cJSON_GetArrayItem(msgs, 2);
   cr_assert_str_eq(cJSON_GetObjectItem(m, "role")->valuestring, "tool");
-  cr_assert_str_eq(cJSON_GetObjectItem(m, "tool_call_id")->valuestring, "call_abc123");
+  cr_assert_str_eq(cJSON_GetObjectItem(m, "tool_call_id")->valuestring,
+                   "call_abc123");
   cr_assert_str_eq(cJSON_GetObjectItem(m, "content")->valuestring, results[0]);
   cJSON_Delete(body);
 
@@ -1966,16 +1975,14 @@ static void make_external_seat(rl_spec *spec, size_t s) {
   seat->external = 1;
 }
 
-
-
 static size_t completions_of(const fake *f, size_t seat) {
   size_t n = 0;
 
   for (size_t i = 0; i < f->n_events; i++)
-    n += f->events[i].type == RL_EV_MEMBER_COMPLETED && f->events[i].seat == seat;
+    n += f->events[i].type == RL_EV_MEMBER_COMPLETED &&
+         f->events[i].seat == seat;
   return n;
 }
-
 
 static rl_run *retrying_run(fake *f, unsigned max, long base_ms) {
   rl_spec *spec = spec_new(INPUT, 2, 0, TWO_ROUNDS, 1);
@@ -2117,7 +2124,8 @@ Test(retry, external_transient_errors_are_retried_too) {
   run_end(run, f);
 }
 
-/* --- External seats -------------------------------------------------------- */
+/* --- External seats --------------------------------------------------------
+ */
 
 static chat_response reply(const char *content) {
   chat_response r;
@@ -2176,7 +2184,8 @@ Test(external, mixed_council_completes) {
   cr_assert_eq(f->n_calls, 4);
   cr_assert_not_null(strstr(started_of(f, 1, 3)->body, "one"));
   r = reply("final");
-  cr_assert_eq(rl_call_complete(run, 1, 0, &r, NULL, 7), 0); /* call 0: the chair */
+  cr_assert_eq(rl_call_complete(run, 1, 0, &r, NULL, 7),
+               0); /* call 0: the chair */
   cr_assert(rl_run_finished(run));
   cr_assert_eq(f->events[f->n_events - 1].type, RL_EV_RUN_COMPLETED);
   expect_external_ok(run, 1, 3, "final", 7);

@@ -61,8 +61,10 @@ typedef struct fake {
 
 static void violated(fake *f, const char *what, const rl_event *ev) {
   if (f->violation[0] == '\0')
-    snprintf(f->violation, sizeof(f->violation), "%s (event %d, step %zu, "
-             "seat %zu)", what, ev ? (int)ev->type : -1, ev ? ev->round : 0,
+    snprintf(f->violation, sizeof(f->violation),
+             "%s (event %d, step %zu, "
+             "seat %zu)",
+             what, ev ? (int)ev->type : -1, ev ? ev->round : 0,
              ev ? ev->seat : 0);
 }
 
@@ -82,9 +84,7 @@ static char *copy_bytes(const char *s, size_t len) {
   return p;
 }
 
-static char *copy_str(const char *s) {
-  return copy_bytes(s, strlen(s));
-}
+static char *copy_str(const char *s) { return copy_bytes(s, strlen(s)); }
 
 /* A malloc'd printf. */
 static char *strf(const char *format, ...) {
@@ -141,8 +141,7 @@ static int member_event(rl_event_type t) {
 
 /* What every event must satisfy; NULL when it does. Pairwise calls share
  * their judge's seat, so a call is checked against its step by index. */
-static const char *shape_error(const fake *f, rl_run *run,
-                               const rl_event *ev) {
+static const char *shape_error(const fake *f, rl_run *run, const rl_event *ev) {
   const rl_call *c = ev->call;
   const rl_step *st = rl_run_step(run, ev->round);
 
@@ -245,7 +244,7 @@ TestSuite(rounds_hostile, .fini = free_leftovers);
 #define INPUT "Which river is the longest?"
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 /* A round kinds array and its length, as spec_make takes them. */
-#define KINDS(...)                                                            \
+#define KINDS(...)                                                             \
   (rl_round_kind[]){__VA_ARGS__}, N(((rl_round_kind[]){__VA_ARGS__}))
 
 /* Member ids appear in no prompt template and no answer, so a test can
@@ -332,8 +331,7 @@ static char *ok_body(const char *content) {
   return s;
 }
 
-static void done_raw(rl_call *call, long status, const char *body,
-                     size_t len) {
+static void done_raw(rl_call *call, long status, const char *body, size_t len) {
   http_result res = {HTTP_OK, "", status, body, len, -1, 1000};
 
   rl_call_done(call, &res);
@@ -427,8 +425,7 @@ static char *user_of(fake *f, size_t step, size_t index) {
   const started *s = started_at(f, step, index);
   char *u = message_of(s->body, s->body_len, "user");
 
-  cr_assert_not_null(u, "no user message in call %zu of step %zu", index,
-                     step);
+  cr_assert_not_null(u, "no user message in call %zu of step %zu", index, step);
   return u;
 }
 
@@ -476,8 +473,7 @@ static void expect_contains(const char *hay, const char *needle) {
 }
 
 static void expect_lacks(const char *hay, const char *needle) {
-  cr_assert_null(strstr(hay, needle), "\"%s\" found in:\n%.3000s", needle,
-                 hay);
+  cr_assert_null(strstr(hay, needle), "\"%s\" found in:\n%.3000s", needle, hay);
 }
 
 /* No member id appears in text. */
@@ -521,8 +517,8 @@ static void expect_last(const fake *f, rl_event_type t, size_t round) {
   const ev_rec *e = last_event(f);
 
   cr_assert(e->type == t && e->round == round,
-            "last event is %d for step %zu, want %d for step %zu",
-            (int)e->type, e->round, (int)t, round);
+            "last event is %d for step %zu, want %d for step %zu", (int)e->type,
+            e->round, (int)t, round);
 }
 
 static const rl_call *call_of_step(const rl_run *run, size_t step,
@@ -580,7 +576,8 @@ Test(rounds_visibility, peer_review_shows_the_others_by_id_never_the_own) {
 
   u = user_of(f, 1, 0);
   want = strf("Question:\n" INPUT "\n\nOther members of the council answered "
-              "it:\n\n### bravo\nANS-1\n\n### charlie\nANS-2\n%s", PEER_TAIL);
+              "it:\n\n### bravo\nANS-1\n\n### charlie\nANS-2\n%s",
+              PEER_TAIL);
   cr_assert_str_eq(u, want);
   free(want);
   free(u);
@@ -607,10 +604,10 @@ Test(rounds_visibility, peer_review_shows_the_others_by_id_never_the_own) {
 
 Test(rounds_visibility, peer_review_reads_the_latest_answers_only) {
   fake *f = fake_new();
-  rl_run *run = make_run(f, spec_make(3, 0, 0,
-                                      KINDS(RL_ROUND_INDEPENDENT,
-                                            RL_ROUND_PEER_REVIEW,
-                                            RL_ROUND_PEER_REVIEW)));
+  rl_run *run =
+      make_run(f, spec_make(3, 0, 0,
+                            KINDS(RL_ROUND_INDEPENDENT, RL_ROUND_PEER_REVIEW,
+                                  RL_ROUND_PEER_REVIEW)));
   char *u, *want;
 
   rl_run_start(run);
@@ -622,7 +619,8 @@ Test(rounds_visibility, peer_review_reads_the_latest_answers_only) {
    * first round's answers are not either. */
   u = user_of(f, 2, 2);
   want = strf("Question:\n" INPUT "\n\nOther members of the council answered "
-              "it:\n\n### alpha\nsecond-0\n%s", PEER_TAIL);
+              "it:\n\n### alpha\nsecond-0\n%s",
+              PEER_TAIL);
   cr_assert_str_eq(u, want);
   free(want);
   free(u);
@@ -651,14 +649,16 @@ Test(rounds_visibility, critique_shows_the_own_previous_answer_and_the_others) {
   reply_401(f, 0, 2);
   u = user_of(f, 1, 1);
   want = strf("Question:\n" INPUT "\n\nYour previous answer:\nANS-1\n\nThe "
-              "other members' answers:\n\n### alpha\nANS-0\n%s", tail);
+              "other members' answers:\n\n### alpha\nANS-0\n%s",
+              tail);
   cr_assert_str_eq(u, want);
   free(want);
   free(u);
   u = user_of(f, 1, 2);
   want = strf("Question:\n" INPUT "\n\nYour previous answer:\n(you gave "
               "none)\n\nThe other members' answers:\n\n### alpha\nANS-0\n\n"
-              "### bravo\nANS-1\n%s", tail);
+              "### bravo\nANS-1\n%s",
+              tail);
   cr_assert_str_eq(u, want);
   free(want);
   free(u);
@@ -668,19 +668,19 @@ Test(rounds_visibility, critique_shows_the_own_previous_answer_and_the_others) {
 }
 
 /* The anonymized review prompt up to the responses. */
-#define ANON_HEAD                                                             \
-  "You are evaluating different responses to the following question:\n\n"    \
+#define ANON_HEAD                                                              \
+  "You are evaluating different responses to the following question:\n\n"      \
   "Question: " INPUT "\n\nHere are the responses, anonymized:\n"
 
-#define ANON_TASK                                                             \
-  "\nYour task:\n1. Evaluate each response on its own: what it does well "    \
-  "and what it does poorly.\n2. Then, at the very end of your reply, give "   \
-  "your final ranking.\n\nIMPORTANT: the final ranking MUST be formatted "    \
-  "EXACTLY like this:\n- Start with the line \"FINAL RANKING:\" (all caps, "  \
-  "with a colon)\n- Then list the responses from best to worst as a "         \
-  "numbered list\n- Each line: a number, a period, a space, then ONLY the "   \
-  "response label (e.g., \"1. Response A\")\n- Rank every response exactly "  \
-  "once; add no other text after the list\n\nExample of the ending:\n\n"      \
+#define ANON_TASK                                                              \
+  "\nYour task:\n1. Evaluate each response on its own: what it does well "     \
+  "and what it does poorly.\n2. Then, at the very end of your reply, give "    \
+  "your final ranking.\n\nIMPORTANT: the final ranking MUST be formatted "     \
+  "EXACTLY like this:\n- Start with the line \"FINAL RANKING:\" (all caps, "   \
+  "with a colon)\n- Then list the responses from best to worst as a "          \
+  "numbered list\n- Each line: a number, a period, a space, then ONLY the "    \
+  "response label (e.g., \"1. Response A\")\n- Rank every response exactly "   \
+  "once; add no other text after the list\n\nExample of the ending:\n\n"       \
   "FINAL RANKING:\n"
 
 /* [INDEPENDENT, ANON_REVIEW] over n members, the review round set up. */
@@ -714,8 +714,8 @@ static void expect_anon_view(fake *f, const rl_run *run, size_t step,
       cr_assert_neq(c->labels[j], c->labels[k], "a candidate dealt twice");
     snprintf(piece, sizeof(piece), "\nResponse %c:\nANS-%zu\n", (int)('A' + k),
              c->labels[k]);
-    cr_assert_eq(count_of(u, piece), 1, "\"%s\" not shown once in:\n%s",
-                 piece, u);
+    cr_assert_eq(count_of(u, piece), 1, "\"%s\" not shown once in:\n%s", piece,
+                 u);
     snprintf(piece, sizeof(piece), "ANS-%zu\n", c->labels[k]);
     cr_assert_eq(count_of(u, piece), 1);
   }
@@ -736,8 +736,9 @@ Test(rounds_visibility, anon_review_shows_labels_not_ids_nor_the_own_answer) {
   rl_run_start(run);
   answer_step(f, run, 0);
   u = user_of(f, 1, 0);
-  cr_assert_str_eq(u, ANON_HEAD "\nResponse A:\nANS-1\n\nResponse B:\nANS-2\n"
-                   ANON_TASK "1. Response B\n2. Response A\n\nNow provide "
+  cr_assert_str_eq(u, ANON_HEAD
+                   "\nResponse A:\nANS-1\n\nResponse B:\nANS-2\n" ANON_TASK
+                   "1. Response B\n2. Response A\n\nNow provide "
                    "your evaluation and ranking:\n");
   free(u);
   for (size_t i = 0; i < 3; i++)
@@ -826,8 +827,8 @@ static int deal(rl_order order, int include_self, uint64_t seed,
   for (size_t i = 0; i < 4; i++) {
     expect_anon_view(f, run, 1, i, include_self);
     for (size_t j = 0; j < i; j++)
-      same &= same_relative_order(call_of_step(run, 1, i),
-                                  call_of_step(run, 1, j));
+      same &=
+          same_relative_order(call_of_step(run, 1, i), call_of_step(run, 1, j));
   }
   if (labels0)
     memcpy(labels0, call_of_step(run, 1, 0)->labels,
@@ -897,8 +898,8 @@ Test(rounds_visibility, stable_order_is_member_order_for_every_seed) {
 }
 
 /* The members' answers as ranking and vote rounds show them. */
-#define BY_MEMBER                                                             \
-  "The council's answers, by member:\n\n### alpha\nANS-0\n\n### bravo\n"      \
+#define BY_MEMBER                                                              \
+  "The council's answers, by member:\n\n### alpha\nANS-0\n\n### bravo\n"       \
   "ANS-1\n\n### charlie\nANS-2\n"
 
 Test(rounds_visibility, ranking_shows_every_answer_by_id) {
@@ -930,8 +931,8 @@ static const char VOTE_TAIL[] =
 
 Test(rounds_visibility, vote_shows_answers_by_id_or_just_the_options) {
   fake *f = fake_new();
-  rl_spec *spec = spec_make(3, 0, 0, KINDS(RL_ROUND_INDEPENDENT,
-                                           RL_ROUND_VOTE, RL_ROUND_VOTE));
+  rl_spec *spec = spec_make(
+      3, 0, 0, KINDS(RL_ROUND_INDEPENDENT, RL_ROUND_VOTE, RL_ROUND_VOTE));
   rl_run *run;
   char *u, *want;
 
@@ -946,16 +947,20 @@ Test(rounds_visibility, vote_shows_answers_by_id_or_just_the_options) {
   u = user_of(f, 1, 1);
   want = strf("Question:\n" INPUT "\n\n" BY_MEMBER "\nVote for the best "
               "answer, by member id: one of \"alpha\", \"bravo\", \"charlie\"."
-              " A vote for your own answer is not counted.\n%s", VOTE_TAIL);
+              " A vote for your own answer is not counted.\n%s",
+              VOTE_TAIL);
   cr_assert_str_eq(u, want);
   free(want);
   free(u);
-  reply_each(f, 1, (const char *const[]){"{\"choice\": \"bravo\"}",
-                                         "{\"choice\": \"alpha\"}",
-                                         "{\"choice\": \"alpha\"}"}, 3);
+  reply_each(f, 1,
+             (const char *const[]){"{\"choice\": \"bravo\"}",
+                                   "{\"choice\": \"alpha\"}",
+                                   "{\"choice\": \"alpha\"}"},
+             3);
   u = user_of(f, 2, 0);
   want = strf("Question:\n" INPUT "\n\nVote for exactly one of these options:"
-              " \"yes\", \"no\".\n%s", VOTE_TAIL);
+              " \"yes\", \"no\".\n%s",
+              VOTE_TAIL);
   cr_assert_str_eq(u, want, "a vote on options shows no answers");
   free(want);
   free(u);
@@ -1055,8 +1060,9 @@ Test(rounds_ballots, ranking_rounds_read_ids_lists_and_json) {
   rl_run_start(run);
   answer_step(f, run, 0);
   reply(f, 1, 0, "FINAL RANKING:\n1. charlie\n2. alpha\n3. bravo\n");
-  reply(f, 1, 1, "{\"ordering\": [\"bravo\", \"charlie\", \"alpha\"], "
-                 "\"rationale\": \"clear\"}");
+  reply(f, 1, 1,
+        "{\"ordering\": [\"bravo\", \"charlie\", \"alpha\"], "
+        "\"rationale\": \"clear\"}");
   reply(f, 1, 2, "FINAL RANKING:\n1. charlie\n");
   expect_ordering(call_of_step(run, 1, 0), (size_t[]){2, 0, 1}, 3);
   expect_ordering(call_of_step(run, 1, 1), (size_t[]){1, 2, 0}, 3);
@@ -1154,10 +1160,11 @@ Test(rounds_ballots, votes_on_options_and_unknown_choices) {
   spec->rounds[0].aggregator = RL_AGG_PLURALITY;
   run = make_run(f, spec);
   rl_run_start(run); /* a vote on options needs no earlier answers */
-  reply_each(f, 0, (const char *const[]){"{\"choice\": \"no\"}",
-                                         "FINAL VOTE: yes",
-                                         "{\"choice\": \"No.\"}",
-                                         "{\"choice\": \"maybe\"}"}, 4);
+  reply_each(f, 0,
+             (const char *const[]){"{\"choice\": \"no\"}", "FINAL VOTE: yes",
+                                   "{\"choice\": \"No.\"}",
+                                   "{\"choice\": \"maybe\"}"},
+             4);
   cr_assert_eq(call_of_step(run, 0, 0)->choice, 1);
   cr_assert_eq(call_of_step(run, 0, 1)->choice, 0);
   cr_assert_eq(call_of_step(run, 0, 2)->choice, 1);
@@ -1177,9 +1184,9 @@ Test(rounds_ballots, votes_on_options_and_unknown_choices) {
  * include_self each judge keeps its preferences but loses itself: m1 ranks
  * m3 > m2, m2 ranks m3 > m1, m3 ranks m1 > m2. */
 static rl_run *llm_council_run(fake *f, int include_self, rl_agg_kind agg) {
-  rl_spec *spec = spec_make(3, 1, 0, KINDS(RL_ROUND_INDEPENDENT,
-                                           RL_ROUND_ANON_REVIEW,
-                                           RL_ROUND_SYNTHESIS));
+  rl_spec *spec = spec_make(
+      3, 1, 0,
+      KINDS(RL_ROUND_INDEPENDENT, RL_ROUND_ANON_REVIEW, RL_ROUND_SYNTHESIS));
   rl_run *run;
 
   for (size_t i = 0; i < 3; i++)
@@ -1191,17 +1198,21 @@ static rl_run *llm_council_run(fake *f, int include_self, rl_agg_kind agg) {
   rl_run_start(run);
   answer_step(f, run, 0);
   if (include_self)
-    reply_each(f, 1, (const char *const[]){
-        "C is best.\n\nFINAL RANKING:\n1. Response C\n2. Response A\n3. "
-        "Response B",
-        "FINAL RANKING:\n1. Response C\n2. Response B\n3. Response A",
-        "FINAL RANKING:\n1. Response A\n2. Response C\n3. Response B"}, 3);
-  else
-    reply_each(f, 1, (const char *const[]){
-        "FINAL RANKING:\n1. Response B\n2. Response A",  /* m3, m2 */
-        "FINAL RANKING:\n1. Response B\n2. Response A",  /* m3, m1 */
-        "FINAL RANKING:\n1. Response A\n2. Response B"}, /* m1, m2 */
+    reply_each(
+        f, 1,
+        (const char *const[]){
+            "C is best.\n\nFINAL RANKING:\n1. Response C\n2. Response A\n3. "
+            "Response B",
+            "FINAL RANKING:\n1. Response C\n2. Response B\n3. Response A",
+            "FINAL RANKING:\n1. Response A\n2. Response C\n3. Response B"},
         3);
+  else
+    reply_each(f, 1,
+               (const char *const[]){
+                   "FINAL RANKING:\n1. Response B\n2. Response A",  /* m3, m2 */
+                   "FINAL RANKING:\n1. Response B\n2. Response A",  /* m3, m1 */
+                   "FINAL RANKING:\n1. Response A\n2. Response B"}, /* m1, m2 */
+               3);
   return run;
 }
 
@@ -1288,10 +1299,13 @@ Test(rounds_ballots, a_ranking_round_plurality_skips_the_judges_own_place) {
   run = make_run(f, spec);
   rl_run_start(run);
   answer_step(f, run, 0);
-  reply_each(f, 1, (const char *const[]){
-      "FINAL RANKING:\n1. alpha\n2. bravo\n3. charlie", /* votes bravo */
-      "FINAL RANKING:\n1. bravo\n2. charlie\n3. alpha", /* votes charlie */
-      "FINAL RANKING:\n1. bravo\n2. charlie\n3. alpha"}, 3);
+  reply_each(
+      f, 1,
+      (const char *const[]){
+          "FINAL RANKING:\n1. alpha\n2. bravo\n3. charlie", /* votes bravo */
+          "FINAL RANKING:\n1. bravo\n2. charlie\n3. alpha", /* votes charlie */
+          "FINAL RANKING:\n1. bravo\n2. charlie\n3. alpha"},
+      3);
   expect_scores(agg_of(run, 1), (double[]){0, 2, 1}, 3);
   cr_assert_eq(rl_run_step(run, 1)->winner, 1);
   run_end(run, f);
@@ -1303,10 +1317,12 @@ Test(rounds_ballots, a_ranking_round_plurality_skips_the_judges_own_place) {
   run = make_run(f, spec);
   rl_run_start(run);
   answer_step(f, run, 0);
-  reply_each(f, 1, (const char *const[]){
-      "FINAL RANKING:\n1. alpha\n2. bravo\n3. charlie",
-      "FINAL RANKING:\n1. bravo\n2. charlie\n3. alpha",
-      "FINAL RANKING:\n1. bravo\n2. charlie\n3. alpha"}, 3);
+  reply_each(
+      f, 1,
+      (const char *const[]){"FINAL RANKING:\n1. alpha\n2. bravo\n3. charlie",
+                            "FINAL RANKING:\n1. bravo\n2. charlie\n3. alpha",
+                            "FINAL RANKING:\n1. bravo\n2. charlie\n3. alpha"},
+      3);
   expect_scores(agg_of(run, 1), (double[]){1, 2, 0}, 3);
   run_end(run, f);
 }
@@ -1360,9 +1376,9 @@ Test(rounds_synthesis, self_excluded_labels_differ_per_reviewer) {
 
 Test(rounds_synthesis, per_judge_labels_and_failed_reviews_reach_the_chair) {
   fake *f = fake_new();
-  rl_spec *spec = spec_make(4, 1, 0, KINDS(RL_ROUND_INDEPENDENT,
-                                           RL_ROUND_ANON_REVIEW,
-                                           RL_ROUND_SYNTHESIS));
+  rl_spec *spec = spec_make(
+      4, 1, 0,
+      KINDS(RL_ROUND_INDEPENDENT, RL_ROUND_ANON_REVIEW, RL_ROUND_SYNTHESIS));
   rl_run *run;
   char *u;
 
@@ -1379,8 +1395,8 @@ Test(rounds_synthesis, per_judge_labels_and_failed_reviews_reach_the_chair) {
   for (size_t i = 0; i < 4; i++) {
     const rl_call *c = call_of_step(run, 1, i);
     char line[256];
-    int n = snprintf(line, sizeof(line), "### Reviewer %s\nIts labels: ",
-                     NAMES[i]);
+    int n =
+        snprintf(line, sizeof(line), "### Reviewer %s\nIts labels: ", NAMES[i]);
     for (size_t k = 0; k < c->n_labels; k++)
       n += snprintf(line + n, sizeof(line) - (size_t)n, "%sResponse %c = %s",
                     k ? ", " : "", (int)('A' + k), NAMES[c->labels[k]]);
@@ -1515,9 +1531,9 @@ Test(rounds_iteration, max_iterations_bounds_the_steps) {
 
 Test(rounds_iteration, unchanged_answers_stop_the_iteration) {
   fake *f = fake_new();
-  rl_spec *spec = spec_make(2, 1, 0, KINDS(RL_ROUND_INDEPENDENT,
-                                           RL_ROUND_PEER_REVIEW,
-                                           RL_ROUND_SYNTHESIS));
+  rl_spec *spec = spec_make(
+      2, 1, 0,
+      KINDS(RL_ROUND_INDEPENDENT, RL_ROUND_PEER_REVIEW, RL_ROUND_SYNTHESIS));
   rl_run *run;
   char *u;
 
@@ -1809,9 +1825,9 @@ Test(rounds_pairwise, a_judge_function_is_asked_through_events) {
 
 Test(rounds_pairwise, the_bracket_reaches_the_chair) {
   fake *f = fake_new();
-  rl_spec *spec = spec_make(3, 1, 0, KINDS(RL_ROUND_INDEPENDENT,
-                                           RL_ROUND_PAIRWISE,
-                                           RL_ROUND_SYNTHESIS));
+  rl_spec *spec = spec_make(
+      3, 1, 0,
+      KINDS(RL_ROUND_INDEPENDENT, RL_ROUND_PAIRWISE, RL_ROUND_SYNTHESIS));
   rl_run *run;
   char *u;
 
@@ -1889,8 +1905,8 @@ Test(rounds_router, the_owner_picks_who_sits) {
   expect_last(f, RL_EV_SEATS_NEEDED, 0);
   cr_assert_eq(f->n_calls, 0, "nothing starts before the router answers");
 
-  cr_assert_eq(rl_run_seats(run, 0, (unsigned char[]){1, 0}, NULL, NULL, 2),
-               -1, "one flag per member");
+  cr_assert_eq(rl_run_seats(run, 0, (unsigned char[]){1, 0}, NULL, NULL, 2), -1,
+               "one flag per member");
   cr_assert_eq(rl_run_seats(run, 1, (unsigned char[]){1, 0, 1}, NULL, NULL, 3),
                -1, "no such step");
   from = f->n_events;
@@ -2269,8 +2285,9 @@ Test(rounds_spec, bad_vote_options_are_rejected) {
     spec->rounds[0].options = calloc(2, sizeof(char *));
     cr_assert_not_null(spec->rounds[0].options);
     spec->rounds[0].options[0] = copy_str("yes");
-    spec->rounds[0].options[1] =
-        v == 0 ? copy_str("") : v == 1 ? copy_str("n\xc3o") : NULL;
+    spec->rounds[0].options[1] = v == 0   ? copy_str("")
+                                 : v == 1 ? copy_str("n\xc3o")
+                                          : NULL;
     expect_rejected(spec, "round 0 has an empty or non-UTF-8 option");
   }
 }
@@ -2368,13 +2385,17 @@ Test(rounds_hostile, huge_and_garbage_rankings_never_crash) {
   free(s);
   hostile_review("", "invalid_output");
   hostile_review("FINAL RANKING:\n1. Response ZZZZZZZZZZZZZZZZZZZZZZZZZZZ\n2. "
-                 "Response AB\n", "invalid_output");
+                 "Response AB\n",
+                 "invalid_output");
   hostile_review("FINAL RANKING:\n99999999999999999999999999. Response B\n-1. "
-                 "Response A\n", NULL);
+                 "Response A\n",
+                 NULL);
   hostile_review("{\"ranking\": [1, null, {\"a\": []}, \"Response B\", "
-                 "\"Response A\", \"Response B\"]}", NULL);
+                 "\"Response A\", \"Response B\"]}",
+                 NULL);
   hostile_review("```json\n[\"Response A\", \"Response B\"", NULL);
-  hostile_review("FINAL RANKING:\n1. Response \xe2\x80\x8b" "A\n2. Response B",
+  hostile_review("FINAL RANKING:\n1. Response \xe2\x80\x8b"
+                 "A\n2. Response B",
                  NULL);
 }
 
@@ -2436,8 +2457,8 @@ Test(rounds_hostile, hostile_votes_and_verdicts_are_unreadable_not_fatal) {
     reply(f, 1, 1, verdicts[i]);
     for (size_t k = 0; k < 2; k++) {
       const rl_call *c = call_of_step(run, 1, k);
-      cr_assert(c->status == RL_SEAT_FAILED || c->choice == 0 ||
-                c->choice == 1, "verdict %zu", i);
+      cr_assert(c->status == RL_SEAT_FAILED || c->choice == 0 || c->choice == 1,
+                "verdict %zu", i);
     }
     cr_assert_not_null(rl_run_step(run, 1)->alive);
     rl_run_cancel(run);
@@ -2475,9 +2496,9 @@ Test(rounds_hostile, external_invalid_utf8_fails_only_that_call) {
 Test(rounds_hostile, two_hundred_members_through_an_anonymized_review) {
   enum { M = 200 };
   fake *f = fake_new();
-  rl_spec *spec = spec_make(M, 1, 0, KINDS(RL_ROUND_INDEPENDENT,
-                                           RL_ROUND_ANON_REVIEW,
-                                           RL_ROUND_SYNTHESIS));
+  rl_spec *spec = spec_make(
+      M, 1, 0,
+      KINDS(RL_ROUND_INDEPENDENT, RL_ROUND_ANON_REVIEW, RL_ROUND_SYNTHESIS));
   rl_run *run;
   const rl_step *st;
   buf b;
@@ -2524,8 +2545,8 @@ Test(rounds_hostile, two_hundred_members_through_an_anonymized_review) {
   }
   buf_free(&b);
   for (size_t i = 0; i < M; i++)
-    cr_assert_eq(st->calls[i].status,
-                 i % 10 == 9 ? RL_SEAT_FAILED : RL_SEAT_OK, "judge %zu", i);
+    cr_assert_eq(st->calls[i].status, i % 10 == 9 ? RL_SEAT_FAILED : RL_SEAT_OK,
+                 "judge %zu", i);
   cr_assert_eq(agg_of(run, 1)->counted, M - M / 10);
   cr_assert_eq(st->winner, 0);
   cr_assert_float_eq(agg_of(run, 1)->avg_position[0], 1.0, 1e-9);

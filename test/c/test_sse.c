@@ -25,8 +25,10 @@ typedef struct ev {
   size_t len;
 } ev;
 
-#define EV(name, lit) {(name), (lit), sizeof(lit) - 1}
-#define END {NULL, NULL, 0}
+#define EV(name, lit)                                                          \
+  { (name), (lit), sizeof(lit) - 1 }
+#define END                                                                    \
+  { NULL, NULL, 0 }
 
 /* The events one run dispatched, written out one per line as
  * "[name]len:data" so two runs compare as strings. */
@@ -46,8 +48,7 @@ static void log_event(buf *log, const char *event, const char *data,
 }
 
 /* sse_event_cb */
-static int record(void *ud, const char *event, const char *data,
-                  size_t len) {
+static int record(void *ud, const char *event, const char *data, size_t len) {
   sse_run *r = ud;
 
   cr_assert_not_null(data);
@@ -89,8 +90,8 @@ static void expect_one(void *ctx, const char *how, const size_t *cuts,
   sse_run r = {.stop_at = 0};
 
   run_sse(c->body, c->len, c->max, cuts, n_cuts, &r);
-  cr_assert_eq(r.error, c->want_error, "%s: error %d, want %d", how,
-               r.error, c->want_error);
+  cr_assert_eq(r.error, c->want_error, "%s: error %d, want %d", how, r.error,
+               c->want_error);
   split_assert_same_log(&r.log, c->want, how);
   buf_free(&r.log);
 }
@@ -100,7 +101,10 @@ static void expect_one(void *ctx, const char *how, const size_t *cuts,
 static void expect_sse(const char *body, size_t len, size_t max,
                        sse_error want_error, const ev *evs) {
   buf want;
-  expect_ctx c = {.body = body, .len = len, .max = max, .want = &want,
+  expect_ctx c = {.body = body,
+                  .len = len,
+                  .max = max,
+                  .want = &want,
                   .want_error = want_error};
 
   buf_init(&want, 0);
@@ -136,13 +140,12 @@ Test(sse, unknown_event_names_are_passed_through) {
 }
 
 Test(sse, name_after_data_and_last_name_wins) {
-  EXPECT_SSE("data: x\nevent: a\nevent: b\n\n", 0, SSE_OK, EV("b", "x"),
-             END);
+  EXPECT_SSE("data: x\nevent: a\nevent: b\n\n", 0, SSE_OK, EV("b", "x"), END);
 }
 
 Test(sse, empty_event_name_comes_as_null) {
-  EXPECT_SSE("event:\ndata: x\n\nevent\ndata: y\n\n", 0, SSE_OK,
-             EV(NULL, "x"), EV(NULL, "y"), END);
+  EXPECT_SSE("event:\ndata: x\n\nevent\ndata: y\n\n", 0, SSE_OK, EV(NULL, "x"),
+             EV(NULL, "y"), END);
 }
 
 Test(sse, comments_are_skipped) {
@@ -179,8 +182,8 @@ Test(sse, empty_data) {
 
 Test(sse, event_without_data_is_not_dispatched) {
   /* ...and its name does not leak into the next event. */
-  EXPECT_SSE("event: ping\n\nid: 7\nretry: 100\n\n\n\ndata: x\n\n", 0,
-             SSE_OK, EV(NULL, "x"), END);
+  EXPECT_SSE("event: ping\n\nid: 7\nretry: 100\n\n\n\ndata: x\n\n", 0, SSE_OK,
+             EV(NULL, "x"), END);
 }
 
 Test(sse, id_retry_and_unknown_fields_are_ignored) {
@@ -198,8 +201,8 @@ Test(sse, empty_body_and_blank_lines_only) {
 
 Test(sse, crlf_line_ends) {
   /* split_each cuts between every CR and its LF. */
-  EXPECT_SSE("event: a\r\ndata: 1\r\ndata: 2\r\n\r\ndata: 3\r\n\r\n", 0,
-             SSE_OK, EV("a", "1\n2"), EV(NULL, "3"), END);
+  EXPECT_SSE("event: a\r\ndata: 1\r\ndata: 2\r\n\r\ndata: 3\r\n\r\n", 0, SSE_OK,
+             EV("a", "1\n2"), EV(NULL, "3"), END);
 }
 
 Test(sse, lone_cr_line_ends) {
@@ -217,8 +220,8 @@ Test(sse, cr_lf_is_one_line_end_not_two) {
   EXPECT_SSE("data: a\r\n\r\ndata: b\r\n\r\n", 0, SSE_OK, EV(NULL, "a"),
              EV(NULL, "b"), END);
   /* LF CR is two line ends: the CR after a LF is a blank line. */
-  EXPECT_SSE("data: a\n\rdata: b\n\n", 0, SSE_OK, EV(NULL, "a"),
-             EV(NULL, "b"), END);
+  EXPECT_SSE("data: a\n\rdata: b\n\n", 0, SSE_OK, EV(NULL, "a"), EV(NULL, "b"),
+             END);
 }
 
 Test(sse, cr_at_chunk_end_then_lf_in_the_next) {
@@ -245,45 +248,53 @@ Test(sse, cr_at_chunk_end_then_lf_in_the_next) {
 /* --- The byte-order mark ------------------------------------------------- */
 
 Test(sse, bom_at_start_is_skipped) {
-  EXPECT_SSE("\xEF\xBB\xBF" "data: x\n\n", 0, SSE_OK, EV(NULL, "x"), END);
-  EXPECT_SSE("\xEF\xBB\xBF" "event: e\ndata: x\n\n", 0, SSE_OK,
-             EV("e", "x"), END);
+  EXPECT_SSE("\xEF\xBB\xBF"
+             "data: x\n\n",
+             0, SSE_OK, EV(NULL, "x"), END);
+  EXPECT_SSE("\xEF\xBB\xBF"
+             "event: e\ndata: x\n\n",
+             0, SSE_OK, EV("e", "x"), END);
 }
 
 Test(sse, only_one_bom_is_skipped) {
   /* A second BOM is part of the field name, which is then unknown. */
-  EXPECT_SSE("\xEF\xBB\xBF\xEF\xBB\xBF" "data: x\n\ndata: y\n\n", 0, SSE_OK,
-             EV(NULL, "y"), END);
+  EXPECT_SSE("\xEF\xBB\xBF\xEF\xBB\xBF"
+             "data: x\n\ndata: y\n\n",
+             0, SSE_OK, EV(NULL, "y"), END);
 }
 
 Test(sse, bom_later_is_text) {
-  EXPECT_SSE("data: x\n\n\xEF\xBB\xBF" "data: y\n\ndata: \xEF\xBB\xBF\n\n", 0,
-             SSE_OK, EV(NULL, "x"), EV(NULL, "\xEF\xBB\xBF"), END);
+  EXPECT_SSE("data: x\n\n\xEF\xBB\xBF"
+             "data: y\n\ndata: \xEF\xBB\xBF\n\n",
+             0, SSE_OK, EV(NULL, "x"), EV(NULL, "\xEF\xBB\xBF"), END);
 }
 
 Test(sse, partial_bom_is_text) {
   /* EF BB not followed by BF: the bytes stay, making an unknown field. */
-  EXPECT_SSE("\xEF\xBB" "data: x\n\ndata: y\n\n", 0, SSE_OK,
-             EV(NULL, "y"), END);
-  EXPECT_SSE("\xEF" "\n" "data: y\n\n", 0, SSE_OK, EV(NULL, "y"), END);
+  EXPECT_SSE("\xEF\xBB"
+             "data: x\n\ndata: y\n\n",
+             0, SSE_OK, EV(NULL, "y"), END);
+  EXPECT_SSE("\xEF"
+             "\n"
+             "data: y\n\n",
+             0, SSE_OK, EV(NULL, "y"), END);
   EXPECT_SSE("\xEF\xBB", 0, SSE_OK, END);
 }
 
 /* --- End of stream ------------------------------------------------------- */
 
 Test(sse, last_event_without_blank_line_after_a_line_end) {
-  EXPECT_SSE("data: a\n\ndata: b\n", 0, SSE_OK, EV(NULL, "a"),
-             EV(NULL, "b"), END);
-  EXPECT_SSE("data: a\r\n", 0, SSE_OK, EV(NULL, "a"), END);
-  EXPECT_SSE("event: x\ndata: a\rdata: b\r", 0, SSE_OK, EV("x", "a\nb"),
+  EXPECT_SSE("data: a\n\ndata: b\n", 0, SSE_OK, EV(NULL, "a"), EV(NULL, "b"),
              END);
+  EXPECT_SSE("data: a\r\n", 0, SSE_OK, EV(NULL, "a"), END);
+  EXPECT_SSE("event: x\ndata: a\rdata: b\r", 0, SSE_OK, EV("x", "a\nb"), END);
 }
 
 Test(sse, body_cut_inside_a_line_drops_the_event) {
   EXPECT_SSE("data: a\n\ndata: {\"cut", 0, SSE_OK, EV(NULL, "a"), END);
   /* The whole pending event goes, not just its last line. */
-  EXPECT_SSE("data: a\n\nevent: e\ndata: 1\ndata: 2", 0, SSE_OK,
-             EV(NULL, "a"), END);
+  EXPECT_SSE("data: a\n\nevent: e\ndata: 1\ndata: 2", 0, SSE_OK, EV(NULL, "a"),
+             END);
   EXPECT_SSE("data: a\n: keep-alive, cut", 0, SSE_OK, END);
 }
 
@@ -306,8 +317,8 @@ Test(sse, event_at_the_cap_passes) {
   /* max 8: the line "data: 12" is 8 bytes, the data 2; a data total of 8
    * over several lines passes too. */
   EXPECT_SSE("data: 12\n\n", 8, SSE_OK, EV(NULL, "12"), END);
-  EXPECT_SSE("data:123\ndata:123\ndata\n\n", 8, SSE_OK,
-             EV(NULL, "123\n123\n"), END);
+  EXPECT_SSE("data:123\ndata:123\ndata\n\n", 8, SSE_OK, EV(NULL, "123\n123\n"),
+             END);
 }
 
 Test(sse, line_over_the_cap_fails) {
@@ -391,8 +402,8 @@ Test(sse, empty_and_null_chunks) {
 typedef struct vector_ctx {
   const char *names[32]; /* expected event names, NULL for none */
   size_t n;
-  int type_is_name;      /* each data's JSON "type" equals the name */
-  int last_is_done;      /* the last data is [DONE] */
+  int type_is_name; /* each data's JSON "type" equals the name */
+  int last_is_done; /* the last data is [DONE] */
   size_t seen;
 } vector_ctx;
 
@@ -415,8 +426,8 @@ static int check_vector_event(void *ud, const char *event, const char *data,
     return 0;
   }
   root = cJSON_ParseWithLength(data, len);
-  cr_assert(cJSON_IsObject(root), "event %zu is not a JSON object: %s",
-            c->seen, data);
+  cr_assert(cJSON_IsObject(root), "event %zu is not a JSON object: %s", c->seen,
+            data);
   if (c->type_is_name) {
     type = cJSON_GetObjectItemCaseSensitive(root, "type");
     cr_assert(cJSON_IsString(type));
@@ -482,8 +493,8 @@ static void check_vector(const char *file, const vector_ctx *want) {
 }
 
 Test(sse_vectors, openai_text) {
-  vector_ctx want = {.names = {NULL, NULL, NULL, NULL}, .n = 4,
-                     .last_is_done = 1};
+  vector_ctx want = {
+      .names = {NULL, NULL, NULL, NULL}, .n = 4, .last_is_done = 1};
 
   check_vector("openai_text.sse", &want);
 }
@@ -507,14 +518,15 @@ Test(sse_vectors, anthropic_basic) {
                                "content_block_delta", "content_block_delta",
                                "content_block_stop", "message_delta",
                                "message_stop"},
-                     .n = 8, .type_is_name = 1};
+                     .n = 8,
+                     .type_is_name = 1};
 
   check_vector("anthropic_basic.sse", &want);
 }
 
 Test(sse_vectors, anthropic_tool_use_and_error) {
-  vector_ctx tool = {.names = {"content_block_start"}, .n = 13,
-                     .type_is_name = 1};
+  vector_ctx tool = {
+      .names = {"content_block_start"}, .n = 13, .type_is_name = 1};
   vector_ctx error = {.names = {"error"}, .n = 1, .type_is_name = 1};
   size_t i;
 

@@ -1,0 +1,215 @@
+/* chat.c - helpers for the provider-neutral chat types: init/free, error
+ * classification by HTTP status, and a strict UTF-8 check. Pure C, no
+ * erl_nif.
+ *
+ * The `reason` words a chat_error can carry (the NIF turns them into atoms):
+ *   http_error      the provider answered with a non-2xx status
+ *   provider_error  a 2xx body that holds an error object
+ *   invalid_json    the body is not JSON (or is empty)
+ *   invalid_utf8    the body is not valid UTF-8
+ *   missing_field   the JSON lacks a field we need, or has it with the
+ *                   wrong type
+ *   out_of_memory   a copy of what the provider sent could not be made
+ * Transport failures (timeouts, connection errors, cancellation) are set by
+ * the HTTP engine and round loop with their own words. */
+#include "chat.h"
+
+#include <stdlib.h>
+#include <stdint.h>
+#include <string.h>
+
+void chat_response_init(chat_response *r) {
+  r->content = NULL;
+  r->content_len = 0;
+  r->model = NULL;
+  r->finish_reason = NULL;
+  r->stop = CHAT_STOP_NONE;
+  r->input_tokens = -1;
+  r->output_tokens = -1;
+  r->tool_calls = NULL;
+  r->n_tool_calls = 0;
+  r->has_cost = 0;
+  r->cost = 0.0;
+  r->has_logprob = 0;
+  r->logprob = 0.0;
+}
+
+void chat_tool_call_free(chat_tool_call *c) {
+  free(c->id);
+  free(c->name);
+  free(c->arguments);
+  memset(c, 0, sizeof(*c));
+}
+
+void chat_response_free(chat_response *r) {
+  free(r->content);
+  free(r->model);
+  free(r->finish_reason);
+  for (size_t i = 0; i < r->n_tool_calls; i++)
+    chat_tool_call_free(&r->tool_calls[i]);
+  free(r->tool_calls);
+  chat_response_init(r);
+}
+
+chat_tool_call *chat_response_add_tool_call(chat_response *r) {
+  chat_tool_call *calls =
+      realloc(r->tool_calls, (r->n_tool_calls + 1) * sizeof(*calls));
+
+  if (calls == NULL)
+    return NULL;
+  r->tool_calls = calls;
+  memset(&calls[r->n_tool_calls], 0, sizeof(*calls));
+  return &calls[r->n_tool_calls++];
+}
+
+void chat_error_init(chat_error *e) {
+  e->kind = CHAT_OK;
+  e->reason = NULL;
+  e->http_status = 0;
+  e->type = NULL;
+  e->code = NULL;
+  e->message = NULL;
+  e->retry_after_ms = -1;
+}
+
+void chat_error_free(chat_error *e) {
+  free(e->type);
+  free(e->code);
+  free(e->message);
+  chat_error_init(e);
+}
+
+/* Frees type, code and message. http_status and retry_after_ms are kept:
+ * the caller may have set them before classifying. `message` is copied
+ * before anything is freed, so it may point into e itself. */
+void chat_error_set(chat_error *e, chat_error_kind kind, const char *reason,
+                    const char *message) {
+  char *copy = NULL;
+
+  if (message != NULL)
+    copy = strdup(message);
+  free(e->type);
+  free(e->code);
+  free(e->message);
+  e->type = NULL;
+  e->code = NULL;
+  e->message = copy;
+  e->kind = kind;
+  e->reason = reason;
+}
+
+chat_error_kind chat_status_kind(long status) {
+  if (status < 400)
+    return CHAT_OK;
+  switch (status) {
+  case 408: /* Request Timeout */
+  case 409: /* Conflict: usually a concurrent-request lock */
+  case 425: /* Too Early */
+  case 429: /* Too Many Requests */
+    return CHAT_ERR_TRANSIENT;
+  default:
+    return status >= 500 ? CHAT_ERR_TRANSIENT : CHAT_ERR_PERMANENT;
+  }
+}
+
+/* Length of the sequence starting with lead byte c, and the range its
+ * second byte must fall in (narrower than 80..BF where that excludes
+ * overlongs, surrogates and code points above U+10FFFF). 0 if c can't
+ * start a sequence. */
+static size_t utf8_lead(unsigned char c, unsigned char *lo, unsigned char *hi) {
+  *lo = 0x80;
+  *hi = 0xBF;
+  if (c >= 0xC2 && c <= 0xDF)
+    return 2;
+  if (c >= 0xE0 && c <= 0xEF) {
+    if (c == 0xE0)
+      *lo = 0xA0; /* below is overlong */
+    else if (c == 0xED)
+      *hi = 0x9F; /* above is U+D800..U+DFFF */
+    return 3;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    if (c == 0xF0)
+      *lo = 0x90; /* below is overlong */
+    else if (c == 0xF4)
+      *hi = 0x8F; /* above is past U+10FFFF */
+    return 4;
+  }
+  return 0;
+}
+
+int chat_utf8_valid(const char *s, size_t len) {
+  const unsigned char *p = (const unsigned char *)s;
+  size_t i = 0;
+
+  if (s == NULL)
+    return len == 0;
+  while (i < len) {
+    unsigned char lo, hi;
+    size_t n, k;
+
+    if (i + 8 <= len) { /* skip ASCII eight bytes at a time */
+      uint64_t w;
+      memcpy(&w, p + i, sizeof(w));
+      if ((w & 0x8080808080808080ULL) == 0) {
+        i += 8;
+        continue;
+      }
+    }
+    if (p[i] < 0x80) {
+      i++;
+      continue;
+    }
+    n = utf8_lead(p[i], &lo, &hi);
+    if (n == 0 || n > len - i)
+      return 0;
+    if (p[i + 1] < lo || p[i + 1] > hi)
+      return 0;
+    for (k = 2; k < n; k++) {
+      if (p[i + k] < 0x80 || p[i + k] > 0xBF)
+        return 0;
+    }
+    i += n;
+  }
+  return 1;
+}
+
+const char *chat_error_kind_name(chat_error_kind kind) {
+  switch (kind) {
+  case CHAT_OK:
+    return "ok";
+  case CHAT_ERR_TRANSIENT:
+    return "transient";
+  case CHAT_ERR_PERMANENT:
+    return "permanent";
+  case CHAT_ERR_TIMEOUT:
+    return "timeout";
+  case CHAT_ERR_CANCELLED:
+    return "cancelled";
+  }
+  return "unknown";
+}
+
+const char *chat_stop_name(chat_stop stop) {
+  switch (stop) {
+  case CHAT_STOP_NONE:
+    return "none";
+  case CHAT_STOP_END:
+    return "stop";
+  case CHAT_STOP_LENGTH:
+    return "length";
+  case CHAT_STOP_TOOL_CALLS:
+    return "tool_calls";
+  case CHAT_STOP_CONTENT_FILTER:
+    return "content_filter";
+  case CHAT_STOP_OTHER:
+    return "other";
+  }
+  return "other";
+}
+
+chat_stop chat_stop_with_calls(chat_stop stop, size_t n_calls) {
+  if (n_calls > 0 && (stop == CHAT_STOP_END || stop == CHAT_STOP_NONE))
+    return CHAT_STOP_TOOL_CALLS;
+  return stop;
+}

@@ -1,0 +1,137 @@
+/* chat.h - provider-neutral chat request, response and error types.
+ *
+ * Codecs (openai_codec.c, ...) translate between these and a provider's
+ * wire format; the round loop only ever sees these. No erl_nif here. */
+#ifndef CX_CHAT_H
+#define CX_CHAT_H
+
+#include <stddef.h>
+
+/* A tool call the model asked for. Strings are malloc'd, NUL-terminated. */
+typedef struct chat_tool_call {
+  char *id; /* the provider's call id; codecs make one up
+               ("call_<index>") for dialects without ids */
+  char *name;
+  char *arguments; /* the arguments object as JSON text, "{}" if none */
+  size_t arguments_len;
+} chat_tool_call;
+
+/* A tool offered to the model. */
+typedef struct chat_tool {
+  const char *name;
+  const char *description; /* NULL: none */
+  const char *parameters;  /* JSON Schema of the arguments, as JSON text;
+                              NULL: {"type":"object"} */
+} chat_tool;
+
+typedef struct chat_message {
+  const char *role;    /* "system", "user", "assistant", "tool" */
+  const char *content; /* UTF-8, content_len bytes, need not be NUL-terminated;
+                          may be NULL (len 0) for an assistant turn that only
+                          called tools */
+  size_t content_len;
+  /* role "assistant": the tool calls it made (n_tool_calls == 0: none) */
+  const chat_tool_call *tool_calls;
+  size_t n_tool_calls;
+  /* role "tool": the call this message answers, and the tool's name
+   * (Anthropic needs the id, Gemini the name) */
+  const char *tool_call_id;
+  const char *tool_name;
+} chat_message;
+
+typedef struct chat_request {
+  const char *model;
+  const chat_message *messages;
+  size_t n_messages;
+  int has_temperature;
+  double temperature;
+  long max_tokens; /* <= 0: not sent (Anthropic: a default) */
+  const chat_tool *tools;
+  size_t n_tools;
+  const char *tool_choice;   /* NULL (provider default), "auto", "required",
+                                "none", or the name of one tool */
+  const char *output_schema; /* JSON Schema the reply must follow, as JSON
+                                text; NULL: free text */
+  const char *output_schema_name; /* NULL: "output" */
+  int stream;                     /* ask for a streamed response */
+  int logprobs;                   /* ask for token logprobs where supported */
+} chat_request;
+
+/* Why the model stopped, normalized across dialects (the raw word is kept
+ * in chat_response.finish_reason). */
+typedef enum chat_stop {
+  CHAT_STOP_NONE = 0,       /* not reported */
+  CHAT_STOP_END,            /* stop, end_turn, stop_sequence, STOP */
+  CHAT_STOP_LENGTH,         /* length, max_tokens, MAX_TOKENS */
+  CHAT_STOP_TOOL_CALLS,     /* tool_calls, tool_use, or tool calls present */
+  CHAT_STOP_CONTENT_FILTER, /* content_filter, refusal, SAFETY, ... */
+  CHAT_STOP_OTHER
+} chat_stop;
+
+typedef enum chat_error_kind {
+  CHAT_OK = 0,
+  CHAT_ERR_TRANSIENT, /* worth retrying: 429, 5xx, connection failures */
+  CHAT_ERR_PERMANENT, /* retrying will not help: 4xx, bad bodies */
+  CHAT_ERR_TIMEOUT,
+  CHAT_ERR_CANCELLED
+} chat_error_kind;
+
+/* A parsed success. Strings are malloc'd and NUL-terminated, or NULL. */
+typedef struct chat_response {
+  char *content;
+  size_t content_len;
+  char *model;
+  char *finish_reason; /* the provider's own word, or NULL */
+  chat_stop stop;
+  long input_tokens;          /* -1 when the provider did not say */
+  long output_tokens;         /* -1 when the provider did not say */
+  chat_tool_call *tool_calls; /* malloc'd array, n_tool_calls entries */
+  size_t n_tool_calls;
+  int has_cost; /* OpenRouter's usage.cost, in credits (USD) */
+  double cost;
+  int has_logprob; /* mean token logprob, when logprobs were asked for */
+  double logprob;
+} chat_response;
+
+/* A classified failure. `reason` is a static snake_case word that the NIF
+ * turns into an atom (see chat.c for the full list); the other strings are
+ * malloc'd copies of what the provider said, or NULL. */
+typedef struct chat_error {
+  chat_error_kind kind;
+  const char *reason;
+  long http_status;    /* 0 when there was no HTTP response */
+  char *type;          /* provider error type, e.g. "invalid_request_error" */
+  char *code;          /* provider error code, numbers given as text */
+  char *message;       /* human-readable message */
+  long retry_after_ms; /* -1 when there is no hint */
+} chat_error;
+
+void chat_response_init(chat_response *r);
+void chat_response_free(chat_response *r);
+void chat_error_init(chat_error *e);
+void chat_error_free(chat_error *e);
+
+/* Sets kind, reason and message (copied) of e; frees what e held before.
+ * This function can't fail: on out-of-memory the message stays NULL. */
+void chat_error_set(chat_error *e, chat_error_kind kind, const char *reason,
+                    const char *message);
+
+/* The kind an HTTP error status implies: 408, 409, 425, 429 and 5xx are
+ * transient, everything else >= 400 is permanent. */
+chat_error_kind chat_status_kind(long status);
+
+/* 1 when s[0..len) is valid UTF-8 (no overlongs, no surrogates). */
+int chat_utf8_valid(const char *s, size_t len);
+
+const char *chat_error_kind_name(chat_error_kind kind);
+const char *chat_stop_name(chat_stop stop); /* "stop", "length", ... */
+/* The stop of a response that made n_calls tool calls: calls present mean
+ * CHAT_STOP_TOOL_CALLS where the dialect says only "stop" (Ollama, Gemini)
+ * or nothing. */
+chat_stop chat_stop_with_calls(chat_stop stop, size_t n_calls);
+
+void chat_tool_call_free(chat_tool_call *c);
+/* Appends a zeroed tool call to r->tool_calls; NULL on out-of-memory. */
+chat_tool_call *chat_response_add_tool_call(chat_response *r);
+
+#endif
