@@ -36,7 +36,9 @@ reply =
         "index" => 0,
         "message" => %{
           "role" => "assistant",
-          "content" => ~s({"choice": "A", "rationale": "clearer"}\nA fine answer.\n\nFINAL RANKING:\n) <> labels
+          "content" =>
+            ~s({"choice": "A", "rationale": "clearer"}\nA fine answer.\n\nFINAL RANKING:\n) <>
+              labels
         },
         "finish_reason" => "stop"
       }
@@ -73,14 +75,25 @@ try do
         result
       end
 
-    calls = results |> hd() |> Map.get(:rounds) |> Enum.map(&length(&1.metadata[:judgements] || &1.member_results))
+    calls =
+      results
+      |> hd()
+      |> Map.get(:rounds)
+      |> Enum.map(&length(&1.metadata[:judgements] || &1.member_results))
+
     # The rounds' wall time (Result.metadata.duration_ms is whole ms).
-    total_ms = Enum.sum(for r <- results, round <- r.rounds, do: round.metadata.duration_us) / runs / 1000
+    total_ms =
+      Enum.sum(for r <- results, round <- r.rounds, do: round.metadata.duration_us) / runs / 1000
 
     IO.puts("\n#{label}: #{runs} runs, #{Float.round(total_ms, 2)} ms of rounds per run")
-    IO.puts(String.pad_trailing("round", 28) <> String.pad_leading("calls", 6) <>
-              String.pad_leading("wall (us)", 12) <> String.pad_leading("overhead (us)", 15) <>
-              String.pad_leading("per call (us)", 15))
+
+    IO.puts(
+      String.pad_trailing("round", 28) <>
+        String.pad_leading("calls", 6) <>
+        String.pad_leading("wall (us)", 12) <>
+        String.pad_leading("overhead (us)", 15) <>
+        String.pad_leading("per call (us)", 15)
+    )
 
     results
     |> Enum.map(& &1.rounds)
@@ -93,7 +106,8 @@ try do
       overhead = mean.(:overhead_us)
 
       IO.puts(
-        String.pad_trailing(name, 28) <> String.pad_leading("#{n}", 6) <>
+        String.pad_trailing(name, 28) <>
+          String.pad_leading("#{n}", 6) <>
           String.pad_leading("#{round(mean.(:duration_us))}", 12) <>
           String.pad_leading("#{round(overhead)}", 15) <>
           String.pad_leading("#{Float.round(overhead / max(n, 1), 1)}", 15)

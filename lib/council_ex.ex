@@ -64,7 +64,7 @@ defmodule CouncilEx do
 
   ## Run options
 
-  #{CouncilEx.Options.docs()}
+  #{CouncilEx.Options.Run.docs()}
 
   ## Events
 
@@ -124,7 +124,13 @@ defmodule CouncilEx do
         :exit, {:timeout, _} ->
           Process.unlink(pid)
           Process.exit(pid, :kill)
-          {:error, %Error{kind: :timeout, reason: :await_timeout, message: "the run took longer than #{timeout} ms"}}
+
+          {:error,
+           %Error{
+             kind: :timeout,
+             reason: :await_timeout,
+             message: "the run took longer than #{timeout} ms"
+           }}
       after
         Process.unlink(pid)
         flush_exit(pid)
@@ -212,7 +218,11 @@ defmodule CouncilEx do
 
     registry
     |> Registry.select([{{:_, :"$1", :_}, [], [:"$1"]}])
-    |> Task.async_stream(&RunServer.summary(&1, 500), timeout: 1_000, on_timeout: :kill_task, max_concurrency: 64)
+    |> Task.async_stream(&RunServer.summary(&1, 500),
+      timeout: 1_000,
+      on_timeout: :kill_task,
+      max_concurrency: 64
+    )
     |> Enum.flat_map(fn
       {:ok, {:ok, summary}} -> [summary]
       _ -> []
@@ -236,12 +246,13 @@ defmodule CouncilEx do
   configured and its API key resolves. For a `CouncilEx.AutoCouncil`, checks
   it and every council it may choose.
   """
-  @spec validate(council()) :: :ok | {:error, [%{path: [String.t()], code: atom(), message: String.t()}]}
+  @spec validate(council()) ::
+          :ok | {:error, [%{path: [String.t()], code: atom(), message: String.t()}]}
   def validate(%CouncilEx.AutoCouncil{} = auto), do: CouncilEx.AutoCouncil.validate(auto)
 
   def validate(council) do
     with {:ok, spec} <- spec_of(council) do
-      case CouncilEx.Engine.check_seats(spec) do
+      case CouncilEx.Plan.check_seats(spec) do
         [] -> :ok
         errors -> {:error, errors}
       end
@@ -252,14 +263,26 @@ defmodule CouncilEx do
   # The RunServer options for a council, input and run options; shared with
   # CouncilEx.Supervisor. Raises ArgumentError on bad options.
   def server_opts(council, input, opts) do
-    unless Keyword.keyword?(opts), do: raise(ArgumentError, "expected run options as a keyword list, got: #{inspect(opts)}")
-    CouncilEx.Options.validate!(opts)
+    unless Keyword.keyword?(opts),
+      do: raise(ArgumentError, "expected run options as a keyword list, got: #{inspect(opts)}")
+
+    CouncilEx.Options.Run.validate!(opts)
 
     with {:ok, council, opts} <- resolve_auto(council, input, opts),
          {:ok, spec} <- fetch_spec(council),
-         {:ok, plan} <- CouncilEx.Engine.prepare(spec, input, opts) do
+         {:ok, plan} <- CouncilEx.Plan.prepare(spec, input, opts) do
       run_id = Keyword.get_lazy(opts, :run_id, &generate_run_id/0)
-      {:ok, [run_id: run_id, council: spec.council, spec: spec, input: input, user_opts: opts, registry: opts[:registry], plan: plan]}
+
+      {:ok,
+       [
+         run_id: run_id,
+         council: spec.council,
+         spec: spec,
+         input: input,
+         user_opts: opts,
+         registry: opts[:registry],
+         plan: plan
+       ]}
     end
   end
 
@@ -301,7 +324,14 @@ defmodule CouncilEx do
 
       {:error, errors} ->
         message = Enum.map_join(errors, "; ", &"#{Enum.join(&1.path, ".")}: #{&1.message}")
-        {:error, %Error{kind: :validation, reason: :invalid_council, message: message, context: %{errors: errors}}}
+
+        {:error,
+         %Error{
+           kind: :validation,
+           reason: :invalid_council,
+           message: message,
+           context: %{errors: errors}
+         }}
     end
   end
 
@@ -309,15 +339,24 @@ defmodule CouncilEx do
     if Code.ensure_loaded?(council) and function_exported?(council, :__council__, 0) do
       {:ok, council.__council__()}
     else
-      {:error, [problem([], :not_a_council, "#{inspect(council)} is not a council (no __council__/0; did you `use CouncilEx`?)")]}
+      {:error,
+       [
+         problem(
+           [],
+           :not_a_council,
+           "#{inspect(council)} is not a council (no __council__/0; did you `use CouncilEx`?)"
+         )
+       ]}
     end
   end
 
   defp spec_of(%CouncilEx.DynamicCouncil{} = council) do
-    with :ok <- CouncilEx.DynamicCouncil.validate(council), do: {:ok, CouncilEx.DynamicCouncil.to_spec(council)}
+    with :ok <- CouncilEx.DynamicCouncil.validate(council),
+         do: {:ok, CouncilEx.DynamicCouncil.to_spec(council)}
   end
 
-  defp spec_of(other), do: {:error, [problem([], :not_a_council, "not a council: #{inspect(other, limit: 5)}")]}
+  defp spec_of(other),
+    do: {:error, [problem([], :not_a_council, "not a council: #{inspect(other, limit: 5)}")]}
 
   defp problem(path, code, message), do: %{path: path, code: code, message: message}
 
@@ -340,8 +379,18 @@ defmodule CouncilEx do
   defmacro __using__(_opts) do
     quote do
       import Kernel, except: [round: 1]
+
       import CouncilEx,
-        only: [member: 2, member: 3, round: 1, round: 2, chair: 1, chair: 2, default_profile: 1, router: 1]
+        only: [
+          member: 2,
+          member: 3,
+          round: 1,
+          round: 2,
+          chair: 1,
+          chair: 2,
+          default_profile: 1,
+          router: 1
+        ]
 
       Module.register_attribute(__MODULE__, :council_members, accumulate: true)
       Module.register_attribute(__MODULE__, :council_rounds, accumulate: true)
@@ -456,13 +505,20 @@ defmodule CouncilEx do
   @doc false
   def __seat__(id, module_or_opts, opts) when is_atom(id) do
     cond do
-      is_list(module_or_opts) -> {id, nil, module_or_opts}
-      module?(module_or_opts) and is_list(opts) -> {id, module_or_opts, opts}
-      true -> raise ArgumentError, "member #{inspect(id)}: expected a module and/or options, got: #{inspect(module_or_opts)}"
+      is_list(module_or_opts) ->
+        {id, nil, module_or_opts}
+
+      module?(module_or_opts) and is_list(opts) ->
+        {id, module_or_opts, opts}
+
+      true ->
+        raise ArgumentError,
+              "member #{inspect(id)}: expected a module and/or options, got: #{inspect(module_or_opts)}"
     end
   end
 
-  def __seat__(id, _, _), do: raise(ArgumentError, "member id must be an atom, got: #{inspect(id)}")
+  def __seat__(id, _, _),
+    do: raise(ArgumentError, "member id must be an atom, got: #{inspect(id)}")
 
   @doc false
   def __chair__(opts, []) when is_list(opts), do: {Keyword.get(opts, :id, :chair), nil, opts}
@@ -499,14 +555,23 @@ defmodule CouncilEx do
     ids = Enum.map(members, &elem(&1, 0)) ++ if(chair, do: [elem(chair, 0)], else: [])
 
     case ids -- Enum.uniq(ids) do
-      [] -> :ok
-      dups -> raise ArgumentError, "#{inspect(module)}: duplicate member ids #{inspect(Enum.uniq(dups))}"
+      [] ->
+        :ok
+
+      dups ->
+        raise ArgumentError,
+              "#{inspect(module)}: duplicate member ids #{inspect(Enum.uniq(dups))}"
     end
 
-    if members == [], do: raise(ArgumentError, "#{inspect(module)}: a council needs at least one member")
+    if members == [],
+      do: raise(ArgumentError, "#{inspect(module)}: a council needs at least one member")
 
-    for {id, _mod, opts} <- members ++ List.wrap(chair), key <- [:provider, :model], not sub_council?(opts) do
-      unless opts[key], do: raise(ArgumentError, "#{inspect(module)}: member #{inspect(id)} has no #{inspect(key)}")
+    for {id, _mod, opts} <- members ++ List.wrap(chair),
+        key <- [:provider, :model],
+        not sub_council?(opts) do
+      unless opts[key],
+        do:
+          raise(ArgumentError, "#{inspect(module)}: member #{inspect(id)} has no #{inspect(key)}")
     end
 
     Enum.each(members, &check_seat_opts!(module, &1, :member, members))
@@ -514,19 +579,40 @@ defmodule CouncilEx do
 
     for {round_module, opts} <- rounds do
       unless CouncilEx.Rounds.name_of(round_module) != :error or
-               (match?({:module, _}, Code.ensure_compiled(round_module)) and function_exported?(round_module, :name, 0)),
-             do: raise(ArgumentError, "#{inspect(module)}: #{inspect(round_module)} is not a round module (no name/0; see CouncilEx.Round)")
+               (match?({:module, _}, Code.ensure_compiled(round_module)) and
+                  function_exported?(round_module, :name, 0)),
+             do:
+               raise(
+                 ArgumentError,
+                 "#{inspect(module)}: #{inspect(round_module)} is not a round module (no name/0; see CouncilEx.Round)"
+               )
 
-      CouncilEx.Rounds.check_opts!("#{inspect(module)}: #{round_label(round_module)}", round_module, opts)
+      CouncilEx.Rounds.check_opts!(
+        "#{inspect(module)}: #{round_label(round_module)}",
+        round_module,
+        opts
+      )
 
       if CouncilEx.Rounds.chair_round?(round_module) and chair == nil,
-        do: raise(ArgumentError, "#{inspect(module)}: #{round_label(round_module)} is written by the chair; add a chair")
+        do:
+          raise(
+            ArgumentError,
+            "#{inspect(module)}: #{round_label(round_module)} is written by the chair; add a chair"
+          )
     end
 
     check_router!(module, router)
     rounds = CouncilEx.Spec.complete_rounds(rounds, chair != nil)
     opts = if default_profile, do: [default_profile: default_profile], else: []
-    %CouncilEx.Spec{council: module, members: members, rounds: rounds, chair: chair, router: router, opts: opts}
+
+    %CouncilEx.Spec{
+      council: module,
+      members: members,
+      rounds: rounds,
+      chair: chair,
+      router: router,
+      opts: opts
+    }
   end
 
   defp round_label(round_module) do
@@ -543,8 +629,9 @@ defmodule CouncilEx do
     where = "#{inspect(module)}: #{if role == :chair, do: "chair", else: "member"} #{inspect(id)}"
 
     for key <- [:weight, :confidence, :fallback], Keyword.has_key?(opts, key) do
-      with {:error, expected} <- CouncilEx.Profile.Options.check(key, opts[key]) do
-        raise ArgumentError, "#{where}: expected #{key} to be #{expected}, got: #{inspect(opts[key])}"
+      with {:error, expected} <- CouncilEx.Options.Seat.check(key, opts[key]) do
+        raise ArgumentError,
+              "#{where}: expected #{key} to be #{expected}, got: #{inspect(opts[key])}"
       end
     end
 
@@ -554,15 +641,25 @@ defmodule CouncilEx do
     with ids when is_list(ids) <- opts[:fallback] do
       for fallback <- ids do
         case List.keyfind(members, fallback, 0) do
-          nil -> raise ArgumentError, "#{where}: fallback #{inspect(fallback)} is not a member"
-          {_, _, seat} -> if sub_council?(seat), do: raise(ArgumentError, "#{where}: fallback #{inspect(fallback)} is a sub-council")
+          nil ->
+            raise ArgumentError, "#{where}: fallback #{inspect(fallback)} is not a member"
+
+          {_, _, seat} ->
+            if sub_council?(seat),
+              do: raise(ArgumentError, "#{where}: fallback #{inspect(fallback)} is a sub-council")
         end
       end
     end
 
     if sub_council?(opts) do
       if role == :chair, do: raise(ArgumentError, "#{where}: the chair cannot be a sub-council")
-      if mod, do: raise(ArgumentError, "#{where}: a sub-council member takes no Member module (#{inspect(mod)})")
+
+      if mod,
+        do:
+          raise(
+            ArgumentError,
+            "#{where}: a sub-council member takes no Member module (#{inspect(mod)})"
+          )
 
       case Keyword.keys(opts) -- [:council, :input_mapper, :weight, :confidence] do
         [] ->
@@ -578,7 +675,8 @@ defmodule CouncilEx do
       check_input_mapper!(where, opts[:input_mapper])
     else
       if Keyword.has_key?(opts, :input_mapper),
-        do: raise(ArgumentError, "#{where}: input_mapper is for sub-council members (council: ...)")
+        do:
+          raise(ArgumentError, "#{where}: input_mapper is for sub-council members (council: ...)")
     end
   end
 
@@ -591,8 +689,13 @@ defmodule CouncilEx do
         raise ArgumentError, "#{where}: a council cannot seat itself"
 
       module?(council) ->
-        unless match?({:module, _}, Code.ensure_compiled(council)) and function_exported?(council, :__council__, 0),
-          do: raise(ArgumentError, "#{where}: council #{inspect(council)} is not a council (no __council__/0; does it `use CouncilEx`?)")
+        unless match?({:module, _}, Code.ensure_compiled(council)) and
+                 function_exported?(council, :__council__, 0),
+               do:
+                 raise(
+                   ArgumentError,
+                   "#{where}: council #{inspect(council)} is not a council (no __council__/0; does it `use CouncilEx`?)"
+                 )
 
       true ->
         raise ArgumentError,
@@ -612,14 +715,22 @@ defmodule CouncilEx do
   end
 
   defp check_input_mapper!(where, other),
-    do: raise(ArgumentError, "#{where}: expected input_mapper to be a 1-arity function, got: #{inspect(other)}")
+    do:
+      raise(
+        ArgumentError,
+        "#{where}: expected input_mapper to be a 1-arity function, got: #{inspect(other)}"
+      )
 
   defp check_router!(_module, nil), do: :ok
 
   defp check_router!(module, router) do
     case CouncilEx.Rounds.check_opts(:any, [router: router], :dsl) do
-      :ok -> :ok
-      {:error, [{_, _, message} | _]} -> raise ArgumentError, "#{inspect(module)}: router: #{String.replace_prefix(message, "router: ", "")}"
+      :ok ->
+        :ok
+
+      {:error, [{_, _, message} | _]} ->
+        raise ArgumentError,
+              "#{inspect(module)}: router: #{String.replace_prefix(message, "router: ", "")}"
     end
   end
 
@@ -635,7 +746,8 @@ defmodule CouncilEx do
           {id, member_module, resolved}
 
         {:error, {profile, why}} ->
-          raise ArgumentError, "#{inspect(module)}: member #{inspect(id)}: unknown profile #{inspect(profile)}: #{why}"
+          raise ArgumentError,
+                "#{inspect(module)}: member #{inspect(id)}: unknown profile #{inspect(profile)}: #{why}"
       end
     end
   end

@@ -5,7 +5,11 @@
 
 alias CouncilEx.FakeProvider
 
-question = System.get_env("COUNCIL_QUESTION", "Should a five-person startup write its own job queue or use an existing one?")
+question =
+  System.get_env(
+    "COUNCIL_QUESTION",
+    "Should a five-person startup write its own job queue or use an existing one?"
+  )
 
 {provider, models, chair_model, where} =
   cond do
@@ -31,7 +35,11 @@ question = System.get_env("COUNCIL_QUESTION", "Should a five-person startup writ
       {:ok, fake} = FakeProvider.start_link(latency_ms: 150)
 
       Application.put_env(:council_ex, :providers,
-        demo: [adapter: CouncilEx.Provider.Adapters.OpenAI, api_key: nil, base_url: FakeProvider.base_url(fake)]
+        demo: [
+          adapter: CouncilEx.Provider.Adapters.OpenAI,
+          api_key: nil,
+          base_url: FakeProvider.base_url(fake)
+        ]
       )
 
       {:demo, ["fake-optimist", "fake-skeptic", "fake-pragmatist"], "fake-chair",
@@ -51,14 +59,29 @@ defmodule Demo.Council do
   @m3 m3
   @chair_model chair_model
 
-  member :optimist, provider: @provider, model: @m1, max_tokens: 300,
+  member(:optimist,
+    provider: @provider,
+    model: @m1,
+    max_tokens: 300,
     system_prompt: "You are the council's optimist: argue for the upside, briefly."
-  member :skeptic, provider: @provider, model: @m2, max_tokens: 300,
+  )
+
+  member(:skeptic,
+    provider: @provider,
+    model: @m2,
+    max_tokens: 300,
     system_prompt: "You are the council's skeptic: name the risks, briefly."
-  member :pragmatist, provider: @provider, model: @m3, max_tokens: 300,
+  )
+
+  member(:pragmatist,
+    provider: @provider,
+    model: @m3,
+    max_tokens: 300,
     system_prompt: "You are the council's pragmatist: recommend a concrete next step, briefly."
-  round :independent_analysis
-  chair :chair, provider: @provider, model: @chair_model, max_tokens: 500
+  )
+
+  round(:independent_analysis)
+  chair(:chair, provider: @provider, model: @chair_model, max_tokens: 500)
 end
 
 IO.puts("CouncilEx demo: 3 members and a chair on #{where}\nQuestion: #{question}\n")
@@ -66,14 +89,27 @@ IO.puts("CouncilEx demo: 3 members and a chair on #{where}\nQuestion: #{question
 {:ok, pid} = CouncilEx.start(Demo.Council, question, subscribe: true, run_id: "demo")
 
 print = fn
-  {:round_started, _, round, idx}, _ -> IO.puts("== round #{idx}: #{round}")
-  {:member_started, _, _, id}, _ -> IO.puts("   #{id} asked")
+  {:round_started, _, round, idx}, _ ->
+    IO.puts("== round #{idx}: #{round}")
+
+  {:member_started, _, _, id}, _ ->
+    IO.puts("   #{id} asked")
+
   {:member_completed, _, _, id, %{status: :ok} = mr}, _ ->
-    IO.puts("   #{id} answered in #{mr.latency_ms} ms (#{mr.response.usage.output_tokens || "?"} tokens):")
+    IO.puts(
+      "   #{id} answered in #{mr.latency_ms} ms (#{mr.response.usage.output_tokens || "?"} tokens):"
+    )
+
     IO.puts("      " <> String.replace(String.trim(mr.response.content), "\n", "\n      "))
-  {:member_completed, _, _, id, mr}, _ -> IO.puts("   #{id} FAILED: #{Exception.message(mr.error)}")
-  {:round_completed, _, round, _}, _ -> IO.puts("== #{round} done\n")
-  _, _ -> :ok
+
+  {:member_completed, _, _, id, mr}, _ ->
+    IO.puts("   #{id} FAILED: #{Exception.message(mr.error)}")
+
+  {:round_completed, _, round, _}, _ ->
+    IO.puts("== #{round} done\n")
+
+  _, _ ->
+    :ok
 end
 
 loop = fn loop ->
@@ -88,7 +124,10 @@ end
 
 case {loop.(loop), CouncilEx.await(pid, 5_000)} do
   {:ok, {:ok, result}} ->
-    IO.puts("Final answer (#{result.metadata.duration_ms} ms, #{result.metadata.total_input_tokens} in / #{result.metadata.total_output_tokens} out tokens):\n")
+    IO.puts(
+      "Final answer (#{result.metadata.duration_ms} ms, #{result.metadata.total_input_tokens} in / #{result.metadata.total_output_tokens} out tokens):\n"
+    )
+
     IO.puts(result.final.content)
 
   {failure, _} ->

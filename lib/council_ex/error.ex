@@ -52,7 +52,11 @@ defmodule CouncilEx.Error do
 
   @impl true
   def message(%__MODULE__{} = e) do
-    where = if e.member_id, do: " (member #{inspect(e.member_id)}, round #{inspect(e.round_name)})", else: ""
+    where =
+      if e.member_id,
+        do: " (member #{inspect(e.member_id)}, round #{inspect(e.round_name)})",
+        else: ""
+
     status = if e.status, do: " HTTP #{e.status}", else: ""
     provider = if e.provider, do: " from #{inspect(e.provider)}", else: ""
     "#{e.kind} #{inspect(e.reason)}#{status}#{provider}#{where}: #{e.message || "no message"}"

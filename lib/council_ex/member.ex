@@ -50,11 +50,17 @@ defmodule CouncilEx.Member do
   @spec prompt_for(module() | nil, keyword()) :: String.t() | nil
   def prompt_for(module, opts) do
     cond do
-      is_binary(opts[:system_prompt]) -> opts[:system_prompt]
-      module == nil or is_struct(module) -> nil
+      is_binary(opts[:system_prompt]) ->
+        opts[:system_prompt]
+
+      module == nil or is_struct(module) ->
+        nil
+
       Code.ensure_loaded?(module) and function_exported?(module, :system_prompt, 0) ->
         module.system_prompt() || role_prompt(module)
-      true -> nil
+
+      true ->
+        nil
     end
   end
 

@@ -6,12 +6,13 @@ defmodule CouncilEx.Native do
   @on_load :load_nif
   @compile {:autoload, false}
 
-  for file <- Path.wildcard(Path.join(__DIR__, "../../c_src/*.{c,h}")) do
+  for file <- Path.wildcard(Path.join(__DIR__, "../../c_src/**/*.{c,h,def}")) do
     @external_resource file
   end
 
   def load_nif do
     path = :filename.join(:code.priv_dir(:council_ex), ~c"council_ex_nif")
+
     config = %{
       engines: Application.get_env(:council_ex, :engine_threads, 2),
       max_host_connections: Application.get_env(:council_ex, :max_host_connections, 0)
@@ -36,7 +37,8 @@ defmodule CouncilEx.Native do
           :ok | {:error, :overloaded}
   def run_reply(_run, _round, _seat, _reply, _latency_us), do: :erlang.nif_error(:not_loaded)
 
-  @spec run_tool_results(reference(), non_neg_integer(), non_neg_integer(), [binary()]) :: :ok | {:error, :overloaded}
+  @spec run_tool_results(reference(), non_neg_integer(), non_neg_integer(), [binary()]) ::
+          :ok | {:error, :overloaded}
   def run_tool_results(_run, _round, _seat, _results), do: :erlang.nif_error(:not_loaded)
 
   @spec run_answer(reference(), non_neg_integer(), tuple()) :: :ok | {:error, :overloaded}

@@ -1,4 +1,4 @@
-defmodule CouncilEx.Engine do
+defmodule CouncilEx.Plan do
   @moduledoc false
   # Lowers a %CouncilEx.Spec{} plus input and run options into the map the C
   # round loop runs (see c_src/spec_nif.c). prepare/3 lowers it with each API
@@ -8,8 +8,9 @@ defmodule CouncilEx.Engine do
 
   import Bitwise
 
-  alias CouncilEx.{Error, Input, Member, Native, Provider, Spec}
-  alias CouncilEx.Engine.Rounds
+  alias CouncilEx.{Error, Member, Native, Provider, Spec}
+  alias CouncilEx.Plan.Input
+  alias CouncilEx.Plan.Rounds
 
   @default_timeout_ms 120_000
   @default_connect_timeout_ms 10_000
@@ -40,7 +41,8 @@ defmodule CouncilEx.Engine do
   seat, in seat order (never secrets): id, provider, model, the seat's
   options, and the BEAM dispatcher answering its calls (nil for HTTP seats).
   """
-  @spec start(plan(), reference()) :: {:ok, reference(), [map()], [Rounds.info()]} | {:error, Error.t()}
+  @spec start(plan(), reference()) ::
+          {:ok, reference(), [map()], [Rounds.info()]} | {:error, Error.t()}
   def start(%{spec: engine_spec, seats: seats, rounds: rounds}, tag) do
     with {:ok, engine_spec} <- put_keys(engine_spec),
          {:ok, run} <- call_nif(engine_spec, tag),
@@ -79,8 +81,12 @@ defmodule CouncilEx.Engine do
     judges = Rounds.judge_seats(spec)
     n_members = length(spec.members)
     first_judge = n_members + if(spec.chair, do: 1, else: 0)
-    judge_at = judges |> Enum.with_index(first_judge) |> Map.new(fn {{idx, _}, seat} -> {idx, seat} end)
-    judge_seats = for {_idx, {module, jopts}} <- judges, do: {Keyword.get(jopts, :id, :judge), module, jopts}
+
+    judge_at =
+      judges |> Enum.with_index(first_judge) |> Map.new(fn {{idx, _}, seat} -> {idx, seat} end)
+
+    judge_seats =
+      for {_idx, {module, jopts}} <- judges, do: {Keyword.get(jopts, :id, :judge), module, jopts}
 
     with {:ok, text} <- render_input(input),
          {:ok, seats} <- build_seats(Spec.seats(spec) ++ judge_seats, opts),
@@ -115,13 +121,25 @@ defmodule CouncilEx.Engine do
       list when is_list(list) ->
         Enum.reduce_while(list, {:ok, []}, fn id, {:ok, acc} ->
           case Enum.find_index(ids, &(&1 == id)) do
-            nil -> {:halt, {:error, validation(:invalid_fallback, "chair #{inspect(chair_id)}: fallback #{inspect(id)} is not a member")}}
-            i -> {:cont, {:ok, acc ++ [i]}}
+            nil ->
+              {:halt,
+               {:error,
+                validation(
+                  :invalid_fallback,
+                  "chair #{inspect(chair_id)}: fallback #{inspect(id)} is not a member"
+                )}}
+
+            i ->
+              {:cont, {:ok, acc ++ [i]}}
           end
         end)
 
       other ->
-        {:error, validation(:invalid_fallback, "chair #{inspect(chair_id)}: fallback must be a list of member ids or :members, got: #{inspect(other)}")}
+        {:error,
+         validation(
+           :invalid_fallback,
+           "chair #{inspect(chair_id)}: fallback must be a list of member ids or :members, got: #{inspect(other)}"
+         )}
     end
   end
 
@@ -135,7 +153,11 @@ defmodule CouncilEx.Engine do
 
     seat_problems =
       for seat <- Spec.seats(spec), {:error, %Error{} = e} <- [build_seat(seat, [], providers)] do
-        %{path: ["members", to_string(e.member_id), field(e.reason)], code: e.reason, message: e.message}
+        %{
+          path: ["members", to_string(e.member_id), field(e.reason)],
+          code: e.reason,
+          message: e.message
+        }
       end
 
     round_problems =
@@ -146,8 +168,11 @@ defmodule CouncilEx.Engine do
 
     fallback_problems =
       case chair_fallback(spec) do
-        {:error, %Error{} = e} -> [%{path: ["chair", "fallback"], code: e.reason, message: e.message}]
-        {:ok, _} -> []
+        {:error, %Error{} = e} ->
+          [%{path: ["chair", "fallback"], code: e.reason, message: e.message}]
+
+        {:ok, _} ->
+          []
       end
 
     seat_problems ++ round_problems ++ fallback_problems
@@ -210,11 +235,13 @@ defmodule CouncilEx.Engine do
 
   # {engine seat map (holds secrets), seat info kept by the run's process}
   defp build_seat({_id, _module, seat_opts} = seat, opts, providers) do
-    if seat_opts[:council], do: sub_council_seat(seat, opts), else: provider_seat(seat, opts, providers)
+    if seat_opts[:council],
+      do: sub_council_seat(seat, opts),
+      else: provider_seat(seat, opts, providers)
   end
 
   # A member that is a council: the run's process answers its calls with a
-  # nested run (see CouncilEx.Runner.SubCouncil).
+  # nested run (see CouncilEx.RunServer.SubCouncil).
   defp sub_council_seat({id, _module, seat_opts}, opts) do
     with {:ok, {attempts, base_ms}} <- retry(seat_opts, opts, id) do
       info = %{
@@ -311,17 +338,29 @@ defmodule CouncilEx.Engine do
          {:ok, parameters} <- CouncilEx.JSON.encode(tool.parameters_schema()) do
       {:ok, %{name: tool.name(), description: tool.description(), parameters: parameters}}
     else
-      _ -> {:error, "#{inspect(tool)} is not a CouncilEx.Tool (name/0, description/0, parameters_schema/0, execute/1)"}
+      _ ->
+        {:error,
+         "#{inspect(tool)} is not a CouncilEx.Tool (name/0, description/0, parameters_schema/0, execute/1)"}
     end
   end
 
   defp tool_choice(nil, _id), do: {:ok, nil}
-  defp tool_choice(choice, _id) when choice in [:auto, :required, :none], do: {:ok, Atom.to_string(choice)}
+
+  defp tool_choice(choice, _id) when choice in [:auto, :required, :none],
+    do: {:ok, Atom.to_string(choice)}
+
   defp tool_choice(name, _id) when is_binary(name), do: {:ok, name}
-  defp tool_choice(other, id), do: unsupported(id, "tool_choice must be :auto, :required, :none or a tool name, got: #{inspect(other)}")
+
+  defp tool_choice(other, id),
+    do:
+      unsupported(
+        id,
+        "tool_choice must be :auto, :required, :none or a tool name, got: #{inspect(other)}"
+      )
 
   defp unsupported(id, why) do
-    {:error, %Error{validation(:unsupported_option, "member #{inspect(id)}: #{why}") | member_id: id}}
+    {:error,
+     %Error{validation(:unsupported_option, "member #{inspect(id)}: #{why}") | member_id: id}}
   end
 
   # A seat's output schema as JSON text for the C side (which compiles and
@@ -346,10 +385,15 @@ defmodule CouncilEx.Engine do
     end
   end
 
-  defp output_schema(other, id), do: schema_error(id, "expected a JSON Schema map, got: #{inspect(other)}")
+  defp output_schema(other, id),
+    do: schema_error(id, "expected a JSON Schema map, got: #{inspect(other)}")
 
   defp schema_error(id, why) do
-    {:error, %Error{validation(:invalid_output_schema, "member #{inspect(id)}: output_schema: #{why}") | member_id: id}}
+    {:error,
+     %Error{
+       validation(:invalid_output_schema, "member #{inspect(id)}: output_schema: #{why}")
+       | member_id: id
+     }}
   end
 
   # Capabilities a seat may name that this engine does not run yet: refused
@@ -362,7 +406,9 @@ defmodule CouncilEx.Engine do
 
     case Enum.find(@not_yet, &(seat_opts[&1] not in [nil, []])) do
       nil when confidence not in [nil, :self_report, :logprob] ->
-        message = "member #{inspect(id)}: confidence must be :self_report or :logprob, got: #{inspect(confidence)}"
+        message =
+          "member #{inspect(id)}: confidence must be :self_report or :logprob, got: #{inspect(confidence)}"
+
         {:error, %Error{validation(:unsupported_option, message) | member_id: id}}
 
       nil when not (is_nil(weight) or (is_number(weight) and weight >= 0)) ->
@@ -427,7 +473,13 @@ defmodule CouncilEx.Engine do
       provider_opts[:dispatcher] == nil ->
         with :ok <- adapter?(module, provider, id),
              {:ok, _key} <- api_key(provider, provider_opts, id),
-             do: {:ok, CouncilEx.Provider.Adapter.endpoint(module, provider_opts, {:api_key, provider, id})}
+             do:
+               {:ok,
+                CouncilEx.Provider.Adapter.endpoint(
+                  module,
+                  provider_opts,
+                  {:api_key, provider, id}
+                )}
 
       Code.ensure_loaded?(module) and function_exported?(module, :complete, 2) ->
         {:ok, %{external: true}}

@@ -20,7 +20,7 @@ defmodule CouncilEx.Profile do
 
   Each option is a macro of the same name inside the profile module:
 
-  #{CouncilEx.Profile.Options.docs(CouncilEx.Profile.Options.profile_keys())}
+  #{CouncilEx.Options.Seat.docs(CouncilEx.Options.Seat.profile_keys())}
 
   Values are checked when the profile compiles; a bad one is a compile
   error naming the option, the expectation and the value.
@@ -57,7 +57,7 @@ defmodule CouncilEx.Profile do
   default is the one configured at compile time.
   """
 
-  alias CouncilEx.Profile.Options
+  alias CouncilEx.Options.Seat, as: SeatOptions
 
   @typedoc "A profile: a module made with `use CouncilEx.Profile`, or a registered name."
   @type ref :: module() | String.t()
@@ -68,13 +68,13 @@ defmodule CouncilEx.Profile do
   defmacro __using__(_opts) do
     quote do
       @behaviour CouncilEx.Profile
-      import CouncilEx.Profile, only: unquote(Enum.map(Options.profile_keys(), &{&1, 1}))
+      import CouncilEx.Profile, only: unquote(Enum.map(SeatOptions.profile_keys(), &{&1, 1}))
       Module.register_attribute(__MODULE__, :council_profile_opts, accumulate: true)
       @before_compile CouncilEx.Profile
     end
   end
 
-  for key <- Options.profile_keys() do
+  for key <- SeatOptions.profile_keys() do
     @doc "Sets the profile's `#{inspect(key)}` option."
     defmacro unquote(key)(value) do
       key = unquote(key)
@@ -228,7 +228,7 @@ defmodule CouncilEx.Profile do
 
   defp check_option(key, value) do
     with {:ok, key} <- known(key),
-         :ok <- Options.check(key, value),
+         :ok <- SeatOptions.check(key, value),
          :ok <- atom_provider(key, value) do
       :ok
     else
@@ -237,11 +237,12 @@ defmodule CouncilEx.Profile do
 
       {:unknown, key} ->
         {:error,
-         "unknown profile option #{inspect(key)}; known options: #{inspect(Options.profile_keys())}"}
+         "unknown profile option #{inspect(key)}; known options: #{inspect(SeatOptions.profile_keys())}"}
     end
   end
 
-  defp known(key), do: if(key in Options.profile_keys(), do: {:ok, key}, else: {:unknown, key})
+  defp known(key),
+    do: if(key in SeatOptions.profile_keys(), do: {:ok, key}, else: {:unknown, key})
 
   # A profile names its provider by atom; strings are for JSON only.
   defp atom_provider(:provider, value) when is_binary(value),

@@ -84,7 +84,8 @@ defmodule CouncilEx.Provider do
         {:error, "provider #{inspect(id)}: :api_key must be a string, {:system, \"ENV\"} or nil"}
 
       :error ->
-        {:error, "provider #{inspect(id)}: :api_key is missing (use nil for servers without keys)"}
+        {:error,
+         "provider #{inspect(id)}: :api_key is missing (use nil for servers without keys)"}
     end
   end
 end

@@ -43,13 +43,15 @@ defmodule CouncilEx.Recorder do
   @type outcome ::
           {:ok, CouncilEx.Result.t()} | {:error, CouncilEx.Result.t() | term()} | :cancelled
 
-  @callback init(run_id :: String.t(), args :: term()) :: {:ok, state :: term()} | {:stop, reason :: term()}
+  @callback init(run_id :: String.t(), args :: term()) ::
+              {:ok, state :: term()} | {:stop, reason :: term()}
   @callback handle_event(event :: tuple(), state :: term()) :: {:ok, term()}
   @callback handle_finalize(outcome(), state :: term()) :: term()
 
   @doc false
   def recorder?(module) do
     Code.ensure_loaded?(module) and function_exported?(module, :init, 2) and
-      function_exported?(module, :handle_event, 2) and function_exported?(module, :handle_finalize, 2)
+      function_exported?(module, :handle_event, 2) and
+      function_exported?(module, :handle_finalize, 2)
   end
 end

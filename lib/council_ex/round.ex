@@ -33,7 +33,8 @@ defmodule CouncilEx.Round do
   @callback name() :: atom()
 
   @doc "The user message a member is sent in this round."
-  @callback build_input(member_id :: atom() | String.t(), Context.t(), opts :: keyword()) :: String.t()
+  @callback build_input(member_id :: atom() | String.t(), Context.t(), opts :: keyword()) ::
+              String.t()
 
   @doc "Reads a member's answer; `{:error, reason}` marks it `:invalid_output`."
   @callback parse_output(Response.t(), member_id :: atom() | String.t(), opts :: keyword()) ::
@@ -44,7 +45,8 @@ defmodule CouncilEx.Round do
               {:ok, map() | nil} | {:error, term()}
 
   @doc "Used by `CouncilEx.Rounds.Iterate` when it is given no `:until`."
-  @callback converged?(prev :: RoundResult.t() | nil, curr :: RoundResult.t(), opts :: keyword()) :: boolean()
+  @callback converged?(prev :: RoundResult.t() | nil, curr :: RoundResult.t(), opts :: keyword()) ::
+              boolean()
 
   @optional_callbacks parse_output: 3, aggregate: 2, converged?: 3
 end

@@ -41,9 +41,22 @@ defmodule CouncilEx.RunServer do
 
   use GenServer, restart: :temporary
 
-  alias CouncilEx.{Context, Engine, Error, JSON, MemberResult, Native, PubSub, Response, Result, RoundResult, Spec}
+  alias CouncilEx.{
+    Context,
+    Plan,
+    Error,
+    JSON,
+    MemberResult,
+    Native,
+    PubSub,
+    Response,
+    Result,
+    RoundResult,
+    Spec
+  }
+
   alias CouncilEx.{StreamChunk, ToolCall}
-  alias CouncilEx.Runner.{ExternalCall, Hooks, RecorderProcess, RoundOutcome, ToolTurn}
+  alias CouncilEx.RunServer.{ExternalCall, Hooks, RecorderProcess, RoundOutcome, ToolTurn}
 
   @typedoc "Stable curated subset of run state."
   @type run_summary :: %{
@@ -81,17 +94,23 @@ defmodule CouncilEx.RunServer do
   @spec start_link(keyword()) :: GenServer.on_start()
   def start_link(opts) do
     opts = init_arg(opts)
-    subscribed(opts, fn -> GenServer.start_link(__MODULE__, opts, name: via(opts[:run_id], opts)) end)
+
+    subscribed(opts, fn ->
+      GenServer.start_link(__MODULE__, opts, name: via(opts[:run_id], opts))
+    end)
   end
 
   @doc false
   # The run's topics: its own and its relay topics.
-  def topics(run_id, user_opts), do: [PubSub.run_topic(run_id) | Keyword.get(user_opts, :relay_topics, [])]
+  def topics(run_id, user_opts),
+    do: [PubSub.run_topic(run_id) | Keyword.get(user_opts, :relay_topics, [])]
 
   # `subscribe: true` subscribes the calling process before the run can
   # broadcast anything, and undoes it if the run does not start.
   defp subscribed(opts, start) do
-    topics = if opts[:user_opts][:subscribe], do: topics(opts[:run_id], opts[:user_opts]), else: []
+    topics =
+      if opts[:user_opts][:subscribe], do: topics(opts[:run_id], opts[:user_opts]), else: []
+
     Enum.each(topics, &PubSub.subscribe/1)
 
     case start.() do
@@ -111,7 +130,8 @@ defmodule CouncilEx.RunServer do
   (the registry must be a `:unique` `Registry` the application starts).
   """
   @spec default_registry() :: atom()
-  def default_registry, do: Application.get_env(:council_ex, :runner_registry, CouncilEx.Runner.Registry)
+  def default_registry,
+    do: Application.get_env(:council_ex, :runner_registry, CouncilEx.Runner.Registry)
 
   @doc """
   Build a via tuple keyed by `run_id` under the bundled registry, for
@@ -176,29 +196,50 @@ defmodule CouncilEx.RunServer do
 
   defp init_arg(opts) do
     unless Keyword.keyword?(opts),
-      do: raise(ArgumentError, "CouncilEx.RunServer: expected a keyword list of options, got: #{inspect(opts)}")
+      do:
+        raise(
+          ArgumentError,
+          "CouncilEx.RunServer: expected a keyword list of options, got: #{inspect(opts)}"
+        )
 
     for key <- [:run_id, :council, :spec, :input],
         not Keyword.has_key?(opts, key),
-        do: raise(ArgumentError, "CouncilEx.RunServer: required option #{inspect(key)} is missing")
+        do:
+          raise(ArgumentError, "CouncilEx.RunServer: required option #{inspect(key)} is missing")
 
     unless is_binary(opts[:run_id]) and opts[:run_id] != "",
-      do: raise(ArgumentError, "CouncilEx.RunServer: :run_id must be a non-empty binary, got: #{inspect(opts[:run_id])}")
+      do:
+        raise(
+          ArgumentError,
+          "CouncilEx.RunServer: :run_id must be a non-empty binary, got: #{inspect(opts[:run_id])}"
+        )
 
     unless match?(%Spec{}, opts[:spec]),
-      do: raise(ArgumentError, "CouncilEx.RunServer: :spec must be a %CouncilEx.Spec{}, got: #{inspect(opts[:spec])}")
+      do:
+        raise(
+          ArgumentError,
+          "CouncilEx.RunServer: :spec must be a %CouncilEx.Spec{}, got: #{inspect(opts[:spec])}"
+        )
 
     council = opts[:council]
 
     unless is_atom(council) or (is_binary(council) and String.starts_with?(council, "dynamic:")),
-      do: raise(ArgumentError, ~s(CouncilEx.RunServer: :council must be a module or "dynamic:" <> id, got: #{inspect(council)}))
+      do:
+        raise(
+          ArgumentError,
+          ~s(CouncilEx.RunServer: :council must be a module or "dynamic:" <> id, got: #{inspect(council)})
+        )
 
     user_opts = Keyword.get(opts, :user_opts, [])
 
     unless Keyword.keyword?(user_opts),
-      do: raise(ArgumentError, "CouncilEx.RunServer: :user_opts must be a keyword list, got: #{inspect(user_opts)}")
+      do:
+        raise(
+          ArgumentError,
+          "CouncilEx.RunServer: :user_opts must be a keyword list, got: #{inspect(user_opts)}"
+        )
 
-    CouncilEx.Options.validate!(user_opts)
+    CouncilEx.Options.Run.validate!(user_opts)
     callers = Keyword.get_lazy(opts, :callers, fn -> [self() | Process.get(:"$callers", [])] end)
     opts |> Keyword.put(:callers, callers) |> Keyword.put(:user_opts, user_opts)
   end
@@ -213,12 +254,15 @@ defmodule CouncilEx.RunServer do
     tag = make_ref()
 
     with {:ok, plan} <- plan(opts),
-         {:ok, run, seats, rounds} <- Engine.start(plan, tag) do
+         {:ok, run, seats, rounds} <- Plan.start(plan, tag) do
       # Everyone who must see :run_started subscribes before it is sent.
-      if verbose = user_opts[:verbose], do: CouncilEx.Verbose.attach(run_id, mode: verbose, io: user_opts[:verbose_io])
+      if verbose = user_opts[:verbose],
+        do: CouncilEx.Verbose.attach(run_id, mode: verbose, io: user_opts[:verbose_io])
+
       if recorder = user_opts[:recorder], do: RecorderProcess.start(run_id, recorder, self())
 
-      {:ok, new_state(opts, run, seats, rounds, tag, topics(run_id, user_opts)), {:continue, :started}}
+      {:ok, new_state(opts, run, seats, rounds, tag, topics(run_id, user_opts)),
+       {:continue, :started}}
     else
       {:error, %Error{} = error} -> {:stop, {:shutdown, error}}
     end
@@ -227,7 +271,9 @@ defmodule CouncilEx.RunServer do
   # CouncilEx.start/3 and its kin lower the run before starting it (the
   # internal :plan option); a direct start_link/1 lowers it here.
   defp plan(opts) do
-    if plan = opts[:plan], do: {:ok, plan}, else: Engine.prepare(opts[:spec], opts[:input], opts[:user_opts])
+    if plan = opts[:plan],
+      do: {:ok, plan},
+      else: Plan.prepare(opts[:spec], opts[:input], opts[:user_opts])
   end
 
   defp new_state(opts, run, seats, rounds, tag, topics) do
@@ -280,7 +326,9 @@ defmodule CouncilEx.RunServer do
   def handle_call(:run_id, _from, state), do: {:reply, state.run_id, state}
 
   def handle_call(:summary, _from, state) do
-    summary = Map.take(state, [:run_id, :council, :status, :current_round, :rounds_completed, :started_at])
+    summary =
+      Map.take(state, [:run_id, :council, :status, :current_round, :rounds_completed, :started_at])
+
     {:reply, {:ok, summary}, state}
   end
 
@@ -298,33 +346,52 @@ defmodule CouncilEx.RunServer do
   end
 
   @impl true
-  def handle_info({:council_ex_run, tag, events}, %{tag: tag} = state), do: handle_events(events, state)
-  def handle_info({:external_token, idx, seat, chunk}, state), do: external_token(idx, seat, chunk, state)
+  def handle_info({:council_ex_run, tag, events}, %{tag: tag} = state),
+    do: handle_events(events, state)
+
+  def handle_info({:external_token, idx, seat, chunk}, state),
+    do: external_token(idx, seat, chunk, state)
+
   def handle_info({:external_timeout, ref}, state), do: external_timeout(ref, state)
+
   def handle_info({ref, result}, %{external: external} = state) when is_map_key(external, ref),
     do: external_done(ref, result, state)
 
   def handle_info({:tool_result, idx, seat, result}, state) do
-    broadcast(state, {:tool_call_result, state.run_id, step_name(state, idx), elem(state.seats, seat).id, result})
+    broadcast(
+      state,
+      {:tool_call_result, state.run_id, step_name(state, idx), elem(state.seats, seat).id, result}
+    )
+
     {:noreply, state}
   end
 
   def handle_info({ref, verdict}, %{judges: judges} = state) when is_map_key(judges, ref),
     do: judged(ref, verdict, state)
 
-  def handle_info({:DOWN, ref, :process, _pid, _reason}, %{judges: judges} = state) when is_map_key(judges, ref),
-    do: judged(ref, :error, state)
+  def handle_info({:DOWN, ref, :process, _pid, _reason}, %{judges: judges} = state)
+      when is_map_key(judges, ref),
+      do: judged(ref, :error, state)
 
   def handle_info({ref, texts}, %{tool_turns: turns} = state) when is_map_key(turns, ref),
     do: tool_turn_done(ref, texts, state)
 
-  def handle_info({:DOWN, ref, :process, _pid, _reason}, %{tool_turns: turns} = state) when is_map_key(turns, ref) do
-    tool_turn_done(ref, List.duplicate(~s({"error":"the tool runner crashed"}), turns[ref].n), state)
+  def handle_info({:DOWN, ref, :process, _pid, _reason}, %{tool_turns: turns} = state)
+      when is_map_key(turns, ref) do
+    tool_turn_done(
+      ref,
+      List.duplicate(~s({"error":"the tool runner crashed"}), turns[ref].n),
+      state
+    )
   end
 
   def handle_info({:DOWN, ref, :process, _pid, reason}, %{external: external} = state)
       when is_map_key(external, ref) do
-    external_done(ref, {:error, %Error{kind: :permanent, reason: :dispatcher_crashed, message: inspect(reason)}}, state)
+    external_done(
+      ref,
+      {:error, %Error{kind: :permanent, reason: :dispatcher_crashed, message: inspect(reason)}},
+      state
+    )
   end
 
   def handle_info(:expire, state), do: {:stop, :normal, state}
@@ -344,19 +411,36 @@ defmodule CouncilEx.RunServer do
 
   defp handle_event({:round_started, step, round, iteration}, state) do
     name = elem(state.rounds, round).name
-    state = put_in(state.steps[step], %{round: round, iteration: iteration, name: name, started: System.monotonic_time()})
+
+    state =
+      put_in(state.steps[step], %{
+        round: round,
+        iteration: iteration,
+        name: name,
+        started: System.monotonic_time()
+      })
+
     broadcast(state, {:round_started, state.run_id, name, step})
     {:noreply, %{state | status: :running, current_round: %{name: name, idx: step}}}
   end
 
   defp handle_event({:member_started, step, _index, seat}, state) do
-    broadcast(state, {:member_started, state.run_id, step_name(state, step), elem(state.seats, seat).id})
+    broadcast(
+      state,
+      {:member_started, state.run_id, step_name(state, step), elem(state.seats, seat).id}
+    )
+
     {:noreply, state}
   end
 
   defp handle_event({:member_token, step, seat, index, text}, state) do
     chunk = %StreamChunk{content: text, index: index}
-    broadcast(state, {:member_token, state.run_id, step_name(state, step), elem(state.seats, seat).id, chunk})
+
+    broadcast(
+      state,
+      {:member_token, state.run_id, step_name(state, step), elem(state.seats, seat).id, chunk}
+    )
+
     {:noreply, state}
   end
 
@@ -375,16 +459,36 @@ defmodule CouncilEx.RunServer do
         %ToolCall{id: id, name: name, args_raw: args}
       end
 
-    Enum.each(tool_calls, &broadcast(state, {:tool_call_request, state.run_id, round, info.id, &1}))
+    Enum.each(
+      tool_calls,
+      &broadcast(state, {:tool_call_request, state.run_id, round, info.id, &1})
+    )
+
     task = ToolTurn.start(tool_calls, info.opts, %{idx: step, seat: seat}, self())
-    {:noreply, put_in(state.tool_turns[task.ref], %{task: task, idx: step, index: index, seat: seat, n: length(tool_calls)})}
+
+    {:noreply,
+     put_in(state.tool_turns[task.ref], %{
+       task: task,
+       idx: step,
+       index: index,
+       seat: seat,
+       n: length(tool_calls)
+     })}
   end
 
   defp handle_event({:call, step, index, seat, body}, state) do
     info = elem(state.seats, seat)
-    ctx = %{idx: step, seat: seat, round_name: step_name(state, step), run_id: state.run_id, input: state.input}
+
+    ctx = %{
+      idx: step,
+      seat: seat,
+      round_name: step_name(state, step),
+      run_id: state.run_id,
+      input: state.input
+    }
+
     task = ExternalCall.start(info, body, ctx, self())
-    timeout = Engine.member_timeout_ms(info.opts, state.user_opts)
+    timeout = Plan.member_timeout_ms(info.opts, state.user_opts)
     timer = Process.send_after(self(), {:external_timeout, task.ref}, timeout)
 
     call = %{
@@ -407,7 +511,10 @@ defmodule CouncilEx.RunServer do
     result = member_result(state, step, elem(state.seats, seat), name, outcome, extra)
     broadcast(state, {:member_completed, state.run_id, name, result.member_id, result})
     results = Map.update(state.member_results, step, [{index, result}], &[{index, result} | &1])
-    latency = Map.update(state.call_latency, step, [outcome.latency_us], &[outcome.latency_us | &1])
+
+    latency =
+      Map.update(state.call_latency, step, [outcome.latency_us], &[outcome.latency_us | &1])
+
     {:noreply, %{state | member_results: results, call_latency: latency}}
   end
 
@@ -417,11 +524,21 @@ defmodule CouncilEx.RunServer do
 
     answers =
       if RoundOutcome.answers?(elem(state.rounds, state.steps[step].round).kind),
-        do: for({id, %MemberResult{status: :ok} = r} <- round.member_results, into: %{}, do: {id, r}),
+        do:
+          for(
+            {id, %MemberResult{status: :ok} = r} <- round.member_results,
+            into: %{},
+            do: {id, r}
+          ),
         else: state.answers
 
     {:noreply,
-     %{state | round_results: [round | state.round_results], rounds_completed: state.rounds_completed + 1, answers: answers}}
+     %{
+       state
+       | round_results: [round | state.round_results],
+         rounds_completed: state.rounds_completed + 1,
+         answers: answers
+     }}
   end
 
   defp handle_event({:seats_needed, step}, state) do
@@ -431,7 +548,11 @@ defmodule CouncilEx.RunServer do
 
     with {:ok, ids} <- Hooks.route(info.router, state.input, ctx, member_ids(state)),
          {:ok, answer} <- Hooks.seat_inputs(info, ids, member_ids(state), ctx) do
-      out = for {id, false} <- Enum.zip(member_ids(state), Enum.map(answer, &(&1 not in [false, nil]))), do: id
+      out =
+        for {id, false} <-
+              Enum.zip(member_ids(state), Enum.map(answer, &(&1 not in [false, nil]))),
+            do: id
+
       _ = Native.run_answer(state.run, step, {:seats, answer})
       {:noreply, put_in(state.routed_out[step], out)}
     else
@@ -464,7 +585,10 @@ defmodule CouncilEx.RunServer do
 
   defp handle_event(:run_completed, state), do: finalize(state, :completed, nil)
   defp handle_event({:run_failed, reason}, state), do: finalize(state, :failed, reason)
-  defp handle_event(:run_cancelled, %{abort: %Error{}} = state), do: finalize(state, :failed, :hook_failed)
+
+  defp handle_event(:run_cancelled, %{abort: %Error{}} = state),
+    do: finalize(state, :failed, :hook_failed)
+
   defp handle_event(:run_cancelled, state), do: finalize(state, :cancelled, :cancelled)
 
   # A hook (router, until, custom round) failed: the run stops and fails
@@ -511,7 +635,11 @@ defmodule CouncilEx.RunServer do
   ## External calls
 
   defp external_token(idx, seat, %StreamChunk{} = chunk, state) do
-    broadcast(state, {:member_token, state.run_id, step_name(state, idx), elem(state.seats, seat).id, chunk})
+    broadcast(
+      state,
+      {:member_token, state.run_id, step_name(state, idx), elem(state.seats, seat).id, chunk}
+    )
+
     {:noreply, state}
   end
 
@@ -522,7 +650,12 @@ defmodule CouncilEx.RunServer do
       %{^ref => call} ->
         Task.shutdown(call.task, :brutal_kill)
         message = "the call took longer than #{call.timeout} ms"
-        external_done(ref, {:error, %Error{kind: :timeout, reason: :timeout, message: message}}, state)
+
+        external_done(
+          ref,
+          {:error, %Error{kind: :timeout, reason: :timeout, message: message}},
+          state
+        )
 
       _ ->
         {:noreply, state}
@@ -533,7 +666,10 @@ defmodule CouncilEx.RunServer do
     {call, external} = Map.pop(state.external, ref)
     Process.demonitor(ref, [:flush])
     Process.cancel_timer(call.timer)
-    latency_us = System.convert_time_unit(System.monotonic_time() - call.started, :native, :microsecond)
+
+    latency_us =
+      System.convert_time_unit(System.monotonic_time() - call.started, :native, :microsecond)
+
     reply = ExternalCall.to_reply(result)
     _ = CouncilEx.Native.run_reply(state.run, call.idx, call.index, reply, latency_us)
 
@@ -605,8 +741,17 @@ defmodule CouncilEx.RunServer do
   # A cancelled run stops mid-round: keep what its members reported.
   defp unfinished_round(%{current_round: %{name: name, idx: idx}} = state) do
     case state.round_results do
-      [%RoundResult{idx: ^idx} | _] -> []
-      _ -> [%RoundResult{name: name, idx: idx, member_results: RoundOutcome.sorted_members(state, idx)}]
+      [%RoundResult{idx: ^idx} | _] ->
+        []
+
+      _ ->
+        [
+          %RoundResult{
+            name: name,
+            idx: idx,
+            member_results: RoundOutcome.sorted_members(state, idx)
+          }
+        ]
     end
   end
 
@@ -647,16 +792,23 @@ defmodule CouncilEx.RunServer do
   end
 
   defp run_error_message(:no_member_succeeded), do: "no member of the round succeeded"
-  defp run_error_message(:chair_failed), do: "the chair failed to synthesize an answer (and so did every fallback)"
+
+  defp run_error_message(:chair_failed),
+    do: "the chair failed to synthesize an answer (and so did every fallback)"
+
   defp run_error_message(:quorum_not_met), do: "fewer members succeeded than the round's quorum"
-  defp run_error_message(:nothing_to_judge), do: "no member answered, so there was nothing to judge"
+
+  defp run_error_message(:nothing_to_judge),
+    do: "no member answered, so there was nothing to judge"
+
   defp run_error_message(:cancelled), do: "the run was cancelled"
   defp run_error_message(other), do: "the run failed: #{inspect(other)}"
 
   # The chair's answer (or its fallback's): the last round's success.
   defp final(rounds, :completed) do
     case List.last(rounds) do
-      %RoundResult{name: name, member_results: results} when name in [:synthesis, :weighted_synthesis] ->
+      %RoundResult{name: name, member_results: results}
+      when name in [:synthesis, :weighted_synthesis] ->
         Enum.find_value(results, fn {_, r} -> r.status == :ok && r.response end)
 
       _ ->
@@ -667,10 +819,16 @@ defmodule CouncilEx.RunServer do
   defp final(_rounds, _status), do: nil
 
   defp metadata(state, rounds) do
-    responses = for r <- rounds, {_, %{response: %Response{} = resp}} <- r.member_results, do: resp
+    responses =
+      for r <- rounds, {_, %{response: %Response{} = resp}} <- r.member_results, do: resp
 
     meta = %{
-      duration_ms: System.convert_time_unit(System.monotonic_time() - state.started_mono, :native, :millisecond),
+      duration_ms:
+        System.convert_time_unit(
+          System.monotonic_time() - state.started_mono,
+          :native,
+          :millisecond
+        ),
       total_input_tokens: sum_usage(responses, :input_tokens),
       total_output_tokens: sum_usage(responses, :output_tokens)
     }
@@ -697,12 +855,21 @@ defmodule CouncilEx.RunServer do
         %{base | status: :ok, response: response(state, step, outcome, seat)}
 
       %{status: :skipped} ->
-        reason = if seat.id in Map.get(state.routed_out, step, []), do: :router_excluded, else: :nothing_to_judge
+        reason =
+          if seat.id in Map.get(state.routed_out, step, []),
+            do: :router_excluded,
+            else: :nothing_to_judge
+
         %{base | status: :skipped, attempts: 0, metadata: Map.put(base.metadata, :reason, reason)}
 
       %{status: :error, error: %{reason: :invalid_output} = e} ->
-        reasons = for {path, message} <- outcome.invalid_output, do: %{path: path, message: message}
-        reasons = if outcome.ballot_error, do: [%{path: "", message: "ballot: #{outcome.ballot_error}"} | reasons], else: reasons
+        reasons =
+          for {path, message} <- outcome.invalid_output, do: %{path: path, message: message}
+
+        reasons =
+          if outcome.ballot_error,
+            do: [%{path: "", message: "ballot: #{outcome.ballot_error}"} | reasons],
+            else: reasons
 
         error = %Error{
           kind: :validation,
@@ -714,7 +881,12 @@ defmodule CouncilEx.RunServer do
           provider: seat.provider
         }
 
-        %{base | status: :invalid_output, error: error, response: response(state, step, outcome, seat)}
+        %{
+          base
+          | status: :invalid_output,
+            error: error,
+            response: response(state, step, outcome, seat)
+        }
 
       %{status: :error, error: e} ->
         error =
@@ -743,7 +915,8 @@ defmodule CouncilEx.RunServer do
   defp usage(%{cost: cost} = outcome) when is_float(cost),
     do: %{input_tokens: outcome.input_tokens, output_tokens: outcome.output_tokens, cost: cost}
 
-  defp usage(outcome), do: %{input_tokens: outcome.input_tokens, output_tokens: outcome.output_tokens}
+  defp usage(outcome),
+    do: %{input_tokens: outcome.input_tokens, output_tokens: outcome.output_tokens}
 
   # The JSON document the C side found in (and checked against) the answer.
   defp parsed(%{json: {from, to}, content: content}) do

@@ -37,7 +37,11 @@ defmodule CouncilEx.Supervisor do
   """
   @spec child_spec(keyword()) :: Supervisor.child_spec()
   def child_spec(opts) do
-    %{id: Keyword.get(opts, :name, __MODULE__), start: {__MODULE__, :start_link, [opts]}, type: :supervisor}
+    %{
+      id: Keyword.get(opts, :name, __MODULE__),
+      start: {__MODULE__, :start_link, [opts]},
+      type: :supervisor
+    }
   end
 
   @doc """
@@ -64,7 +68,13 @@ defmodule CouncilEx.Supervisor do
     with {:ok, server_opts} <- CouncilEx.server_opts(council, input, opts) do
       # The caller subscribes here: the runner starts in the supervisor.
       {subscribe?, user_opts} = Keyword.pop(server_opts[:user_opts], :subscribe, false)
-      server_opts = Keyword.merge(server_opts, user_opts: user_opts, callers: [self() | Process.get(:"$callers", [])])
+
+      server_opts =
+        Keyword.merge(server_opts,
+          user_opts: user_opts,
+          callers: [self() | Process.get(:"$callers", [])]
+        )
+
       topics = if subscribe?, do: RunServer.topics(server_opts[:run_id], user_opts), else: []
       Enum.each(topics, &CouncilEx.PubSub.subscribe/1)
 

@@ -65,7 +65,9 @@ defmodule CouncilEx.Verbose do
   defp line({:member_token, _, _, _, _}, _s), do: nil
   defp line({:round_completed, _, name, _}, s), do: "#{t(s)} round #{inspect(name)} done"
   defp line({:run_completed, _, result}, s), do: "#{t(s)} run completed (#{result.status})"
-  defp line({:run_failed, _, errors, _}, s), do: "#{t(s)} run failed: #{Enum.map_join(errors, "; ", &Exception.message/1)}"
+
+  defp line({:run_failed, _, errors, _}, s),
+    do: "#{t(s)} run failed: #{Enum.map_join(errors, "; ", &Exception.message/1)}"
 
   defp line({:member_completed, _, _, id, %MemberResult{} = r}, s) do
     head = "#{t(s)}   #{inspect(id)} #{r.status} in #{r.latency_ms} ms"
@@ -73,7 +75,10 @@ defmodule CouncilEx.Verbose do
     case r do
       %{status: :ok, response: resp} ->
         usage = resp.usage || %{}
-        tokens = " (#{usage[:input_tokens] || "?"} in / #{usage[:output_tokens] || "?"} out tokens)"
+
+        tokens =
+          " (#{usage[:input_tokens] || "?"} in / #{usage[:output_tokens] || "?"} out tokens)"
+
         if s.mode == :debug, do: head <> tokens <> "\n" <> cap(resp.content), else: head <> tokens
 
       %{error: %Error{} = e} ->

@@ -9,15 +9,15 @@ defmodule CouncilEx.ApiTest do
   defmodule Unconfigured do
     @moduledoc false
     use CouncilEx
-    member :lost, provider: :nowhere, model: "m"
-    member :found, provider: :mock, model: "m"
-    chair :chair, provider: :also_nowhere, model: "m"
+    member(:lost, provider: :nowhere, model: "m")
+    member(:found, provider: :mock, model: "m")
+    chair(:chair, provider: :also_nowhere, model: "m")
   end
 
   defmodule NotYet do
     @moduledoc false
     use CouncilEx
-    member :unsure, provider: :mock, model: "m", tool_concurrency_factor: 2
+    member(:unsure, provider: :mock, model: "m", tool_concurrency_factor: 2)
   end
 
   describe "validate/1" do
@@ -44,7 +44,8 @@ defmodule CouncilEx.ApiTest do
 
   describe "bad councils, inputs and options start nothing" do
     test "councils and inputs give a validation error" do
-      assert {:error, %Error{kind: :validation, reason: :invalid_council, context: %{errors: [_]}}} =
+      assert {:error,
+              %Error{kind: :validation, reason: :invalid_council, context: %{errors: [_]}}} =
                CouncilEx.start(String, "q", run_id: "bad-1")
 
       assert {:error, %Error{kind: :validation, reason: :unknown_provider, member_id: :lost}} =
@@ -53,7 +54,9 @@ defmodule CouncilEx.ApiTest do
       assert {:error, %Error{kind: :validation, reason: :invalid_input}} =
                CouncilEx.start_link(TestCouncils.Mocked, <<0xFF, 0xFE>>, run_id: "bad-3")
 
-      for id <- ["bad-1", "bad-2", "bad-3"], do: assert({:error, :unknown_run} = CouncilEx.lookup(id))
+      for id <- ["bad-1", "bad-2", "bad-3"],
+          do: assert({:error, :unknown_run} = CouncilEx.lookup(id))
+
       assert Process.info(self(), :links) == {:links, []}
     end
 
@@ -70,9 +73,11 @@ defmodule CouncilEx.ApiTest do
       ]
 
       for {key, value} <- bad do
-        assert_raise ArgumentError, ~r/invalid value for run option #{inspect(key)}: expected/, fn ->
-          CouncilEx.start(TestCouncils.Mocked, "q", [{key, value}])
-        end
+        assert_raise ArgumentError,
+                     ~r/invalid value for run option #{inspect(key)}: expected/,
+                     fn ->
+                       CouncilEx.start(TestCouncils.Mocked, "q", [{key, value}])
+                     end
       end
 
       assert_raise ArgumentError, ~r/expected run options as a keyword list/, fn ->
@@ -83,7 +88,10 @@ defmodule CouncilEx.ApiTest do
     test "a run id already in use gives {:error, {:already_started, pid}}" do
       Mock.script(:optimist, content: "x", delay_ms: 5_000)
       {:ok, pid} = CouncilEx.start(TestCouncils.Mocked, "q", run_id: "taken-id")
-      assert {:error, {:already_started, ^pid}} = CouncilEx.start(TestCouncils.Mocked, "q", run_id: "taken-id")
+
+      assert {:error, {:already_started, ^pid}} =
+               CouncilEx.start(TestCouncils.Mocked, "q", run_id: "taken-id")
+
       CouncilEx.terminate_run(pid)
     end
   end
@@ -91,7 +99,10 @@ defmodule CouncilEx.ApiTest do
   describe "running" do
     test "run/3 gives {:ok, result} and leaves no process behind" do
       script_council(TestCouncils.Mocked, "yes")
-      assert {:ok, %Result{final: %{content: "yes"}} = result} = CouncilEx.run(TestCouncils.Mocked, "q")
+
+      assert {:ok, %Result{final: %{content: "yes"}} = result} =
+               CouncilEx.run(TestCouncils.Mocked, "q")
+
       # The runner exits as it replies; the registry forgets it right after.
       assert CouncilEx.lookup(result.run_id) in [{:error, :unknown_run}, {:error, :runner_dead}]
       refute_received {:EXIT, _, _}
@@ -141,7 +152,12 @@ defmodule CouncilEx.ApiTest do
     end
 
     test "verbose: true prints a timeline to :verbose_io; :debug adds the answers" do
-      script_council(TestCouncils.Mocked, %{optimist: "Go now.", skeptic: "Wait.", chair: "Go soon."})
+      script_council(TestCouncils.Mocked, %{
+        optimist: "Go now.",
+        skeptic: "Wait.",
+        chair: "Go soon."
+      })
+
       {:ok, io} = StringIO.open("")
       {:ok, result} = CouncilEx.run(TestCouncils.Mocked, "q", verbose: :debug, verbose_io: io)
       Process.sleep(50)
@@ -176,15 +192,25 @@ defmodule CouncilEx.DynamicRunTest do
     mock = %{provider: :mock, model: "mock"}
 
     DynamicCouncil.new("panel-#{System.unique_integer([:positive])}", name: "Panel")
-    |> DynamicCouncil.add_member(%{id: "pro", system_prompt: "Argue for.", profile_overrides: mock})
-    |> DynamicCouncil.add_member(%{id: "con", system_prompt: "Argue against.", profile_overrides: mock})
+    |> DynamicCouncil.add_member(%{
+      id: "pro",
+      system_prompt: "Argue for.",
+      profile_overrides: mock
+    })
+    |> DynamicCouncil.add_member(%{
+      id: "con",
+      system_prompt: "Argue against.",
+      profile_overrides: mock
+    })
     |> DynamicCouncil.add_round(:independent_analysis)
     |> DynamicCouncil.set_chair(%{id: "chair", system_prompt: "Decide.", profile_overrides: mock})
   end
 
   test "run/3, start/3 and validate/1 take a %DynamicCouncil{}; its council id is \"dynamic:\" <> id" do
     council = council()
+
     CouncilEx.Test.script_council(council, %{"pro" => "Yes.", "con" => "No.", "chair" => "Maybe."})
+
     assert CouncilEx.validate(council) == :ok
 
     assert {:ok, %Result{} = result} = CouncilEx.run(council, "Should we?", subscribe: true)
@@ -214,7 +240,11 @@ defmodule CouncilEx.DynamicRunTest do
     bad = DynamicCouncil.new("empty", name: "Empty")
     assert {:error, [%{code: :no_members} | _] = errors} = CouncilEx.validate(bad)
 
-    assert {:error, %CouncilEx.Error{kind: :validation, reason: :invalid_council, context: %{errors: ^errors}}} =
-             CouncilEx.start(bad, "q")
+    assert {:error,
+            %CouncilEx.Error{
+              kind: :validation,
+              reason: :invalid_council,
+              context: %{errors: ^errors}
+            }} = CouncilEx.start(bad, "q")
   end
 end

@@ -5,7 +5,16 @@ defmodule CouncilEx.CouncilsRunTest do
   use CouncilEx.FakeCase, async: false
 
   alias CouncilEx.{DynamicCouncil, MemberResult, Result}
-  alias CouncilEx.Councils.{Consensus, JuryWithRetry, LLMCouncil, ParallelPanel, PeerReview, Specialist}
+
+  alias CouncilEx.Councils.{
+    Consensus,
+    JuryWithRetry,
+    LLMCouncil,
+    ParallelPanel,
+    PeerReview,
+    Specialist
+  }
+
   alias CouncilEx.Councils.{Tournament, Voting, WeightedConsensus}
   alias CouncilEx.Providers.Mock
 
@@ -22,7 +31,8 @@ defmodule CouncilEx.CouncilsRunTest do
     {Specialist, [], [:independent_analysis, :peer_review, :synthesis]},
     # Nobody changed their answer: the critique converges after one pass.
     {Consensus, [max_iterations: 3], [:independent_analysis, :critique, :synthesis]},
-    {Tournament, [], [:independent_analysis, :pairwise_elimination, :pairwise_elimination, :synthesis]},
+    {Tournament, [],
+     [:independent_analysis, :pairwise_elimination, :pairwise_elimination, :synthesis]},
     {WeightedConsensus, [expose_confidence: true], [:independent_analysis, :weighted_synthesis]},
     {JuryWithRetry, [], [:independent_analysis, :independent_analysis, :synthesis]},
     {LLMCouncil, [], [:independent_analysis, :anonymized_peer_review, :synthesis]}
@@ -37,15 +47,22 @@ defmodule CouncilEx.CouncilsRunTest do
     assert %CouncilEx.Response{content: content} = result.final
     assert content =~ ~s("choice")
 
-    for round <- result.rounds, {_id, %MemberResult{} = r} <- round.member_results,
-        do: assert(r.status in [:ok, :eliminated], "#{inspect(topology)} #{round.name}: #{inspect(r.error)}")
+    for round <- result.rounds,
+        {_id, %MemberResult{} = r} <- round.member_results,
+        do:
+          assert(
+            r.status in [:ok, :eliminated],
+            "#{inspect(topology)} #{round.name}: #{inspect(r.error)}"
+          )
   end
 
   test "every topology completes over HTTP", %{fake: fake} do
     for model <- ["m1", "m2", "m3"], do: FakeProvider.script(fake, model, content: @member_reply)
     FakeProvider.script(fake, "chair", content: @chair_reply)
 
-    members = for {id, model} <- [m1: "m1", m2: "m2", m3: "m3"], do: {id, [provider: :fake, model: model]}
+    members =
+      for {id, model} <- [m1: "m1", m2: "m2", m3: "m3"], do: {id, [provider: :fake, model: model]}
+
     chair = [id: :chair, provider: :fake, model: "chair"]
 
     for {topology, extra, names} <- @topologies do
@@ -74,7 +91,12 @@ defmodule CouncilEx.CouncilsRunTest do
     members = for id <- [:m1, :m2, :m3], do: {id, [provider: :mock, model: "mock-#{id}"]}
 
     for {topology, extra, names} <- @topologies do
-      council = topology.new([{members_key(topology), members}, chair: [id: :chair, provider: :mock, model: "mc"]] ++ extra)
+      council =
+        topology.new(
+          [{members_key(topology), members}, chair: [id: :chair, provider: :mock, model: "mc"]] ++
+            extra
+        )
+
       assert {:ok, result} = CouncilEx.run(council, "Q?"), inspect(topology)
       check(result, names, topology)
     end
@@ -85,7 +107,10 @@ defmodule CouncilEx.CouncilsRunTest do
     for id <- ["m1", "m2", "m3"], do: Mock.script(id, content: @member_reply)
     Mock.script("chair", content: @chair_reply)
     profile = %{provider: :mock, model: "mock-dyn"}
-    members = for id <- ["m1", "m2", "m3"], do: %{id: id, system_prompt: "You are #{id}.", profile_overrides: profile}
+
+    members =
+      for id <- ["m1", "m2", "m3"],
+          do: %{id: id, system_prompt: "You are #{id}.", profile_overrides: profile}
 
     council =
       LLMCouncil.new_dynamic(

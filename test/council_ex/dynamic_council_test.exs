@@ -724,7 +724,12 @@ defmodule CouncilEx.DynamicCouncilTest do
     # with dynamic councils in api_test.exs). The engine does not run tools
     # yet, so "fake_mini" is re-registered without them.
     setup do
-      :ok = Registry.register_profile("fake_mini", provider: :fake, model: "profile-model", temperature: 0.3)
+      :ok =
+        Registry.register_profile("fake_mini",
+          provider: :fake,
+          model: "profile-model",
+          temperature: 0.3
+        )
     end
 
     test "a council built with the builder runs end to end", %{fake: fake} do
@@ -763,7 +768,10 @@ defmodule CouncilEx.DynamicCouncilTest do
       # The members' calls race each other; the chair's comes last.
       [member_a, member_b, chair_req] = FakeProvider.requests(fake)
       system = fn req -> hd(req.body["messages"])["content"] end
-      {[seo_req], [content_req]} = Enum.split_with([member_a, member_b], &(system.(&1) == "Audit SEO."))
+
+      {[seo_req], [content_req]} =
+        Enum.split_with([member_a, member_b], &(system.(&1) == "Audit SEO."))
+
       assert seo_req.body["model"] == "profile-model"
       assert seo_req.body["temperature"] == 0.9
       assert hd(seo_req.body["messages"]) == %{"role" => "system", "content" => "Audit SEO."}
@@ -826,7 +834,12 @@ defmodule CouncilEx.DynamicCouncilTest do
       assert nested["input_mapper"] == "&CouncilEx.DynamicCouncilTest.Mappers.brief/1"
       assert nested["sub_council"]["id"] == "inner"
       assert by_module["sub_council"] == "Elixir.CouncilEx.TestCouncils.NoChair"
-      assert map["chair"]["profile_overrides"] == %{"max_tokens" => 2000, "fallback" => ["alpha", "beta"]}
+
+      assert map["chair"]["profile_overrides"] == %{
+               "max_tokens" => 2000,
+               "fallback" => ["alpha", "beta"]
+             }
+
       assert alpha["profile_overrides"]["weight"] == 2.5
       assert alpha["profile_overrides"]["confidence"] == "self_report"
 

@@ -27,13 +27,26 @@ defmodule CouncilEx.EventsTest do
   # {type, round, member} for each event, for comparing sequences.
   defp shape(events) do
     Enum.map(events, fn
-      {:run_started, _, _, _} -> :run_started
-      {:round_started, _, round, idx} -> {:round_started, round, idx}
-      {:member_started, _, round, id} -> {:member_started, round, id}
-      {:member_completed, _, round, id, %MemberResult{status: s}} -> {:member_completed, round, id, s}
-      {:round_completed, _, round, %RoundResult{}} -> {:round_completed, round}
-      {:run_completed, _, %Result{}} -> :run_completed
-      {:run_failed, _, [_ | _], %Result{}} -> :run_failed
+      {:run_started, _, _, _} ->
+        :run_started
+
+      {:round_started, _, round, idx} ->
+        {:round_started, round, idx}
+
+      {:member_started, _, round, id} ->
+        {:member_started, round, id}
+
+      {:member_completed, _, round, id, %MemberResult{status: s}} ->
+        {:member_completed, round, id, s}
+
+      {:round_completed, _, round, %RoundResult{}} ->
+        {:round_completed, round}
+
+      {:run_completed, _, %Result{}} ->
+        :run_completed
+
+      {:run_failed, _, [_ | _], %Result{}} ->
+        :run_failed
     end)
   end
 
@@ -78,7 +91,8 @@ defmodule CouncilEx.EventsTest do
 
       # Each member's own events stay in order.
       for id <- [:optimist, :skeptic] do
-        assert [{:member_started, _, _, ^id}, {:member_completed, _, _, ^id, _}] = member_events(events, id)
+        assert [{:member_started, _, _, ^id}, {:member_completed, _, _, ^id, _}] =
+                 member_events(events, id)
       end
 
       assert {:run_completed, ^run_id, %Result{status: :ok, final: final}} = List.last(events)
@@ -103,11 +117,20 @@ defmodule CouncilEx.EventsTest do
                  :run_failed
                ])
 
-      assert {:run_failed, ^run_id, errors, %Result{status: :error, final: nil}} = List.last(events)
-      assert %Error{kind: :transient, reason: :rate_limit, member_id: :optimist, provider: :mock, message: "slow down"} =
-               Enum.find(errors, &(&1.member_id == :optimist))
+      assert {:run_failed, ^run_id, errors, %Result{status: :error, final: nil}} =
+               List.last(events)
 
-      assert %Error{kind: :timeout, member_id: :skeptic} = Enum.find(errors, &(&1.member_id == :skeptic))
+      assert %Error{
+               kind: :transient,
+               reason: :rate_limit,
+               member_id: :optimist,
+               provider: :mock,
+               message: "slow down"
+             } = Enum.find(errors, &(&1.member_id == :optimist))
+
+      assert %Error{kind: :timeout, member_id: :skeptic} =
+               Enum.find(errors, &(&1.member_id == :skeptic))
+
       assert %Error{kind: :permanent, reason: :no_member_succeeded} = List.last(errors)
     end
 
@@ -130,7 +153,9 @@ defmodule CouncilEx.EventsTest do
                :run_failed
              ] = shape(events)
 
-      assert {:run_failed, ^run_id, errors, %Result{status: :cancelled} = result} = List.last(events)
+      assert {:run_failed, ^run_id, errors, %Result{status: :cancelled} = result} =
+               List.last(events)
+
       assert Enum.any?(errors, &match?(%Error{kind: :cancelled, member_id: nil}, &1))
       assert [%RoundResult{name: :independent_analysis, member_results: members}] = result.rounds
       assert members[:optimist].status == :ok
@@ -145,13 +170,23 @@ defmodule CouncilEx.EventsTest do
       {_pid, run_id} = start_subscribed(TestCouncils.MockedStream, "Speak")
       events = events(run_id)
 
-      tokens = for {:member_token, _, :independent_analysis, id, %StreamChunk{} = c} <- events, do: {id, c}
+      tokens =
+        for {:member_token, _, :independent_analysis, id, %StreamChunk{} = c} <- events,
+            do: {id, c}
+
       assert Enum.map(tokens, fn {:talker, c} -> c.content end) == ["Lo", "rem ", "ip", "sum"]
       assert Enum.map(tokens, fn {_, c} -> c.index end) == [0, 1, 2, 3]
       assert {_, %StreamChunk{finish_reason: :stop}} = List.last(tokens)
 
       # Every token comes between the member's started and completed events.
-      assert Enum.map(member_events(events, :talker), &elem(&1, 0)) == [:member_started, :member_token, :member_token, :member_token, :member_token, :member_completed]
+      assert Enum.map(member_events(events, :talker), &elem(&1, 0)) == [
+               :member_started,
+               :member_token,
+               :member_token,
+               :member_token,
+               :member_token,
+               :member_completed
+             ]
 
       {:run_completed, _, result} = List.last(events)
       [round] = result.rounds
@@ -178,7 +213,10 @@ defmodule CouncilEx.EventsTest do
       {_pid, run_id} = start_subscribed(TestCouncils.Mocked, "q")
 
       round = assert_round_completed(:independent_analysis, run_id, 2_000)
-      assert round.member_results[:skeptic].response.content == "skeptic via CouncilEx.TestCouncils.Skeptic"
+
+      assert round.member_results[:skeptic].response.content ==
+               "skeptic via CouncilEx.TestCouncils.Skeptic"
+
       assert round.member_results[:optimist].response.content == "optimist via nil"
       assert_round_completed(:synthesis, run_id, 2_000)
     end
@@ -200,7 +238,10 @@ defmodule CouncilEx.EventsTest do
       {:ok, result} = CouncilEx.run(TestCouncils.Mocked, "q")
 
       assert result.status == :partial
-      assert [%Error{reason: :not_scripted, member_id: :skeptic, message: message}] = result.errors
+
+      assert [%Error{reason: :not_scripted, member_id: :skeptic, message: message}] =
+               result.errors
+
       assert message =~ "no Mock script for member :skeptic"
     end
 
@@ -209,7 +250,13 @@ defmodule CouncilEx.EventsTest do
 
       Mock.script(:optimist, fn request ->
         send(parent, {:request, request})
-        {:ok, %CouncilEx.Response{content: "ok", model: "custom", usage: %{input_tokens: 1, output_tokens: 2}}}
+
+        {:ok,
+         %CouncilEx.Response{
+           content: "ok",
+           model: "custom",
+           usage: %{input_tokens: 1, output_tokens: 2}
+         }}
       end)
 
       Mock.script(:skeptic, fn _ -> {:error, :boom} end)
@@ -227,7 +274,9 @@ defmodule CouncilEx.EventsTest do
       assert r0.member_results[:optimist].response.model == "custom"
       assert r0.member_results[:optimist].response.usage == %{input_tokens: 1, output_tokens: 2}
       assert %Error{kind: :permanent, reason: :boom} = r0.member_results[:skeptic].error
-      assert %Error{reason: :dispatcher_crashed, message: "chair exploded"} = r1.member_results[:chair].error
+
+      assert %Error{reason: :dispatcher_crashed, message: "chair exploded"} =
+               r1.member_results[:chair].error
     end
 
     test "scripts are per test process: another process's scripts are not seen" do

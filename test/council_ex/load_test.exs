@@ -81,7 +81,7 @@ defmodule CouncilEx.LoadTest do
   end
 
   # Long schedules reported at a NIF boundary: a long NIF call shows up under
-  # CouncilEx.Native or under the function that called it (CouncilEx.Engine
+  # CouncilEx.Native or under the function that called it (CouncilEx.Plan
   # for run_start, CouncilEx.JSON for the fake server's JSON).
   defp nif_long_schedules(acc \\ []) do
     receive do
@@ -94,6 +94,6 @@ defmodule CouncilEx.LoadTest do
     end
   end
 
-  defp nif_frame?({mod, _, _}), do: mod in [CouncilEx.Native, CouncilEx.Engine, CouncilEx.JSON]
+  defp nif_frame?({mod, _, _}), do: mod in [CouncilEx.Native, CouncilEx.Plan, CouncilEx.JSON]
   defp nif_frame?(_), do: false
 end

@@ -12,7 +12,9 @@ defmodule CouncilEx.PathDepTest do
 
   test "a path dependency compiles and runs a supervised council" do
     # Outside the repository, as a user's project would be.
-    tmp = Path.join(System.tmp_dir!(), "council_ex_user_app_#{System.unique_integer([:positive])}")
+    tmp =
+      Path.join(System.tmp_dir!(), "council_ex_user_app_#{System.unique_integer([:positive])}")
+
     File.cp_r!(@fixture, tmp)
     on_exit(fn -> File.rm_rf(tmp) end)
 

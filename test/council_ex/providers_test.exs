@@ -17,23 +17,23 @@ defmodule CouncilEx.ProvidersTest do
   defmodule Five do
     @moduledoc false
     use CouncilEx
-    member :gpt, provider: :p_openai, model: "gpt-x", max_tokens: 100
-    member :router, provider: :p_openrouter, model: "vendor/model-r", temperature: 0.5
-    member :claude, provider: :p_anthropic, model: "claude-x", system_prompt: "Be terse."
-    member :gemini, provider: :p_gemini, model: "gemini-x"
-    member :llama, provider: :p_ollama, model: "llama-x"
-    round :independent_analysis
-    chair :chair, provider: :p_anthropic, model: "claude-chair"
+    member(:gpt, provider: :p_openai, model: "gpt-x", max_tokens: 100)
+    member(:router, provider: :p_openrouter, model: "vendor/model-r", temperature: 0.5)
+    member(:claude, provider: :p_anthropic, model: "claude-x", system_prompt: "Be terse.")
+    member(:gemini, provider: :p_gemini, model: "gemini-x")
+    member(:llama, provider: :p_ollama, model: "llama-x")
+    round(:independent_analysis)
+    chair(:chair, provider: :p_anthropic, model: "claude-chair")
   end
 
   defmodule FiveStreaming do
     @moduledoc false
     use CouncilEx
-    member :gpt, provider: :p_openai, model: "gpt-x", stream: true
-    member :router, provider: :p_openrouter, model: "vendor/model-r", stream: true
-    member :claude, provider: :p_anthropic, model: "claude-x", stream: true
-    member :gemini, provider: :p_gemini, model: "gemini-x", stream: true
-    member :llama, provider: :p_ollama, model: "llama-x", stream: true
+    member(:gpt, provider: :p_openai, model: "gpt-x", stream: true)
+    member(:router, provider: :p_openrouter, model: "vendor/model-r", stream: true)
+    member(:claude, provider: :p_anthropic, model: "claude-x", stream: true)
+    member(:gemini, provider: :p_gemini, model: "gemini-x", stream: true)
+    member(:llama, provider: :p_ollama, model: "llama-x", stream: true)
   end
 
   setup %{fake: fake} do
@@ -42,23 +42,43 @@ defmodule CouncilEx.ProvidersTest do
     configured =
       for {dialect, adapter} <- @adapters do
         {:"p_#{dialect}",
-         [adapter: adapter, api_key: "key-#{dialect}", base_url: FakeProvider.base_url(fake, dialect), title: "CouncilEx"]}
+         [
+           adapter: adapter,
+           api_key: "key-#{dialect}",
+           base_url: FakeProvider.base_url(fake, dialect),
+           title: "CouncilEx"
+         ]}
       end
 
     Application.put_env(:council_ex, :providers, providers ++ configured)
     :ok
   end
 
-  defp by_model(fake, model), do: Enum.filter(FakeProvider.requests(fake), &(&1.body["model"] == model or String.contains?(&1.path, model)))
+  defp by_model(fake, model),
+    do:
+      Enum.filter(
+        FakeProvider.requests(fake),
+        &(&1.body["model"] == model or String.contains?(&1.path, model))
+      )
 
   test "a council with members on all five providers completes", %{fake: fake} do
     assert {:ok, result} = CouncilEx.run(Five, "Which way?")
     assert result.status == :ok, inspect(result.errors)
     [members, _chair] = result.rounds
 
-    for {id, model} <- [gpt: "gpt-x", router: "vendor/model-r", claude: "claude-x", gemini: "gemini-x", llama: "llama-x"] do
+    for {id, model} <- [
+          gpt: "gpt-x",
+          router: "vendor/model-r",
+          claude: "claude-x",
+          gemini: "gemini-x",
+          llama: "llama-x"
+        ] do
       mr = members.member_results[id]
-      assert mr.response.content == CouncilEx.FakeProvider.Reply.default_content(model, "Which way?"), "#{id}"
+
+      assert mr.response.content ==
+               CouncilEx.FakeProvider.Reply.default_content(model, "Which way?"),
+             "#{id}"
+
       assert mr.response.usage.input_tokens > 0
     end
 
@@ -73,7 +93,10 @@ defmodule CouncilEx.ProvidersTest do
     [router] = by_model(fake, "vendor/model-r")
     assert {"x-title", "CouncilEx"} in router.headers
     assert router.body["temperature"] == 0.5
-    assert is_float(members.member_results[:router].response.usage.cost), "OpenRouter's usage.cost"
+
+    assert is_float(members.member_results[:router].response.usage.cost),
+           "OpenRouter's usage.cost"
+
     refute Map.has_key?(members.member_results[:gpt].response.usage, :cost)
     assert members.member_results[:gemini].response.stop == :stop
     [claude] = by_model(fake, "claude-x")
@@ -99,12 +122,18 @@ defmodule CouncilEx.ProvidersTest do
 
     for id <- [:gpt, :router, :claude, :gemini, :llama] do
       chunks = for {:member_token, _, _, ^id, %StreamChunk{} = c} <- events, do: c
-      assert Enum.map(chunks, & &1.content) == ["One ", "two ", "three."], "#{id}: #{inspect(chunks)}"
+
+      assert Enum.map(chunks, & &1.content) == ["One ", "two ", "three."],
+             "#{id}: #{inspect(chunks)}"
+
       assert Enum.map(chunks, & &1.index) == [0, 1, 2]
       assert hd(result.rounds).member_results[id].response.content == "One two three."
     end
 
-    assert Enum.all?(FakeProvider.requests(fake), &(&1.body["stream"] == true or &1.query =~ "alt=sse"))
+    assert Enum.all?(
+             FakeProvider.requests(fake),
+             &(&1.body["stream"] == true or &1.query =~ "alt=sse")
+           )
   end
 
   test "streams cut at any byte still assemble the same answers", %{fake: fake} do
@@ -133,9 +162,16 @@ defmodule CouncilEx.ProvidersTest do
     assert message =~ "Overloaded"
   end
 
-  test "errors are parsed per dialect: Anthropic 529 is transient, Gemini 429 carries its retry delay", %{fake: fake} do
+  test "errors are parsed per dialect: Anthropic 529 is transient, Gemini 429 carries its retry delay",
+       %{fake: fake} do
     FakeProvider.script(fake, "claude-x", status: 529, message: "Overloaded")
-    FakeProvider.script(fake, "gemini-x", status: 429, retry_delay_ms: 2500, message: "Quota exceeded")
+
+    FakeProvider.script(fake, "gemini-x",
+      status: 429,
+      retry_delay_ms: 2500,
+      message: "Quota exceeded"
+    )
+
     {:ok, result} = CouncilEx.run(Five, "q")
     [members, _] = result.rounds
 

@@ -18,7 +18,10 @@ defmodule CouncilEx.RecorderTest do
 
   test "starts before the run, sees every event in order, finalizes once with {:ok, result}" do
     script_council(TestCouncils.Mocked, "x")
-    {:ok, pid} = CouncilEx.start(TestCouncils.Mocked, "q", recorder: {TestRecorder, self()}, subscribe: true)
+
+    {:ok, pid} =
+      CouncilEx.start(TestCouncils.Mocked, "q", recorder: {TestRecorder, self()}, subscribe: true)
+
     run_id = CouncilEx.RunServer.run_id(pid)
     assert_receive {:recorder, ^run_id, {:init, recorder}}
     ref = Process.monitor(recorder)
@@ -46,11 +49,23 @@ defmodule CouncilEx.RecorderTest do
   test "a failed run finalizes with {:error, result}, a cancelled one with :cancelled" do
     Mock.script(:optimist, error: :timeout)
     Mock.script(:skeptic, error: :timeout)
-    {:ok, _} = CouncilEx.start(TestCouncils.Mocked, "q", run_id: "rec-fail", recorder: {TestRecorder, self()})
+
+    {:ok, _} =
+      CouncilEx.start(TestCouncils.Mocked, "q",
+        run_id: "rec-fail",
+        recorder: {TestRecorder, self()}
+      )
+
     assert {:finalize, {:error, %Result{status: :error}}} = List.last(recorded("rec-fail"))
 
     Mock.script(:optimist, content: "x", delay_ms: 5_000)
-    {:ok, _} = CouncilEx.start(TestCouncils.Mocked, "q", run_id: "rec-cancel", recorder: {TestRecorder, self()})
+
+    {:ok, _} =
+      CouncilEx.start(TestCouncils.Mocked, "q",
+        run_id: "rec-cancel",
+        recorder: {TestRecorder, self()}
+      )
+
     assert_receive {:recorder, "rec-cancel", {:event, {:member_started, _, _, _}}}
     :ok = CouncilEx.cancel("rec-cancel")
     assert {:finalize, :cancelled} = List.last(recorded("rec-cancel"))
@@ -59,7 +74,13 @@ defmodule CouncilEx.RecorderTest do
   test "a killed run finalizes with {:error, {:runserver_crashed, reason}}" do
     Mock.script(:optimist, content: "x", delay_ms: 5_000)
     Mock.script(:skeptic, content: "x", delay_ms: 5_000)
-    {:ok, pid} = CouncilEx.start(TestCouncils.Mocked, "q", run_id: "rec-kill", recorder: {TestRecorder, self()})
+
+    {:ok, pid} =
+      CouncilEx.start(TestCouncils.Mocked, "q",
+        run_id: "rec-kill",
+        recorder: {TestRecorder, self()}
+      )
+
     assert_receive {:recorder, "rec-kill", {:event, {:member_started, _, _, _}}}
     Process.exit(pid, :kill)
     assert {:finalize, {:error, {:runserver_crashed, :killed}}} = List.last(recorded("rec-kill"))
@@ -109,6 +130,8 @@ defmodule CouncilEx.RecorderTest do
       CouncilEx.start(TestCouncils.Mocked, "q", recorder: {String, []})
     end
 
-    assert_raise ArgumentError, ~r/:recorder/, fn -> CouncilEx.start(TestCouncils.Mocked, "q", recorder: TestRecorder) end
+    assert_raise ArgumentError, ~r/:recorder/, fn ->
+      CouncilEx.start(TestCouncils.Mocked, "q", recorder: TestRecorder)
+    end
   end
 end

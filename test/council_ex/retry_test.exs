@@ -4,7 +4,9 @@ defmodule CouncilEx.RetryTest do
   alias CouncilEx.Error
   alias CouncilEx.Providers.Mock
 
-  test "a 429 with retry-after is retried after the hinted delay, in the engine, and succeeds", %{fake: fake} do
+  test "a 429 with retry-after is retried after the hinted delay, in the engine, and succeeds", %{
+    fake: fake
+  } do
     FakeProvider.script(fake, "solo-model", [
       [status: 429, headers: [{"retry-after-ms", "300"}], message: "Rate limit reached"],
       [content: "Second time lucky."]
@@ -22,24 +24,42 @@ defmodule CouncilEx.RetryTest do
     assert round.member_results[:duo].attempts == 1
     # The hint (300 ms) wins over the 5 s base.
     assert elapsed >= 300 and elapsed < 3_000, "took #{elapsed} ms"
-    assert length(Enum.filter(FakeProvider.requests(fake), &(&1.body["model"] == "solo-model"))) == 2
+
+    assert length(Enum.filter(FakeProvider.requests(fake), &(&1.body["model"] == "solo-model"))) ==
+             2
   end
 
   test "a 401 is not retried; its error names the provider, status and message", %{fake: fake} do
     FakeProvider.script(fake, "solo-model", [
-      [status: 401, message: "Incorrect API key provided", type: "invalid_request_error", code: "invalid_api_key"]
+      [
+        status: 401,
+        message: "Incorrect API key provided",
+        type: "invalid_request_error",
+        code: "invalid_api_key"
+      ]
     ])
 
     {:ok, result} = CouncilEx.run(TestCouncils.NoChair, "q", retry: {3, 10})
     solo = hd(result.rounds).member_results[:solo]
 
-    assert %Error{kind: :permanent, provider: :fake, status: 401, message: "Incorrect API key provided"} = solo.error
+    assert %Error{
+             kind: :permanent,
+             provider: :fake,
+             status: 401,
+             message: "Incorrect API key provided"
+           } = solo.error
+
     assert solo.attempts == 1
-    assert length(Enum.filter(FakeProvider.requests(fake), &(&1.body["model"] == "solo-model"))) == 1
+
+    assert length(Enum.filter(FakeProvider.requests(fake), &(&1.body["model"] == "solo-model"))) ==
+             1
+
     refute inspect(solo.error) =~ "sk-test-secret"
   end
 
-  test "exhausted attempts fail with the last error; a member's :retry wins over the run's", %{fake: fake} do
+  test "exhausted attempts fail with the last error; a member's :retry wins over the run's", %{
+    fake: fake
+  } do
     FakeProvider.script(fake, "solo-model", [[status: 503]])
     FakeProvider.script(fake, "duo-model", [[status: 503]])
 

@@ -12,127 +12,139 @@ defmodule CouncilEx.RoundsTest do
   defmodule Peer do
     @moduledoc false
     use CouncilEx
-    member :a, provider: :mock, model: "m-a"
-    member :b, provider: :mock, model: "m-b"
-    member :c, provider: :mock, model: "m-c"
-    round :independent_analysis
-    round :peer_review
-    chair :chair, provider: :mock, model: "m-chair"
+    member(:a, provider: :mock, model: "m-a")
+    member(:b, provider: :mock, model: "m-b")
+    member(:c, provider: :mock, model: "m-c")
+    round(:independent_analysis)
+    round(:peer_review)
+    chair(:chair, provider: :mock, model: "m-chair")
   end
 
   defmodule Critique do
     @moduledoc false
     use CouncilEx
-    member :a, provider: :mock, model: "m-a"
-    member :b, provider: :mock, model: "m-b"
-    member :c, provider: :mock, model: "m-c"
-    round :independent_analysis
-    round :critique
+    member(:a, provider: :mock, model: "m-a")
+    member(:b, provider: :mock, model: "m-b")
+    member(:c, provider: :mock, model: "m-c")
+    round(:independent_analysis)
+    round(:critique)
   end
 
   defmodule Anon do
     @moduledoc false
     use CouncilEx
-    member :a, provider: :mock, model: "m-a"
-    member :b, provider: :mock, model: "m-b"
-    member :c, provider: :mock, model: "m-c"
-    round :independent_analysis
-    round :anonymized_peer_review
-    chair :chair, provider: :mock, model: "m-chair"
+    member(:a, provider: :mock, model: "m-a")
+    member(:b, provider: :mock, model: "m-b")
+    member(:c, provider: :mock, model: "m-c")
+    round(:independent_analysis)
+    round(:anonymized_peer_review)
+    chair(:chair, provider: :mock, model: "m-chair")
   end
 
   defmodule Ranked do
     @moduledoc false
     use CouncilEx
-    member :a, provider: :mock, model: "m-a"
-    member :b, provider: :mock, model: "m-b"
-    member :c, provider: :mock, model: "m-c"
-    round :independent_analysis
-    round :ranking
+    member(:a, provider: :mock, model: "m-a")
+    member(:b, provider: :mock, model: "m-b")
+    member(:c, provider: :mock, model: "m-c")
+    round(:independent_analysis)
+    round(:ranking)
   end
 
   defmodule Voted do
     @moduledoc false
     use CouncilEx
-    member :a, provider: :mock, model: "m-a"
-    member :b, provider: :mock, model: "m-b"
-    member :c, provider: :mock, model: "m-c"
-    round :vote, options: ["ship", "wait"]
+    member(:a, provider: :mock, model: "m-a")
+    member(:b, provider: :mock, model: "m-b")
+    member(:c, provider: :mock, model: "m-c")
+    round(:vote, options: ["ship", "wait"])
   end
 
   defmodule Bracket do
     @moduledoc false
     use CouncilEx
-    member :a, provider: :mock, model: "m-a"
-    member :b, provider: :mock, model: "m-b"
-    member :c, provider: :mock, model: "m-c"
-    member :d, provider: :mock, model: "m-d"
-    member :e, provider: :mock, model: "m-e"
-    round :independent_analysis
-    round :iterate, wrap: :pairwise_elimination, max_iterations: 8
-    chair :chair, provider: :mock, model: "m-chair"
+    member(:a, provider: :mock, model: "m-a")
+    member(:b, provider: :mock, model: "m-b")
+    member(:c, provider: :mock, model: "m-c")
+    member(:d, provider: :mock, model: "m-d")
+    member(:e, provider: :mock, model: "m-e")
+    round(:independent_analysis)
+    round(:iterate, wrap: :pairwise_elimination, max_iterations: 8)
+    chair(:chair, provider: :mock, model: "m-chair")
   end
 
   defmodule Routed do
     @moduledoc false
     use CouncilEx
-    member :a, provider: :mock, model: "m-a"
-    member :b, provider: :mock, model: "m-b"
-    member :c, provider: :mock, model: "m-c"
-    router &CouncilEx.RoundsTest.only_a_and_b/2
-    round :independent_analysis
+    member(:a, provider: :mock, model: "m-a")
+    member(:b, provider: :mock, model: "m-b")
+    member(:c, provider: :mock, model: "m-c")
+    router(&CouncilEx.RoundsTest.only_a_and_b/2)
+    round(:independent_analysis)
   end
 
   defmodule Quorum do
     @moduledoc false
     use CouncilEx
-    member :a, provider: :mock, model: "m-a"
-    member :b, provider: :mock, model: "m-b"
-    member :c, provider: :mock, model: "m-c"
-    round :independent_analysis, quorum: 3
+    member(:a, provider: :mock, model: "m-a")
+    member(:b, provider: :mock, model: "m-b")
+    member(:c, provider: :mock, model: "m-c")
+    round(:independent_analysis, quorum: 3)
   end
 
   defmodule Fallback do
     @moduledoc false
     use CouncilEx
-    member :a, provider: :mock, model: "m-a"
-    member :b, provider: :mock, model: "m-b"
-    round :independent_analysis
-    chair :chair, provider: :mock, model: "m-chair", system_prompt: "Chair rules.", fallback: [:b, :a]
+    member(:a, provider: :mock, model: "m-a")
+    member(:b, provider: :mock, model: "m-b")
+    round(:independent_analysis)
+
+    chair(:chair,
+      provider: :mock,
+      model: "m-chair",
+      system_prompt: "Chair rules.",
+      fallback: [:b, :a]
+    )
   end
 
   defmodule Until do
     @moduledoc false
     use CouncilEx
-    member :a, provider: :mock, model: "m-a"
-    member :b, provider: :mock, model: "m-b"
-    round :independent_analysis
-    round :iterate, wrap: :critique, max_iterations: 5, until: &CouncilEx.RoundsTest.second_time/2
+    member(:a, provider: :mock, model: "m-a")
+    member(:b, provider: :mock, model: "m-b")
+    round(:independent_analysis)
+
+    round(:iterate, wrap: :critique, max_iterations: 5, until: &CouncilEx.RoundsTest.second_time/2)
   end
 
   defmodule Confident do
     @moduledoc false
     use CouncilEx
-    member :a, provider: :mock, model: "m-a", confidence: :self_report, weight: 3
-    member :b, provider: :mock, model: "m-b", confidence: :self_report
-    round :independent_analysis
-    round CouncilEx.Rounds.WeightedSynthesis, expose_confidence: true
-    chair :chair, provider: :mock, model: "m-chair"
+    member(:a, provider: :mock, model: "m-a", confidence: :self_report, weight: 3)
+    member(:b, provider: :mock, model: "m-b", confidence: :self_report)
+    round(:independent_analysis)
+    round(CouncilEx.Rounds.WeightedSynthesis, expose_confidence: true)
+    chair(:chair, provider: :mock, model: "m-chair")
   end
 
   defmodule Inner do
     @moduledoc false
     use CouncilEx
-    member :x, provider: :mock, model: "m-x"
-    chair :inner_chair, provider: :mock, model: "m-inner"
+    member(:x, provider: :mock, model: "m-x")
+    chair(:inner_chair, provider: :mock, model: "m-inner")
   end
 
   defmodule Outer do
     @moduledoc false
     use CouncilEx
-    member :a, provider: :mock, model: "m-a"
-    member :legal, council: CouncilEx.RoundsTest.Inner, input_mapper: &CouncilEx.RoundsTest.legal_input/1
-    round :independent_analysis
+    member(:a, provider: :mock, model: "m-a")
+
+    member(:legal,
+      council: CouncilEx.RoundsTest.Inner,
+      input_mapper: &CouncilEx.RoundsTest.legal_input/1
+    )
+
+    round(:independent_analysis)
   end
 
   defmodule Headline do
@@ -142,15 +154,17 @@ defmodule CouncilEx.RoundsTest do
     def build_input(member_id, ctx, _opts), do: "Headline by #{member_id} for: #{ctx.input}"
     def parse_output(%{content: "BAD" <> _}, _id, _opts), do: {:error, :shouting}
     def parse_output(response, _id, _opts), do: {:ok, %{headline: response.content}}
-    def aggregate(outputs, _opts), do: {:ok, %{winner: nil, scores: %{}, raw: %{n: map_size(outputs)}}}
+
+    def aggregate(outputs, _opts),
+      do: {:ok, %{winner: nil, scores: %{}, raw: %{n: map_size(outputs)}}}
   end
 
   defmodule Custom do
     @moduledoc false
     use CouncilEx
-    member :a, provider: :mock, model: "m-a"
-    member :b, provider: :mock, model: "m-b"
-    round CouncilEx.RoundsTest.Headline
+    member(:a, provider: :mock, model: "m-a")
+    member(:b, provider: :mock, model: "m-b")
+    round(CouncilEx.RoundsTest.Headline)
   end
 
   def only_a_and_b(_input, _ctx), do: [:a, :b]
@@ -254,6 +268,7 @@ defmodule CouncilEx.RoundsTest do
       assert user =~ "FINAL RANKING:"
       # Every other answer exactly once, under a label.
       assert length(Regex.scan(~r/Response [A-Z]:\n/, user)) == 2
+
       assert %MemberResult{status: :ok, response: %{parsed: %{"ordering" => ordering}}} =
                Keyword.fetch!(review.member_results, id)
 
@@ -266,7 +281,9 @@ defmodule CouncilEx.RoundsTest do
     assert scores[:a] == 1.0 and scores[:c] == 0.0
     assert %{} = labels = review.metadata.label_to_id
     assert Map.keys(labels) |> Enum.sort() == @members
-    for {judge, map} <- labels, do: assert(Enum.sort(Map.values(map)) == Enum.sort(@members -- [judge]))
+
+    for {judge, map} <- labels,
+        do: assert(Enum.sort(Map.values(map)) == Enum.sort(@members -- [judge]))
 
     {chair_user, _} = seen(:chair, :synthesis)
     assert chair_user =~ "Its labels: Response A = "
@@ -284,8 +301,12 @@ defmodule CouncilEx.RoundsTest do
 
     assert {:ok, result} = CouncilEx.run(Anon, "Q?")
     review = round(result, 1)
-    assert %MemberResult{status: :invalid_output, error: %Error{reason: :invalid_output} = e, response: r} =
-             Keyword.fetch!(review.member_results, :a)
+
+    assert %MemberResult{
+             status: :invalid_output,
+             error: %Error{reason: :invalid_output} = e,
+             response: r
+           } = Keyword.fetch!(review.member_results, :a)
 
     assert r.content =~ "I liked"
     assert e.message =~ "ballot"
@@ -294,7 +315,9 @@ defmodule CouncilEx.RoundsTest do
 
   test "ranking: members rank the answers by id; Borda decides" do
     script(@members, fn
-      id, :independent_analysis, _ -> {:ok, "answer of #{id}"}
+      id, :independent_analysis, _ ->
+        {:ok, "answer of #{id}"}
+
       _id, :ranking, user ->
         assert user =~ "### a\nanswer of a"
         {:ok, ~s({"ordering": ["c", "a", "b"], "rationale": "c is clearest"})}
@@ -303,12 +326,17 @@ defmodule CouncilEx.RoundsTest do
     assert {:ok, result} = CouncilEx.run(Ranked, "Q?")
     ranking = round(result, 1)
     assert ranking.aggregated.winner == :c
-    assert Keyword.fetch!(ranking.member_results, :a).response.parsed == %{"ordering" => [:c, :a, :b]}
+
+    assert Keyword.fetch!(ranking.member_results, :a).response.parsed == %{
+             "ordering" => [:c, :a, :b]
+           }
   end
 
   test "vote on options: plurality with each voter's confidence" do
     script(@members, fn
-      :c, :vote, _ -> {:ok, ~s({"choice": "wait", "rationale": "risk", "confidence": 0.9})}
+      :c, :vote, _ ->
+        {:ok, ~s({"choice": "wait", "rationale": "risk", "confidence": 0.9})}
+
       _id, :vote, user ->
         assert user =~ ~s("ship", "wait")
         {:ok, ~s(Thinking... {"choice": "Ship", "rationale": "ready", "confidence": 0.6})}
@@ -317,17 +345,26 @@ defmodule CouncilEx.RoundsTest do
     assert {:ok, result} = CouncilEx.run(Voted, "Ship?")
     vote = round(result, 0)
     assert %{winner: "ship", scores: %{"ship" => 2.0, "wait" => 1.0}} = vote.aggregated
-    assert Keyword.fetch!(vote.member_results, :c).response.parsed == %{"choice" => "wait", "confidence" => 0.9}
+
+    assert Keyword.fetch!(vote.member_results, :c).response.parsed == %{
+             "choice" => "wait",
+             "confidence" => 0.9
+           }
   end
 
   test "pairwise elimination: the chair judges pairs until one member remains" do
     strength = %{a: 1, b: 5, c: 3, d: 4, e: 2}
 
     script([:a, :b, :c, :d, :e, :chair], fn
-      id, :independent_analysis, _ -> {:ok, "strength #{strength[id]}"}
+      id, :independent_analysis, _ ->
+        {:ok, "strength #{strength[id]}"}
+
       :chair, :pairwise_elimination, user ->
         refute user =~ ~r/### [a-e]\n/
-        [a, b] = Regex.scan(~r/strength (\d)/, user) |> Enum.map(fn [_, n] -> String.to_integer(n) end)
+
+        [a, b] =
+          Regex.scan(~r/strength (\d)/, user) |> Enum.map(fn [_, n] -> String.to_integer(n) end)
+
         {:ok, ~s({"choice": "#{if a >= b, do: "A", else: "B"}"})}
 
       :chair, :synthesis, _ ->
@@ -360,22 +397,36 @@ defmodule CouncilEx.RoundsTest do
     Mock.script(:c, error: [kind: :permanent, reason: :boom, message: "c broke"])
 
     assert {:error, %Result{status: :error} = result} = CouncilEx.run(Quorum, "Q?")
-    assert [%Error{member_id: :c, message: "c broke"}, %Error{reason: :quorum_not_met}] = result.errors
+
+    assert [%Error{member_id: :c, message: "c broke"}, %Error{reason: :quorum_not_met}] =
+             result.errors
   end
 
   test "chair fallback: a failed chair hands the synthesis to the next seat, with the chair's prompt" do
     script([:a, :b], fn
-      id, :independent_analysis, _ -> {:ok, "answer of #{id}"}
-      :b, :synthesis, _ -> {:error, %Error{kind: :permanent, reason: :model_gone, message: "404 no endpoints"}}
-      :a, :synthesis, _ -> {:ok, "a's synthesis"}
+      id, :independent_analysis, _ ->
+        {:ok, "answer of #{id}"}
+
+      :b, :synthesis, _ ->
+        {:error, %Error{kind: :permanent, reason: :model_gone, message: "404 no endpoints"}}
+
+      :a, :synthesis, _ ->
+        {:ok, "a's synthesis"}
     end)
 
     Mock.script(:chair, error: [kind: :permanent, reason: :model_gone, message: "404 chair model"])
+
     assert {:ok, result} = CouncilEx.run(Fallback, "Q?")
     assert result.final.content == "a's synthesis"
     assert result.status == :partial
     synthesis = List.last(result.rounds)
-    assert Enum.map(synthesis.member_results, fn {id, r} -> {id, r.status} end) == [chair: :error, b: :error, a: :ok]
+
+    assert Enum.map(synthesis.member_results, fn {id, r} -> {id, r.status} end) == [
+             chair: :error,
+             b: :error,
+             a: :ok
+           ]
+
     assert Enum.map(result.errors, & &1.message) == ["404 chair model", "404 no endpoints"]
     {_user, system} = seen(:a, :synthesis)
     assert system == "Chair rules."
@@ -384,6 +435,7 @@ defmodule CouncilEx.RoundsTest do
   test "iterate with until: stops when the function says so" do
     script([:a, :b], fn id, round, _ -> {:ok, "#{round} by #{id} #{System.unique_integer()}"} end)
     assert {:ok, result} = CouncilEx.run(Until, "Q?")
+
     assert Enum.map(result.rounds, &{&1.name, &1.metadata.iteration}) ==
              [independent_analysis: 0, critique: 0, critique: 1]
   end
@@ -397,8 +449,13 @@ defmodule CouncilEx.RoundsTest do
 
     assert {:ok, result} = CouncilEx.run(Confident, "Go?")
     first = round(result, 0)
-    assert %MemberResult{confidence: 0.8, response: %{content: "Go."}} = Keyword.fetch!(first.member_results, :a)
-    assert %MemberResult{confidence: 0.4, response: %{content: "Wait."}} = Keyword.fetch!(first.member_results, :b)
+
+    assert %MemberResult{confidence: 0.8, response: %{content: "Go."}} =
+             Keyword.fetch!(first.member_results, :a)
+
+    assert %MemberResult{confidence: 0.4, response: %{content: "Wait."}} =
+             Keyword.fetch!(first.member_results, :b)
+
     {_, system} = seen(:a, :independent_analysis)
     assert system =~ "confidence"
     {chair_user, _} = seen(:chair, :weighted_synthesis)
@@ -425,7 +482,10 @@ defmodule CouncilEx.RoundsTest do
     assert %Result{status: :ok} = legal.metadata.sub_result
     assert {_user, _} = seen(:x, :independent_analysis)
     assert_receive {:run_completed, sub_id, %Result{}} when sub_id == legal.metadata.sub_run_id
-    [x_answer] = for {:x, r} <- legal.metadata.sub_result.rounds |> hd() |> Map.get(:member_results), do: r
+
+    [x_answer] =
+      for {:x, r} <- legal.metadata.sub_result.rounds |> hd() |> Map.get(:member_results), do: r
+
     assert x_answer.response.content == "inner x saw LEGAL: Q?"
   end
 
@@ -438,8 +498,11 @@ defmodule CouncilEx.RoundsTest do
     assert {:ok, result} = CouncilEx.run(Custom, "rates fall")
     r = round(result, 0)
     assert r.name == :headline
-    assert %MemberResult{status: :ok, response: %{parsed: %{headline: "Big news: Headline by a for: rates fall"}}} =
-             Keyword.fetch!(r.member_results, :a)
+
+    assert %MemberResult{
+             status: :ok,
+             response: %{parsed: %{headline: "Big news: Headline by a for: rates fall"}}
+           } = Keyword.fetch!(r.member_results, :a)
 
     assert %MemberResult{status: :invalid_output} = Keyword.fetch!(r.member_results, :b)
     assert r.aggregated == %{winner: nil, scores: %{}, raw: %{n: 1}}

@@ -132,7 +132,10 @@ defmodule CouncilEx.RunServerTest do
   test "child_spec/1 starts a temporary worker under any supervisor" do
     # Started by a supervisor, the runner can't know this test is its caller.
     opts = server_opts(callers: [self()])
-    assert %{id: RunServer, start: {RunServer, :start_link, [^opts]}, restart: :temporary} = RunServer.child_spec(opts)
+
+    assert %{id: RunServer, start: {RunServer, :start_link, [^opts]}, restart: :temporary} =
+             RunServer.child_spec(opts)
+
     {:ok, sup} = DynamicSupervisor.start_link(strategy: :one_for_one)
     {:ok, pid} = DynamicSupervisor.start_child(sup, {RunServer, opts})
     assert {:ok, _} = CouncilEx.await(pid, 2_000)
@@ -194,8 +197,12 @@ defmodule CouncilEx.RunServerTest do
       run_id = opts[:run_id]
       assert_receive {:waiting, task}, 2_000
 
-      assert {:ok, %{status: :running, current_round: %{name: :independent_analysis, idx: 0}, rounds_completed: 0} = s} =
-               RunServer.state(run_id)
+      assert {:ok,
+              %{
+                status: :running,
+                current_round: %{name: :independent_analysis, idx: 0},
+                rounds_completed: 0
+              } = s} = RunServer.state(run_id)
 
       assert Map.keys(s) |> Enum.sort() ==
                [:council, :current_round, :rounds_completed, :run_id, :started_at, :status]
@@ -205,13 +212,16 @@ defmodule CouncilEx.RunServerTest do
       send(task, :go)
       assert {:ok, _} = CouncilEx.await(pid, 2_000)
 
-      assert {:ok, %{status: :completed, current_round: nil, rounds_completed: 2, run_id: ^run_id}} =
+      assert {:ok,
+              %{status: :completed, current_round: nil, rounds_completed: 2, run_id: ^run_id}} =
                RunServer.state(run_id)
     end
 
     test ":pending until the engine reports the first round" do
       # init/1 is run here, in the test process, so nothing can move on.
-      {:ok, state, {:continue, :started}} = RunServer.init(Keyword.merge(server_opts(), callers: [self()], user_opts: []))
+      {:ok, state, {:continue, :started}} =
+        RunServer.init(Keyword.merge(server_opts(), callers: [self()], user_opts: []))
+
       assert state.status == :pending
       assert state.current_round == nil
       :ok = CouncilEx.Native.run_cancel(state.run)
@@ -257,7 +267,10 @@ defmodule CouncilEx.RunServerTest do
     receive do
       {:council_ex_run, ^tag, events} ->
         acc = acc ++ events
-        if List.last(events) in [:run_completed, :run_cancelled], do: acc, else: engine_events(tag, acc)
+
+        if List.last(events) in [:run_completed, :run_cancelled],
+          do: acc,
+          else: engine_events(tag, acc)
     after
       1_000 -> flunk("no terminal event; got: #{inspect(acc)}")
     end

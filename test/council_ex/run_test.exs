@@ -11,8 +11,11 @@ defmodule CouncilEx.RunTest do
 
       assert result.status == :ok
       assert result.errors == []
-      assert [%RoundResult{name: :independent_analysis, idx: 0} = r0, %RoundResult{name: :synthesis, idx: 1} = r1] =
-               result.rounds
+
+      assert [
+               %RoundResult{name: :independent_analysis, idx: 0} = r0,
+               %RoundResult{name: :synthesis, idx: 1} = r1
+             ] = result.rounds
 
       assert Enum.map(r0.member_results, &elem(&1, 0)) == [:alpha, :beta, :gamma]
 
@@ -42,7 +45,11 @@ defmodule CouncilEx.RunTest do
       for req <- member_reqs do
         assert {"authorization", "Bearer sk-test-secret-4242"} in req.headers
         assert %{"messages" => messages, "stream" => false} = req.body
-        assert List.last(messages) == %{"role" => "user", "content" => "Should we ship on Friday?\nteam: payments"}
+
+        assert List.last(messages) == %{
+                 "role" => "user",
+                 "content" => "Should we ship on Friday?\nteam: payments"
+               }
       end
 
       alpha = Enum.find(member_reqs, &(&1.body["model"] == "alpha-model"))
@@ -65,12 +72,16 @@ defmodule CouncilEx.RunTest do
     test "a council without a chair ends after its member round" do
       assert {:ok, result} = CouncilEx.run(TestCouncils.NoChair, "plain text input")
       assert result.final == nil
-      assert [%RoundResult{name: :independent_analysis, member_results: [solo: _, duo: _]}] = result.rounds
+
+      assert [%RoundResult{name: :independent_analysis, member_results: [solo: _, duo: _]}] =
+               result.rounds
     end
   end
 
   describe "large payloads" do
-    test "a 1 MB input reaches every member intact and a 2 MB answer comes back whole", %{fake: fake} do
+    test "a 1 MB input reaches every member intact and a 2 MB answer comes back whole", %{
+      fake: fake
+    } do
       input = String.duplicate("Ünïcödé \"quoted\"\n\tline ✓ ", 40_000)
       assert byte_size(input) > 1_000_000
       answer = String.duplicate("long answer 🙂 ", 150_000)
@@ -86,8 +97,14 @@ defmodule CouncilEx.RunTest do
   end
 
   describe "member failures" do
-    test "a member whose call returns 500 is reported as failed and the run completes", %{fake: fake} do
-      FakeProvider.script(fake, "beta-model", status: 500, message: "upstream exploded", type: "server_error")
+    test "a member whose call returns 500 is reported as failed and the run completes", %{
+      fake: fake
+    } do
+      FakeProvider.script(fake, "beta-model",
+        status: 500,
+        message: "upstream exploded",
+        type: "server_error"
+      )
 
       assert {:ok, result} = CouncilEx.run(TestCouncils.Three, @question)
       assert result.status == :partial
@@ -106,7 +123,9 @@ defmodule CouncilEx.RunTest do
       assert result.final.content =~ "chair-model answers:"
 
       chair_req = List.last(FakeProvider.requests(fake))
-      assert List.last(chair_req.body["messages"])["content"] =~ "### Member beta (beta-model)\n(no answer: http_error)"
+
+      assert List.last(chair_req.body["messages"])["content"] =~
+               "### Member beta (beta-model)\n(no answer: http_error)"
     end
 
     test "a malformed 200 body fails only that member", %{fake: fake} do
@@ -135,10 +154,15 @@ defmodule CouncilEx.RunTest do
       assert solo.error.kind == :timeout
     end
 
-    test "when every member fails the run fails with every error and a partial result", %{fake: fake} do
-      for m <- ~w(alpha-model beta-model gamma-model), do: FakeProvider.script(fake, m, status: 401)
+    test "when every member fails the run fails with every error and a partial result", %{
+      fake: fake
+    } do
+      for m <- ~w(alpha-model beta-model gamma-model),
+          do: FakeProvider.script(fake, m, status: 401)
 
-      assert {:error, %Result{status: :error} = result} = CouncilEx.run(TestCouncils.Three, @question)
+      assert {:error, %Result{status: :error} = result} =
+               CouncilEx.run(TestCouncils.Three, @question)
+
       assert [%RoundResult{name: :independent_analysis}] = result.rounds
       assert length(result.errors) == 4
       assert List.last(result.errors).reason == :no_member_succeeded
@@ -156,11 +180,18 @@ defmodule CouncilEx.RunTest do
 
     test "an unreachable provider is a transient connect failure" do
       Application.put_env(:council_ex, :providers,
-        fake: [adapter: CouncilEx.Provider.Adapters.OpenAI, api_key: nil, base_url: "http://127.0.0.1:1/v1"]
+        fake: [
+          adapter: CouncilEx.Provider.Adapters.OpenAI,
+          api_key: nil,
+          base_url: "http://127.0.0.1:1/v1"
+        ]
       )
 
       assert {:error, result} = CouncilEx.run(TestCouncils.NoChair, "hi")
-      assert Enum.all?(hd(result.rounds).member_results, fn {_, mr} -> mr.error.reason == :connect_failed end)
+
+      assert Enum.all?(hd(result.rounds).member_results, fn {_, mr} ->
+               mr.error.reason == :connect_failed
+             end)
     end
   end
 
@@ -178,26 +209,37 @@ defmodule CouncilEx.RunTest do
 
     test "a missing API key names the variable, never a value" do
       Application.put_env(:council_ex, :providers,
-        fake: [adapter: CouncilEx.Provider.Adapters.OpenAI, api_key: {:system, "COUNCIL_EX_UNSET_KEY"}]
+        fake: [
+          adapter: CouncilEx.Provider.Adapters.OpenAI,
+          api_key: {:system, "COUNCIL_EX_UNSET_KEY"}
+        ]
       )
 
-      assert {:error, %Error{reason: :missing_api_key, message: msg}} = CouncilEx.run(TestCouncils.NoChair, "hi")
+      assert {:error, %Error{reason: :missing_api_key, message: msg}} =
+               CouncilEx.run(TestCouncils.NoChair, "hi")
+
       assert msg =~ "COUNCIL_EX_UNSET_KEY is not set"
     end
 
     test "non-UTF-8 input" do
-      assert {:error, %Error{reason: :invalid_input}} = CouncilEx.run(TestCouncils.NoChair, <<0xFF, 0xFE>>)
+      assert {:error, %Error{reason: :invalid_input}} =
+               CouncilEx.run(TestCouncils.NoChair, <<0xFF, 0xFE>>)
     end
 
     test "not a council, and unknown options" do
       assert {:error, %Error{reason: :invalid_council}} = CouncilEx.run(String, "hi")
-      assert_raise ArgumentError, ~r/unknown run option :colour/, fn -> CouncilEx.run(TestCouncils.NoChair, "hi", colour: 1) end
+
+      assert_raise ArgumentError, ~r/unknown run option :colour/, fn ->
+        CouncilEx.run(TestCouncils.NoChair, "hi", colour: 1)
+      end
     end
   end
 
   describe "events" do
     test "arrive in order on the run topic, from :run_started to :run_completed" do
-      {:ok, pid} = CouncilEx.start(TestCouncils.Three, @question, subscribe: true, run_id: "events-1")
+      {:ok, pid} =
+        CouncilEx.start(TestCouncils.Three, @question, subscribe: true, run_id: "events-1")
+
       events = collect_events("events-1")
       names = Enum.map(events, &elem(&1, 0))
 
@@ -208,7 +250,10 @@ defmodule CouncilEx.RunTest do
       # Strict round order: every round-0 event comes before round 1 starts.
       assert [{:round_started, _, :independent_analysis, 0} | _] = Enum.drop(events, 1)
       round1 = Enum.find_index(events, &match?({:round_started, _, :synthesis, 1}, &1))
-      completed0 = Enum.find_index(events, &match?({:round_completed, _, :independent_analysis, _}, &1))
+
+      completed0 =
+        Enum.find_index(events, &match?({:round_completed, _, :independent_analysis, _}, &1))
+
       assert completed0 < round1
 
       for id <- [:alpha, :beta, :gamma] do
@@ -222,7 +267,10 @@ defmodule CouncilEx.RunTest do
 
     test "API keys appear in no event, result, error or inspect output", %{fake: fake} do
       FakeProvider.script(fake, "beta-model", status: 401, message: "bad key")
-      {:ok, pid} = CouncilEx.start(TestCouncils.Three, @question, subscribe: true, run_id: "secret-1")
+
+      {:ok, pid} =
+        CouncilEx.start(TestCouncils.Three, @question, subscribe: true, run_id: "secret-1")
+
       events = collect_events("secret-1")
       {:ok, result} = CouncilEx.await(pid)
 
@@ -231,15 +279,25 @@ defmodule CouncilEx.RunTest do
       {:ok, start_opts} = CouncilEx.server_opts(TestCouncils.Three, @question, [])
       assert start_opts[:plan]
 
-      text = inspect({events, result, :sys.get_state(pid), start_opts}, limit: :infinity, printable_limit: :infinity)
+      text =
+        inspect({events, result, :sys.get_state(pid), start_opts},
+          limit: :infinity,
+          printable_limit: :infinity
+        )
+
       refute text =~ "sk-test-secret-4242"
+
       assert {"authorization", "Bearer sk-test-secret-4242"} in hd(FakeProvider.requests(fake)).headers
     end
   end
 
   describe "lifecycle" do
-    test "a RunServer killed mid-flight leaves no transfer in flight and frees the run", %{fake: fake} do
-      for m <- ~w(alpha-model beta-model gamma-model), do: FakeProvider.script(fake, m, latency_ms: 5_000)
+    test "a RunServer killed mid-flight leaves no transfer in flight and frees the run", %{
+      fake: fake
+    } do
+      for m <- ~w(alpha-model beta-model gamma-model),
+          do: FakeProvider.script(fake, m, latency_ms: 5_000)
+
       # Runs of earlier tests are finished but may still be winding down.
       assert eventually(fn -> Native.stats().in_flight == 0 and live_runs() == 0 end)
 
@@ -259,7 +317,9 @@ defmodule CouncilEx.RunTest do
     end
 
     test "cancel stops the calls in C and ends the run as cancelled", %{fake: fake} do
-      for m <- ~w(alpha-model beta-model gamma-model), do: FakeProvider.script(fake, m, latency_ms: 5_000)
+      for m <- ~w(alpha-model beta-model gamma-model),
+          do: FakeProvider.script(fake, m, latency_ms: 5_000)
+
       assert eventually(fn -> Native.stats().in_flight == 0 end)
 
       {:ok, pid} = CouncilEx.start(TestCouncils.Three, @question)
@@ -268,7 +328,9 @@ defmodule CouncilEx.RunTest do
 
       assert {:error, %Result{status: :cancelled} = result} = CouncilEx.await(pid, 1_000)
       assert List.last(result.errors).kind == :cancelled
+
       assert Enum.all?(hd(result.rounds).member_results, fn {_, mr} -> mr.status == :cancelled end)
+
       assert Native.stats().in_flight == 0
     end
 

@@ -21,13 +21,22 @@ defmodule CouncilEx.StructuredOutputTest do
   defmodule Judges do
     @moduledoc false
     use CouncilEx
-    member :solo, provider: :fake, model: "solo-model", output_schema: VerdictSchema.json_schema()
-    member :duo, provider: :fake, model: "duo-model", output_schema: VerdictSchema
+
+    member(:solo, provider: :fake, model: "solo-model", output_schema: VerdictSchema.json_schema())
+
+    member(:duo, provider: :fake, model: "duo-model", output_schema: VerdictSchema)
   end
 
-  test "a valid reply is parsed; an invalid one is :invalid_output with the reasons", %{fake: fake} do
-    FakeProvider.script(fake, "solo-model", content: ~s(Here you go:\n```json\n{"verdict": "ship", "confidence": 0.8}\n```))
-    FakeProvider.script(fake, "duo-model", content: ~s({"verdict": "maybe", "confidence": 2, "extra": true}))
+  test "a valid reply is parsed; an invalid one is :invalid_output with the reasons", %{
+    fake: fake
+  } do
+    FakeProvider.script(fake, "solo-model",
+      content: ~s(Here you go:\n```json\n{"verdict": "ship", "confidence": 0.8}\n```)
+    )
+
+    FakeProvider.script(fake, "duo-model",
+      content: ~s({"verdict": "maybe", "confidence": 2, "extra": true})
+    )
 
     {:ok, result} = CouncilEx.run(Judges, "Ship?")
     [round] = result.rounds
@@ -38,21 +47,30 @@ defmodule CouncilEx.StructuredOutputTest do
     duo = round.member_results[:duo]
     assert duo.status == :invalid_output
     assert duo.response.content =~ "maybe"
-    assert %Error{kind: :validation, reason: :invalid_output, member_id: :duo, context: %{errors: errors}} = duo.error
+
+    assert %Error{
+             kind: :validation,
+             reason: :invalid_output,
+             member_id: :duo,
+             context: %{errors: errors}
+           } = duo.error
+
     assert Enum.sort(Enum.map(errors, & &1.path)) == ["", "/confidence", "/verdict"]
     assert Enum.any?(errors, &(&1.message =~ "additionalProperties"))
 
     # The schema went out the OpenAI way.
     [req | _] = FakeProvider.requests(fake)
     schema = VerdictSchema.json_schema()
-    assert %{"type" => "json_schema", "json_schema" => %{"schema" => ^schema}} = req.body["response_format"]
+
+    assert %{"type" => "json_schema", "json_schema" => %{"schema" => ^schema}} =
+             req.body["response_format"]
   end
 
   test "a schema the validator cannot run is refused before anything starts" do
     defmodule BadSchema do
       @moduledoc false
       use CouncilEx
-      member :x, provider: :fake, model: "m", output_schema: %{"type" => "widget"}
+      member(:x, provider: :fake, model: "m", output_schema: %{"type" => "widget"})
     end
 
     assert {:error, %Error{kind: :validation, reason: :invalid_output_schema, message: message}} =

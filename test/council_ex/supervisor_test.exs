@@ -19,15 +19,25 @@ defmodule CouncilEx.SupervisorTest do
     Mock.script(:skeptic, content: "b", delay_ms: 10_000)
   end
 
-  test "child_spec/1 and start_link/1 with :name give a named DynamicSupervisor", %{sup: sup, name: name} do
+  test "child_spec/1 and start_link/1 with :name give a named DynamicSupervisor", %{
+    sup: sup,
+    name: name
+  } do
     assert Process.whereis(name) == sup
-    assert %{id: ^name, start: {CouncilEx.Supervisor, :start_link, [[name: ^name]]}, type: :supervisor} =
-             CouncilEx.Supervisor.child_spec(name: name)
+
+    assert %{
+             id: ^name,
+             start: {CouncilEx.Supervisor, :start_link, [[name: ^name]]},
+             type: :supervisor
+           } = CouncilEx.Supervisor.child_spec(name: name)
 
     assert %{active: 0, workers: 0} = DynamicSupervisor.count_children(name)
   end
 
-  test "start_link/4 starts a run linked to the supervisor, not to the caller", %{name: name, sup: sup} do
+  test "start_link/4 starts a run linked to the supervisor, not to the caller", %{
+    name: name,
+    sup: sup
+  } do
     {:ok, pid} = CouncilEx.Supervisor.start_link(name, TestCouncils.Mocked, "q")
     {:links, links} = Process.info(pid, :links)
     assert sup in links
@@ -73,14 +83,22 @@ defmodule CouncilEx.SupervisorTest do
 
   test "which_children/1 lists in-flight runs", %{name: name} do
     hold_members()
-    pids = for _ <- 1..3, do: elem(CouncilEx.Supervisor.start_link(name, TestCouncils.Mocked, "q"), 1)
+
+    pids =
+      for _ <- 1..3, do: elem(CouncilEx.Supervisor.start_link(name, TestCouncils.Mocked, "q"), 1)
+
     children = DynamicSupervisor.which_children(name)
     assert Enum.sort(for {_, pid, :worker, [RunServer]} <- children, do: pid) == Enum.sort(pids)
   end
 
-  test "terminate_all/1 returns after every runner is gone, monitors see :DOWN with :shutdown", %{name: name} do
+  test "terminate_all/1 returns after every runner is gone, monitors see :DOWN with :shutdown", %{
+    name: name
+  } do
     hold_members()
-    pids = for _ <- 1..4, do: elem(CouncilEx.Supervisor.start_link(name, TestCouncils.Mocked, "q"), 1)
+
+    pids =
+      for _ <- 1..4, do: elem(CouncilEx.Supervisor.start_link(name, TestCouncils.Mocked, "q"), 1)
+
     refs = Map.new(pids, &{Process.monitor(&1), &1})
 
     assert :ok = CouncilEx.Supervisor.terminate_all(name)
@@ -91,7 +109,9 @@ defmodule CouncilEx.SupervisorTest do
     eventually(fn -> CouncilEx.Native.stats().in_flight == 0 end)
   end
 
-  test "start/3 options are forwarded: :run_id, :registry, :subscribe, :recorder, :verbose", %{name: name} do
+  test "start/3 options are forwarded: :run_id, :registry, :subscribe, :recorder, :verbose", %{
+    name: name
+  } do
     registry = :"sup_reg_#{System.unique_integer([:positive])}"
     start_supervised!({Registry, keys: :unique, name: registry})
     {:ok, io} = StringIO.open("")
@@ -114,7 +134,9 @@ defmodule CouncilEx.SupervisorTest do
     eventually(fn -> StringIO.contents(io) |> elem(1) =~ "run completed" end)
   end
 
-  test "validation matches CouncilEx.start/3: nothing starts for a bad council or option", %{name: name} do
+  test "validation matches CouncilEx.start/3: nothing starts for a bad council or option", %{
+    name: name
+  } do
     assert {:error, %CouncilEx.Error{kind: :validation, reason: :invalid_council}} =
              CouncilEx.Supervisor.start_link(name, NotACouncil, "q")
 

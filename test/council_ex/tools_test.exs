@@ -10,7 +10,10 @@ defmodule CouncilEx.ToolsTest do
     @behaviour CouncilEx.Tool
     def name, do: "get_weather"
     def description, do: "Current weather for a city."
-    def parameters_schema, do: %{"type" => "object", "properties" => %{"city" => %{"type" => "string"}}}
+
+    def parameters_schema,
+      do: %{"type" => "object", "properties" => %{"city" => %{"type" => "string"}}}
+
     def execute(%{"city" => "Nowhere"}), do: {:error, "no such city"}
     def execute(%{"city" => "Slow"}), do: Process.sleep(5_000) && {:ok, "late"}
     def execute(%{"city" => city}), do: {:ok, %{"city" => city, "temp_c" => 21}}
@@ -30,13 +33,25 @@ defmodule CouncilEx.ToolsTest do
     defmodule module do
       @moduledoc false
       use CouncilEx
-      member :analyst, provider: :"t_#{dialect}", model: "tool-model", tools: [CouncilEx.ToolsTest.Weather], tool_timeout_ms: 300
+
+      member(:analyst,
+        provider: :"t_#{dialect}",
+        model: "tool-model",
+        tools: [CouncilEx.ToolsTest.Weather],
+        tool_timeout_ms: 300
+      )
     end
   end
 
   setup %{fake: fake} do
     providers = Application.get_env(:council_ex, :providers)
-    configured = for {d, adapter} <- @dialects, do: {:"t_#{d}", [adapter: adapter, api_key: "k", base_url: FakeProvider.base_url(fake, d)]}
+
+    configured =
+      for {d, adapter} <- @dialects,
+          do:
+            {:"t_#{d}",
+             [adapter: adapter, api_key: "k", base_url: FakeProvider.base_url(fake, d)]}
+
     Application.put_env(:council_ex, :providers, providers ++ configured)
     :ok
   end
@@ -46,25 +61,40 @@ defmodule CouncilEx.ToolsTest do
   for {dialect, _} <- @dialects do
     test "a tool round trip over #{dialect}", %{fake: fake} do
       FakeProvider.script(fake, "tool-model", [
-        [tool_calls: [%{"id" => "call_1", "name" => "get_weather", "arguments" => %{"city" => "Paris"}}]],
+        [
+          tool_calls: [
+            %{"id" => "call_1", "name" => "get_weather", "arguments" => %{"city" => "Paris"}}
+          ]
+        ],
         [content: "It is 21 C in Paris."]
       ])
 
-      {:ok, pid} = CouncilEx.start(council(unquote(dialect)), "Weather in Paris?", subscribe: true)
+      {:ok, pid} =
+        CouncilEx.start(council(unquote(dialect)), "Weather in Paris?", subscribe: true)
+
       run_id = CouncilEx.RunServer.run_id(pid)
       events = collect_events(run_id)
       {:run_completed, _, result} = List.last(events)
 
       assert hd(result.rounds).member_results[:analyst].response.content == "It is 21 C in Paris."
-      assert [{:tool_call_request, _, :independent_analysis, :analyst, %ToolCall{name: "get_weather", args_raw: %{"city" => "Paris"}} = call}] =
-               Enum.filter(events, &(elem(&1, 0) == :tool_call_request))
 
-      assert [{:tool_call_result, _, _, :analyst, %ToolCallResult{id: id, result: %{"temp_c" => 21}, error: nil}}] =
-               Enum.filter(events, &(elem(&1, 0) == :tool_call_result))
+      assert [
+               {:tool_call_request, _, :independent_analysis, :analyst,
+                %ToolCall{name: "get_weather", args_raw: %{"city" => "Paris"}} = call}
+             ] = Enum.filter(events, &(elem(&1, 0) == :tool_call_request))
+
+      assert [
+               {:tool_call_result, _, _, :analyst,
+                %ToolCallResult{id: id, result: %{"temp_c" => 21}, error: nil}}
+             ] = Enum.filter(events, &(elem(&1, 0) == :tool_call_result))
 
       assert id == call.id
       # Request, then result, then the member's completion.
-      kinds = for e <- events, elem(e, 0) in [:tool_call_request, :tool_call_result, :member_completed], do: elem(e, 0)
+      kinds =
+        for e <- events,
+            elem(e, 0) in [:tool_call_request, :tool_call_result, :member_completed],
+            do: elem(e, 0)
+
       assert kinds == [:tool_call_request, :tool_call_result, :member_completed]
 
       [first, second] = FakeProvider.requests(fake)
@@ -112,12 +142,13 @@ defmodule CouncilEx.ToolsTest do
       @moduledoc false
       use CouncilEx
 
-      member :analyst,
+      member(:analyst,
         provider: :t_openai,
         model: "tool-model",
         tools: [CouncilEx.ToolsTest.Weather],
         parallel_tools: false,
         parallel_tools_strategy: :fail_fast
+      )
     end
 
     {:ok, pid} = CouncilEx.start(FailFast, "q", subscribe: true)
@@ -127,12 +158,20 @@ defmodule CouncilEx.ToolsTest do
   end
 
   test "a model that keeps calling tools fails the member past max_tool_turns", %{fake: fake} do
-    FakeProvider.script(fake, "tool-model", [[tool_calls: [%{"id" => "x", "name" => "get_weather", "arguments" => %{"city" => "Oslo"}}]]])
+    FakeProvider.script(fake, "tool-model", [
+      [tool_calls: [%{"id" => "x", "name" => "get_weather", "arguments" => %{"city" => "Oslo"}}]]
+    ])
 
     defmodule Loopy do
       @moduledoc false
       use CouncilEx
-      member :analyst, provider: :t_openai, model: "tool-model", tools: [CouncilEx.ToolsTest.Weather], max_tool_turns: 2
+
+      member(:analyst,
+        provider: :t_openai,
+        model: "tool-model",
+        tools: [CouncilEx.ToolsTest.Weather],
+        max_tool_turns: 2
+      )
     end
 
     {:error, result} = CouncilEx.run(Loopy, "q")
@@ -144,18 +183,23 @@ defmodule CouncilEx.ToolsTest do
     defmodule MockTools do
       @moduledoc false
       use CouncilEx
-      member :m, provider: :mock, model: "m", tools: [CouncilEx.ToolsTest.Weather]
+      member(:m, provider: :mock, model: "m", tools: [CouncilEx.ToolsTest.Weather])
     end
 
     defmodule BadTool do
       @moduledoc false
       use CouncilEx
-      member :m, provider: :t_openai, model: "m", tools: [String]
+      member(:m, provider: :t_openai, model: "m", tools: [String])
     end
 
-    assert {:error, %Error{reason: :unsupported_option, message: m1}} = CouncilEx.run(MockTools, "q")
+    assert {:error, %Error{reason: :unsupported_option, message: m1}} =
+             CouncilEx.run(MockTools, "q")
+
     assert m1 =~ "dispatcher"
-    assert {:error, %Error{reason: :unsupported_option, message: m2}} = CouncilEx.run(BadTool, "q")
+
+    assert {:error, %Error{reason: :unsupported_option, message: m2}} =
+             CouncilEx.run(BadTool, "q")
+
     assert m2 =~ "String is not a CouncilEx.Tool"
   end
 end

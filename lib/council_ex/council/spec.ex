@@ -42,8 +42,13 @@ defmodule CouncilEx.Spec do
     rounds = if rounds == [], do: [{CouncilEx.Rounds.IndependentAnalysis, []}], else: rounds
 
     case List.last(rounds) do
-      {module, _} when chair? -> if CouncilEx.Rounds.chair_round?(module), do: rounds, else: rounds ++ [{CouncilEx.Rounds.Synthesis, []}]
-      _ -> rounds
+      {module, _} when chair? ->
+        if CouncilEx.Rounds.chair_round?(module),
+          do: rounds,
+          else: rounds ++ [{CouncilEx.Rounds.Synthesis, []}]
+
+      _ ->
+        rounds
     end
   end
 
@@ -67,16 +72,24 @@ defmodule CouncilEx.Spec do
   # The providers of any council: a module (its __providers__/0) or a dynamic one.
   def council_providers(module) when is_atom(module) do
     cond do
-      Code.ensure_loaded?(module) and function_exported?(module, :__providers__, 0) -> module.__providers__()
-      Code.ensure_loaded?(module) and function_exported?(module, :__council__, 0) -> providers(module.__council__())
-      true -> MapSet.new()
+      Code.ensure_loaded?(module) and function_exported?(module, :__providers__, 0) ->
+        module.__providers__()
+
+      Code.ensure_loaded?(module) and function_exported?(module, :__council__, 0) ->
+        providers(module.__council__())
+
+      true ->
+        MapSet.new()
     end
   end
 
-  def council_providers(%CouncilEx.DynamicCouncil{} = council), do: CouncilEx.DynamicCouncil.providers(council)
+  def council_providers(%CouncilEx.DynamicCouncil{} = council),
+    do: CouncilEx.DynamicCouncil.providers(council)
+
   def council_providers(_other), do: MapSet.new()
 
   @doc "The round names (atoms) in run order."
   @spec round_names(t()) :: [atom()]
-  def round_names(%__MODULE__{rounds: rounds}), do: Enum.map(rounds, fn {mod, _} -> mod.name() end)
+  def round_names(%__MODULE__{rounds: rounds}),
+    do: Enum.map(rounds, fn {mod, _} -> mod.name() end)
 end

@@ -39,7 +39,14 @@ defmodule CouncilEx.Councils.Consensus do
 
   @doc "Builds the council as a `%CouncilEx.DynamicCouncil{}`."
   @spec new_dynamic(keyword()) :: CouncilEx.DynamicCouncil.t()
-  def new_dynamic(opts), do: Builder.new_dynamic(__MODULE__, opts, [:max_iterations, :until_ref], &rounds(&1, :until_ref))
+  def new_dynamic(opts),
+    do:
+      Builder.new_dynamic(
+        __MODULE__,
+        opts,
+        [:max_iterations, :until_ref],
+        &rounds(&1, :until_ref)
+      )
 
   defp rounds(opts, until_key) do
     max = Builder.pos_integer!(__MODULE__, :max_iterations, Keyword.get(opts, :max_iterations, 3))

@@ -35,7 +35,8 @@ defmodule CouncilEx.Councils.WeightedConsensus do
 
   @doc "Builds the council as a `%CouncilEx.DynamicCouncil{}`."
   @spec new_dynamic(keyword()) :: CouncilEx.DynamicCouncil.t()
-  def new_dynamic(opts), do: Builder.new_dynamic(__MODULE__, opts, [:expose_confidence], &rounds/1)
+  def new_dynamic(opts),
+    do: Builder.new_dynamic(__MODULE__, opts, [:expose_confidence], &rounds/1)
 
   defp rounds(opts),
     do: [

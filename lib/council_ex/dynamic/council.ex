@@ -76,8 +76,8 @@ defmodule CouncilEx.DynamicCouncil do
   """
 
   alias CouncilEx.{DynamicMember, DynamicRound, Profile, Registry, Spec}
-  alias CouncilEx.DynamicCouncil.{Errors, Ref}
-  alias CouncilEx.Profile.Options
+  alias CouncilEx.Dynamic.{Errors, Ref}
+  alias CouncilEx.Options.Seat, as: SeatOptions
 
   @schema_version 1
   @max_depth 8
@@ -1011,7 +1011,7 @@ defmodule CouncilEx.DynamicCouncil do
 
     overrides =
       Enum.sort_by(overrides, fn {key, _} ->
-        Enum.find_index(Options.override_keys(), &(&1 == key))
+        Enum.find_index(SeatOptions.override_keys(), &(&1 == key))
       end)
 
     if is_binary(m.profile), do: [{:profile, m.profile} | overrides], else: overrides

@@ -1,4 +1,4 @@
-defmodule CouncilEx.DynamicCouncil.Errors do
+defmodule CouncilEx.Dynamic.Errors do
   @moduledoc false
   # Validation errors of dynamic councils: %{path, code, message} maps, and
   # the key whitelisting every map read from JSON goes through.
@@ -44,7 +44,7 @@ defmodule CouncilEx.DynamicCouncil.Errors do
   defp collect(pairs, known, noun) do
     {fields, errors} =
       Enum.reduce(pairs, {%{}, []}, fn {key, value}, {fields, errors} ->
-        case CouncilEx.Profile.Options.key(key, known) do
+        case CouncilEx.Options.Seat.key(key, known) do
           {:ok, atom} when is_map_key(fields, atom) ->
             {fields,
              [new([label(key)], :duplicate_key, "#{noun} #{label(key)} is given twice") | errors]}

@@ -21,7 +21,7 @@ defmodule CouncilEx.DynamicMember do
     * `:profile_overrides` - options that override the resolved profile,
       given as a map or keyword list and kept as a map with atom keys:
 
-  #{CouncilEx.Profile.Options.docs(CouncilEx.Profile.Options.override_keys(), 6)}
+  #{CouncilEx.Options.Seat.docs(CouncilEx.Options.Seat.override_keys(), 6)}
 
     * `:tools` - registered tool names or tool modules, added to the
       profile's tools and the council's tools.
@@ -51,8 +51,8 @@ defmodule CouncilEx.DynamicMember do
   """
 
   alias CouncilEx.DynamicCouncil
-  alias CouncilEx.DynamicCouncil.{Errors, Ref}
-  alias CouncilEx.Profile.Options
+  alias CouncilEx.Dynamic.{Errors, Ref}
+  alias CouncilEx.Options.Seat, as: SeatOptions
 
   @max_id_bytes 255
 
@@ -187,9 +187,9 @@ defmodule CouncilEx.DynamicMember do
   defp overrides(nil), do: {%{}, []}
 
   defp overrides(given) when is_map(given) or is_list(given) do
-    case Errors.fields(given, Options.override_keys(), "option") do
+    case Errors.fields(given, SeatOptions.override_keys(), "option") do
       {:ok, fields, errors} ->
-        {Map.new(fields, fn {key, value} -> {key, Options.normalize(key, value)} end),
+        {Map.new(fields, fn {key, value} -> {key, SeatOptions.normalize(key, value)} end),
          Errors.prefix(errors, ["profile_overrides"])}
 
       {:error, errors} ->
@@ -287,15 +287,15 @@ defmodule CouncilEx.DynamicMember do
 
   defp override_error(key, value) when is_atom(key) do
     cond do
-      key not in Options.override_keys() ->
+      key not in SeatOptions.override_keys() ->
         Errors.new(
           ["profile_overrides", to_string(key)],
           :unknown_key,
           "unknown option #{inspect(key)}"
         )
 
-      match?({:error, _}, Options.check(key, value)) ->
-        {:error, expected} = Options.check(key, value)
+      match?({:error, _}, SeatOptions.check(key, value)) ->
+        {:error, expected} = SeatOptions.check(key, value)
 
         Errors.new(
           ["profile_overrides", Atom.to_string(key)],
@@ -425,7 +425,9 @@ defmodule CouncilEx.DynamicMember do
       {"system_prompt", m.system_prompt},
       {"profile", m.profile},
       {"profile_overrides",
-       Map.new(m.profile_overrides, fn {k, v} -> {Atom.to_string(k), Options.to_json(k, v)} end)},
+       Map.new(m.profile_overrides, fn {k, v} ->
+         {Atom.to_string(k), SeatOptions.to_json(k, v)}
+       end)},
       {"tools", Enum.map(m.tools, &Ref.to_json/1)},
       {"output_schema", m.output_schema},
       {"output_schema_inline", m.output_schema_inline},

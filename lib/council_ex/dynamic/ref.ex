@@ -1,4 +1,4 @@
-defmodule CouncilEx.DynamicCouncil.Ref do
+defmodule CouncilEx.Dynamic.Ref do
   @moduledoc false
   # References to code inside dynamic councils, and their JSON form.
   #

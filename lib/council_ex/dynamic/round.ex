@@ -42,7 +42,7 @@ defmodule CouncilEx.DynamicRound do
   (with `CouncilEx.Rounds.check_opts/3`).
   """
 
-  alias CouncilEx.DynamicCouncil.{Errors, Ref}
+  alias CouncilEx.Dynamic.{Errors, Ref}
 
   @known_opts [
     :wrap,

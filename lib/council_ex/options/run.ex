@@ -1,4 +1,4 @@
-defmodule CouncilEx.Options do
+defmodule CouncilEx.Options.Run do
   @moduledoc false
   # The run options of CouncilEx.start/3 and friends, as data: one place
   # validates them and documents them (see CouncilEx.docs/0 use in the
@@ -6,20 +6,35 @@ defmodule CouncilEx.Options do
 
   @schema [
     run_id: {"a non-empty binary", "the run's id; generated when absent"},
-    registry: {"an atom naming a :unique Registry", "the Registry the run registers in (default CouncilEx.RunServer.default_registry/0)"},
-    subscribe: {"a boolean", "subscribe the caller to the run's topics before the run starts, so no event is missed"},
-    relay_topics: {"a list of binaries", "extra PubSub topics that receive every event of the run"},
-    recorder: {"{module, args} with a CouncilEx.Recorder module", "a recorder process started before the run (see CouncilEx.Recorder)"},
-    verbose: {"true, false or :debug", "print a timeline of the run (`:debug` adds prompts and answers)"},
+    registry:
+      {"an atom naming a :unique Registry",
+       "the Registry the run registers in (default CouncilEx.RunServer.default_registry/0)"},
+    subscribe:
+      {"a boolean",
+       "subscribe the caller to the run's topics before the run starts, so no event is missed"},
+    relay_topics:
+      {"a list of binaries", "extra PubSub topics that receive every event of the run"},
+    recorder:
+      {"{module, args} with a CouncilEx.Recorder module",
+       "a recorder process started before the run (see CouncilEx.Recorder)"},
+    verbose:
+      {"true, false or :debug", "print a timeline of the run (`:debug` adds prompts and answers)"},
     verbose_io: {"an IO device", "where `:verbose` prints (default :stdio)"},
-    member_timeout_ms: {"a positive integer", "total time a member's call may take (default 120 s; a seat's :timeout_ms wins)"},
+    member_timeout_ms:
+      {"a positive integer",
+       "total time a member's call may take (default 120 s; a seat's :timeout_ms wins)"},
     connect_timeout_ms: {"a positive integer", "connect timeout of each call (default 10 s)"},
     retry:
       {"{max_attempts, base_ms} with 1..100 attempts",
        "retry transient failures (429, 5xx, connection errors) up to max_attempts in all, waiting base_ms * 2^n with jitter, or the provider's retry-after hint; timed in the engine. A member's :retry wins; default config :council_ex, :default_retry, else {2, 1000}"},
-    max_response_bytes: {"a positive integer", "larger response bodies fail the call (default 8 MiB)"},
-    retention_ms: {"a non-negative integer", "how long a finished run stays registered for await/2 and state/2 (default 60 s)"},
-    await_timeout: {"a non-negative integer or :infinity", "run/3 only: how long to wait for the result (default :infinity)"},
+    max_response_bytes:
+      {"a positive integer", "larger response bodies fail the call (default 8 MiB)"},
+    retention_ms:
+      {"a non-negative integer",
+       "how long a finished run stays registered for await/2 and state/2 (default 60 s)"},
+    await_timeout:
+      {"a non-negative integer or :infinity",
+       "run/3 only: how long to wait for the result (default :infinity)"},
     auto:
       {"a map",
        "internal: set by CouncilEx when it runs a `CouncilEx.AutoCouncil`, to the choice it made (`%{strategy, kind, catalog_id, reason, latency_ms, score}`), which the result reports as `metadata.auto`; not for callers"}
@@ -39,10 +54,15 @@ defmodule CouncilEx.Options do
       case Keyword.fetch(@schema, key) do
         {:ok, {type, _}} ->
           unless valid?(key, value),
-            do: raise(ArgumentError, "invalid value for run option #{inspect(key)}: expected #{type}, got: #{inspect(value)}")
+            do:
+              raise(
+                ArgumentError,
+                "invalid value for run option #{inspect(key)}: expected #{type}, got: #{inspect(value)}"
+              )
 
         :error ->
-          raise ArgumentError, "unknown run option #{inspect(key)}; known options: #{inspect(names())}"
+          raise ArgumentError,
+                "unknown run option #{inspect(key)}; known options: #{inspect(names())}"
       end
     end)
 

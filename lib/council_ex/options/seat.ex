@@ -1,4 +1,4 @@
-defmodule CouncilEx.Profile.Options do
+defmodule CouncilEx.Options.Seat do
   @moduledoc false
   # The capability options, as data: what a profile may set and what a
   # dynamic member may override. One table drives the profile macros, the
@@ -9,7 +9,7 @@ defmodule CouncilEx.Profile.Options do
   # atoms, [max, base_ms] lists into tuples) without ever creating an atom;
   # check/2 then accepts or rejects the Elixir form; to_json/2 goes back.
 
-  alias CouncilEx.DynamicCouncil.Ref
+  alias CouncilEx.Dynamic.Ref
 
   @profile [
     provider: {:provider, "a provider id configured under config :council_ex, :providers"},

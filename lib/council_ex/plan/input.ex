@@ -1,4 +1,4 @@
-defmodule CouncilEx.Input do
+defmodule CouncilEx.Plan.Input do
   @moduledoc false
   # Turns a run's input (any term) into the text members are asked about.
   # Maps with a :question (or "question") key put the question first and the
@@ -7,7 +7,9 @@ defmodule CouncilEx.Input do
   @spec render(term()) :: {:ok, String.t()} | {:error, String.t()}
   def render(input) when is_binary(input) do
     # A BIF: String.valid?/1 walks the text in Elixir, codepoint by codepoint.
-    if is_binary(:unicode.characters_to_binary(input)), do: {:ok, input}, else: {:error, "input is not valid UTF-8"}
+    if is_binary(:unicode.characters_to_binary(input)),
+      do: {:ok, input},
+      else: {:error, "input is not valid UTF-8"}
   end
 
   def render(%{} = input) when not is_struct(input) do

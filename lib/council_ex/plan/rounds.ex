@@ -1,4 +1,4 @@
-defmodule CouncilEx.Engine.Rounds do
+defmodule CouncilEx.Plan.Rounds do
   @moduledoc false
   # Lowers a spec's rounds ({module, opts}) into the maps the C round loop
   # runs (see get_round in c_src/spec_nif.c), and keeps what the run's
@@ -84,10 +84,17 @@ defmodule CouncilEx.Engine.Rounds do
   # An iterate round is the round it wraps, repeated.
   defp unwrap(Rounds.Iterate, opts) do
     case opts[:wrap] do
-      nil -> {:error, "iterate needs :wrap, the round to repeat"}
-      Rounds.Iterate -> {:error, "iterate cannot wrap iterate"}
-      :iterate -> {:error, "iterate cannot wrap iterate"}
-      wrap -> with {:ok, module} <- round_module(wrap), do: {:ok, {module, opts[:wrap_opts] || []}}
+      nil ->
+        {:error, "iterate needs :wrap, the round to repeat"}
+
+      Rounds.Iterate ->
+        {:error, "iterate cannot wrap iterate"}
+
+      :iterate ->
+        {:error, "iterate cannot wrap iterate"}
+
+      wrap ->
+        with {:ok, module} <- round_module(wrap), do: {:ok, {module, opts[:wrap_opts] || []}}
     end
   end
 
@@ -95,8 +102,11 @@ defmodule CouncilEx.Engine.Rounds do
 
   defp round_module(name) when is_atom(name) do
     case Rounds.module_for(name) do
-      {:ok, module} -> {:ok, module}
-      :error -> if custom?(name), do: {:ok, name}, else: {:error, "unknown round #{inspect(name)}"}
+      {:ok, module} ->
+        {:ok, module}
+
+      :error ->
+        if custom?(name), do: {:ok, name}, else: {:error, "unknown round #{inspect(name)}"}
     end
   end
 
@@ -115,7 +125,8 @@ defmodule CouncilEx.Engine.Rounds do
          {:ok, max_iterations} <- max_iterations(iterate?, opts),
          {:ok, until} <- until(iterate?, opts, inner),
          {:ok, min_confidence} <- min_confidence(opts[:min_confidence]),
-         {:ok, c_agg, agg_module} <- aggregator(kind, inner_opts[:aggregator] || own_aggregate(kind, inner)),
+         {:ok, c_agg, agg_module} <-
+           aggregator(kind, inner_opts[:aggregator] || own_aggregate(kind, inner)),
          {:ok, tie, tie_fun} <- tie_break(inner_opts[:tie_break]),
          {:ok, options} <- vote_options(kind, inner_opts[:options]),
          {:ok, quorum} <- quorum(inner_opts[:quorum] || opts[:quorum]),
@@ -159,7 +170,9 @@ defmodule CouncilEx.Engine.Rounds do
   end
 
   # A custom round aggregates with its own aggregate/2 unless told otherwise.
-  defp own_aggregate(:custom, module), do: if(function_exported?(module, :aggregate, 2), do: module)
+  defp own_aggregate(:custom, module),
+    do: if(function_exported?(module, :aggregate, 2), do: module)
+
   defp own_aggregate(_kind, _module), do: nil
 
   defp kind(module) do
@@ -212,7 +225,9 @@ defmodule CouncilEx.Engine.Rounds do
 
   defp min_confidence(nil), do: {:ok, 0.0}
   defp min_confidence(x) when is_number(x) and x >= 0 and x <= 1, do: {:ok, x / 1}
-  defp min_confidence(other), do: {:error, "min_confidence must be a number in 0..1, got: #{inspect(other)}"}
+
+  defp min_confidence(other),
+    do: {:error, "min_confidence must be a number in 0..1, got: #{inspect(other)}"}
 
   # {c aggregator, Elixir aggregator module}: built-in aggregators run in C;
   # a user module runs in the run's process after the round.
@@ -236,7 +251,10 @@ defmodule CouncilEx.Engine.Rounds do
   defp tie_break(:first), do: {:ok, :first, nil}
   defp tie_break(:random), do: {:ok, :random, nil}
   defp tie_break(fun) when is_function(fun, 1), do: {:ok, :caller, fun}
-  defp tie_break(other), do: {:error, "tie_break must be :first, :random or a 1-arity function, got: #{inspect(other)}"}
+
+  defp tie_break(other),
+    do:
+      {:error, "tie_break must be :first, :random or a 1-arity function, got: #{inspect(other)}"}
 
   defp vote_options(_kind, nil), do: {:ok, nil}
 
@@ -244,13 +262,19 @@ defmodule CouncilEx.Engine.Rounds do
     strings = Enum.map(options, &option_text/1)
 
     cond do
-      Enum.any?(strings, &(&1 in [nil, ""])) -> {:error, "vote options must be non-empty strings or atoms"}
-      Enum.uniq(strings) != strings -> {:error, "vote options must be distinct"}
-      true -> {:ok, strings}
+      Enum.any?(strings, &(&1 in [nil, ""])) ->
+        {:error, "vote options must be non-empty strings or atoms"}
+
+      Enum.uniq(strings) != strings ->
+        {:error, "vote options must be distinct"}
+
+      true ->
+        {:ok, strings}
     end
   end
 
-  defp vote_options(_kind, other), do: {:error, "options must be a non-empty list (vote rounds only), got: #{inspect(other)}"}
+  defp vote_options(_kind, other),
+    do: {:error, "options must be a non-empty list (vote rounds only), got: #{inspect(other)}"}
 
   defp option_text(o) when is_binary(o), do: o
   defp option_text(o) when is_atom(o) and o not in [nil, true, false], do: Atom.to_string(o)
@@ -262,7 +286,9 @@ defmodule CouncilEx.Engine.Rounds do
 
   defp order(nil), do: {:ok, :per_judge}
   defp order(o) when o in [:per_judge, :shuffle, :stable], do: {:ok, o}
-  defp order(other), do: {:error, "order must be :per_judge, :shuffle or :stable, got: #{inspect(other)}"}
+
+  defp order(other),
+    do: {:error, "order must be :per_judge, :shuffle or :stable, got: #{inspect(other)}"}
 
   # A pairwise round's judge: the chair (nil here, judge_seat says which
   # seat), its own seat ({module, opts}), or a function judged in the BEAM.
@@ -271,11 +297,16 @@ defmodule CouncilEx.Engine.Rounds do
 
   defp judge(:pairwise_elimination, nil, _spec, _idx), do: {:ok, nil}
   defp judge(:pairwise_elimination, fun, _spec, _idx) when is_function(fun, 2), do: {:ok, fun}
-  defp judge(:pairwise_elimination, {m, o}, _spec, _idx) when is_atom(m) and is_list(o), do: {:ok, nil}
+
+  defp judge(:pairwise_elimination, {m, o}, _spec, _idx) when is_atom(m) and is_list(o),
+    do: {:ok, nil}
 
   defp judge(:pairwise_elimination, other, _spec, _idx),
-    do: {:error, ":judge must be fn a, b -> :a | :b end or {module, opts}, got: #{inspect(other)}"}
+    do:
+      {:error, ":judge must be fn a, b -> :a | :b end or {module, opts}, got: #{inspect(other)}"}
 
   defp judge(_kind, nil, _spec, _idx), do: {:ok, nil}
-  defp judge(_kind, _judge, _spec, _idx), do: {:error, ":judge applies to pairwise_elimination only"}
+
+  defp judge(_kind, _judge, _spec, _idx),
+    do: {:error, ":judge applies to pairwise_elimination only"}
 end

@@ -24,7 +24,8 @@ defmodule CouncilEx.Provider.Adapter do
       api_key: api_key,
       referer: provider_opts[:referer],
       title: provider_opts[:title],
-      headers: for({name, value} <- Keyword.get(provider_opts, :headers, []), do: "#{name}: #{value}")
+      headers:
+        for({name, value} <- Keyword.get(provider_opts, :headers, []), do: "#{name}: #{value}")
     }
   end
 end

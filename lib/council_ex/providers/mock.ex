@@ -74,7 +74,8 @@ defmodule CouncilEx.Providers.Mock do
   def script(member_id, spec) when is_function(spec, 1), do: put(member_id, spec)
 
   def script(member_id, spec) when is_list(spec) do
-    unless Keyword.keyword?(spec) and Enum.any?([:content, :stream, :error], &Keyword.has_key?(spec, &1)) do
+    unless Keyword.keyword?(spec) and
+             Enum.any?([:content, :stream, :error], &Keyword.has_key?(spec, &1)) do
       raise ArgumentError,
             "Mock.script/2 expects a keyword list with :content, :stream or :error, or a 1-arity function, got: #{inspect(spec)}"
     end
@@ -83,7 +84,8 @@ defmodule CouncilEx.Providers.Mock do
   end
 
   def script(_member_id, spec) do
-    raise ArgumentError, "Mock.script/2 expects a keyword list or a 1-arity function, got: #{inspect(spec)}"
+    raise ArgumentError,
+          "Mock.script/2 expects a keyword list or a 1-arity function, got: #{inspect(spec)}"
   end
 
   @doc "Drops every script the calling process set."
@@ -98,7 +100,8 @@ defmodule CouncilEx.Providers.Mock do
 
   @impl CouncilEx.Provider
   def stream(%Request{member_id: nil}, _opts, _on_chunk) do
-    {:error, %Error{kind: :permanent, reason: :missing_member_id, message: "the request names no member"}}
+    {:error,
+     %Error{kind: :permanent, reason: :missing_member_id, message: "the request names no member"}}
   end
 
   def stream(%Request{} = request, _opts, on_chunk) do
@@ -119,10 +122,22 @@ defmodule CouncilEx.Providers.Mock do
 
   defp answer(fun, request, _on_chunk) when is_function(fun, 1) do
     case fun.(request) do
-      {:ok, text} when is_binary(text) -> {:ok, response(text, request)}
-      {:ok, %Response{} = response} -> {:ok, response}
-      {:error, _} = error -> error
-      other -> {:error, %Error{kind: :permanent, reason: :bad_script, message: "script returned #{inspect(other)}"}}
+      {:ok, text} when is_binary(text) ->
+        {:ok, response(text, request)}
+
+      {:ok, %Response{} = response} ->
+        {:ok, response}
+
+      {:error, _} = error ->
+        error
+
+      other ->
+        {:error,
+         %Error{
+           kind: :permanent,
+           reason: :bad_script,
+           message: "script returned #{inspect(other)}"
+         }}
     end
   end
 
@@ -163,7 +178,8 @@ defmodule CouncilEx.Providers.Mock do
     messages |> Enum.map(&length(String.split(&1.content || ""))) |> Enum.sum()
   end
 
-  defp error(kind) when is_atom(kind), do: %Error{kind: kind, reason: kind, message: "scripted #{kind}"}
+  defp error(kind) when is_atom(kind),
+    do: %Error{kind: kind, reason: kind, message: "scripted #{kind}"}
 
   defp error(opts) when is_list(opts) do
     kind = Keyword.get(opts, :kind, :permanent)

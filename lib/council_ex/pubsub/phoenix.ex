@@ -16,9 +16,14 @@ defmodule CouncilEx.PubSub.Phoenix do
   @impl true
   def init(config) do
     cond do
-      not Code.ensure_loaded?(Phoenix.PubSub) -> {:error, "Phoenix.PubSub is not loaded"}
-      not (Keyword.keyword?(config) and is_atom(config[:name]) and config[:name] != nil) -> {:error, "expected name: MyApp.PubSub"}
-      true -> {:ok, config[:name]}
+      not Code.ensure_loaded?(Phoenix.PubSub) ->
+        {:error, "Phoenix.PubSub is not loaded"}
+
+      not (Keyword.keyword?(config) and is_atom(config[:name]) and config[:name] != nil) ->
+        {:error, "expected name: MyApp.PubSub"}
+
+      true ->
+        {:ok, config[:name]}
     end
   end
 

@@ -16,5 +16,13 @@ defmodule CouncilEx.Context do
           metadata: map()
         }
 
-  defstruct [:run_id, :council, :input, round_idx: 0, round_name: nil, prior_rounds: [], metadata: %{}]
+  defstruct [
+    :run_id,
+    :council,
+    :input,
+    round_idx: 0,
+    round_name: nil,
+    prior_rounds: [],
+    metadata: %{}
+  ]
 end

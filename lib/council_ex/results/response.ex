@@ -27,5 +27,10 @@ defmodule CouncilEx.Response do
           parsed: term()
         }
 
-  defstruct content: "", model: nil, finish_reason: nil, usage: %{input_tokens: nil, output_tokens: nil}, stop: nil, parsed: nil
+  defstruct content: "",
+            model: nil,
+            finish_reason: nil,
+            usage: %{input_tokens: nil, output_tokens: nil},
+            stop: nil,
+            parsed: nil
 end

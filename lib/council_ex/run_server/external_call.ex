@@ -1,4 +1,4 @@
-defmodule CouncilEx.Runner.ExternalCall do
+defmodule CouncilEx.RunServer.ExternalCall do
   @moduledoc false
   # A seat whose provider names a BEAM dispatcher (CouncilEx.Provider, e.g.
   # the Mock): the C round loop renders the request and asks the run's
@@ -17,7 +17,7 @@ defmodule CouncilEx.Runner.ExternalCall do
 
   @doc false
   def call(%{dispatcher: {:council, council, mapper}} = seat, _body, ctx, _server) do
-    CouncilEx.Runner.SubCouncil.run(council, mapper, ctx, seat)
+    CouncilEx.RunServer.SubCouncil.run(council, mapper, ctx, seat)
   rescue
     e -> {:error, error(:sub_council_failed, Exception.message(e))}
   end
@@ -27,8 +27,11 @@ defmodule CouncilEx.Runner.ExternalCall do
          {:ok, {dispatcher, provider_opts}} <- Provider.resolve(seat.provider) do
       dispatch(dispatcher, request, provider_opts, seat, ctx, server)
     else
-      {:error, %Error{} = e} -> {:error, e}
-      {:error, :unknown_provider} -> {:error, error(:unknown_provider, "provider #{inspect(seat.provider)} is gone")}
+      {:error, %Error{} = e} ->
+        {:error, e}
+
+      {:error, :unknown_provider} ->
+        {:error, error(:unknown_provider, "provider #{inspect(seat.provider)} is gone")}
     end
   rescue
     e -> {:error, error(:dispatcher_crashed, Exception.message(e))}
@@ -69,12 +72,21 @@ defmodule CouncilEx.Runner.ExternalCall do
     end
   end
 
-  defp normalize({:ok, %Response{content: content} = response}) when is_binary(content), do: {:ok, response}
+  defp normalize({:ok, %Response{content: content} = response}) when is_binary(content),
+    do: {:ok, response}
+
   defp normalize({:error, %Error{} = error}), do: {:error, error}
-  defp normalize({:error, reason}), do: {:error, %Error{kind: :permanent, reason: reason, message: inspect(reason)}}
+
+  defp normalize({:error, reason}),
+    do: {:error, %Error{kind: :permanent, reason: reason, message: inspect(reason)}}
 
   defp normalize(other),
-    do: {:error, error(:bad_dispatcher_result, "expected {:ok, %CouncilEx.Response{}} or {:error, _}, got: #{inspect(other)}")}
+    do:
+      {:error,
+       error(
+         :bad_dispatcher_result,
+         "expected {:ok, %CouncilEx.Response{}} or {:error, _}, got: #{inspect(other)}"
+       )}
 
   @doc "The reply the C round loop takes for a dispatcher's result (see run_reply in council_nif.c)."
   @spec to_reply({:ok, Response.t()} | {:error, Error.t()}) :: tuple()

@@ -1,4 +1,4 @@
-defmodule CouncilEx.Runner.Hooks do
+defmodule CouncilEx.RunServer.Hooks do
   @moduledoc false
   # The user code a run calls between C steps: routers, custom rounds'
   # build_input/3, pairwise judge functions and iterate's until. A hook
@@ -8,7 +8,8 @@ defmodule CouncilEx.Runner.Hooks do
   alias CouncilEx.Error
 
   @doc "The member ids a router seats for a round (all of them without a router); see `CouncilEx.Router.select/4`."
-  @spec route(term(), term(), CouncilEx.Context.t(), [term()]) :: {:ok, [term()]} | {:error, Error.t()}
+  @spec route(term(), term(), CouncilEx.Context.t(), [term()]) ::
+          {:ok, [term()]} | {:error, Error.t()}
   def route(nil, _input, _ctx, ids), do: {:ok, ids}
   def route(router, input, ctx, ids), do: CouncilEx.Router.select(router, input, ctx, ids)
 
@@ -26,10 +27,16 @@ defmodule CouncilEx.Runner.Hooks do
           {:ok, text} when is_binary(text) ->
             if String.valid?(text),
               do: {:cont, {:ok, [text | acc]}},
-              else: {:halt, {:error, hook_error("#{inspect(module)}.build_input/3 returned invalid UTF-8")}}
+              else:
+                {:halt,
+                 {:error, hook_error("#{inspect(module)}.build_input/3 returned invalid UTF-8")}}
 
           {:ok, other} ->
-            {:halt, {:error, hook_error("#{inspect(module)}.build_input/3 must return a string, got: #{inspect(other)}")}}
+            {:halt,
+             {:error,
+              hook_error(
+                "#{inspect(module)}.build_input/3 must return a string, got: #{inspect(other)}"
+              )}}
 
           error ->
             {:halt, error}

@@ -1,4 +1,4 @@
-defmodule CouncilEx.Runner.RecorderProcess do
+defmodule CouncilEx.RunServer.RecorderProcess do
   @moduledoc false
   # Hosts a CouncilEx.Recorder for one run: subscribes to the run's topic
   # before the run's first broadcast, forwards events in order, monitors the
@@ -25,7 +25,10 @@ defmodule CouncilEx.Runner.RecorderProcess do
         {:ok, %{module: module, run_id: run_id, run_monitor: ref, user_state: user_state}}
 
       other ->
-        Logger.warning("CouncilEx.Recorder #{inspect(module)} did not start for run #{run_id}: #{describe(other)}")
+        Logger.warning(
+          "CouncilEx.Recorder #{inspect(module)} did not start for run #{run_id}: #{describe(other)}"
+        )
+
         :ignore
     end
   end
@@ -36,7 +39,11 @@ defmodule CouncilEx.Runner.RecorderProcess do
   end
 
   def handle_info({:run_failed, run_id, errors, result} = event, %{run_id: run_id} = state) do
-    outcome = if Enum.any?(errors, &match?(%Error{kind: :cancelled}, &1)), do: :cancelled, else: {:error, result}
+    outcome =
+      if Enum.any?(errors, &match?(%Error{kind: :cancelled}, &1)),
+        do: :cancelled,
+        else: {:error, result}
+
     state |> record(event) |> finalize(outcome)
   end
 
@@ -59,15 +66,23 @@ defmodule CouncilEx.Runner.RecorderProcess do
         %{state | user_state: user_state}
 
       other ->
-        Logger.warning("CouncilEx.Recorder #{inspect(state.module)} skipped #{elem(event, 0)}: #{describe(other)}")
+        Logger.warning(
+          "CouncilEx.Recorder #{inspect(state.module)} skipped #{elem(event, 0)}: #{describe(other)}"
+        )
+
         state
     end
   end
 
   defp finalize(state, outcome) do
     case safely(fn -> state.module.handle_finalize(outcome, state.user_state) end) do
-      {:ok, _} -> :ok
-      other -> Logger.warning("CouncilEx.Recorder #{inspect(state.module)} failed to finalize: #{describe(other)}")
+      {:ok, _} ->
+        :ok
+
+      other ->
+        Logger.warning(
+          "CouncilEx.Recorder #{inspect(state.module)} failed to finalize: #{describe(other)}"
+        )
     end
 
     {:stop, :normal, state}

@@ -1,4 +1,4 @@
-defmodule CouncilEx.Runner.RoundOutcome do
+defmodule CouncilEx.RunServer.RoundOutcome do
   @moduledoc false
   # Turns what the C round loop reports about a step (seat indices,
   # candidate indices, aggregates) into the RoundResult users read: member
@@ -103,7 +103,9 @@ defmodule CouncilEx.Runner.RoundOutcome do
   # slowest call: the round loop's own overhead (prompts, parsing,
   # aggregation, messages between C and the run's process).
   defp timing(started, state, step) do
-    duration_us = System.convert_time_unit(System.monotonic_time() - started, :native, :microsecond)
+    duration_us =
+      System.convert_time_unit(System.monotonic_time() - started, :native, :microsecond)
+
     slowest_us = state.call_latency |> Map.get(step, [0]) |> Enum.max()
     %{duration_us: duration_us, overhead_us: max(duration_us - slowest_us, 0)}
   end
@@ -114,7 +116,8 @@ defmodule CouncilEx.Runner.RoundOutcome do
   # Each judge's labels (anonymized review), judge => %{label => id}; a
   # lone judge's map as is.
   defp label_to_id(members) do
-    maps = for {id, %MemberResult{metadata: %{labels: labels}}} <- members, into: %{}, do: {id, labels}
+    maps =
+      for {id, %MemberResult{metadata: %{labels: labels}}} <- members, into: %{}, do: {id, labels}
 
     case Map.to_list(maps) do
       [] -> nil
@@ -139,12 +142,25 @@ defmodule CouncilEx.Runner.RoundOutcome do
         %{r | response: %{resp | parsed: parsed}}
 
       {:error, why} ->
-        error = %Error{kind: :validation, reason: :invalid_output, member_id: id, message: inspect(why), context: %{errors: [why]}}
+        error = %Error{
+          kind: :validation,
+          reason: :invalid_output,
+          member_id: id,
+          message: inspect(why),
+          context: %{errors: [why]}
+        }
+
         %{r | status: :invalid_output, error: error}
     end
   rescue
     e ->
-      error = %Error{kind: :validation, reason: :invalid_output, member_id: id, message: Exception.message(e)}
+      error = %Error{
+        kind: :validation,
+        reason: :invalid_output,
+        member_id: id,
+        message: Exception.message(e)
+      }
+
       %{r | status: :invalid_output, error: error}
   end
 
@@ -163,14 +179,24 @@ defmodule CouncilEx.Runner.RoundOutcome do
         result =
           if MapSet.member?(alive, seat),
             do: %MemberResult{(answer || %MemberResult{member_id: id}) | status: :ok},
-            else: %MemberResult{(answer || %MemberResult{member_id: id}) | status: :eliminated, metadata: %{reason: :tournament_loss}}
+            else: %MemberResult{
+              (answer || %MemberResult{member_id: id})
+              | status: :eliminated,
+                metadata: %{reason: :tournament_loss}
+            }
 
         {id, result}
       end
 
     remaining = for {id, %{status: :ok}} <- members, do: id
     eliminated = for {id, %{status: :eliminated}} <- members, do: id
-    {members, %{remaining: remaining, eliminated: eliminated, judgements: Enum.map(judge_calls, &elem(&1, 1))}}
+
+    {members,
+     %{
+       remaining: remaining,
+       eliminated: eliminated,
+       judgements: Enum.map(judge_calls, &elem(&1, 1))
+     }}
   end
 
   defp aggregated(state, info, c_info, members) do
@@ -221,14 +247,21 @@ defmodule CouncilEx.Runner.RoundOutcome do
       end
 
     raw =
-      %{votes: by_name.(agg.votes), tie: agg.tie, ties: ties, counted: agg.counted, ballot_status: agg.status}
+      %{
+        votes: by_name.(agg.votes),
+        tie: agg.tie,
+        ties: ties,
+        counted: agg.counted,
+        ballot_status: agg.status
+      }
       |> Map.put(:order, Enum.map(agg.order || [], name))
       |> with_kind(info, agg, by_name)
 
     %{winner: winner, scores: by_name.(agg.scores), raw: raw}
   end
 
-  defp with_kind(raw, %{kind: kind}, agg, by_name) when kind in [:anonymized_peer_review, :ranking] do
+  defp with_kind(raw, %{kind: kind}, agg, by_name)
+       when kind in [:anonymized_peer_review, :ranking] do
     raw
     |> Map.put(:avg_position, by_name.(agg.avg_position))
     |> Map.put(:normalized_borda, if(agg.avg_position, do: by_name.(agg.scores)))

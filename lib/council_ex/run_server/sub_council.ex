@@ -1,4 +1,4 @@
-defmodule CouncilEx.Runner.SubCouncil do
+defmodule CouncilEx.RunServer.SubCouncil do
   @moduledoc false
   # A member that is a council: its call is a nested, synchronous run of
   # that council on the (mapped) input, under the parent's task. Its events
@@ -25,7 +25,9 @@ defmodule CouncilEx.Runner.SubCouncil do
          %Error{
            kind: :permanent,
            reason: :sub_council_failed,
-           message: "sub-council run #{sub_run_id} failed: " <> Enum.map_join(result.errors, "; ", &(&1.message || inspect(&1.reason))),
+           message:
+             "sub-council run #{sub_run_id} failed: " <>
+               Enum.map_join(result.errors, "; ", &(&1.message || inspect(&1.reason))),
            context: %{sub_run_id: sub_run_id, sub_result: result}
          }}
 
@@ -44,9 +46,13 @@ defmodule CouncilEx.Runner.SubCouncil do
         ""
 
       round ->
-        Enum.map_join(for({id, %MemberResult{status: :ok, response: r}} <- round.member_results, do: {id, r}), "\n\n", fn {id, r} ->
-          "### #{id}\n#{r.content}"
-        end)
+        Enum.map_join(
+          for({id, %MemberResult{status: :ok, response: r}} <- round.member_results, do: {id, r}),
+          "\n\n",
+          fn {id, r} ->
+            "### #{id}\n#{r.content}"
+          end
+        )
     end
   end
 

@@ -1,4 +1,4 @@
-defmodule CouncilEx.Runner.ToolTurn do
+defmodule CouncilEx.RunServer.ToolTurn do
   @moduledoc false
   # One turn of a member's tool calls, run in a task under the run's
   # process: every call (in parallel unless parallel_tools: false) within
@@ -13,7 +13,9 @@ defmodule CouncilEx.Runner.ToolTurn do
   @doc "Starts the turn; the task replies with `[binary]`."
   @spec start([ToolCall.t()], keyword(), map(), pid()) :: Task.t()
   def start(calls, seat_opts, ctx, server) do
-    Task.Supervisor.async_nolink(CouncilEx.Runner.TaskSupervisor, fn -> run(calls, seat_opts, ctx, server) end)
+    Task.Supervisor.async_nolink(CouncilEx.Runner.TaskSupervisor, fn ->
+      run(calls, seat_opts, ctx, server)
+    end)
   end
 
   @doc false
@@ -25,19 +27,31 @@ defmodule CouncilEx.Runner.ToolTurn do
 
     outcomes =
       calls
-      |> Task.async_stream(&execute(&1, tools), timeout: timeout, on_timeout: :kill_task, max_concurrency: concurrency)
+      |> Task.async_stream(&execute(&1, tools),
+        timeout: timeout,
+        on_timeout: :kill_task,
+        max_concurrency: concurrency
+      )
       |> Enum.zip(calls)
       |> Enum.reduce_while([], fn {outcome, call}, acc ->
         result = result(call, outcome, timeout)
         send(server, {:tool_result, ctx.idx, ctx.seat, result})
-        if fail_fast? and result.error != nil, do: {:halt, [result | acc]}, else: {:cont, [result | acc]}
+
+        if fail_fast? and result.error != nil,
+          do: {:halt, [result | acc]},
+          else: {:cont, [result | acc]}
       end)
       |> Enum.reverse()
 
     # Calls a fail-fast turn did not wait for still need an answer.
     skipped =
       for call <- Enum.drop(calls, length(outcomes)) do
-        result = %ToolCallResult{id: call.id, name: call.name, error: "not run: another tool of this turn failed"}
+        result = %ToolCallResult{
+          id: call.id,
+          name: call.name,
+          error: "not run: another tool of this turn failed"
+        }
+
         send(server, {:tool_result, ctx.idx, ctx.seat, result})
         result
       end
@@ -54,11 +68,18 @@ defmodule CouncilEx.Runner.ToolTurn do
     e -> {:error, "the tool raised: " <> Exception.message(e)}
   end
 
-  defp result(call, {:ok, {:ok, value}}, _timeout), do: %ToolCallResult{id: call.id, name: call.name, result: value}
-  defp result(call, {:ok, {:error, why}}, _timeout), do: %ToolCallResult{id: call.id, name: call.name, error: why}
+  defp result(call, {:ok, {:ok, value}}, _timeout),
+    do: %ToolCallResult{id: call.id, name: call.name, result: value}
+
+  defp result(call, {:ok, {:error, why}}, _timeout),
+    do: %ToolCallResult{id: call.id, name: call.name, error: why}
 
   defp result(call, {:ok, other}, _timeout),
-    do: %ToolCallResult{id: call.id, name: call.name, error: "expected {:ok, _} or {:error, _}, got: #{inspect(other)}"}
+    do: %ToolCallResult{
+      id: call.id,
+      name: call.name,
+      error: "expected {:ok, _} or {:error, _}, got: #{inspect(other)}"
+    }
 
   defp result(call, {:exit, :timeout}, timeout),
     do: %ToolCallResult{id: call.id, name: call.name, error: "timed out after #{timeout} ms"}
@@ -69,7 +90,9 @@ defmodule CouncilEx.Runner.ToolTurn do
   # What the model reads back: a binary as is, anything else as JSON.
   defp text(%ToolCallResult{error: nil, result: value}) when is_binary(value), do: value
   defp text(%ToolCallResult{error: nil, result: value}), do: json(value)
-  defp text(%ToolCallResult{error: why}), do: json(%{"error" => if(is_binary(why), do: why, else: inspect(why))})
+
+  defp text(%ToolCallResult{error: why}),
+    do: json(%{"error" => if(is_binary(why), do: why, else: inspect(why))})
 
   defp json(value) do
     case JSON.encode(value) do

@@ -15,7 +15,7 @@ defmodule CouncilEx.Test do
       end
   """
 
-  alias CouncilEx.{Engine, Providers.Mock}
+  alias CouncilEx.{Plan, Providers.Mock}
 
   @events [:run_started, :round_started, :member_started, :member_token, :tool_call_request] ++
             [:tool_call_result, :member_completed, :round_completed]
@@ -26,7 +26,10 @@ defmodule CouncilEx.Test do
   text, or `fn id, module -> text end`. Seats on other providers, and ids
   missing from the map, are left alone.
   """
-  @spec script_council(CouncilEx.council(), String.t() | map() | (term(), module() | nil -> String.t())) :: :ok
+  @spec script_council(
+          CouncilEx.council(),
+          String.t() | map() | (term(), module() | nil -> String.t())
+        ) :: :ok
   def script_council(council, content) do
     {:ok, spec} = CouncilEx.spec(council)
 
@@ -40,7 +43,7 @@ defmodule CouncilEx.Test do
     :ok
   end
 
-  defp mock?(provider), do: Engine.dispatcher(provider) == Mock
+  defp mock?(provider), do: Plan.dispatcher(provider) == Mock
 
   defp text_for(text, _id, _module) when is_binary(text), do: text
   defp text_for(map, id, _module) when is_map(map), do: Map.get(map, id)
@@ -60,10 +63,17 @@ defmodule CouncilEx.Test do
 
   defp collect(run_id, timeout, acc) do
     receive do
-      {:run_failed, ^run_id, _, _} = event -> Enum.reverse([event | acc])
-      {:run_completed, ^run_id, _} = event -> Enum.reverse([event | acc])
-      {type, ^run_id, _, _} = event when type in @events -> collect(run_id, timeout, [event | acc])
-      {type, ^run_id, _, _, _} = event when type in @events -> collect(run_id, timeout, [event | acc])
+      {:run_failed, ^run_id, _, _} = event ->
+        Enum.reverse([event | acc])
+
+      {:run_completed, ^run_id, _} = event ->
+        Enum.reverse([event | acc])
+
+      {type, ^run_id, _, _} = event when type in @events ->
+        collect(run_id, timeout, [event | acc])
+
+      {type, ^run_id, _, _, _} = event when type in @events ->
+        collect(run_id, timeout, [event | acc])
     after
       timeout -> Enum.reverse(acc)
     end
@@ -78,7 +88,12 @@ defmodule CouncilEx.Test do
     quote do
       run_id = unquote(run_id)
       round_name = unquote(round_name)
-      ExUnit.Assertions.assert_receive({:round_completed, ^run_id, ^round_name, round}, unquote(timeout))
+
+      ExUnit.Assertions.assert_receive(
+        {:round_completed, ^run_id, ^round_name, round},
+        unquote(timeout)
+      )
+
       round
     end
   end

@@ -24,6 +24,9 @@ defmodule CouncilEx.Provider.Adapters.Ollama do
   """
   @spec default_opts(keyword()) :: keyword()
   def default_opts(overrides \\ []) do
-    Keyword.merge([adapter: __MODULE__, api_key: nil, base_url: "http://localhost:11434"], overrides)
+    Keyword.merge(
+      [adapter: __MODULE__, api_key: nil, base_url: "http://localhost:11434"],
+      overrides
+    )
   end
 end
