@@ -358,7 +358,7 @@ int rl_run_seats(rl_run *run, size_t idx, const unsigned char *sits,
   for (size_t i = 0; i < n; i++) {
     rl_call *c = &step->calls[i];
     int sit = texts ? texts[i] != NULL : sits && sits[i];
-    if (sit && texts && !(c->input = rl_strndup(texts[i], lens[i])))
+    if (sit && texts && !(c->input = str_ndup(texts[i], lens[i])))
       sit = 0;
     if (sit && texts)
       c->input_len = lens[i];

@@ -18,6 +18,7 @@
 #include "conversation.h"
 #include "http_engine.h"
 #include "json_schema.h"
+#include "str.h"
 
 typedef enum rl_round_kind {
   RL_ROUND_INDEPENDENT,        /* every member answers the input */
@@ -270,8 +271,6 @@ int rl_seat_compile_schema(rl_seat *s, char *why, size_t why_len);
 /* Checks a spec before it is run. Returns 0, or -1 with a message in why. */
 int rl_spec_check(const rl_spec *spec, char *why, size_t why_len);
 void rl_spec_free(rl_spec *spec);
-/* malloc'd copy of s[0..len) with a NUL added; NULL on out-of-memory. */
-char *rl_strndup(const char *s, size_t len);
 
 /* Takes ownership of spec (also on failure). NULL on out-of-memory. */
 rl_run *rl_run_new(rl_spec *spec, const rl_io *io);

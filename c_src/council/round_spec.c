@@ -8,16 +8,6 @@
 #include "buf.h"
 #include "round_internal.h"
 
-char *rl_strndup(const char *s, size_t len) {
-  char *p = malloc(len + 1);
-  if (!p)
-    return NULL;
-  if (len)
-    memcpy(p, s, len);
-  p[len] = '\0';
-  return p;
-}
-
 int rl_kind_answers(rl_round_kind kind) {
   return kind == RL_ROUND_INDEPENDENT || kind == RL_ROUND_PEER_REVIEW ||
          kind == RL_ROUND_CRITIQUE || kind == RL_ROUND_CUSTOM;

@@ -651,7 +651,7 @@ static int decode_reply(ErlNifEnv *env, ERL_NIF_TERM reply, reply_task *t) {
     /* The answer may hold NUL bytes: it is kept with its length. */
     if (!enif_get_map_value(env, el[1], am_content, &content) ||
         !enif_inspect_binary(env, content, &bin) ||
-        !(t->resp.content = rl_strndup((const char *)bin.data, bin.size)))
+        !(t->resp.content = str_ndup((const char *)bin.data, bin.size)))
       return -1;
     t->resp.content_len = bin.size;
     return nif_get_str(env, el[1], am_model, 1, &t->resp.model, NULL) ||
@@ -785,7 +785,7 @@ static ERL_NIF_TERM run_tool_results_impl(ErlNifEnv *env, int argc,
   for (; enif_get_list_cell(env, list, &head, &list); t->n++) {
     ErlNifBinary bin;
     if (!enif_inspect_binary(env, head, &bin) ||
-        !(t->results[t->n] = rl_strndup((const char *)bin.data, bin.size))) {
+        !(t->results[t->n] = str_ndup((const char *)bin.data, bin.size))) {
       tools_task_free(t);
       return enif_make_badarg(env);
     }
@@ -889,7 +889,7 @@ static int decode_seats(ErlNifEnv *env, ERL_NIF_TERM list, answer_task *t) {
       texts = 1;
       t->sits[t->n] = 1;
       t->lens[t->n] = bin.size;
-      if (!(t->texts[t->n] = rl_strndup((const char *)bin.data, bin.size)))
+      if (!(t->texts[t->n] = str_ndup((const char *)bin.data, bin.size)))
         return -1;
     } else
       return -1;

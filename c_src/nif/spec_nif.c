@@ -120,7 +120,7 @@ int nif_copy_str(ErlNifEnv *env, ERL_NIF_TERM v, int allow_nil, char **out,
     return -1;
   if (memchr(bin.data, '\0', bin.size))
     return -1; /* C strings downstream */
-  *out = rl_strndup((const char *)bin.data, bin.size);
+  *out = str_ndup((const char *)bin.data, bin.size);
   if (len)
     *len = bin.size;
   return *out ? 0 : -1;
@@ -208,7 +208,7 @@ static int get_headers(ErlNifEnv *env, ERL_NIF_TERM map, rl_seat *s) {
         memchr(bin.data, '\0', bin.size) || memchr(bin.data, '\n', bin.size) ||
         memchr(bin.data, '\r', bin.size))
       return -1; /* no header injection */
-    s->headers[s->n_headers] = rl_strndup((const char *)bin.data, bin.size);
+    s->headers[s->n_headers] = str_ndup((const char *)bin.data, bin.size);
     if (!s->headers[s->n_headers])
       return -1;
   }

@@ -1,0 +1,15 @@
+/* str.c - small string helpers shared by the core and the glue. */
+#include "str.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+char *str_ndup(const char *s, size_t len) {
+  char *p = malloc(len + 1);
+  if (!p)
+    return NULL;
+  if (len)
+    memcpy(p, s, len);
+  p[len] = '\0';
+  return p;
+}
