@@ -25,24 +25,18 @@ defmodule CouncilEx do
 
   `member id, Module, opts` seats a `CouncilEx.Member` module with the given
   capabilities; `member id, opts` seats an inline member. `chair` adds the
-  `:synthesis` round after the declared rounds. Seat options: `:provider`
-  (an id under `config :council_ex, :providers`, see `CouncilEx.Provider`),
-  `:model`, `:system_prompt`, `:temperature`, `:max_tokens`, `:timeout_ms`,
-  `:connect_timeout_ms`, `:retry` (`{max_attempts, base_ms}`), `:stream`
-  (broadcast `:member_token` events as the answer arrives), `:output_schema`
-  (a JSON Schema map, or a module with `json_schema/0`: sent natively,
-  checked in C, see `CouncilEx.Response`), `:tools` with `:tool_choice`,
-  `:parallel_tools`, `:parallel_tools_strategy`, `:tool_timeout_ms` and
-  `:max_tool_turns` (see `CouncilEx.Tool`), `:profile`, `:weight` and
-  `:confidence` (see `member/3`); the chair also takes `:fallback` (see
-  `chair/2`). `member id, council: Other` seats a sub-council, `router`
-  sets a `CouncilEx.Router`, and round options are checked when the
-  council compiles (see `round/2`).
+  `:synthesis` round after the declared rounds. The seat options are listed
+  under `member/2`; the chair also takes `:fallback` (see `chair/2`).
+  `member id, council: Other` seats a sub-council, `router` sets a
+  `CouncilEx.Router`, and round options are listed in `CouncilEx.Rounds`.
+  Every option is checked when the council compiles: an unknown option or
+  a bad value is a compile error at the member's or round's line, naming
+  the option; none is ever ignored.
   Capabilities can come from profiles (`CouncilEx.Profile`): the app's
   `:default_profile`, then the council's `default_profile`, then the seat's
   `:profile`, then the seat's own options, later ones winning. An option
-  this version cannot run yet (`:tool_concurrency_factor`) is refused by
-  `validate/1` and at start, never ignored.
+  this version cannot run yet (`:tool_concurrency_factor`) is refused the
+  same way.
 
   A council is a module like this one, a `%CouncilEx.DynamicCouncil{}`
   built at runtime, or a `%CouncilEx.AutoCouncil{}` that picks one of
@@ -58,9 +52,27 @@ defmodule CouncilEx do
   `CouncilEx.RunServer.state/2`, stop it with `cancel/2`. To group runs
   under your own supervision tree, use `CouncilEx.Supervisor`.
 
-  Councils, inputs and options are checked before any process starts: a bad
-  council or input gives `{:error, %CouncilEx.Error{kind: :validation}}`
-  (see `validate/1`), a bad option raises `ArgumentError`.
+  Councils, inputs and options are checked before any process starts, and
+  no start function exits or raises for them: a council, input or option
+  that cannot run gives `{:error, %CouncilEx.Error{kind: :validation}}`
+  whose message names the member or round and the option, with every
+  problem in `context.errors` (see `validate/2`, which runs the same
+  checks).
+
+  ## Input
+
+  The input is what every member is asked about:
+
+    * a string is sent as it is;
+    * a map puts its `:question` (or `"question"`) first, then its other
+      fields as `key: value` lines sorted by key (strings as they are;
+      numbers, atoms and booleans as their text; lists and maps as JSON);
+    * a list of messages, `%{role: "system" | "user" | "assistant",
+      content: text}` (atom or string keys), is sent as one
+      `role: content` line each.
+
+  Anything else (a tuple, a pid, a function, ...) is a validation error,
+  as is text that is not valid UTF-8 or holds a NUL byte.
 
   ## Run options
 
@@ -90,7 +102,8 @@ defmodule CouncilEx do
   `:member_token` comes only for members with `stream: true`.
   """
 
-  alias CouncilEx.{Error, PubSub, RunServer}
+  alias CouncilEx.{Error, Options, Plan, PubSub, RunServer}
+  alias CouncilEx.Council.Rules
 
   @typedoc "A council: a module that uses `CouncilEx`, or a dynamic council."
   @type council :: module() | struct()
@@ -166,10 +179,25 @@ defmodule CouncilEx do
   Waits for a run started with `start/3` or `start_link/3` to finish and
   returns what `run/3` would. A run that ended within its retention time
   still answers.
+
+  Never raises or exits: `{:error, :unknown_run}` when no such run is
+  registered (or its pid is dead), `{:error, :timeout}` when `timeout`
+  passes first (the run goes on), `{:error, {:down, reason}}` when the run's
+  process exits while waiting (killed, or stopped by `terminate_run/2`).
   """
-  @spec await(run(), timeout()) :: {:ok, CouncilEx.Result.t()} | {:error, CouncilEx.Result.t()}
+  @spec await(run(), timeout()) ::
+          {:ok, CouncilEx.Result.t()}
+          | {:error, CouncilEx.Result.t() | :unknown_run | :timeout | {:down, term()}}
   def await(run, timeout \\ :infinity) do
-    with {:ok, pid} <- find(run, []), do: RunServer.await(pid, timeout, false)
+    with {:ok, pid} <- find(run, []) do
+      try do
+        RunServer.await(pid, timeout, false)
+      catch
+        :exit, {:timeout, _} -> {:error, :timeout}
+        :exit, {:noproc, _} -> {:error, :unknown_run}
+        :exit, {reason, _} -> {:error, {:down, reason}}
+      end
+    end
   end
 
   @doc """
@@ -239,38 +267,61 @@ defmodule CouncilEx do
   def unsubscribe(run_id) when is_binary(run_id), do: PubSub.unsubscribe(PubSub.run_topic(run_id))
 
   @doc """
-  Checks a council without running it: `:ok`, or `{:error, errors}` with a
-  JSON-friendly list of `%{path: [String.t()], code: atom(), message: String.t()}`.
+  Checks a council, and optionally run options, without running it:
+  `:ok`, or `{:error, errors}` with a JSON-friendly list of
+  `%{path: [String.t() | non_neg_integer()], code: atom(), message: String.t()}`
+  (each message names the member or round and the option).
 
-  Checks that the council compiles to a spec, that every seat's provider is
-  configured and its API key resolves. For a `CouncilEx.AutoCouncil`, checks
-  it and every council it may choose.
+  It applies every check a start function applies before any process
+  starts, so `validate(council, opts)` is `:ok` exactly when
+  `start(council, input, opts)` starts a run for a valid input: the
+  council's rules (module councils passed them when they compiled), every
+  seat's provider configured and its API key set, output schemas that
+  compile, the run options, and the defaults in `config :council_ex`. For
+  a `CouncilEx.AutoCouncil`, checks it and every council it may choose.
   """
-  @spec validate(council()) ::
-          :ok | {:error, [%{path: [String.t()], code: atom(), message: String.t()}]}
-  def validate(%CouncilEx.AutoCouncil{} = auto), do: CouncilEx.AutoCouncil.validate(auto)
+  @spec validate(council(), keyword()) :: :ok | {:error, [CouncilEx.Council.Rules.error()]}
+  def validate(council, opts \\ [])
 
-  def validate(council) do
-    with {:ok, spec} <- spec_of(council) do
-      case CouncilEx.Plan.check_seats(spec) do
-        [] -> :ok
-        errors -> {:error, errors}
+  def validate(%CouncilEx.AutoCouncil{} = auto, opts) do
+    case Options.Run.errors(opts) do
+      [] -> CouncilEx.AutoCouncil.validate(auto)
+      errors -> {:error, errors}
+    end
+  end
+
+  def validate(council, opts) do
+    opt_errors = Options.Run.errors(opts)
+    opts = if opt_errors == [], do: opts, else: []
+
+    council_errors =
+      case council do
+        %CouncilEx.DynamicCouncil{} ->
+          CouncilEx.Dynamic.Validate.errors(council)
+
+        _ ->
+          case spec_of(council) do
+            {:ok, spec} -> Plan.check(spec, opts)
+            {:error, errors} -> errors
+          end
       end
+
+    case opt_errors ++ council_errors do
+      [] -> :ok
+      errors -> {:error, Enum.map(errors, &Map.take(&1, [:path, :code, :message]))}
     end
   end
 
   @doc false
-  # The RunServer options for a council, input and run options; shared with
-  # CouncilEx.Supervisor. Raises ArgumentError on bad options.
+  # Everything a run needs, checked and lowered before any process starts:
+  # the RunServer's start options, or the validation error. Shared with
+  # CouncilEx.Supervisor.
+  @spec server_opts(council(), term(), keyword()) :: {:ok, keyword()} | {:error, Error.t()}
   def server_opts(council, input, opts) do
-    unless Keyword.keyword?(opts),
-      do: raise(ArgumentError, "expected run options as a keyword list, got: #{inspect(opts)}")
-
-    CouncilEx.Options.Run.validate!(opts)
-
-    with {:ok, council, opts} <- resolve_auto(council, input, opts),
+    with :ok <- run_opts(opts),
+         {:ok, council, opts} <- resolve_auto(council, input, opts),
          {:ok, spec} <- fetch_spec(council),
-         {:ok, plan} <- CouncilEx.Plan.prepare(spec, input, opts) do
+         {:ok, plan} <- Plan.prepare(spec, input, opts) do
       run_id = Keyword.get_lazy(opts, :run_id, &generate_run_id/0)
 
       {:ok,
@@ -286,6 +337,13 @@ defmodule CouncilEx do
     end
   end
 
+  defp run_opts(opts) do
+    case Options.Run.errors(opts) do
+      [] -> :ok
+      errors -> {:error, Rules.to_error(errors, :invalid_option)}
+    end
+  end
+
   # An AutoCouncil picks the council first; its choice travels as the
   # internal run option :auto (result.metadata.auto).
   defp resolve_auto(%CouncilEx.AutoCouncil{} = auto, input, opts) do
@@ -297,14 +355,13 @@ defmodule CouncilEx do
 
   defp do_start(fun, council, input, opts) do
     with {:ok, server_opts} <- server_opts(council, input, opts) do
-      case apply(RunServer, fun, [server_opts]) do
-        {:error, {:shutdown, %Error{} = error}} -> {:error, error}
-        other -> other
-      end
+      apply(RunServer, fun, [server_opts])
     end
   end
 
-  defp find(pid, _opts) when is_pid(pid), do: {:ok, pid}
+  defp find(pid, _opts) when is_pid(pid) do
+    if Process.alive?(pid), do: {:ok, pid}, else: {:error, :unknown_run}
+  end
 
   defp find(run_id, opts) when is_binary(run_id) do
     case RunServer.lookup(run_id, opts) do
@@ -313,35 +370,28 @@ defmodule CouncilEx do
     end
   end
 
+  defp find(_other, _opts), do: {:error, :unknown_run}
+
   @doc false
-  # The compiled spec of a council, or the problems that stop it compiling.
+  # The compiled spec of a council, or the problems that stop it running.
   def spec(council), do: spec_of(council)
 
   defp fetch_spec(council) do
     case spec_of(council) do
-      {:ok, spec} ->
-        {:ok, spec}
-
-      {:error, errors} ->
-        message = Enum.map_join(errors, "; ", &"#{Enum.join(&1.path, ".")}: #{&1.message}")
-
-        {:error,
-         %Error{
-           kind: :validation,
-           reason: :invalid_council,
-           message: message,
-           context: %{errors: errors}
-         }}
+      {:ok, spec} -> {:ok, spec}
+      {:error, errors} -> {:error, Rules.to_error(errors, :invalid_council)}
     end
   end
 
-  defp spec_of(council) when is_atom(council) and council != nil do
+  # A module council passed the rules when it compiled; a dynamic one is
+  # checked (once) as it is lowered.
+  defp spec_of(council) when is_atom(council) and council not in [nil, true, false] do
     if Code.ensure_loaded?(council) and function_exported?(council, :__council__, 0) do
       {:ok, council.__council__()}
     else
       {:error,
        [
-         problem(
+         Rules.error(
            [],
            :not_a_council,
            "#{inspect(council)} is not a council (no __council__/0; did you `use CouncilEx`?)"
@@ -350,15 +400,11 @@ defmodule CouncilEx do
     end
   end
 
-  defp spec_of(%CouncilEx.DynamicCouncil{} = council) do
-    with :ok <- CouncilEx.DynamicCouncil.validate(council),
-         do: {:ok, CouncilEx.DynamicCouncil.to_spec(council)}
-  end
+  defp spec_of(%CouncilEx.DynamicCouncil{} = council),
+    do: CouncilEx.DynamicCouncil.checked_spec(council)
 
   defp spec_of(other),
-    do: {:error, [problem([], :not_a_council, "not a council: #{inspect(other, limit: 5)}")]}
-
-  defp problem(path, code, message), do: %{path: path, code: code, message: message}
+    do: {:error, [Rules.error([], :not_a_council, "not a council: #{inspect(other, limit: 5)}")]}
 
   # Unique on this node by a counter, and across nodes and restarts by a
   # random prefix drawn once: cheaper than 12 random bytes per run.
@@ -378,26 +424,7 @@ defmodule CouncilEx do
 
   defmacro __using__(_opts) do
     quote do
-      import Kernel, except: [round: 1]
-
-      import CouncilEx,
-        only: [
-          member: 2,
-          member: 3,
-          round: 1,
-          round: 2,
-          chair: 1,
-          chair: 2,
-          default_profile: 1,
-          router: 1
-        ]
-
-      Module.register_attribute(__MODULE__, :council_members, accumulate: true)
-      Module.register_attribute(__MODULE__, :council_rounds, accumulate: true)
-      @council_chair nil
-      @council_default_profile nil
-      @council_router nil
-      @before_compile CouncilEx
+      use CouncilEx.Council.DSL
     end
   end
 
@@ -408,21 +435,34 @@ defmodule CouncilEx do
   sub-council: the member runs `OtherCouncil` (a module using `CouncilEx`
   or a `%CouncilEx.DynamicCouncil{}`) on its input, mapped by the optional
   1-arity `:input_mapper` (a remote capture; identity by default). It needs
-  no provider or model, and takes no profile.
+  no provider or model, and takes no profile; of the seat options it takes
+  only `:weight` and `:confidence`.
 
-  Besides the seat options in the module doc, a member takes `weight:` (a
-  non-negative number, for `CouncilEx.Rounds.WeightedSynthesis`) and
-  `confidence:` (`:self_report` or `:logprob`).
+  Seat options (an unknown one, or a bad value, is a compile error naming
+  the member and the option):
+
+  #{CouncilEx.Options.Seat.docs(CouncilEx.Options.Seat.keys_for(:chair) -- [:fallback])}
   """
   defmacro member(id, module_or_opts) do
     quote do
-      @council_members CouncilEx.__seat__(unquote(id), unquote(module_or_opts), [])
+      @council_members CouncilEx.Council.DSL.seat(
+                         unquote(id),
+                         unquote(module_or_opts),
+                         [],
+                         __ENV__
+                       )
     end
   end
 
+  @doc false
   defmacro member(id, module, opts) do
     quote do
-      @council_members CouncilEx.__seat__(unquote(id), unquote(module), unquote(opts))
+      @council_members CouncilEx.Council.DSL.seat(
+                         unquote(id),
+                         unquote(module),
+                         unquote(opts),
+                         __ENV__
+                       )
     end
   end
 
@@ -432,7 +472,7 @@ defmodule CouncilEx do
 
   The options of built-in rounds are checked when the council compiles
   (see `CouncilEx.Rounds` for the table): an unknown option, a missing
-  `:wrap` on `:iterate`, or a bad value raises `ArgumentError` naming the
+  `:wrap` on `:iterate`, or a bad value is a compile error naming the
   round and the option. Functions in options (`until:`, `judge:`,
   `tie_break:`, `router:`) must be remote captures such as
   `&MyApp.Rules.settled?/2`, since the council is compiled.
@@ -442,7 +482,7 @@ defmodule CouncilEx do
   """
   defmacro round(type, opts \\ []) do
     quote do
-      @council_rounds {CouncilEx.__round__(unquote(type)), unquote(opts)}
+      @council_rounds CouncilEx.Council.DSL.round(unquote(type), unquote(opts), __ENV__)
     end
   end
 
@@ -455,7 +495,7 @@ defmodule CouncilEx do
   """
   defmacro chair(module_or_opts, opts \\ []) do
     quote do
-      @council_chair CouncilEx.__chair__(unquote(module_or_opts), unquote(opts))
+      @council_chair CouncilEx.Council.DSL.chair(unquote(module_or_opts), unquote(opts), __ENV__)
     end
   end
 
@@ -467,7 +507,7 @@ defmodule CouncilEx do
   """
   defmacro default_profile(profile) do
     quote do
-      @council_default_profile unquote(profile)
+      @council_default_profile {unquote(profile), __ENV__.line}
     end
   end
 
@@ -480,277 +520,7 @@ defmodule CouncilEx do
   """
   defmacro router(router) do
     quote do
-      @council_router unquote(router)
+      @council_router {unquote(router), __ENV__.line}
     end
   end
-
-  defmacro __before_compile__(env) do
-    members = env.module |> Module.get_attribute(:council_members) |> Enum.reverse()
-    rounds = env.module |> Module.get_attribute(:council_rounds) |> Enum.reverse()
-    chair = Module.get_attribute(env.module, :council_chair)
-    default_profile = Module.get_attribute(env.module, :council_default_profile)
-    router = Module.get_attribute(env.module, :council_router)
-    spec = CouncilEx.__spec__(env.module, members, rounds, chair, default_profile, router)
-
-    quote do
-      @doc false
-      def __council__, do: unquote(Macro.escape(spec))
-
-      @doc false
-      # The providers the council's seats use, sub-councils included.
-      def __providers__, do: CouncilEx.Spec.providers(__council__())
-    end
-  end
-
-  @doc false
-  def __seat__(id, module_or_opts, opts) when is_atom(id) do
-    cond do
-      is_list(module_or_opts) ->
-        {id, nil, module_or_opts}
-
-      module?(module_or_opts) and is_list(opts) ->
-        {id, module_or_opts, opts}
-
-      true ->
-        raise ArgumentError,
-              "member #{inspect(id)}: expected a module and/or options, got: #{inspect(module_or_opts)}"
-    end
-  end
-
-  def __seat__(id, _, _),
-    do: raise(ArgumentError, "member id must be an atom, got: #{inspect(id)}")
-
-  @doc false
-  def __chair__(opts, []) when is_list(opts), do: {Keyword.get(opts, :id, :chair), nil, opts}
-
-  def __chair__(module_or_id, opts) when is_atom(module_or_id) and is_list(opts) do
-    if module?(module_or_id),
-      do: {Keyword.get(opts, :id, :chair), module_or_id, opts},
-      else: {module_or_id, nil, opts}
-  end
-
-  @doc false
-  # A round as the spec holds it: built-in names become their modules; other
-  # modules are checked (name/0) once the council's body is compiled.
-  def __round__(type) do
-    case CouncilEx.Rounds.module_for(type) do
-      {:ok, module} ->
-        module
-
-      :error ->
-        if module?(type),
-          do: type,
-          else:
-            raise(
-              ArgumentError,
-              "unknown round #{inspect(type)}; built-in rounds: #{inspect(CouncilEx.Rounds.names())}, or a round module"
-            )
-    end
-  end
-
-  @doc false
-  def __spec__(module, members, rounds, chair, default_profile \\ nil, router \\ nil) do
-    members = Enum.map(members, &__resolve_seat__(module, &1, default_profile))
-    chair = chair && __resolve_seat__(module, chair, default_profile)
-    ids = Enum.map(members, &elem(&1, 0)) ++ if(chair, do: [elem(chair, 0)], else: [])
-
-    case ids -- Enum.uniq(ids) do
-      [] ->
-        :ok
-
-      dups ->
-        raise ArgumentError,
-              "#{inspect(module)}: duplicate member ids #{inspect(Enum.uniq(dups))}"
-    end
-
-    if members == [],
-      do: raise(ArgumentError, "#{inspect(module)}: a council needs at least one member")
-
-    for {id, _mod, opts} <- members ++ List.wrap(chair),
-        key <- [:provider, :model],
-        not sub_council?(opts) do
-      unless opts[key],
-        do:
-          raise(ArgumentError, "#{inspect(module)}: member #{inspect(id)} has no #{inspect(key)}")
-    end
-
-    Enum.each(members, &check_seat_opts!(module, &1, :member, members))
-    if chair, do: check_seat_opts!(module, chair, :chair, members)
-
-    for {round_module, opts} <- rounds do
-      unless CouncilEx.Rounds.name_of(round_module) != :error or
-               (match?({:module, _}, Code.ensure_compiled(round_module)) and
-                  function_exported?(round_module, :name, 0)),
-             do:
-               raise(
-                 ArgumentError,
-                 "#{inspect(module)}: #{inspect(round_module)} is not a round module (no name/0; see CouncilEx.Round)"
-               )
-
-      CouncilEx.Rounds.check_opts!(
-        "#{inspect(module)}: #{round_label(round_module)}",
-        round_module,
-        opts
-      )
-
-      if CouncilEx.Rounds.chair_round?(round_module) and chair == nil,
-        do:
-          raise(
-            ArgumentError,
-            "#{inspect(module)}: #{round_label(round_module)} is written by the chair; add a chair"
-          )
-    end
-
-    check_router!(module, router)
-    rounds = CouncilEx.Spec.complete_rounds(rounds, chair != nil)
-    opts = if default_profile, do: [default_profile: default_profile], else: []
-
-    %CouncilEx.Spec{
-      council: module,
-      members: members,
-      rounds: rounds,
-      chair: chair,
-      router: router,
-      opts: opts
-    }
-  end
-
-  defp round_label(round_module) do
-    case CouncilEx.Rounds.name_of(round_module) do
-      {:ok, name} -> "round #{inspect(name)}"
-      :error -> "round #{inspect(round_module)}"
-    end
-  end
-
-  defp sub_council?(opts), do: Keyword.has_key?(opts, :council)
-
-  # Options only some seats take: sub-councils, weight, confidence, fallback.
-  defp check_seat_opts!(module, {id, mod, opts}, role, members) do
-    where = "#{inspect(module)}: #{if role == :chair, do: "chair", else: "member"} #{inspect(id)}"
-
-    for key <- [:weight, :confidence, :fallback], Keyword.has_key?(opts, key) do
-      with {:error, expected} <- CouncilEx.Options.Seat.check(key, opts[key]) do
-        raise ArgumentError,
-              "#{where}: expected #{key} to be #{expected}, got: #{inspect(opts[key])}"
-      end
-    end
-
-    if Keyword.has_key?(opts, :fallback) and role != :chair,
-      do: raise(ArgumentError, "#{where}: fallback is a chair option")
-
-    with ids when is_list(ids) <- opts[:fallback] do
-      for fallback <- ids do
-        case List.keyfind(members, fallback, 0) do
-          nil ->
-            raise ArgumentError, "#{where}: fallback #{inspect(fallback)} is not a member"
-
-          {_, _, seat} ->
-            if sub_council?(seat),
-              do: raise(ArgumentError, "#{where}: fallback #{inspect(fallback)} is a sub-council")
-        end
-      end
-    end
-
-    if sub_council?(opts) do
-      if role == :chair, do: raise(ArgumentError, "#{where}: the chair cannot be a sub-council")
-
-      if mod,
-        do:
-          raise(
-            ArgumentError,
-            "#{where}: a sub-council member takes no Member module (#{inspect(mod)})"
-          )
-
-      case Keyword.keys(opts) -- [:council, :input_mapper, :weight, :confidence] do
-        [] ->
-          :ok
-
-        keys ->
-          raise ArgumentError,
-                "#{where}: a sub-council member takes only :council, :input_mapper, :weight and :confidence " <>
-                  "(its council's members do the calls), got: #{inspect(Enum.uniq(keys))}"
-      end
-
-      check_sub_council!(module, where, opts[:council])
-      check_input_mapper!(where, opts[:input_mapper])
-    else
-      if Keyword.has_key?(opts, :input_mapper),
-        do:
-          raise(ArgumentError, "#{where}: input_mapper is for sub-council members (council: ...)")
-    end
-  end
-
-  defp check_sub_council!(module, where, council) do
-    cond do
-      is_struct(council, CouncilEx.DynamicCouncil) ->
-        :ok
-
-      council == module ->
-        raise ArgumentError, "#{where}: a council cannot seat itself"
-
-      module?(council) ->
-        unless match?({:module, _}, Code.ensure_compiled(council)) and
-                 function_exported?(council, :__council__, 0),
-               do:
-                 raise(
-                   ArgumentError,
-                   "#{where}: council #{inspect(council)} is not a council (no __council__/0; does it `use CouncilEx`?)"
-                 )
-
-      true ->
-        raise ArgumentError,
-              "#{where}: expected council to be a council module or a %CouncilEx.DynamicCouncil{}, got: #{inspect(council)}"
-    end
-  end
-
-  defp check_input_mapper!(_where, nil), do: :ok
-
-  defp check_input_mapper!(where, fun) when is_function(fun, 1) do
-    unless Function.info(fun, :type) == {:type, :external},
-      do:
-        raise(
-          ArgumentError,
-          "#{where}: input_mapper: anonymous functions cannot be compiled into a council module; use a remote capture such as &MyApp.Mappers.brief/1"
-        )
-  end
-
-  defp check_input_mapper!(where, other),
-    do:
-      raise(
-        ArgumentError,
-        "#{where}: expected input_mapper to be a 1-arity function, got: #{inspect(other)}"
-      )
-
-  defp check_router!(_module, nil), do: :ok
-
-  defp check_router!(module, router) do
-    case CouncilEx.Rounds.check_opts(:any, [router: router], :dsl) do
-      :ok ->
-        :ok
-
-      {:error, [{_, _, message} | _]} ->
-        raise ArgumentError,
-              "#{inspect(module)}: router: #{String.replace_prefix(message, "router: ", "")}"
-    end
-  end
-
-  @doc false
-  # A seat's options with its profiles merged in (CouncilEx.Profile.resolve/2).
-  # A sub-council seat takes no profile: its own council's members do the calls.
-  def __resolve_seat__(module, {id, member_module, opts} = seat, default_profile) do
-    if sub_council?(opts) do
-      seat
-    else
-      case CouncilEx.Profile.resolve_opts(opts, default_profile) do
-        {:ok, resolved} ->
-          {id, member_module, resolved}
-
-        {:error, {profile, why}} ->
-          raise ArgumentError,
-                "#{inspect(module)}: member #{inspect(id)}: unknown profile #{inspect(profile)}: #{why}"
-      end
-    end
-  end
-
-  defp module?(atom), do: is_atom(atom) and String.starts_with?(Atom.to_string(atom), "Elixir.")
 end

@@ -10,6 +10,84 @@ defmodule CouncilEx.Native do
     @external_resource file
   end
 
+  @typedoc """
+  A step: one execution of a round (or one iteration of an iterated
+  round), counted from 0 in run order.
+  """
+  @type step :: non_neg_integer()
+
+  @typedoc "A seat's index: members first, then the chair, then judges."
+  @type seat :: non_neg_integer()
+
+  @typedoc "A call's place among its step's calls."
+  @type index :: non_neg_integer()
+
+  @typedoc "A classified failure as the C core reports it (see c_src/enums.def)."
+  @type c_error :: %{
+          kind: :transient | :permanent | :timeout | :cancelled,
+          reason: atom(),
+          http_status: pos_integer() | nil,
+          type: String.t() | nil,
+          code: String.t() | nil,
+          message: String.t() | nil,
+          retry_after_ms: non_neg_integer() | nil
+        }
+
+  @typedoc "How a call ended, as the C core reports it with `:member_completed`."
+  @type outcome :: %{
+          status: :ok | :error | :skipped,
+          content: binary() | nil,
+          model: String.t() | nil,
+          finish_reason: String.t() | nil,
+          input_tokens: non_neg_integer() | nil,
+          output_tokens: non_neg_integer() | nil,
+          latency_us: non_neg_integer(),
+          http_status: pos_integer() | nil,
+          error: c_error() | nil,
+          attempts: non_neg_integer(),
+          json: {non_neg_integer(), non_neg_integer()} | nil,
+          invalid_output: [{String.t(), String.t()}],
+          cost: float() | nil,
+          stop: atom(),
+          confidence: float() | nil,
+          ordering: [seat()] | nil,
+          choice: integer() | nil,
+          ballot_error: atom() | nil,
+          labels: [seat()] | nil,
+          pair: {seat(), seat()} | nil
+        }
+
+  @typedoc "What the C core reports when a step ends, with `:round_completed`."
+  @type round_info :: %{
+          aggregate: map() | nil,
+          winner: integer() | nil,
+          cands: [seat()] | nil,
+          alive: [seat()] | nil,
+          failure: atom() | nil,
+          mean_confidence: float() | nil
+        }
+
+  @typedoc """
+  An event of a run, sent to its owner in batches as
+  `{:council_ex_run, tag, [event]}` (one message per engine step). The
+  shapes are made in c_src/nif/events_nif.c.
+  """
+  @type event ::
+          {:round_started, step(), round :: non_neg_integer(), iteration :: non_neg_integer()}
+          | {:member_started, step(), index(), seat()}
+          | {:member_token, step(), seat(), token_index :: non_neg_integer(), binary()}
+          | {:tool_calls, step(), index(), seat(),
+             [{id :: String.t(), name :: String.t(), args :: binary()}]}
+          | {:call, step(), index(), seat(), body :: binary()}
+          | {:member_completed, step(), index(), seat(), outcome()}
+          | {:round_completed, step(), round_info()}
+          | {:seats_needed, step()}
+          | {:judge_needed, step(), index(), seat(), seat()}
+          | {:iteration_done, step()}
+          | :run_completed
+          | {:run_failed, reason :: atom()}
+          | :run_cancelled
+
   def load_nif do
     path = :filename.join(:code.priv_dir(:council_ex), ~c"council_ex_nif")
 
@@ -35,11 +113,11 @@ defmodule CouncilEx.Native do
 
   @spec run_reply(reference(), non_neg_integer(), non_neg_integer(), tuple(), non_neg_integer()) ::
           :ok | {:error, :overloaded}
-  def run_reply(_run, _round, _seat, _reply, _latency_us), do: :erlang.nif_error(:not_loaded)
+  def run_reply(_run, _step, _index, _reply, _latency_us), do: :erlang.nif_error(:not_loaded)
 
   @spec run_tool_results(reference(), non_neg_integer(), non_neg_integer(), [binary()]) ::
           :ok | {:error, :overloaded}
-  def run_tool_results(_run, _round, _seat, _results), do: :erlang.nif_error(:not_loaded)
+  def run_tool_results(_run, _step, _index, _results), do: :erlang.nif_error(:not_loaded)
 
   @spec run_answer(reference(), non_neg_integer(), tuple()) :: :ok | {:error, :overloaded}
   def run_answer(_run, _step, _answer), do: :erlang.nif_error(:not_loaded)

@@ -104,14 +104,11 @@ defmodule CouncilEx.Profile do
               "#{inspect(module)}: profile option #{inspect(key)} is set more than once"
     end
 
-    for {key, value} <- opts do
-      case check_option(key, value) do
-        :ok -> :ok
-        {:error, message} -> raise ArgumentError, "#{inspect(module)}: #{message}"
-      end
+    # Profiles are shared with dynamic councils: tools may be registered names.
+    case option_errors(opts, :data) do
+      [] -> :ok
+      [message | _] -> raise ArgumentError, "#{inspect(module)}: #{message}"
     end
-
-    :ok
   end
 
   @doc """
@@ -180,7 +177,7 @@ defmodule CouncilEx.Profile do
       iex> CouncilEx.Profile.fetch(provider: :openai, model: "gpt-4o")
       {:ok, [provider: :openai, model: "gpt-4o"]}
       iex> CouncilEx.Profile.fetch(temperature: "hot")
-      {:error, "expected :temperature to be a number, got: \\"hot\\""}
+      {:error, "expected temperature to be a number from 0 to 2, got: \\"hot\\""}
   """
   @spec fetch(ref() | keyword()) :: {:ok, keyword()} | {:error, String.t()}
   def fetch(""), do: {:error, "a profile name must not be empty"}
@@ -201,7 +198,7 @@ defmodule CouncilEx.Profile do
   def fetch(opts) when is_list(opts) do
     cond do
       not Keyword.keyword?(opts) -> {:error, "expected a keyword list of profile options"}
-      bad = Enum.find_value(opts, &error_of(&1)) -> {:error, bad}
+      (errors = option_errors(opts, :data)) != [] -> {:error, hd(errors)}
       true -> {:ok, opts}
     end
   end
@@ -219,34 +216,27 @@ defmodule CouncilEx.Profile do
   def fetch(_other),
     do: {:error, "expected a profile module, a registered name or a keyword list"}
 
-  defp error_of({key, value}) do
-    case check_option(key, value) do
-      :ok -> nil
-      {:error, message} -> message
+  # The problems of a profile's options, as messages (CouncilEx.Options.Seat).
+  defp option_errors(opts, context) do
+    for {key, code, message} <- SeatOptions.errors(opts, :profile, context) ++ atom_provider(opts) do
+      if code == :unknown_option,
+        do:
+          "unknown profile option #{inspect(key)}; known options: #{inspect(SeatOptions.profile_keys())}",
+        else: message
     end
   end
-
-  defp check_option(key, value) do
-    with {:ok, key} <- known(key),
-         :ok <- SeatOptions.check(key, value),
-         :ok <- atom_provider(key, value) do
-      :ok
-    else
-      {:error, expected} when is_binary(expected) ->
-        {:error, "expected #{inspect(key)} to be #{expected}, got: #{inspect(value)}"}
-
-      {:unknown, key} ->
-        {:error,
-         "unknown profile option #{inspect(key)}; known options: #{inspect(SeatOptions.profile_keys())}"}
-    end
-  end
-
-  defp known(key),
-    do: if(key in SeatOptions.profile_keys(), do: {:ok, key}, else: {:unknown, key})
 
   # A profile names its provider by atom; strings are for JSON only.
-  defp atom_provider(:provider, value) when is_binary(value),
-    do: {:error, "a provider id (an atom)"}
+  defp atom_provider(opts) do
+    case opts[:provider] do
+      name when is_binary(name) ->
+        [
+          {:provider, :invalid_option,
+           "expected provider to be a provider id (an atom), got: #{inspect(name)}"}
+        ]
 
-  defp atom_provider(_key, _value), do: :ok
+      _ ->
+        []
+    end
+  end
 end

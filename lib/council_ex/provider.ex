@@ -73,12 +73,18 @@ defmodule CouncilEx.Provider do
     case Keyword.fetch(opts, :api_key) do
       {:ok, {:system, var}} when is_binary(var) ->
         case System.get_env(var) do
-          key when is_binary(key) and key != "" -> {:ok, key}
-          _ -> {:error, "provider #{inspect(id)}: environment variable #{var} is not set"}
+          key when is_binary(key) and key != "" ->
+            header_safe(id, "environment variable #{var}", key)
+
+          _ ->
+            {:error, "provider #{inspect(id)}: environment variable #{var} is not set"}
         end
 
-      {:ok, key} when is_binary(key) or is_nil(key) ->
-        {:ok, key}
+      {:ok, key} when is_binary(key) ->
+        header_safe(id, ":api_key", key)
+
+      {:ok, nil} ->
+        {:ok, nil}
 
       {:ok, _other} ->
         {:error, "provider #{inspect(id)}: :api_key must be a string, {:system, \"ENV\"} or nil"}
@@ -88,4 +94,70 @@ defmodule CouncilEx.Provider do
          "provider #{inspect(id)}: :api_key is missing (use nil for servers without keys)"}
     end
   end
+
+  # The key goes into a header: a line break or NUL in it would inject one.
+  defp header_safe(id, where, key) do
+    if header_value?(key),
+      do: {:ok, key},
+      else:
+        {:error, "provider #{inspect(id)}: #{where} holds a control character (CR, LF or NUL)"}
+  end
+
+  @doc """
+  Checks the parts of a provider's config that reach the wire, naming the
+  provider and the key but never the value: `:base_url` (an http or https
+  URL without spaces or control characters), `:headers` (`{name, value}`
+  pairs of text without control characters), `:referer` and `:title`.
+  """
+  @spec check_config(atom(), keyword()) :: :ok | {:error, String.t()}
+  def check_config(id, opts) do
+    problem =
+      cond do
+        not url?(opts[:base_url]) ->
+          ":base_url must be an http:// or https:// URL without spaces or control characters"
+
+        not headers?(Keyword.get(opts, :headers, [])) ->
+          ":headers must be a list of {name, value} with text names and values, without control characters"
+
+        not (opts[:referer] == nil or header_value?(opts[:referer])) ->
+          ":referer must be text without control characters"
+
+        not (opts[:title] == nil or header_value?(opts[:title])) ->
+          ":title must be text without control characters"
+
+        true ->
+          nil
+      end
+
+    if problem, do: {:error, "provider #{inspect(id)}: #{problem}"}, else: :ok
+  end
+
+  defp url?(nil), do: true
+
+  defp url?(url) when is_binary(url) do
+    (String.starts_with?(url, "http://") or String.starts_with?(url, "https://")) and
+      String.valid?(url) and not String.match?(url, ~r/[\x00-\x20\x7f]/)
+  end
+
+  defp url?(_), do: false
+
+  defp headers?(headers) when is_list(headers) do
+    Enum.all?(headers, fn
+      {name, value} ->
+        header_value?(to_text(name)) and not String.contains?(to_text(name), [":", " "]) and
+          header_value?(to_text(value))
+
+      _ ->
+        false
+    end)
+  end
+
+  defp headers?(_), do: false
+
+  defp to_text(v) when is_binary(v), do: v
+  defp to_text(v) when is_atom(v) and v not in [nil, true, false], do: Atom.to_string(v)
+  defp to_text(_), do: nil
+
+  defp header_value?(v),
+    do: is_binary(v) and String.valid?(v) and not String.match?(v, ~r/[\x00-\x1f\x7f]/)
 end

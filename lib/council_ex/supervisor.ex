@@ -78,19 +78,29 @@ defmodule CouncilEx.Supervisor do
       topics = if subscribe?, do: RunServer.topics(server_opts[:run_id], user_opts), else: []
       Enum.each(topics, &CouncilEx.PubSub.subscribe/1)
 
-      case DynamicSupervisor.start_child(supervisor, {RunServer, server_opts}) do
+      case start_child(supervisor, server_opts) do
         {:ok, pid} ->
           {:ok, pid}
 
         other ->
           Enum.each(topics, &CouncilEx.PubSub.unsubscribe/1)
-          unwrap(other)
+          other
       end
     end
   end
 
-  defp unwrap({:error, {:shutdown, %Error{} = error}}), do: {:error, error}
-  defp unwrap(other), do: other
+  # A supervisor that is not running is an error, not an exit.
+  defp start_child(supervisor, server_opts) do
+    DynamicSupervisor.start_child(supervisor, {RunServer, server_opts})
+  catch
+    :exit, reason ->
+      {:error,
+       %Error{
+         kind: :permanent,
+         reason: :supervisor_unavailable,
+         message: "#{inspect(supervisor)} did not start the run: #{inspect(reason, limit: 5)}"
+       }}
+  end
 
   @doc """
   Terminates every child runner under `supervisor`. Synchronous: returns

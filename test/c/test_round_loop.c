@@ -106,7 +106,7 @@ static void *grow(void *p, size_t *cap, size_t n, size_t size) {
 }
 
 static char *copy_bytes(const char *s, size_t len) {
-  char *p = rl_strndup(s, len);
+  char *p = str_ndup(s, len);
 
   cr_assert_not_null(p);
   return p;

@@ -14,12 +14,6 @@ defmodule CouncilEx.ApiTest do
     chair(:chair, provider: :also_nowhere, model: "m")
   end
 
-  defmodule NotYet do
-    @moduledoc false
-    use CouncilEx
-    member(:unsure, provider: :mock, model: "m", tool_concurrency_factor: 2)
-  end
-
   describe "validate/1" do
     test ":ok for a runnable council" do
       assert CouncilEx.validate(TestCouncils.Mocked) == :ok
@@ -29,13 +23,32 @@ defmodule CouncilEx.ApiTest do
       assert {:error, errors} = CouncilEx.validate(Unconfigured)
 
       assert [
-               %{path: ["members", "lost", "provider"], code: :unknown_provider, message: m1},
-               %{path: ["members", "chair", "provider"], code: :unknown_provider}
+               %{path: ["members", 0, "provider"], code: :unknown_provider, message: m1},
+               %{path: ["chair", "provider"], code: :unknown_provider}
              ] = errors
 
-      assert m1 =~ ":nowhere is not configured"
-      assert {:error, [%{code: :unsupported_option, message: m2}]} = CouncilEx.validate(NotYet)
-      assert m2 =~ "option :tool_concurrency_factor is not supported"
+      assert m1 =~ "member :lost: provider :nowhere is not configured"
+
+      not_yet =
+        CouncilEx.DynamicCouncil.new("not-yet")
+        |> CouncilEx.DynamicCouncil.add_member(
+          id: "unsure",
+          system_prompt: "Hm.",
+          profile_overrides: [provider: :mock, model: "m", tool_concurrency_factor: 2]
+        )
+
+      assert {:error, [%{code: :unsupported_option, message: m2}]} = CouncilEx.validate(not_yet)
+      assert m2 =~ "tool_concurrency_factor is not supported by this version"
+
+      assert_raise CompileError,
+                   ~r/member :unsure: tool_concurrency_factor is not supported/,
+                   fn ->
+                     defmodule NotYet do
+                       use CouncilEx
+                       member(:unsure, provider: :mock, model: "m", tool_concurrency_factor: 2)
+                     end
+                   end
+
       assert {:error, [%{path: [], code: :not_a_council}]} = CouncilEx.validate(String)
       assert {:error, [%{code: :not_a_council}]} = CouncilEx.validate(%{members: []})
       assert {:error, [%{code: :not_a_council}]} = CouncilEx.validate(nil)
@@ -48,8 +61,11 @@ defmodule CouncilEx.ApiTest do
               %Error{kind: :validation, reason: :invalid_council, context: %{errors: [_]}}} =
                CouncilEx.start(String, "q", run_id: "bad-1")
 
-      assert {:error, %Error{kind: :validation, reason: :unknown_provider, member_id: :lost}} =
+      assert {:error,
+              %Error{kind: :validation, reason: :unknown_provider, context: %{errors: errors}}} =
                CouncilEx.run(Unconfigured, "q", run_id: "bad-2")
+
+      assert [%{member_id: :lost}, %{member_id: :chair}] = errors
 
       assert {:error, %Error{kind: :validation, reason: :invalid_input}} =
                CouncilEx.start_link(TestCouncils.Mocked, <<0xFF, 0xFE>>, run_id: "bad-3")
@@ -60,7 +76,7 @@ defmodule CouncilEx.ApiTest do
       assert Process.info(self(), :links) == {:links, []}
     end
 
-    test "options raise ArgumentError naming the option and the expectation" do
+    test "bad options give a validation error naming the option and the expectation" do
       bad = [
         run_id: 42,
         registry: "reg",
@@ -72,17 +88,18 @@ defmodule CouncilEx.ApiTest do
         await_timeout: :never
       ]
 
-      for {key, value} <- bad do
-        assert_raise ArgumentError,
-                     ~r/invalid value for run option #{inspect(key)}: expected/,
-                     fn ->
-                       CouncilEx.start(TestCouncils.Mocked, "q", [{key, value}])
-                     end
+      for {key, value} <- bad, start <- [:start, :start_link, :run] do
+        assert {:error, %Error{kind: :validation, reason: :invalid_option, message: message}} =
+                 apply(CouncilEx, start, [TestCouncils.Mocked, "q", [{key, value}]])
+
+        assert message =~ "invalid value for run option #{inspect(key)}: expected"
       end
 
-      assert_raise ArgumentError, ~r/expected run options as a keyword list/, fn ->
-        CouncilEx.start(TestCouncils.Mocked, "q", %{run_id: "x"})
-      end
+      assert {:error, %Error{kind: :validation, message: message}} =
+               CouncilEx.start(TestCouncils.Mocked, "q", %{run_id: "x"})
+
+      assert message =~ "expected run options as a keyword list"
+      assert Process.info(self(), :links) == {:links, []}
     end
 
     test "a run id already in use gives {:error, {:already_started, pid}}" do

@@ -317,7 +317,7 @@ defmodule CouncilEx.AutoCouncilTest do
       assert {:error, errors} = CouncilEx.validate(bad)
 
       assert [
-               %{path: ["catalog", 2, "members", "x", "provider"], code: :unknown_provider},
+               %{path: ["catalog", 2, "members", 0, "provider"], code: :unknown_provider},
                %{path: ["on_no_match"], code: :unknown_fallback}
              ] = errors
 

@@ -379,7 +379,10 @@ defmodule CouncilEx.CouncilsTest do
                  members: [a: [provider: :mock, model: "m", tie: fn -> 1 end]],
                  chair: @chair
                )
-             end, ~r/member :a: anonymous functions cannot be compiled into a council module/},
+             end, ~r/member :a: unknown option :tie/},
+            {fn ->
+               ParallelPanel.new(members: @members, chair: @chair, router: fn _, _ -> [] end)
+             end, ~r/router: anonymous functions cannot be compiled into a council module/},
             {fn -> LLMCouncil.new(members: @members, chair: @chair, chair_fallback: [:zed]) end,
              ~r/chair :chair: fallback :zed is not a member/}
           ] do

@@ -31,6 +31,7 @@ defmodule CouncilEx.DslRoundsTest do
   defmodule MyRound do
     @moduledoc false
     def name, do: :mine
+    def build_input(_id, _ctx, _opts), do: "Go."
   end
 
   defmodule Inner do
@@ -131,6 +132,7 @@ defmodule CouncilEx.DslRoundsTest do
             do:
               (
                 unquote(seats())
+                round(:independent_analysis, [])
                 round(:weighted_synthesis, [])
                 chair(provider: :mock, model: "c")
               )
@@ -138,8 +140,26 @@ defmodule CouncilEx.DslRoundsTest do
         )
 
       assert Enum.map(ends_weighted.__council__().rounds, &elem(&1, 0)) == [
+               Rounds.IndependentAnalysis,
                Rounds.WeightedSynthesis
              ]
+
+      # The chair writes from earlier rounds: it cannot go first (the
+      # engine refused such a council at run start; now it does not compile).
+      assert_raise CompileError,
+                   ~r/round :weighted_synthesis is written from earlier rounds/,
+                   fn ->
+                     compile(
+                       quote(
+                         do:
+                           (
+                             unquote(seats())
+                             round(:weighted_synthesis, [])
+                             chair(provider: :mock, model: "c")
+                           )
+                       )
+                     )
+                   end
 
       plain =
         compile(
@@ -159,7 +179,7 @@ defmodule CouncilEx.DslRoundsTest do
              ]
     end
 
-    test "bad options raise ArgumentError naming the round and the option" do
+    test "bad options are a compile error naming the round and the option" do
       for {round, message} <- [
             {quote(do: round(:vote, colour: :red)),
              ~r/: round :vote: unknown option :colour; known options: \[:quorum/},
@@ -174,7 +194,11 @@ defmodule CouncilEx.DslRoundsTest do
             {quote(do: round(:iterate, wrap: String)),
              ~r/expected wrap to be a built-in round name or a round module/},
             {quote(do: round(:iterate, wrap: :critique, max_iterations: 0)),
-             ~r/round :iterate: expected max_iterations to be a positive integer, got: 0/},
+             ~r/round :iterate: expected max_iterations to be a positive integer \(at most 100000\), got: 0/},
+            {quote(do: round(:iterate, wrap: :critique, max_iterations: 100_001)),
+             ~r/round :iterate: expected max_iterations to be a positive integer \(at most 100000\), got: 100001/},
+            {quote(do: round(:vote, options: ["ship", "ship"])),
+             ~r/round :vote: expected options to be a list of distinct strings/},
             {quote(do: round(:iterate, wrap: :critique, wrap_opts: [options: ["x"]])),
              ~r/round :iterate: unknown option :options; .* \(in :wrap_opts.:options\)/},
             {quote(do: round(:iterate, wrap: :vote, wrap_opts: [quorum: -1])),
@@ -191,7 +215,7 @@ defmodule CouncilEx.DslRoundsTest do
             {quote(do: round(:vote, quorum: 0)),
              ~r/round :vote: expected quorum to be a positive integer, got: 0/},
             {quote(do: round(:anonymized_peer_review, order: :random)),
-             ~r/expected order to be one of \[:stable, :shuffle, :per_judge\], got: :random/},
+             ~r/expected order to be one of \[:per_judge, :shuffle, :stable\], got: :random/},
             {quote(do: round(:vote, aggregator: :loudest)),
              ~r/expected aggregator to be nil, one of \[:plurality/},
             {quote(do: round(:vote, aggregator: CouncilEx.DslRoundsTest.Rules)),
@@ -205,16 +229,18 @@ defmodule CouncilEx.DslRoundsTest do
             {quote(do: round(:ranking, include_self: "yes")),
              ~r/expected include_self to be a boolean/},
             {quote(do: round(:pairwise_elimination, judge: :chair)),
-             ~r/expected judge to be a 2-arity function or \{module, opts\}/},
+             ~r/expected judge to be a 2-arity function or \{module, seat_opts\}/},
+            {quote(do: round(:pairwise_elimination, judge: {nil, [provider: :mock]})),
+             ~r/judge :judge has no :model/},
             {quote(do: round(:vote, router: fn _i, _c -> [] end)),
              ~r/router: anonymous functions cannot be compiled/},
             {quote(do: round(:vote, router: String)),
-             ~r/expected router to implement CouncilEx.Router \(select\/2\)/},
+             ~r/expected router to be a module implementing CouncilEx.Router \(select\/2\)/},
             {quote(do: round(:weighted_synthesis, [])),
              ~r/round :weighted_synthesis is written by the chair; add a chair/},
             {quote(do: round(:vote, [:quorum])), ~r/expected round options as a keyword list/}
           ] do
-        assert_raise ArgumentError, message, fn ->
+        assert_raise CompileError, message, fn ->
           compile(
             quote(
               do:
@@ -243,7 +269,8 @@ defmodule CouncilEx.DslRoundsTest do
       assert unknown ==
                "unknown option :colour; known options: [:quorum, :router, :aggregator, :tie_break, :order, :include_self]"
 
-      assert invalid == "expected max_iterations to be a positive integer, got: 0"
+      assert invalid ==
+               "expected max_iterations to be a positive integer (at most 100000), got: 0"
 
       assert Rounds.check_opts(:iterate, max_iterations: 2) ==
                {:error, [{[:wrap], :missing_option, "option :wrap is required"}]}
@@ -303,7 +330,11 @@ defmodule CouncilEx.DslRoundsTest do
     test "bad seat options raise" do
       for {body, message} <- [
             {quote(do: member(:a, provider: :mock, model: "m", weight: -1)),
-             ~r/member :a: expected weight to be a non-negative number, got: -1/},
+             ~r/member :a: expected weight to be a number >= 0, got: -1/},
+            {quote(do: member(:a, provider: :mock, model: "m", temperature: "hot")),
+             ~r/member :a: expected temperature to be a number from 0 to 2, got: "hot"/},
+            {quote(do: member(:a, provider: :mock, model: "m", retyr: {3, 100})),
+             ~r/member :a: unknown option :retyr; known options: \[:provider/},
             {quote(do: member(:a, provider: :mock, model: "m", confidence: :vibes)),
              ~r/member :a: expected confidence to be one of \[:self_report, :logprob\], got: :vibes/},
             {quote(do: member(:a, provider: :mock, model: "m", fallback: [:b])),
@@ -331,7 +362,7 @@ defmodule CouncilEx.DslRoundsTest do
                  )
              ), ~r/member :a: input_mapper is for sub-council members/}
           ] do
-        assert_raise ArgumentError, message, fn -> compile(body) end
+        assert_raise CompileError, message, fn -> compile(body) end
       end
     end
   end
@@ -392,7 +423,7 @@ defmodule CouncilEx.DslRoundsTest do
                    temperature: 0.1
                  )
              ),
-             ~r/member :s: a sub-council member takes only :council, :input_mapper, :weight and :confidence .*got: \[:provider, :temperature\]/},
+             ~r/member :s: a sub-council member takes only :council, :input_mapper, :weight and :confidence .*got: :provider/},
             {quote(
                do:
                  member(:s, CouncilEx.DslRoundsTest.Analyst,
@@ -415,7 +446,7 @@ defmodule CouncilEx.DslRoundsTest do
                  )
              ), ~r/fallback :s is a sub-council/}
           ] do
-        assert_raise ArgumentError, message, fn -> compile(body) end
+        assert_raise CompileError, message, fn -> compile(body) end
       end
     end
   end

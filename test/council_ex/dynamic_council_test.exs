@@ -19,12 +19,20 @@ defmodule CouncilEx.DynamicCouncilTest do
 
   defmodule Tool do
     @moduledoc false
-    def run(_), do: :ok
+    @behaviour CouncilEx.Tool
+    def name, do: "tool"
+    def description, do: "A tool."
+    def parameters_schema, do: %{"type" => "object"}
+    def execute(_), do: {:ok, "done"}
   end
 
   defmodule OtherTool do
     @moduledoc false
-    def run(_), do: :ok
+    @behaviour CouncilEx.Tool
+    def name, do: "other_tool"
+    def description, do: "Another tool."
+    def parameters_schema, do: %{"type" => "object"}
+    def execute(_), do: {:ok, "done"}
   end
 
   defmodule Router do
@@ -299,13 +307,13 @@ defmodule CouncilEx.DynamicCouncilTest do
                  "profile_overrides" => %{"temperature" => "hot"}
                })
              end,
-             ~s(invalid member: profile_overrides.temperature: expected temperature to be a number, got: "hot")},
+             ~s(invalid member: profile_overrides.temperature: expected temperature to be a number from 0 to 2, got: "hot")},
             {fn -> DynamicCouncil.add_member(c, "a") end,
              ~s(invalid member: expected a member map or keyword list, got: "a")},
             {fn -> DynamicCouncil.add_round(c, 42) end,
              "invalid round: expected a round type, map or keyword list, got: 42"},
             {fn -> DynamicCouncil.add_round(c, type: "iterate", opts: %{max_iterations: 0}) end,
-             "invalid round: opts.max_iterations: expected max_iterations to be a positive integer, got: 0"}
+             "invalid round: opts.max_iterations: expected max_iterations to be a positive integer (at most 100000), got: 0"}
           ] do
         assert_raise ArgumentError, message, fun
       end

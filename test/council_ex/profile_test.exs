@@ -97,18 +97,22 @@ defmodule CouncilEx.ProfileTest do
 
     test "a bad value is a compile error naming the option, the expectation and the value" do
       for {line, message} <- [
-            {~s(temperature "hot"), ~s(expected :temperature to be a number, got: "hot")},
-            {"max_tokens 0", "expected :max_tokens to be a positive integer, got: 0"},
+            {~s(temperature "hot"),
+             ~s(expected temperature to be a number from 0 to 2, got: "hot")},
+            {"temperature 2.5", "expected temperature to be a number from 0 to 2, got: 2.5"},
+            {"max_tokens 0", "expected max_tokens to be a positive integer, got: 0"},
             {~s(provider "openai"),
-             ~s|expected :provider to be a provider id (an atom), got: "openai"|},
+             ~s|expected provider to be a provider id (an atom), got: "openai"|},
             {"retry 3",
-             "expected :retry to be {max_attempts, base_ms} with max_attempts > 0 and base_ms >= 0, got: 3"},
+             "expected retry to be {max_attempts, base_ms} with max_attempts from 1 to 100 and base_ms >= 0, got: 3"},
+            {"retry {500, 10}",
+             "expected retry to be {max_attempts, base_ms} with max_attempts from 1 to 100 and base_ms >= 0, got: {500, 10}"},
             {"parallel_tools_strategy :random",
-             "expected :parallel_tools_strategy to be one of [:collect, :fail_fast], got: :random"},
+             "expected parallel_tools_strategy to be one of [:collect, :fail_fast], got: :random"},
             {"tool_choice :sometimes",
-             "expected :tool_choice to be nil, :auto, :required, :none or a tool name, got: :sometimes"},
+             "expected tool_choice to be :auto, :required, :none or a tool name, got: :sometimes"},
             {"tools [1]",
-             "expected :tools to be a list of tool modules or non-empty tool names, got: [1]"}
+             "expected tools to be a list of tool modules or registered tool names, got: [1]"}
           ] do
         source = "defmodule CouncilEx.ProfileTest.Bad do use CouncilEx.Profile; #{line} end"
 
@@ -242,10 +246,11 @@ defmodule CouncilEx.ProfileTest do
       end
       """
 
-      assert_raise ArgumentError,
-                   ~s(CouncilEx.ProfileTest.Unknown: member :a: unknown profile "missing_profile": ) <>
-                     "not a profile module and not registered in CouncilEx.Registry as a :profile",
-                   fn -> Code.compile_string(source) end
+      message =
+        ~s(nofile:3: CouncilEx.ProfileTest.Unknown: member :a: unknown profile "missing_profile": ) <>
+          "not a profile module and not registered in CouncilEx.Registry as a :profile"
+
+      assert_raise CompileError, message, fn -> Code.compile_string(source) end
     end
 
     test "a member with no provider or model after resolution is still a compile error" do
@@ -263,9 +268,9 @@ defmodule CouncilEx.ProfileTest do
       end
       """)
 
-      assert_raise ArgumentError, "CouncilEx.ProfileTest.NoModel: member :a has no :model", fn ->
-        Code.compile_string(source)
-      end
+      assert_raise CompileError,
+                   "nofile:3: CouncilEx.ProfileTest.NoModel: member :a has no :model",
+                   fn -> Code.compile_string(source) end
     end
   end
 end

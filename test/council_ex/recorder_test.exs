@@ -126,12 +126,14 @@ defmodule CouncilEx.RecorderTest do
   end
 
   test "a recorder module without the callbacks is rejected before anything starts" do
-    assert_raise ArgumentError, ~r/invalid value for run option :recorder/, fn ->
-      CouncilEx.start(TestCouncils.Mocked, "q", recorder: {String, []})
-    end
+    assert {:error, %CouncilEx.Error{kind: :validation, message: message}} =
+             CouncilEx.start(TestCouncils.Mocked, "q", recorder: {String, []})
 
-    assert_raise ArgumentError, ~r/:recorder/, fn ->
-      CouncilEx.start(TestCouncils.Mocked, "q", recorder: TestRecorder)
-    end
+    assert message =~ "invalid value for run option :recorder"
+
+    assert {:error, %CouncilEx.Error{kind: :validation, message: message}} =
+             CouncilEx.start(TestCouncils.Mocked, "q", recorder: TestRecorder)
+
+    assert message =~ ":recorder"
   end
 end

@@ -213,7 +213,7 @@ defmodule CouncilEx.RegistryTest do
                    end
 
       assert_raise ArgumentError,
-                   ~r/cannot register :profile "p": .*expected :temperature to be a number, got: "hot"/,
+                   ~r/cannot register :profile "p": .*expected temperature to be a number from 0 to 2, got: "hot"/,
                    fn ->
                      Registry.register_profile("p", temperature: "hot")
                    end

@@ -89,8 +89,9 @@ defmodule CouncilEx.RetryTest do
   end
 
   test "a bad :retry is refused before anything starts" do
-    assert_raise ArgumentError, ~r/invalid value for run option :retry/, fn ->
-      CouncilEx.run(TestCouncils.NoChair, "q", retry: {0, 10})
-    end
+    assert {:error, %Error{kind: :validation, message: message}} =
+             CouncilEx.run(TestCouncils.NoChair, "q", retry: {0, 10})
+
+    assert message =~ "invalid value for run option :retry"
   end
 end

@@ -121,25 +121,25 @@ defmodule CouncilEx.RouterTest do
       assert compile(quote(do: &CouncilEx.RouterTest.Routes.by_length/2)).__council__().router ==
                (&Routes.by_length/2)
 
-      assert_raise ArgumentError,
+      assert_raise CompileError,
                    ~r/C\d+: router: anonymous functions cannot be compiled into a council module; use a remote capture such as &Mod.select\/2/,
                    fn ->
                      compile(quote(do: fn _input, _ctx -> [:a] end))
                    end
 
-      assert_raise ArgumentError,
-                   ~r/router: expected router to implement CouncilEx.Router \(select\/2\), got: String/,
+      assert_raise CompileError,
+                   ~r/router: expected router to be a module implementing CouncilEx.Router \(select\/2\), got: String/,
                    fn ->
                      compile(quote(do: String))
                    end
 
-      assert_raise ArgumentError,
+      assert_raise CompileError,
                    ~r/expected router to be a CouncilEx.Router module or a remote capture &Mod.fun\/2, got: "by_name"/,
                    fn ->
                      compile("by_name")
                    end
 
-      assert_raise ArgumentError,
+      assert_raise CompileError,
                    ~r/router: expected router to be a CouncilEx.Router module or a remote capture/,
                    fn ->
                      compile(quote(do: &CouncilEx.RouterTest.Routes.until/1))

@@ -66,28 +66,40 @@ defmodule CouncilEx.RunServerTest do
       assert_receive {:DOWN, ^ref, :process, ^pid, :killed}
     end
 
-    test "required options are checked before a process starts" do
+    test "required options are checked before a process starts: errors, never raises" do
       for key <- [:run_id, :council, :spec, :input] do
-        assert_raise ArgumentError, ~r/required option #{inspect(key)} is missing/, fn ->
+        assert_invalid(~r/required option #{inspect(key)} is missing/, fn ->
           RunServer.start_link(Keyword.delete(server_opts(), key))
-        end
+        end)
       end
 
-      assert_raise ArgumentError, ~r/:run_id must be a non-empty binary/, fn ->
+      assert_invalid(~r/:run_id must be a non-empty binary/, fn ->
         RunServer.start(server_opts(run_id: :nope))
-      end
+      end)
 
-      assert_raise ArgumentError, ~r/:spec must be a %CouncilEx.Spec{}/, fn ->
+      assert_invalid(~r/:spec must be a %CouncilEx.Spec{}/, fn ->
         RunServer.start(server_opts(spec: %{}))
-      end
+      end)
 
-      assert_raise ArgumentError, ~r/:council must be a module or "dynamic:"/, fn ->
+      assert_invalid(~r/:council must be a module or "dynamic:"/, fn ->
         RunServer.start(server_opts(council: "mine"))
-      end
+      end)
 
-      assert_raise ArgumentError, ~r/unknown run option :bogus/, fn ->
+      assert_invalid(~r/unknown run option :bogus/, fn ->
         RunServer.start(server_opts(user_opts: [bogus: 1]))
-      end
+      end)
+
+      assert_invalid(~r/expected a keyword list of options/, fn -> RunServer.start_link(:nope) end)
+
+      assert Process.info(self(), :links) == {:links, []}
+    end
+
+    test "a hand-made spec is held to the council rules before a process starts" do
+      spec = %{TestCouncils.Mocked.__council__() | members: []}
+
+      assert_invalid(~r/a council needs at least one member/, fn ->
+        RunServer.start_link(server_opts(spec: spec))
+      end)
     end
 
     test "registers under CouncilEx.Runner.Registry keyed by run_id; a second start with the same id fails" do
@@ -219,8 +231,10 @@ defmodule CouncilEx.RunServerTest do
 
     test ":pending until the engine reports the first round" do
       # init/1 is run here, in the test process, so nothing can move on.
+      {:ok, plan} = CouncilEx.Plan.prepare(TestCouncils.Mocked.__council__(), "Ship?", [])
+
       {:ok, state, {:continue, :started}} =
-        RunServer.init(Keyword.merge(server_opts(), callers: [self()], user_opts: []))
+        RunServer.init(Keyword.merge(server_opts(), callers: [self()], user_opts: [], plan: plan))
 
       assert state.status == :pending
       assert state.current_round == nil
@@ -274,6 +288,11 @@ defmodule CouncilEx.RunServerTest do
     after
       1_000 -> flunk("no terminal event; got: #{inspect(acc)}")
     end
+  end
+
+  defp assert_invalid(message, start) do
+    assert {:error, %CouncilEx.Error{kind: :validation, message: text}} = start.()
+    assert text =~ message
   end
 end
 

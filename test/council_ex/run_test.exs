@@ -200,10 +200,11 @@ defmodule CouncilEx.RunTest do
       Application.put_env(:council_ex, :providers, [])
       before = Process.list()
 
-      assert {:error, %Error{kind: :validation, reason: :unknown_provider, member_id: :solo} = e} =
+      assert {:error, %Error{kind: :validation, reason: :unknown_provider} = e} =
                CouncilEx.run(TestCouncils.NoChair, "hi")
 
-      assert Exception.message(e) =~ "provider :fake is not configured"
+      assert [%{member_id: :solo}, %{member_id: :duo}] = e.context.errors
+      assert Exception.message(e) =~ "member :solo: provider :fake is not configured"
       assert Enum.filter(Process.list() -- before, &Process.alive?/1) == []
     end
 
@@ -229,9 +230,10 @@ defmodule CouncilEx.RunTest do
     test "not a council, and unknown options" do
       assert {:error, %Error{reason: :invalid_council}} = CouncilEx.run(String, "hi")
 
-      assert_raise ArgumentError, ~r/unknown run option :colour/, fn ->
-        CouncilEx.run(TestCouncils.NoChair, "hi", colour: 1)
-      end
+      assert {:error, %Error{reason: :invalid_option, message: message}} =
+               CouncilEx.run(TestCouncils.NoChair, "hi", colour: 1)
+
+      assert message =~ "unknown run option :colour"
     end
   end
 

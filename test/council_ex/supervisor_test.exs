@@ -140,9 +140,10 @@ defmodule CouncilEx.SupervisorTest do
     assert {:error, %CouncilEx.Error{kind: :validation, reason: :invalid_council}} =
              CouncilEx.Supervisor.start_link(name, NotACouncil, "q")
 
-    assert_raise ArgumentError, ~r/unknown run option :nope/, fn ->
-      CouncilEx.Supervisor.start_link(name, TestCouncils.Mocked, "q", nope: true)
-    end
+    assert {:error, %CouncilEx.Error{kind: :validation, reason: :invalid_option, message: m}} =
+             CouncilEx.Supervisor.start_link(name, TestCouncils.Mocked, "q", nope: true)
+
+    assert m =~ "unknown run option :nope"
 
     assert DynamicSupervisor.which_children(name) == []
   end

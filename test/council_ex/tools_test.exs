@@ -186,20 +186,18 @@ defmodule CouncilEx.ToolsTest do
       member(:m, provider: :mock, model: "m", tools: [CouncilEx.ToolsTest.Weather])
     end
 
-    defmodule BadTool do
-      @moduledoc false
-      use CouncilEx
-      member(:m, provider: :t_openai, model: "m", tools: [String])
-    end
-
     assert {:error, %Error{reason: :unsupported_option, message: m1}} =
              CouncilEx.run(MockTools, "q")
 
     assert m1 =~ "dispatcher"
 
-    assert {:error, %Error{reason: :unsupported_option, message: m2}} =
-             CouncilEx.run(BadTool, "q")
-
-    assert m2 =~ "String is not a CouncilEx.Tool"
+    # A module that is not a tool is refused when the council compiles.
+    assert_raise CompileError, ~r/member :m: String is not a CouncilEx.Tool/, fn ->
+      defmodule BadTool do
+        @moduledoc false
+        use CouncilEx
+        member(:m, provider: :t_openai, model: "m", tools: [String])
+      end
+    end
   end
 end

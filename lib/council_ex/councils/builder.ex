@@ -1,15 +1,18 @@
 defmodule CouncilEx.Councils.Builder do
   @moduledoc false
   # What the prebuilt topologies (CouncilEx.Councils.*) share: reading their
-  # options, generating a council module with `use CouncilEx` through
-  # Module.create/3, and building the same shape as a %DynamicCouncil{}.
+  # options, building their council module, and building the same shape as
+  # a %DynamicCouncil{}.
   #
   # A topology describes its rounds as [{type, opts}] (built-in round names
-  # and their options); compile/4 turns them into `round` calls, dynamic/4
-  # into DynamicRounds. Every check the DSL makes (CouncilEx.__spec__/6,
-  # CouncilEx.Rounds.check_opts!/3) applies to the generated module.
+  # and their options). compile/6 builds the spec the DSL would
+  # (CouncilEx.Council.DSL.spec/2, so every rule applies) and defines a
+  # module whose name comes from the options: the same options give the
+  # same module, so calling new/1 per request costs no atom and no code
+  # after the first call. dynamic/5 builds DynamicRounds instead.
 
   alias CouncilEx.{DynamicCouncil, DynamicMember}
+  alias CouncilEx.Council.DSL
 
   @module_keys [:as, :members, :chair, :default_profile, :router]
   @dynamic_keys [:id, :name, :default_profile, :router, :tools, :metadata, :members, :chair]
@@ -46,7 +49,7 @@ defmodule CouncilEx.Councils.Builder do
       do:
         raise(
           ArgumentError,
-          "#{name(topology)}.new_dynamic/1: expected :id, a non-empty string, got: #{inspect(opts[:id])}"
+          "#{label(topology)}.new_dynamic/1: expected :id, a non-empty string, got: #{inspect(opts[:id])}"
         )
 
     opts
@@ -56,7 +59,7 @@ defmodule CouncilEx.Councils.Builder do
     do: Enum.map(keys, &if(&1 == :members, do: members_key, else: &1))
 
   defp check_opts!(topology, fun, opts, known, members_key) do
-    where = "#{name(topology)}.#{fun}"
+    where = "#{label(topology)}.#{fun}"
 
     unless is_list(opts) and Keyword.keyword?(opts),
       do:
@@ -92,7 +95,7 @@ defmodule CouncilEx.Councils.Builder do
       do:
         raise(
           ArgumentError,
-          "#{name(topology)}: expected #{inspect(key)} to be a positive integer, got: #{inspect(value)}"
+          "#{label(topology)}: expected #{inspect(key)} to be a positive integer, got: #{inspect(value)}"
         )
 
     value
@@ -104,7 +107,7 @@ defmodule CouncilEx.Councils.Builder do
       do:
         raise(
           ArgumentError,
-          "#{name(topology)}: expected #{inspect(key)} to be a number from 0 to 1, got: #{inspect(value)}"
+          "#{label(topology)}: expected #{inspect(key)} to be a number from 0 to 1, got: #{inspect(value)}"
         )
 
     value
@@ -129,7 +132,7 @@ defmodule CouncilEx.Councils.Builder do
 
       other ->
         raise ArgumentError,
-              "#{name(topology)}: expected each of #{inspect(key)} as {id, opts}, {id, Module} or {id, Module, opts}, got: #{inspect(other)}"
+              "#{label(topology)}: expected each of #{inspect(key)} as {id, opts}, {id, Module} or {id, Module, opts}, got: #{inspect(other)}"
     end)
   end
 
@@ -151,7 +154,7 @@ defmodule CouncilEx.Councils.Builder do
 
       true ->
         raise ArgumentError,
-              "#{name(topology)}: expected :chair as options, {Module, opts}, {id, opts} or Module, got: #{inspect(chair)}"
+              "#{label(topology)}: expected :chair as options, {Module, opts}, {id, opts} or Module, got: #{inspect(chair)}"
     end
   end
 
@@ -178,87 +181,94 @@ defmodule CouncilEx.Councils.Builder do
   end
 
   @doc """
-  Generates the council module and returns its name: `opts[:as]`, or a
-  unique name under `topology`. `rounds` are `[{type, opts}]`; `extra` is
-  quoted code added to the module (or nil).
+  The council module of a topology's checked options, and returns its
+  name: `opts[:as]`, or `name(topology, opts)`. `rounds` are
+  `[{type, opts}]`; `extra` is quoted code added to the module (or nil).
+  Raises `ArgumentError` naming the problem.
   """
   def compile(topology, opts, members, chair, rounds, extra \\ nil) do
-    module = module_name!(topology, opts[:as])
-    {chair_first, chair_opts} = chair
+    module = name(topology, opts)
 
-    body =
-      quote do
-        use CouncilEx
+    # A module named from the options was built from these same options.
+    if opts[:as] == nil and :erlang.module_loaded(module) do
+      module
+    else
+      spec = spec!(topology, module, opts, members, chair, rounds)
 
-        unquote_splicing(
-          if opts[:default_profile],
-            do: [
-              quote(
-                do:
-                  CouncilEx.default_profile(
-                    unquote(escape!(topology, ":default_profile", opts[:default_profile]))
-                  )
-              )
-            ],
-            else: []
-        )
+      # One process defines a module at a time; the others find it done.
+      :global.trans(
+        {{__MODULE__, module}, self()},
+        fn -> define(topology, module, spec, extra) end,
+        [node()]
+      )
 
-        unquote_splicing(
-          if opts[:router],
-            do: [
-              quote(do: CouncilEx.router(unquote(escape!(topology, ":router", opts[:router]))))
-            ],
-            else: []
-        )
-
-        unquote_splicing(
-          for {id, mod, member_opts} <- members do
-            where = "member #{inspect(id)}"
-
-            if mod,
-              do:
-                quote(
-                  do:
-                    CouncilEx.member(
-                      unquote(id),
-                      unquote(mod),
-                      unquote(escape!(topology, where, member_opts))
-                    )
-                ),
-              else:
-                quote(
-                  do:
-                    CouncilEx.member(unquote(id), unquote(escape!(topology, where, member_opts)))
-                )
-          end
-        )
-
-        unquote_splicing(
-          for {type, round_opts} <- rounds do
-            quote(
-              do:
-                CouncilEx.round(
-                  unquote(type),
-                  unquote(escape!(topology, "round #{inspect(type)}", round_opts))
-                )
-            )
-          end
-        )
-
-        CouncilEx.chair(
-          unquote(escape!(topology, "chair", chair_first)),
-          unquote(escape!(topology, "chair", chair_opts))
-        )
-
-        unquote(extra)
-      end
-
-    {:module, ^module, _binary, _} = Module.create(module, body, Macro.Env.location(__ENV__))
-    module
+      module
+    end
   end
 
-  defp module_name!(topology, nil),
-    do: Module.concat(topology, "Council#{System.unique_integer([:positive])}")
+  @doc """
+  The module `new/1` defines for `opts`: `opts[:as]`, or a name under
+  `topology` made from a hash of the options.
+  """
+  def name(topology, opts) do
+    case opts[:as] do
+      nil ->
+        hash = :crypto.hash(:sha256, :erlang.term_to_binary(Keyword.delete(opts, :as)))
+        Module.concat(topology, "Council" <> Base.encode16(binary_part(hash, 0, 8), case: :lower))
+
+      name ->
+        module_name!(topology, name)
+    end
+  end
+
+  defp spec!(topology, module, opts, members, chair, rounds) do
+    {chair_first, chair_opts} = chair
+
+    parts = %{
+      members: Enum.map(members, &{&1, nil}),
+      chair: {ok!(topology, DSL.chair_seat(chair_first, chair_opts)), nil},
+      rounds:
+        Enum.map(rounds, fn {type, round_opts} ->
+          {ok!(topology, DSL.round_entry(type, round_opts)), nil}
+        end),
+      default_profile: opts[:default_profile] && {opts[:default_profile], nil},
+      router: opts[:router] && {opts[:router], nil}
+    }
+
+    case DSL.spec(module, parts) do
+      {:ok, spec} ->
+        spec
+
+      {:error, problems} ->
+        raise ArgumentError, "#{label(topology)}: " <> Enum.map_join(problems, "; ", &elem(&1, 0))
+    end
+  end
+
+  defp ok!(_topology, {:ok, value}), do: value
+
+  defp ok!(topology, {:error, message}),
+    do: raise(ArgumentError, "#{label(topology)}: #{message}")
+
+  # Defines the module, unless it holds this spec already.
+  defp define(topology, module, spec, extra) do
+    unless :erlang.module_loaded(module) and function_exported?(module, :__council__, 0) and
+             module.__council__() == spec do
+      body =
+        quote do
+          @moduledoc false
+
+          @doc false
+          def __council__, do: unquote(escape!(topology, spec))
+
+          @doc false
+          def __providers__, do: CouncilEx.Spec.providers(__council__())
+
+          unquote(extra)
+        end
+
+      {:module, ^module, _binary, _} = Module.create(module, body, Macro.Env.location(__ENV__))
+    end
+  end
 
   defp module_name!(topology, name) do
     if is_atom(name) and String.starts_with?(Atom.to_string(name), "Elixir."),
@@ -266,16 +276,16 @@ defmodule CouncilEx.Councils.Builder do
       else:
         raise(
           ArgumentError,
-          "#{name(topology)}: expected :as to be a module name, got: #{inspect(name)}"
+          "#{label(topology)}: expected :as to be a module name, got: #{inspect(name)}"
         )
   end
 
-  defp escape!(topology, where, value) do
+  defp escape!(topology, value) do
     Macro.escape(value)
   rescue
     ArgumentError ->
       raise ArgumentError,
-            "#{name(topology)}: #{where}: anonymous functions cannot be compiled into a council module; " <>
+            "#{label(topology)}: anonymous functions cannot be compiled into a council module; " <>
               "use remote captures such as &MyApp.Mod.fun/1, got: #{inspect(value, limit: 10)}"
   end
 
@@ -320,5 +330,5 @@ defmodule CouncilEx.Councils.Builder do
   @doc "A round's options without the nil ones."
   def compact(opts), do: Enum.reject(opts, fn {_key, value} -> is_nil(value) end)
 
-  defp name(topology), do: inspect(topology)
+  defp label(topology), do: inspect(topology)
 end

@@ -45,9 +45,9 @@ defmodule CouncilEx.Councils.Tournament do
 
     case opts[:judge] do
       fun when is_function(fun, 2) ->
-        module =
-          opts[:as] || Module.concat(__MODULE__, "Council#{System.unique_integer([:positive])}")
-
+        # The module keeps the function in :persistent_term; its name comes
+        # from the options, the function included.
+        module = Builder.name(__MODULE__, opts)
         :persistent_term.put({__MODULE__, module}, fun)
         judge = Function.capture(module, :__pairwise_judge__, 2)
 
@@ -64,14 +64,7 @@ defmodule CouncilEx.Councils.Tournament do
           end
 
         try do
-          Builder.compile(
-            __MODULE__,
-            Keyword.put(opts, :as, module),
-            members,
-            chair,
-            rounds(opts, judge: judge),
-            extra
-          )
+          Builder.compile(__MODULE__, opts, members, chair, rounds(opts, judge: judge), extra)
         rescue
           error ->
             :persistent_term.erase({__MODULE__, module})

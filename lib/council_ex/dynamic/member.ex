@@ -52,6 +52,7 @@ defmodule CouncilEx.DynamicMember do
 
   alias CouncilEx.DynamicCouncil
   alias CouncilEx.Dynamic.{Errors, Ref}
+  alias CouncilEx.Options.Schema
   alias CouncilEx.Options.Seat, as: SeatOptions
 
   @max_id_bytes 255
@@ -200,7 +201,7 @@ defmodule CouncilEx.DynamicMember do
   defp overrides(other), do: {other, []}
 
   defp sub_council(%{} = map, depth) when not is_struct(map) do
-    case DynamicCouncil.cast(map, depth + 1) do
+    case CouncilEx.Dynamic.Document.cast(map, depth + 1) do
       {:ok, council} -> {council, []}
       {:error, errors} -> {map, Errors.prefix(errors, ["sub_council"])}
     end
@@ -267,8 +268,20 @@ defmodule CouncilEx.DynamicMember do
         "expected #{key} to be a string, got: #{Errors.show(other)}"
       )
 
+  # The overrides' keys and values, against the seat options' schema.
   defp check_overrides(overrides) when is_map(overrides) do
-    for {key, value} <- overrides, error = override_error(key, value), do: error
+    {keyed, other} = Enum.split_with(overrides, fn {key, _} -> is_atom(key) end)
+
+    problems =
+      Schema.errors(SeatOptions.schema(), keyed,
+        known: SeatOptions.override_keys(),
+        context: :data
+      )
+
+    for({key, code, message} <- problems, do: override_error(key, code, message)) ++
+      for {key, _} <- other,
+          do:
+            Errors.new(["profile_overrides"], :unknown_key, "unknown option #{Errors.show(key)}")
   end
 
   defp check_overrides([{_, _} | _] = overrides) do
@@ -285,31 +298,20 @@ defmodule CouncilEx.DynamicMember do
         "expected profile_overrides to be a map or keyword list, got: #{Errors.show(other)}"
       )
 
-  defp override_error(key, value) when is_atom(key) do
-    cond do
-      key not in SeatOptions.override_keys() ->
-        Errors.new(
-          ["profile_overrides", to_string(key)],
-          :unknown_key,
-          "unknown option #{inspect(key)}"
-        )
+  # The codes dynamic councils document: :unknown_key and :invalid_type.
+  defp override_error(key, :unknown_option, _message),
+    do:
+      Errors.new(
+        ["profile_overrides", to_string(key)],
+        :unknown_key,
+        "unknown option #{inspect(key)}"
+      )
 
-      match?({:error, _}, SeatOptions.check(key, value)) ->
-        {:error, expected} = SeatOptions.check(key, value)
+  defp override_error(key, :invalid_option, message),
+    do: Errors.new(["profile_overrides", to_string(key)], :invalid_type, message)
 
-        Errors.new(
-          ["profile_overrides", Atom.to_string(key)],
-          :invalid_type,
-          "expected #{key} to be #{expected}, got: #{Errors.show(value)}"
-        )
-
-      true ->
-        nil
-    end
-  end
-
-  defp override_error(key, _value),
-    do: Errors.new(["profile_overrides"], :unknown_key, "unknown option #{Errors.show(key)}")
+  defp override_error(key, code, message),
+    do: Errors.new(["profile_overrides", to_string(key)], code, message)
 
   @doc false
   def check_tools(path, tools) when is_list(tools) do

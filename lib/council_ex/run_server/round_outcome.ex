@@ -8,11 +8,9 @@ defmodule CouncilEx.RunServer.RoundOutcome do
 
   alias CouncilEx.{Error, MemberResult, Response, RoundResult}
 
-  @answer_kinds [:independent_analysis, :peer_review, :critique, :custom]
-
-  @doc "Whether a round kind's members write answers later rounds read."
+  @doc "Whether a round kind's members write answers later rounds read (c_src/enums.def)."
   @spec answers?(atom()) :: boolean()
-  def answers?(kind), do: kind in @answer_kinds
+  def answers?(kind), do: CouncilEx.Enums.round_kind!(kind).answers?
 
   @doc "A step's member results in call order, as `{member_id, result}`."
   @spec sorted_members(map(), non_neg_integer()) :: [{term(), MemberResult.t()}]
