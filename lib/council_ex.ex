@@ -39,8 +39,9 @@ defmodule CouncilEx do
   same way.
 
   A council is a module like this one, a `%CouncilEx.DynamicCouncil{}`
-  built at runtime, or a `%CouncilEx.AutoCouncil{}` that picks one of
-  those for each input; every function below takes any of them.
+  built at runtime, a `%CouncilEx.AutoCouncil{}` that picks one of those
+  for each input, or a `%CouncilEx.Spec{}` (what a council module compiles
+  to, held to the same rules); every function below takes any of them.
   Prebuilt shapes (panel, voting, tournament, ...) are in
   `CouncilEx.Councils`.
 
@@ -105,7 +106,11 @@ defmodule CouncilEx do
   alias CouncilEx.{Error, Options, Plan, PubSub, RunServer}
   alias CouncilEx.Council.Rules
 
-  @typedoc "A council: a module that uses `CouncilEx`, or a dynamic council."
+  @typedoc """
+  A council: a module that uses `CouncilEx`, a `%CouncilEx.DynamicCouncil{}`,
+  a `%CouncilEx.AutoCouncil{}`, or a `%CouncilEx.Spec{}` (what a council
+  module compiles to, held to the same rules).
+  """
   @type council :: module() | struct()
 
   @typedoc "A run, by pid or by run id."
@@ -402,6 +407,15 @@ defmodule CouncilEx do
 
   defp spec_of(%CouncilEx.DynamicCouncil{} = council),
     do: CouncilEx.DynamicCouncil.checked_spec(council)
+
+  # A spec built by hand (or taken from a council and changed) is held to
+  # the same rules.
+  defp spec_of(%CouncilEx.Spec{} = spec) do
+    case Rules.check(spec, :spec) do
+      [] -> {:ok, spec}
+      errors -> {:error, errors}
+    end
+  end
 
   defp spec_of(other),
     do: {:error, [Rules.error([], :not_a_council, "not a council: #{inspect(other, limit: 5)}")]}

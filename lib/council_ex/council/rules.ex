@@ -34,10 +34,20 @@ defmodule CouncilEx.Council.Rules do
   end
 
   # A spec built by hand may not even have the shape the checks read.
-  defp shape(%Spec{members: members, chair: chair, rounds: rounds}) do
+  defp shape(%Spec{council: council, members: members, chair: chair, rounds: rounds}) do
     seat? = &match?({id, _, _} when is_atom(id) or is_binary(id), &1)
 
     cond do
+      not ((is_atom(council) and council not in [nil, true, false]) or
+               (is_binary(council) and String.starts_with?(council, "dynamic:"))) ->
+        [
+          error(
+            ["council"],
+            :invalid_type,
+            ~s(expected the council to be a module or "dynamic:" <> id, got: #{Schema.show(council)})
+          )
+        ]
+
       not (is_list(members) and Enum.all?(members, seat?)) ->
         [
           error(

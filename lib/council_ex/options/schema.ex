@@ -15,6 +15,7 @@ defmodule CouncilEx.Options.Schema do
   @type type ::
           :boolean
           | :string
+          | :line
           | :atom
           | :pos_integer
           | :non_neg_integer
@@ -105,6 +106,7 @@ defmodule CouncilEx.Options.Schema do
 
   defp plain?(:boolean, v), do: is_boolean(v)
   defp plain?(:string, v), do: text?(v)
+  defp plain?(:line, v), do: text?(v) and not String.match?(v, ~r/[\x00-\x1f\x7f]/)
   defp plain?(:atom, v), do: is_atom(v) and v not in [nil, true, false]
   defp plain?(:pos_integer, v), do: is_integer(v) and v > 0
   defp plain?(:non_neg_integer, v), do: is_integer(v) and v >= 0
@@ -133,6 +135,7 @@ defmodule CouncilEx.Options.Schema do
   @spec expectation(type()) :: String.t()
   def expectation(:boolean), do: "a boolean"
   def expectation(:string), do: "a non-empty string (UTF-8, no NUL bytes)"
+  def expectation(:line), do: "a non-empty string on one line (UTF-8, no control characters)"
   def expectation(:atom), do: "an atom"
   def expectation(:pos_integer), do: "a positive integer"
   def expectation(:non_neg_integer), do: "a non-negative integer"

@@ -19,7 +19,7 @@ defmodule CouncilEx.Options.Seat do
       type: {:custom, &__MODULE__.provider/2},
       doc: "a provider id configured under `config :council_ex, :providers`"
     ],
-    model: [type: :string, doc: "the model name"],
+    model: [type: :line, doc: "the model name"],
     temperature: [type: {:number, 0, 2}, doc: "sampling temperature, from 0 to 2"],
     max_tokens: [type: :pos_integer, doc: "the most tokens a reply may have"],
     stream: [type: :boolean, doc: "stream tokens as they arrive (`:member_token` events)"],
