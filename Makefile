@@ -31,7 +31,7 @@ C_HDR    = $(wildcard c_src/*.def c_src/*/*.h)
 CORE_OBJ = $(CORE_SRC:c_src/%.c=$(OBJ_DIR)/%.o)
 NIF_OBJ  = $(NIF_SRC:c_src/%.c=$(OBJ_DIR)/%.o)
 
-.PHONY: all nif test test-c test-elixir demo bench bench-rounds deps clean
+.PHONY: all nif test test-c test-elixir lint lint-c lint-elixir dialyzer demo bench bench-rounds deps clean
 
 all: nif
 
@@ -74,6 +74,39 @@ test-c: $(CTEST_BIN)
 	  $(CTEST_BIN) --jobs 2 2>&1 | tee $(CTEST_DIR)/ctest.log
 	@! grep -qE "LeakSanitizer|AddressSanitizer|runtime error" $(CTEST_DIR)/ctest.log \
 	  || { echo "test-c: sanitizer reports in $(CTEST_DIR)/ctest.log"; exit 1; }
+
+# --- Lint: the habits that hold the code together -------------------------
+# One C style (.clang-format), erl_nif.h only in c_src/nif/ (the core stays
+# testable by Criterion and libFuzzer), mix format, no compiler warnings and
+# no Dialyzer warnings. The PLT of OTP and Elixir is built once and kept.
+C_FORMAT = $(wildcard c_src/*/*.[ch] test/c/*.[ch] bench/c/*.c)
+PLT      = _build/plt/council_ex.plt
+PLT_LIBS = $(shell elixir -e 'IO.puts Enum.map_join([:elixir, :logger, :ex_unit], " ", &:code.lib_dir/1)' 2>/dev/null)
+EBIN     = _build/$(or $(MIX_ENV),dev)/lib/council_ex/ebin
+
+lint: deps lint-c lint-elixir dialyzer
+
+lint-c:
+	clang-format --dry-run -Werror $(C_FORMAT)
+	@! grep -rlE '^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"]erl_nif\.h[">]' c_src \
+	  | grep -v '^c_src/nif/' \
+	  || { echo "lint-c: only c_src/nif/ may include erl_nif.h"; exit 1; }
+
+lint-elixir:
+	mix format --check-formatted
+	mix compile --force --warnings-as-errors
+
+# Dialyzer reads Elixir's debug info with Elixir's own compiler: -pa.
+DIALYZER = dialyzer $(addprefix -pa ,$(addsuffix /ebin,$(PLT_LIBS)))
+
+dialyzer: $(PLT)
+	mix compile
+	$(DIALYZER) --plt $(PLT) --no_check_plt $(EBIN)
+
+$(PLT):
+	mkdir -p $(dir $@)
+	$(DIALYZER) --build_plt --output_plt $@ --apps erts kernel stdlib crypto inets \
+	  -r $(addsuffix /ebin,$(PLT_LIBS))
 
 # --- Entry points -----------------------------------------------------------
 deps:

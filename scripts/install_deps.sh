@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Debian packages CouncilEx needs to build, test and benchmark,
+# Installs the Debian packages CouncilEx needs to build, test, lint and benchmark,
 # when any is missing. Uses sudo when not run as root.
 set -euo pipefail
 
@@ -8,6 +8,7 @@ packages=(
   build-essential make pkg-config
   libcjson-dev libcurl4-openssl-dev libcriterion-dev ca-certificates
   nginx-light wrk
+  clang-format erlang-dialyzer
 )
 
 missing=()

@@ -42,8 +42,13 @@ defmodule CouncilEx.FakeCase do
     cond do
       fun.() -> true
       System.monotonic_time(:millisecond) > deadline -> false
-      true -> Process.sleep(10) && poll(fun, deadline)
+      true -> sleep_and_poll(fun, deadline)
     end
+  end
+
+  defp sleep_and_poll(fun, deadline) do
+    Process.sleep(10)
+    poll(fun, deadline)
   end
 
   @doc "Native run resources alive, after a GC of every process drops dead references."

@@ -24,8 +24,12 @@ defmodule CouncilEx.Council.Rules do
   @typedoc "`:dsl` while a council module compiles, `:spec` for a council about to run."
   @type context :: :dsl | :spec
 
-  @doc "Every problem of a compiled council; `[]` when it can run."
-  @spec check(Spec.t(), context()) :: [error()]
+  @doc """
+  Every problem of a compiled council; `[]` when it can run. Any
+  `%CouncilEx.Spec{}` is taken, also one built by hand that breaks the
+  struct's type: that is a problem to report, not a crash.
+  """
+  @spec check(%Spec{}, context()) :: [error()]
   def check(%Spec{} = spec, context) do
     case shape(spec) do
       [] -> spec |> checks(context) |> List.flatten()
@@ -202,7 +206,7 @@ defmodule CouncilEx.Council.Rules do
 
   defp member_module(module, context, path, label, id) do
     loaded? =
-      is_atom(module) and (context != :dsl or match?({:module, _}, Code.ensure_compiled(module))) and
+      (context != :dsl or match?({:module, _}, Code.ensure_compiled(module))) and
         Code.ensure_loaded?(module)
 
     if loaded?,
@@ -306,7 +310,7 @@ defmodule CouncilEx.Council.Rules do
       Rounds.name_of(module) != :error ->
         :ok
 
-      is_atom(module) and Rounds.custom_round?(module, context) ->
+      Rounds.custom_round?(module, context) ->
         :ok
 
       true ->

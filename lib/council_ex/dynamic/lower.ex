@@ -13,7 +13,7 @@ defmodule CouncilEx.Dynamic.Lower do
   alias CouncilEx.Registry, as: Catalog
 
   @doc "The council's spec; the rules are checked on it."
-  @spec spec(DynamicCouncil.t()) :: Spec.t()
+  @spec spec(%DynamicCouncil{}) :: Spec.t()
   def spec(%DynamicCouncil{} = council) do
     members = Enum.map(List.wrap(council.members), &seat(council, &1))
     chair = council.chair && seat(council, council.chair)
@@ -58,8 +58,6 @@ defmodule CouncilEx.Dynamic.Lower do
     |> put_present(:output_schema, output_schema(m))
     |> then(&{id(m), m, &1})
   end
-
-  defp seat(_council, other), do: {"?", other, []}
 
   # An id that is not a string was reported by the data checks.
   defp id(%DynamicMember{id: id}) when is_binary(id), do: id
@@ -130,7 +128,7 @@ defmodule CouncilEx.Dynamic.Lower do
   defp valid_name(_), do: nil
 
   @doc "A member's own options for `CouncilEx.Profile.resolve/2`: its profile and overrides."
-  @spec member_opts(DynamicMember.t()) :: keyword()
+  @spec member_opts(%DynamicMember{}) :: keyword()
   def member_opts(%DynamicMember{} = m) do
     overrides =
       cond do

@@ -78,7 +78,7 @@ defmodule CouncilEx.Dynamic.Ref do
     Enum.find_value(routers, string, fn module ->
       prefix = "&" <> module_source(module) <> "."
 
-      with true <- is_atom(module) and String.starts_with?(string, prefix),
+      with true <- String.starts_with?(string, prefix),
            name <- binary_part(string, byte_size(prefix), byte_size(string) - byte_size(prefix)),
            true <- String.ends_with?(name, "/2"),
            {:ok, fun} <- existing_atom(String.trim_trailing(name, "/2")),

@@ -21,21 +21,26 @@ defmodule CouncilEx.Dynamic.Validate do
   The council's spec, checked against its data checks and the rules:
   `{:ok, spec}` or `{:error, errors}` (document paths).
   """
-  @spec checked_spec(DynamicCouncil.t(), non_neg_integer()) ::
+  @spec checked_spec(%DynamicCouncil{}, non_neg_integer()) ::
           {:ok, CouncilEx.Spec.t()} | {:error, [DynamicCouncil.error()]}
   def checked_spec(council, depth \\ 0) do
     data = data_errors(council, depth)
-    spec = Lower.spec(council)
-    rules = council |> translate(Rules.check(spec, :spec)) |> Enum.reject(&covered?(&1, data))
 
-    case Enum.sort_by(data ++ rules, &section(&1.path)) do
-      [] -> {:ok, spec}
-      errors -> {:error, errors}
+    if lowerable?(council) do
+      spec = Lower.spec(council)
+      rules = council |> translate(Rules.check(spec, :spec)) |> Enum.reject(&covered?(&1, data))
+
+      case Enum.sort_by(data ++ rules, &section(&1.path)) do
+        [] -> {:ok, spec}
+        errors -> {:error, errors}
+      end
+    else
+      {:error, data}
     end
   end
 
   @doc "Every problem of the council, the environment's included (document paths)."
-  @spec errors(DynamicCouncil.t(), non_neg_integer()) :: [DynamicCouncil.error()]
+  @spec errors(%DynamicCouncil{}, non_neg_integer()) :: [DynamicCouncil.error()]
   def errors(council, depth \\ 0), do: council_errors(council, depth)
 
   defp council_errors(council, depth) do
@@ -43,6 +48,14 @@ defmodule CouncilEx.Dynamic.Validate do
       {:ok, spec} -> translate(council, CouncilEx.Plan.check(spec, []))
       {:error, errors} -> errors
     end
+  end
+
+  # A struct edited by hand into something that is not a council at all
+  # (the data checks say where) cannot be lowered.
+  defp lowerable?(%DynamicCouncil{members: members, chair: chair, rounds: rounds}) do
+    is_list(members) and Enum.all?(members, &is_struct(&1, DynamicMember)) and
+      (chair == nil or is_struct(chair, DynamicMember)) and is_list(rounds) and
+      Enum.all?(rounds, &is_struct(&1, DynamicRound))
   end
 
   # A seat or round with a data problem (an unknown profile, say) lowers

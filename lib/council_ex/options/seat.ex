@@ -175,7 +175,7 @@ defmodule CouncilEx.Options.Seat do
   end
 
   @doc "The option named by a JSON key, if it is one (never creates an atom)."
-  @spec key(String.t() | atom(), [atom()]) :: {:ok, atom()} | :error
+  @spec key(term(), [atom()]) :: {:ok, atom()} | :error
   def key(name, keys) when is_atom(name), do: if(name in keys, do: {:ok, name}, else: :error)
 
   def key(name, keys) when is_binary(name) do

@@ -1,7 +1,7 @@
 defmodule CouncilEx.Provider.Adapter do
   @moduledoc """
   A provider's wire protocol. The request bodies, URLs, auth headers and
-  the parsing of replies and errors live in C (`c_src/*_codec.c`); an
+  the parsing of replies and errors live in C (`c_src/providers/`); an
   adapter names the codec and documents the options its provider entry
   takes.
 
@@ -14,9 +14,10 @@ defmodule CouncilEx.Provider.Adapter do
   @callback codec() :: String.t()
 
   @doc false
-  # The seat fields the NIF reads to point a seat at the provider (the key
-  # included: this map goes straight to the engine and nowhere else).
-  @spec endpoint(module(), keyword(), String.t() | nil) :: map()
+  # The seat fields the NIF reads to point a seat at the provider. The key
+  # is a {:api_key, provider, member} placeholder in a plan; CouncilEx.Plan
+  # puts the key in just before the map goes to the engine, and nowhere else.
+  @spec endpoint(module(), keyword(), String.t() | nil | {:api_key, atom(), term()}) :: map()
   def endpoint(adapter, provider_opts, api_key) do
     %{
       codec: adapter.codec(),

@@ -32,7 +32,7 @@ defmodule CouncilEx.RunServer.SubCouncil do
          }}
 
       {:error, %Error{} = error} ->
-        {:error, %{error | context: Map.put(error.context || %{}, :sub_run_id, sub_run_id)}}
+        {:error, %{error | context: Map.put(error.context, :sub_run_id, sub_run_id)}}
     end
   end
 
