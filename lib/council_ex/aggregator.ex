@@ -98,14 +98,11 @@ defmodule CouncilEx.Aggregator do
   @callback aggregate(member_outputs :: %{member_id() => map()}, opts :: keyword()) ::
               {:ok, result()} | {:error, term()}
 
-  @builtin %{
-    plurality: Aggregators.Plurality,
-    weighted_mean: Aggregators.WeightedMean,
-    confidence_median: Aggregators.ConfidenceMedian,
-    borda: Aggregators.Borda,
-    condorcet: Aggregators.Condorcet,
-    peer_ranking: Aggregators.PeerRanking
-  }
+  # The built-in aggregators are the C round loop's (c_src/enums.def); each
+  # has a module of the same name under CouncilEx.Aggregators.
+  @builtin Map.new(CouncilEx.Enums.aggregator_names(), fn name ->
+             {name, Module.concat(Aggregators, Macro.camelize(Atom.to_string(name)))}
+           end)
   @builtin_by_string Map.new(@builtin, fn {name, mod} -> {Atom.to_string(name), mod} end)
   @builtin_by_module Map.new(@builtin, fn {name, mod} -> {mod, name} end)
 
