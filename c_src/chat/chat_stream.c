@@ -336,7 +336,7 @@ static int is_space(char c) {
 static int json_valid(const char *s, size_t n) {
   cJSON *root;
 
-  if (!chat_utf8_valid(s, n) || (root = json_parse_strict(s, n)) == NULL)
+  if (!chat_utf8_valid(s, n) || (root = json_parse_body(s, n)) == NULL)
     return 0;
   cJSON_Delete(root);
   return 1;

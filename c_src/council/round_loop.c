@@ -16,6 +16,7 @@
 
 #include "buf.h"
 #include "openai_codec.h"
+#include "reply_json.h"
 #include "round_internal.h"
 
 typedef enum rl_state { RL_NEW, RL_RUNNING, RL_FINISHED } rl_state;

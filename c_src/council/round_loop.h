@@ -114,7 +114,8 @@ typedef struct rl_seat {
                                   0 counts as 1 (no retry) */
   long retry_base_ms;          /* backoff before retry n: base * 2^(n-1),
                                   with jitter; a retry-after hint wins */
-  double weight;               /* weighted synthesis; <= 0 counts as 1 */
+  double weight;               /* weighted synthesis: finite, >= 0 (0: the
+                                  answer counts for nothing) */
   rl_confidence confidence;
 } rl_seat;
 

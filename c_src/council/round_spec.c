@@ -141,11 +141,11 @@ int rl_spec_check(const rl_spec *spec, char *why, size_t why_len) {
 
 int rl_seat_connect(rl_seat *s, const chat_codec *codec,
                     const chat_endpoint *ep) {
-  chat_headers h;
+  codec_headers h;
   buf url;
   char **lines;
 
-  chat_headers_init(&h);
+  codec_headers_init(&h);
   buf_init(&url, 0);
   if (codec->build_url(ep, &url) != 0 || codec->build_headers(ep, &h) != 0)
     goto err;
@@ -166,7 +166,7 @@ int rl_seat_connect(rl_seat *s, const chat_codec *codec,
   return s->url ? 0 : -1;
 
 err:
-  chat_headers_free(&h);
+  codec_headers_free(&h);
   buf_free(&url);
   return -1;
 }

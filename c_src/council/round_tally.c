@@ -9,6 +9,7 @@
 
 #include "aggregate.h"
 #include "ballot.h"
+#include "confidence.h"
 #include "ranking.h"
 #include "round_internal.h"
 

@@ -15,7 +15,7 @@ static int is_space(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-cJSON *json_parse_strict(const char *text, size_t len) {
+cJSON *json_parse_body(const char *text, size_t len) {
   const char *end = NULL, *stop = text + len;
   cJSON *root;
 

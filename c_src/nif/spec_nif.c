@@ -261,7 +261,7 @@ static int get_endpoint(ErlNifEnv *env, ERL_NIF_TERM map, rl_seat *s) {
       nif_get_str(env, map, am_referer, 1, &referer, NULL) ||
       nif_get_str(env, map, am_title, 1, &title, NULL))
     goto done;
-  codec = chat_codec_find(name);
+  codec = codec_find(name);
   if (codec) {
     chat_endpoint ep = {.base_url = base_url,
                         .api_key = api_key,

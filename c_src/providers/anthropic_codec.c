@@ -25,17 +25,17 @@
 /* --- URL and headers ----------------------------------------------------- */
 
 int anthropic_build_url(const chat_endpoint *ep, buf *out) {
-  if (chat_url_put_base(out, ep->base_url, DEFAULT_BASE_URL) != 0)
+  if (codec_url_put_base(out, ep->base_url, DEFAULT_BASE_URL) != 0)
     return -1;
   return buf_puts(out, "/messages");
 }
 
-int anthropic_build_headers(const chat_endpoint *ep, chat_headers *out) {
+int anthropic_build_headers(const chat_endpoint *ep, codec_headers *out) {
   if (ep->api_key != NULL &&
-      chat_headers_add(out, "x-api-key", ep->api_key) != 0)
+      codec_headers_add(out, "x-api-key", ep->api_key) != 0)
     return -1;
-  if (chat_headers_add(out, "anthropic-version", API_VERSION) != 0 ||
-      chat_headers_add(out, "content-type", "application/json") != 0)
+  if (codec_headers_add(out, "anthropic-version", API_VERSION) != 0 ||
+      codec_headers_add(out, "content-type", "application/json") != 0)
     return -1;
   return 0;
 }
@@ -196,7 +196,7 @@ static int put_tool_choice(buf *b, const chat_request *req) {
     return buf_puts(b, ",\"tool_choice\":{\"type\":\"any\"}");
   if (strcmp(tc, "none") == 0)
     return buf_puts(b, ",\"tool_choice\":{\"type\":\"none\"}");
-  if (!chat_request_has_tool(req, tc))
+  if (!codec_request_has_tool(req, tc))
     return -1;
   if (buf_puts(b, ",\"tool_choice\":{\"type\":\"tool\",\"name\":") != 0 ||
       json_put_cstr(b, tc) != 0)
@@ -598,7 +598,7 @@ int anthropic_stream_event(chat_stream *st, const char *event, const char *data,
   if (!chat_utf8_valid(data, len)) {
     bad = "invalid_utf8";
   } else {
-    root = json_parse_strict(data, len);
+    root = json_parse_body(data, len);
     if (root == NULL)
       bad = "invalid_json";
   }

@@ -29,7 +29,7 @@ static int tool_call_valid(const chat_tool_call *c) {
 
   if (!codec_valid_name(c->id) || !codec_valid_name(c->name))
     return 0;
-  args = chat_tool_call_args(c, &len);
+  args = codec_tool_call_args(c, &len);
   return chat_utf8_valid(args, len);
 }
 
@@ -74,7 +74,7 @@ static int tools_valid(const chat_request *req) {
   if (strcmp(req->tool_choice, "required") == 0)
     return req->n_tools > 0;
   return is_choice_keyword(req->tool_choice) ||
-         chat_request_has_tool(req, req->tool_choice);
+         codec_request_has_tool(req, req->tool_choice);
 }
 
 int codec_request_basics(const chat_request *req) {
@@ -119,7 +119,7 @@ int codec_is_role(const chat_message *m, const char *role) {
 /* --- Writing request bodies ---------------------------------------------- */
 
 const char *codec_call_args(const chat_tool_call *c, size_t *len) {
-  const char *args = chat_tool_call_args(c, len);
+  const char *args = codec_tool_call_args(c, len);
 
   if (args == NULL || *len == 0) {
     *len = 2;
@@ -230,7 +230,7 @@ int codec_parse_response(const char *body, size_t len, chat_response *resp,
     chat_error_set(err, CHAT_ERR_PERMANENT, "invalid_utf8", NULL);
     goto done;
   }
-  root = json_parse_strict(body, len);
+  root = json_parse_body(body, len);
   if (root == NULL) {
     chat_error_set(err, CHAT_ERR_PERMANENT, "invalid_json", NULL);
     goto done;
@@ -263,7 +263,7 @@ void codec_parse_error(long status, const char *body, size_t len,
   err->retry_after_ms = retry_after_ms;
 
   if (body != NULL && chat_utf8_valid(body, len))
-    root = json_parse_strict(body, len);
+    root = json_parse_body(body, len);
   read_error(root, status, err);
   if (err->message == NULL)
     err->message = json_body_snippet(body, len);
@@ -283,7 +283,7 @@ int codec_stream_json(chat_stream *st, const char *data, size_t len,
     return 0;
   if (!chat_utf8_valid(data, len))
     return codec_malformed(st, "invalid_utf8");
-  root = json_parse_strict(data, len);
+  root = json_parse_body(data, len);
   if (root == NULL)
     return codec_malformed(st, "invalid_json");
   rc = apply(st, root);
@@ -366,7 +366,7 @@ const char *codec_add_tool_call(chat_response *resp, const char *id,
 
 /* --- Endpoints ----------------------------------------------------------- */
 
-int codec_add_bearer(chat_headers *h, const char *api_key) {
+int codec_add_bearer(codec_headers *h, const char *api_key) {
   buf value;
   int rc;
 
@@ -375,13 +375,13 @@ int codec_add_bearer(chat_headers *h, const char *api_key) {
   buf_init(&value, 0);
   rc = buf_printf(&value, "Bearer %s", api_key);
   if (rc == 0)
-    rc = chat_headers_add(h, "Authorization", value.data);
+    rc = codec_headers_add(h, "Authorization", value.data);
   buf_free(&value);
   return rc;
 }
 
 int codec_url(buf *out, const char *base, const char *dflt, const char *path) {
-  if (chat_url_put_base(out, base, dflt) != 0)
+  if (codec_url_put_base(out, base, dflt) != 0)
     return -1;
   return buf_puts(out, path);
 }

@@ -52,18 +52,18 @@ static int put_model_segment(buf *out, const char *model) {
 }
 
 int gemini_build_url(const chat_endpoint *ep, buf *out) {
-  if (chat_url_put_base(out, ep->base_url, DEFAULT_BASE_URL) != 0 ||
+  if (codec_url_put_base(out, ep->base_url, DEFAULT_BASE_URL) != 0 ||
       buf_puts(out, "/models/") != 0 || put_model_segment(out, ep->model) != 0)
     return -1;
   return buf_puts(out, ep->stream ? ":streamGenerateContent?alt=sse"
                                   : ":generateContent");
 }
 
-int gemini_build_headers(const chat_endpoint *ep, chat_headers *out) {
+int gemini_build_headers(const chat_endpoint *ep, codec_headers *out) {
   if (ep->api_key != NULL &&
-      chat_headers_add(out, "x-goog-api-key", ep->api_key) != 0)
+      codec_headers_add(out, "x-goog-api-key", ep->api_key) != 0)
     return -1;
-  return chat_headers_add(out, "content-type", "application/json");
+  return codec_headers_add(out, "content-type", "application/json");
 }
 
 /* --- Request ------------------------------------------------------------- */
@@ -253,7 +253,7 @@ static int put_tool_config(buf *b, const chat_request *req) {
     mode = "ANY";
   else if (strcmp(tc, "none") == 0)
     mode = "NONE";
-  else if (chat_request_has_tool(req, tc))
+  else if (codec_request_has_tool(req, tc))
     mode = NULL;
   else
     return -1;

@@ -335,10 +335,10 @@ static int ollama_build_url(const chat_endpoint *ep, buf *out) {
                    "/api/chat");
 }
 
-static int ollama_build_headers(const chat_endpoint *ep, chat_headers *out) {
+static int ollama_build_headers(const chat_endpoint *ep, codec_headers *out) {
   if (codec_add_bearer(out, ep != NULL ? ep->api_key : NULL) != 0)
     return -1;
-  return chat_headers_add(out, "Content-Type", "application/json");
+  return codec_headers_add(out, "Content-Type", "application/json");
 }
 
 const chat_codec chat_codec_ollama = {

@@ -618,24 +618,24 @@ static int openrouter_build_url(const chat_endpoint *ep, buf *out) {
                    "/chat/completions");
 }
 
-static int openai_build_headers(const chat_endpoint *ep, chat_headers *out) {
+static int openai_build_headers(const chat_endpoint *ep, codec_headers *out) {
   if (codec_add_bearer(out, ep != NULL ? ep->api_key : NULL) != 0)
     return -1;
-  return chat_headers_add(out, "Content-Type", "application/json");
+  return codec_headers_add(out, "Content-Type", "application/json");
 }
 
 /* OpenRouter's app attribution headers are optional. */
 static int openrouter_build_headers(const chat_endpoint *ep,
-                                    chat_headers *out) {
+                                    codec_headers *out) {
   if (openai_build_headers(ep, out) != 0)
     return -1;
   if (ep == NULL)
     return 0;
   if (ep->referer != NULL && ep->referer[0] != '\0' &&
-      chat_headers_add(out, "HTTP-Referer", ep->referer) != 0)
+      codec_headers_add(out, "HTTP-Referer", ep->referer) != 0)
     return -1;
   if (ep->title != NULL && ep->title[0] != '\0' &&
-      chat_headers_add(out, "X-Title", ep->title) != 0)
+      codec_headers_add(out, "X-Title", ep->title) != 0)
     return -1;
   return 0;
 }
