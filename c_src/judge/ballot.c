@@ -25,6 +25,7 @@
 #include "json_strict.h"
 #include "ranking.h"
 #include "reply_json.h"
+#include "reason.h"
 
 /* --- Text ---------------------------------------------------------------- */
 
@@ -338,14 +339,14 @@ static int vote_from_json(const cJSON *root, const char *const *options,
     out->confidence_invalid = 1;
   why = only_member(root, "rationale", &several);
   if (json_copy_string(why, &out->rationale) != 0)
-    return vote_fail(out, "out_of_memory");
+    return vote_fail(out, CX_REASON_WORD(out_of_memory));
 
   choice = only_member(root, "choice", &several);
   if (!cJSON_IsString(choice) || choice->valuestring == NULL)
-    return vote_fail(out, "unknown_choice");
+    return vote_fail(out, CX_REASON_WORD(unknown_choice));
   out->choice = match_option(options, n, choice->valuestring,
                              strlen(choice->valuestring));
-  return out->choice >= 0 ? 0 : vote_fail(out, "unknown_choice");
+  return out->choice >= 0 ? 0 : vote_fail(out, CX_REASON_WORD(unknown_choice));
 }
 
 int ballot_parse_vote(const char *text, size_t len, const char *const *options,
@@ -363,23 +364,24 @@ int ballot_parse_vote(const char *text, size_t len, const char *const *options,
     len = 0;
   rc = options_check(options, n_options);
   if (rc != 0)
-    return vote_fail(out, rc == -2 ? "out_of_memory" : "bad_options");
+    return vote_fail(out, rc == -2 ? CX_REASON_WORD(out_of_memory)
+                                   : CX_REASON_WORD(bad_options));
   if (!chat_utf8_valid(text, len))
-    return vote_fail(out, "invalid_utf8");
+    return vote_fail(out, CX_REASON_WORD(invalid_utf8));
 
   rc = find_object(text, len, &want);
   if (rc < 0)
-    return vote_fail(out, "out_of_memory");
+    return vote_fail(out, CX_REASON_WORD(out_of_memory));
   if (rc > 0) {
     rc = vote_from_json(want.root, options, n_options, out);
     cJSON_Delete(want.root);
     return rc;
   }
   if (!last_header_value(text, len, vote_headers, 2, &va, &vb))
-    return vote_fail(out, "unparseable");
+    return vote_fail(out, CX_REASON_WORD(unparseable));
   out->source = BALLOT_FROM_LINE;
   out->choice = match_option(options, n_options, text + va, vb - va);
-  return out->choice >= 0 ? 0 : vote_fail(out, "unknown_choice");
+  return out->choice >= 0 ? 0 : vote_fail(out, CX_REASON_WORD(unknown_choice));
 }
 
 /* --- Pairwise picks ------------------------------------------------------ */
