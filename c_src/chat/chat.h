@@ -1,7 +1,7 @@
 /* chat.h - provider-neutral chat request, response and error types.
  *
  * Codecs (openai_codec.c, ...) translate between these and a provider's
- * wire format; the round loop only ever sees these. No erl_nif here. */
+ * wire format; the round loop only ever sees these. Pure C, no NIF calls. */
 #ifndef CX_CHAT_H
 #define CX_CHAT_H
 

@@ -102,9 +102,9 @@ typedef struct rl_seat {
   char *id;            /* label used in prompts and reports */
   int external;        /* answered by the owner process (a BEAM dispatcher
                           such as the Mock provider), not over HTTP */
-  char *output_schema; /* JSON Schema the answer must follow (JSON text),
-                          sent natively; NULL: free text */
-  json_schema *schema; /* output_schema compiled (rl_seat_compile_schema) */
+  json_schema *schema; /* the JSON Schema the answer must follow, compiled
+                          (one reference, dropped with the seat); its text
+                          is sent natively. NULL: free text */
   chat_tool *tools;    /* tools offered to the model (strings owned) */
   size_t n_tools;
   char *tool_choice;       /* NULL, "auto", "required", "none" or a tool name */
@@ -280,9 +280,6 @@ typedef struct rl_io {
  * codec refuses the endpoint (bad URL or header text) or memory runs out. */
 int rl_seat_connect(rl_seat *s, const chat_codec *codec,
                     const chat_endpoint *ep);
-
-/* Compiles s->output_schema into s->schema. 0, or -1 with why. */
-int rl_seat_compile_schema(rl_seat *s, char *why, size_t why_len);
 
 /* Checks a spec before it is run. Returns 0, or -1 with a message in why. */
 int rl_spec_check(const rl_spec *spec, char *why, size_t why_len);

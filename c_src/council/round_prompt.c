@@ -477,7 +477,7 @@ char *rl_render_request(const rl_run *run, size_t step_idx, size_t index,
       .temperature = s->temperature,
       .max_tokens = s->max_tokens,
       .stream = s->stream && !s->external,
-      .output_schema = s->output_schema,
+      .output_schema = json_schema_text(s->schema),
       .logprobs = s->confidence == RL_CONF_LOGPROB,
   };
   body = s->codec && !s->external ? s->codec->build_request(&req, len)

@@ -208,21 +208,6 @@ err:
   return -1;
 }
 
-int rl_seat_compile_schema(rl_seat *s, char *why, size_t why_len) {
-  char msg[200] = "";
-
-  if (!s->output_schema)
-    return 0;
-  s->schema = json_schema_compile(s->output_schema, strlen(s->output_schema),
-                                  msg, sizeof(msg));
-  if (!s->schema) {
-    snprintf(why, why_len, "seat %s: output_schema %s", s->id ? s->id : "?",
-             msg);
-    return -1;
-  }
-  return 0;
-}
-
 static void seat_free(rl_seat *s) {
   free(s->id);
   free(s->url);
@@ -231,7 +216,6 @@ static void seat_free(rl_seat *s) {
   free(s->headers);
   free(s->model);
   free(s->system_prompt);
-  free(s->output_schema);
   json_schema_free(s->schema);
   for (size_t t = 0; t < s->n_tools; t++) {
     free((char *)s->tools[t].name);

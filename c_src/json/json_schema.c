@@ -10,6 +10,7 @@
 #include "json_schema.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include <cJSON.h>
 
 #include "buf.h"
+#include "str.h"
 #include "chat.h"
 #include "json_strict.h"
 #include "reply_json.h"
@@ -80,6 +82,8 @@ struct js_node {
 struct json_schema {
   cJSON *root; /* the parsed schema; nodes point into it */
   js_node *node;
+  char *text;       /* the source, NUL-terminated (sent to providers) */
+  atomic_uint refs; /* json_schema_ref / json_schema_free */
 };
 
 /* --- Paths and messages -------------------------------------------------- */
@@ -704,10 +708,13 @@ json_schema *json_schema_compile(const char *schema_json, size_t len, char *why,
   if (why != NULL && why_len > 0)
     why[0] = '\0';
   s = calloc(1, sizeof(*s));
-  if (s == NULL) {
+  if (s == NULL || (s->text = str_ndup(schema_json ? schema_json : "",
+                                       schema_json ? len : 0)) == NULL) {
+    free(s);
     compile_fail(&c, NULL, "out of memory");
     return NULL;
   }
+  atomic_init(&s->refs, 1);
   s->root =
       json_strict_parse(schema_json, len, JSON_SCHEMA_MAX_DEPTH, &err_at, &err);
   if (s->root == NULL) {
@@ -716,6 +723,7 @@ json_schema *json_schema_compile(const char *schema_json, size_t len, char *why,
     describe_json_error(msg, sizeof(msg), "schema", err_at, err,
                         JSON_SCHEMA_MAX_DEPTH);
     compile_fail(&c, NULL, "%s", msg);
+    free(s->text);
     free(s);
     return NULL;
   }
@@ -726,12 +734,26 @@ json_schema *json_schema_compile(const char *schema_json, size_t len, char *why,
   return s;
 }
 
+json_schema *json_schema_ref(json_schema *s) {
+  if (s != NULL)
+    atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+  return s;
+}
+
+/* The last holder frees: acq_rel so its frees come after every other
+ * holder's last use. */
 void json_schema_free(json_schema *s) {
-  if (s == NULL)
+  if (s == NULL ||
+      atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
     return;
   node_free(s->node);
   cJSON_Delete(s->root);
+  free(s->text);
   free(s);
+}
+
+const char *json_schema_text(const json_schema *s) {
+  return s != NULL ? s->text : NULL;
 }
 
 /* --- Validating ---------------------------------------------------------- */

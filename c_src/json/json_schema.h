@@ -62,12 +62,23 @@ typedef struct json_schema_errors {
 void json_schema_errors_init(json_schema_errors *errs);
 void json_schema_errors_free(json_schema_errors *errs);
 
-/* Parses and checks a schema. Returns the compiled schema (free it with
- * json_schema_free) or NULL; then why (when not NULL) holds a message such
- * as "/properties/age/minimum: must be a number", cut to why_len bytes. */
+/* Parses and checks a schema. Returns the compiled schema, holding one
+ * reference (drop it with json_schema_free), or NULL; then why (when not
+ * NULL) holds a message such as "/properties/age/minimum: must be a
+ * number", cut to why_len bytes. A compiled schema is never changed, so
+ * any number of threads may validate with it at once. */
 json_schema *json_schema_compile(const char *schema_json, size_t len, char *why,
                                  size_t why_len);
+/* Takes one more reference to s (NULL stays NULL) and returns s: a schema
+ * compiled once is shared by every seat (and the NIF resource) that
+ * names it. Thread-safe (atomic). */
+json_schema *json_schema_ref(json_schema *s);
+/* Drops one reference; the last one frees s. NULL does nothing.
+ * Thread-safe (atomic). */
 void json_schema_free(json_schema *s);
+/* The JSON text s was compiled from, NUL-terminated (the codecs send it as
+ * the provider's native structured-output schema); NULL when s is NULL. */
+const char *json_schema_text(const json_schema *s);
 
 /* Validates one JSON document, instance_json[0..len), which need not be
  * NUL-terminated. errs must have been initialised; what it held is freed

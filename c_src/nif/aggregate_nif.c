@@ -19,16 +19,16 @@
  * before copying anything; the first pass stops as soon as the estimate
  * runs over. ranking_parse moves when its text or labels are large. Both
  * keep a normal-scheduler call well under a millisecond. */
-#include <erl_nif.h>
+#include "aggregate_nif.h"
 
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
 
-#include "aggregate.h"
-#include "aggregate_nif.h"
+#include "atoms.h"
 #include "ranking.h"
+#include "terms.h"
 
 /* Hard limits, on any scheduler. Condorcet's matrix is n*n 32-bit counts,
  * and becomes n*n terms. */
@@ -64,110 +64,11 @@
 /* An integer too big for a long: an index no candidate has. */
 #define BIG_INDEX LONG_MAX
 
-typedef enum agg_kind {
-  KIND_PLURALITY,
-  KIND_WEIGHTED_MEAN,
-  KIND_CONFIDENCE_MEDIAN,
-  KIND_BORDA,
-  KIND_CONDORCET,
-  KIND_PEER_RANKING,
-  KIND_COUNT
-} agg_kind;
-
-static const char *const kind_names[KIND_COUNT] = {
-    "plurality", "weighted_mean", "confidence_median",
-    "borda",     "condorcet",     "peer_ranking"};
-
-static ERL_NIF_TERM am_ok, am_error, am_nil, am_true, am_false;
-static ERL_NIF_TERM am_kinds[KIND_COUNT];
-static ERL_NIF_TERM am_winner, am_tie, am_cycle, am_scores, am_votes, am_order,
-    am_ties, am_avg_position, am_pairwise, am_status, am_counted;
-static ERL_NIF_TERM am_seed, am_include_self, am_first, am_random, am_caller;
-static ERL_NIF_TERM am_too_many_candidates, am_too_many_ballots,
-    am_too_many_items, am_out_of_memory, am_invalid_arguments;
-static ERL_NIF_TERM am_missing, am_source, am_duplicates, am_unknown,
-    am_unexpected, am_list, am_json, am_none, am_bad_labels;
-/* Ballot statuses by agg_ballot_status value; the last is "unknown". */
-#define STATUS_ATOMS (AGG_BALLOT_MALFORMED + 2)
-static ERL_NIF_TERM am_ballot_status[STATUS_ATOMS];
-
-int aggregate_nif_load(ErlNifEnv *env) {
-  int k;
-
-#define ATOM(var, name) var = enif_make_atom(env, name)
-  ATOM(am_ok, "ok");
-  ATOM(am_error, "error");
-  ATOM(am_nil, "nil");
-  ATOM(am_true, "true");
-  ATOM(am_false, "false");
-  ATOM(am_winner, "winner");
-  ATOM(am_tie, "tie");
-  ATOM(am_cycle, "cycle");
-  ATOM(am_scores, "scores");
-  ATOM(am_votes, "votes");
-  ATOM(am_order, "order");
-  ATOM(am_ties, "ties");
-  ATOM(am_avg_position, "avg_position");
-  ATOM(am_pairwise, "pairwise");
-  ATOM(am_status, "status");
-  ATOM(am_counted, "counted");
-  ATOM(am_seed, "seed");
-  ATOM(am_include_self, "include_self");
-  ATOM(am_first, "first");
-  ATOM(am_random, "random");
-  ATOM(am_caller, "caller");
-  ATOM(am_too_many_candidates, "too_many_candidates");
-  ATOM(am_too_many_ballots, "too_many_ballots");
-  ATOM(am_too_many_items, "too_many_items");
-  ATOM(am_out_of_memory, "out_of_memory");
-  ATOM(am_invalid_arguments, "invalid_arguments");
-  ATOM(am_missing, "missing");
-  ATOM(am_source, "source");
-  ATOM(am_duplicates, "duplicates");
-  ATOM(am_unknown, "unknown");
-  ATOM(am_unexpected, "unexpected");
-  ATOM(am_list, "list");
-  ATOM(am_json, "json");
-  ATOM(am_none, "none");
-  ATOM(am_bad_labels, "bad_labels");
-#undef ATOM
-  for (k = 0; k < KIND_COUNT; k++)
-    am_kinds[k] = enif_make_atom(env, kind_names[k]);
-  for (k = 0; k < STATUS_ATOMS; k++)
-    am_ballot_status[k] =
-        enif_make_atom(env, agg_ballot_status_name((agg_ballot_status)k));
-  return 0;
-}
-
-static ERL_NIF_TERM make_error(ErlNifEnv *env, ERL_NIF_TERM reason) {
-  return enif_make_tuple2(env, am_error, reason);
-}
-
-/* Reports the share of a 1 ms timeslice that `work` out of `full` used. */
-static void consume_timeslice(ErlNifEnv *env, size_t work, size_t full) {
-  size_t pct = 1 + (work * 100) / full;
-
-  enif_consume_timeslice(env, pct > 100 ? 100 : (int)pct);
-}
-
 /* ------------------------------------------------------------------------ */
 /* Results to terms                                                         */
 /* ------------------------------------------------------------------------ */
 
 static ERL_NIF_TERM make_bool(int b) { return b ? am_true : am_false; }
-
-static ERL_NIF_TERM make_float(ErlNifEnv *env, double d) {
-  return isfinite(d) ? enif_make_double(env, d) : am_nil;
-}
-
-/* Lists are built from the back, so nothing is allocated outside env. */
-static ERL_NIF_TERM size_list(ErlNifEnv *env, const size_t *v, size_t n) {
-  ERL_NIF_TERM list = enif_make_list(env, 0);
-
-  for (size_t i = n; v != NULL && i > 0; i--)
-    list = enif_make_list_cell(env, enif_make_uint64(env, v[i - 1]), list);
-  return list;
-}
 
 static ERL_NIF_TERM float_list(ErlNifEnv *env, const double *v, size_t n) {
   ERL_NIF_TERM list = enif_make_list(env, 0);
@@ -175,7 +76,7 @@ static ERL_NIF_TERM float_list(ErlNifEnv *env, const double *v, size_t n) {
   if (v == NULL)
     return am_nil;
   for (size_t i = n; i > 0; i--)
-    list = enif_make_list_cell(env, make_float(env, v[i - 1]), list);
+    list = enif_make_list_cell(env, nif_make_float(env, v[i - 1]), list);
   return list;
 }
 
@@ -203,7 +104,9 @@ static ERL_NIF_TERM status_list(ErlNifEnv *env, const unsigned char *s,
     unsigned v = s[i - 1];
 
     list = enif_make_list_cell(
-        env, am_ballot_status[v < STATUS_ATOMS ? v : STATUS_ATOMS - 1], list);
+        env,
+        ea_ballot_status[v < EA_BALLOT_STATUSES ? v : EA_BALLOT_STATUSES - 1],
+        list);
   }
   return list;
 }
@@ -219,9 +122,9 @@ ERL_NIF_TERM aggregate_nif_result(ErlNifEnv *env, const agg_result *r) {
   values[1] = make_bool(r->tie);
   values[2] = make_bool(r->cycle);
   values[3] = float_list(env, r->scores, r->n);
-  values[4] = size_list(env, r->votes, r->n);
-  values[5] = size_list(env, r->order, r->n);
-  values[6] = size_list(env, r->ties, r->n_ties);
+  values[4] = nif_make_sizes(env, r->votes, r->n);
+  values[5] = nif_make_sizes(env, r->order, r->n);
+  values[6] = nif_make_sizes(env, r->ties, r->n_ties);
   values[7] = float_list(env, r->avg_position, r->n);
   values[8] = pairwise_rows(env, r->pairwise, r->n);
   values[9] = status_list(env, r->status, r->n_ballots);
@@ -237,7 +140,7 @@ ERL_NIF_TERM aggregate_nif_result(ErlNifEnv *env, const agg_result *r) {
 /* ------------------------------------------------------------------------ */
 
 typedef struct agg_args {
-  agg_kind kind;
+  rl_agg_kind kind;
   size_t n;
   agg_opts opts;
   size_t n_ballots;
@@ -251,19 +154,16 @@ typedef struct agg_args {
 /* How a first pass ended. */
 enum { SCAN_OK, SCAN_BADARG, SCAN_DIRTY, SCAN_LIMIT };
 
-static int is_ordering_kind(agg_kind k) {
-  return k == KIND_BORDA || k == KIND_CONDORCET || k == KIND_PEER_RANKING;
+static int is_ordering_kind(rl_agg_kind k) {
+  return agg_kind_ballots(k) == AGG_BALLOTS_ordering;
 }
 
-static int get_kind(ErlNifEnv *env, ERL_NIF_TERM t, agg_kind *kind) {
-  (void)env;
-  for (int k = 0; k < KIND_COUNT; k++) {
-    if (enif_is_identical(t, am_kinds[k])) {
-      *kind = (agg_kind)k;
-      return 1;
-    }
-  }
-  return 0;
+/* An aggregator of enums.def, but none. */
+static int get_kind(ERL_NIF_TERM t, rl_agg_kind *kind) {
+  int k = atom_index(t, ea_aggregator, RL_AGG_COUNT);
+
+  *kind = (rl_agg_kind)k;
+  return k > 0 && agg_kind_ballots(*kind) != AGG_BALLOTS_none;
 }
 
 /* A candidate index: any integer; those outside a long become BIG_INDEX,
@@ -308,14 +208,10 @@ static int get_opts(ErlNifEnv *env, ERL_NIF_TERM t, agg_opts *opts) {
   if (!enif_is_map(env, t))
     return 0;
   if (enif_get_map_value(env, t, am_tie, &v)) {
-    if (enif_is_identical(v, am_first))
-      opts->tie = AGG_TIE_FIRST;
-    else if (enif_is_identical(v, am_random))
-      opts->tie = AGG_TIE_RANDOM;
-    else if (enif_is_identical(v, am_caller))
-      opts->tie = AGG_TIE_CALLER;
-    else
+    int tie = atom_index(v, ea_tie, AGG_TIE_COUNT);
+    if (tie < 0)
       return 0;
+    opts->tie = (agg_tie)tie;
   }
   if (enif_get_map_value(env, t, am_seed, &v)) {
     if (enif_get_uint64(env, v, &u))
@@ -340,7 +236,7 @@ static double work_of(const agg_args *a) {
              (double)a->n_ballots * AGG_COST_BALLOT +
              (double)a->n_items * AGG_COST_ITEM;
 
-  if (a->kind == KIND_CONDORCET)
+  if (a->kind == RL_AGG_CONDORCET)
     w += (double)a->n * (double)a->n * AGG_COST_CELL + a->pairs * AGG_COST_PAIR;
   return w;
 }
@@ -460,26 +356,6 @@ static void free_args(agg_args *a) {
     enif_free(a->items);
 }
 
-static int run_kind(const agg_args *a, agg_result *r) {
-  switch (a->kind) {
-  case KIND_PLURALITY:
-    return agg_plurality(a->n, a->votes, a->n_ballots, &a->opts, r);
-  case KIND_WEIGHTED_MEAN:
-    return agg_weighted_mean(a->n, a->votes, a->n_ballots, &a->opts, r);
-  case KIND_CONFIDENCE_MEDIAN:
-    return agg_confidence_median(a->n, a->votes, a->n_ballots, &a->opts, r);
-  case KIND_BORDA:
-    return agg_borda(a->n, a->orderings, a->n_ballots, &a->opts, r);
-  case KIND_CONDORCET:
-    return agg_condorcet(a->n, a->orderings, a->n_ballots, &a->opts, r);
-  case KIND_PEER_RANKING:
-    return agg_peer_ranking(a->n, a->orderings, a->n_ballots, &a->opts, r);
-  case KIND_COUNT:
-    break;
-  }
-  return AGG_EINVAL;
-}
-
 /* Runs aggregate; limited selects the normal-scheduler budget. Sets
  * *dirty (and returns 0) when the work is too big for it. */
 static ERL_NIF_TERM aggregate_run(ErlNifEnv *env, int argc,
@@ -493,13 +369,13 @@ static ERL_NIF_TERM aggregate_run(ErlNifEnv *env, int argc,
 
   memset(&a, 0, sizeof(a));
   *dirty = 0;
-  if (argc != 4 || !get_kind(env, argv[0], &a.kind) ||
+  if (argc != 4 || !get_kind(argv[0], &a.kind) ||
       !enif_get_uint64(env, argv[1], &n) || !enif_is_list(env, argv[2]) ||
       !get_opts(env, argv[3], &a.opts))
     return enif_make_badarg(env);
   if (n > AGG_NIF_MAX_CANDIDATES ||
-      (a.kind == KIND_CONDORCET && n > AGG_NIF_MAX_CONDORCET))
-    return make_error(env, am_too_many_candidates);
+      (a.kind == RL_AGG_CONDORCET && n > AGG_NIF_MAX_CONDORCET))
+    return nif_error(env, am_too_many_candidates);
   a.n = (size_t)n;
 
   switch (scan_ballots(env, argv[2], limited, &a, &limit)) {
@@ -509,18 +385,18 @@ static ERL_NIF_TERM aggregate_run(ErlNifEnv *env, int argc,
     *dirty = 1;
     return 0;
   case SCAN_LIMIT:
-    return make_error(env, limit);
+    return nif_error(env, limit);
   }
 
   if (!copy_ballots(env, argv[2], &a)) {
     free_args(&a);
-    return make_error(env, am_out_of_memory);
+    return nif_error(env, am_out_of_memory);
   }
-  rc = run_kind(&a, &r);
+  rc = agg_run(a.kind, a.n, a.votes, a.orderings, a.n_ballots, &a.opts, &r);
   if (rc != AGG_OK) {
     free_args(&a);
-    return make_error(env, rc == AGG_ENOMEM ? am_out_of_memory
-                                            : am_invalid_arguments);
+    return nif_error(env, rc == AGG_ENOMEM ? am_out_of_memory
+                                           : am_invalid_arguments);
   }
   result = enif_make_tuple2(env, am_ok, aggregate_nif_result(env, &r));
   agg_result_free(&r);
@@ -542,10 +418,10 @@ ERL_NIF_TERM aggregate_nif_aggregate(ErlNifEnv *env, int argc,
   int dirty;
   ERL_NIF_TERM result = aggregate_run(env, argc, argv, 1, &dirty);
 
-  if (!dirty)
-    return result;
-  return enif_schedule_nif(env, "aggregate_dirty", ERL_NIF_DIRTY_JOB_CPU_BOUND,
-                           aggregate_dirty, argc, argv);
+  /* The first pass stopped once the estimate passed the budget. */
+  return dirty ? schedule_if_large(env, SIZE_MAX, AGG_NIF_BUDGET, "aggregate",
+                                   aggregate_dirty, argc, argv)
+               : result;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -667,8 +543,8 @@ static ERL_NIF_TERM source_atom(ranking_source s) {
 static ERL_NIF_TERM ranking_map(ErlNifEnv *env, const ranking_result *r) {
   ERL_NIF_TERM keys[] = {am_order,      am_missing, am_source,
                          am_duplicates, am_unknown, am_unexpected};
-  ERL_NIF_TERM values[] = {size_list(env, r->order, r->n_order),
-                           size_list(env, r->missing, r->n_missing),
+  ERL_NIF_TERM values[] = {nif_make_sizes(env, r->order, r->n_order),
+                           nif_make_sizes(env, r->missing, r->n_missing),
                            source_atom(r->source),
                            enif_make_uint64(env, r->duplicates),
                            enif_make_uint64(env, r->unknown),
@@ -748,11 +624,11 @@ ERL_NIF_TERM aggregate_nif_ranking_parse(ErlNifEnv *env, int argc,
   int dirty;
   ERL_NIF_TERM result = ranking_run(env, argc, argv, 1, &dirty);
 
-  if (!dirty)
-    return result;
-  return enif_schedule_nif(env, "ranking_parse_dirty",
-                           ERL_NIF_DIRTY_JOB_CPU_BOUND, ranking_parse_dirty,
-                           argc, argv);
+  /* Too many labels, or text or labels past RANKING_NIF_DIRTY_BYTES. */
+  return dirty ? schedule_if_large(env, SIZE_MAX, RANKING_NIF_DIRTY_BYTES,
+                                   "ranking_parse", ranking_parse_dirty, argc,
+                                   argv)
+               : result;
 }
 
 ERL_NIF_TERM aggregate_nif_ranking_label(ErlNifEnv *env, int argc,

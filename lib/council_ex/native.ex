@@ -35,17 +35,29 @@ defmodule CouncilEx.Native do
 
   @spec run_reply(reference(), non_neg_integer(), non_neg_integer(), tuple(), non_neg_integer()) ::
           :ok | {:error, :overloaded}
-  def run_reply(_run, _round, _seat, _reply, _latency_us), do: :erlang.nif_error(:not_loaded)
+  def run_reply(_run, _step, _index, _reply, _latency_us), do: :erlang.nif_error(:not_loaded)
 
   @spec run_tool_results(reference(), non_neg_integer(), non_neg_integer(), [binary()]) ::
           :ok | {:error, :overloaded}
-  def run_tool_results(_run, _round, _seat, _results), do: :erlang.nif_error(:not_loaded)
+  def run_tool_results(_run, _step, _index, _results), do: :erlang.nif_error(:not_loaded)
 
   @spec run_answer(reference(), non_neg_integer(), tuple()) :: :ok | {:error, :overloaded}
   def run_answer(_run, _step, _answer), do: :erlang.nif_error(:not_loaded)
 
-  @spec schema_check(binary()) :: :ok | {:error, String.t()}
-  def schema_check(_json), do: :erlang.nif_error(:not_loaded)
+  @spec schema_compile(binary()) :: {:ok, reference()} | {:error, String.t()}
+  def schema_compile(_json), do: :erlang.nif_error(:not_loaded)
+
+  @spec enums() :: %{
+          round_kinds: [atom()],
+          orders: [atom()],
+          ties: [atom()],
+          aggregators: [atom()],
+          confidences: [atom()],
+          error_kinds: [atom()],
+          stops: [atom()],
+          reasons: [atom()]
+        }
+  def enums, do: :erlang.nif_error(:not_loaded)
 
   @spec stats() :: %{in_flight: non_neg_integer(), runs: non_neg_integer()}
   def stats, do: :erlang.nif_error(:not_loaded)

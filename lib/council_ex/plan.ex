@@ -363,8 +363,8 @@ defmodule CouncilEx.Plan do
      %Error{validation(:unsupported_option, "member #{inspect(id)}: #{why}") | member_id: id}}
   end
 
-  # A seat's output schema as JSON text for the C side (which compiles and
-  # checks it): a JSON Schema map, {:json_schema, map}, or a module
+  # A seat's output schema compiled once by the C side (a resource the seat
+  # map carries): a JSON Schema map, {:json_schema, map}, or a module
   # exporting json_schema/0.
   defp output_schema(nil, _id), do: {:ok, nil}
   defp output_schema({:json_schema, map}, id), do: output_schema(map, id)
@@ -377,8 +377,8 @@ defmodule CouncilEx.Plan do
 
   defp output_schema(map, id) when is_map(map) do
     with {:ok, json} <- CouncilEx.JSON.encode(map),
-         :ok <- Native.schema_check(json) do
-      {:ok, json}
+         {:ok, schema} <- Native.schema_compile(json) do
+      {:ok, schema}
     else
       {:error, why} when is_binary(why) -> schema_error(id, why)
       {:error, why} -> schema_error(id, "it does not encode as JSON: #{inspect(why)}")

@@ -5,6 +5,7 @@
  * nesting, huge numbers, NULs, invalid UTF-8, 10k-member objects), length
  * in code points, and finding the JSON in fenced or chatty replies. Text
  * goes through exact-size copies so ASan catches any read past the end. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1086,4 +1087,59 @@ Test(json_schema_internal, null_schema) {
   cr_assert_eq(json_schema_validate(NULL, "{}", 2, &errs), -2);
   assert_error(&errs, 0, "", "no schema");
   json_schema_errors_free(&errs);
+}
+
+/* --- Sharing: references and the source text ----------------------------- */
+
+Test(json_schema_refs, each_reference_is_dropped_once_the_last_frees) {
+  static const char text[] = "{\"type\":\"object\",\"required\":[\"a\"]}";
+  json_schema *s = compile(text);
+  json_schema_errors errs;
+
+  cr_assert_eq(json_schema_ref(s), s);
+  cr_assert_eq(json_schema_ref(s), s);
+  json_schema_free(s);
+  json_schema_free(s);
+  /* One reference left: still whole (ASan would see a use after free). */
+  json_schema_errors_init(&errs);
+  cr_assert_eq(run(s, "{\"a\":1}", &errs), 0);
+  cr_assert_str_eq(json_schema_text(s), text);
+  json_schema_free(s);
+  /* Freed now: LeakSanitizer would report anything left. */
+  cr_assert_null(json_schema_ref(NULL));
+  json_schema_free(NULL);
+  cr_assert_null(json_schema_text(NULL));
+}
+
+Test(json_schema_refs, text_is_the_exact_source) {
+  static const char text[] = " { \"type\" : \"string\" } ";
+  char *copy = fixture_exact_copy(text, sizeof(text) - 1);
+  json_schema *s = json_schema_compile(copy, sizeof(text) - 1, NULL, 0);
+
+  free(copy); /* the schema keeps its own copy */
+  cr_assert_not_null(s);
+  cr_assert_str_eq(json_schema_text(s), text);
+  json_schema_free(s);
+}
+
+/* References taken and dropped on several threads at once: the count
+ * stays exact (a lost update would free early or leak). */
+static void *ref_churn(void *arg) {
+  json_schema *s = arg;
+
+  for (int i = 0; i < 20000; i++)
+    json_schema_free(json_schema_ref(s));
+  return NULL;
+}
+
+Test(json_schema_refs, atomic_across_threads) {
+  json_schema *s = compile("{\"type\":\"number\"}");
+  pthread_t t[4];
+
+  for (int i = 0; i < 4; i++)
+    cr_assert_eq(pthread_create(&t[i], NULL, ref_churn, s), 0);
+  for (int i = 0; i < 4; i++)
+    pthread_join(t[i], NULL);
+  cr_assert_str_eq(json_schema_text(s), "{\"type\":\"number\"}");
+  json_schema_free(s);
 }
