@@ -8,18 +8,7 @@
 
 #include "json_schema.h"
 #include "json_strict.h"
-
-static int is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-/* Narrows [*a, *b) past whitespace at both ends. */
-static void trim(const char *t, size_t *a, size_t *b) {
-  while (*a < *b && is_space(t[*a]))
-    (*a)++;
-  while (*b > *a && is_space(t[*b - 1]))
-    (*b)--;
-}
+#include "str.h"
 
 /* 1 when t[a, b) is exactly one JSON value. */
 static int whole_value(const char *t, size_t a, size_t b) {
@@ -60,7 +49,7 @@ static size_t fence_at(const char *t, size_t i, size_t e, char *ch,
 static int info_is_json(const char *t, size_t i, size_t e) {
   size_t a = i, b = e;
 
-  trim(t, &a, &b);
+  str_trim(t, &a, &b);
   return a == b || (b - a == 4 && strncasecmp(t + a, "json", 4) == 0);
 }
 
@@ -71,7 +60,7 @@ static int closes(const char *t, size_t i, size_t e, char ch, size_t n) {
 
   if (m < n || c2 != ch)
     return 0;
-  trim(t, &a, &b);
+  str_trim(t, &a, &b);
   return a == b;
 }
 
@@ -118,7 +107,7 @@ static int find_fence(const char *t, size_t len, json_accept_fn accept,
 
     if (!f.json)
       continue;
-    trim(t, &fa, &fb);
+    str_trim(t, &fa, &fb);
     if (accept == NULL || accept(t + fa, fb - fa, ctx)) {
       *a = fa;
       *b = fb;
@@ -167,7 +156,7 @@ int json_extract_reply_if(const char *text, size_t len, json_accept_fn accept,
   *start = *end = 0;
   if (text == NULL)
     return -1;
-  trim(text, &a, &b);
+  str_trim(text, &a, &b);
   *start = a;
   *end = b;
   if (whole_value(text, a, b) &&

@@ -26,19 +26,9 @@
 #include "ranking.h"
 #include "reply_json.h"
 #include "reason.h"
+#include "str.h"
 
 /* --- Text ---------------------------------------------------------------- */
-
-static int is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-static void trim(const char *s, size_t *a, size_t *b) {
-  while (*a < *b && is_space(s[*a]))
-    (*a)++;
-  while (*b > *a && is_space(s[*b - 1]))
-    (*b)--;
-}
 
 static size_t line_end(const char *s, size_t len, size_t pos) {
   const char *nl = memchr(s + pos, '\n', len - pos);
@@ -89,7 +79,7 @@ static void strip_value(const char *s, size_t *a, size_t *b) {
   do {
     a0 = *a;
     b0 = *b;
-    trim(s, a, b);
+    str_trim(s, a, b);
     while (*a < *b && in_set(s[*a], "*_`\"'[("))
       (*a)++;
     if (curly_at(s, *a, *b))
@@ -142,7 +132,7 @@ static long match_option(const char *const *options, size_t n, const char *v,
   size_t a = 0, b = len, i;
   long found = -1;
 
-  trim(v, &a, &b);
+  str_trim(v, &a, &b);
   for (i = 0; i < n; i++) {
     if (eq(v + a, b - a, options[i], strlen(options[i])))
       return (long)i;
@@ -435,7 +425,7 @@ static int pick_side(const char *v, size_t len, const char *id_a,
   size_t a = 0, b = len;
   int named[2], k;
 
-  trim(v, &a, &b);
+  str_trim(v, &a, &b);
   for (k = 0; k < 2; k++) {
     if (eq(v + a, b - a, ids[k], strlen(ids[k])))
       return k;

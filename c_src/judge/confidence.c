@@ -12,18 +12,7 @@
 #include "json_schema.h"
 #include "json_strict.h"
 #include "reply_json.h"
-
-static int is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-/* Narrows [*a, *b) past whitespace at both ends. */
-static void trim(const char *s, size_t *a, size_t *b) {
-  while (*a < *b && is_space(s[*a]))
-    (*a)++;
-  while (*b > *a && is_space(s[*b - 1]))
-    (*b)--;
-}
+#include "str.h"
 
 const char CONFIDENCE_SELF_REPORT_INSTRUCTION[] =
     "End your reply with a line containing only a JSON object "
@@ -134,7 +123,7 @@ int confidence_self_report(const char *text, size_t len, double *value,
     *content_len = len;
   if (text == NULL || value == NULL || !chat_utf8_valid(text, len))
     return -1;
-  trim(text, &a, &e);
+  str_trim(text, &a, &e);
   if (a == e)
     return -1;
 
@@ -149,7 +138,7 @@ int confidence_self_report(const char *text, size_t len, double *value,
       return -1;
     a = last.content;
     b = last.content_end;
-    trim(text, &a, &b);
+    str_trim(text, &a, &b);
     if (a == b || text[a] != '{')
       return -1;
     cut = last.start;
@@ -165,7 +154,7 @@ int confidence_self_report(const char *text, size_t len, double *value,
     return -1;
   if (rc == -2)
     *value = NAN;
-  while (cut > 0 && is_space(text[cut - 1]))
+  while (cut > 0 && str_is_space(text[cut - 1]))
     cut--;
   if (content_len != NULL)
     *content_len = cut;

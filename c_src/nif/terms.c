@@ -116,6 +116,7 @@ size_t nif_bytes(ErlNifEnv *env, ERL_NIF_TERM t, size_t limit) {
   if (enif_inspect_binary(env, t, &bin))
     return bin.size;
   while (bytes <= limit && enif_get_list_cell(env, t, &head, &t)) {
+    bytes++; /* the element itself */
     if (enif_inspect_binary(env, head, &bin))
       bytes += bin.size;
   }

@@ -51,8 +51,8 @@ int nif_get_strs(ErlNifEnv *env, ERL_NIF_TERM list, unsigned max,
                  unsigned flags, nif_strs *out);
 void nif_strs_free(nif_strs *s);
 
-/* The bytes of the binaries in t (a binary, or a list of them, others
- * counting 0), counted until they pass limit. */
+/* The payload of t, counted until it passes limit: a binary's bytes, or
+ * for a list one per element plus the bytes of those that are binaries. */
 size_t nif_bytes(ErlNifEnv *env, ERL_NIF_TERM t, size_t limit);
 
 /* The one scheduling rule (see nif_funcs[] in council_nif.c): fun runs
