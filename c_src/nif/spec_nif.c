@@ -221,20 +221,24 @@ typedef struct endpoint_in {
 
 /* ---- Seats ----------------------------------------------------------------*/
 
+/* A list of binaries into *out and *n (which the spec frees). */
+static int get_strs(ErlNifEnv *env, ERL_NIF_TERM v, unsigned max,
+                    unsigned flags, char ***out, size_t *n) {
+  nif_strs l;
+  int rc = nif_get_strs(env, v, max, flags, &l);
+
+  *out = l.s;
+  *n = l.n;
+  l.s = NULL; /* handed over, even half-filled */
+  nif_strs_free(&l);
+  return rc;
+}
+
 static int get_headers(ErlNifEnv *env, ERL_NIF_TERM v, void *obj, dctx *c) {
   rl_seat *s = obj;
-  nif_strs h;
   (void)c;
 
-  if (nif_get_strs(env, v, 1000, NIF_STRS_HEADER, &h) != 0) {
-    nif_strs_free(&h);
-    return -1;
-  }
-  s->headers = h.s; /* the seat frees them */
-  s->n_headers = h.n;
-  free(h.lens);
-  free(h.on);
-  return 0;
+  return get_strs(env, v, 1000, NIF_STRS_HEADER, &s->headers, &s->n_headers);
 }
 
 static int get_temperature(ErlNifEnv *env, ERL_NIF_TERM v, void *obj, dctx *c) {
@@ -369,20 +373,12 @@ static int get_seats(ErlNifEnv *env, ERL_NIF_TERM v, void *obj, dctx *c) {
 
 /* ---- Rounds ---------------------------------------------------------------*/
 
+/* Vote options (rl_spec_check: non-empty, UTF-8). */
 static int get_options(ErlNifEnv *env, ERL_NIF_TERM v, void *obj, dctx *c) {
   rl_round *rd = obj;
-  nif_strs o;
   (void)c;
 
-  if (nif_get_strs(env, v, 10000, NIF_STRS_CSTR, &o) != 0) {
-    nif_strs_free(&o);
-    return -1;
-  }
-  rd->options = o.s; /* the spec frees them (rl_spec_check: UTF-8) */
-  rd->n_options = o.n;
-  free(o.lens);
-  free(o.on);
-  return 0;
+  return get_strs(env, v, 10000, NIF_STRS_CSTR, &rd->options, &rd->n_options);
 }
 
 static const field round_fields[] = {
