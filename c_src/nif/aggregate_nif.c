@@ -316,7 +316,9 @@ static int read_ballots(ErlNifEnv *env, ERL_NIF_TERM list, int limited,
     if (limited && work_of(a) > AGG_NIF_BUDGET)
       return SCAN_DIRTY;
   }
-  if (rc != SCAN_OK || !enif_is_empty_list(env, list))
+  if (rc != SCAN_OK)
+    return rc;
+  if (!enif_is_empty_list(env, list))
     return SCAN_BADARG;
   for (size_t b = 0; ordering && b < a->n_ballots; b++) {
     a->orderings[b].items = a->items + at; /* the array has stopped moving */

@@ -12,16 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
-
 #include "atoms.h"
 #include "events_nif.h"
-#include "http_engine.h"
+#include "http_pool.h"
 #include "round_loop.h"
 #include "spec_nif.h"
 #include "terms.h"
 
-#define MAX_ENGINES 16
 /* Payloads past this size are copied and checked on a dirty CPU
  * scheduler (see nif_funcs[] in council_nif.c). */
 #define RUN_DIRTY_BYTES (128 * 1024)
@@ -40,9 +37,6 @@ typedef struct run_res {
 } run_res;
 
 static ErlNifResourceType *run_type;
-static http_engine *engines[MAX_ENGINES];
-static int n_engines;
-static atomic_uint next_engine;
 static atomic_long live_runs;
 
 /* ---- The round loop's I/O: the engine and the owner ---------------------*/
@@ -331,7 +325,8 @@ static ERL_NIF_TERM run_start_impl(ErlNifEnv *env, int argc,
               .emit = io_emit};
   (void)argc;
 
-  if (n_engines == 0)
+  http_engine *eng = http_pool_next();
+  if (!eng)
     return nif_error(env, am_overloaded);
   rl_spec *spec = spec_nif_decode(env, argv[0], why, sizeof(why));
   if (!spec)
@@ -351,7 +346,7 @@ static ERL_NIF_TERM run_start_impl(ErlNifEnv *env, int argc,
   }
   r->tag = enif_make_copy(r->tag_env, argv[1]);
   enif_self(env, &r->owner);
-  r->eng = engines[atomic_fetch_add(&next_engine, 1) % (unsigned)n_engines];
+  r->eng = eng;
 
   ERL_NIF_TERM term = enif_make_resource(env, r);
   r->engine_ref = 1;
@@ -581,15 +576,12 @@ ERL_NIF_TERM run_answer_nif(ErlNifEnv *env, int argc,
 
 /* stats() -> #{in_flight => N, runs => N} */
 ERL_NIF_TERM stats_nif(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
-  long in_flight = 0;
   ERL_NIF_TERM map;
   (void)argc;
   (void)argv;
 
-  for (int i = 0; i < n_engines; i++)
-    in_flight += http_engine_in_flight(engines[i]);
   ERL_NIF_TERM keys[] = {am_in_flight, am_runs};
-  ERL_NIF_TERM vals[] = {enif_make_long(env, in_flight),
+  ERL_NIF_TERM vals[] = {enif_make_long(env, http_pool_in_flight()),
                          enif_make_long(env, atomic_load(&live_runs))};
   enif_make_map_from_arrays(env, keys, vals, 2, &map);
   return map;
@@ -597,34 +589,23 @@ ERL_NIF_TERM stats_nif(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
 
 /* ---- Load / unload -------------------------------------------------------*/
 
+/* #{engines => 1..16, max_host_connections => N >= 0}, both optional. */
 static int start_engines(ErlNifEnv *env, ERL_NIF_TERM info) {
   ERL_NIF_TERM v;
   int n = 2;
   long max_host = 0;
 
   if (enif_is_map(env, info) && enif_get_map_value(env, info, am_engines, &v) &&
-      (!enif_get_int(env, v, &n) || n < 1 || n > MAX_ENGINES))
+      !enif_get_int(env, v, &n))
     return -1;
   if (enif_is_map(env, info) &&
       enif_get_map_value(env, info, am_max_host_connections, &v) &&
-      (!enif_get_long(env, v, &max_host) || max_host < 0))
+      !enif_get_long(env, v, &max_host))
     return -1;
-  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-    return -1;
-  http_engine_config cfg = {max_host, 0, 0};
-  for (n_engines = 0; n_engines < n; n_engines++) {
-    engines[n_engines] = http_engine_start(&cfg);
-    if (!engines[n_engines])
-      return -1;
-  }
-  return 0;
+  return http_pool_start(n, max_host);
 }
 
-void run_nif_unload(void) {
-  while (n_engines > 0)
-    http_engine_stop(engines[--n_engines]);
-  curl_global_cleanup();
-}
+void run_nif_unload(void) { http_pool_stop(); }
 
 int run_nif_load(ErlNifEnv *env, ERL_NIF_TERM info, int first) {
   ErlNifResourceTypeInit init = {run_dtor, NULL, run_down, 3, NULL};
@@ -633,9 +614,5 @@ int run_nif_load(ErlNifEnv *env, ERL_NIF_TERM info, int first) {
       env, "council_run", &init, ERL_NIF_RT_CREATE | ERL_NIF_RT_TAKEOVER, NULL);
   if (!run_type)
     return -1;
-  if (first && start_engines(env, info) != 0) {
-    run_nif_unload();
-    return -1;
-  }
-  return 0;
+  return first ? start_engines(env, info) : 0;
 }
