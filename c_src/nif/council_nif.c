@@ -45,9 +45,10 @@ static void unload(ErlNifEnv *env, void *priv) {
  * custom round's texts) on a dirty scheduler past 128 KiB; schema_compile
  * past 64 KiB of schema; aggregate past a work estimate of 0.25 ms
  * (ballots, ordering items, Condorcet's matrix), ranking_parse past 8 KiB
- * of text or labels or 2048 labels; json_decode and json_encode by their
- * own budgets (json_nif.c). What runs on the engine threads is posted
- * there and never blocks a scheduler. Names mirror CouncilEx.Native. */
+ * of text and labels (each label or index counting one byte more);
+ * json_decode and json_encode by their own budgets (json_nif.c). What runs on
+ * the engine threads is posted there and never blocks a scheduler. Names mirror
+ * CouncilEx.Native. */
 static ErlNifFunc nif_funcs[] = {
     {"json_decode", 2, json_nif_decode, 0},
     {"json_encode", 2, json_nif_encode, 0},
