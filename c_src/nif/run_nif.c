@@ -211,9 +211,9 @@ static void task_free(owner_task *t) {
 static void task_owner(http_engine *eng, void *arg) {
   owner_task *t = arg;
   run_res *r = t->r;
-  rl_run *run = r->run;
 
   if (eng && r->engine_ref) {
+    rl_run *run = r->run; /* engine thread only */
     switch (t->kind) {
     case TASK_REPLY:
       rl_call_complete(run, t->step, t->index, t->value ? &t->resp : NULL,
