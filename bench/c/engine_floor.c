@@ -68,7 +68,8 @@ int main(int argc, char **argv) {
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
     return 1;
 
-  static const char *const headers[] = {"Authorization: Bearer bench-key"};
+  static const char *const headers[] = {"Authorization: Bearer bench-key",
+                                        "Content-Type: application/json"};
   http_engine *engines[16];
   slot *slots = calloc((size_t)concurrency, sizeof(slot));
   if (!slots)
@@ -84,7 +85,7 @@ int main(int argc, char **argv) {
     slots[i].eng = engines[i % n_eng];
     slots[i].req = (http_request){.url = argv[1],
                                   .headers = headers,
-                                  .n_headers = 1,
+                                  .n_headers = 2,
                                   .body = argv[5],
                                   .body_len = strlen(argv[5])};
     http_engine_post(slots[i].eng, task_start, &slots[i]);

@@ -1,17 +1,7 @@
 /* chat.c - helpers for the provider-neutral chat types: init/free, error
  * classification by HTTP status, and a strict UTF-8 check. Pure C, no
- * erl_nif.
- *
- * The `reason` words a chat_error can carry (the NIF turns them into atoms):
- *   http_error      the provider answered with a non-2xx status
- *   provider_error  a 2xx body that holds an error object
- *   invalid_json    the body is not JSON (or is empty)
- *   invalid_utf8    the body is not valid UTF-8
- *   missing_field   the JSON lacks a field we need, or has it with the
- *                   wrong type
- *   out_of_memory   a copy of what the provider sent could not be made
- * Transport failures (timeouts, connection errors, cancellation) are set by
- * the HTTP engine and round loop with their own words. */
+ * erl_nif. The `reason` words a chat_error can carry are enums.def's
+ * CX_REASON list, with what each means. */
 #include "chat.h"
 
 #include <stdlib.h>
@@ -174,38 +164,23 @@ int chat_utf8_valid(const char *s, size_t len) {
   return 1;
 }
 
+static const char *const error_kind_names[] = {
+#define CX_ERROR_KIND(e, name) [e] = #name,
+#include "enums.def"
+};
+
+static const char *const stop_names[] = {
+#define CX_STOP(e, name) [e] = #name,
+#include "enums.def"
+};
+
 const char *chat_error_kind_name(chat_error_kind kind) {
-  switch (kind) {
-  case CHAT_OK:
-    return "ok";
-  case CHAT_ERR_TRANSIENT:
-    return "transient";
-  case CHAT_ERR_PERMANENT:
-    return "permanent";
-  case CHAT_ERR_TIMEOUT:
-    return "timeout";
-  case CHAT_ERR_CANCELLED:
-    return "cancelled";
-  }
-  return "unknown";
+  return (unsigned)kind < CHAT_ERROR_KIND_COUNT ? error_kind_names[kind]
+                                                : "unknown";
 }
 
 const char *chat_stop_name(chat_stop stop) {
-  switch (stop) {
-  case CHAT_STOP_NONE:
-    return "none";
-  case CHAT_STOP_END:
-    return "stop";
-  case CHAT_STOP_LENGTH:
-    return "length";
-  case CHAT_STOP_TOOL_CALLS:
-    return "tool_calls";
-  case CHAT_STOP_CONTENT_FILTER:
-    return "content_filter";
-  case CHAT_STOP_OTHER:
-    return "other";
-  }
-  return "other";
+  return (unsigned)stop < CHAT_STOP_COUNT ? stop_names[stop] : "other";
 }
 
 chat_stop chat_stop_with_calls(chat_stop stop, size_t n_calls) {

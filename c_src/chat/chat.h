@@ -1,7 +1,7 @@
 /* chat.h - provider-neutral chat request, response and error types.
  *
  * Codecs (openai_codec.c, ...) translate between these and a provider's
- * wire format; the round loop only ever sees these. No erl_nif here. */
+ * wire format; the round loop only ever sees these. Pure C, no NIF calls. */
 #ifndef CX_CHAT_H
 #define CX_CHAT_H
 
@@ -58,22 +58,26 @@ typedef struct chat_request {
 } chat_request;
 
 /* Why the model stopped, normalized across dialects (the raw word is kept
- * in chat_response.finish_reason). */
+ * in chat_response.finish_reason); enums.def's CX_STOP:
+ *   none            not reported
+ *   stop            stop, end_turn, stop_sequence, STOP
+ *   length          length, max_tokens, MAX_TOKENS
+ *   tool_calls      tool_calls, tool_use, or tool calls present
+ *   content_filter  content_filter, refusal, SAFETY, ...
+ *   other */
 typedef enum chat_stop {
-  CHAT_STOP_NONE = 0,       /* not reported */
-  CHAT_STOP_END,            /* stop, end_turn, stop_sequence, STOP */
-  CHAT_STOP_LENGTH,         /* length, max_tokens, MAX_TOKENS */
-  CHAT_STOP_TOOL_CALLS,     /* tool_calls, tool_use, or tool calls present */
-  CHAT_STOP_CONTENT_FILTER, /* content_filter, refusal, SAFETY, ... */
-  CHAT_STOP_OTHER
+#define CX_STOP(e, name) e,
+#include "enums.def"
+  CHAT_STOP_COUNT
 } chat_stop;
 
+/* How a failure is classified (enums.def's CX_ERROR_KIND): ok (none),
+ * transient (worth retrying: 429, 5xx, connection failures), permanent
+ * (retrying will not help: 4xx, bad bodies), timeout, cancelled. */
 typedef enum chat_error_kind {
-  CHAT_OK = 0,
-  CHAT_ERR_TRANSIENT, /* worth retrying: 429, 5xx, connection failures */
-  CHAT_ERR_PERMANENT, /* retrying will not help: 4xx, bad bodies */
-  CHAT_ERR_TIMEOUT,
-  CHAT_ERR_CANCELLED
+#define CX_ERROR_KIND(e, name) e,
+#include "enums.def"
+  CHAT_ERROR_KIND_COUNT
 } chat_error_kind;
 
 /* A parsed success. Strings are malloc'd and NUL-terminated, or NULL. */
@@ -93,9 +97,10 @@ typedef struct chat_response {
   double logprob;
 } chat_response;
 
-/* A classified failure. `reason` is a static snake_case word that the NIF
- * turns into an atom (see chat.c for the full list); the other strings are
- * malloc'd copies of what the provider said, or NULL. */
+/* A classified failure. `reason` is a static word from enums.def's
+ * CX_REASON (written CX_REASON_WORD(word), see reason.h), which the NIF
+ * turns into an atom; the other strings are malloc'd copies of what the
+ * provider said, or NULL. */
 typedef struct chat_error {
   chat_error_kind kind;
   const char *reason;
@@ -123,8 +128,11 @@ chat_error_kind chat_status_kind(long status);
 /* 1 when s[0..len) is valid UTF-8 (no overlongs, no surrogates). */
 int chat_utf8_valid(const char *s, size_t len);
 
+/* The names enums.def gives them: "transient", ...; "unknown" for a
+ * kind out of range. */
 const char *chat_error_kind_name(chat_error_kind kind);
-const char *chat_stop_name(chat_stop stop); /* "stop", "length", ... */
+/* "stop", "length", ...; "other" for a stop out of range. */
+const char *chat_stop_name(chat_stop stop);
 /* The stop of a response that made n_calls tool calls: calls present mean
  * CHAT_STOP_TOOL_CALLS where the dialect says only "stop" (Ollama, Gemini)
  * or nothing. */

@@ -20,6 +20,7 @@
 #include "json_in.h"
 #include "ndjson.h"
 #include "sse.h"
+#include "reason.h"
 
 #define STREAM_DEFAULT_MAX ((size_t)8 << 20)
 /* Each new index costs memory without costing text, so the number of tool
@@ -68,7 +69,8 @@ static int stream_fail(chat_stream *st, chat_error_kind kind,
   st->failed = 1;
   if (kind == CHAT_OK)
     kind = CHAT_ERR_PERMANENT;
-  chat_error_set(&st->err, kind, reason ? reason : "provider_error", message);
+  chat_error_set(&st->err, kind,
+                 reason ? reason : CX_REASON_WORD(provider_error), message);
   if (type != NULL)
     st->err.type = strdup(type);
   return -1;
@@ -99,9 +101,10 @@ static int apply_event(chat_stream *st, const char *event, const char *data,
     return -1;
   if (!chat_utf8_valid(data, len) ||
       (event != NULL && !chat_utf8_valid(event, strlen(event))))
-    return fail_permanent(st, "invalid_utf8");
+    return fail_permanent(st, CX_REASON_WORD(invalid_utf8));
   if (st->codec->stream_event(st, event, data, len) != 0 && !st->failed)
-    fail_permanent(st, "invalid_stream"); /* the codec gave no reason */
+    fail_permanent(
+        st, CX_REASON_WORD(invalid_stream)); /* the codec gave no reason */
   return st->failed ? -1 : 0;
 }
 
@@ -129,11 +132,12 @@ static void framing_failed(chat_stream *st) {
     no_memory = st->ndjson.error == NDJSON_NO_MEMORY;
   }
   if (too_large)
-    fail_permanent(st, "response_too_large");
+    fail_permanent(st, CX_REASON_WORD(response_too_large));
   else if (no_memory)
-    fail_permanent(st, "out_of_memory");
+    fail_permanent(st, CX_REASON_WORD(out_of_memory));
   else
-    fail_permanent(st, "invalid_stream"); /* an event name with a NUL */
+    fail_permanent(
+        st, CX_REASON_WORD(invalid_stream)); /* an event name with a NUL */
 }
 
 /* --- Life cycle ---------------------------------------------------------- */
@@ -203,11 +207,11 @@ int chat_stream_text(chat_stream *st, const char *text, size_t len) {
   if (len == 0)
     return 0;
   if (text == NULL)
-    return fail_permanent(st, "invalid_stream");
+    return fail_permanent(st, CX_REASON_WORD(invalid_stream));
   if (over_cap(st, len))
-    return fail_permanent(st, "response_too_large");
+    return fail_permanent(st, CX_REASON_WORD(response_too_large));
   if (buf_append(&st->text, text, len) != 0)
-    return fail_permanent(st, "out_of_memory");
+    return fail_permanent(st, CX_REASON_WORD(out_of_memory));
   st->used += len;
   if (st->on_text != NULL)
     st->on_text(st->ud, text, len);
@@ -226,7 +230,7 @@ static stream_call *find_call(chat_stream *st, size_t index) {
       return &st->calls[i - 1];
   }
   if (st->n_calls == STREAM_MAX_TOOL_CALLS) {
-    fail_permanent(st, "response_too_large");
+    fail_permanent(st, CX_REASON_WORD(response_too_large));
     return NULL;
   }
   if (st->n_calls == st->cap_calls) {
@@ -234,7 +238,7 @@ static stream_call *find_call(chat_stream *st, size_t index) {
     stream_call *calls = realloc(st->calls, cap * sizeof(*calls));
 
     if (calls == NULL) {
-      fail_permanent(st, "out_of_memory");
+      fail_permanent(st, CX_REASON_WORD(out_of_memory));
       return NULL;
     }
     st->calls = calls;
@@ -254,7 +258,7 @@ static int set_once(chat_stream *st, char **slot, const char *s) {
   if (*slot != NULL || s == NULL || s[0] == '\0')
     return 0;
   *slot = strdup(s);
-  return *slot == NULL ? fail_permanent(st, "out_of_memory") : 0;
+  return *slot == NULL ? fail_permanent(st, CX_REASON_WORD(out_of_memory)) : 0;
 }
 
 int chat_stream_tool_call(chat_stream *st, size_t index, const char *id,
@@ -279,11 +283,11 @@ int chat_stream_tool_args(chat_stream *st, size_t index, const char *frag,
   if (len == 0)
     return 0;
   if (frag == NULL)
-    return fail_permanent(st, "invalid_stream");
+    return fail_permanent(st, CX_REASON_WORD(invalid_stream));
   if (over_cap(st, len))
-    return fail_permanent(st, "response_too_large");
+    return fail_permanent(st, CX_REASON_WORD(response_too_large));
   if (buf_append(&c->args, frag, len) != 0)
-    return fail_permanent(st, "out_of_memory");
+    return fail_permanent(st, CX_REASON_WORD(out_of_memory));
   st->used += len;
   return 0;
 }
@@ -294,7 +298,7 @@ int chat_stream_stop(chat_stream *st, chat_stop stop, const char *raw) {
   if (st->failed)
     return -1;
   if (raw != NULL && (copy = strdup(raw)) == NULL)
-    return fail_permanent(st, "out_of_memory");
+    return fail_permanent(st, CX_REASON_WORD(out_of_memory));
   free(st->finish_reason);
   st->finish_reason = copy;
   st->stop = stop;
@@ -336,7 +340,7 @@ static int is_space(char c) {
 static int json_valid(const char *s, size_t n) {
   cJSON *root;
 
-  if (!chat_utf8_valid(s, n) || (root = json_parse_strict(s, n)) == NULL)
+  if (!chat_utf8_valid(s, n) || (root = json_parse_body(s, n)) == NULL)
     return 0;
   cJSON_Delete(root);
   return 1;
@@ -393,15 +397,15 @@ static const char *build_call(const stream_call *c, size_t pos,
   char tmp[32];
 
   if (c->name == NULL)
-    return "missing_field";
+    return CX_REASON_WORD(missing_field);
   if (!chat_utf8_valid(c->name, strlen(c->name)) ||
       (c->id != NULL && !chat_utf8_valid(c->id, strlen(c->id))))
-    return "invalid_utf8";
+    return CX_REASON_WORD(invalid_utf8);
   if (all_space(args, args_len)) {
     args = "{}";
     args_len = 2;
   } else if (!json_valid(args, args_len)) {
-    return "invalid_tool_arguments";
+    return CX_REASON_WORD(invalid_tool_arguments);
   }
   snprintf(tmp, sizeof(tmp), "call_%zu", pos);
   out->id = strdup(c->id != NULL ? c->id : tmp);
@@ -409,7 +413,7 @@ static const char *build_call(const stream_call *c, size_t pos,
   out->arguments = copy_bytes(args, args_len);
   out->arguments_len = args_len;
   if (out->id == NULL || out->name == NULL || out->arguments == NULL)
-    return "out_of_memory";
+    return CX_REASON_WORD(out_of_memory);
   return NULL;
 }
 
@@ -424,13 +428,13 @@ static const char *build_response(chat_stream *st, chat_response *resp) {
   /* Deltas may cut a character in two; only the whole text must be
    * valid. */
   if (!chat_utf8_valid(text, st->text.len))
-    return "invalid_utf8";
+    return CX_REASON_WORD(invalid_utf8);
   resp->content = copy_bytes(text, st->text.len);
   resp->content_len = st->text.len;
   resp->model = copy_opt(st->model, &oom);
   resp->finish_reason = copy_opt(st->finish_reason, &oom);
   if (resp->content == NULL || oom)
-    return "out_of_memory";
+    return CX_REASON_WORD(out_of_memory);
   resp->stop = st->stop;
   resp->input_tokens = st->input_tokens;
   resp->output_tokens = st->output_tokens;
@@ -444,7 +448,7 @@ static const char *build_response(chat_stream *st, chat_response *resp) {
     const char *reason;
 
     if (out == NULL)
-      return "out_of_memory";
+      return CX_REASON_WORD(out_of_memory);
     reason = build_call(&st->calls[i], i, out);
     if (reason != NULL)
       return reason;
@@ -475,7 +479,8 @@ int chat_stream_finish(chat_stream *st, chat_response *resp, chat_error *err) {
   }
   st->finished = 1;
   if (!st->failed && !st->ended) {
-    chat_error_set(err, CHAT_ERR_TRANSIENT, "truncated_stream", NULL);
+    chat_error_set(err, CHAT_ERR_TRANSIENT, CX_REASON_WORD(truncated_stream),
+                   NULL);
     return -1;
   }
   if (!st->failed) {

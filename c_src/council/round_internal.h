@@ -5,14 +5,8 @@
 #define CX_ROUND_INTERNAL_H
 
 #include "buf.h"
+#include "reason.h"
 #include "round_loop.h"
-
-/* Rounds whose members write answers later rounds read. */
-int rl_kind_answers(rl_round_kind kind);
-/* Rounds whose calls judge earlier answers (ballots). */
-int rl_kind_judges(rl_round_kind kind);
-/* Synthesis rounds: the chair's one call (and its fallbacks). */
-int rl_kind_chair(rl_round_kind kind);
 
 /* The run's random stream (labels shuffles, tie-breaks, jitter). */
 uint64_t rl_run_random(rl_run *run);

@@ -16,6 +16,7 @@
 
 #include "buf.h"
 #include "openai_codec.h"
+#include "reply_json.h"
 #include "round_internal.h"
 
 typedef enum rl_state { RL_NEW, RL_RUNNING, RL_FINISHED } rl_state;
@@ -305,7 +306,7 @@ static void step_begin(rl_run *run, size_t round, unsigned iteration) {
   rl_step *step = step_new(run, round, iteration);
 
   if (!step) {
-    finish(run, RL_EV_RUN_FAILED, "out_of_memory");
+    finish(run, RL_EV_RUN_FAILED, CX_REASON_WORD(out_of_memory));
     return;
   }
   emit_at(run, RL_EV_ROUND_STARTED, run->n_steps - 1, 0, NULL, NULL);
@@ -313,19 +314,18 @@ static void step_begin(rl_run *run, size_t round, unsigned iteration) {
     return;
   if (rl_kind_judges(rd->kind) && step->n_cands == 0 &&
       !(rd->kind == RL_ROUND_VOTE && rd->n_options > 0)) {
-    step->failure = "nothing_to_judge";
+    step->failure = CX_REASON_WORD(nothing_to_judge);
     emit_at(run, RL_EV_ROUND_COMPLETED, run->n_steps - 1, 0, NULL, NULL);
     if (run->state == RL_RUNNING)
-      finish(run, RL_EV_RUN_FAILED, "nothing_to_judge");
+      finish(run, RL_EV_RUN_FAILED, CX_REASON_WORD(nothing_to_judge));
     return;
   }
   if (rd->kind == RL_ROUND_ANON_REVIEW && prepare_labels(run, step) != 0) {
-    finish(run, RL_EV_RUN_FAILED, "out_of_memory");
+    finish(run, RL_EV_RUN_FAILED, CX_REASON_WORD(out_of_memory));
     return;
   }
   if (rd->kind == RL_ROUND_CUSTOM ||
-      (rd->ask_seats && !rl_kind_chair(rd->kind) &&
-       rd->kind != RL_ROUND_PAIRWISE)) {
+      (rd->ask_seats && rl_kind_members(rd->kind))) {
     step->waiting = 1;
     emit_at(run, RL_EV_SEATS_NEEDED, run->n_steps - 1, 0, NULL, NULL);
     return;
@@ -411,9 +411,11 @@ static void call_finished(rl_call *call) {
   if (call->status == RL_SEAT_OK && rl_tally_call(run, step, call) != 0) {
     char msg[96];
     snprintf(msg, sizeof(msg), "the ballot could not be read (%s)",
-             call->ballot_error ? call->ballot_error : "unparseable");
+             call->ballot_error ? call->ballot_error
+                                : CX_REASON_WORD(unparseable));
     call->status = RL_SEAT_FAILED; /* the answer is kept for the record */
-    chat_error_set(&call->err, CHAT_ERR_PERMANENT, "invalid_output", msg);
+    chat_error_set(&call->err, CHAT_ERR_PERMANENT,
+                   CX_REASON_WORD(invalid_output), msg);
   }
   emit_call(run, RL_EV_MEMBER_COMPLETED, call);
   if (run->state != RL_RUNNING) /* emit may have cancelled the run */
@@ -453,13 +455,13 @@ static void answer_ok(rl_call *call) {
   if (seat->n_tools > 0 && call->resp.n_tool_calls > 0) {
     if (call->conv.n_turns >= max_turns) {
       chat_response_free(&call->resp);
-      call_fail(call, CHAT_ERR_PERMANENT, "too_many_tool_turns",
+      call_fail(call, CHAT_ERR_PERMANENT, CX_REASON_WORD(too_many_tool_turns),
                 "the model kept calling tools past max_tool_turns");
       return;
     }
     if (conversation_add_calls(&call->conv, &call->resp) != 0) {
       chat_response_free(&call->resp);
-      call_fail(call, CHAT_ERR_PERMANENT, "out_of_memory",
+      call_fail(call, CHAT_ERR_PERMANENT, CX_REASON_WORD(out_of_memory),
                 "could not keep the tool calls");
       return;
     }
@@ -481,7 +483,8 @@ static void answer_ok(rl_call *call) {
     if (rc != 0) {
       call->status = RL_SEAT_FAILED;
       chat_error_set(&call->err, CHAT_ERR_PERMANENT,
-                     rc == -1 ? "invalid_output" : "out_of_memory",
+                     rc == -1 ? CX_REASON_WORD(invalid_output)
+                              : CX_REASON_WORD(out_of_memory),
                      "the answer does not follow the member's output_schema");
       call_finished(call);
       return;
@@ -510,13 +513,13 @@ static void start_attempt(rl_run *run, rl_call *call) {
                                    stream_text, call);
     if (!call->stream) {
       free(body);
-      call_fail(call, CHAT_ERR_PERMANENT, "out_of_memory",
+      call_fail(call, CHAT_ERR_PERMANENT, CX_REASON_WORD(out_of_memory),
                 "could not set up the stream");
       return;
     }
   }
   if (!body) {
-    call_fail(call, CHAT_ERR_PERMANENT, "render_failed",
+    call_fail(call, CHAT_ERR_PERMANENT, CX_REASON_WORD(render_failed),
               "could not render the request (invalid UTF-8 or no memory)");
     return;
   }
@@ -534,7 +537,7 @@ static void start_attempt(rl_run *run, rl_call *call) {
   call->handle = run->io.start_call(run->io.ctx, call, &req);
   free(body);
   if (!call->handle)
-    call_fail(call, CHAT_ERR_PERMANENT, "start_failed",
+    call_fail(call, CHAT_ERR_PERMANENT, CX_REASON_WORD(start_failed),
               "the HTTP call could not be started (bad URL or no memory)");
 }
 
@@ -628,20 +631,23 @@ void rl_run_start(rl_run *run) {
 static void transport_error(const http_result *res, chat_error *err) {
   switch (res->failure) {
   case HTTP_FAIL_TIMEOUT:
-    chat_error_set(err, CHAT_ERR_TIMEOUT, "timeout", res->error);
+    chat_error_set(err, CHAT_ERR_TIMEOUT, CX_REASON_WORD(timeout), res->error);
     break;
   case HTTP_FAIL_CONNECT:
-    chat_error_set(err, CHAT_ERR_TRANSIENT, "connect_failed", res->error);
+    chat_error_set(err, CHAT_ERR_TRANSIENT, CX_REASON_WORD(connect_failed),
+                   res->error);
     break;
   case HTTP_FAIL_TOO_LARGE:
-    chat_error_set(err, CHAT_ERR_PERMANENT, "response_too_large",
+    chat_error_set(err, CHAT_ERR_PERMANENT, CX_REASON_WORD(response_too_large),
                    "the response body is larger than max_response_bytes");
     break;
   case HTTP_FAIL_TLS_VERIFY:
-    chat_error_set(err, CHAT_ERR_PERMANENT, "tls_verify_failed", res->error);
+    chat_error_set(err, CHAT_ERR_PERMANENT, CX_REASON_WORD(tls_verify_failed),
+                   res->error);
     break;
   default:
-    chat_error_set(err, CHAT_ERR_TRANSIENT, "transport_error", res->error);
+    chat_error_set(err, CHAT_ERR_TRANSIENT, CX_REASON_WORD(transport_error),
+                   res->error);
     break;
   }
 }
@@ -695,7 +701,7 @@ int rl_call_complete(rl_run *run, size_t step, size_t index,
   call->latency_us = latency_us;
   if (resp && !chat_utf8_valid(resp->content, resp->content_len)) {
     chat_response_free(resp);
-    call_fail(call, CHAT_ERR_PERMANENT, "invalid_utf8",
+    call_fail(call, CHAT_ERR_PERMANENT, CX_REASON_WORD(invalid_utf8),
               "the reply is not valid UTF-8");
     return 0;
   }
@@ -729,7 +735,7 @@ int rl_run_judged(rl_run *run, size_t step, size_t index, int winner) {
   call->choice = winner;
   call->status = winner < 0 ? RL_SEAT_FAILED : RL_SEAT_OK;
   if (winner < 0)
-    chat_error_set(&call->err, CHAT_ERR_PERMANENT, "judge_failed",
+    chat_error_set(&call->err, CHAT_ERR_PERMANENT, CX_REASON_WORD(judge_failed),
                    "the judge function gave no verdict");
   if (--cur->pending == 0 && !run->starting)
     step_finish(run, cur);
@@ -767,8 +773,9 @@ static const char *quorum_failure(const rl_run *run, const rl_step *step) {
   if (ok >= need)
     return NULL;
   if (rl_kind_chair(rd->kind))
-    return "chair_failed";
-  return ok == 0 && need == 1 ? "no_member_succeeded" : "quorum_not_met";
+    return CX_REASON_WORD(chair_failed);
+  return ok == 0 && need == 1 ? CX_REASON_WORD(no_member_succeeded)
+                              : CX_REASON_WORD(quorum_not_met);
 }
 
 static int alive_count(const rl_run *run, const rl_step *step) {
@@ -784,7 +791,7 @@ static void step_finish(rl_run *run, rl_step *step) {
 
   step->failure = quorum_failure(run, step);
   if (!step->failure && rl_tally_step(run, step) != 0)
-    step->failure = "out_of_memory";
+    step->failure = CX_REASON_WORD(out_of_memory);
   emit_at(run, RL_EV_ROUND_COMPLETED, idx, 0, NULL, NULL);
   if (run->state != RL_RUNNING)
     return;
@@ -848,7 +855,7 @@ void rl_run_cancel(rl_run *run) {
     call->awaiting_tools = 0;
     stream_drop(call);
     call->status = RL_SEAT_FAILED;
-    chat_error_set(&call->err, CHAT_ERR_CANCELLED, "cancelled",
+    chat_error_set(&call->err, CHAT_ERR_CANCELLED, CX_REASON_WORD(cancelled),
                    "the run was cancelled");
     emit_call(run, RL_EV_MEMBER_COMPLETED, call);
   }

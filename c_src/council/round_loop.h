@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "aggregate.h"
 #include "chat.h"
 #include "chat_stream.h"
 #include "codec.h"
@@ -20,43 +21,57 @@
 #include "json_schema.h"
 #include "str.h"
 
+/* The enumerations below come from enums.def (one table for C and
+ * Elixir), in its line order.
+ *
+ * Round kinds: independent_analysis (every member answers the input),
+ * peer_review (sees the others' latest answers by id),
+ * anonymized_peer_review (ranks the others' answers under labels),
+ * critique (sees its own and the others' answers), ranking (ranks the
+ * latest answers by member id), vote (picks one option),
+ * pairwise_elimination (a judge picks the better of two answers),
+ * synthesis (the chair sees everything and concludes), weighted_synthesis
+ * (the same, with each answer's weight shown), custom (the owner writes
+ * each member's message). Their flags (rl_kind_*): */
+#define RL_KF_ANSWERS 1u /* later rounds read its answers */
+#define RL_KF_JUDGES 2u  /* its calls carry ballots */
+#define RL_KF_MEMBERS 4u /* members sit (a router applies) */
+#define RL_KF_CHAIR 8u   /* the chair writes it (the final answer) */
+
 typedef enum rl_round_kind {
-  RL_ROUND_INDEPENDENT,        /* every member answers the input */
-  RL_ROUND_PEER_REVIEW,        /* sees the others' latest answers by id */
-  RL_ROUND_ANON_REVIEW,        /* ranks the others' answers under labels */
-  RL_ROUND_CRITIQUE,           /* sees its own and the others' answers */
-  RL_ROUND_RANKING,            /* ranks the latest answers by member id */
-  RL_ROUND_VOTE,               /* picks one option */
-  RL_ROUND_PAIRWISE,           /* a judge picks the better of two answers */
-  RL_ROUND_SYNTHESIS,          /* the chair sees everything and concludes */
-  RL_ROUND_WEIGHTED_SYNTHESIS, /* same, with each answer's weight shown */
-  RL_ROUND_CUSTOM              /* the owner writes each member's message */
+#define CX_ROUND_KIND(e, name, flags, agg) e,
+#include "enums.def"
+  RL_ROUND_COUNT
 } rl_round_kind;
 
-/* How anonymous labels are dealt to judges. */
+/* How anonymous labels are dealt to judges: per_judge (each judge its own
+ * shuffle), shuffle (one shuffle for all judges), stable (member order). */
 typedef enum rl_order {
-  RL_ORDER_PER_JUDGE = 0, /* each judge its own shuffle */
-  RL_ORDER_SHUFFLE,       /* one shuffle for all judges */
-  RL_ORDER_STABLE         /* member order */
+#define CX_ORDER(e, name) e,
+#include "enums.def"
+  RL_ORDER_COUNT
 } rl_order;
 
-typedef enum rl_agg_kind {
-  RL_AGG_NONE = 0,
-  RL_AGG_PLURALITY,
-  RL_AGG_WEIGHTED_MEAN,
-  RL_AGG_CONFIDENCE_MEDIAN,
-  RL_AGG_BORDA,
-  RL_AGG_CONDORCET,
-  RL_AGG_PEER_RANKING
-} rl_agg_kind;
-
+/* How a member's confidence is read: none; self_report (asked for in the
+ * system prompt, read from the reply's trailing {"confidence": c});
+ * logprob (mean token probability, when the provider reports logprobs). */
 typedef enum rl_confidence {
-  RL_CONF_NONE = 0,
-  RL_CONF_SELF_REPORT, /* asked for in the system prompt, read from the
-                          reply's trailing {"confidence": c} */
-  RL_CONF_LOGPROB      /* mean token probability, when the provider
-                          reports logprobs */
+#define CX_CONFIDENCE(e, name) e,
+#include "enums.def"
+  RL_CONF_COUNT
 } rl_confidence;
+
+/* Each enumeration's names, as enums.def spells them (the atoms the NIF
+ * reads and writes); NULL for a value out of range. */
+const char *rl_round_kind_name(rl_round_kind kind);
+const char *rl_order_name(rl_order order);
+const char *rl_confidence_name(rl_confidence confidence);
+
+/* The round kinds' flags (enums.def's FLAGS column), as predicates. */
+int rl_kind_answers(rl_round_kind kind); /* RL_KF_ANSWERS */
+int rl_kind_judges(rl_round_kind kind);  /* RL_KF_JUDGES */
+int rl_kind_members(rl_round_kind kind); /* RL_KF_MEMBERS */
+int rl_kind_chair(rl_round_kind kind);   /* RL_KF_CHAIR */
 
 /* A round as declared. Iterate rounds are the round they wrap with
  * max_iterations > 1; each iteration runs as its own step. */
@@ -73,9 +88,9 @@ typedef struct rl_round {
                               (RL_EV_JUDGE_NEEDED, rl_run_judged) */
   size_t judge_seat;       /* pairwise: the judging seat when !ask_judge */
   rl_order order;
-  int include_self; /* judges also see (and rank) their own answer */
-  rl_agg_kind aggregator;
-  int tie;         /* agg_tie */
+  int include_self;       /* judges also see (and rank) their own answer */
+  rl_agg_kind aggregator; /* aggregate.h */
+  agg_tie tie;
   unsigned quorum; /* members that must succeed; 0 means 1 */
   int expose_confidence;
   char **options; /* vote options (owned); none: vote on members */
@@ -87,9 +102,9 @@ typedef struct rl_seat {
   char *id;            /* label used in prompts and reports */
   int external;        /* answered by the owner process (a BEAM dispatcher
                           such as the Mock provider), not over HTTP */
-  char *output_schema; /* JSON Schema the answer must follow (JSON text),
-                          sent natively; NULL: free text */
-  json_schema *schema; /* output_schema compiled (rl_seat_compile_schema) */
+  json_schema *schema; /* the JSON Schema the answer must follow, compiled
+                          (one reference, dropped with the seat); its text
+                          is sent natively. NULL: free text */
   chat_tool *tools;    /* tools offered to the model (strings owned) */
   size_t n_tools;
   char *tool_choice;       /* NULL, "auto", "required", "none" or a tool name */
@@ -114,7 +129,8 @@ typedef struct rl_seat {
                                   0 counts as 1 (no retry) */
   long retry_base_ms;          /* backoff before retry n: base * 2^(n-1),
                                   with jitter; a retry-after hint wins */
-  double weight;               /* weighted synthesis; <= 0 counts as 1 */
+  double weight;               /* weighted synthesis: finite, >= 0 (0: the
+                                  answer counts for nothing) */
   rl_confidence confidence;
 } rl_seat;
 
@@ -181,7 +197,7 @@ typedef struct rl_call {
                         -1 when unread */
   size_t *ordering;  /* ranking rounds: member seats, best first */
   size_t n_ordering;
-  const char *ballot_error; /* static word: why the ballot was not read */
+  const char *ballot_error; /* a CX_REASON word: why the ballot was not read */
   size_t *labels;           /* anonymous review: the member seat behind each
                                label this judge saw (Response A = labels[0]) */
   size_t n_labels;
@@ -208,7 +224,7 @@ typedef struct rl_step {
                              index, or -1 */
   double mean_confidence; /* over the members that gave one; NaN if none */
   int waiting;            /* for the owner (seats, a judgement, continue) */
-  const char *failure;    /* static word when the step failed the run */
+  const char *failure;    /* a CX_REASON word when the step failed the run */
 } rl_step;
 
 #define RL_NO_STEP ((size_t)-1)
@@ -236,7 +252,7 @@ typedef struct rl_event {
   size_t round;
   size_t seat;
   const rl_call *call; /* member events, RL_EV_JUDGE_NEEDED */
-  const char *reason;  /* RL_EV_RUN_FAILED only: a static snake_case word */
+  const char *reason;  /* RL_EV_RUN_FAILED only: a CX_REASON word */
   const char *text;    /* RL_EV_MEMBER_TOKEN only: text_len bytes */
   size_t text_len;
   size_t index; /* RL_EV_MEMBER_TOKEN only: 0, 1, ... per attempt */
@@ -264,9 +280,6 @@ typedef struct rl_io {
  * codec refuses the endpoint (bad URL or header text) or memory runs out. */
 int rl_seat_connect(rl_seat *s, const chat_codec *codec,
                     const chat_endpoint *ep);
-
-/* Compiles s->output_schema into s->schema. 0, or -1 with why. */
-int rl_seat_compile_schema(rl_seat *s, char *why, size_t why_len);
 
 /* Checks a spec before it is run. Returns 0, or -1 with a message in why. */
 int rl_spec_check(const rl_spec *spec, char *why, size_t why_len);

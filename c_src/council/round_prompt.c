@@ -14,6 +14,7 @@
 
 #include "aggregate.h"
 #include "ballot.h"
+#include "confidence.h"
 #include "openai_codec.h"
 #include "ranking.h"
 #include "round_internal.h"
@@ -214,10 +215,6 @@ static int prompt_pairwise(const rl_run *run, const rl_step *step,
 
 /* ---- The chair's view ----------------------------------------------------*/
 
-static double seat_weight(const rl_seat *s) {
-  return s->weight > 0 ? s->weight : 1.0;
-}
-
 /* A member's share of the council's weight: its `weight` times its
  * confidence (when it gave one), normalized over those who answered. */
 static double weight_of(const rl_run *run, const rl_step *answers,
@@ -230,8 +227,7 @@ static double weight_of(const rl_run *run, const rl_step *answers,
     double w;
     if (!a)
       continue;
-    w = seat_weight(&spec->seats[s]) *
-        (isnan(a->confidence) ? 1.0 : a->confidence);
+    w = spec->seats[s].weight * (isnan(a->confidence) ? 1.0 : a->confidence);
     total += w;
     if (s == seat)
       mine = w;
@@ -481,7 +477,7 @@ char *rl_render_request(const rl_run *run, size_t step_idx, size_t index,
       .temperature = s->temperature,
       .max_tokens = s->max_tokens,
       .stream = s->stream && !s->external,
-      .output_schema = s->output_schema,
+      .output_schema = json_schema_text(s->schema),
       .logprobs = s->confidence == RL_CONF_LOGPROB,
   };
   body = s->codec && !s->external ? s->codec->build_request(&req, len)

@@ -8,19 +8,51 @@
 #include "buf.h"
 #include "round_internal.h"
 
+static const unsigned kind_flags[] = {
+#define CX_ROUND_KIND(e, name, flags, agg) [e] = flags,
+#include "enums.def"
+};
+
+static const char *const kind_names[] = {
+#define CX_ROUND_KIND(e, name, flags, agg) [e] = #name,
+#include "enums.def"
+};
+
+static const char *const order_names[] = {
+#define CX_ORDER(e, name) [e] = #name,
+#include "enums.def"
+};
+
+static const char *const confidence_names[] = {
+#define CX_CONFIDENCE(e, name) [e] = #name,
+#include "enums.def"
+};
+
+const char *rl_round_kind_name(rl_round_kind kind) {
+  return (unsigned)kind < RL_ROUND_COUNT ? kind_names[kind] : NULL;
+}
+
+const char *rl_order_name(rl_order order) {
+  return (unsigned)order < RL_ORDER_COUNT ? order_names[order] : NULL;
+}
+
+const char *rl_confidence_name(rl_confidence confidence) {
+  return (unsigned)confidence < RL_CONF_COUNT ? confidence_names[confidence]
+                                              : NULL;
+}
+
+static int kind_has(rl_round_kind kind, unsigned flag) {
+  return (unsigned)kind < RL_ROUND_COUNT && (kind_flags[kind] & flag) != 0;
+}
+
 int rl_kind_answers(rl_round_kind kind) {
-  return kind == RL_ROUND_INDEPENDENT || kind == RL_ROUND_PEER_REVIEW ||
-         kind == RL_ROUND_CRITIQUE || kind == RL_ROUND_CUSTOM;
+  return kind_has(kind, RL_KF_ANSWERS);
 }
-
-int rl_kind_judges(rl_round_kind kind) {
-  return kind == RL_ROUND_ANON_REVIEW || kind == RL_ROUND_RANKING ||
-         kind == RL_ROUND_VOTE || kind == RL_ROUND_PAIRWISE;
+int rl_kind_judges(rl_round_kind kind) { return kind_has(kind, RL_KF_JUDGES); }
+int rl_kind_members(rl_round_kind kind) {
+  return kind_has(kind, RL_KF_MEMBERS);
 }
-
-int rl_kind_chair(rl_round_kind kind) {
-  return kind == RL_ROUND_SYNTHESIS || kind == RL_ROUND_WEIGHTED_SYNTHESIS;
-}
+int rl_kind_chair(rl_round_kind kind) { return kind_has(kind, RL_KF_CHAIR); }
 
 static int utf8z(const char *s) { return !s || chat_utf8_valid(s, strlen(s)); }
 
@@ -55,6 +87,10 @@ static int seat_check(const rl_seat *s, size_t i, char *why, size_t why_len) {
     snprintf(why, why_len, "seat %s has a bad weight", s->id);
     return -1;
   }
+  if ((unsigned)s->confidence >= RL_CONF_COUNT) {
+    snprintf(why, why_len, "seat %s has an unknown confidence mode", s->id);
+    return -1;
+  }
   return 0;
 }
 
@@ -62,12 +98,13 @@ static int round_check(const rl_spec *spec, size_t r, char *why,
                        size_t why_len) {
   const rl_round *rd = &spec->rounds[r];
 
-  if ((unsigned)rd->kind > RL_ROUND_CUSTOM) {
+  if ((unsigned)rd->kind >= RL_ROUND_COUNT) {
     snprintf(why, why_len, "round %zu has an unknown kind", r);
     return -1;
   }
-  if ((unsigned)rd->aggregator > RL_AGG_PEER_RANKING ||
-      (unsigned)rd->order > RL_ORDER_STABLE || rd->tie < 0 || rd->tie > 2) {
+  if ((unsigned)rd->aggregator >= RL_AGG_COUNT ||
+      (unsigned)rd->order >= RL_ORDER_COUNT ||
+      (unsigned)rd->tie >= AGG_TIE_COUNT) {
     snprintf(why, why_len, "round %zu has an unknown option", r);
     return -1;
   }
@@ -141,11 +178,11 @@ int rl_spec_check(const rl_spec *spec, char *why, size_t why_len) {
 
 int rl_seat_connect(rl_seat *s, const chat_codec *codec,
                     const chat_endpoint *ep) {
-  chat_headers h;
+  codec_headers h;
   buf url;
   char **lines;
 
-  chat_headers_init(&h);
+  codec_headers_init(&h);
   buf_init(&url, 0);
   if (codec->build_url(ep, &url) != 0 || codec->build_headers(ep, &h) != 0)
     goto err;
@@ -166,24 +203,9 @@ int rl_seat_connect(rl_seat *s, const chat_codec *codec,
   return s->url ? 0 : -1;
 
 err:
-  chat_headers_free(&h);
+  codec_headers_free(&h);
   buf_free(&url);
   return -1;
-}
-
-int rl_seat_compile_schema(rl_seat *s, char *why, size_t why_len) {
-  char msg[200] = "";
-
-  if (!s->output_schema)
-    return 0;
-  s->schema = json_schema_compile(s->output_schema, strlen(s->output_schema),
-                                  msg, sizeof(msg));
-  if (!s->schema) {
-    snprintf(why, why_len, "seat %s: output_schema %s", s->id ? s->id : "?",
-             msg);
-    return -1;
-  }
-  return 0;
 }
 
 static void seat_free(rl_seat *s) {
@@ -194,7 +216,6 @@ static void seat_free(rl_seat *s) {
   free(s->headers);
   free(s->model);
   free(s->system_prompt);
-  free(s->output_schema);
   json_schema_free(s->schema);
   for (size_t t = 0; t < s->n_tools; t++) {
     free((char *)s->tools[t].name);

@@ -9,6 +9,7 @@
 
 #include "aggregate.h"
 #include "ballot.h"
+#include "confidence.h"
 #include "ranking.h"
 #include "round_internal.h"
 
@@ -40,13 +41,13 @@ static int read_ranking(rl_call *call, const char *const *names,
 
   if (ranking_parse(call->resp.content, call->resp.content_len, names, n, NULL,
                     0, &r) != 0) {
-    call->ballot_error = r.reason ? r.reason : "unparseable";
+    call->ballot_error = r.reason ? r.reason : CX_REASON_WORD(unparseable);
     ranking_result_free(&r);
     return -1;
   }
   call->ordering = malloc((r.n_order ? r.n_order : 1) * sizeof(size_t));
   if (!call->ordering) {
-    call->ballot_error = "out_of_memory";
+    call->ballot_error = CX_REASON_WORD(out_of_memory);
     ranking_result_free(&r);
     return -1;
   }
@@ -70,7 +71,7 @@ static int tally_anon(rl_call *call) {
     }
     rc = read_ranking(call, names, call->labels, call->n_labels);
   } else
-    call->ballot_error = "out_of_memory";
+    call->ballot_error = CX_REASON_WORD(out_of_memory);
   free(labels);
   free(names);
   return rc;
@@ -92,7 +93,7 @@ static int tally_ranking(const rl_run *run, const rl_step *step,
   int rc;
 
   if (cand_names(run, step, &names) != 0) {
-    call->ballot_error = "out_of_memory";
+    call->ballot_error = CX_REASON_WORD(out_of_memory);
     return -1;
   }
   rc = read_ranking(call, names, step->cands, step->n_cands);
@@ -107,7 +108,7 @@ static int tally_vote(const rl_run *run, const rl_step *step, rl_call *call) {
   int rc;
 
   if (rd->n_options == 0 && cand_names(run, step, &names) != 0) {
-    call->ballot_error = "out_of_memory";
+    call->ballot_error = CX_REASON_WORD(out_of_memory);
     return -1;
   }
   rc = ballot_parse_vote(call->resp.content, call->resp.content_len,
@@ -115,7 +116,7 @@ static int tally_vote(const rl_run *run, const rl_step *step, rl_call *call) {
                          names ? step->n_cands : rd->n_options, &v);
   free(names);
   if (rc != 0) {
-    call->ballot_error = v.reason ? v.reason : "unparseable";
+    call->ballot_error = v.reason ? v.reason : CX_REASON_WORD(unparseable);
     ballot_vote_free(&v);
     return -1;
   }
@@ -125,7 +126,7 @@ static int tally_vote(const rl_run *run, const rl_step *step, rl_call *call) {
   ballot_vote_free(&v);
   if (rd->n_options == 0 && !rd->include_self &&
       step->cands[call->choice] == call->seat)
-    call->ballot_error = "self_vote"; /* read, but not counted */
+    call->ballot_error = CX_REASON_WORD(self_vote); /* read, but not counted */
   return 0;
 }
 
@@ -134,7 +135,7 @@ static int tally_pair(rl_call *call) {
 
   if (ballot_parse_pair(call->resp.content, call->resp.content_len, "A", "B",
                         &winner) != 0) {
-    call->ballot_error = "unparseable";
+    call->ballot_error = CX_REASON_WORD(unparseable);
     return -1;
   }
   call->choice = winner;
@@ -277,12 +278,13 @@ int rl_tally_step(rl_run *run, rl_step *step) {
   const rl_round *rd = &rl_run_spec(run)->rounds[step->round];
   size_t n = rd->kind == RL_ROUND_VOTE && rd->n_options ? rd->n_options
                                                         : step->n_cands;
-  agg_opts opts = {.tie = (agg_tie)rd->tie, .include_self = rd->include_self};
+  agg_opts opts = {.tie = rd->tie, .include_self = rd->include_self};
   size_t max_items = step->n_calls * (n + 1) + 1;
   agg_ordering *ballots;
   agg_vote *votes;
   long *items;
   agg_result *res;
+  size_t nb;
   int rc;
 
   mean_confidence(step);
@@ -298,30 +300,11 @@ int rl_tally_step(rl_run *run, rl_step *step) {
   rc = -1;
   if (!res || !ballots || !votes || !items)
     goto done;
-  switch (rd->aggregator) {
-  case RL_AGG_BORDA:
-    rc = agg_borda(n, ballots, build_orderings(run, step, ballots, items),
-                   &opts, res);
-    break;
-  case RL_AGG_CONDORCET:
-    rc = agg_condorcet(n, ballots, build_orderings(run, step, ballots, items),
-                       &opts, res);
-    break;
-  case RL_AGG_PEER_RANKING:
-    rc = agg_peer_ranking(
-        n, ballots, build_orderings(run, step, ballots, items), &opts, res);
-    break;
-  case RL_AGG_WEIGHTED_MEAN:
-    rc = agg_weighted_mean(n, votes, build_votes(run, step, votes), &opts, res);
-    break;
-  case RL_AGG_CONFIDENCE_MEDIAN:
-    rc = agg_confidence_median(n, votes, build_votes(run, step, votes), &opts,
-                               res);
-    break;
-  default:
-    rc = agg_plurality(n, votes, build_votes(run, step, votes), &opts, res);
-    break;
-  }
+  if (agg_kind_ballots(rd->aggregator) == AGG_BALLOTS_ordering)
+    nb = build_orderings(run, step, ballots, items);
+  else
+    nb = build_votes(run, step, votes);
+  rc = agg_run(rd->aggregator, n, votes, ballots, nb, &opts, res);
   if (rc == AGG_OK) {
     step->agg = res;
     step->has_agg = 1;

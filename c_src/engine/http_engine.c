@@ -229,14 +229,12 @@ static int transfer_setup(http_transfer *t, const http_request *req) {
       return -1;
     t->headers = l;
   }
-  /* No "Expect: 100-continue" round trip for large prompts. */
-  const char *fixed[] = {"Content-Type: application/json", "Expect:"};
-  for (size_t i = 0; i < 2; i++) {
-    struct curl_slist *l = curl_slist_append(t->headers, fixed[i]);
-    if (!l)
-      return -1;
-    t->headers = l;
-  }
+  /* No "Expect: 100-continue" round trip for large prompts. The
+   * Content-Type is the caller's (each codec names it in its headers). */
+  struct curl_slist *l = curl_slist_append(t->headers, "Expect:");
+  if (!l)
+    return -1;
+  t->headers = l;
 
   int bad = 0;
   bad |= curl_easy_setopt(e, CURLOPT_URL, req->url) != CURLE_OK;

@@ -24,7 +24,8 @@ typedef struct http_engine_config {
  * http_transfer_start returns. */
 typedef struct http_request {
   const char *url;
-  const char *const *headers; /* "Name: value" lines */
+  const char *const *headers; /* "Name: value" lines, Content-Type
+                                 included: the engine adds none */
   size_t n_headers;
   const char *body;
   size_t body_len;

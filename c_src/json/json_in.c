@@ -7,15 +7,12 @@
 #include <string.h>
 
 #include "chat.h"
+#include "str.h"
 
 /* How much of a non-JSON error body is kept as the message. */
 #define SNIPPET_MAX 512
 
-static int is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-cJSON *json_parse_strict(const char *text, size_t len) {
+cJSON *json_parse_body(const char *text, size_t len) {
   const char *end = NULL, *stop = text + len;
   cJSON *root;
 
@@ -25,7 +22,7 @@ cJSON *json_parse_strict(const char *text, size_t len) {
   root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
   if (root == NULL)
     return NULL;
-  while (end < stop && is_space(*end))
+  while (end < stop && str_is_space(*end))
     end++;
   if (end != stop) {
     cJSON_Delete(root);
@@ -89,9 +86,9 @@ char *json_body_snippet(const char *body, size_t len) {
   nul = memchr(body, '\0', len);
   if (nul != NULL)
     len = (size_t)(nul - body);
-  while (start < len && is_space(body[start]))
+  while (start < len && str_is_space(body[start]))
     start++;
-  while (len > start && is_space(body[len - 1]))
+  while (len > start && str_is_space(body[len - 1]))
     len--;
   if (len == start || !chat_utf8_valid(body + start, len - start))
     return NULL;

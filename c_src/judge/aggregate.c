@@ -68,8 +68,7 @@ static int start(size_t n, const void *ballots, size_t n_ballots,
   result_zero(out);
   if ((ballots == NULL && n_ballots > 0) || n > (size_t)LONG_MAX)
     return AGG_EINVAL;
-  if (opts != NULL && opts->tie != AGG_TIE_FIRST &&
-      opts->tie != AGG_TIE_RANDOM && opts->tie != AGG_TIE_CALLER)
+  if (opts != NULL && (unsigned)opts->tie >= AGG_TIE_COUNT)
     return AGG_EINVAL;
   return result_alloc(out, n, n_ballots);
 }
@@ -168,6 +167,7 @@ static int finish(agg_result *out, agg_key *keys, const agg_opts *opts,
     out->winner = (long)out->ties[seeded_pick(opts->seed, m)];
     break;
   case AGG_TIE_CALLER:
+  case AGG_TIE_COUNT: /* refused by start() */
     break;
   }
   return AGG_OK;
@@ -518,4 +518,66 @@ done:
   free(self_ballots);
   free(keys);
   return rc == AGG_OK ? rc : fail(out, rc);
+}
+
+/* --- By kind (enums.def) -------------------------------------------------- */
+
+typedef int (*vote_fn)(size_t, const agg_vote *, size_t, const agg_opts *,
+                       agg_result *);
+typedef int (*ordering_fn)(size_t, const agg_ordering *, size_t,
+                           const agg_opts *, agg_result *);
+
+/* Each aggregator of enums.def is agg_<name> above, reading the ballots
+ * its ballot column names. */
+#define METHOD_none(name)                                                      \
+  { AGG_BALLOTS_none, NULL, NULL }
+#define METHOD_vote(name)                                                      \
+  { AGG_BALLOTS_vote, agg_##name, NULL }
+#define METHOD_ordering(name)                                                  \
+  { AGG_BALLOTS_ordering, NULL, agg_##name }
+
+static const struct {
+  agg_ballot_kind ballots;
+  vote_fn vote;
+  ordering_fn ordering;
+} methods[] = {
+#define CX_AGGREGATOR(e, name, ballot) [e] = METHOD_##ballot(name),
+#include "enums.def"
+};
+
+static const char *const kind_names[] = {
+#define CX_AGGREGATOR(e, name, ballot) [e] = #name,
+#include "enums.def"
+};
+
+static const char *const tie_names[] = {
+#define CX_TIE(e, name) [e] = #name,
+#include "enums.def"
+};
+
+agg_ballot_kind agg_kind_ballots(rl_agg_kind kind) {
+  return (unsigned)kind < RL_AGG_COUNT ? methods[kind].ballots
+                                       : AGG_BALLOTS_none;
+}
+
+int agg_run(rl_agg_kind kind, size_t n, const agg_vote *votes,
+            const agg_ordering *orderings, size_t n_ballots,
+            const agg_opts *opts, agg_result *out) {
+  switch (agg_kind_ballots(kind)) {
+  case AGG_BALLOTS_vote:
+    return methods[kind].vote(n, votes, n_ballots, opts, out);
+  case AGG_BALLOTS_ordering:
+    return methods[kind].ordering(n, orderings, n_ballots, opts, out);
+  case AGG_BALLOTS_none:
+    break;
+  }
+  return AGG_EINVAL;
+}
+
+const char *agg_kind_name(rl_agg_kind kind) {
+  return (unsigned)kind < RL_AGG_COUNT ? kind_names[kind] : NULL;
+}
+
+const char *agg_tie_name(agg_tie tie) {
+  return (unsigned)tie < AGG_TIE_COUNT ? tie_names[tie] : NULL;
 }

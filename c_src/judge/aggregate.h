@@ -24,13 +24,31 @@
                            Condorcet over more than UINT32_MAX ballots */
 #define AGG_ENOMEM (-2) /* out of memory, or Condorcet's n*n overflows */
 
-/* How a tie at the top is broken. */
+/* How a tie at the top is broken (enums.def's CX_TIE): first (lowest
+ * candidate index), random (a seeded pick among the tied, see
+ * agg_opts.seed), caller (no winner; result.ties lists the tied candidates
+ * for the caller's own function). */
 typedef enum agg_tie {
-  AGG_TIE_FIRST = 0, /* lowest candidate index */
-  AGG_TIE_RANDOM,    /* seeded pick among the tied, see agg_opts.seed */
-  AGG_TIE_CALLER     /* no winner; result.ties lists the tied candidates
-                        for the caller's own function */
+#define CX_TIE(e, name) e,
+#include "enums.def"
+  AGG_TIE_COUNT
 } agg_tie;
+
+/* The aggregators by name (enums.def's CX_AGGREGATOR, in its order): the
+ * round loop's rounds and the NIF's aggregate/4 name them with it.
+ * RL_AGG_NONE is no aggregation. */
+typedef enum rl_agg_kind {
+#define CX_AGGREGATOR(e, name, ballot) e,
+#include "enums.def"
+  RL_AGG_COUNT
+} rl_agg_kind;
+
+/* What an aggregator reads (enums.def's ballot column). */
+typedef enum agg_ballot_kind {
+  AGG_BALLOTS_none,    /* nothing: RL_AGG_NONE */
+  AGG_BALLOTS_vote,    /* agg_vote */
+  AGG_BALLOTS_ordering /* agg_ordering */
+} agg_ballot_kind;
 
 typedef struct agg_opts {
   agg_tie tie;
@@ -145,6 +163,22 @@ int agg_condorcet(size_t n, const agg_ordering *ballots, size_t n_ballots,
  * ranked, then to opts->tie. */
 int agg_peer_ranking(size_t n, const agg_ordering *ballots, size_t n_ballots,
                      const agg_opts *opts, agg_result *out);
+
+/* Runs aggregator kind: agg_<name> of the functions above, over votes
+ * or orderings as agg_kind_ballots(kind) says (the other array is not
+ * read and may be NULL). AGG_EINVAL for RL_AGG_NONE or an unknown kind;
+ * otherwise as the aggregator returns. */
+int agg_run(rl_agg_kind kind, size_t n, const agg_vote *votes,
+            const agg_ordering *orderings, size_t n_ballots,
+            const agg_opts *opts, agg_result *out);
+
+/* What kind reads; AGG_BALLOTS_none for RL_AGG_NONE or an unknown kind. */
+agg_ballot_kind agg_kind_ballots(rl_agg_kind kind);
+
+/* The names of the enumerations, as enums.def spells them; NULL for a
+ * value out of range. */
+const char *agg_kind_name(rl_agg_kind kind);
+const char *agg_tie_name(agg_tie tie);
 
 void agg_result_free(agg_result *r);
 

@@ -1,7 +1,7 @@
-/* ballot.c - reads votes, pairwise picks and self-reported confidence out
- * of council members' replies.
+/* ballot.c - reads votes and pairwise picks out of council members'
+ * replies.
  *
- * The JSON forms are found with json_extract_reply_if (json_schema.c), so
+ * The JSON forms are found with json_extract_reply_if (reply_json.c), so
  * a vote may sit in a ```json fence, be the whole reply, or be a bare
  * object in the prose; the line forms (VOTE:, WINNER:) are headers read
  * as ranking.c reads FINAL RANKING:, the last one winning. Choices are
@@ -19,31 +19,16 @@
 #include <cJSON.h>
 
 #include "chat.h"
+#include "confidence.h"
 #include "json_in.h"
 #include "json_schema.h"
 #include "json_strict.h"
 #include "ranking.h"
-
-const char CONFIDENCE_SELF_REPORT_INSTRUCTION[] =
-    "End your reply with a line containing only a JSON object "
-    "{\"confidence\": c}, where c, between 0 and 1, is how confident you "
-    "are that your answer is correct.";
-
-/* How many '{' the self-report trailer search tries, from the end. */
-#define TRAILER_MAX_TRIES 32
+#include "reply_json.h"
+#include "reason.h"
+#include "str.h"
 
 /* --- Text ---------------------------------------------------------------- */
-
-static int is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-static void trim(const char *s, size_t *a, size_t *b) {
-  while (*a < *b && is_space(s[*a]))
-    (*a)++;
-  while (*b > *a && is_space(s[*b - 1]))
-    (*b)--;
-}
 
 static size_t line_end(const char *s, size_t len, size_t pos) {
   const char *nl = memchr(s + pos, '\n', len - pos);
@@ -94,7 +79,7 @@ static void strip_value(const char *s, size_t *a, size_t *b) {
   do {
     a0 = *a;
     b0 = *b;
-    trim(s, a, b);
+    str_trim(s, a, b);
     while (*a < *b && in_set(s[*a], "*_`\"'[("))
       (*a)++;
     if (curly_at(s, *a, *b))
@@ -147,7 +132,7 @@ static long match_option(const char *const *options, size_t n, const char *v,
   size_t a = 0, b = len, i;
   long found = -1;
 
-  trim(v, &a, &b);
+  str_trim(v, &a, &b);
   for (i = 0; i < n; i++) {
     if (eq(v + a, b - a, options[i], strlen(options[i])))
       return (long)i;
@@ -239,35 +224,6 @@ static int find_object(const char *text, size_t len, json_want *w) {
   if (json_extract_reply_if(text, len, accept_object, w, &a, &b) == 0)
     return 1;
   return w->oom ? -1 : 0;
-}
-
-/* Reads a confidence: a number, or a string holding exactly a JSON
- * number, within [0, 1]. 0 with *out set, or -1. */
-static int read_confidence(const cJSON *item, double *out) {
-  double v;
-
-  if (cJSON_IsNumber(item)) {
-    v = item->valuedouble;
-  } else if (cJSON_IsString(item) && item->valuestring != NULL) {
-    const char *s = item->valuestring;
-    size_t n = strlen(s), end, err_at;
-    const char *err;
-    char *stop;
-
-    if (n == 0 || !(s[0] == '-' || (s[0] >= '0' && s[0] <= '9')) ||
-        json_strict_scan(s, n, 0, 1, &end, &err_at, &err) != 0 || end != n)
-      return -1;
-    v = strtod(s, &stop);
-    if (stop != s + n)
-      return -1;
-  } else {
-    return -1;
-  }
-  /* Written so that NaN fails too. */
-  if (!(v >= 0.0 && v <= 1.0))
-    return -1;
-  *out = v + 0.0; /* -0.0 becomes 0.0 */
-  return 0;
 }
 
 /* --- Header lines -------------------------------------------------------- */
@@ -369,18 +325,18 @@ static int vote_from_json(const cJSON *root, const char *const *options,
   out->source = BALLOT_FROM_JSON;
   conf = only_member(root, "confidence", &several);
   if (several || (conf != NULL && !cJSON_IsNull(conf) &&
-                  read_confidence(conf, &out->confidence) != 0))
+                  confidence_read(conf, &out->confidence) != 0))
     out->confidence_invalid = 1;
   why = only_member(root, "rationale", &several);
   if (json_copy_string(why, &out->rationale) != 0)
-    return vote_fail(out, "out_of_memory");
+    return vote_fail(out, CX_REASON_WORD(out_of_memory));
 
   choice = only_member(root, "choice", &several);
   if (!cJSON_IsString(choice) || choice->valuestring == NULL)
-    return vote_fail(out, "unknown_choice");
+    return vote_fail(out, CX_REASON_WORD(unknown_choice));
   out->choice = match_option(options, n, choice->valuestring,
                              strlen(choice->valuestring));
-  return out->choice >= 0 ? 0 : vote_fail(out, "unknown_choice");
+  return out->choice >= 0 ? 0 : vote_fail(out, CX_REASON_WORD(unknown_choice));
 }
 
 int ballot_parse_vote(const char *text, size_t len, const char *const *options,
@@ -398,23 +354,24 @@ int ballot_parse_vote(const char *text, size_t len, const char *const *options,
     len = 0;
   rc = options_check(options, n_options);
   if (rc != 0)
-    return vote_fail(out, rc == -2 ? "out_of_memory" : "bad_options");
+    return vote_fail(out, rc == -2 ? CX_REASON_WORD(out_of_memory)
+                                   : CX_REASON_WORD(bad_options));
   if (!chat_utf8_valid(text, len))
-    return vote_fail(out, "invalid_utf8");
+    return vote_fail(out, CX_REASON_WORD(invalid_utf8));
 
   rc = find_object(text, len, &want);
   if (rc < 0)
-    return vote_fail(out, "out_of_memory");
+    return vote_fail(out, CX_REASON_WORD(out_of_memory));
   if (rc > 0) {
     rc = vote_from_json(want.root, options, n_options, out);
     cJSON_Delete(want.root);
     return rc;
   }
   if (!last_header_value(text, len, vote_headers, 2, &va, &vb))
-    return vote_fail(out, "unparseable");
+    return vote_fail(out, CX_REASON_WORD(unparseable));
   out->source = BALLOT_FROM_LINE;
   out->choice = match_option(options, n_options, text + va, vb - va);
-  return out->choice >= 0 ? 0 : vote_fail(out, "unknown_choice");
+  return out->choice >= 0 ? 0 : vote_fail(out, CX_REASON_WORD(unknown_choice));
 }
 
 /* --- Pairwise picks ------------------------------------------------------ */
@@ -468,7 +425,7 @@ static int pick_side(const char *v, size_t len, const char *id_a,
   size_t a = 0, b = len;
   int named[2], k;
 
-  trim(v, &a, &b);
+  str_trim(v, &a, &b);
   for (k = 0; k < 2; k++) {
     if (eq(v + a, b - a, ids[k], strlen(ids[k])))
       return k;
@@ -543,134 +500,4 @@ int ballot_parse_pair(const char *text, size_t len, const char *id_a,
     return -1;
   *winner = side;
   return 0;
-}
-
-/* --- Confidence ---------------------------------------------------------- */
-
-/* Reads t[a, b) as a trailer: an object whose members are all called
- * "confidence" (at least one). 0 with *value set; -1 when it is not a
- * trailer; -2 when it is but the value is unusable (or repeated). */
-static int read_trailer(const char *t, size_t a, size_t b, double *value) {
-  size_t err_at;
-  const char *err;
-  const cJSON *item;
-  cJSON *root;
-  size_t n = 0;
-  int rc = -1;
-
-  root = json_strict_parse(t + a, b - a, JSON_REPLY_MAX_DEPTH, &err_at, &err);
-  if (!cJSON_IsObject(root))
-    goto done;
-  cJSON_ArrayForEach(item, root) {
-    if (item->string == NULL || strcmp(item->string, "confidence") != 0)
-      goto done;
-    n++;
-  }
-  if (n == 1 && read_confidence(root->child, value) == 0)
-    rc = 0;
-  else if (n > 0)
-    rc = -2;
-
-done:
-  cJSON_Delete(root);
-  return rc;
-}
-
-/* 1 when only spaces and tabs sit between the line's start and t[i]. */
-static int opens_line(const char *t, size_t i) {
-  while (i > 0 && (t[i - 1] == ' ' || t[i - 1] == '\t'))
-    i--;
-  return i == 0 || t[i - 1] == '\n';
-}
-
-/* The bare trailer: the last '{' that opens a line and starts a JSON
- * value ending exactly at e. 1 with its offset in *a, else 0. */
-static int bare_trailer(const char *t, size_t e, size_t *a) {
-  size_t p = e, tries = 0, end, err_at;
-  const char *err;
-
-  if (e == 0 || t[e - 1] != '}')
-    return 0;
-  while (p > 0 && tries < TRAILER_MAX_TRIES) {
-    p--;
-    if (t[p] != '{')
-      continue;
-    tries++;
-    if (opens_line(t, p) &&
-        json_strict_scan(t, e, p, JSON_REPLY_MAX_DEPTH, &end, &err_at, &err) ==
-            0 &&
-        end == e) {
-      *a = p;
-      return 1;
-    }
-  }
-  return 0;
-}
-
-int confidence_self_report(const char *text, size_t len, double *value,
-                           size_t *content_len) {
-  size_t e = len, a = 0, b, cut, pos = 0;
-  json_fence f, last = {0};
-  int have_fence = 0, rc;
-
-  if (value != NULL)
-    *value = NAN;
-  if (content_len != NULL)
-    *content_len = len;
-  if (text == NULL || value == NULL || !chat_utf8_valid(text, len))
-    return -1;
-  trim(text, &a, &e);
-  if (a == e)
-    return -1;
-
-  while (json_fence_next(text, len, &pos, &f)) {
-    last = f;
-    have_fence = 1;
-  }
-  if (have_fence && (!last.closed || last.end >= e)) {
-    /* The text ends inside or with a fenced block: the trailer can only
-     * be all of its content. */
-    if (!last.json)
-      return -1;
-    a = last.content;
-    b = last.content_end;
-    trim(text, &a, &b);
-    if (a == b || text[a] != '{')
-      return -1;
-    cut = last.start;
-  } else {
-    if (!bare_trailer(text, e, &a))
-      return -1;
-    b = e;
-    cut = a;
-  }
-
-  rc = read_trailer(text, a, b, value);
-  if (rc == -1)
-    return -1;
-  if (rc == -2)
-    *value = NAN;
-  while (cut > 0 && is_space(text[cut - 1]))
-    cut--;
-  if (content_len != NULL)
-    *content_len = cut;
-  return rc;
-}
-
-double confidence_from_logprobs(const double *logprobs, size_t n) {
-  double mean = 0.0;
-  size_t i;
-
-  if (logprobs == NULL || n == 0)
-    return NAN;
-  for (i = 0; i < n; i++) {
-    double x = logprobs[i];
-
-    /* Written so that NaN fails too. */
-    if (!(x <= 0.0) || isinf(x))
-      return NAN;
-    /* A running mean: both terms are <= 0, so it cannot overflow. */
-    mean += (x - mean) / (double)(i + 1);
-  }
-  return exp(mean);
 }

@@ -1,7 +1,6 @@
 /* ballot.h - parsers for what council members write in judgement rounds:
- * a vote among options, a pairwise judge's pick, and the confidence a
- * member reports about its own answer (in words, or from its token
- * logprobs).
+ * a vote among options and a pairwise judge's pick (the confidence a
+ * member reports is read by confidence.h).
  *
  * Replies are model output: any bytes, not NUL-terminated, possibly huge.
  * Every parser reads text[0..len) and nothing past it, checks UTF-8, and
@@ -76,35 +75,5 @@ void ballot_vote_free(ballot_vote *v);
  * no line is tried. */
 int ballot_parse_pair(const char *text, size_t len, const char *id_a,
                       const char *id_b, int *winner);
-
-/* The sentence added to the system prompt of a member with
- * `confidence: :self_report`. */
-extern const char CONFIDENCE_SELF_REPORT_INSTRUCTION[];
-
-/* Reads the trailer CONFIDENCE_SELF_REPORT_INSTRUCTION asks for: a JSON
- * object whose only member is "confidence", at the very end of
- * text[0..len) (trailing whitespace allowed), either
- *   - starting a line of its own (it may span lines), or
- *   - as the whole content of a ```json (or untagged) fence that ends the
- *     text (closed, or left open).
- * Only the end is looked at: an object earlier in the text, an object
- * with other members (an answer in JSON that happens to hold a
- * confidence), or a trailer inside a fence of another language is not a
- * trailer. The value is read as for votes (a number, or a string holding
- * one) and must be in [0, 1].
- * Returns 0 with *value set and *content_len the length of the reply
- * without the trailer and the whitespace before it; -1 when there is no
- * trailer (also on invalid UTF-8 or NULL arguments), *value NaN and
- * *content_len = len; -2 when the trailer is there but its value is not
- * usable (80, "80%", true), *value NaN and *content_len as for 0, so the
- * caller can still strip it. content_len may be NULL. */
-int confidence_self_report(const char *text, size_t len, double *value,
-                           size_t *content_len);
-
-/* exp(mean(logprobs[0..n))): the geometric mean token probability, in
- * [0, 1]. NaN when n is 0, logprobs is NULL, or any value is NaN,
- * infinite or positive (a log probability is <= 0). A chat_response's
- * mean logprob converts with confidence_from_logprobs(&r.logprob, 1). */
-double confidence_from_logprobs(const double *logprobs, size_t n);
 
 #endif

@@ -25,6 +25,7 @@
 #include <cJSON.h>
 
 #include "chat.h"
+#include "reason.h"
 
 /* One label, for lookup by its bytes. */
 typedef struct label_ref {
@@ -539,13 +540,14 @@ int ranking_parse(const char *text, size_t len, const char *const *labels,
   }
   if (rc != 0) {
     free(set.sorted);
-    return fail_with(out, rc == -2 ? "out_of_memory" : "bad_labels");
+    return fail_with(out, rc == -2 ? CX_REASON_WORD(out_of_memory)
+                                   : CX_REASON_WORD(bad_labels));
   }
   if (text == NULL)
     len = 0;
   if (!chat_utf8_valid(text, len)) {
     free(set.sorted);
-    return fail_with(out, "invalid_utf8");
+    return fail_with(out, CX_REASON_WORD(invalid_utf8));
   }
 
   out->source = RANKING_FROM_LIST;
@@ -560,11 +562,11 @@ int ranking_parse(const char *text, size_t len, const char *const *labels,
   free(f.labels.v);
 
   if (rc < 0)
-    return fail_with(out, "out_of_memory");
+    return fail_with(out, CX_REASON_WORD(out_of_memory));
   if (rc == 0)
-    return fail_with(out, "unparseable");
+    return fail_with(out, CX_REASON_WORD(unparseable));
   if (out->n_missing > 0) {
-    out->reason = "incomplete";
+    out->reason = CX_REASON_WORD(incomplete);
     return -1;
   }
   return 0;

@@ -1,34 +1,30 @@
 /* aggregate_nif.c - the aggregators (aggregate.h) and the ranking parser
  * (ranking.h) as NIFs.
  *
- * Ballots are read in two passes: the first checks every term's type and
- * measures the work (ballots, ordering items, Condorcet's pairs), the
- * second copies them into C arrays. Ballots come from model output through
- * the Elixir side, which has already mapped candidates to indices, so a bad
- * term here is a caller bug (badarg), while a bad index is a bad ballot
- * (its status says why).
+ * Ballots come from model output through the Elixir side, which has
+ * already mapped candidates to indices, so a bad term here is a caller bug
+ * (badarg), while a bad index is a bad ballot (its status says why). An
+ * ordering is read only up to n + 1 items (the rest is neither copied nor
+ * checked): those already hold an out-of-range or repeated candidate, so
+ * the ballot's status is the same, and a hostile ballot cannot make us
+ * copy more.
  *
- * An ordering longer than n + 1 is read only up to n + 1 items (the rest is
- * neither copied nor type-checked): its first n + 1 items already hold an
- * out-of-range or repeated candidate, so the ballot's status is the same,
- * and a hostile ballot cannot make us copy more than n + 1 items.
- *
- * Scheduling: a call whose estimated work is over AGG_NIF_BUDGET (about a
- * nanosecond per unit; the estimate covers reading the terms, the
- * aggregation and building the result) moves to a dirty CPU scheduler
- * before copying anything; the first pass stops as soon as the estimate
- * runs over. ranking_parse moves when its text or labels are large. Both
- * keep a normal-scheduler call well under a millisecond. */
-#include <erl_nif.h>
+ * Scheduling: aggregate reads its ballots on the calling scheduler while
+ * its estimated work (about a nanosecond per unit: reading the terms, the
+ * aggregation and the result) stays within AGG_NIF_BUDGET; past it, the
+ * copy is dropped and the call moves to a dirty CPU scheduler.
+ * ranking_parse moves when its text and labels are large. */
+#include "aggregate_nif.h"
 
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "aggregate.h"
-#include "aggregate_nif.h"
+#include "atoms.h"
 #include "ranking.h"
+#include "terms.h"
 
 /* Hard limits, on any scheduler. Condorcet's matrix is n*n 32-bit counts,
  * and becomes n*n terms. */
@@ -52,103 +48,17 @@
 #define AGG_COST_CANDIDATE 120 /* scores, votes, order: sorting and terms */
 #define AGG_COST_CELL 12       /* Condorcet: a matrix cell, and its term */
 #define AGG_COST_PAIR 2        /* Condorcet: two items of one ballot */
-/* ranking_parse moves to a dirty scheduler past these sizes. Its worst
- * cases run at about 30 ns per byte of text: a JSON fallback (cJSON's
+/* ranking_parse moves to a dirty scheduler past this many bytes of text
+ * and labels (each label or index counting one more). Its worst cases run
+ * at about 30 ns per byte of text: a JSON fallback (cJSON's
  * ~100 ns per value) and numbered lines full of word boundaries checked
  * against long labels. Typical replies take 0.5 ns per byte. */
 #ifndef RANKING_NIF_DIRTY_BYTES
 #define RANKING_NIF_DIRTY_BYTES (8 * 1024)
 #endif
-#define RANKING_NIF_DIRTY_LABELS 2048
 
 /* An integer too big for a long: an index no candidate has. */
 #define BIG_INDEX LONG_MAX
-
-typedef enum agg_kind {
-  KIND_PLURALITY,
-  KIND_WEIGHTED_MEAN,
-  KIND_CONFIDENCE_MEDIAN,
-  KIND_BORDA,
-  KIND_CONDORCET,
-  KIND_PEER_RANKING,
-  KIND_COUNT
-} agg_kind;
-
-static const char *const kind_names[KIND_COUNT] = {
-    "plurality", "weighted_mean", "confidence_median",
-    "borda",     "condorcet",     "peer_ranking"};
-
-static ERL_NIF_TERM am_ok, am_error, am_nil, am_true, am_false;
-static ERL_NIF_TERM am_kinds[KIND_COUNT];
-static ERL_NIF_TERM am_winner, am_tie, am_cycle, am_scores, am_votes, am_order,
-    am_ties, am_avg_position, am_pairwise, am_status, am_counted;
-static ERL_NIF_TERM am_seed, am_include_self, am_first, am_random, am_caller;
-static ERL_NIF_TERM am_too_many_candidates, am_too_many_ballots,
-    am_too_many_items, am_out_of_memory, am_invalid_arguments;
-static ERL_NIF_TERM am_missing, am_source, am_duplicates, am_unknown,
-    am_unexpected, am_list, am_json, am_none, am_bad_labels;
-/* Ballot statuses by agg_ballot_status value; the last is "unknown". */
-#define STATUS_ATOMS (AGG_BALLOT_MALFORMED + 2)
-static ERL_NIF_TERM am_ballot_status[STATUS_ATOMS];
-
-int aggregate_nif_load(ErlNifEnv *env) {
-  int k;
-
-#define ATOM(var, name) var = enif_make_atom(env, name)
-  ATOM(am_ok, "ok");
-  ATOM(am_error, "error");
-  ATOM(am_nil, "nil");
-  ATOM(am_true, "true");
-  ATOM(am_false, "false");
-  ATOM(am_winner, "winner");
-  ATOM(am_tie, "tie");
-  ATOM(am_cycle, "cycle");
-  ATOM(am_scores, "scores");
-  ATOM(am_votes, "votes");
-  ATOM(am_order, "order");
-  ATOM(am_ties, "ties");
-  ATOM(am_avg_position, "avg_position");
-  ATOM(am_pairwise, "pairwise");
-  ATOM(am_status, "status");
-  ATOM(am_counted, "counted");
-  ATOM(am_seed, "seed");
-  ATOM(am_include_self, "include_self");
-  ATOM(am_first, "first");
-  ATOM(am_random, "random");
-  ATOM(am_caller, "caller");
-  ATOM(am_too_many_candidates, "too_many_candidates");
-  ATOM(am_too_many_ballots, "too_many_ballots");
-  ATOM(am_too_many_items, "too_many_items");
-  ATOM(am_out_of_memory, "out_of_memory");
-  ATOM(am_invalid_arguments, "invalid_arguments");
-  ATOM(am_missing, "missing");
-  ATOM(am_source, "source");
-  ATOM(am_duplicates, "duplicates");
-  ATOM(am_unknown, "unknown");
-  ATOM(am_unexpected, "unexpected");
-  ATOM(am_list, "list");
-  ATOM(am_json, "json");
-  ATOM(am_none, "none");
-  ATOM(am_bad_labels, "bad_labels");
-#undef ATOM
-  for (k = 0; k < KIND_COUNT; k++)
-    am_kinds[k] = enif_make_atom(env, kind_names[k]);
-  for (k = 0; k < STATUS_ATOMS; k++)
-    am_ballot_status[k] =
-        enif_make_atom(env, agg_ballot_status_name((agg_ballot_status)k));
-  return 0;
-}
-
-static ERL_NIF_TERM make_error(ErlNifEnv *env, ERL_NIF_TERM reason) {
-  return enif_make_tuple2(env, am_error, reason);
-}
-
-/* Reports the share of a 1 ms timeslice that `work` out of `full` used. */
-static void consume_timeslice(ErlNifEnv *env, size_t work, size_t full) {
-  size_t pct = 1 + (work * 100) / full;
-
-  enif_consume_timeslice(env, pct > 100 ? 100 : (int)pct);
-}
 
 /* ------------------------------------------------------------------------ */
 /* Results to terms                                                         */
@@ -156,26 +66,13 @@ static void consume_timeslice(ErlNifEnv *env, size_t work, size_t full) {
 
 static ERL_NIF_TERM make_bool(int b) { return b ? am_true : am_false; }
 
-static ERL_NIF_TERM make_float(ErlNifEnv *env, double d) {
-  return isfinite(d) ? enif_make_double(env, d) : am_nil;
-}
-
-/* Lists are built from the back, so nothing is allocated outside env. */
-static ERL_NIF_TERM size_list(ErlNifEnv *env, const size_t *v, size_t n) {
-  ERL_NIF_TERM list = enif_make_list(env, 0);
-
-  for (size_t i = n; v != NULL && i > 0; i--)
-    list = enif_make_list_cell(env, enif_make_uint64(env, v[i - 1]), list);
-  return list;
-}
-
 static ERL_NIF_TERM float_list(ErlNifEnv *env, const double *v, size_t n) {
   ERL_NIF_TERM list = enif_make_list(env, 0);
 
   if (v == NULL)
     return am_nil;
   for (size_t i = n; i > 0; i--)
-    list = enif_make_list_cell(env, make_float(env, v[i - 1]), list);
+    list = enif_make_list_cell(env, nif_make_float(env, v[i - 1]), list);
   return list;
 }
 
@@ -203,7 +100,9 @@ static ERL_NIF_TERM status_list(ErlNifEnv *env, const unsigned char *s,
     unsigned v = s[i - 1];
 
     list = enif_make_list_cell(
-        env, am_ballot_status[v < STATUS_ATOMS ? v : STATUS_ATOMS - 1], list);
+        env,
+        ea_ballot_status[v < EA_BALLOT_STATUSES ? v : EA_BALLOT_STATUSES - 1],
+        list);
   }
   return list;
 }
@@ -219,9 +118,9 @@ ERL_NIF_TERM aggregate_nif_result(ErlNifEnv *env, const agg_result *r) {
   values[1] = make_bool(r->tie);
   values[2] = make_bool(r->cycle);
   values[3] = float_list(env, r->scores, r->n);
-  values[4] = size_list(env, r->votes, r->n);
-  values[5] = size_list(env, r->order, r->n);
-  values[6] = size_list(env, r->ties, r->n_ties);
+  values[4] = nif_make_sizes(env, r->votes, r->n);
+  values[5] = nif_make_sizes(env, r->order, r->n);
+  values[6] = nif_make_sizes(env, r->ties, r->n_ties);
   values[7] = float_list(env, r->avg_position, r->n);
   values[8] = pairwise_rows(env, r->pairwise, r->n);
   values[9] = status_list(env, r->status, r->n_ballots);
@@ -237,33 +136,30 @@ ERL_NIF_TERM aggregate_nif_result(ErlNifEnv *env, const agg_result *r) {
 /* ------------------------------------------------------------------------ */
 
 typedef struct agg_args {
-  agg_kind kind;
+  rl_agg_kind kind;
   size_t n;
   agg_opts opts;
-  size_t n_ballots;
-  size_t n_items;          /* ordering items to copy (each ballot's capped) */
-  double pairs;            /* Condorcet: item pairs within ballots */
-  agg_vote *votes;         /* vote kinds: n_ballots */
-  agg_ordering *orderings; /* ordering kinds: n_ballots */
-  long *items;             /* every ordering's items, back to back */
+  size_t n_ballots, cap_ballots;
+  size_t n_items, cap_items; /* ordering items, back to back */
+  double pairs;              /* Condorcet: item pairs within ballots */
+  agg_vote *votes;           /* vote kinds */
+  agg_ordering *orderings;   /* ordering kinds; items set once all are read */
+  long *items;
 } agg_args;
 
-/* How a first pass ended. */
-enum { SCAN_OK, SCAN_BADARG, SCAN_DIRTY, SCAN_LIMIT };
+/* How reading ended. */
+enum { SCAN_OK, SCAN_BADARG, SCAN_DIRTY, SCAN_LIMIT, SCAN_NOMEM };
 
-static int is_ordering_kind(agg_kind k) {
-  return k == KIND_BORDA || k == KIND_CONDORCET || k == KIND_PEER_RANKING;
+static int is_ordering_kind(rl_agg_kind k) {
+  return agg_kind_ballots(k) == AGG_BALLOTS_ordering;
 }
 
-static int get_kind(ErlNifEnv *env, ERL_NIF_TERM t, agg_kind *kind) {
-  (void)env;
-  for (int k = 0; k < KIND_COUNT; k++) {
-    if (enif_is_identical(t, am_kinds[k])) {
-      *kind = (agg_kind)k;
-      return 1;
-    }
-  }
-  return 0;
+/* An aggregator of enums.def, but none. */
+static int get_kind(ERL_NIF_TERM t, rl_agg_kind *kind) {
+  int k = atom_index(t, ea_aggregator, RL_AGG_COUNT);
+
+  *kind = (rl_agg_kind)k;
+  return k > 0 && agg_kind_ballots(*kind) != AGG_BALLOTS_none;
 }
 
 /* A candidate index: any integer; those outside a long become BIG_INDEX,
@@ -308,14 +204,10 @@ static int get_opts(ErlNifEnv *env, ERL_NIF_TERM t, agg_opts *opts) {
   if (!enif_is_map(env, t))
     return 0;
   if (enif_get_map_value(env, t, am_tie, &v)) {
-    if (enif_is_identical(v, am_first))
-      opts->tie = AGG_TIE_FIRST;
-    else if (enif_is_identical(v, am_random))
-      opts->tie = AGG_TIE_RANDOM;
-    else if (enif_is_identical(v, am_caller))
-      opts->tie = AGG_TIE_CALLER;
-    else
+    int tie = atom_index(v, ea_tie, AGG_TIE_COUNT);
+    if (tie < 0)
       return 0;
+    opts->tie = (agg_tie)tie;
   }
   if (enif_get_map_value(env, t, am_seed, &v)) {
     if (enif_get_uint64(env, v, &u))
@@ -340,68 +232,83 @@ static double work_of(const agg_args *a) {
              (double)a->n_ballots * AGG_COST_BALLOT +
              (double)a->n_items * AGG_COST_ITEM;
 
-  if (a->kind == KIND_CONDORCET)
+  if (a->kind == RL_AGG_CONDORCET)
     w += (double)a->n * (double)a->n * AGG_COST_CELL + a->pairs * AGG_COST_PAIR;
   return w;
 }
 
-/* Checks one ordering ballot {Items, Self}; *len is how many items will be
- * copied (at most n + 1). */
-static int scan_ordering(ErlNifEnv *env, ERL_NIF_TERM t, size_t n,
-                         size_t *len) {
+/* Makes room for one more of n elements of size (doubling). */
+static int room(void *pp, size_t *cap, size_t n, size_t size) {
+  void **p = pp, *q;
+
+  if (n < *cap)
+    return 1;
+  q = realloc(*p, (*cap ? *cap * 2 : 16) * size);
+  if (!q)
+    return 0;
+  *p = q;
+  *cap = *cap ? *cap * 2 : 16;
+  return 1;
+}
+
+/* One ordering ballot {Items, Self}: its first n + 1 items. */
+static int read_ordering(ErlNifEnv *env, ERL_NIF_TERM t, agg_args *a) {
   const ERL_NIF_TERM *tuple;
   ERL_NIF_TERM list, head;
+  agg_ordering *o = &a->orderings[a->n_ballots];
   int arity;
-  long v;
 
-  *len = 0;
   if (!enif_get_tuple(env, t, &arity, &tuple) || arity != 2 ||
-      !get_index(env, tuple[1], &v))
-    return 0;
-  list = tuple[0];
-  while (*len <= n && enif_get_list_cell(env, list, &head, &list)) {
-    if (!get_index(env, head, &v))
-      return 0;
-    (*len)++;
+      !get_index(env, tuple[1], &o->self))
+    return SCAN_BADARG;
+  o->len = 0;
+  for (list = tuple[0];
+       o->len <= a->n && enif_get_list_cell(env, list, &head, &list);
+       o->len++) {
+    if (!room(&a->items, &a->cap_items, a->n_items, sizeof(long)))
+      return SCAN_NOMEM;
+    if (!get_index(env, head, &a->items[a->n_items++]))
+      return SCAN_BADARG;
   }
+  a->pairs += (double)o->len * (double)(o->len > 0 ? o->len - 1 : 0) / 2;
   /* Stopped early, or at the end of a proper list. */
-  return *len > n || enif_is_empty_list(env, list);
+  return o->len > a->n || enif_is_empty_list(env, list) ? SCAN_OK : SCAN_BADARG;
 }
 
-static int scan_vote(ErlNifEnv *env, ERL_NIF_TERM t) {
+static int read_vote(ErlNifEnv *env, ERL_NIF_TERM t, agg_vote *v) {
   const ERL_NIF_TERM *tuple;
   int arity;
-  long choice;
-  double conf;
 
   return enif_get_tuple(env, t, &arity, &tuple) && arity == 2 &&
-         get_index(env, tuple[0], &choice) &&
-         get_confidence(env, tuple[1], &conf);
+                 get_index(env, tuple[0], &v->choice) &&
+                 get_confidence(env, tuple[1], &v->confidence)
+             ? SCAN_OK
+             : SCAN_BADARG;
 }
 
-/* First pass: checks every ballot's terms and counts the work. With
- * limited (a normal scheduler), returns SCAN_DIRTY as soon as the work
- * estimate passes AGG_NIF_BUDGET. */
-static int scan_ballots(ErlNifEnv *env, ERL_NIF_TERM ballots, int limited,
+/* Reads every ballot into a. With limited (a normal scheduler), stops
+ * with SCAN_DIRTY as soon as the work estimate passes AGG_NIF_BUDGET. */
+static int read_ballots(ErlNifEnv *env, ERL_NIF_TERM list, int limited,
                         agg_args *a, ERL_NIF_TERM *limit) {
-  ERL_NIF_TERM list = ballots, head;
-  int ordering = is_ordering_kind(a->kind);
+  int ordering = is_ordering_kind(a->kind), rc = SCAN_OK;
+  ERL_NIF_TERM head;
+  size_t at = 0;
 
   if (limited && work_of(a) > AGG_NIF_BUDGET)
     return SCAN_DIRTY;
-  while (enif_get_list_cell(env, list, &head, &list)) {
-    size_t len = 0;
-
+  while (rc == SCAN_OK && enif_get_list_cell(env, list, &head, &list)) {
     if (a->n_ballots == AGG_NIF_MAX_BALLOTS) {
       *limit = am_too_many_ballots;
       return SCAN_LIMIT;
     }
-    if (ordering ? !scan_ordering(env, head, a->n, &len)
-                 : !scan_vote(env, head))
-      return SCAN_BADARG;
+    if (ordering
+            ? !room(&a->orderings, &a->cap_ballots, a->n_ballots,
+                    sizeof(agg_ordering))
+            : !room(&a->votes, &a->cap_ballots, a->n_ballots, sizeof(agg_vote)))
+      return SCAN_NOMEM;
+    rc = ordering ? read_ordering(env, head, a)
+                  : read_vote(env, head, &a->votes[a->n_ballots]);
     a->n_ballots++;
-    a->n_items += len;
-    a->pairs += (double)len * (double)(len > 0 ? len - 1 : 0) / 2;
     if (a->n_items > AGG_NIF_MAX_ITEMS) {
       *limit = am_too_many_items;
       return SCAN_LIMIT;
@@ -409,75 +316,21 @@ static int scan_ballots(ErlNifEnv *env, ERL_NIF_TERM ballots, int limited,
     if (limited && work_of(a) > AGG_NIF_BUDGET)
       return SCAN_DIRTY;
   }
-  return enif_is_empty_list(env, list) ? SCAN_OK : SCAN_BADARG;
-}
-
-/* Second pass: copies the checked ballots. 0 when out of memory. */
-static int copy_ballots(ErlNifEnv *env, ERL_NIF_TERM ballots, agg_args *a) {
-  ERL_NIF_TERM list = ballots, head, items, item;
-  const ERL_NIF_TERM *tuple;
-  size_t b = 0, at = 0, cap = a->n_ballots > 0 ? a->n_ballots : 1;
-  int arity;
-
-  if (!is_ordering_kind(a->kind)) {
-    a->votes = enif_alloc(cap * sizeof(*a->votes));
-    if (a->votes == NULL)
-      return 0;
-    while (enif_get_list_cell(env, list, &head, &list)) {
-      enif_get_tuple(env, head, &arity, &tuple);
-      get_index(env, tuple[0], &a->votes[b].choice);
-      get_confidence(env, tuple[1], &a->votes[b].confidence);
-      b++;
-    }
-    return 1;
+  if (rc != SCAN_OK)
+    return rc;
+  if (!enif_is_empty_list(env, list))
+    return SCAN_BADARG;
+  for (size_t b = 0; ordering && b < a->n_ballots; b++) {
+    a->orderings[b].items = a->items + at; /* the array has stopped moving */
+    at += a->orderings[b].len;
   }
-
-  a->orderings = enif_alloc(cap * sizeof(*a->orderings));
-  a->items = enif_alloc((a->n_items > 0 ? a->n_items : 1) * sizeof(long));
-  if (a->orderings == NULL || a->items == NULL)
-    return 0;
-  while (enif_get_list_cell(env, list, &head, &list)) {
-    agg_ordering *o = &a->orderings[b++];
-
-    enif_get_tuple(env, head, &arity, &tuple);
-    get_index(env, tuple[1], &o->self);
-    o->items = a->items + at;
-    o->len = 0;
-    items = tuple[0];
-    while (o->len <= a->n && enif_get_list_cell(env, items, &item, &items))
-      get_index(env, item, &a->items[at + o->len++]);
-    at += o->len;
-  }
-  return 1;
+  return SCAN_OK;
 }
 
 static void free_args(agg_args *a) {
-  if (a->votes != NULL)
-    enif_free(a->votes);
-  if (a->orderings != NULL)
-    enif_free(a->orderings);
-  if (a->items != NULL)
-    enif_free(a->items);
-}
-
-static int run_kind(const agg_args *a, agg_result *r) {
-  switch (a->kind) {
-  case KIND_PLURALITY:
-    return agg_plurality(a->n, a->votes, a->n_ballots, &a->opts, r);
-  case KIND_WEIGHTED_MEAN:
-    return agg_weighted_mean(a->n, a->votes, a->n_ballots, &a->opts, r);
-  case KIND_CONFIDENCE_MEDIAN:
-    return agg_confidence_median(a->n, a->votes, a->n_ballots, &a->opts, r);
-  case KIND_BORDA:
-    return agg_borda(a->n, a->orderings, a->n_ballots, &a->opts, r);
-  case KIND_CONDORCET:
-    return agg_condorcet(a->n, a->orderings, a->n_ballots, &a->opts, r);
-  case KIND_PEER_RANKING:
-    return agg_peer_ranking(a->n, a->orderings, a->n_ballots, &a->opts, r);
-  case KIND_COUNT:
-    break;
-  }
-  return AGG_EINVAL;
+  free(a->votes);
+  free(a->orderings);
+  free(a->items);
 }
 
 /* Runs aggregate; limited selects the normal-scheduler budget. Sets
@@ -493,34 +346,35 @@ static ERL_NIF_TERM aggregate_run(ErlNifEnv *env, int argc,
 
   memset(&a, 0, sizeof(a));
   *dirty = 0;
-  if (argc != 4 || !get_kind(env, argv[0], &a.kind) ||
+  if (argc != 4 || !get_kind(argv[0], &a.kind) ||
       !enif_get_uint64(env, argv[1], &n) || !enif_is_list(env, argv[2]) ||
       !get_opts(env, argv[3], &a.opts))
     return enif_make_badarg(env);
   if (n > AGG_NIF_MAX_CANDIDATES ||
-      (a.kind == KIND_CONDORCET && n > AGG_NIF_MAX_CONDORCET))
-    return make_error(env, am_too_many_candidates);
+      (a.kind == RL_AGG_CONDORCET && n > AGG_NIF_MAX_CONDORCET))
+    return nif_error(env, am_too_many_candidates);
   a.n = (size_t)n;
 
-  switch (scan_ballots(env, argv[2], limited, &a, &limit)) {
+  switch (read_ballots(env, argv[2], limited, &a, &limit)) {
   case SCAN_BADARG:
+    free_args(&a);
     return enif_make_badarg(env);
   case SCAN_DIRTY:
+    free_args(&a);
     *dirty = 1;
     return 0;
   case SCAN_LIMIT:
-    return make_error(env, limit);
-  }
-
-  if (!copy_ballots(env, argv[2], &a)) {
     free_args(&a);
-    return make_error(env, am_out_of_memory);
+    return nif_error(env, limit);
+  case SCAN_NOMEM:
+    free_args(&a);
+    return nif_error(env, am_out_of_memory);
   }
-  rc = run_kind(&a, &r);
+  rc = agg_run(a.kind, a.n, a.votes, a.orderings, a.n_ballots, &a.opts, &r);
   if (rc != AGG_OK) {
     free_args(&a);
-    return make_error(env, rc == AGG_ENOMEM ? am_out_of_memory
-                                            : am_invalid_arguments);
+    return nif_error(env, rc == AGG_ENOMEM ? am_out_of_memory
+                                           : am_invalid_arguments);
   }
   result = enif_make_tuple2(env, am_ok, aggregate_nif_result(env, &r));
   agg_result_free(&r);
@@ -542,114 +396,52 @@ ERL_NIF_TERM aggregate_nif_aggregate(ErlNifEnv *env, int argc,
   int dirty;
   ERL_NIF_TERM result = aggregate_run(env, argc, argv, 1, &dirty);
 
-  if (!dirty)
-    return result;
-  return enif_schedule_nif(env, "aggregate_dirty", ERL_NIF_DIRTY_JOB_CPU_BOUND,
-                           aggregate_dirty, argc, argv);
+  /* The first pass stopped once the estimate passed the budget. */
+  return dirty ? schedule_if_large(env, SIZE_MAX, AGG_NIF_BUDGET, "aggregate",
+                                   aggregate_dirty, argc, argv)
+               : result;
 }
 
 /* ------------------------------------------------------------------------ */
 /* ranking_parse and ranking_label                                          */
 /* ------------------------------------------------------------------------ */
 
-/* The labels as NUL-terminated strings in one block. */
-typedef struct label_copy {
-  char **labels;
-  size_t n;
-  size_t bytes; /* without the NULs */
-  size_t *expected;
-  size_t n_expected;
-  int has_expected;
-  int bad; /* a label or an expected index ranking_parse must refuse */
-} label_copy;
-
-static void free_labels(label_copy *lc) {
-  if (lc->labels != NULL)
-    enif_free(lc->labels);
-  if (lc->expected != NULL)
-    enif_free(lc->expected);
-}
-
-/* Checks the labels' and expected indices' types and measures them.
- * Labels the C parser would misread (a NUL inside, over
- * RANKING_NIF_MAX_LABEL_BYTES) or too many of either mark lc->bad. With
- * limited, stops with SCAN_DIRTY past RANKING_NIF_DIRTY_LABELS of either. */
-static int scan_labels(ErlNifEnv *env, ERL_NIF_TERM labels,
-                       ERL_NIF_TERM expected, int limited, label_copy *lc) {
-  ERL_NIF_TERM list = labels, head;
-  ErlNifBinary bin;
+/* The labels (NUL-free) and the expected indices. 1 when read; 0 on a
+ * term of the wrong type (badarg); -1 when a label or an index is one the
+ * parser must refuse (bad_labels): a NUL inside, over
+ * RANKING_NIF_MAX_LABEL_BYTES, negative, or too many. */
+static int read_labels(ErlNifEnv *env, ERL_NIF_TERM labels,
+                       ERL_NIF_TERM expected, nif_strs *l, size_t **exp,
+                       size_t *n_exp) {
+  ERL_NIF_TERM head, list;
   ErlNifUInt64 u;
-  size_t seen = 0;
+  unsigned n;
+  int bad = 0;
 
-  while (enif_get_list_cell(env, list, &head, &list)) {
-    if (limited && ++seen > RANKING_NIF_DIRTY_LABELS)
-      return SCAN_DIRTY;
-    if (!enif_inspect_binary(env, head, &bin))
-      return SCAN_BADARG;
-    if (bin.size > RANKING_NIF_MAX_LABEL_BYTES ||
-        memchr(bin.data, '\0', bin.size) != NULL ||
-        lc->n == RANKING_NIF_MAX_LABELS)
-      lc->bad = 1;
-    if (lc->bad)
-      continue; /* only the types still matter */
-    lc->n++;
-    lc->bytes += bin.size;
-  }
-  if (!enif_is_empty_list(env, list))
-    return SCAN_BADARG;
-  if (enif_is_identical(expected, am_nil))
-    return SCAN_OK;
-  lc->has_expected = 1;
-  for (list = expected, seen = 0;
-       enif_get_list_cell(env, list, &head, &list);) {
-    if (limited && ++seen > RANKING_NIF_DIRTY_LABELS)
-      return SCAN_DIRTY;
-    if (!enif_get_uint64(env, head, &u)) {
-      if (enif_term_type(env, head) != ERL_NIF_TERM_TYPE_INTEGER)
-        return SCAN_BADARG;
-      lc->bad = 1; /* negative, or beyond any label */
+  if (nif_get_strs(env, labels, RANKING_NIF_MAX_LABELS, NIF_STRS_CSTR, l)) {
+    for (list = labels; enif_get_list_cell(env, list, &head, &list);) {
+      if (!enif_is_binary(env, head))
+        return 0;
     }
-    if (lc->n_expected == RANKING_NIF_MAX_LABELS)
-      lc->bad = 1;
+    return enif_is_empty_list(env, list) ? -1 : 0;
+  }
+  for (size_t i = 0; i < l->n; i++)
+    bad |= l->lens[i] > RANKING_NIF_MAX_LABEL_BYTES;
+  if (enif_is_identical(expected, am_nil))
+    return bad ? -1 : 1;
+  if (!enif_get_list_length(env, expected, &n) ||
+      !(*exp = calloc(n ? n : 1, sizeof(size_t))))
+    return 0;
+  for (list = expected; enif_get_list_cell(env, list, &head, &list);) {
+    if (enif_get_uint64(env, head, &u))
+      /* Past SIZE_MAX (32-bit hosts): still no label, as ranking.c sees. */
+      (*exp)[(*n_exp)++] = (ErlNifUInt64)(size_t)u == u ? (size_t)u : SIZE_MAX;
+    else if (enif_term_type(env, head) == ERL_NIF_TERM_TYPE_INTEGER)
+      bad = 1; /* negative, or beyond any label */
     else
-      lc->n_expected++;
+      return 0;
   }
-  return enif_is_empty_list(env, list) ? SCAN_OK : SCAN_BADARG;
-}
-
-/* Copies what scan_labels measured. 0 when out of memory. */
-static int copy_labels(ErlNifEnv *env, ERL_NIF_TERM labels,
-                       ERL_NIF_TERM expected, label_copy *lc) {
-  ERL_NIF_TERM list = labels, head;
-  ErlNifBinary bin;
-  ErlNifUInt64 u;
-  size_t ptrs = (lc->n > 0 ? lc->n : 1) * sizeof(char *), i = 0;
-  char *text;
-
-  lc->labels = enif_alloc(ptrs + lc->bytes + lc->n);
-  if (lc->labels == NULL)
-    return 0;
-  text = (char *)lc->labels + ptrs;
-  while (i < lc->n && enif_get_list_cell(env, list, &head, &list)) {
-    enif_inspect_binary(env, head, &bin);
-    memcpy(text, bin.data, bin.size);
-    text[bin.size] = '\0';
-    lc->labels[i++] = text;
-    text += bin.size + 1;
-  }
-  if (!lc->has_expected)
-    return 1;
-  lc->expected = enif_alloc((lc->n_expected > 0 ? lc->n_expected : 1) *
-                            sizeof(*lc->expected));
-  if (lc->expected == NULL)
-    return 0;
-  for (i = 0, list = expected;
-       i < lc->n_expected && enif_get_list_cell(env, list, &head, &list);) {
-    enif_get_uint64(env, head, &u);
-    /* Past SIZE_MAX (32-bit hosts): still no label, as ranking.c sees. */
-    lc->expected[i++] = (ErlNifUInt64)(size_t)u == u ? (size_t)u : SIZE_MAX;
-  }
-  return 1;
+  return bad || n > RANKING_NIF_MAX_LABELS ? -1 : 1;
 }
 
 static ERL_NIF_TERM source_atom(ranking_source s) {
@@ -667,8 +459,8 @@ static ERL_NIF_TERM source_atom(ranking_source s) {
 static ERL_NIF_TERM ranking_map(ErlNifEnv *env, const ranking_result *r) {
   ERL_NIF_TERM keys[] = {am_order,      am_missing, am_source,
                          am_duplicates, am_unknown, am_unexpected};
-  ERL_NIF_TERM values[] = {size_list(env, r->order, r->n_order),
-                           size_list(env, r->missing, r->n_missing),
+  ERL_NIF_TERM values[] = {nif_make_sizes(env, r->order, r->n_order),
+                           nif_make_sizes(env, r->missing, r->n_missing),
                            source_atom(r->source),
                            enif_make_uint64(env, r->duplicates),
                            enif_make_uint64(env, r->unknown),
@@ -688,71 +480,52 @@ static ERL_NIF_TERM ranking_error(ErlNifEnv *env, ERL_NIF_TERM reason) {
   return enif_make_tuple3(env, am_error, reason, ranking_map(env, &empty));
 }
 
-static ERL_NIF_TERM ranking_run(ErlNifEnv *env, int argc,
-                                const ERL_NIF_TERM argv[], int limited,
-                                int *dirty) {
+static ERL_NIF_TERM ranking_impl(ErlNifEnv *env, int argc,
+                                 const ERL_NIF_TERM argv[]) {
   ErlNifBinary text;
-  label_copy lc;
+  nif_strs l = {0};
+  size_t *exp = NULL, n_exp = 0;
   ranking_result r;
   ERL_NIF_TERM result;
+  int rc;
+  (void)argc;
 
-  memset(&lc, 0, sizeof(lc));
-  *dirty = 0;
-  if (argc != 3 || !enif_inspect_binary(env, argv[0], &text) ||
+  if (!enif_inspect_binary(env, argv[0], &text) ||
       !enif_is_list(env, argv[1]) ||
       (!enif_is_identical(argv[2], am_nil) && !enif_is_list(env, argv[2])))
     return enif_make_badarg(env);
-  switch (scan_labels(env, argv[1], argv[2], limited, &lc)) {
-  case SCAN_BADARG:
-    return enif_make_badarg(env);
-  case SCAN_DIRTY:
-    *dirty = 1;
-    return 0;
+  rc = read_labels(env, argv[1], argv[2], &l, &exp, &n_exp);
+  if (rc == 0)
+    result = enif_make_badarg(env);
+  else if (rc < 0)
+    result = ranking_error(env, am_bad_labels);
+  else {
+    rc = ranking_parse((const char *)text.data, text.size,
+                       (const char *const *)l.s, l.n, exp, n_exp, &r);
+    /* reason is one of ranking.h's CX_REASON words. */
+    result =
+        rc == 0 ? enif_make_tuple2(env, am_ok, ranking_map(env, &r))
+                : enif_make_tuple3(env, am_error, enif_make_atom(env, r.reason),
+                                   ranking_map(env, &r));
+    ranking_result_free(&r);
   }
-  if (lc.bad)
-    return ranking_error(env, am_bad_labels);
-  if (limited && (text.size > RANKING_NIF_DIRTY_BYTES ||
-                  lc.bytes > RANKING_NIF_DIRTY_BYTES)) {
-    *dirty = 1;
-    return 0;
-  }
-  if (!copy_labels(env, argv[1], argv[2], &lc)) {
-    free_labels(&lc);
-    return ranking_error(env, am_out_of_memory);
-  }
-
-  if (ranking_parse((const char *)text.data, text.size,
-                    (const char *const *)lc.labels, lc.n, lc.expected,
-                    lc.n_expected, &r) == 0)
-    result = enif_make_tuple2(env, am_ok, ranking_map(env, &r));
-  else
-    /* reason is one of ranking.h's few static words. */
-    result = enif_make_tuple3(env, am_error, enif_make_atom(env, r.reason),
-                              ranking_map(env, &r));
-  ranking_result_free(&r);
-  free_labels(&lc);
-  if (limited)
-    consume_timeslice(env, text.size + lc.bytes, RANKING_NIF_DIRTY_BYTES * 4);
+  nif_strs_free(&l);
+  free(exp);
+  consume_timeslice(env, text.size, RANKING_NIF_DIRTY_BYTES * 4);
   return result;
-}
-
-static ERL_NIF_TERM ranking_parse_dirty(ErlNifEnv *env, int argc,
-                                        const ERL_NIF_TERM argv[]) {
-  int dirty;
-
-  return ranking_run(env, argc, argv, 0, &dirty);
 }
 
 ERL_NIF_TERM aggregate_nif_ranking_parse(ErlNifEnv *env, int argc,
                                          const ERL_NIF_TERM argv[]) {
-  int dirty;
-  ERL_NIF_TERM result = ranking_run(env, argc, argv, 1, &dirty);
+  size_t cost;
 
-  if (!dirty)
-    return result;
-  return enif_schedule_nif(env, "ranking_parse_dirty",
-                           ERL_NIF_DIRTY_JOB_CPU_BOUND, ranking_parse_dirty,
-                           argc, argv);
+  if (argc != 3)
+    return enif_make_badarg(env);
+  cost = nif_bytes(env, argv[0], RANKING_NIF_DIRTY_BYTES) +
+         nif_bytes(env, argv[1], RANKING_NIF_DIRTY_BYTES) +
+         nif_bytes(env, argv[2], RANKING_NIF_DIRTY_BYTES);
+  return schedule_if_large(env, cost, RANKING_NIF_DIRTY_BYTES, "ranking_parse",
+                           ranking_impl, argc, argv);
 }
 
 ERL_NIF_TERM aggregate_nif_ranking_label(ErlNifEnv *env, int argc,

@@ -7,17 +7,14 @@
 
 #include "aggregate.h"
 
-/* Creates the module's atoms; called from the library's load. 0 on success.
- * aggregate_nif_result needs them, so it may only run after this. */
-int aggregate_nif_load(ErlNifEnv *env);
-
 /* aggregate(Kind, N, Ballots, Opts) -> {ok, Map} | {error, Reason}
- * Kind: plurality | weighted_mean | confidence_median (ballots
- * {Choice, Confidence | nil}) or borda | condorcet | peer_ranking (ballots
- * {[Index], Self}); Opts: #{tie => first | random | caller, seed => integer,
- * include_self => boolean}, every key optional. Map: see
- * aggregate_nif_result. Reason: too_many_candidates | too_many_ballots |
- * too_many_items | out_of_memory. Raises badarg on a term of the wrong
+ * Kind: an aggregator of enums.def but none: plurality | weighted_mean |
+ * confidence_median (ballots {Choice, Confidence | nil}) or borda |
+ * condorcet | peer_ranking (ballots {[Index], Self}); Opts: #{tie =>
+ * first | random | caller, seed => integer, include_self => boolean},
+ * every key optional, others ignored. Map: see aggregate_nif_result.
+ * Reason: too_many_candidates | too_many_ballots | too_many_items |
+ * out_of_memory | invalid_arguments. Raises badarg on a term of the wrong
  * type. */
 ERL_NIF_TERM aggregate_nif_aggregate(ErlNifEnv *env, int argc,
                                      const ERL_NIF_TERM argv[]);
@@ -25,7 +22,7 @@ ERL_NIF_TERM aggregate_nif_aggregate(ErlNifEnv *env, int argc,
 /* ranking_parse(Text, Labels, Expected | nil)
  *   -> {ok, Map} | {error, Reason, Map}
  * Map: #{order, missing, source => list | json | none, duplicates, unknown,
- * unexpected}; Reason: a ranking_result reason as an atom. */
+ * unexpected}; Reason: a ranking_result reason (a CX_REASON word). */
 ERL_NIF_TERM aggregate_nif_ranking_parse(ErlNifEnv *env, int argc,
                                          const ERL_NIF_TERM argv[]);
 

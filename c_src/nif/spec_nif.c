@@ -1,481 +1,480 @@
-/* spec_nif.c - decoding the run spec map CouncilEx.Engine builds into an
- * rl_spec (round_loop.h). Every field is checked here or by
- * rl_spec_check: a malformed map gives an error, never a crash. */
+/* spec_nif.c - the run spec map CouncilEx.Plan builds, decoded into an
+ * rl_spec (round_loop.h) by one table-driven walk per map. Every key of
+ * every map must be known (a misspelled key is an error, never a default);
+ * a required key must be there; an optional one may be absent or nil.
+ * Only what memory safety needs is checked here (sizes that drive
+ * allocations, indexes into arrays by rl_spec_check, NUL bytes in C
+ * strings, CR/LF in headers, UTF-8 of text that goes into JSON); the
+ * council's rules are Elixir's.
+ *
+ * The maps (R: required; types: bin = binary without NUL, text = UTF-8
+ * bin, int, num = integer or float, bool, atom = one of enums.def's):
+ *
+ * spec      input (R, text), seats (R, [seat], 1..10000), rounds (R,
+ *           [round], 1..10000), n_members (int >= 0; default: every seat
+ *           but the chair), has_chair (bool), chair_fallback ([member
+ *           index], <= 10000), max_response_bytes (int >= 0; 0: 8 MiB),
+ *           seed (int >= 0)
+ * seat      id (R, text), model (R, text), external (bool: answered by
+ *           the owner, see run_reply), system_prompt (text), temperature
+ *           (num), max_tokens (int), stream (bool), output_schema (a
+ *           schema_compile resource), tools ([tool], <= 1000), tool_choice
+ *           (text), max_tool_turns (int 0..1000), weight (num; default
+ *           1.0), confidence (atom: CX_CONFIDENCE), retry_max_attempts
+ *           (int >= 0), retry_base_ms (int >= 0), timeout_ms (int),
+ *           connect_timeout_ms (int);
+ *           HTTP seats only (not external): codec (R, bin: openai,
+ *           openrouter, anthropic, gemini, ollama), base_url (bin),
+ *           api_key (bin), referer (bin), title (bin), headers (["Name:
+ *           value"], no CR/LF, <= 1000)
+ * tool      name (R, text), description (text), parameters (bin: JSON
+ *           Schema text)
+ * round     kind (R, atom: CX_ROUND_KIND), max_iterations (int >= 0),
+ *           ask_until (bool), min_confidence (num), ask_seats (bool),
+ *           ask_judge (bool), judge_seat (seat index), order (atom:
+ *           CX_ORDER), include_self (bool), aggregator (atom:
+ *           CX_AGGREGATOR), tie (atom: CX_TIE), quorum (int >= 0),
+ *           expose_confidence (bool), options ([text], <= 10000) */
+#include "spec_nif.h"
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "spec_nif.h"
+#include "atoms.h"
+#include "terms.h"
 
-static ERL_NIF_TERM am_nil, am_true, am_api_key, am_base_url, am_codec,
-    am_connect_timeout_ms, am_description, am_external, am_has_chair,
-    am_headers, am_id, am_input, am_max_response_bytes, am_max_tokens,
-    am_max_tool_turns, am_model, am_name, am_output_schema, am_parameters,
-    am_referer, am_retry_base_ms, am_retry_max_attempts, am_rounds, am_seats,
-    am_seed, am_stream, am_system_prompt, am_temperature, am_timeout_ms,
-    am_title, am_tool_choice, am_tools, am_url, am_weight, am_confidence,
-    am_n_members, am_chair_fallback, am_kind, am_order, am_aggregator, am_tie,
-    am_max_iterations, am_judge_seat, am_quorum, am_min_confidence, am_options,
-    am_ask_until, am_ask_seats, am_ask_judge, am_include_self,
-    am_expose_confidence;
+/* Schemas compiled past this size go to a dirty scheduler. */
+#define SCHEMA_DIRTY_BYTES (64 * 1024)
 
-/* In enum order (round_loop.h). */
-#define N_ROUND_KINDS 10
-static ERL_NIF_TERM round_kinds[N_ROUND_KINDS], orders[3], aggregators[7],
-    ties[3], confidences[3];
+typedef struct schema_res {
+  json_schema *schema; /* one reference */
+} schema_res;
 
-static void make_list(ErlNifEnv *env, ERL_NIF_TERM *out, const char **names,
-                      int n) {
-  for (int i = 0; i < n; i++)
-    out[i] = enif_make_atom(env, names[i]);
-}
+static ErlNifResourceType *schema_type;
 
-void spec_nif_load(ErlNifEnv *env) {
-  static const char *kinds[N_ROUND_KINDS] = {"independent_analysis",
-                                             "peer_review",
-                                             "anonymized_peer_review",
-                                             "critique",
-                                             "ranking",
-                                             "vote",
-                                             "pairwise_elimination",
-                                             "synthesis",
-                                             "weighted_synthesis",
-                                             "custom"};
-  static const char *order_names[3] = {"per_judge", "shuffle", "stable"};
-  static const char *agg_names[7] = {
-      "none",  "plurality", "weighted_mean", "confidence_median",
-      "borda", "condorcet", "peer_ranking"};
-  static const char *tie_names[3] = {"first", "random", "caller"};
-  static const char *conf_names[3] = {"none", "self_report", "logprob"};
+/* What a map's fields decode into: objs[f->obj] + f->off. */
+typedef struct dctx {
+  void *objs[2];
+  const char *where; /* "spec", "seat 2", "round 0", "seat 1 tool 0" */
+  char *why;
+  size_t why_len;
+} dctx;
 
-  make_list(env, round_kinds, kinds, N_ROUND_KINDS);
-  make_list(env, orders, order_names, 3);
-  make_list(env, aggregators, agg_names, 7);
-  make_list(env, ties, tie_names, 3);
-  make_list(env, confidences, conf_names, 3);
-#define ATOM(name) am_##name = enif_make_atom(env, #name)
-  ATOM(nil);
-  ATOM(true);
-  ATOM(api_key);
-  ATOM(base_url);
-  ATOM(codec);
-  ATOM(connect_timeout_ms);
-  ATOM(description);
-  ATOM(external);
-  ATOM(has_chair);
-  ATOM(headers);
-  ATOM(id);
-  ATOM(input);
-  ATOM(max_response_bytes);
-  ATOM(max_tokens);
-  ATOM(max_tool_turns);
-  ATOM(model);
-  ATOM(name);
-  ATOM(output_schema);
-  ATOM(parameters);
-  ATOM(referer);
-  ATOM(retry_base_ms);
-  ATOM(retry_max_attempts);
-  ATOM(rounds);
-  ATOM(seats);
-  ATOM(seed);
-  ATOM(stream);
-  ATOM(system_prompt);
-  ATOM(temperature);
-  ATOM(timeout_ms);
-  ATOM(title);
-  ATOM(tool_choice);
-  ATOM(tools);
-  ATOM(url);
-  ATOM(weight);
-  ATOM(confidence);
-  ATOM(n_members);
-  ATOM(chair_fallback);
-  ATOM(kind);
-  ATOM(order);
-  ATOM(aggregator);
-  ATOM(tie);
-  ATOM(max_iterations);
-  ATOM(judge_seat);
-  ATOM(quorum);
-  ATOM(min_confidence);
-  ATOM(options);
-  ATOM(ask_until);
-  ATOM(ask_seats);
-  ATOM(ask_judge);
-  ATOM(include_self);
-  ATOM(expose_confidence);
-#undef ATOM
-}
+typedef enum ftype {
+  F_BIN,  /* char *: a binary without NUL */
+  F_TEXT, /* char *: F_BIN that is UTF-8 */
+  F_LONG, /* long within [min, max] */
+  F_UINT, /* unsigned within [min, max] */
+  F_SIZE, /* size_t within [min, max] */
+  F_U64,  /* uint64_t */
+  F_NUM,  /* double: an integer or a float */
+  F_BOOL, /* int: true or false */
+  F_ENUM, /* an enum: names[0..max] */
+  F_FN    /* fn decodes it */
+} ftype;
 
-/* Copies a binary (or iodata) term; nil gives NULL when allow_nil. */
-int nif_copy_str(ErlNifEnv *env, ERL_NIF_TERM v, int allow_nil, char **out,
-                 size_t *len) {
-  ErlNifBinary bin;
+#define F_REQUIRED 1u
+#define F_HTTP 2u /* HTTP seats only */
 
-  *out = NULL;
-  if (enif_is_identical(v, am_nil))
-    return allow_nil ? 0 : -1;
-  if (!enif_inspect_iolist_as_binary(env, v, &bin))
+typedef struct field {
+  ERL_NIF_TERM *key;
+  ftype type;
+  unsigned flags;
+  unsigned char obj;
+  size_t off;
+  long min, max;
+  const ERL_NIF_TERM *names;
+  int (*fn)(ErlNifEnv *env, ERL_NIF_TERM v, void *obj, dctx *c);
+} field;
+
+/* Says why (the first failure wins) and returns -1. */
+static int fail(ErlNifEnv *env, dctx *c, const char *what, ERL_NIF_TERM key) {
+  char name[64];
+
+  if (c->why[0] != '\0')
     return -1;
-  if (memchr(bin.data, '\0', bin.size))
-    return -1; /* C strings downstream */
-  *out = str_ndup((const char *)bin.data, bin.size);
-  if (len)
-    *len = bin.size;
-  return *out ? 0 : -1;
+  if (!enif_get_atom(env, key, name, sizeof(name), ERL_NIF_LATIN1))
+    snprintf(name, sizeof(name), "(not an atom)");
+  snprintf(c->why, c->why_len, "%s: %s %s", c->where, what, name);
+  return -1;
 }
 
-/* Copies a map's binary field; a missing or nil field gives NULL when
- * allow_nil. */
-int nif_get_str(ErlNifEnv *env, ERL_NIF_TERM map, ERL_NIF_TERM key,
-                int allow_nil, char **out, size_t *len) {
-  ERL_NIF_TERM v;
+static int get_num(ErlNifEnv *env, ERL_NIF_TERM v, double *out) {
+  long l;
 
-  *out = NULL;
-  if (!enif_get_map_value(env, map, key, &v))
-    return allow_nil ? 0 : -1;
-  return nif_copy_str(env, v, allow_nil, out, len);
-}
-
-int nif_get_long(ErlNifEnv *env, ERL_NIF_TERM map, ERL_NIF_TERM key, long dflt,
-                 long *out) {
-  ERL_NIF_TERM v;
-
-  *out = dflt;
-  if (!enif_get_map_value(env, map, key, &v) || enif_is_identical(v, am_nil))
+  if (enif_get_double(env, v, out))
+    return 1;
+  if (!enif_get_long(env, v, &l))
     return 0;
-  return enif_get_long(env, v, out) ? 0 : -1;
+  *out = (double)l;
+  return 1;
 }
 
-/* The index of term v among names (atoms), or -1. */
-static int atom_index(ERL_NIF_TERM v, const ERL_NIF_TERM *names, int n) {
-  for (int i = 0; i < n; i++) {
-    if (enif_is_identical(v, names[i]))
-      return i;
+/* Decodes one value into its field. 0, or -1. */
+static int decode_value(ErlNifEnv *env, const field *f, ERL_NIF_TERM v,
+                        dctx *c) {
+  char *at = (char *)c->objs[f->obj] + f->off;
+  long l;
+  size_t len;
+  int i;
+
+  switch (f->type) {
+  case F_BIN:
+  case F_TEXT:
+    free(*(char **)at);
+    if (nif_copy_str(env, v, 0, (char **)at, &len) != 0)
+      return -1;
+    return f->type == F_TEXT && !chat_utf8_valid(*(char **)at, len) ? -1 : 0;
+  case F_LONG:
+  case F_UINT:
+  case F_SIZE:
+    if (!enif_get_long(env, v, &l) || l < f->min || l > f->max)
+      return -1;
+    if (f->type == F_LONG)
+      *(long *)at = l;
+    else if (f->type == F_UINT)
+      *(unsigned *)at = (unsigned)l;
+    else
+      *(size_t *)at = (size_t)l;
+    return 0;
+  case F_U64:
+    return enif_get_uint64(env, v, (ErlNifUInt64 *)at) ? 0 : -1;
+  case F_NUM:
+    return get_num(env, v, (double *)at) ? 0 : -1;
+  case F_BOOL:
+    if (!enif_is_identical(v, am_true) && !enif_is_identical(v, am_false))
+      return -1;
+    *(int *)at = enif_is_identical(v, am_true);
+    return 0;
+  case F_ENUM:
+    if ((i = atom_index(v, f->names, (int)f->max + 1)) < 0)
+      return -1;
+    *(int *)at = i; /* enums.def's enums are int-sized and non-negative */
+    return 0;
+  case F_FN:
+    return f->fn(env, v, c->objs[f->obj], c);
   }
   return -1;
 }
 
-/* An atom field naming one of n choices (index = enum value); missing or
- * nil gives dflt. */
-static int get_enum(ErlNifEnv *env, ERL_NIF_TERM map, ERL_NIF_TERM key,
-                    const ERL_NIF_TERM *names, int n, int dflt, int *out) {
-  ERL_NIF_TERM v;
+/* Walks map: every key must be one of fields (less those with a flag in
+ * skip), every required one present. 0, or -1 with why. */
+static int decode_map(ErlNifEnv *env, ERL_NIF_TERM map, const field *fields,
+                      size_t n, unsigned skip, dctx *c) {
+  ErlNifMapIterator it;
+  ERL_NIF_TERM key, v;
+  uint64_t seen = 0;
+  size_t i;
+  int rc = 0;
 
-  *out = dflt;
-  if (!enif_get_map_value(env, map, key, &v) || enif_is_identical(v, am_nil))
-    return 0;
-  *out = atom_index(v, names, n);
-  return *out < 0 ? -1 : 0;
-}
-
-static int get_flag(ErlNifEnv *env, ERL_NIF_TERM map, ERL_NIF_TERM key) {
-  ERL_NIF_TERM v;
-  return enif_get_map_value(env, map, key, &v) && enif_is_identical(v, am_true);
-}
-
-static int get_double(ErlNifEnv *env, ERL_NIF_TERM map, ERL_NIF_TERM key,
-                      double dflt, double *out) {
-  ERL_NIF_TERM v;
-  long l;
-
-  *out = dflt;
-  if (!enif_get_map_value(env, map, key, &v) || enif_is_identical(v, am_nil))
-    return 0;
-  if (enif_get_double(env, v, out))
-    return 0;
-  if (!enif_get_long(env, v, &l))
+  if (!enif_map_iterator_create(env, map, &it, ERL_NIF_MAP_ITERATOR_FIRST)) {
+    snprintf(c->why, c->why_len, "%s: not a map", c->where);
     return -1;
-  *out = (double)l;
-  return 0;
-}
-
-static int get_headers(ErlNifEnv *env, ERL_NIF_TERM map, rl_seat *s) {
-  ERL_NIF_TERM list, head;
-  unsigned n;
-
-  if (!enif_get_map_value(env, map, am_headers, &list))
-    return 0;
-  if (!enif_get_list_length(env, list, &n))
-    return -1;
-  s->headers = calloc(n ? n : 1, sizeof(char *));
-  if (!s->headers)
-    return -1;
-  for (; enif_get_list_cell(env, list, &head, &list); s->n_headers++) {
-    ErlNifBinary bin;
-    if (!enif_inspect_binary(env, head, &bin) ||
-        memchr(bin.data, '\0', bin.size) || memchr(bin.data, '\n', bin.size) ||
-        memchr(bin.data, '\r', bin.size))
-      return -1; /* no header injection */
-    s->headers[s->n_headers] = str_ndup((const char *)bin.data, bin.size);
-    if (!s->headers[s->n_headers])
-      return -1;
   }
-  return 0;
-}
-
-/* [#{name, description, parameters}] into s->tools. */
-static int get_tools(ErlNifEnv *env, ERL_NIF_TERM map, rl_seat *s) {
-  ERL_NIF_TERM list, head;
-  unsigned n;
-
-  if (!enif_get_map_value(env, map, am_tools, &list) ||
-      enif_is_identical(list, am_nil))
-    return 0;
-  if (!enif_get_list_length(env, list, &n))
-    return -1;
-  if (n == 0)
-    return 0;
-  s->tools = calloc(n, sizeof(chat_tool));
-  if (!s->tools)
-    return -1;
-  for (; enif_get_list_cell(env, list, &head, &list); s->n_tools++) {
-    char *name, *description, *parameters;
-    if (!enif_is_map(env, head))
-      return -1;
-    int bad = nif_get_str(env, head, am_name, 0, &name, NULL);
-    bad |= nif_get_str(env, head, am_description, 1, &description, NULL);
-    bad |= nif_get_str(env, head, am_parameters, 1, &parameters, NULL);
-    s->tools[s->n_tools] = (chat_tool){
-        .name = name, .description = description, .parameters = parameters};
-    if (bad) {
-      s->n_tools++; /* so seat_free frees what was copied */
-      return -1;
+  for (; rc == 0 && enif_map_iterator_get_pair(env, &it, &key, &v);
+       enif_map_iterator_next(env, &it)) {
+    for (i = 0; i < n; i++) {
+      if (!(fields[i].flags & skip) && enif_is_identical(key, *fields[i].key))
+        break;
     }
+    if (i == n)
+      rc = fail(env, c, "unknown key", key);
+    else if (enif_is_identical(v, am_nil) && !(fields[i].flags & F_REQUIRED))
+      continue; /* as if absent: the default stays */
+    else if (decode_value(env, &fields[i], v, c) != 0)
+      rc = fail(env, c, "bad value for key", key);
+    seen |= 1ull << i;
   }
-  return 0;
-}
-
-/* An HTTP seat names its provider's codec and endpoint; the codec builds
- * the URL and the auth headers (extra headers come after them). */
-static int get_endpoint(ErlNifEnv *env, ERL_NIF_TERM map, rl_seat *s) {
-  char *name = NULL, *base_url = NULL, *api_key = NULL, *referer = NULL,
-       *title = NULL;
-  const chat_codec *codec;
-  int rc = -1;
-
-  if (nif_get_str(env, map, am_codec, 0, &name, NULL) ||
-      nif_get_str(env, map, am_base_url, 1, &base_url, NULL) ||
-      nif_get_str(env, map, am_api_key, 1, &api_key, NULL) ||
-      nif_get_str(env, map, am_referer, 1, &referer, NULL) ||
-      nif_get_str(env, map, am_title, 1, &title, NULL))
-    goto done;
-  codec = chat_codec_find(name);
-  if (codec) {
-    chat_endpoint ep = {.base_url = base_url,
-                        .api_key = api_key,
-                        .model = s->model,
-                        .stream = s->stream,
-                        .referer = referer,
-                        .title = title};
-    rc = rl_seat_connect(s, codec, &ep);
+  enif_map_iterator_destroy(env, &it);
+  for (i = 0; rc == 0 && i < n; i++) {
+    if ((fields[i].flags & F_REQUIRED) && !(fields[i].flags & skip) &&
+        !(seen & (1ull << i)))
+      rc = fail(env, c, "missing key", *fields[i].key);
   }
-
-done:
-  free(name);
-  free(base_url);
-  free(api_key);
-  free(referer);
-  free(title);
   return rc;
 }
 
-static int get_seat(ErlNifEnv *env, ERL_NIF_TERM map, rl_seat *s) {
-  ERL_NIF_TERM v;
-  double d;
-  long l;
-  int conf;
+#define FIELD(name, type, flags, obj, st, member, min, max, names, fn)         \
+  { &am_##name, type, flags, obj, offsetof(st, member), min, max, names, fn }
+#define BIN(st, name, flags) FIELD(name, F_BIN, flags, 0, st, name, 0, 0, 0, 0)
+#define TEXT(st, name, flags)                                                  \
+  FIELD(name, F_TEXT, flags, 0, st, name, 0, 0, 0, 0)
+#define INT(t, st, name, min, max)                                             \
+  FIELD(name, t, 0, 0, st, name, min, max, 0, 0)
+#define NUM(st, name) FIELD(name, F_NUM, 0, 0, st, name, 0, 0, 0, 0)
+#define BOOL(st, name) FIELD(name, F_BOOL, 0, 0, st, name, 0, 0, 0, 0)
+#define ENUM(st, name, flags, atoms, count)                                    \
+  FIELD(name, F_ENUM, flags, 0, st, name, 0, (count)-1, atoms, 0)
+#define FN(st, name, flags, fn)                                                \
+  FIELD(name, F_FN, flags, 0, st, name, 0, 0, 0, fn)
+/* An HTTP seat's endpoint (objs[1]), handed to its codec. */
+#define EP(name, flags)                                                        \
+  FIELD(name, F_BIN, F_HTTP | (flags), 1, endpoint_in, name, 0, 0, 0, 0)
 
+typedef struct endpoint_in {
+  char *codec, *base_url, *api_key, *referer, *title;
+} endpoint_in;
+
+/* ---- Seats ----------------------------------------------------------------*/
+
+/* A list of binaries into *out and *n (which the spec frees). */
+static int get_strs(ErlNifEnv *env, ERL_NIF_TERM v, unsigned max,
+                    unsigned flags, char ***out, size_t *n) {
+  nif_strs l;
+  int rc = nif_get_strs(env, v, max, flags, &l);
+
+  *out = l.s;
+  *n = l.n;
+  l.s = NULL; /* handed over, even half-filled */
+  nif_strs_free(&l);
+  return rc;
+}
+
+static int get_headers(ErlNifEnv *env, ERL_NIF_TERM v, void *obj, dctx *c) {
+  rl_seat *s = obj;
+  (void)c;
+
+  return get_strs(env, v, 1000, NIF_STRS_HEADER, &s->headers, &s->n_headers);
+}
+
+static int get_temperature(ErlNifEnv *env, ERL_NIF_TERM v, void *obj, dctx *c) {
+  rl_seat *s = obj;
+  (void)c;
+
+  s->has_temperature = get_num(env, v, &s->temperature);
+  return s->has_temperature ? 0 : -1;
+}
+
+static int get_schema(ErlNifEnv *env, ERL_NIF_TERM v, void *obj, dctx *c) {
+  rl_seat *s = obj;
+  schema_res *res;
+  (void)c;
+
+  if (!enif_get_resource(env, v, schema_type, (void **)&res))
+    return -1;
+  s->schema = json_schema_ref(res->schema);
+  return 0;
+}
+
+static const field tool_fields[] = {
+    TEXT(chat_tool, name, F_REQUIRED),
+    TEXT(chat_tool, description, 0),
+    BIN(chat_tool, parameters, 0),
+};
+
+static int get_tools(ErlNifEnv *env, ERL_NIF_TERM v, void *obj, dctx *c) {
+  rl_seat *s = obj;
+  ERL_NIF_TERM head;
+  char where[64];
+  unsigned n;
+  dctx tc = *c;
+
+  if (!enif_get_list_length(env, v, &n) || n > 1000 ||
+      !(s->tools = calloc(n ? n : 1, sizeof(chat_tool))))
+    return -1;
+  tc.where = where;
+  for (; enif_get_list_cell(env, v, &head, &v);) {
+    tc.objs[0] = &s->tools[s->n_tools++]; /* freed with the seat */
+    snprintf(where, sizeof(where), "%s tool %zu", c->where, s->n_tools - 1);
+    if (decode_map(env, head, tool_fields, 3, 0, &tc) != 0)
+      return -1;
+  }
+  return 0;
+}
+
+static const field seat_fields[] = {
+    TEXT(rl_seat, id, F_REQUIRED),
+    TEXT(rl_seat, model, F_REQUIRED),
+    BOOL(rl_seat, external),
+    TEXT(rl_seat, system_prompt, 0),
+    FN(rl_seat, temperature, 0, get_temperature),
+    INT(F_LONG, rl_seat, max_tokens, LONG_MIN, LONG_MAX),
+    BOOL(rl_seat, stream),
+    FIELD(output_schema, F_FN, 0, 0, rl_seat, schema, 0, 0, 0, get_schema),
+    FN(rl_seat, tools, 0, get_tools),
+    TEXT(rl_seat, tool_choice, 0),
+    INT(F_UINT, rl_seat, max_tool_turns, 0, 1000),
+    NUM(rl_seat, weight),
+    ENUM(rl_seat, confidence, 0, ea_confidence, RL_CONF_COUNT),
+    INT(F_UINT, rl_seat, retry_max_attempts, 0, UINT_MAX),
+    INT(F_LONG, rl_seat, retry_base_ms, 0, LONG_MAX),
+    INT(F_LONG, rl_seat, timeout_ms, LONG_MIN, LONG_MAX),
+    INT(F_LONG, rl_seat, connect_timeout_ms, LONG_MIN, LONG_MAX),
+    EP(codec, F_REQUIRED),
+    EP(base_url, 0),
+    EP(api_key, 0),
+    EP(referer, 0),
+    EP(title, 0),
+    FIELD(headers, F_FN, F_HTTP, 0, rl_seat, headers, 0, 0, 0, get_headers),
+};
+
+/* An HTTP seat's codec builds its URL and auth headers (the extra headers
+ * come after them). */
+static int connect_seat(rl_seat *s, const endpoint_in *e) {
+  const chat_codec *codec = codec_find(e->codec);
+  chat_endpoint ep = {.base_url = e->base_url,
+                      .api_key = e->api_key,
+                      .model = s->model,
+                      .stream = s->stream,
+                      .referer = e->referer,
+                      .title = e->title};
+
+  return codec ? rl_seat_connect(s, codec, &ep) : -1;
+}
+
+static int get_seat(ErlNifEnv *env, ERL_NIF_TERM map, rl_seat *s, dctx *c) {
+  endpoint_in ep = {0};
+  ERL_NIF_TERM v;
+  int rc;
+
+  s->weight = 1.0;
   s->external = enif_get_map_value(env, map, am_external, &v) &&
                 enif_is_identical(v, am_true);
-  s->stream = !s->external && enif_get_map_value(env, map, am_stream, &v) &&
-              enif_is_identical(v, am_true);
-  if (!enif_is_map(env, map) || nif_get_str(env, map, am_id, 0, &s->id, NULL) ||
-      nif_get_str(env, map, am_url, 1, &s->url, NULL) ||
-      nif_get_str(env, map, am_model, 0, &s->model, NULL) ||
-      nif_get_str(env, map, am_system_prompt, 1, &s->system_prompt, NULL) ||
-      nif_get_str(env, map, am_output_schema, 1, &s->output_schema, NULL) ||
-      nif_get_str(env, map, am_tool_choice, 1, &s->tool_choice, NULL) ||
-      get_tools(env, map, s) || get_headers(env, map, s) ||
-      nif_get_long(env, map, am_max_tokens, 0, &s->max_tokens) ||
-      nif_get_long(env, map, am_connect_timeout_ms, 0,
-                   &s->connect_timeout_ms) ||
-      nif_get_long(env, map, am_timeout_ms, 0, &s->timeout_ms) ||
-      nif_get_long(env, map, am_retry_max_attempts, 1, &l) || l < 1 ||
-      l > 100 ||
-      nif_get_long(env, map, am_retry_base_ms, 0, &s->retry_base_ms) ||
-      s->retry_base_ms < 0)
-    return -1;
-  s->retry_max_attempts = (unsigned)l;
-  if (nif_get_long(env, map, am_max_tool_turns, 0, &l) || l < 0 || l > 1000)
-    return -1;
-  s->max_tool_turns = (unsigned)l;
-  if (get_double(env, map, am_weight, 1.0, &s->weight) ||
-      get_enum(env, map, am_confidence, confidences, 3, 0, &conf))
-    return -1;
-  s->confidence = (rl_confidence)conf;
-  if (!s->external && enif_get_map_value(env, map, am_codec, &v) &&
-      get_endpoint(env, map, s) != 0)
-    return -1;
-  if (enif_get_map_value(env, map, am_temperature, &v) &&
-      !enif_is_identical(v, am_nil)) {
-    if (enif_get_double(env, v, &d))
-      s->temperature = d;
-    else if (enif_get_long(env, v, &l))
-      s->temperature = (double)l;
-    else
-      return -1;
-    s->has_temperature = 1;
-  }
-  return 0;
+  c->objs[0] = s;
+  c->objs[1] = &ep;
+  rc = decode_map(env, map, seat_fields,
+                  sizeof(seat_fields) / sizeof(seat_fields[0]),
+                  s->external ? F_HTTP : 0, c);
+  if (s->external)
+    s->stream = 0; /* the owner answers whole */
+  else if (rc == 0 && connect_seat(s, &ep) != 0)
+    rc = fail(env, c, "the codec refuses the endpoint of key", am_codec);
+  free(ep.codec);
+  free(ep.base_url);
+  free(ep.api_key);
+  free(ep.referer);
+  free(ep.title);
+  return rc;
 }
 
-static int get_options(ErlNifEnv *env, ERL_NIF_TERM map, rl_round *rd) {
-  ERL_NIF_TERM list, head;
+static int get_seats(ErlNifEnv *env, ERL_NIF_TERM v, void *obj, dctx *c) {
+  rl_spec *spec = obj;
+  ERL_NIF_TERM head;
+  char where[32];
   unsigned n;
+  dctx sc = *c;
 
-  if (!enif_get_map_value(env, map, am_options, &list) ||
-      enif_is_identical(list, am_nil))
-    return 0;
-  if (!enif_get_list_length(env, list, &n) || n > 10000)
+  if (!enif_get_list_length(env, v, &n) || n == 0 || n > 10000 ||
+      !(spec->seats = calloc(n, sizeof(rl_seat))))
     return -1;
-  if (n == 0)
-    return 0;
-  rd->options = calloc(n, sizeof(char *));
-  if (!rd->options)
-    return -1;
-  for (; enif_get_list_cell(env, list, &head, &list); rd->n_options++) {
-    if (nif_copy_str(env, head, 0, &rd->options[rd->n_options], NULL)) {
-      rd->n_options++; /* freed with the spec */
+  sc.where = where;
+  for (; enif_get_list_cell(env, v, &head, &v);) {
+    rl_seat *s = &spec->seats[spec->n_seats++]; /* freed with the spec */
+    snprintf(where, sizeof(where), "seat %zu", spec->n_seats - 1);
+    if (get_seat(env, head, s, &sc) != 0)
       return -1;
-    }
   }
   return 0;
 }
 
-/* A round: #{kind, max_iterations, ask_until, min_confidence, ask_seats,
- * ask_judge, judge_seat, order, include_self, aggregator, tie, quorum,
- * expose_confidence, options}; only kind is required. */
-static int get_round(ErlNifEnv *env, ERL_NIF_TERM map, rl_round *rd) {
-  int kind, order, agg, tie;
-  long iters, judge, quorum;
+/* ---- Rounds ---------------------------------------------------------------*/
 
-  if (!enif_is_map(env, map) ||
-      get_enum(env, map, am_kind, round_kinds, N_ROUND_KINDS, -1, &kind) ||
-      kind < 0 || get_enum(env, map, am_order, orders, 3, 0, &order) ||
-      get_enum(env, map, am_aggregator, aggregators, 7, 0, &agg) ||
-      get_enum(env, map, am_tie, ties, 3, 0, &tie) ||
-      nif_get_long(env, map, am_max_iterations, 1, &iters) || iters < 1 ||
-      iters > 100000 || nif_get_long(env, map, am_judge_seat, 0, &judge) ||
-      judge < 0 || nif_get_long(env, map, am_quorum, 1, &quorum) ||
-      quorum < 0 || quorum > 1000000 ||
-      get_double(env, map, am_min_confidence, 0, &rd->min_confidence) ||
-      get_options(env, map, rd))
+/* Vote options (rl_spec_check: non-empty, UTF-8). */
+static int get_options(ErlNifEnv *env, ERL_NIF_TERM v, void *obj, dctx *c) {
+  rl_round *rd = obj;
+  (void)c;
+
+  return get_strs(env, v, 10000, NIF_STRS_CSTR, &rd->options, &rd->n_options);
+}
+
+static const field round_fields[] = {
+    ENUM(rl_round, kind, F_REQUIRED, ea_round_kind, RL_ROUND_COUNT),
+    INT(F_UINT, rl_round, max_iterations, 0, UINT_MAX),
+    BOOL(rl_round, ask_until),
+    NUM(rl_round, min_confidence),
+    BOOL(rl_round, ask_seats),
+    BOOL(rl_round, ask_judge),
+    INT(F_SIZE, rl_round, judge_seat, 0, LONG_MAX),
+    ENUM(rl_round, order, 0, ea_order, RL_ORDER_COUNT),
+    BOOL(rl_round, include_self),
+    ENUM(rl_round, aggregator, 0, ea_aggregator, RL_AGG_COUNT),
+    ENUM(rl_round, tie, 0, ea_tie, AGG_TIE_COUNT),
+    INT(F_UINT, rl_round, quorum, 0, UINT_MAX),
+    BOOL(rl_round, expose_confidence),
+    FN(rl_round, options, 0, get_options),
+};
+
+static int get_rounds(ErlNifEnv *env, ERL_NIF_TERM v, void *obj, dctx *c) {
+  rl_spec *spec = obj;
+  ERL_NIF_TERM head;
+  char where[32];
+  unsigned n;
+  dctx rc = *c;
+
+  if (!enif_get_list_length(env, v, &n) || n == 0 || n > 10000 ||
+      !(spec->rounds = calloc(n, sizeof(rl_round))))
     return -1;
-  rd->kind = (rl_round_kind)kind;
-  rd->order = (rl_order)order;
-  rd->aggregator = (rl_agg_kind)agg;
-  rd->tie = tie;
-  rd->max_iterations = (unsigned)iters;
-  rd->judge_seat = (size_t)judge;
-  rd->quorum = (unsigned)quorum;
-  rd->ask_until = get_flag(env, map, am_ask_until);
-  rd->ask_seats = get_flag(env, map, am_ask_seats);
-  rd->ask_judge = get_flag(env, map, am_ask_judge);
-  rd->include_self = get_flag(env, map, am_include_self);
-  rd->expose_confidence = get_flag(env, map, am_expose_confidence);
+  rc.where = where;
+  for (; enif_get_list_cell(env, v, &head, &v);) {
+    rc.objs[0] = &spec->rounds[spec->n_rounds++]; /* freed with the spec */
+    snprintf(where, sizeof(where), "round %zu", spec->n_rounds - 1);
+    if (decode_map(env, head, round_fields,
+                   sizeof(round_fields) / sizeof(round_fields[0]), 0, &rc) != 0)
+      return -1;
+  }
   return 0;
 }
 
-static int get_rounds(ErlNifEnv *env, ERL_NIF_TERM list, rl_spec *spec) {
+/* ---- The spec -------------------------------------------------------------*/
+
+static int get_fallback(ErlNifEnv *env, ERL_NIF_TERM v, void *obj, dctx *c) {
+  rl_spec *spec = obj;
   ERL_NIF_TERM head;
   unsigned n;
-
-  if (!enif_get_list_length(env, list, &n) || n == 0 || n > 10000)
-    return -1;
-  spec->rounds = calloc(n, sizeof(rl_round));
-  if (!spec->rounds)
-    return -1;
-  for (; enif_get_list_cell(env, list, &head, &list); spec->n_rounds++) {
-    if (get_round(env, head, &spec->rounds[spec->n_rounds])) {
-      spec->n_rounds++; /* so rl_spec_free frees its options */
-      return -1;
-    }
-  }
-  return 0;
-}
-
-static int get_fallback(ErlNifEnv *env, ERL_NIF_TERM map, rl_spec *spec) {
-  ERL_NIF_TERM list, head;
-  unsigned n;
   long seat;
+  (void)c;
 
-  if (!enif_get_map_value(env, map, am_chair_fallback, &list))
-    return 0;
-  if (!enif_get_list_length(env, list, &n) || n > 10000)
+  if (!enif_get_list_length(env, v, &n) || n > 10000 ||
+      !(spec->chair_fallback = calloc(n ? n : 1, sizeof(size_t))))
     return -1;
-  if (n == 0)
-    return 0;
-  spec->chair_fallback = calloc(n, sizeof(size_t));
-  if (!spec->chair_fallback)
-    return -1;
-  for (; enif_get_list_cell(env, list, &head, &list);
-       spec->n_chair_fallback++) {
+  for (; enif_get_list_cell(env, v, &head, &v); spec->n_chair_fallback++) {
     if (!enif_get_long(env, head, &seat) || seat < 0)
-      return -1;
+      return -1; /* rl_spec_check: a member */
     spec->chair_fallback[spec->n_chair_fallback] = (size_t)seat;
   }
   return 0;
 }
 
+/* The input keeps its length (rl_spec_check: UTF-8). */
+static int get_input(ErlNifEnv *env, ERL_NIF_TERM v, void *obj, dctx *c) {
+  rl_spec *spec = obj;
+  (void)c;
+
+  return nif_copy_str(env, v, 0, &spec->input, &spec->input_len);
+}
+
+static const field spec_fields[] = {
+    FN(rl_spec, input, F_REQUIRED, get_input),
+    FN(rl_spec, seats, F_REQUIRED, get_seats),
+    FN(rl_spec, rounds, F_REQUIRED, get_rounds),
+    INT(F_SIZE, rl_spec, n_members, 0, LONG_MAX),
+    BOOL(rl_spec, has_chair),
+    FN(rl_spec, chair_fallback, 0, get_fallback),
+    INT(F_SIZE, rl_spec, max_response_bytes, 0, LONG_MAX),
+    FIELD(seed, F_U64, 0, 0, rl_spec, seed, 0, 0, 0, 0),
+};
+
 rl_spec *spec_nif_decode(ErlNifEnv *env, ERL_NIF_TERM map, char *why,
                          size_t why_len) {
-  ERL_NIF_TERM seats, rounds, head, v;
-  unsigned n;
-  long max_bytes, n_members;
   rl_spec *spec = calloc(1, sizeof(*spec));
+  dctx c = {
+      .objs = {spec, NULL}, .where = "spec", .why = why, .why_len = why_len};
 
-  if (!spec || !enif_is_map(env, map))
-    goto err;
-  if (nif_get_str(env, map, am_input, 0, &spec->input, &spec->input_len)) {
-    snprintf(why, why_len, "input must be a binary without NUL bytes");
-    goto err;
+  why[0] = '\0';
+  if (!spec) {
+    snprintf(why, why_len, "out of memory");
+    return NULL;
   }
-  if (!enif_get_map_value(env, map, am_seats, &seats) ||
-      !enif_get_list_length(env, seats, &n) || n == 0 ||
-      !(spec->seats = calloc(n, sizeof(rl_seat))))
+  spec->n_members = SIZE_MAX;
+  if (decode_map(env, map, spec_fields,
+                 sizeof(spec_fields) / sizeof(spec_fields[0]), 0, &c) != 0)
     goto err;
-  for (; enif_get_list_cell(env, seats, &head, &seats); spec->n_seats++) {
-    if (get_seat(env, head, &spec->seats[spec->n_seats])) {
-      spec->n_seats++; /* so rl_spec_free frees it */
-      snprintf(why, why_len, "seat %u is malformed", (unsigned)spec->n_seats);
-      goto err;
-    }
-    if (rl_seat_compile_schema(&spec->seats[spec->n_seats], why, why_len)) {
-      spec->n_seats++;
-      goto err;
-    }
-  }
-  spec->has_chair = get_flag(env, map, am_has_chair);
-  if (nif_get_long(env, map, am_n_members,
-                   (long)spec->n_seats - spec->has_chair, &n_members) ||
-      n_members < 0 || get_fallback(env, map, spec)) {
-    snprintf(why, why_len, "n_members or chair_fallback is malformed");
-    goto err;
-  }
-  spec->n_members = (size_t)n_members;
-  if (!enif_get_map_value(env, map, am_rounds, &rounds) ||
-      get_rounds(env, rounds, spec)) {
-    snprintf(why, why_len, "rounds must be a non-empty list of known rounds");
-    goto err;
-  }
-  if (nif_get_long(env, map, am_max_response_bytes, 0, &max_bytes) ||
-      max_bytes < 0)
-    goto err;
-  spec->max_response_bytes = (size_t)max_bytes;
-  if (enif_get_map_value(env, map, am_seed, &v))
-    enif_get_uint64(env, v, &spec->seed);
+  if (spec->n_members == SIZE_MAX)
+    spec->n_members = spec->n_seats - (spec->has_chair ? 1 : 0);
   if (rl_spec_check(spec, why, why_len) != 0)
     goto err;
   return spec;
@@ -485,4 +484,51 @@ err:
     snprintf(why, why_len, "malformed run spec");
   rl_spec_free(spec);
   return NULL;
+}
+
+/* ---- Output schemas -------------------------------------------------------*/
+
+static void schema_dtor(ErlNifEnv *env, void *obj) {
+  (void)env;
+  json_schema_free(((schema_res *)obj)->schema);
+}
+
+static ERL_NIF_TERM schema_compile_impl(ErlNifEnv *env, int argc,
+                                        const ERL_NIF_TERM argv[]) {
+  ErlNifBinary bin;
+  char why[256] = "";
+  json_schema *schema;
+  schema_res *res;
+  ERL_NIF_TERM term;
+  (void)argc;
+
+  if (!enif_inspect_binary(env, argv[0], &bin))
+    return enif_make_badarg(env);
+  schema =
+      json_schema_compile((const char *)bin.data, bin.size, why, sizeof(why));
+  if (!schema)
+    return nif_error(env, nif_make_cstr(env, why));
+  res = enif_alloc_resource(schema_type, sizeof(*res));
+  res->schema = schema;
+  term = enif_make_resource(env, res);
+  enif_release_resource(res); /* the term holds it now */
+  return enif_make_tuple2(env, am_ok, term);
+}
+
+ERL_NIF_TERM schema_compile_nif(ErlNifEnv *env, int argc,
+                                const ERL_NIF_TERM argv[]) {
+  if (argc != 1)
+    return enif_make_badarg(env);
+  return schedule_if_large(env, nif_bytes(env, argv[0], SCHEMA_DIRTY_BYTES),
+                           SCHEMA_DIRTY_BYTES, "schema_compile",
+                           schema_compile_impl, argc, argv);
+}
+
+int spec_nif_load(ErlNifEnv *env) {
+  ErlNifResourceTypeInit init = {schema_dtor, NULL, NULL, 1, NULL};
+
+  schema_type =
+      enif_init_resource_type(env, "council_schema", &init,
+                              ERL_NIF_RT_CREATE | ERL_NIF_RT_TAKEOVER, NULL);
+  return schema_type ? 0 : -1;
 }

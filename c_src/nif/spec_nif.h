@@ -1,4 +1,5 @@
-/* spec_nif.h - the run spec map (built by CouncilEx.Engine) to rl_spec. */
+/* spec_nif.h - the run spec map (built by CouncilEx.Plan) to an rl_spec,
+ * and compiled output schemas as resources. */
 #ifndef CX_SPEC_NIF_H
 #define CX_SPEC_NIF_H
 
@@ -6,23 +7,21 @@
 
 #include "round_loop.h"
 
-/* Makes the atoms; call from the library's load. */
-void spec_nif_load(ErlNifEnv *env);
+/* Opens the schema resource type; call from the library's load. 0, or
+ * -1. */
+int spec_nif_load(ErlNifEnv *env);
 
-/* Builds an rl_spec from the map, checked with rl_spec_check. Returns NULL
- * and a message in why on a malformed map. */
+/* Builds an rl_spec from the map (the contract is at the top of
+ * spec_nif.c), checked with rl_spec_check. Returns NULL and a message in
+ * why on a malformed map: an unknown or missing key, a value of the wrong
+ * type, a size or index out of bounds. */
 rl_spec *spec_nif_decode(ErlNifEnv *env, ERL_NIF_TERM map, char *why,
                          size_t why_len);
 
-/* Term helpers shared with the other glue. A binary (or iodata) without
- * NUL bytes copied as a C string (nil gives NULL when allow_nil); a map's
- * binary field (missing or nil gives NULL when allow_nil); a map's integer
- * field (missing or nil gives dflt). 0, or -1 on a malformed term. */
-int nif_copy_str(ErlNifEnv *env, ERL_NIF_TERM v, int allow_nil, char **out,
-                 size_t *len);
-int nif_get_str(ErlNifEnv *env, ERL_NIF_TERM map, ERL_NIF_TERM key,
-                int allow_nil, char **out, size_t *len);
-int nif_get_long(ErlNifEnv *env, ERL_NIF_TERM map, ERL_NIF_TERM key, long dflt,
-                 long *out);
+/* schema_compile(Json) -> {ok, Schema} | {error, Message}
+ * Schema: a resource holding one reference to the compiled schema; a seat
+ * naming it as output_schema takes its own. */
+ERL_NIF_TERM schema_compile_nif(ErlNifEnv *env, int argc,
+                                const ERL_NIF_TERM argv[]);
 
 #endif

@@ -16,6 +16,7 @@
 #include "codec_util.h"
 #include "json_in.h"
 #include "json_out.h"
+#include "reason.h"
 
 #define DEFAULT_BASE_URL "https://api.anthropic.com/v1"
 #define API_VERSION "2023-06-01"
@@ -25,17 +26,17 @@
 /* --- URL and headers ----------------------------------------------------- */
 
 int anthropic_build_url(const chat_endpoint *ep, buf *out) {
-  if (chat_url_put_base(out, ep->base_url, DEFAULT_BASE_URL) != 0)
+  if (codec_url_put_base(out, ep->base_url, DEFAULT_BASE_URL) != 0)
     return -1;
   return buf_puts(out, "/messages");
 }
 
-int anthropic_build_headers(const chat_endpoint *ep, chat_headers *out) {
+int anthropic_build_headers(const chat_endpoint *ep, codec_headers *out) {
   if (ep->api_key != NULL &&
-      chat_headers_add(out, "x-api-key", ep->api_key) != 0)
+      codec_headers_add(out, "x-api-key", ep->api_key) != 0)
     return -1;
-  if (chat_headers_add(out, "anthropic-version", API_VERSION) != 0 ||
-      chat_headers_add(out, "content-type", "application/json") != 0)
+  if (codec_headers_add(out, "anthropic-version", API_VERSION) != 0 ||
+      codec_headers_add(out, "content-type", "application/json") != 0)
     return -1;
   return 0;
 }
@@ -196,7 +197,7 @@ static int put_tool_choice(buf *b, const chat_request *req) {
     return buf_puts(b, ",\"tool_choice\":{\"type\":\"any\"}");
   if (strcmp(tc, "none") == 0)
     return buf_puts(b, ",\"tool_choice\":{\"type\":\"none\"}");
-  if (!chat_request_has_tool(req, tc))
+  if (!codec_request_has_tool(req, tc))
     return -1;
   if (buf_puts(b, ",\"tool_choice\":{\"type\":\"tool\",\"name\":") != 0 ||
       json_put_cstr(b, tc) != 0)
@@ -325,9 +326,9 @@ static const char *read_tool_use(const cJSON *block, chat_response *resp) {
   const cJSON *input = json_get(block, "input");
 
   if (!nonempty(id) || !nonempty(name))
-    return "missing_field";
+    return CX_REASON_WORD(missing_field);
   if (input != NULL && !cJSON_IsObject(input))
-    return "missing_field";
+    return CX_REASON_WORD(missing_field);
   return codec_add_tool_call(resp, id, resp->n_tool_calls, name,
                              json_object_text(input));
 }
@@ -340,25 +341,25 @@ static const char *read_content(const cJSON *content, chat_response *resp) {
   buf text;
 
   if (!cJSON_IsArray(content))
-    return "missing_field";
+    return CX_REASON_WORD(missing_field);
   buf_init(&text, 0);
   cJSON_ArrayForEach(block, content) {
     const char *type = json_get_string(block, "type");
 
     if (type == NULL) {
       buf_free(&text);
-      return "missing_field";
+      return CX_REASON_WORD(missing_field);
     }
     if (strcmp(type, "text") == 0) {
       const char *t = json_get_string(block, "text");
 
       if (t == NULL) {
         buf_free(&text);
-        return "missing_field";
+        return CX_REASON_WORD(missing_field);
       }
       if (buf_puts(&text, t) != 0) {
         buf_free(&text);
-        return "out_of_memory";
+        return CX_REASON_WORD(out_of_memory);
       }
     } else if (strcmp(type, "tool_use") == 0) {
       reason = read_tool_use(block, resp);
@@ -369,7 +370,7 @@ static const char *read_content(const cJSON *content, chat_response *resp) {
     }
   }
   resp->content = buf_detach(&text, &resp->content_len);
-  return resp->content == NULL ? "out_of_memory" : NULL;
+  return resp->content == NULL ? CX_REASON_WORD(out_of_memory) : NULL;
 }
 
 static const char *read_response(const cJSON *root, chat_response *resp) {
@@ -381,7 +382,7 @@ static const char *read_response(const cJSON *root, chat_response *resp) {
   if (json_copy_string(json_get(root, "stop_reason"), &resp->finish_reason) !=
           0 ||
       json_copy_string(json_get(root, "model"), &resp->model) != 0)
-    return "out_of_memory";
+    return CX_REASON_WORD(out_of_memory);
   resp->stop = stop_of(resp->finish_reason);
   resp->input_tokens = input_total(usage);
   resp->output_tokens = json_get_count(usage, "output_tokens");
@@ -392,7 +393,7 @@ static const char *read_response(const cJSON *root, chat_response *resp) {
 static int body_error(const cJSON *root, chat_error *err) {
   if (!cJSON_IsObject(json_get(root, "error")))
     return 0;
-  chat_error_set(err, CHAT_ERR_PERMANENT, "provider_error", NULL);
+  chat_error_set(err, CHAT_ERR_PERMANENT, CX_REASON_WORD(provider_error), NULL);
   read_error_object(root, err);
   err->kind = error_type_kind(err->type);
   return 1;
@@ -430,7 +431,7 @@ static int on_message_start(chat_stream *st, const cJSON *root) {
   const cJSON *usage = json_get(message, "usage");
 
   if (!cJSON_IsObject(message))
-    return codec_malformed(st, "missing_field");
+    return codec_malformed(st, CX_REASON_WORD(missing_field));
   if (cJSON_IsString(model) && chat_stream_model(st, model->valuestring) != 0)
     return -1;
   if (cJSON_IsObject(usage))
@@ -447,12 +448,12 @@ static int on_block_start(chat_stream *st, const cJSON *root) {
   const char *type = json_get_string(block, "type");
 
   if (type == NULL)
-    return codec_malformed(st, "missing_field");
+    return codec_malformed(st, CX_REASON_WORD(missing_field));
   if (strcmp(type, "text") == 0) {
     const cJSON *text = json_get(block, "text");
 
     if (text != NULL && !cJSON_IsString(text))
-      return codec_malformed(st, "missing_field");
+      return codec_malformed(st, CX_REASON_WORD(missing_field));
     if (text != NULL && text->valuestring[0] != '\0')
       return chat_stream_text(st, text->valuestring, strlen(text->valuestring));
     return 0;
@@ -462,7 +463,7 @@ static int on_block_start(chat_stream *st, const cJSON *root) {
     const char *name = json_get_string(block, "name");
 
     if (!nonempty(id) || !nonempty(name))
-      return codec_malformed(st, "missing_field");
+      return codec_malformed(st, CX_REASON_WORD(missing_field));
     return chat_stream_tool_call(st, chat_stream_tool_count(st), id, name);
   }
   return 0; /* thinking, redacted_thinking, ... */
@@ -477,18 +478,18 @@ static int on_block_delta(chat_stream *st, const cJSON *root) {
   size_t n;
 
   if (type == NULL)
-    return codec_malformed(st, "missing_field");
+    return codec_malformed(st, CX_REASON_WORD(missing_field));
   if (strcmp(type, "text_delta") == 0) {
     s = json_get_string(delta, "text");
     if (s == NULL)
-      return codec_malformed(st, "missing_field");
+      return codec_malformed(st, CX_REASON_WORD(missing_field));
     return s[0] != '\0' ? chat_stream_text(st, s, strlen(s)) : 0;
   }
   if (strcmp(type, "input_json_delta") == 0) {
     s = json_get_string(delta, "partial_json");
     n = chat_stream_tool_count(st);
     if (s == NULL || n == 0)
-      return codec_malformed(st, "missing_field");
+      return codec_malformed(st, CX_REASON_WORD(missing_field));
     return s[0] != '\0' ? chat_stream_tool_args(st, n - 1, s, strlen(s)) : 0;
   }
   return 0; /* thinking_delta, signature_delta, citations_delta, ... */
@@ -502,7 +503,7 @@ static int on_message_delta(chat_stream *st, const cJSON *root) {
   const cJSON *reason = json_get(json_get(root, "delta"), "stop_reason");
 
   if (reason != NULL && !cJSON_IsNull(reason) && !cJSON_IsString(reason))
-    return codec_malformed(st, "missing_field");
+    return codec_malformed(st, CX_REASON_WORD(missing_field));
   if (cJSON_IsString(reason) &&
       chat_stream_stop(st, stop_of(reason->valuestring), reason->valuestring) !=
           0)
@@ -525,8 +526,8 @@ static int on_error(chat_stream *st, const cJSON *root, const char *data,
 
   if (message == NULL)
     message = snippet = json_body_snippet(data, len);
-  rc = chat_stream_fail(st, error_type_kind(type), "provider_error", type,
-                        message);
+  rc = chat_stream_fail(st, error_type_kind(type),
+                        CX_REASON_WORD(provider_error), type, message);
   free(snippet);
   return rc;
 }
@@ -560,7 +561,7 @@ static int typed_event(chat_stream *st, const cJSON *root) {
   event_fn fn;
 
   if (type == NULL)
-    return codec_malformed(st, "missing_field");
+    return codec_malformed(st, CX_REASON_WORD(missing_field));
   if (strcmp(type, "error") == 0)
     return on_error(st, root, NULL, 0);
   if (strcmp(type, "message_stop") == 0) {
@@ -596,11 +597,11 @@ int anthropic_stream_event(chat_stream *st, const char *event, const char *data,
   }
 
   if (!chat_utf8_valid(data, len)) {
-    bad = "invalid_utf8";
+    bad = CX_REASON_WORD(invalid_utf8);
   } else {
-    root = json_parse_strict(data, len);
+    root = json_parse_body(data, len);
     if (root == NULL)
-      bad = "invalid_json";
+      bad = CX_REASON_WORD(invalid_json);
   }
 
   if (is_error)
@@ -610,7 +611,7 @@ int anthropic_stream_event(chat_stream *st, const char *event, const char *data,
   else if (name == NULL)
     rc = typed_event(st, root);
   else if (!cJSON_IsObject(root))
-    rc = codec_malformed(st, "missing_field");
+    rc = codec_malformed(st, CX_REASON_WORD(missing_field));
   else
     rc = fn(st, root);
   cJSON_Delete(root);

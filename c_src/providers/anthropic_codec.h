@@ -21,7 +21,7 @@ int anthropic_build_url(const chat_endpoint *ep, buf *out);
 
 /* x-api-key (when ep->api_key is set), anthropic-version: 2023-06-01 and
  * content-type. 0, or -1 on out-of-memory or CR/LF in the key. */
-int anthropic_build_headers(const chat_endpoint *ep, chat_headers *out);
+int anthropic_build_headers(const chat_endpoint *ep, codec_headers *out);
 
 /* Builds the request body: system messages go to the top-level `system`,
  * max_tokens defaults to 4096, tool calls become tool_use blocks and tool

@@ -16,7 +16,7 @@ static const chat_codec *const codecs[] = {
     &chat_codec_gemini, &chat_codec_ollama,     NULL,
 };
 
-const chat_codec *chat_codec_find(const char *name) {
+const chat_codec *codec_find(const char *name) {
   if (!name)
     return NULL;
   for (size_t i = 0; codecs[i]; i++) {
@@ -26,21 +26,21 @@ const chat_codec *chat_codec_find(const char *name) {
   return NULL;
 }
 
-void chat_headers_init(chat_headers *h) {
+void codec_headers_init(codec_headers *h) {
   h->lines = NULL;
   h->n = 0;
 }
 
-void chat_headers_free(chat_headers *h) {
+void codec_headers_free(codec_headers *h) {
   for (size_t i = 0; i < h->n; i++)
     free(h->lines[i]);
   free(h->lines);
-  chat_headers_init(h);
+  codec_headers_init(h);
 }
 
 static int has_crlf(const char *s) { return strpbrk(s, "\r\n") != NULL; }
 
-int chat_headers_add(chat_headers *h, const char *name, const char *value) {
+int codec_headers_add(codec_headers *h, const char *name, const char *value) {
   buf line;
   char **lines;
 
@@ -59,7 +59,7 @@ int chat_headers_add(chat_headers *h, const char *name, const char *value) {
   return 0;
 }
 
-int chat_url_put_base(buf *out, const char *base_url, const char *fallback) {
+int codec_url_put_base(buf *out, const char *base_url, const char *fallback) {
   const char *base =
       (base_url != NULL && base_url[0] != '\0') ? base_url : fallback;
   size_t len, i;
@@ -78,7 +78,7 @@ int chat_url_put_base(buf *out, const char *base_url, const char *fallback) {
   return buf_append(out, base, len);
 }
 
-const char *chat_tool_call_args(const chat_tool_call *c, size_t *len) {
+const char *codec_tool_call_args(const chat_tool_call *c, size_t *len) {
   *len = 0;
   if (c->arguments == NULL)
     return NULL;
@@ -86,7 +86,7 @@ const char *chat_tool_call_args(const chat_tool_call *c, size_t *len) {
   return c->arguments;
 }
 
-int chat_request_has_tool(const chat_request *req, const char *name) {
+int codec_request_has_tool(const chat_request *req, const char *name) {
   for (size_t i = 0; i < req->n_tools && req->tools != NULL; i++) {
     if (req->tools[i].name != NULL && strcmp(req->tools[i].name, name) == 0)
       return 1;

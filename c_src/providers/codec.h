@@ -26,15 +26,15 @@ typedef struct chat_endpoint {
 } chat_endpoint;
 
 /* A growable list of "Name: value" header lines, each malloc'd. */
-typedef struct chat_headers {
+typedef struct codec_headers {
   char **lines;
   size_t n;
-} chat_headers;
+} codec_headers;
 
-void chat_headers_init(chat_headers *h);
-void chat_headers_free(chat_headers *h);
+void codec_headers_init(codec_headers *h);
+void codec_headers_free(codec_headers *h);
 /* Appends "name: value"; -1 on out-of-memory or a CR/LF in either part. */
-int chat_headers_add(chat_headers *h, const char *name, const char *value);
+int codec_headers_add(codec_headers *h, const char *name, const char *value);
 
 typedef enum chat_framing {
   CHAT_FRAMING_SSE,   /* text/event-stream */
@@ -49,7 +49,7 @@ typedef struct chat_codec {
    * method in the path). 0, or -1 on out-of-memory. */
   int (*build_url)(const chat_endpoint *ep, buf *out);
   /* Auth, version and content-type headers. 0, or -1. */
-  int (*build_headers)(const chat_endpoint *ep, chat_headers *out);
+  int (*build_headers)(const chat_endpoint *ep, codec_headers *out);
   /* The request body: malloc'd NUL-terminated JSON (length in *len), or
    * NULL when the request is invalid or memory runs out. */
   char *(*build_request)(const chat_request *req, size_t *len);
@@ -69,21 +69,21 @@ typedef struct chat_codec {
 } chat_codec;
 
 /* The codec named name, or NULL. */
-const chat_codec *chat_codec_find(const char *name);
+const chat_codec *codec_find(const char *name);
 
 /* --- Shared by the codecs' build functions ------------------------------ */
 
 /* Appends base_url, or fallback when it is NULL or empty, without trailing
  * '/'. -1 on out-of-memory or when the base holds a space or control
  * character. */
-int chat_url_put_base(buf *out, const char *base_url, const char *fallback);
+int codec_url_put_base(buf *out, const char *base_url, const char *fallback);
 
 /* c's arguments as JSON text, and their length in *len (0 and NULL when
  * there are none). arguments_len is used when set; a zero length falls
  * back to the C string, which the struct promises is NUL-terminated. */
-const char *chat_tool_call_args(const chat_tool_call *c, size_t *len);
+const char *codec_tool_call_args(const chat_tool_call *c, size_t *len);
 
 /* 1 when req offers a tool named name (tool_choice may name one). */
-int chat_request_has_tool(const chat_request *req, const char *name);
+int codec_request_has_tool(const chat_request *req, const char *name);
 
 #endif

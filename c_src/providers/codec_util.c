@@ -12,6 +12,7 @@
 #include "chat_stream.h"
 #include "json_in.h"
 #include "json_out.h"
+#include "reason.h"
 
 /* --- Requests ------------------------------------------------------------ */
 
@@ -29,7 +30,7 @@ static int tool_call_valid(const chat_tool_call *c) {
 
   if (!codec_valid_name(c->id) || !codec_valid_name(c->name))
     return 0;
-  args = chat_tool_call_args(c, &len);
+  args = codec_tool_call_args(c, &len);
   return chat_utf8_valid(args, len);
 }
 
@@ -74,7 +75,7 @@ static int tools_valid(const chat_request *req) {
   if (strcmp(req->tool_choice, "required") == 0)
     return req->n_tools > 0;
   return is_choice_keyword(req->tool_choice) ||
-         chat_request_has_tool(req, req->tool_choice);
+         codec_request_has_tool(req, req->tool_choice);
 }
 
 int codec_request_basics(const chat_request *req) {
@@ -119,7 +120,7 @@ int codec_is_role(const chat_message *m, const char *role) {
 /* --- Writing request bodies ---------------------------------------------- */
 
 const char *codec_call_args(const chat_tool_call *c, size_t *len) {
-  const char *args = chat_tool_call_args(c, len);
+  const char *args = codec_tool_call_args(c, len);
 
   if (args == NULL || *len == 0) {
     *len = 2;
@@ -223,16 +224,16 @@ int codec_parse_response(const char *body, size_t len, chat_response *resp,
 
   chat_response_init(resp);
   if (body == NULL || len == 0) {
-    chat_error_set(err, CHAT_ERR_PERMANENT, "invalid_json", NULL);
+    chat_error_set(err, CHAT_ERR_PERMANENT, CX_REASON_WORD(invalid_json), NULL);
     goto done;
   }
   if (!chat_utf8_valid(body, len)) {
-    chat_error_set(err, CHAT_ERR_PERMANENT, "invalid_utf8", NULL);
+    chat_error_set(err, CHAT_ERR_PERMANENT, CX_REASON_WORD(invalid_utf8), NULL);
     goto done;
   }
-  root = json_parse_strict(body, len);
+  root = json_parse_body(body, len);
   if (root == NULL) {
-    chat_error_set(err, CHAT_ERR_PERMANENT, "invalid_json", NULL);
+    chat_error_set(err, CHAT_ERR_PERMANENT, CX_REASON_WORD(invalid_json), NULL);
     goto done;
   }
   if (body_error(root, err))
@@ -258,12 +259,12 @@ void codec_parse_error(long status, const char *body, size_t len,
 
   if (status >= 400)
     kind = chat_status_kind(status);
-  chat_error_set(err, kind, "http_error", NULL);
+  chat_error_set(err, kind, CX_REASON_WORD(http_error), NULL);
   err->http_status = status;
   err->retry_after_ms = retry_after_ms;
 
   if (body != NULL && chat_utf8_valid(body, len))
-    root = json_parse_strict(body, len);
+    root = json_parse_body(body, len);
   read_error(root, status, err);
   if (err->message == NULL)
     err->message = json_body_snippet(body, len);
@@ -282,10 +283,10 @@ int codec_stream_json(chat_stream *st, const char *data, size_t len,
   if (len == 0)
     return 0;
   if (!chat_utf8_valid(data, len))
-    return codec_malformed(st, "invalid_utf8");
-  root = json_parse_strict(data, len);
+    return codec_malformed(st, CX_REASON_WORD(invalid_utf8));
+  root = json_parse_body(data, len);
   if (root == NULL)
-    return codec_malformed(st, "invalid_json");
+    return codec_malformed(st, CX_REASON_WORD(invalid_json));
   rc = apply(st, root);
   cJSON_Delete(root);
   return rc;
@@ -298,9 +299,9 @@ static const char *read_content(const cJSON *content, chat_response *resp) {
   else if (content == NULL || cJSON_IsNull(content))
     resp->content = strdup("");
   else
-    return "missing_field";
+    return CX_REASON_WORD(missing_field);
   if (resp->content == NULL)
-    return "out_of_memory";
+    return CX_REASON_WORD(out_of_memory);
   resp->content_len = strlen(resp->content);
   return NULL;
 }
@@ -313,7 +314,7 @@ static const char *read_tool_calls(const cJSON *list, chat_response *resp,
   if (list == NULL || cJSON_IsNull(list))
     return NULL;
   if (!cJSON_IsArray(list))
-    return "missing_field";
+    return CX_REASON_WORD(missing_field);
   cJSON_ArrayForEach(item, list) {
     const char *reason = read_call(item, pos++, resp);
 
@@ -328,7 +329,7 @@ const char *codec_read_message(const cJSON *message, chat_response *resp,
   const char *reason;
 
   if (!cJSON_IsObject(message))
-    return "missing_field";
+    return CX_REASON_WORD(missing_field);
   reason = read_content(json_get(message, "content"), resp);
   if (reason != NULL)
     return reason;
@@ -349,24 +350,24 @@ const char *codec_add_tool_call(chat_response *resp, const char *id,
   chat_tool_call *call;
 
   if (args == NULL)
-    return "out_of_memory";
+    return CX_REASON_WORD(out_of_memory);
   call = chat_response_add_tool_call(resp);
   if (call == NULL) {
     free(args);
-    return "out_of_memory";
+    return CX_REASON_WORD(out_of_memory);
   }
   call->arguments = args;
   call->arguments_len = strlen(args);
   call->id = codec_call_id(id, index);
   call->name = strdup(name);
   if (call->id == NULL || call->name == NULL)
-    return "out_of_memory";
+    return CX_REASON_WORD(out_of_memory);
   return NULL;
 }
 
 /* --- Endpoints ----------------------------------------------------------- */
 
-int codec_add_bearer(chat_headers *h, const char *api_key) {
+int codec_add_bearer(codec_headers *h, const char *api_key) {
   buf value;
   int rc;
 
@@ -375,13 +376,13 @@ int codec_add_bearer(chat_headers *h, const char *api_key) {
   buf_init(&value, 0);
   rc = buf_printf(&value, "Bearer %s", api_key);
   if (rc == 0)
-    rc = chat_headers_add(h, "Authorization", value.data);
+    rc = codec_headers_add(h, "Authorization", value.data);
   buf_free(&value);
   return rc;
 }
 
 int codec_url(buf *out, const char *base, const char *dflt, const char *path) {
-  if (chat_url_put_base(out, base, dflt) != 0)
+  if (codec_url_put_base(out, base, dflt) != 0)
     return -1;
   return buf_puts(out, path);
 }

@@ -156,9 +156,9 @@ const char *codec_add_tool_call(chat_response *resp, const char *id,
 
 /* "Authorization: Bearer <api_key>", nothing when api_key is NULL or
  * empty. -1 on out-of-memory or a CR/LF in the key. */
-int codec_add_bearer(chat_headers *h, const char *api_key);
+int codec_add_bearer(codec_headers *h, const char *api_key);
 
-/* base (dflt when NULL or empty, see chat_url_put_base) and then path.
+/* base (dflt when NULL or empty, see codec_url_put_base) and then path.
  * -1 on out-of-memory or a space or control character in base. */
 int codec_url(buf *out, const char *base, const char *dflt, const char *path);
 

@@ -17,6 +17,7 @@
 #include "codec_util.h"
 #include "json_in.h"
 #include "json_out.h"
+#include "reason.h"
 
 #define DEFAULT_BASE_URL "https://generativelanguage.googleapis.com/v1beta"
 #define RETRY_INFO_TYPE "type.googleapis.com/google.rpc.RetryInfo"
@@ -52,18 +53,18 @@ static int put_model_segment(buf *out, const char *model) {
 }
 
 int gemini_build_url(const chat_endpoint *ep, buf *out) {
-  if (chat_url_put_base(out, ep->base_url, DEFAULT_BASE_URL) != 0 ||
+  if (codec_url_put_base(out, ep->base_url, DEFAULT_BASE_URL) != 0 ||
       buf_puts(out, "/models/") != 0 || put_model_segment(out, ep->model) != 0)
     return -1;
   return buf_puts(out, ep->stream ? ":streamGenerateContent?alt=sse"
                                   : ":generateContent");
 }
 
-int gemini_build_headers(const chat_endpoint *ep, chat_headers *out) {
+int gemini_build_headers(const chat_endpoint *ep, codec_headers *out) {
   if (ep->api_key != NULL &&
-      chat_headers_add(out, "x-goog-api-key", ep->api_key) != 0)
+      codec_headers_add(out, "x-goog-api-key", ep->api_key) != 0)
     return -1;
-  return chat_headers_add(out, "content-type", "application/json");
+  return codec_headers_add(out, "content-type", "application/json");
 }
 
 /* --- Request ------------------------------------------------------------- */
@@ -253,7 +254,7 @@ static int put_tool_config(buf *b, const chat_request *req) {
     mode = "ANY";
   else if (strcmp(tc, "none") == 0)
     mode = "NONE";
-  else if (chat_request_has_tool(req, tc))
+  else if (codec_request_has_tool(req, tc))
     mode = NULL;
   else
     return -1;
@@ -351,10 +352,10 @@ static const char *read_part(const cJSON *p, part *out) {
 
   memset(out, 0, sizeof(*out));
   if (!cJSON_IsObject(p))
-    return "missing_field";
+    return CX_REASON_WORD(missing_field);
   if (text != NULL) {
     if (!cJSON_IsString(text))
-      return "missing_field";
+      return CX_REASON_WORD(missing_field);
     if (!json_get_true(p, "thought"))
       out->text = text->valuestring;
   }
@@ -363,9 +364,9 @@ static const char *read_part(const cJSON *p, part *out) {
     out->call_id = json_get_string(call, "id");
     out->call_args = json_get(call, "args");
     if (!nonempty(out->call_name))
-      return "missing_field";
+      return CX_REASON_WORD(missing_field);
     if (out->call_args != NULL && !cJSON_IsObject(out->call_args))
-      return "missing_field";
+      return CX_REASON_WORD(missing_field);
   }
   return NULL;
 }
@@ -517,7 +518,7 @@ static const char *read_parts(const cJSON *parts, chat_response *resp) {
 
     reason = read_part(p, &pt);
     if (reason == NULL && pt.text != NULL && buf_puts(&text, pt.text) != 0)
-      reason = "out_of_memory";
+      reason = CX_REASON_WORD(out_of_memory);
     if (reason == NULL && pt.call_name != NULL)
       reason =
           codec_add_tool_call(resp, pt.call_id, resp->n_tool_calls,
@@ -528,7 +529,7 @@ static const char *read_parts(const cJSON *parts, chat_response *resp) {
     }
   }
   resp->content = buf_detach(&text, &resp->content_len);
-  return resp->content == NULL ? "out_of_memory" : NULL;
+  return resp->content == NULL ? CX_REASON_WORD(out_of_memory) : NULL;
 }
 
 static const char *read_response(const cJSON *root, chat_response *resp) {
@@ -538,7 +539,7 @@ static const char *read_response(const cJSON *root, chat_response *resp) {
 
   candidate = first_candidate(root, &bad);
   if (bad)
-    return "missing_field";
+    return CX_REASON_WORD(missing_field);
   logprob = json_get(candidate, "avgLogprobs");
   if (candidate == NULL) {
     /* The prompt itself was blocked: no candidate at all. */
@@ -546,15 +547,15 @@ static const char *read_response(const cJSON *root, chat_response *resp) {
         json_get(json_get(root, "promptFeedback"), "blockReason");
 
     if (!cJSON_IsString(block))
-      return "missing_field";
+      return CX_REASON_WORD(missing_field);
     finish = block;
     resp->content = strdup("");
     if (resp->content == NULL)
-      return "out_of_memory";
+      return CX_REASON_WORD(out_of_memory);
   } else {
     parts = parts_of(candidate, &bad);
     if (bad)
-      return "missing_field";
+      return CX_REASON_WORD(missing_field);
     reason = read_parts(parts, resp);
     if (reason != NULL)
       return reason;
@@ -562,7 +563,7 @@ static const char *read_response(const cJSON *root, chat_response *resp) {
   }
   if (json_copy_string(finish, &resp->finish_reason) != 0 ||
       json_copy_string(json_get(root, "modelVersion"), &resp->model) != 0)
-    return "out_of_memory";
+    return CX_REASON_WORD(out_of_memory);
   resp->stop = candidate == NULL
                    ? CHAT_STOP_CONTENT_FILTER
                    : stop_of(resp->finish_reason, resp->n_tool_calls > 0);
@@ -580,7 +581,7 @@ static int body_error(const cJSON *root, chat_error *err) {
 
   if (error == NULL)
     return 0;
-  chat_error_set(err, error_kind(error), "provider_error", NULL);
+  chat_error_set(err, error_kind(error), CX_REASON_WORD(provider_error), NULL);
   read_error(error, err);
   return 1;
 }
@@ -622,7 +623,8 @@ static int stream_call(chat_stream *st, const part *pt) {
   int rc = -1;
 
   if (id == NULL || args == NULL)
-    rc = chat_stream_fail(st, CHAT_ERR_PERMANENT, "out_of_memory", NULL, NULL);
+    rc = chat_stream_fail(st, CHAT_ERR_PERMANENT, CX_REASON_WORD(out_of_memory),
+                          NULL, NULL);
   else if (chat_stream_tool_call(st, index, id, pt->call_name) == 0)
     rc = chat_stream_tool_args(st, index, args, strlen(args));
   free(id);
@@ -670,11 +672,11 @@ static int apply_chunk(chat_stream *st, const cJSON *root) {
   int bad;
 
   if (error != NULL)
-    return chat_stream_fail(st, error_kind(error), "provider_error",
-                            json_get_string(error, "status"),
-                            json_get_string(error, "message"));
+    return chat_stream_fail(
+        st, error_kind(error), CX_REASON_WORD(provider_error),
+        json_get_string(error, "status"), json_get_string(error, "message"));
   if (!cJSON_IsObject(root))
-    return codec_malformed(st, "missing_field");
+    return codec_malformed(st, CX_REASON_WORD(missing_field));
   model = json_get_string(root, "modelVersion");
   if (model != NULL && chat_stream_model(st, model) != 0)
     return -1;
@@ -685,14 +687,14 @@ static int apply_chunk(chat_stream *st, const cJSON *root) {
 
   candidate = first_candidate(root, &bad);
   if (bad)
-    return codec_malformed(st, "missing_field");
+    return codec_malformed(st, CX_REASON_WORD(missing_field));
   if (candidate == NULL) {
     raw = json_get_string(json_get(root, "promptFeedback"), "blockReason");
     return raw != NULL ? stream_finish(st, raw, 1) : 0;
   }
   parts = parts_of(candidate, &bad);
   if (bad)
-    return codec_malformed(st, "missing_field");
+    return codec_malformed(st, CX_REASON_WORD(missing_field));
   if (stream_parts(st, parts) != 0)
     return -1;
   raw = json_get_string(candidate, "finishReason");

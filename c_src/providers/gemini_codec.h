@@ -25,7 +25,7 @@ int gemini_build_url(const chat_endpoint *ep, buf *out);
 
 /* x-goog-api-key (when ep->api_key is set) and content-type. 0, or -1 on
  * out-of-memory or CR/LF in the key. */
-int gemini_build_headers(const chat_endpoint *ep, chat_headers *out);
+int gemini_build_headers(const chat_endpoint *ep, codec_headers *out);
 
 /* Builds the request body: contents with roles user/model, system
  * messages as systemInstruction parts, generationConfig (temperature,

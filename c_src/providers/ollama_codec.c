@@ -17,6 +17,7 @@
 #include "json_in.h"
 #include "json_out.h"
 #include "openai_codec.h"
+#include "reason.h"
 
 #define OLLAMA_BASE "http://localhost:11434"
 
@@ -141,7 +142,7 @@ static const char *read_call(const cJSON *item, ollama_call *c) {
   if (c->id != NULL && c->id[0] == '\0')
     c->id = NULL;
   if (!cJSON_IsObject(fn) || c->name == NULL || c->name[0] == '\0')
-    return "missing_field";
+    return CX_REASON_WORD(missing_field);
   if (args == NULL || cJSON_IsNull(args) ||
       (cJSON_IsString(args) && args->valuestring[0] == '\0'))
     c->args = strdup("{}");
@@ -150,8 +151,8 @@ static const char *read_call(const cJSON *item, ollama_call *c) {
   else if (cJSON_IsObject(args))
     c->args = json_object_text(args);
   else
-    return "missing_field";
-  return c->args == NULL ? "out_of_memory" : NULL;
+    return CX_REASON_WORD(missing_field);
+  return c->args == NULL ? CX_REASON_WORD(out_of_memory) : NULL;
 }
 
 /* A count on a done object: Ollama omits zero counts (omitempty), so a
@@ -204,7 +205,7 @@ static const char *read_response(const cJSON *root, chat_response *resp) {
   if (json_copy_string(json_get(root, "done_reason"), &resp->finish_reason) !=
           0 ||
       json_copy_string(json_get(root, "model"), &resp->model) != 0)
-    return "out_of_memory";
+    return CX_REASON_WORD(out_of_memory);
   resp->stop = ollama_stop(resp->finish_reason, resp->n_tool_calls > 0);
   if (cJSON_IsTrue(json_get(root, "done"))) {
     resp->input_tokens = done_count(root, "prompt_eval_count");
@@ -223,7 +224,7 @@ static int body_error(const cJSON *root, chat_error *err) {
 
   if (!is_error_value(error))
     return 0;
-  chat_error_set(err, CHAT_ERR_TRANSIENT, "provider_error", NULL);
+  chat_error_set(err, CHAT_ERR_TRANSIENT, CX_REASON_WORD(provider_error), NULL);
   err->message = error_message(error);
   return 1;
 }
@@ -246,7 +247,7 @@ static int stream_tool_calls(chat_stream *st, const cJSON *list, size_t *n) {
   if (list == NULL || cJSON_IsNull(list))
     return 0;
   if (!cJSON_IsArray(list))
-    return codec_malformed(st, "missing_field");
+    return codec_malformed(st, CX_REASON_WORD(missing_field));
   cJSON_ArrayForEach(item, list) {
     ollama_call c;
     const char *reason = read_call(item, &c);
@@ -273,7 +274,7 @@ static int stream_done(chat_stream *st, const cJSON *root, int called_tools) {
   const cJSON *reason = json_get(root, "done_reason");
 
   if (reason != NULL && !cJSON_IsString(reason) && !cJSON_IsNull(reason))
-    return codec_malformed(st, "missing_field");
+    return codec_malformed(st, CX_REASON_WORD(missing_field));
   chat_stream_usage(st, done_count(root, "prompt_eval_count"),
                     done_count(root, "eval_count"));
   if (cJSON_IsString(reason) && reason->valuestring[0] != '\0' &&
@@ -293,11 +294,11 @@ static int stream_line(chat_stream *st, const cJSON *root) {
   size_t n_calls;
 
   if (!cJSON_IsObject(root))
-    return codec_malformed(st, "missing_field");
+    return codec_malformed(st, CX_REASON_WORD(missing_field));
   if (is_error_value(error)) {
     char *msg = error_message(error);
-    int rc =
-        chat_stream_fail(st, CHAT_ERR_TRANSIENT, "provider_error", NULL, msg);
+    int rc = chat_stream_fail(st, CHAT_ERR_TRANSIENT,
+                              CX_REASON_WORD(provider_error), NULL, msg);
 
     free(msg);
     return rc;
@@ -305,7 +306,7 @@ static int stream_line(chat_stream *st, const cJSON *root) {
   if ((message != NULL && !cJSON_IsObject(message) && !cJSON_IsNull(message)) ||
       (content != NULL && !cJSON_IsString(content) && !cJSON_IsNull(content)) ||
       (done != NULL && !cJSON_IsBool(done)))
-    return codec_malformed(st, "missing_field");
+    return codec_malformed(st, CX_REASON_WORD(missing_field));
 
   if (cJSON_IsString(model) && model->valuestring[0] != '\0' &&
       chat_stream_model(st, model->valuestring) != 0)
@@ -335,10 +336,10 @@ static int ollama_build_url(const chat_endpoint *ep, buf *out) {
                    "/api/chat");
 }
 
-static int ollama_build_headers(const chat_endpoint *ep, chat_headers *out) {
+static int ollama_build_headers(const chat_endpoint *ep, codec_headers *out) {
   if (codec_add_bearer(out, ep != NULL ? ep->api_key : NULL) != 0)
     return -1;
-  return chat_headers_add(out, "Content-Type", "application/json");
+  return codec_headers_add(out, "Content-Type", "application/json");
 }
 
 const chat_codec chat_codec_ollama = {

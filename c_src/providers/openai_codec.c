@@ -21,6 +21,7 @@
 #include "codec_util.h"
 #include "json_in.h"
 #include "json_out.h"
+#include "reason.h"
 
 #define OPENAI_BASE "https://api.openai.com/v1"
 #define OPENROUTER_BASE "https://openrouter.ai/api/v1"
@@ -245,7 +246,7 @@ static chat_error_kind provider_error_kind(const char *type, const char *code) {
 
 /* Sets err from an error value in a 200 body or stream chunk. */
 static void provider_error(const cJSON *error, chat_error *err) {
-  chat_error_set(err, CHAT_ERR_PERMANENT, "provider_error", NULL);
+  chat_error_set(err, CHAT_ERR_PERMANENT, CX_REASON_WORD(provider_error), NULL);
   read_error_value(error, err);
   err->kind = provider_error_kind(err->type, err->code);
 }
@@ -295,14 +296,14 @@ static const char *read_tool_call(const cJSON *item, size_t pos,
   int bad;
 
   if (!cJSON_IsObject(item))
-    return "missing_field";
+    return CX_REASON_WORD(missing_field);
   if (cJSON_IsString(type) && strcmp(type->valuestring, "function") != 0)
     return NULL;
   if (name == NULL || name[0] == '\0')
-    return "missing_field";
+    return CX_REASON_WORD(missing_field);
   args = arguments_text(json_get(fn, "arguments"), &bad);
   if (bad)
-    return "missing_field";
+    return CX_REASON_WORD(missing_field);
   return codec_add_tool_call(resp, json_get_string(item, "id"), pos, name,
                              args);
 }
@@ -358,7 +359,7 @@ static const char *read_response(const cJSON *root, chat_response *resp) {
   if (json_copy_string(json_get(choice, "finish_reason"),
                        &resp->finish_reason) != 0 ||
       json_copy_string(json_get(root, "model"), &resp->model) != 0)
-    return "out_of_memory";
+    return CX_REASON_WORD(out_of_memory);
   /* Some compatible servers say "stop" after calling tools. */
   resp->stop = chat_stop_with_calls(openai_stop_reason(resp->finish_reason),
                                     resp->n_tool_calls > 0);
@@ -477,7 +478,7 @@ static int stream_error(chat_stream *st, const cJSON *error) {
 
   chat_error_init(&e);
   provider_error(error, &e);
-  rc = chat_stream_fail(st, e.kind, "provider_error",
+  rc = chat_stream_fail(st, e.kind, CX_REASON_WORD(provider_error),
                         e.type != NULL ? e.type : e.code, e.message);
   chat_error_free(&e);
   return rc;
@@ -513,12 +514,12 @@ static int stream_tool_delta(chat_stream *st, const cJSON *item) {
   long index = tool_index(json_get(item, "index"));
 
   if (index < 0)
-    return codec_malformed(st, "missing_field");
+    return codec_malformed(st, CX_REASON_WORD(missing_field));
   if ((id != NULL && !cJSON_IsString(id) && !cJSON_IsNull(id)) ||
       (fn != NULL && !cJSON_IsObject(fn) && !cJSON_IsNull(fn)) ||
       (name != NULL && !cJSON_IsString(name) && !cJSON_IsNull(name)) ||
       (args != NULL && !cJSON_IsString(args) && !cJSON_IsNull(args)))
-    return codec_malformed(st, "missing_field");
+    return codec_malformed(st, CX_REASON_WORD(missing_field));
   if (chat_stream_tool_call(st, (size_t)index, nonempty(id), nonempty(name)) !=
       0)
     return -1;
@@ -541,7 +542,7 @@ static int stream_choice(chat_stream *st, const cJSON *choice) {
       (content != NULL && !cJSON_IsString(content) && !cJSON_IsNull(content)) ||
       (calls != NULL && !cJSON_IsArray(calls) && !cJSON_IsNull(calls)) ||
       (finish != NULL && !cJSON_IsString(finish) && !cJSON_IsNull(finish)))
-    return codec_malformed(st, "missing_field");
+    return codec_malformed(st, CX_REASON_WORD(missing_field));
 
   if (cJSON_IsString(content) && content->valuestring[0] != '\0' &&
       chat_stream_text(st, content->valuestring,
@@ -579,7 +580,7 @@ static int stream_chunk(chat_stream *st, const cJSON *root) {
   const cJSON *choices = json_get(root, "choices");
 
   if (!cJSON_IsObject(root))
-    return codec_malformed(st, "missing_field");
+    return codec_malformed(st, CX_REASON_WORD(missing_field));
   if (is_error_value(error))
     return stream_error(st, error);
   if (cJSON_IsString(model) && model->valuestring[0] != '\0' &&
@@ -587,7 +588,7 @@ static int stream_chunk(chat_stream *st, const cJSON *root) {
     return -1;
   /* The usage chunk has "choices": [] (vLLM: null, or no key at all). */
   if (choices != NULL && !cJSON_IsArray(choices) && !cJSON_IsNull(choices))
-    return codec_malformed(st, "missing_field");
+    return codec_malformed(st, CX_REASON_WORD(missing_field));
   if (cJSON_GetArraySize(choices) > 0 &&
       stream_choice(st, cJSON_GetArrayItem(choices, 0)) != 0)
     return -1;
@@ -618,24 +619,24 @@ static int openrouter_build_url(const chat_endpoint *ep, buf *out) {
                    "/chat/completions");
 }
 
-static int openai_build_headers(const chat_endpoint *ep, chat_headers *out) {
+static int openai_build_headers(const chat_endpoint *ep, codec_headers *out) {
   if (codec_add_bearer(out, ep != NULL ? ep->api_key : NULL) != 0)
     return -1;
-  return chat_headers_add(out, "Content-Type", "application/json");
+  return codec_headers_add(out, "Content-Type", "application/json");
 }
 
 /* OpenRouter's app attribution headers are optional. */
 static int openrouter_build_headers(const chat_endpoint *ep,
-                                    chat_headers *out) {
+                                    codec_headers *out) {
   if (openai_build_headers(ep, out) != 0)
     return -1;
   if (ep == NULL)
     return 0;
   if (ep->referer != NULL && ep->referer[0] != '\0' &&
-      chat_headers_add(out, "HTTP-Referer", ep->referer) != 0)
+      codec_headers_add(out, "HTTP-Referer", ep->referer) != 0)
     return -1;
   if (ep->title != NULL && ep->title[0] != '\0' &&
-      chat_headers_add(out, "X-Title", ep->title) != 0)
+      codec_headers_add(out, "X-Title", ep->title) != 0)
     return -1;
   return 0;
 }

@@ -13,3 +13,14 @@ char *str_ndup(const char *s, size_t len) {
   p[len] = '\0';
   return p;
 }
+
+int str_is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+void str_trim(const char *s, size_t *a, size_t *b) {
+  while (*a < *b && str_is_space(s[*a]))
+    (*a)++;
+  while (*b > *a && str_is_space(s[*b - 1]))
+    (*b)--;
+}

@@ -8,4 +8,9 @@
  * keeps them). NULL when memory runs out. */
 char *str_ndup(const char *s, size_t len);
 
+/* JSON's whitespace: space, tab, LF, CR. */
+int str_is_space(char c);
+/* Narrows [*a, *b) of s past JSON whitespace at both ends. */
+void str_trim(const char *s, size_t *a, size_t *b);
+
 #endif

@@ -122,8 +122,20 @@ defmodule CouncilEx.Native do
   @spec run_answer(reference(), non_neg_integer(), tuple()) :: :ok | {:error, :overloaded}
   def run_answer(_run, _step, _answer), do: :erlang.nif_error(:not_loaded)
 
-  @spec schema_check(binary()) :: :ok | {:error, String.t()}
-  def schema_check(_json), do: :erlang.nif_error(:not_loaded)
+  @spec schema_compile(binary()) :: {:ok, reference()} | {:error, String.t()}
+  def schema_compile(_json), do: :erlang.nif_error(:not_loaded)
+
+  @spec enums() :: %{
+          round_kinds: [atom()],
+          orders: [atom()],
+          ties: [atom()],
+          aggregators: [atom()],
+          confidences: [atom()],
+          error_kinds: [atom()],
+          stops: [atom()],
+          reasons: [atom()]
+        }
+  def enums, do: :erlang.nif_error(:not_loaded)
 
   @spec stats() :: %{in_flight: non_neg_integer(), runs: non_neg_integer()}
   def stats, do: :erlang.nif_error(:not_loaded)

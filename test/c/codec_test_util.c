@@ -283,10 +283,10 @@ void assert_url(const chat_codec *codec, const chat_endpoint *ep,
 
 void assert_headers(const chat_codec *codec, const chat_endpoint *ep,
                     const char *const *want, size_t n) {
-  chat_headers h;
+  codec_headers h;
   size_t i;
 
-  chat_headers_init(&h);
+  codec_headers_init(&h);
   if (want == NULL) {
     cr_assert_eq(codec->build_headers(ep, &h), -1);
   } else {
@@ -295,7 +295,7 @@ void assert_headers(const chat_codec *codec, const chat_endpoint *ep,
     for (i = 0; i < n; i++)
       cr_assert_str_eq(h.lines[i], want[i]);
   }
-  chat_headers_free(&h);
+  codec_headers_free(&h);
 }
 
 /* --- Stream events one at a time ----------------------------------------- */

@@ -74,3 +74,30 @@ void assert_response_empty(const chat_response *r) {
   cr_assert_eq(r->input_tokens, -1);
   cr_assert_eq(r->output_tokens, -1);
 }
+
+/* n bytes of printable junk from a fixed xorshift, with '{', '[', '`',
+ * quotes and newlines among them but no header words. Malloc'd. */
+char *fixture_junk(size_t n, uint64_t seed) {
+  static const char alphabet[] =
+      "abcdefghijklmnopqrstuvwxyz  {}[]\"':,.0123456789`\n";
+  char *s = malloc(n);
+  size_t i;
+
+  cr_assert_not_null(s);
+  for (i = 0; i < n; i++) {
+    seed ^= seed << 13;
+    seed ^= seed >> 7;
+    seed ^= seed << 17;
+    s[i] = alphabet[seed % (sizeof(alphabet) - 1)];
+  }
+  return s;
+}
+
+char *fixture_junk_then(size_t n, const char *tail, size_t *len) {
+  size_t t = strlen(tail);
+  char *s = fixture_junk(n + t, 99);
+
+  memcpy(s + n, tail, t);
+  *len = n + t;
+  return s;
+}

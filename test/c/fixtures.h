@@ -4,6 +4,7 @@
 #define CX_TEST_FIXTURES_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Reads test/fixtures/<name> whole. Returns a malloc'd buffer (the caller
  * frees it) with a NUL added after the *len bytes, or NULL when the file
@@ -18,6 +19,13 @@ char *fixture_load(const char *name, size_t *len);
  * so AddressSanitizer catches any read past the end. Never NULL: it aborts
  * the test on out-of-memory. */
 char *fixture_exact_copy(const char *s, size_t len);
+
+/* n bytes of printable junk from a fixed xorshift, with '{', '[', '`',
+ * quotes and newlines among them but no header words. Malloc'd, never
+ * NULL (fails the test on out-of-memory). */
+char *fixture_junk(size_t n, uint64_t seed);
+/* fixture_junk(n) followed by tail; *len is the total. */
+char *fixture_junk_then(size_t n, const char *tail, size_t *len);
 
 struct chat_response;
 /* Asserts r holds nothing: as chat_response_init leaves it. */

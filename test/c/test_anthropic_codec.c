@@ -25,7 +25,7 @@ static const chat_codec *const anthropic = &chat_codec_anthropic;
 /* --- Table, URL and headers ---------------------------------------------- */
 
 Test(anthropic_codec, is_registered) {
-  const chat_codec *c = chat_codec_find("anthropic");
+  const chat_codec *c = codec_find("anthropic");
 
   cr_assert_eq(c, &chat_codec_anthropic);
   cr_assert_str_eq(c->name, "anthropic");

@@ -61,9 +61,9 @@ Test(codec_util, tool_call_arguments_must_be_utf8) {
 }
 
 Test(codec_util, bearer_header) {
-  chat_headers h;
+  codec_headers h;
 
-  chat_headers_init(&h);
+  codec_headers_init(&h);
   cr_assert_eq(codec_add_bearer(&h, NULL), 0);
   cr_assert_eq(codec_add_bearer(&h, ""), 0);
   cr_assert_eq(h.n, 0);
@@ -71,7 +71,7 @@ Test(codec_util, bearer_header) {
   cr_assert_eq(h.n, 1);
   cr_assert_str_eq(h.lines[0], "Authorization: Bearer k-1");
   cr_assert_eq(codec_add_bearer(&h, "k\nX: y"), -1);
-  chat_headers_free(&h);
+  codec_headers_free(&h);
 }
 
 Test(codec_util, url_and_trim) {

@@ -24,7 +24,7 @@ static const chat_codec *const gemini = &chat_codec_gemini;
 /* --- Table, URL and headers ---------------------------------------------- */
 
 Test(gemini_codec, is_registered) {
-  const chat_codec *c = chat_codec_find("gemini");
+  const chat_codec *c = codec_find("gemini");
 
   cr_assert_eq(c, &chat_codec_gemini);
   cr_assert_str_eq(c->name, "gemini");
@@ -35,7 +35,7 @@ Test(gemini_codec, is_registered) {
   cr_assert_eq(c->parse_response, gemini_parse_response);
   cr_assert_eq(c->parse_error, gemini_parse_error);
   cr_assert_eq(c->stream_event, gemini_stream_event);
-  cr_assert_null(chat_codec_find("Gemini"));
+  cr_assert_null(codec_find("Gemini"));
 }
 
 Test(gemini_codec, urls) {

@@ -549,7 +549,7 @@ Test(ollama_endpoint, url_headers_and_table) {
   ASSERT_HEADERS(ollama, &ep, "Authorization: Bearer ok-key",
                  "Content-Type: application/json");
 
-  cr_assert_eq(chat_codec_find("ollama"), &chat_codec_ollama);
+  cr_assert_eq(codec_find("ollama"), &chat_codec_ollama);
   cr_assert_eq(chat_codec_ollama.framing, CHAT_FRAMING_NDJSON);
   cr_assert_eq(chat_codec_ollama.build_request, ollama_build_request);
   cr_assert_eq(chat_codec_ollama.parse_response, ollama_parse_response);

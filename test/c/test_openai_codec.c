@@ -1981,11 +1981,11 @@ Test(openai_endpoint, headers) {
 }
 
 Test(openai_endpoint, tables_are_registered) {
-  cr_assert_eq(chat_codec_find("openai"), &chat_codec_openai);
-  cr_assert_eq(chat_codec_find("openrouter"), &chat_codec_openrouter);
-  cr_assert_null(chat_codec_find("OpenAI"));
-  cr_assert_null(chat_codec_find(""));
-  cr_assert_null(chat_codec_find(NULL));
+  cr_assert_eq(codec_find("openai"), &chat_codec_openai);
+  cr_assert_eq(codec_find("openrouter"), &chat_codec_openrouter);
+  cr_assert_null(codec_find("OpenAI"));
+  cr_assert_null(codec_find(""));
+  cr_assert_null(codec_find(NULL));
   cr_assert_eq(chat_codec_openai.framing, CHAT_FRAMING_SSE);
   cr_assert_eq(chat_codec_openrouter.framing, CHAT_FRAMING_SSE);
   cr_assert_eq(chat_codec_openrouter.parse_response, openai_parse_response);

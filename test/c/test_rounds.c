@@ -4,10 +4,8 @@
  * (router, judge function, until), quorum, chair fallback, spec checks and
  * hostile ballots.
  *
- * Runs go through a small fake rl_io (the pieces of test_round_loop.c's
- * this file needs): it records every started request (with a copy of its
- * body) and every event, and checks each event's shape as it goes out.
- * Tests answer calls by hand and read the request bodies back with cJSON. */
+ * Runs go through the fake rl_io (fake_io.h). Tests answer calls by hand
+ * and read the request bodies back with cJSON. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -20,71 +18,12 @@
 
 #include "aggregate.h"
 #include "ballot.h"
+#include "confidence.h"
 #include "buf.h"
 #include "http_engine.h"
 #include "ranking.h"
+#include "fake_io.h"
 #include "round_loop.h"
-
-/* --- The fake io ---------------------------------------------------------- */
-
-/* One start_call: the call and a copy of the body it was sent (the run
- * frees its buffer as soon as start_call returns). */
-typedef struct started {
-  rl_call *call;
-  size_t step, index, seat;
-  char *body;
-  size_t body_len;
-} started;
-
-/* One emitted event, with what the tests read of its call at that time. */
-typedef struct ev_rec {
-  rl_event_type type;
-  size_t round, seat, index;
-  size_t pair_a, pair_b; /* JUDGE_NEEDED */
-  const char *reason;
-  rl_seat_status status; /* MEMBER_COMPLETED */
-  const char *err_reason;
-} ev_rec;
-
-typedef struct fake {
-  started *calls;
-  size_t n_calls, cap_calls;
-  ev_rec *events;
-  size_t n_events, cap_events;
-  size_t n_cancelled;
-  uintptr_t next_handle;
-  int ended; /* a RUN_* event went out */
-  /* The first broken rule seen inside a callback; asserting there would
-   * unwind through the run, so it is kept for run_end to report. */
-  char violation[256];
-} fake;
-
-static void violated(fake *f, const char *what, const rl_event *ev) {
-  if (f->violation[0] == '\0')
-    snprintf(f->violation, sizeof(f->violation),
-             "%s (event %d, step %zu, "
-             "seat %zu)",
-             what, ev ? (int)ev->type : -1, ev ? ev->round : 0,
-             ev ? ev->seat : 0);
-}
-
-static void *grow(void *p, size_t *cap, size_t n, size_t size) {
-  if (n < *cap)
-    return p;
-  *cap = *cap ? *cap * 2 : 16;
-  p = realloc(p, *cap * size);
-  cr_assert_not_null(p, "out of memory in the fake io");
-  return p;
-}
-
-static char *copy_bytes(const char *s, size_t len) {
-  char *p = str_ndup(s, len);
-
-  cr_assert_not_null(p);
-  return p;
-}
-
-static char *copy_str(const char *s) { return copy_bytes(s, strlen(s)); }
 
 /* A malloc'd printf. */
 static char *strf(const char *format, ...) {
@@ -94,150 +33,18 @@ static char *strf(const char *format, ...) {
   va_start(ap, format);
   vsnprintf(tmp, sizeof(tmp), format, ap);
   va_end(ap);
-  return copy_str(tmp);
+  return fake_copy_str(tmp);
 }
 
-static void *fake_start(void *ctx, rl_call *call, const http_request *req) {
-  fake *f = ctx;
-  started *s;
-
-  if (call->status != RL_SEAT_RUNNING || call->handle)
-    violated(f, "start_call for a call that is not running, or has a handle",
-             NULL);
-  f->calls = grow(f->calls, &f->cap_calls, f->n_calls, sizeof(*f->calls));
-  s = &f->calls[f->n_calls++];
-  s->call = call;
-  s->step = call->step;
-  s->index = call->index;
-  s->seat = call->seat;
-  s->body = copy_bytes(req->body, req->body_len);
-  s->body_len = req->body_len;
-  return (void *)(0x1000 + ++f->next_handle);
-}
-
-static void fake_cancel(void *ctx, rl_call *call) {
-  (void)call;
-  ((fake *)ctx)->n_cancelled++;
-}
-
-/* No retries in these tests: every seat has one attempt. */
-static void *fake_start_timer(void *ctx, rl_call *call, long delay_ms) {
-  (void)call;
-  (void)delay_ms;
-  violated(ctx, "a backoff timer was asked for", NULL);
-  return NULL;
-}
-
-static void fake_cancel_timer(void *ctx, void *handle) {
-  (void)handle;
-  violated(ctx, "a timer was cancelled", NULL);
-}
-
-static int member_event(rl_event_type t) {
-  return t == RL_EV_MEMBER_STARTED || t == RL_EV_MEMBER_COMPLETED ||
-         t == RL_EV_MEMBER_TOKEN || t == RL_EV_TOOL_CALLS ||
-         t == RL_EV_JUDGE_NEEDED;
-}
-
-/* What every event must satisfy; NULL when it does. Pairwise calls share
- * their judge's seat, so a call is checked against its step by index. */
-static const char *shape_error(const fake *f, rl_run *run, const rl_event *ev) {
-  const rl_call *c = ev->call;
-  const rl_step *st = rl_run_step(run, ev->round);
-
-  if (f->ended)
-    return "an event after the run ended";
-  if ((ev->type == RL_EV_RUN_FAILED) != (ev->reason != NULL))
-    return "only RUN_FAILED carries a reason, and it always does";
-  if (!member_event(ev->type))
-    return c ? "only member events carry a call" : NULL;
-  if (!c || !st || c->index >= st->n_calls || c != &st->calls[c->index])
-    return "a member event does not carry a call of its step";
-  if (c->step != ev->round || c->seat != ev->seat)
-    return "the call's step or seat differs from the event's";
-  if (ev->type == RL_EV_MEMBER_STARTED && c->status != RL_SEAT_RUNNING)
-    return "a started call is not running";
-  if (ev->type == RL_EV_MEMBER_COMPLETED &&
-      (c->handle || (c->status != RL_SEAT_OK && c->status != RL_SEAT_FAILED &&
-                     c->status != RL_SEAT_SKIPPED)))
-    return "a completed call is still running";
-  return NULL;
-}
-
-static void fake_emit(void *ctx, rl_run *run, const rl_event *ev) {
-  fake *f = ctx;
-  const char *bad = shape_error(f, run, ev);
-  ev_rec *e;
-
-  if (bad)
-    violated(f, bad, ev);
-  f->events = grow(f->events, &f->cap_events, f->n_events, sizeof(*f->events));
-  e = &f->events[f->n_events++];
-  memset(e, 0, sizeof(*e));
-  e->type = ev->type;
-  e->round = ev->round;
-  e->seat = ev->seat;
-  e->reason = ev->reason;
-  if (ev->call) {
-    e->index = ev->call->index;
-    e->pair_a = ev->call->pair_a;
-    e->pair_b = ev->call->pair_b;
-    e->status = ev->call->status;
-    e->err_reason = ev->call->err.reason;
-  }
-  if (ev->type == RL_EV_RUN_COMPLETED || ev->type == RL_EV_RUN_FAILED ||
-      ev->type == RL_EV_RUN_CANCELLED)
-    f->ended = 1;
-}
-
-static void fake_free(fake *f) {
-  for (size_t i = 0; i < f->n_calls; i++)
-    free(f->calls[i].body);
-  free(f->calls);
-  free(f->events);
-  free(f);
-}
-
-/* What a test has not freed yet; the suites' fini frees it when a failed
- * assertion ends a test early. */
-static fake *live_fake;
-static rl_run *live_run;
-
-static fake *fake_new(void) {
-  fake *f = calloc(1, sizeof(*f));
-
-  cr_assert_not_null(f);
-  live_fake = f;
-  return f;
-}
-
-static void run_end(rl_run *run, fake *f) {
-  cr_assert_eq(f->violation[0], '\0', "fake io: %s", f->violation);
-  rl_run_free(run);
-  fake_free(f);
-  live_run = NULL;
-  live_fake = NULL;
-}
-
-static void free_leftovers(void) {
-  if (live_run && !rl_run_finished(live_run))
-    rl_run_cancel(live_run);
-  rl_run_free(live_run);
-  if (live_fake)
-    fake_free(live_fake);
-  live_run = NULL;
-  live_fake = NULL;
-}
-
-TestSuite(rounds_visibility, .fini = free_leftovers);
-TestSuite(rounds_ballots, .fini = free_leftovers);
-TestSuite(rounds_synthesis, .fini = free_leftovers);
-TestSuite(rounds_iteration, .fini = free_leftovers);
-TestSuite(rounds_pairwise, .fini = free_leftovers);
-TestSuite(rounds_router, .fini = free_leftovers);
-TestSuite(rounds_quorum, .fini = free_leftovers);
-TestSuite(rounds_spec, .fini = free_leftovers);
-TestSuite(rounds_hostile, .fini = free_leftovers);
+TestSuite(rounds_visibility, .fini = fake_free_leftovers);
+TestSuite(rounds_ballots, .fini = fake_free_leftovers);
+TestSuite(rounds_synthesis, .fini = fake_free_leftovers);
+TestSuite(rounds_iteration, .fini = fake_free_leftovers);
+TestSuite(rounds_pairwise, .fini = fake_free_leftovers);
+TestSuite(rounds_router, .fini = fake_free_leftovers);
+TestSuite(rounds_quorum, .fini = fake_free_leftovers);
+TestSuite(rounds_spec, .fini = fake_free_leftovers);
+TestSuite(rounds_hostile, .fini = fake_free_leftovers);
 
 /* --- Specs ---------------------------------------------------------------- */
 
@@ -260,7 +67,7 @@ static rl_spec *spec_make(size_t n_members, int chair, size_t n_judges,
   rl_spec *spec = calloc(1, sizeof(*spec));
 
   cr_assert_not_null(spec);
-  spec->input = copy_str(INPUT);
+  spec->input = fake_copy_str(INPUT);
   spec->input_len = strlen(INPUT);
   spec->n_members = n_members;
   spec->has_chair = chair;
@@ -270,13 +77,15 @@ static rl_spec *spec_make(size_t n_members, int chair, size_t n_judges,
   for (size_t i = 0; i < spec->n_seats; i++) {
     rl_seat *s = &spec->seats[i];
     if (i < n_members)
-      s->id = n_members <= N(NAMES) ? copy_str(NAMES[i]) : strf("m%03zu", i);
+      s->id =
+          n_members <= N(NAMES) ? fake_copy_str(NAMES[i]) : strf("m%03zu", i);
     else if (chair && i == n_members)
-      s->id = copy_str("chair");
+      s->id = fake_copy_str("chair");
     else
       s->id = strf("judge%zu", i - n_members - (chair ? 1 : 0));
     s->url = strf("https://p%zu.example.com/v1/chat/completions", i);
     s->model = strf("model-%zu", i);
+    s->weight = 1.0; /* the spec's default */
   }
   spec->n_rounds = n_rounds;
   spec->rounds = calloc(n_rounds, sizeof(rl_round));
@@ -290,24 +99,13 @@ static rl_spec *spec_make(size_t n_members, int chair, size_t n_judges,
 
 static void set_str(char **field, const char *value) {
   free(*field);
-  *field = value ? copy_str(value) : NULL;
+  *field = value ? fake_copy_str(value) : NULL;
 }
 
+/* No retries in these tests: every seat has one attempt. */
 static rl_run *make_run(fake *f, rl_spec *spec) {
-  char why[200] = "";
-  rl_io io = {.ctx = f,
-              .start_call = fake_start,
-              .cancel_call = fake_cancel,
-              .start_timer = fake_start_timer,
-              .cancel_timer = fake_cancel_timer,
-              .emit = fake_emit};
-  rl_run *run;
-
-  cr_assert_eq(rl_spec_check(spec, why, sizeof(why)), 0, "spec: %s", why);
-  run = rl_run_new(spec, &io);
-  cr_assert_not_null(run);
-  live_run = run;
-  return run;
+  f->forbid_timers = 1;
+  return fake_run_new(f, spec);
 }
 
 /* --- Answering calls ------------------------------------------------------ */
@@ -415,7 +213,7 @@ static char *message_of(const char *body, size_t len, const char *role) {
   }
   if (found) {
     cr_assert(cJSON_IsString(found));
-    out = copy_str(found->valuestring);
+    out = fake_copy_str(found->valuestring);
   }
   cJSON_Delete(root);
   return out;
@@ -442,7 +240,7 @@ static char *model_of(fake *f, size_t step, size_t index) {
   char *out;
 
   cr_assert(cJSON_IsString(m));
-  out = copy_str(m->valuestring);
+  out = fake_copy_str(m->valuestring);
   cJSON_Delete(root);
   return out;
 }
@@ -492,7 +290,7 @@ static size_t events_of(const fake *f, rl_event_type t) {
   return n;
 }
 
-static const ev_rec *last_event(const fake *f) {
+static const event_rec *last_event(const fake *f) {
   cr_assert_gt(f->n_events, 0);
   return &f->events[f->n_events - 1];
 }
@@ -514,7 +312,7 @@ static void expect_failed_run(const fake *f, const rl_run *run,
 
 /* The last event is `t` for step `round`. */
 static void expect_last(const fake *f, rl_event_type t, size_t round) {
-  const ev_rec *e = last_event(f);
+  const event_rec *e = last_event(f);
 
   cr_assert(e->type == t && e->round == round,
             "last event is %d for step %zu, want %d for step %zu", (int)e->type,
@@ -939,8 +737,8 @@ Test(rounds_visibility, vote_shows_answers_by_id_or_just_the_options) {
   spec->rounds[2].n_options = 2;
   spec->rounds[2].options = calloc(2, sizeof(char *));
   cr_assert_not_null(spec->rounds[2].options);
-  spec->rounds[2].options[0] = copy_str("yes");
-  spec->rounds[2].options[1] = copy_str("no");
+  spec->rounds[2].options[0] = fake_copy_str("yes");
+  spec->rounds[2].options[1] = fake_copy_str("no");
   run = make_run(f, spec);
   rl_run_start(run);
   answer_step(f, run, 0);
@@ -1036,7 +834,7 @@ Test(rounds_ballots, final_ranking_replies_become_member_orderings) {
   cr_assert_str_eq(c->resp.content, "I cannot decide between them.");
   cr_assert_null(c->ordering);
   for (size_t i = 0; i < f->n_events; i++) {
-    const ev_rec *e = &f->events[i];
+    const event_rec *e = &f->events[i];
     if (e->type == RL_EV_MEMBER_COMPLETED && e->round == 1 && e->seat == 2) {
       cr_assert_eq(e->status, RL_SEAT_FAILED);
       cr_assert_str_eq(e->err_reason, "invalid_output");
@@ -1155,8 +953,8 @@ Test(rounds_ballots, votes_on_options_and_unknown_choices) {
   spec->rounds[0].n_options = 2;
   spec->rounds[0].options = calloc(2, sizeof(char *));
   cr_assert_not_null(spec->rounds[0].options);
-  spec->rounds[0].options[0] = copy_str("yes");
-  spec->rounds[0].options[1] = copy_str("no");
+  spec->rounds[0].options[0] = fake_copy_str("yes");
+  spec->rounds[0].options[1] = fake_copy_str("no");
   spec->rounds[0].aggregator = RL_AGG_PLURALITY;
   run = make_run(f, spec);
   rl_run_start(run); /* a vote on options needs no earlier answers */
@@ -1411,7 +1209,7 @@ Test(rounds_synthesis, per_judge_labels_and_failed_reviews_reach_the_chair) {
   run_end(run, f);
 }
 
-/* [INDEPENDENT, WEIGHTED_SYNTHESIS] with weights 1, 2 and 0 (counts as 1). */
+/* [INDEPENDENT, WEIGHTED_SYNTHESIS] with weights 1, 2 and 1. */
 static rl_run *weighted_run(fake *f, int self_report, int expose) {
   rl_spec *spec = spec_make(
       3, 1, 0, KINDS(RL_ROUND_INDEPENDENT, RL_ROUND_WEIGHTED_SYNTHESIS));
@@ -1438,6 +1236,43 @@ Test(rounds_synthesis, weighted_synthesis_shows_normalized_weights) {
                      "### Member bravo (model-1) - weight 0.50\nANS-1\n\n"
                      "### Member charlie (model-2) - weight 0.25\nANS-2\n");
   expect_lacks(u, "confidence");
+  free(u);
+  rl_run_cancel(run);
+  run_end(run, f);
+}
+
+Test(rounds_synthesis, weight_zero_is_honoured) {
+  fake *f = fake_new();
+  rl_spec *spec = spec_make(
+      3, 1, 0, KINDS(RL_ROUND_INDEPENDENT, RL_ROUND_WEIGHTED_SYNTHESIS));
+  rl_run *run;
+  char *u;
+
+  spec->seats[1].weight = 2;
+  spec->seats[2].weight = 0; /* answers, but counts for nothing */
+  run = make_run(f, spec);
+  rl_run_start(run);
+  answer_step(f, run, 0);
+  u = user_of(f, 1, 0);
+  expect_contains(u, "### Member alpha (model-0) - weight 0.33\nANS-0\n\n"
+                     "### Member bravo (model-1) - weight 0.67\nANS-1\n\n"
+                     "### Member charlie (model-2) - weight 0.00\nANS-2\n");
+  free(u);
+  rl_run_cancel(run);
+  run_end(run, f);
+
+  /* Every weight 0: nobody's answer outweighs another's. */
+  f = fake_new();
+  spec = spec_make(3, 1, 0,
+                   KINDS(RL_ROUND_INDEPENDENT, RL_ROUND_WEIGHTED_SYNTHESIS));
+  for (size_t i = 0; i < 3; i++)
+    spec->seats[i].weight = 0;
+  run = make_run(f, spec);
+  rl_run_start(run);
+  answer_step(f, run, 0);
+  u = user_of(f, 1, 0);
+  expect_contains(u, "(model-0) - weight 0.00\n");
+  expect_contains(u, "(model-2) - weight 0.00\n");
   free(u);
   rl_run_cancel(run);
   run_end(run, f);
@@ -1784,7 +1619,7 @@ Test(rounds_pairwise, failed_or_unreadable_judges_let_pair_a_through) {
 Test(rounds_pairwise, a_judge_function_is_asked_through_events) {
   fake *f = fake_new();
   rl_run *run = make_run(f, bracket_spec(1));
-  const ev_rec *e;
+  const event_rec *e;
   size_t n_calls;
 
   rl_run_start(run);
@@ -2284,9 +2119,9 @@ Test(rounds_spec, bad_vote_options_are_rejected) {
     spec->rounds[0].n_options = 2;
     spec->rounds[0].options = calloc(2, sizeof(char *));
     cr_assert_not_null(spec->rounds[0].options);
-    spec->rounds[0].options[0] = copy_str("yes");
-    spec->rounds[0].options[1] = v == 0   ? copy_str("")
-                                 : v == 1 ? copy_str("n\xc3o")
+    spec->rounds[0].options[0] = fake_copy_str("yes");
+    spec->rounds[0].options[1] = v == 0   ? fake_copy_str("")
+                                 : v == 1 ? fake_copy_str("n\xc3o")
                                           : NULL;
     expect_rejected(spec, "round 0 has an empty or non-UTF-8 option");
   }
@@ -2480,7 +2315,7 @@ Test(rounds_hostile, external_invalid_utf8_fails_only_that_call) {
   rl_run_start(run);
   answer_step(f, run, 0);
   chat_response_init(&r);
-  r.content = copy_str("FINAL RANKING:\n1. Response \xc3(\n");
+  r.content = fake_copy_str("FINAL RANKING:\n1. Response \xc3(\n");
   r.content_len = strlen(r.content);
   cr_assert_eq(rl_call_complete(run, 1, 0, &r, NULL, 1), 0);
   cr_assert_str_eq(call_of_step(run, 1, 0)->err.reason, "invalid_utf8");

@@ -246,8 +246,8 @@ defmodule CouncilEx.Plan.Seats do
 
   defp output_schema(map, fail) do
     with {:ok, json} <- JSON.encode(map),
-         :ok <- Native.schema_check(json) do
-      {json, []}
+         {:ok, schema} <- Native.schema_compile(json) do
+      {schema, []}
     else
       {:error, why} when is_binary(why) ->
         {nil, [fail.("output_schema", :invalid_output_schema, "output_schema: #{why}")]}
