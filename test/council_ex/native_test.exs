@@ -100,5 +100,9 @@ defmodule CouncilEx.NativeTest do
     assert enums.error_kinds == [:ok, :transient, :permanent, :timeout, :cancelled]
     assert enums.stops == [:none, :stop, :length, :tool_calls, :content_filter, :other]
     assert :quorum_not_met in enums.reasons and :invalid_output in enums.reasons
+
+    # The library was built from the same table the Elixir side read when
+    # it compiled: one source, no drift.
+    assert enums == CouncilEx.Enums.tables()
   end
 end

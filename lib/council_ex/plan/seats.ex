@@ -44,7 +44,7 @@ defmodule CouncilEx.Plan.Seats do
           optional(:temperature) => number() | nil,
           optional(:max_tokens) => pos_integer() | nil,
           optional(:stream) => boolean(),
-          optional(:output_schema) => term(),
+          optional(:output_schema) => reference() | nil,
           optional(:tools) => [
             %{name: String.t(), description: String.t(), parameters: String.t()}
           ],
