@@ -523,6 +523,15 @@ static void start_attempt(rl_run *run, rl_call *call) {
               "could not render the request (invalid UTF-8 or no memory)");
     return;
   }
+  if (spec->debug) {
+    rl_event ev = {.type = RL_EV_MEMBER_REQUEST,
+                   .round = call->step,
+                   .seat = call->seat,
+                   .call = call,
+                   .text = body,
+                   .text_len = len};
+    run->io.emit(run->io.ctx, run, &ev);
+  }
   http_request req = {
       .url = seat->url,
       .headers = (const char *const *)seat->headers,

@@ -144,6 +144,7 @@ typedef struct rl_spec {
   size_t n_seats;
   size_t n_members;
   int has_chair;
+  int debug;              /* report each request as RL_EV_MEMBER_REQUEST */
   size_t *chair_fallback; /* member seats that take over a failed chair's
                              synthesis, in order */
   size_t n_chair_fallback;
@@ -232,7 +233,9 @@ typedef struct rl_step {
 typedef enum rl_event_type {
   RL_EV_ROUND_STARTED,
   RL_EV_MEMBER_STARTED,
-  RL_EV_MEMBER_TOKEN, /* a piece of a streamed answer: text, index */
+  RL_EV_MEMBER_TOKEN,   /* a piece of a streamed answer: text, index */
+  RL_EV_MEMBER_REQUEST, /* spec->debug: a request as sent (text: its body),
+                           for every attempt and tool turn */
   RL_EV_TOOL_CALLS, /* call asks for tools: conversation_pending(&call->conv) */
   RL_EV_MEMBER_COMPLETED, /* success, failure and skip alike: see call->status
                            */
@@ -253,7 +256,7 @@ typedef struct rl_event {
   size_t seat;
   const rl_call *call; /* member events, RL_EV_JUDGE_NEEDED */
   const char *reason;  /* RL_EV_RUN_FAILED only: a CX_REASON word */
-  const char *text;    /* RL_EV_MEMBER_TOKEN only: text_len bytes */
+  const char *text;    /* RL_EV_MEMBER_TOKEN, _REQUEST: text_len bytes */
   size_t text_len;
   size_t index; /* RL_EV_MEMBER_TOKEN only: 0, 1, ... per attempt */
 } rl_event;

@@ -18,7 +18,8 @@
   /* events (events_nif.c) */                                                  \
   A(council_ex_run) A(round_started) A(member_started) A(member_completed)     \
   A(round_completed) A(run_completed) A(run_failed) A(run_cancelled) A(call)   \
-  A(tool_calls) A(member_token) A(seats_needed) A(judge_needed)                \
+  A(tool_calls) A(member_token) A(member_request) A(seats_needed)              \
+  A(judge_needed)                                                              \
   A(iteration_done) A(status) A(content) A(model) A(finish_reason)             \
   A(input_tokens) A(output_tokens) A(latency_us) A(http_status) A(attempts)    \
   A(json) A(invalid_output) A(cost) A(stop) A(confidence) A(ordering)          \

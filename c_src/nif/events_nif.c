@@ -7,6 +7,7 @@
  *   {round_started, Step, Round, Iteration}   Round: the declared round
  *   {member_started, Step, Index, Seat}
  *   {member_token, Step, Seat, TokenIndex, Text}
+ *   {member_request, Step, Index, Seat, Body}  only with the spec's debug
  *   {tool_calls, Step, Index, Seat, [{Id, Name, ArgumentsJson}]}
  *       answered with run_tool_results/4
  *   {member_completed, Step, Index, Seat, Outcome}
@@ -224,6 +225,9 @@ ERL_NIF_TERM events_make(ErlNifEnv *env, const rl_run *run,
   case RL_EV_MEMBER_TOKEN:
     return enif_make_tuple5(env, am_member_token, step, seat,
                             enif_make_uint64(env, ev->index),
+                            nif_make_str(env, ev->text, ev->text_len));
+  case RL_EV_MEMBER_REQUEST:
+    return enif_make_tuple5(env, am_member_request, step, index, seat,
                             nif_make_str(env, ev->text, ev->text_len));
   case RL_EV_MEMBER_COMPLETED:
     return enif_make_tuple5(env, am_member_completed, step, index, seat,

@@ -14,7 +14,8 @@
  *           [round], 1..10000), n_members (int >= 0; default: every seat
  *           but the chair), has_chair (bool), chair_fallback ([member
  *           index], <= 10000), max_response_bytes (int >= 0; 0: 8 MiB),
- *           seed (int >= 0)
+ *           seed (int >= 0), debug (bool: report every request's
+ *           body as a member_request event)
  * seat      id (R, text), model (R, text), external (bool: answered by
  *           the owner, see run_reply), system_prompt (text), temperature
  *           (num), max_tokens (int), stream (bool), output_schema (a
@@ -453,6 +454,7 @@ static const field spec_fields[] = {
     FN(rl_spec, rounds, F_REQUIRED, get_rounds),
     INT(F_SIZE, rl_spec, n_members, 0, LONG_MAX),
     BOOL(rl_spec, has_chair),
+    BOOL(rl_spec, debug),
     FN(rl_spec, chair_fallback, 0, get_fallback),
     INT(F_SIZE, rl_spec, max_response_bytes, 0, LONG_MAX),
     FIELD(seed, F_U64, 0, 0, rl_spec, seed, 0, 0, 0, 0),

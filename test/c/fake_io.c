@@ -110,8 +110,8 @@ void fake_fire_timer(fake *f, size_t i) {
 
 static int member_event(rl_event_type t) {
   return t == RL_EV_MEMBER_STARTED || t == RL_EV_MEMBER_COMPLETED ||
-         t == RL_EV_MEMBER_TOKEN || t == RL_EV_TOOL_CALLS ||
-         t == RL_EV_JUDGE_NEEDED;
+         t == RL_EV_MEMBER_TOKEN || t == RL_EV_MEMBER_REQUEST ||
+         t == RL_EV_TOOL_CALLS || t == RL_EV_JUDGE_NEEDED;
 }
 
 /* What every event must satisfy, whatever the test; NULL when it does.
@@ -152,7 +152,7 @@ static void record(event_rec *e, rl_run *run, const rl_event *ev) {
   e->seat = ev->seat;
   e->finished = rl_run_finished(run);
   e->reason = ev->reason;
-  if (ev->type == RL_EV_MEMBER_TOKEN) {
+  if (ev->type == RL_EV_MEMBER_TOKEN || ev->type == RL_EV_MEMBER_REQUEST) {
     e->content = fake_copy_bytes(ev->text, ev->text_len);
     e->token = ev->index;
   }

@@ -37,7 +37,8 @@ typedef struct event_rec {
   int finished;          /* rl_run_finished() while the event was emitted */
   const char *reason;
   rl_seat_status status;
-  char *content; /* MEMBER_COMPLETED (when OK) and MEMBER_TOKEN text */
+  char *content; /* MEMBER_COMPLETED (when OK), MEMBER_TOKEN text and
+                    MEMBER_REQUEST body */
   const char *err_reason;
   chat_error_kind err_kind;
   char *err_message;

@@ -534,6 +534,34 @@ Test(round_loop, single_round_without_chair) {
   run_end(run, f);
 }
 
+/* With spec->debug every request goes out as MEMBER_REQUEST too, carrying
+ * the body that was sent; without it, none does. */
+Test(round_loop, debug_reports_each_request_body) {
+  for (int debug = 0; debug <= 1; debug++) {
+    fake *f = fake_new();
+    rl_spec *spec = spec_new(INPUT, 2, 0, ONE_ROUND, 1);
+    spec->debug = debug;
+    rl_run *run = run_new(f, spec);
+    size_t requests = 0;
+
+    rl_run_start(run);
+    cr_assert_eq(f->n_calls, 2);
+    for (size_t i = 0; i < f->n_events; i++) {
+      const event_rec *e = &f->events[i];
+      if (e->type != RL_EV_MEMBER_REQUEST)
+        continue;
+      const started *s = &f->calls[requests++];
+      cr_assert_eq(e->seat, s->seat);
+      cr_assert_str_eq(e->content, s->body);
+    }
+    cr_assert_eq(requests, debug ? 2 : 0);
+    done_ok(call_of(f, 0, 0), "zero");
+    done_ok(call_of(f, 0, 1), "one");
+    cr_assert(rl_run_finished(run));
+    run_end(run, f);
+  }
+}
+
 /* Two member rounds then a synthesis: members answer the bare input again
  * and the chair sees the latest member round only. */
 Test(round_loop, synthesis_reads_latest_member_round) {
