@@ -1,8 +1,9 @@
-/* json_out.c - JSON writing helpers for request bodies (see json_out.h).
- * Strings are escaped here rather than through cJSON because message
- * content is pointer plus length and may hold NUL bytes. */
+/* json_out.c - the JSON writer (see json_out.h). Strings are escaped here
+ * rather than through cJSON because message content is pointer plus length
+ * and may hold NUL bytes. */
 #include "json_out.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,70 +12,244 @@
 #include <cJSON.h>
 
 #include "chat.h"
+#include "json_bytes.h"
 #include "json_in.h"
 
-/* The escape for the character at p (left bytes remain), or NULL when it
- * goes out as is. *used is set to the bytes the escape replaces. U+2028 and
- * U+2029 are legal raw in JSON but not in JavaScript source, so they are
- * escaped too. */
-static const char *json_escape(const unsigned char *p, size_t left, char tmp[8],
-                               size_t *used) {
-  *used = 1;
+/* The bytes an escape adds for c (0 when c goes out as is). */
+static size_t escape_extra(unsigned char c) {
+  if (c == '"' || c == '\\' || c == '\b' || c == '\f' || c == '\n' ||
+      c == '\r' || c == '\t')
+    return 1;              /* \n style */
+  return c < 0x20 ? 5 : 0; /* \u00xx */
+}
+
+/* 1 when p[0..left) starts with U+2028 or U+2029 (E2 80 A8/A9). */
+static int is_js_separator(const unsigned char *p, size_t left) {
+  return left >= 3 && p[0] == 0xE2 && p[1] == 0x80 &&
+         (p[2] == 0xA8 || p[2] == 0xA9);
+}
+
+/* Bytes from p that need no escape, taken 8 at a time, then 1 at a time. */
+static size_t plain_run(const unsigned char *p, size_t len, unsigned flags) {
+  size_t i = 0;
+
+  for (;;) {
+    while (len - i >= 8) {
+      uint64_t w = json_load8(p + i);
+
+      if (!json_plain8(w) || ((flags & JSON_OUT_JS) && json_byte8(w, 0xE2)))
+        break;
+      i += 8;
+    }
+    if (i == len || escape_extra(p[i]) != 0 ||
+        ((flags & JSON_OUT_JS) && is_js_separator(p + i, len - i)))
+      return i;
+    i++;
+  }
+}
+
+size_t json_string_size(const char *s, size_t len, unsigned flags) {
+  const unsigned char *p = (const unsigned char *)s;
+  size_t n = len + 2, i = 0;
+
+  while ((i += plain_run(p + i, len - i, flags)) < len) {
+    if (p[i] == 0xE2) { /* a JS separator: 3 bytes become 6 */
+      n += 3;
+      i += 3;
+    } else {
+      n += escape_extra(p[i++]);
+    }
+  }
+  return n;
+}
+
+/* Writes the escape for the byte (or JS separator) at p; returns the end. */
+static char *put_escape(char *o, const unsigned char *p) {
+  static const char hex[] = "0123456789abcdef";
+
+  *o++ = '\\';
   switch (p[0]) {
   case '"':
-    return "\\\"";
   case '\\':
-    return "\\\\";
-  case '\n':
-    return "\\n";
-  case '\r':
-    return "\\r";
-  case '\t':
-    return "\\t";
+    *o++ = (char)p[0];
+    return o;
   case '\b':
-    return "\\b";
+    *o++ = 'b';
+    return o;
   case '\f':
-    return "\\f";
+    *o++ = 'f';
+    return o;
+  case '\n':
+    *o++ = 'n';
+    return o;
+  case '\r':
+    *o++ = 'r';
+    return o;
+  case '\t':
+    *o++ = 't';
+    return o;
   }
-  if (p[0] < 0x20) {
-    snprintf(tmp, 8, "\\u%04x", (unsigned)p[0]);
-    return tmp;
+  if (p[0] == 0xE2) {
+    memcpy(o, p[2] == 0xA8 ? "u2028" : "u2029", 5);
+    return o + 5;
   }
-  if (p[0] == 0xE2 && left >= 3 && p[1] == 0x80 &&
-      (p[2] == 0xA8 || p[2] == 0xA9)) {
-    *used = 3;
-    return p[2] == 0xA8 ? "\\u2028" : "\\u2029";
+  memcpy(o, "u00", 3);
+  o[3] = hex[p[0] >> 4];
+  o[4] = hex[p[0] & 0xF];
+  return o + 5;
+}
+
+char *json_write_string(char *out, const char *s, size_t len, unsigned flags) {
+  const unsigned char *p = (const unsigned char *)s;
+  size_t i = 0;
+
+  *out++ = '"';
+  while (i < len) {
+    size_t run = plain_run(p + i, len - i, flags);
+
+    memcpy(out, p + i, run);
+    out += run;
+    i += run;
+    if (i < len) {
+      out = put_escape(out, p + i);
+      i += p[i] == 0xE2 ? 3 : 1;
+    }
   }
-  return NULL;
+  *out++ = '"';
+  return out;
+}
+
+/* Decimal digits of v, written backwards ending at end; returns the start. */
+static char *digits_before(char *end, uint64_t v) {
+  do {
+    *--end = (char)('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  return end;
+}
+
+/* Writes the magnitude with an optional sign at out; returns the length. */
+static size_t put_integer(char *out, uint64_t mag, int negative) {
+  char tmp[24], *end = tmp + sizeof(tmp), *start = digits_before(end, mag);
+
+  if (negative)
+    *--start = '-';
+  memcpy(out, start, (size_t)(end - start));
+  return (size_t)(end - start);
+}
+
+size_t json_format_int(char out[JSON_NUMBER_MAX], int64_t v) {
+  return put_integer(out, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v,
+                     v < 0);
+}
+
+size_t json_format_uint(char out[JSON_NUMBER_MAX], uint64_t v) {
+  return put_integer(out, v, 0);
+}
+
+size_t json_format_double(char out[JSON_NUMBER_MAX], double d, unsigned flags) {
+  int float_mark = (flags & JSON_OUT_FLOAT) != 0, prec = 15, len = 0;
+  /* Below 1e15 "%.15g" prints an integral value as its plain digits; the
+   * float form keeps plain digits up to 2^53, where doubles stop being
+   * exact integers. */
+  double plain_below = float_mark ? 9007199254740992.0 : 1e15;
+
+  if (!isfinite(d))
+    return 0;
+  if (d == floor(d) && fabs(d) < plain_below) {
+    size_t n = put_integer(out, (uint64_t)fabs(d), signbit(d) != 0);
+
+    if (float_mark) {
+      memcpy(out + n, ".0", 2);
+      n += 2;
+    }
+    return n;
+  }
+  /* If 15 significant digits read back, %g's stripped output is already
+   * the shortest form: any shorter round-tripping decimal pads out to the
+   * same 15 digits. If not, the nearest 16-digit decimal reads back when
+   * any 16-digit one does. Subnormals have fewer significant bits, so a
+   * short form may read back while 15 digits would too: search from 1. */
+  if (fabs(d) < DBL_MIN)
+    prec = 1;
+  for (; prec <= 17; prec++) {
+    len = snprintf(out, JSON_NUMBER_MAX, "%.*g", prec, d);
+    if (len <= 0 || len >= JSON_NUMBER_MAX)
+      return 0;
+    if (prec == 17 || strtod(out, NULL) == d)
+      break;
+  }
+  int plain = 1;
+  for (int k = 0; k < len; k++) {
+    if (out[k] == ',') /* a locale's decimal comma */
+      out[k] = '.';
+    if (out[k] == '.' || out[k] == 'e')
+      plain = 0;
+  }
+  if (plain && float_mark) {
+    memcpy(out + len, ".0", 2);
+    len += 2;
+  }
+  return (size_t)len;
+}
+
+size_t json_bignum_size(size_t nbytes) {
+  /* log10(256) < 2.41 digits per byte, one digit at least, and a sign */
+  return nbytes * 3 + 2;
+}
+
+size_t json_format_bignum(char *out, const unsigned char *mag, size_t nbytes,
+                          int negative) {
+  size_t nlimbs = (nbytes + 3) / 4, cap = json_bignum_size(nbytes), pos = cap;
+  uint32_t *limbs = calloc(nlimbs + 1, sizeof(*limbs));
+
+  if (limbs == NULL)
+    return 0;
+  for (size_t k = 0; k < nbytes; k++)
+    limbs[k / 4] |= (uint32_t)mag[k] << (8 * (k % 4));
+  /* Repeated division by 10^9, nine digits a round, written backwards from
+   * the end of out and moved to its start at the end. */
+  while (nlimbs > 0 && limbs[nlimbs - 1] == 0)
+    nlimbs--;
+  while (nlimbs > 0) {
+    uint64_t rem = 0;
+
+    for (size_t k = nlimbs; k-- > 0;) {
+      uint64_t cur = (rem << 32) | limbs[k];
+
+      limbs[k] = (uint32_t)(cur / 1000000000u);
+      rem = cur % 1000000000u;
+    }
+    while (nlimbs > 0 && limbs[nlimbs - 1] == 0)
+      nlimbs--;
+    for (int k = 0; k < 9 && (nlimbs > 0 || rem != 0); k++) {
+      out[--pos] = (char)('0' + rem % 10);
+      rem /= 10;
+    }
+  }
+  free(limbs);
+  if (pos == cap)
+    out[--pos] = '0';
+  if (negative)
+    out[--pos] = '-';
+  memmove(out, out + pos, cap - pos);
+  return cap - pos;
 }
 
 int json_put_string(buf *b, const char *s, size_t len) {
-  const unsigned char *p = (const unsigned char *)s;
-  size_t i = 0, start = 0, used;
-  char tmp[8];
+  size_t n;
 
   if (!chat_utf8_valid(s, len))
     return -1;
-  if (buf_append(b, "\"", 1) != 0)
+  if (len == 0)
+    return buf_append(b, "\"\"", 2);
+  n = json_string_size(s, len, JSON_OUT_JS);
+  if (buf_reserve(b, n) != 0)
     return -1;
-  while (i < len) {
-    /* Most text is plain: skip it a byte at a time, without a call. */
-    if (p[i] >= 0x20 && p[i] != '"' && p[i] != '\\' && p[i] != 0xE2) {
-      i++;
-      continue;
-    }
-    const char *esc = json_escape(p + i, len - i, tmp, &used);
-
-    if (esc != NULL) {
-      if (buf_append(b, s + start, i - start) != 0 || buf_puts(b, esc) != 0)
-        return -1;
-      start = i + used;
-    }
-    i += used;
-  }
-  if (len > start && buf_append(b, s + start, len - start) != 0)
-    return -1;
-  return buf_append(b, "\"", 1);
+  json_write_string(b->data + b->len, s, len, JSON_OUT_JS);
+  b->len += n;
+  b->data[b->len] = '\0';
+  return 0;
 }
 
 int json_put_cstr(buf *b, const char *s) {
@@ -84,23 +259,10 @@ int json_put_cstr(buf *b, const char *s) {
 }
 
 int json_put_number(buf *b, double d) {
-  char tmp[40];
-  char *c;
-  int n;
+  char tmp[JSON_NUMBER_MAX];
+  size_t n = json_format_double(tmp, d, 0);
 
-  if (!isfinite(d))
-    return -1;
-  n = snprintf(tmp, sizeof(tmp), "%.15g", d);
-  if (n > 0 && (size_t)n < sizeof(tmp) && strtod(tmp, NULL) != d)
-    n = snprintf(tmp, sizeof(tmp), "%.17g", d);
-  if (n <= 0 || (size_t)n >= sizeof(tmp))
-    return -1;
-  /* A locale with a decimal comma would print 0,2; JSON wants 0.2. */
-  for (c = tmp; *c != '\0'; c++) {
-    if (*c == ',')
-      *c = '.';
-  }
-  return buf_append(b, tmp, (size_t)n);
+  return n == 0 ? -1 : buf_append(b, tmp, n);
 }
 
 int json_put_json_text(buf *b, const char *text, size_t len, int object_only) {
