@@ -4,6 +4,7 @@
 #ifndef CX_JSON_BYTES_H
 #define CX_JSON_BYTES_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -18,23 +19,48 @@ static inline uint64_t json_load8(const unsigned char *p) {
   return w;
 }
 
-/* Nonzero when some byte of w is zero. Exact for the word as a whole (the
- * classic test's per-byte false positives only follow a real zero). */
-static inline uint64_t json_zero8(uint64_t w) {
-  return (w - JSON_ONES8) & ~w & JSON_HIGH8;
+/* The high bit of each byte of w that is below n (n <= 0x80). The lowest
+ * bit set marks the first such byte exactly: a borrow can only mark bytes
+ * above a real one. */
+static inline uint64_t json_below8(uint64_t w, unsigned char n) {
+  return (w - JSON_ONES8 * n) & ~w & JSON_HIGH8;
 }
 
-/* Nonzero when some byte of w equals b. */
-static inline uint64_t json_byte8(uint64_t w, unsigned char b) {
-  return json_zero8(w ^ (JSON_ONES8 * b));
+/* The same for the bytes of w equal to b. */
+static inline uint64_t json_equal8(uint64_t w, unsigned char b) {
+  return json_below8(w ^ (JSON_ONES8 * b), 1);
 }
 
-/* 1 when no byte of w is a quote, a backslash or a control character
- * (< 0x20): inside a JSON string, all eight are copied as they are. */
-static inline int json_plain8(uint64_t w) {
-  uint64_t ctl = (w - JSON_ONES8 * 0x20) & ~w & JSON_HIGH8;
+/* The bytes of w that a JSON string cannot hold as they are: a quote, a
+ * backslash or a control character (< 0x20). */
+static inline uint64_t json_special8(uint64_t w) {
+  return json_below8(w, 0x20) | json_equal8(w, '"') | json_equal8(w, '\\');
+}
 
-  return (ctl | json_byte8(w, '"') | json_byte8(w, '\\')) == 0;
+/* How many bytes of p[0..len) come before the first special byte (or the
+ * byte `also`, if nonzero), eight at a time: len if there is none. */
+static inline size_t json_plain_prefix(const unsigned char *p, size_t len,
+                                       unsigned char also) {
+  size_t i = 0;
+
+  for (; len - i >= 8; i += 8) {
+    uint64_t w = json_load8(p + i), m = json_special8(w);
+
+    if (also != 0)
+      m |= json_equal8(w, also);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (m != 0)
+      return i + (size_t)__builtin_ctzll(m) / 8;
+#else
+    if (m != 0)
+      break;
+#endif
+  }
+  for (; i < len; i++)
+    if (p[i] < 0x20 || p[i] == '"' || p[i] == '\\' ||
+        (also != 0 && p[i] == also))
+      break;
+  return i;
 }
 
 #endif

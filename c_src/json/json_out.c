@@ -29,28 +29,22 @@ static int is_js_separator(const unsigned char *p, size_t left) {
          (p[2] == 0xA8 || p[2] == 0xA9);
 }
 
-/* Bytes from p that need no escape, taken 8 at a time, then 1 at a time. */
+/* Bytes from p that need no escape. */
 static size_t plain_run(const unsigned char *p, size_t len, unsigned flags) {
   size_t i = 0;
 
-  for (;;) {
-    while (len - i >= 8) {
-      uint64_t w = json_load8(p + i);
-
-      if (!json_plain8(w) || ((flags & JSON_OUT_JS) && json_byte8(w, 0xE2)))
-        break;
-      i += 8;
-    }
-    if (i == len || escape_extra(p[i]) != 0 ||
-        ((flags & JSON_OUT_JS) && is_js_separator(p + i, len - i)))
-      return i;
+  if (!(flags & JSON_OUT_JS))
+    return json_plain_prefix(p, len, 0);
+  /* Stops at every 0xE2 too: U+2028 and U+2029 start with it. */
+  while ((i += json_plain_prefix(p + i, len - i, 0xE2)) < len && p[i] == 0xE2 &&
+         !is_js_separator(p + i, len - i))
     i++;
-  }
+  return i;
 }
 
-size_t json_string_size(const char *s, size_t len, unsigned flags) {
-  const unsigned char *p = (const unsigned char *)s;
-  size_t n = len + 2, i = 0;
+/* The bytes escapes add to s[0..len). */
+static size_t escapes_size(const unsigned char *p, size_t len, unsigned flags) {
+  size_t n = 0, i = 0;
 
   while ((i += plain_run(p + i, len - i, flags)) < len) {
     if (p[i] == 0xE2) { /* a JS separator: 3 bytes become 6 */
@@ -99,24 +93,35 @@ static char *put_escape(char *o, const unsigned char *p) {
   return o + 5;
 }
 
-char *json_write_string(char *out, const char *s, size_t len, unsigned flags) {
+size_t json_write_string(char *out, size_t cap, const char *s, size_t len,
+                         unsigned flags) {
   const unsigned char *p = (const unsigned char *)s;
-  size_t i = 0;
+  size_t i = 0, n = 1, total = 0;
 
-  *out++ = '"';
+  if (cap < len + 2) /* too small even without escapes */
+    return len + 2 + escapes_size(p, len, flags);
+  out[0] = '"';
   while (i < len) {
     size_t run = plain_run(p + i, len - i, flags);
 
-    memcpy(out, p + i, run);
-    out += run;
+    if (run > 0)
+      memcpy(out + n, p + i, run);
+    n += run;
     i += run;
-    if (i < len) {
-      out = put_escape(out, p + i);
-      i += p[i] == 0xE2 ? 3 : 1;
+    if (i == len)
+      break;
+    /* An escape writes at most 6 bytes for at least 1: while that much
+     * room is left for it and the rest, all fits; else measure once. */
+    if (total == 0 && cap - n < 7 + (len - i)) {
+      total = n + (len - i) + 1 + escapes_size(p + i, len - i, flags);
+      if (total > cap)
+        return total;
     }
+    n = (size_t)(put_escape(out + n, p + i) - out);
+    i += p[i] == 0xE2 ? 3 : 1;
   }
-  *out++ = '"';
-  return out;
+  out[n++] = '"';
+  return n;
 }
 
 /* Decimal digits of v, written backwards ending at end; returns the start. */
@@ -237,16 +242,22 @@ size_t json_format_bignum(char *out, const unsigned char *mag, size_t nbytes,
 }
 
 int json_put_string(buf *b, const char *s, size_t len) {
-  size_t n;
+  size_t n, room;
 
-  if (!chat_utf8_valid(s, len))
+  if (!chat_utf8_valid(s, len) || buf_reserve(b, len + 2) != 0)
     return -1;
-  if (len == 0)
-    return buf_append(b, "\"\"", 2);
-  n = json_string_size(s, len, JSON_OUT_JS);
-  if (buf_reserve(b, n) != 0)
+  /* Room for the text without escapes is there now (within the buffer's
+   * limit); with them, maybe not. */
+  room = b->cap - 1 - b->len;
+  if (b->limit > 0 && b->limit - b->len < room)
+    room = b->limit - b->len;
+  n = json_write_string(b->data + b->len, room, s, len, JSON_OUT_JS);
+  if (n > room &&
+      (buf_reserve(b, n) != 0 ||
+       json_write_string(b->data + b->len, n, s, len, JSON_OUT_JS) != n)) {
+    b->data[b->len] = '\0'; /* the first try wrote over it */
     return -1;
-  json_write_string(b->data + b->len, s, len, JSON_OUT_JS);
+  }
   b->len += n;
   b->data[b->len] = '\0';
   return 0;

@@ -1,7 +1,7 @@
 /* json_out.h - the one JSON writer: a string escaper and a number formatter,
  * used by the dialect codecs (the json_put_* functions, into a buf) and by
- * json_nif's encoder (the json_write_* and json_format_* functions, into its
- * own growing binary: measure, reserve, write in place). Pure C, no erl_nif.
+ * json_nif's encoder (json_write_string and json_format_*, which write in
+ * place into the caller's own growing output). Pure C, no erl_nif.
  *
  * The json_put_* functions return 0, or -1 when memory runs out or the input
  * can't be written as valid JSON; on -1 the buffer may hold part of the
@@ -29,17 +29,15 @@ enum {
 /* Room json_format_double and json_format_int need. */
 #define JSON_NUMBER_MAX 32
 
-/* Bytes json_write_string writes for s[0..len): both quotes and every
- * escape. s must be valid UTF-8 (chat_utf8_valid): the escaper copies
- * non-ASCII bytes as they are. */
-size_t json_string_size(const char *s, size_t len, unsigned flags);
-
-/* Writes s[0..len) as a quoted JSON string at out, which has room for
- * json_string_size(s, len, flags) bytes; returns the byte after the closing
- * quote. '"', '\\' and control characters are escaped (\n style where JSON
- * has one, else \u00xx in lower case, NUL included); nothing else is,
- * unless JSON_OUT_JS. */
-char *json_write_string(char *out, const char *s, size_t len, unsigned flags);
+/* Writes s[0..len) as a quoted JSON string into out[0..cap) and returns
+ * its length. When that is more than cap, nothing usable was written: call
+ * again with that much room (cap >= len + 2 is always needed). s must be
+ * valid UTF-8 (chat_utf8_valid): non-ASCII bytes are copied as they are.
+ * '"', '\\' and control characters are escaped (\n style where JSON has
+ * one, else \u00xx in lower case, NUL included); nothing else is, unless
+ * JSON_OUT_JS. No NUL is written after the string. */
+size_t json_write_string(char *out, size_t cap, const char *s, size_t len,
+                         unsigned flags);
 
 /* Writes d in the shortest "%.Ng" form (N <= 17) that reads back as the
  * same double, bit for bit (0.2 is "0.2", -0.0 is "-0"). With JSON_OUT_FLOAT

@@ -53,7 +53,7 @@ static int is_space(unsigned char c) {
 
 static int is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
 
-static void skip_space(scanner *sc) {
+static inline void skip_space(scanner *sc) {
   while (sc->i < sc->len && is_space(sc->s[sc->i]))
     sc->i++;
 }
@@ -158,23 +158,14 @@ static int scan_string(scanner *sc) {
 
   sc->i++;
   for (;;) {
-    unsigned char c;
-
-    while (sc->len - sc->i >= 8 && json_plain8(json_load8(sc->s + sc->i)))
-      sc->i += 8;
+    sc->i += json_plain_prefix(sc->s + sc->i, sc->len - sc->i, 0);
     if (sc->i >= sc->len)
       return fail(sc, "unterminated string");
-    c = sc->s[sc->i];
-    if (c == '"') {
-      sc->i++;
+    if (sc->s[sc->i] == '"')
       break;
-    }
-    if (c < 0x20)
+    if (sc->s[sc->i] < 0x20)
       return fail(sc, "control character in string");
-    if (c != '\\') {
-      sc->i++;
-      continue;
-    }
+    /* a backslash */
     if (sc->i + 1 >= sc->len)
       return fail(sc, "unterminated string");
     switch (sc->s[sc->i + 1]) {
@@ -196,6 +187,7 @@ static int scan_string(scanner *sc) {
       return fail(sc, "invalid escape in string");
     }
   }
+  sc->i++;
   if (sc->notes != NULL) {
     if (nul && note_nul_string(sc, at) != 0)
       return -1;
@@ -269,12 +261,9 @@ static int scan_literal(scanner *sc, const char *word, size_t n) {
   return 0;
 }
 
-/* Reads a scalar, or returns 1 when sc->i is at '{' or '[' (not consumed). */
+/* Reads a string, number or literal at sc->i (not at the end). */
 static int scan_scalar(scanner *sc) {
   switch (sc->s[sc->i]) {
-  case '{':
-  case '[':
-    return 1;
   case '"':
     return scan_string(sc);
   case 't':
@@ -290,10 +279,67 @@ static int scan_scalar(scanner *sc) {
   }
 }
 
-/* Reads an object key and its ':'; sc->i is at the key. */
-static int scan_key(scanner *sc) {
-  if (sc->i >= sc->len)
-    return fail(sc, "unexpected end of input");
+/* Skips whitespace; 0 when input remains, else fails at the end. */
+static inline int next_token(scanner *sc) {
+  skip_space(sc);
+  return sc->i < sc->len ? 0 : fail(sc, "unexpected end of input");
+}
+
+/* The reader proper, a state machine over a stack of open containers (one
+ * bit each: set for '{'), so hostile nesting costs no C stack. */
+static int scan(scanner *sc, unsigned max_depth) {
+  unsigned char is_obj[(JSON_STRICT_DEPTH_LIMIT + 7) / 8];
+  unsigned depth = 0, obj = 0;
+  size_t nodes = 0;
+
+value: /* a value is next */
+  if (next_token(sc) != 0)
+    return -1;
+  nodes++;
+  if (sc->s[sc->i] == '[' || sc->s[sc->i] == '{') {
+    if (depth >= max_depth)
+      return fail_code(sc, JSON_STRICT_DEEP, JSON_STRICT_TOO_DEEP);
+    obj = sc->s[sc->i++] == '{';
+    is_obj[depth / 8] =
+        (unsigned char)((is_obj[depth / 8] & ~(1u << depth % 8)) |
+                        obj << depth % 8);
+    depth++;
+    if (next_token(sc) != 0)
+      return -1;
+    if (sc->s[sc->i] != (obj ? '}' : ']'))
+      goto member;
+    sc->i++;
+    depth--;
+  } else if (scan_scalar(sc) != 0) {
+    return -1;
+  }
+
+after: /* a value ended */
+  if (depth == 0) {
+    if (sc->notes != NULL)
+      sc->notes->nodes += nodes;
+    return 0;
+  }
+  obj = (is_obj[(depth - 1) / 8] >> (depth - 1) % 8) & 1;
+  if (next_token(sc) != 0)
+    return -1;
+  if (sc->s[sc->i] == ',') {
+    sc->i++;
+    if (!obj)
+      goto value;
+    if (next_token(sc) != 0)
+      return -1;
+    goto member;
+  }
+  if (sc->s[sc->i] != (obj ? '}' : ']'))
+    return fail(sc, obj ? "expected ',' or '}'" : "expected ',' or ']'");
+  sc->i++;
+  depth--;
+  goto after;
+
+member: /* an array element, or an object key and ':', at sc->i */
+  if (!obj)
+    goto value;
   if (sc->s[sc->i] != '"')
     return fail(sc, "expected a property name");
   if (scan_string(sc) != 0)
@@ -302,84 +348,8 @@ static int scan_key(scanner *sc) {
   if (sc->i >= sc->len || sc->s[sc->i] != ':')
     return fail(sc, "expected ':'");
   sc->i++;
-  return 0;
-}
-
-/* The reader proper: a loop over a stack of open containers (one bit each:
- * set for '{'), so hostile nesting costs no C stack. */
-static int scan(scanner *sc, int max_depth) {
-  unsigned char is_obj[(JSON_STRICT_DEPTH_LIMIT + 7) / 8];
-  int depth = 0, rc, obj = 0;
-  enum scan_state st = EXPECT_VALUE;
-  size_t nodes = 0;
-
-  for (;;) {
-    skip_space(sc);
-    if (sc->i >= sc->len)
-      return fail(sc, "unexpected end of input");
-
-    if (st == EXPECT_KEY || st == EXPECT_KEY_OR_CLOSE) {
-      if (st == EXPECT_KEY_OR_CLOSE && sc->s[sc->i] == '}') {
-        sc->i++;
-        depth--;
-        goto after_value;
-      }
-      if (scan_key(sc) != 0)
-        return -1;
-      nodes++;
-      st = EXPECT_VALUE;
-      continue;
-    }
-
-    if (st == EXPECT_COMMA_OR_CLOSE) {
-      unsigned char c = sc->s[sc->i];
-      unsigned char close = obj ? '}' : ']';
-
-      if (c == ',') {
-        sc->i++;
-        st = obj ? EXPECT_KEY : EXPECT_VALUE;
-        continue;
-      }
-      if (c != close)
-        return fail(sc, obj ? "expected ',' or '}'" : "expected ',' or ']'");
-      sc->i++;
-      depth--;
-      goto after_value;
-    }
-
-    /* EXPECT_VALUE or EXPECT_VALUE_OR_CLOSE */
-    if (st == EXPECT_VALUE_OR_CLOSE && sc->s[sc->i] == ']') {
-      sc->i++;
-      depth--;
-      goto after_value;
-    }
-    nodes++;
-    rc = scan_scalar(sc);
-    if (rc < 0)
-      return -1;
-    if (rc == 1) {
-      if (depth >= max_depth)
-        return fail_code(sc, JSON_STRICT_DEEP, JSON_STRICT_TOO_DEEP);
-      obj = sc->s[sc->i] == '{';
-      if (obj)
-        is_obj[depth / 8] |= (unsigned char)(1u << (depth % 8));
-      else
-        is_obj[depth / 8] &= (unsigned char)~(1u << (depth % 8));
-      depth++;
-      st = obj ? EXPECT_KEY_OR_CLOSE : EXPECT_VALUE_OR_CLOSE;
-      sc->i++;
-      continue;
-    }
-
-  after_value:
-    if (depth == 0) {
-      if (sc->notes != NULL)
-        sc->notes->nodes += nodes;
-      return 0;
-    }
-    obj = (is_obj[(depth - 1) / 8] >> ((depth - 1) % 8)) & 1;
-    st = EXPECT_COMMA_OR_CLOSE;
-  }
+  nodes++;
+  goto value;
 }
 
 int json_strict_read(const char *text, size_t len, size_t pos,
@@ -390,7 +360,7 @@ int json_strict_read(const char *text, size_t len, size_t pos,
                 .i = pos,
                 .flags = opts->flags,
                 .notes = opts->notes};
-  int max_depth = opts->max_depth;
+  unsigned max_depth = opts->max_depth < 0 ? 0 : (unsigned)opts->max_depth;
 
   if (max_depth > JSON_STRICT_DEPTH_LIMIT)
     max_depth = JSON_STRICT_DEPTH_LIMIT;

@@ -1,20 +1,18 @@
-/* json_nif.c - CouncilEx.JSON: term walking only. Reading, escaping and
- * number formatting live in the core (json_strict, json_out).
+/* json_nif.c - CouncilEx.JSON: term walking only; reading, escaping and
+ * number formatting are the core's (json_strict, json_out).
  *
  * Decode: json_strict_read checks the text (depth, RFC 8259, numbers) and
  * notes per token what cJSON's tree loses (integer or float, strings
  * holding \u0000); cJSON parses; the tree becomes terms in document order,
  * so the notes line up with the tree's number and string nodes.
  *
- * Encode: the term is written straight into a binary through json_out. Not
- * through cJSON: its strings are NUL-terminated (a binary holding <<0>>
- * would be cut short) and it would cost a second copy of the document.
+ * Encode: the term is written straight into a binary through json_out, not
+ * through cJSON: its strings are NUL-terminated (<<0>> would be cut short)
+ * and it would cost a second copy of the document.
  *
  * Stack: both walks keep explicit heap stacks. Only cJSON's parser (and
  * cJSON_Delete) recurse, about 110 bytes per level, so max_depth <= 1000
- * needs ~110 KB: safe on a dirty CPU scheduler's 40-kiloword stack.
- *
- * Scheduling: see past_budget. */
+ * needs ~110 KB: safe on a dirty CPU scheduler's 40-kiloword stack. */
 #include <cJSON.h>
 #include <erl_nif.h>
 
@@ -25,11 +23,12 @@
 #include "json_nif.h"
 #include "json_out.h"
 #include "json_strict.h"
+#include "json_walk.h"
 
 /* Work, in units of about a nanosecond, that one call on a normal
  * scheduler may do: 0.2 ms, well under the 1 ms rule. */
 #define JSON_BUDGET 196608
-/* Decode cost estimates: cJSON spends about 100 ns per value (strtod,
+/* Decode estimates: cJSON spends about 100 ns per value (strtod,
  * localeconv, malloc), so 1536 values or a 16 KB input fill the budget. */
 #define JSON_DECODE_NODE_COST (JSON_BUDGET / 1536)
 #define JSON_DECODE_BYTE_COST (JSON_BUDGET / (16 * 1024))
@@ -50,41 +49,53 @@ int json_nif_load(ErlNifEnv *env) {
   return 0;
 }
 
-static ERL_NIF_TERM make_error(ErlNifEnv *env, ERL_NIF_TERM reason) {
-  return enif_make_tuple2(env, am_error, reason);
-}
+typedef ERL_NIF_TERM (*nif_fun)(ErlNifEnv *, int, const ERL_NIF_TERM[]);
 
-static ERL_NIF_TERM make_error_at(ErlNifEnv *env, ERL_NIF_TERM tag,
-                                  size_t offset) {
-  return make_error(env,
-                    enif_make_tuple2(env, tag, enif_make_uint64(env, offset)));
+/* {error, Reason}, or {error, {Tag, Arg}} when tag is not 0. */
+static ERL_NIF_TERM error_term(ErlNifEnv *env, ERL_NIF_TERM tag,
+                               ERL_NIF_TERM arg) {
+  return enif_make_tuple2(env, am_error,
+                          tag ? enif_make_tuple2(env, tag, arg) : arg);
 }
 
 /* The scheduling decision, in one place: whether `units` of work is more
- * than a call on a normal scheduler may do. Decode estimates its cost up
- * front (decode_cost); encode charges as it goes and, once over, starts
- * again from scratch. Either way the rest runs on a dirty CPU scheduler. */
-static int past_budget(size_t units) { return units > JSON_BUDGET; }
+ * than a call on a normal scheduler may do (on a dirty one, on_normal is 0
+ * and there is no budget). Decode estimates its cost before cJSON runs;
+ * encode charges as it goes. Past the budget, the call starts again from
+ * scratch on a dirty CPU scheduler (finish_normal). */
+static int past_budget(int on_normal, size_t units) {
+  return on_normal && units > JSON_BUDGET;
+}
 
 static size_t decode_cost(size_t bytes, size_t nodes) {
   size_t by_bytes = bytes * JSON_DECODE_BYTE_COST;
   size_t by_nodes = nodes * JSON_DECODE_NODE_COST;
-
   return by_bytes > by_nodes ? by_bytes : by_nodes;
 }
 
-/* Reports the share of the timeslice that `units` of work used. */
-static void consume_timeslice(ErlNifEnv *env, size_t units) {
+/* Ends a call on a normal scheduler: reports the share of the timeslice
+ * `units` used, then returns result or moves the call to a dirty one. */
+static ERL_NIF_TERM finish_normal(ErlNifEnv *env, size_t units, int go_dirty,
+                                  const char *name, nif_fun fun,
+                                  const ERL_NIF_TERM argv[],
+                                  ERL_NIF_TERM result) {
   size_t pct = 1 + units * 100 / JSON_BUDGET;
   enif_consume_timeslice(env, pct > 100 ? 100 : (int)pct);
+  return go_dirty ? enif_schedule_nif(env, name, ERL_NIF_DIRTY_JOB_CPU_BOUND,
+                                      fun, 2, argv)
+                  : result;
 }
 
-static ERL_NIF_TERM go_dirty(ErlNifEnv *env, const char *name,
-                             ERL_NIF_TERM (*fun)(ErlNifEnv *, int,
-                                                 const ERL_NIF_TERM[]),
-                             int argc, const ERL_NIF_TERM argv[]) {
-  return enif_schedule_nif(env, name, ERL_NIF_DIRTY_JOB_CPU_BOUND, fun, argc,
-                           argv);
+/* items (*cap elements of `size` bytes) with room for element number len:
+ * items itself or a bigger copy (*cap updated); NULL when out of memory. */
+static void *grow(void *items, size_t *cap, size_t len, size_t size) {
+  size_t n = *cap ? *cap * 2 : 16;
+
+  if (len < *cap)
+    return items;
+  if ((items = enif_realloc(items, n * size)) != NULL)
+    *cap = n;
+  return items;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -98,77 +109,50 @@ typedef struct {
   size_t len, cap;
 } term_stack;
 
-/* An array or object being converted: its node, the next child to convert,
- * and where its children's terms start on the key and value stacks. */
-typedef struct {
-  const cJSON *node;
-  const cJSON *next;
-  size_t kbase, vbase;
-} dec_frame;
+static int push(term_stack *st, ERL_NIF_TERM t) {
+  ERL_NIF_TERM *items = grow(st->items, &st->cap, st->len, sizeof(t));
 
-typedef struct {
-  ErlNifEnv *env;
-  const char *text;
-  size_t len;
-  const json_strict_notes *notes;
-  dec_frame *frames; /* open containers, innermost last */
-  size_t depth, frames_cap;
-  size_t num_i, str_i, nul_i; /* next number, string, notes->nul entry */
-  term_stack keys, values;
-} dec_ctx;
-
-/* Makes room for one more item of `size` bytes in *items. */
-static int grow(void **items, size_t *cap, size_t len, size_t size) {
-  if (len < *cap)
-    return 1;
-  size_t n = *cap ? *cap * 2 : 16;
-  void *p = enif_realloc(*items, n * size);
-  if (p == NULL)
-    return 0;
-  *items = p;
-  *cap = n;
-  return 1;
-}
-
-static int stack_push(term_stack *st, ERL_NIF_TERM t) {
-  if (!grow((void **)&st->items, &st->cap, st->len, sizeof(t)))
-    return 0;
-  st->items[st->len++] = t;
-  return 1;
-}
-
-/* The next string token of the document, which cJSON decoded into cstr
- * (cut short at a \u0000: those are decoded again from the text). */
-static int make_string(dec_ctx *c, const char *cstr, ERL_NIF_TERM *out) {
-  const json_strict_notes *n = c->notes;
-  size_t index = c->str_i++;
-  int noted = c->nul_i < n->nnul && n->nul[c->nul_i].string == index;
-  size_t at = noted ? n->nul[c->nul_i++].at : 0, len;
-  unsigned char *data;
-
-  if (noted)
-    len = json_strict_unescape(c->text, c->len, at, NULL);
-  else
-    len = cstr != NULL ? strlen(cstr) : 0;
-  data = enif_make_new_binary(c->env, len, out);
-  if (data == NULL)
+  if (items == NULL)
     return DEC_NOMEM;
-  if (noted)
-    json_strict_unescape(c->text, c->len, at, (char *)data);
-  else if (len > 0)
-    memcpy(data, cstr, len);
+  st->items = items;
+  items[st->len++] = t;
   return DEC_OK;
 }
 
-static int make_number(dec_ctx *c, const cJSON *item, ERL_NIF_TERM *out) {
+/* The string of the walk's step: cstr as cJSON decoded it or, when it
+ * holds \u0000 (cJSON cut it there), the token decoded again from text. */
+static int make_string(ErlNifEnv *env, const json_walk *w, const char *cstr,
+                       const char *text, size_t len, ERL_NIF_TERM *out) {
+  int cut = w->nul_at != (size_t)-1;
+  size_t n = cut ? json_strict_unescape(text, len, w->nul_at, NULL)
+                 : (cstr != NULL ? strlen(cstr) : 0);
+  unsigned char *data = enif_make_new_binary(env, n, out);
+
+  if (data == NULL)
+    return DEC_NOMEM;
+  if (cut)
+    json_strict_unescape(text, len, w->nul_at, (char *)data);
+  else if (n > 0)
+    memcpy(data, cstr, n);
+  return DEC_OK;
+}
+
+static int scalar_term(ErlNifEnv *env, const json_walk *w, const char *text,
+                       size_t len, ERL_NIF_TERM *out) {
+  const cJSON *item = w->item;
   double d = item->valuedouble;
 
-  if (json_strict_is_int(c->notes, c->num_i++))
-    *out = enif_make_int64(c->env, (ErlNifSInt64)d);
+  *out = cJSON_IsTrue(item) ? am_true : cJSON_IsFalse(item) ? am_false : am_nil;
+  if (cJSON_IsString(item))
+    return make_string(env, w, item->valuestring, text, len, out);
+  if (!cJSON_IsNumber(item))
+    return DEC_OK;
+  if (w->is_int)
+    *out = enif_make_int64(env, (ErlNifSInt64)d);
   else if (isfinite(d))
-    *out = enif_make_double(c->env, d);
+    *out = enif_make_double(env, d);
   else
-    return DEC_RANGE; /* number c->num_i - 1 */
+    return DEC_RANGE; /* number w->number */
   return DEC_OK;
 }
 
@@ -179,192 +163,115 @@ static int has_duplicate_keys(const ERL_NIF_TERM *keys, size_t n) {
 
   while (slots < 2 * n)
     slots *= 2;
-  table = enif_alloc(slots * sizeof(*table));
-  if (table == NULL)
+  if ((table = enif_alloc(slots * sizeof(*table))) == NULL)
     return -1;
   memset(table, 0xFF, slots * sizeof(*table)); /* SIZE_MAX: empty */
   for (size_t k = 0; k < n && !dup; k++) {
-    size_t h = (size_t)enif_hash(ERL_NIF_INTERNAL_HASH, keys[k], 0x9e3779b9);
-    for (size_t p = h & (slots - 1);; p = (p + 1) & (slots - 1)) {
-      if (table[p] == SIZE_MAX) {
-        table[p] = k;
+    size_t p = enif_hash(ERL_NIF_INTERNAL_HASH, keys[k], 0x9e3779b9);
+    for (p &= slots - 1; table[p] != SIZE_MAX; p = (p + 1) & (slots - 1))
+      if ((dup = enif_is_identical(keys[table[p]], keys[k])))
         break;
-      }
-      if (enif_is_identical(keys[table[p]], keys[k])) {
-        dup = 1;
-        break;
-      }
-    }
+    table[p] = k;
   }
   enif_free(table);
   return dup;
 }
 
-/* Builds a map from n key/value pairs; on duplicate keys the last wins. */
-static int make_object(ErlNifEnv *env, ERL_NIF_TERM *keys, ERL_NIF_TERM *values,
-                       size_t n, ERL_NIF_TERM *out) {
-  int dup = n > JSON_FLATMAP_LIMIT ? has_duplicate_keys(keys, n) : 0;
-  ERL_NIF_TERM map;
+/* The term of the container the walk just closed, made from (and popping)
+ * its children's terms. In objects the last of equal keys wins. */
+static int close_container(ErlNifEnv *env, const json_walk *w, term_stack *keys,
+                           term_stack *values, ERL_NIF_TERM *out) {
+  size_t n = w->count;
+  ERL_NIF_TERM *k, *v = values->items + (values->len -= n);
+  int dup = 0;
 
-  if (dup < 0)
-    return DEC_NOMEM;
-  if (!dup && enif_make_map_from_arrays(env, keys, values, n, out))
+  if (cJSON_IsArray(w->item)) {
+    *out = enif_make_list_from_array(env, v, (unsigned)n);
     return DEC_OK;
-  map = enif_make_new_map(env);
-  for (size_t k = 0; k < n; k++)
-    if (!enif_make_map_put(env, map, keys[k], values[k], &map))
+  }
+  k = keys->items + (keys->len -= n);
+  if (n > JSON_FLATMAP_LIMIT && (dup = has_duplicate_keys(k, n)) < 0)
+    return DEC_NOMEM;
+  if (!dup && enif_make_map_from_arrays(env, k, v, n, out))
+    return DEC_OK;
+  *out = enif_make_new_map(env);
+  for (size_t i = 0; i < n; i++)
+    if (!enif_make_map_put(env, *out, k[i], v[i], out))
       return DEC_NOMEM;
-  *out = map;
   return DEC_OK;
 }
 
-static int scalar_term(dec_ctx *c, const cJSON *item, ERL_NIF_TERM *out) {
-  switch (item->type & 0xFF) {
-  case cJSON_False:
-    *out = am_false;
-    return DEC_OK;
-  case cJSON_True:
-    *out = am_true;
-    return DEC_OK;
-  case cJSON_Number:
-    return make_number(c, item, out);
-  case cJSON_String:
-    return make_string(c, item->valuestring, out);
-  default:
-    /* cJSON_NULL; cJSON_Raw and cJSON_Invalid never come out of the parser */
-    *out = am_nil;
-    return DEC_OK;
-  }
-}
-
-static int is_container(const cJSON *item) {
-  int type = item->type & 0xFF;
-  return type == cJSON_Array || type == cJSON_Object;
-}
-
-/* Makes the term of a container whose children are all converted, and
- * drops the children from the key/value stacks. */
-static int close_container(dec_ctx *c, const dec_frame *f, ERL_NIF_TERM *out) {
-  size_t n = c->values.len - f->vbase;
-  int rc = DEC_OK;
-
-  if ((f->node->type & 0xFF) == cJSON_Array)
-    *out = enif_make_list_from_array(c->env, c->values.items + f->vbase,
-                                     (unsigned)n);
-  else
-    rc = make_object(c->env, c->keys.items + f->kbase,
-                     c->values.items + f->vbase, n, out);
-  c->keys.len = f->kbase;
-  c->values.len = f->vbase;
-  return rc;
-}
-
-/* Converts the tree at root in document order, without recursion: open
- * arrays and objects sit on c->frames, finished child terms on
- * c->keys/c->values until their container closes. */
-static int to_term(dec_ctx *c, const cJSON *root, ERL_NIF_TERM *out) {
-  const cJSON *item = root;
-  ERL_NIF_TERM t;
-  int rc;
-
-  for (;;) {
-    if (is_container(item)) {
-      if (!grow((void **)&c->frames, &c->frames_cap, c->depth,
-                sizeof(dec_frame)))
-        return DEC_NOMEM;
-      c->frames[c->depth++] =
-          (dec_frame){item, item->child, c->keys.len, c->values.len};
-    } else {
-      if ((rc = scalar_term(c, item, &t)) != DEC_OK)
-        return rc;
-      if (c->depth == 0) {
-        *out = t;
-        return DEC_OK;
-      }
-      if (!stack_push(&c->values, t))
-        return DEC_NOMEM;
-    }
-    /* Move to the next child, closing the containers that are done. */
-    for (;;) {
-      dec_frame *f = &c->frames[c->depth - 1];
-      if (f->next != NULL) {
-        item = f->next;
-        f->next = item->next;
-        if ((f->node->type & 0xFF) == cJSON_Object &&
-            ((rc = make_string(c, item->string, &t)) != DEC_OK ||
-             !stack_push(&c->keys, t)))
-          return rc != DEC_OK ? rc : DEC_NOMEM;
-        break;
-      }
-      if ((rc = close_container(c, f, &t)) != DEC_OK)
-        return rc;
-      if (--c->depth == 0) {
-        *out = t;
-        return DEC_OK;
-      }
-      if (!stack_push(&c->values, t))
-        return DEC_NOMEM;
-    }
-  }
-}
-
-/* {ok, Term} for the tree of text[0..len), which follows `base` bytes (a
- * byte order mark) of the input: error offsets count from the input. */
+/* {ok, Term} for root, the tree of text[0..len), which follows `base`
+ * bytes (a byte order mark) of the input: offsets count from the input.
+ * The walk keeps its stack on the heap: no recursion per level. */
 static ERL_NIF_TERM tree_result(ErlNifEnv *env, const cJSON *root,
                                 const char *text, size_t len,
                                 const json_strict_notes *notes, size_t base) {
-  dec_ctx c = {.env = env, .text = text, .len = len, .notes = notes};
-  ERL_NIF_TERM term, result;
-  int rc = to_term(&c, root, &term);
+  term_stack keys = {0}, values = {0};
+  ERL_NIF_TERM t, result;
+  json_walk w;
+  int ev, rc = DEC_OK;
 
+  json_walk_init(&w, root, notes);
+  while (rc == DEC_OK && (ev = json_walk_next(&w)) != JSON_WALK_END) {
+    if (ev == JSON_WALK_KEY)
+      rc = make_string(env, &w, w.item->string, text, len, &t);
+    else if (ev == JSON_WALK_SCALAR)
+      rc = scalar_term(env, &w, text, len, &t);
+    else if (ev == JSON_WALK_CLOSE)
+      rc = close_container(env, &w, &keys, &values, &t);
+    else if (ev == JSON_WALK_NOMEM)
+      rc = DEC_NOMEM;
+    if (rc == DEC_OK && ev != JSON_WALK_OPEN)
+      rc = push(ev == JSON_WALK_KEY ? &keys : &values, t);
+  }
   if (rc == DEC_OK)
-    result = enif_make_tuple2(env, am_ok, term);
+    result = enif_make_tuple2(env, am_ok, values.items[0]);
   else if (rc == DEC_RANGE)
-    result =
-        make_error_at(env, am_number_out_of_range,
-                      base + json_strict_number_at(text, len, c.num_i - 1));
+    result = error_term(env, am_number_out_of_range,
+                        enif_make_uint64(env, base + json_strict_number_at(
+                                                         text, len, w.number)));
   else
-    result = make_error(env, am_out_of_memory);
-  enif_free(c.frames);
-  enif_free(c.keys.items);
-  enif_free(c.values.items);
+    result = error_term(env, 0, am_out_of_memory);
+  json_walk_free(&w);
+  enif_free(keys.items);
+  enif_free(values.items);
   return result;
 }
 
-/* The error for a failed json_strict_read of text[0..len) (after `base`
- * bytes). An input that ends too early is reported at its last byte, as
- * cJSON did before the strict reader came first. */
-static ERL_NIF_TERM read_error(ErlNifEnv *env, int rc, size_t at, size_t len,
-                               size_t base, unsigned max_depth) {
-  if (rc == JSON_STRICT_DEEP)
-    return make_error(env, enif_make_tuple2(env, am_too_deep,
-                                            enif_make_uint(env, max_depth)));
-  if (rc == JSON_STRICT_NOMEM)
-    return make_error(env, am_out_of_memory);
-  return make_error_at(env, am_invalid_json,
-                       base + (at >= len && len > 0 ? len - 1 : at));
-}
-
-/* How CouncilEx.JSON reads text: \u0000 kept, numbers of any length. */
-static json_strict_opts read_opts(unsigned max_depth,
-                                  json_strict_notes *notes) {
-  return (json_strict_opts){
+/* Reads text[0..len) as CouncilEx.JSON does (\u0000 kept, numbers of any
+ * length, nothing after the value), keeping notes; on failure sets *err.
+ * An input that ends too early is reported at its last byte (cJSON's habit,
+ * kept). base: as in tree_result. */
+static int read_text(ErlNifEnv *env, const char *text, size_t len, size_t base,
+                     unsigned max_depth, json_strict_notes *notes,
+                     ERL_NIF_TERM *err) {
+  json_strict_opts opts = {
       (int)max_depth,
       JSON_STRICT_NUL | JSON_STRICT_LONG_NUMBERS | JSON_STRICT_WHOLE, notes};
+  size_t end, at;
+  const char *msg;
+  int rc = json_strict_read(text, len, 0, &opts, &end, &at, &msg);
+
+  if (rc == JSON_STRICT_DEEP)
+    *err = error_term(env, am_too_deep, enif_make_uint(env, max_depth));
+  else if (rc == JSON_STRICT_NOMEM)
+    *err = error_term(env, 0, am_out_of_memory);
+  else if (rc != JSON_STRICT_OK)
+    *err = error_term(env, am_invalid_json,
+                      enif_make_uint64(env, base + (at < len  ? at
+                                                    : len > 0 ? len - 1
+                                                              : 0)));
+  return rc == JSON_STRICT_OK;
 }
 
 ERL_NIF_TERM json_nif_tree_to_term(ErlNifEnv *env, const cJSON *root,
                                    const char *text, size_t len) {
   json_strict_notes notes = {0};
-  json_strict_opts opts = read_opts(JSON_STRICT_DEPTH_LIMIT, &notes);
-  size_t end, at;
-  const char *err;
-  int rc = json_strict_read(text, len, 0, &opts, &end, &at, &err);
-  ERL_NIF_TERM result =
-      rc == JSON_STRICT_OK
-          ? tree_result(env, root, text, len, &notes, 0)
-          : read_error(env, rc, at, len, 0, JSON_STRICT_DEPTH_LIMIT);
+  ERL_NIF_TERM result;
 
+  if (read_text(env, text, len, 0, JSON_STRICT_DEPTH_LIMIT, &notes, &result))
+    result = tree_result(env, root, text, len, &notes, 0);
   json_strict_notes_free(&notes);
   return result;
 }
@@ -372,60 +279,56 @@ ERL_NIF_TERM json_nif_tree_to_term(ErlNifEnv *env, const cJSON *root,
 static ERL_NIF_TERM decode_dirty(ErlNifEnv *env, int argc,
                                  const ERL_NIF_TERM argv[]);
 
-/* The decode proper; on a normal scheduler (!dirty) it moves to a dirty
- * one once the input turns out to be past the budget. */
-static ERL_NIF_TERM decode(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[],
-                           int dirty) {
+/* Decodes on a normal scheduler (on_normal) or a dirty one. On a normal
+ * one, an input found to be past the budget moves to a dirty one. */
+static ERL_NIF_TERM decode(ErlNifEnv *env, const ERL_NIF_TERM argv[],
+                           int on_normal) {
+  json_strict_notes notes = {0};
   ErlNifBinary in;
   unsigned max_depth;
-  json_strict_notes notes = {0};
-  json_strict_opts opts = read_opts(0, &notes);
-  size_t bom = 0, end, at;
-  const char *err, *text;
-  ERL_NIF_TERM result;
-  cJSON *root;
-  int rc;
+  size_t bom = 0, len;
+  ERL_NIF_TERM result = 0;
+  cJSON *root = NULL;
+  int dirty;
 
-  if (argc != 2 || !enif_inspect_binary(env, argv[0], &in) ||
+  if (!enif_inspect_binary(env, argv[0], &in) ||
       !enif_get_uint(env, argv[1], &max_depth) || max_depth < 1 ||
       max_depth > JSON_STRICT_DEPTH_LIMIT)
     return enif_make_badarg(env);
-  if (!dirty && past_budget(decode_cost(in.size, 0)))
-    return go_dirty(env, "json_decode_dirty", decode_dirty, argc, argv);
-  if (!chat_utf8_valid((const char *)in.data, in.size))
-    return make_error(env, am_invalid_utf8);
+  if ((dirty = past_budget(on_normal, decode_cost(in.size, 0))))
+    return finish_normal(env, JSON_BUDGET, 1, "json_decode_dirty", decode_dirty,
+                         argv, 0);
   /* A leading byte order mark is ignored (RFC 8259 section 8.1). It is
    * skipped here because cJSON skips it only in inputs of 5+ bytes. */
   if (in.size >= 3 && memcmp(in.data, "\xEF\xBB\xBF", 3) == 0)
     bom = 3;
-  text = (const char *)in.data + bom;
-  opts.max_depth = (int)max_depth;
-  rc = json_strict_read(text, in.size - bom, 0, &opts, &end, &at, &err);
-  if (rc != JSON_STRICT_OK) {
-    result = read_error(env, rc, at, in.size - bom, bom, max_depth);
-  } else if (!dirty && past_budget(decode_cost(in.size, notes.nodes))) {
-    json_strict_notes_free(&notes);
-    return go_dirty(env, "json_decode_dirty", decode_dirty, argc, argv);
-  } else if ((root = cJSON_ParseWithLength(text, in.size - bom)) == NULL) {
-    result = make_error(env, am_out_of_memory); /* the text was good */
-  } else {
-    result = tree_result(env, root, text, in.size - bom, &notes, bom);
-    cJSON_Delete(root);
-  }
-  if (!dirty)
-    consume_timeslice(env, decode_cost(in.size, notes.nodes));
+  const char *text = (const char *)in.data + bom;
+  len = in.size - bom;
+  if (!chat_utf8_valid((const char *)in.data, in.size))
+    result = error_term(env, 0, am_invalid_utf8);
+  else if (read_text(env, text, len, bom, max_depth, &notes, &result) &&
+           !(dirty = past_budget(on_normal, decode_cost(in.size, notes.nodes))))
+    result = (root = cJSON_ParseWithLength(text, len)) != NULL
+                 ? tree_result(env, root, text, len, &notes, bom)
+                 : error_term(env, 0, am_out_of_memory); /* good text */
+  cJSON_Delete(root);
   json_strict_notes_free(&notes);
-  return result;
+  return on_normal
+             ? finish_normal(env, decode_cost(in.size, notes.nodes), dirty,
+                             "json_decode_dirty", decode_dirty, argv, result)
+             : result;
 }
 
 static ERL_NIF_TERM decode_dirty(ErlNifEnv *env, int argc,
                                  const ERL_NIF_TERM argv[]) {
-  return decode(env, argc, argv, 1);
+  (void)argc;
+  return decode(env, argv, 0);
 }
 
 ERL_NIF_TERM json_nif_decode(ErlNifEnv *env, int argc,
                              const ERL_NIF_TERM argv[]) {
-  return decode(env, argc, argv, 0);
+  (void)argc;
+  return decode(env, argv, 1);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -450,7 +353,7 @@ typedef struct {
   ErlNifBinary out; /* out.size is the capacity */
   size_t len;       /* bytes written */
   unsigned max_depth;
-  int limited;        /* 1 on a normal scheduler: the budget applies */
+  int on_normal;      /* the budget applies */
   size_t spent;       /* work units so far */
   ERL_NIF_TERM error; /* ENC_ERROR: the reason */
 } enc_ctx;
@@ -458,30 +361,7 @@ typedef struct {
 /* Spends cost work units; ENC_YIELD once past the budget. */
 static int charge(enc_ctx *c, size_t cost) {
   c->spent += cost;
-  return c->limited && past_budget(c->spent) ? ENC_YIELD : ENC_OK;
-}
-
-/* Makes room for n more bytes at c->out.data + c->len. */
-static int reserve(enc_ctx *c, size_t n) {
-  size_t cap = c->out.size;
-
-  if (c->len + n <= cap)
-    return ENC_OK;
-  while (cap < c->len + n) {
-    if (cap > SIZE_MAX / 2)
-      return ENC_NOMEM;
-    cap *= 2;
-  }
-  return enif_realloc_binary(&c->out, cap) ? ENC_OK : ENC_NOMEM;
-}
-
-static int put_bytes(enc_ctx *c, const void *data, size_t n) {
-  int rc = reserve(c, n);
-  if (rc == ENC_OK) {
-    memcpy(c->out.data + c->len, data, n);
-    c->len += n;
-  }
-  return rc;
+  return past_budget(c->on_normal, c->spent) ? ENC_YIELD : ENC_OK;
 }
 
 static int fail(enc_ctx *c, ERL_NIF_TERM tag, ERL_NIF_TERM term) {
@@ -489,49 +369,54 @@ static int fail(enc_ctx *c, ERL_NIF_TERM tag, ERL_NIF_TERM term) {
   return ENC_ERROR;
 }
 
-/* Writes s[0..n) (valid UTF-8) as a JSON string. */
-static int put_string(enc_ctx *c, const unsigned char *s, size_t n) {
-  size_t size = json_string_size((const char *)s, n, 0);
-  int rc;
+/* Makes room for n more bytes at c->out.data + c->len; returns it. */
+static char *room(enc_ctx *c, size_t n) {
+  size_t cap = c->out.size;
 
-  if ((rc = charge(c, (size - n) * 2)) != ENC_OK ||
-      (rc = reserve(c, size)) != ENC_OK)
-    return rc;
-  json_write_string((char *)c->out.data + c->len, (const char *)s, n, 0);
-  c->len += size;
+  while (cap - c->len < n)
+    if ((cap *= 2) < c->out.size)
+      return NULL; /* overflow */
+  if (cap != c->out.size && !enif_realloc_binary(&c->out, cap))
+    return NULL;
+  return (char *)c->out.data + c->len;
+}
+
+static int put_bytes(enc_ctx *c, const char *data, size_t n) {
+  char *o = room(c, n);
+
+  if (o == NULL)
+    return ENC_NOMEM;
+  memcpy(o, data, n);
+  c->len += n;
   return ENC_OK;
 }
 
-/* Writes a binary as a string, or fails with {invalid_string, Bin}. */
-static int put_binary(enc_ctx *c, ERL_NIF_TERM term) {
-  ErlNifBinary bin;
-  int rc;
+/* Writes s[0..n) (valid UTF-8) as a JSON string: in the room there is
+ * when it fits, else measured first. */
+static int put_string(enc_ctx *c, const void *s, size_t n) {
+  size_t left = c->out.size - c->len, size;
+  char *o = (char *)c->out.data + c->len;
 
-  if (!enif_inspect_binary(c->env, term, &bin))
-    return fail(c, am_unsupported_term, term);
-  if ((rc = charge(c, bin.size)) != ENC_OK)
-    return rc;
-  if (!chat_utf8_valid((const char *)bin.data, bin.size))
-    return fail(c, am_invalid_string, term);
-  return put_string(c, bin.data, bin.size);
+  if ((size = json_write_string(o, left, s, n, 0)) > left &&
+      ((o = room(c, size)) == NULL ||
+       json_write_string(o, size, s, n, 0) != size))
+    return ENC_NOMEM;
+  c->len += size;
+  return charge(c, (size - n) * 2);
 }
 
-/* The external term format of term, with the header fields of tags
- * small_tag (1-byte length) or big_tag (length of len_bytes bytes): sets
- * *at to the payload and *n to its length. 0 if it has neither form. */
+/* The payload of an external term format binary tagged small_tag (1-byte
+ * length) or big_tag (len_bytes-byte length): 1 when it is all there. */
 static int ext_payload(const ErlNifBinary *ext, int small_tag, int big_tag,
                        size_t len_bytes, size_t *at, size_t *n) {
-  if (ext->size >= 3 && ext->data[1] == small_tag) {
-    *n = ext->data[2];
-    *at = 3;
-  } else if (ext->size >= 2 + len_bytes && ext->data[1] == big_tag) {
-    *n = 0;
-    for (size_t k = 0; k < len_bytes; k++)
-      *n = (*n << 8) | ext->data[2 + k];
-    *at = 2 + len_bytes;
-  } else {
+  int small = ext->size >= 3 && ext->data[1] == small_tag;
+
+  if (!small && (ext->size < 2 + len_bytes || ext->data[1] != big_tag))
     return 0;
-  }
+  *at = small ? 3 : 2 + len_bytes;
+  *n = 0;
+  for (size_t k = 2; k < *at; k++)
+    *n = (*n << 8) | ext->data[k];
   return *n <= ext->size - *at;
 }
 
@@ -544,36 +429,34 @@ static int put_atom_name(enc_ctx *c, ERL_NIF_TERM atom) {
   unsigned char utf8[512];
   size_t n = 0, at;
   ErlNifBinary ext;
-  int len, rc;
+  int len = enif_get_atom(c->env, atom, latin1, 256, ERL_NIF_LATIN1), rc;
 
-  len = enif_get_atom(c->env, atom, latin1, sizeof(latin1), ERL_NIF_LATIN1);
-  if (len > 0) {
-    for (int k = 0; k < len - 1; k++) {
-      unsigned char b = (unsigned char)latin1[k];
-      if (b >= 0x80)
-        utf8[n++] = (unsigned char)(0xC0 | (b >> 6));
-      utf8[n++] = b < 0x80 ? b : (unsigned char)(0x80 | (b & 0x3F));
-    }
-    return put_string(c, utf8, n);
+  for (int k = 0; k < len - 1; k++) {
+    unsigned char b = (unsigned char)latin1[k];
+    if (b >= 0x80)
+      utf8[n++] = (unsigned char)(0xC0 | (b >> 6));
+    utf8[n++] = b < 0x80 ? b : (unsigned char)(0x80 | (b & 0x3F));
   }
+  if (len > 0)
+    return put_string(c, utf8, n);
   if ((rc = charge(c, JSON_ENCODE_BIG_COST)) != ENC_OK)
     return rc;
   if (!enif_term_to_binary(c->env, atom, &ext))
     return ENC_NOMEM;
-  if (!ext_payload(&ext, 119, 118, 2, &at, &n))
-    rc = fail(c, am_unsupported_term, atom);
-  else
-    rc = put_string(c, ext.data + at, n);
+  rc = ext_payload(&ext, 119, 118, 2, &at, &n)
+           ? put_string(c, ext.data + at, n)
+           : fail(c, am_unsupported_term, atom);
   enif_release_binary(&ext);
   return rc;
 }
 
 /* Writes an integer outside the 64-bit range, exactly: its magnitude comes
  * from the external term format (SMALL_BIG_EXT 110 or LARGE_BIG_EXT 111:
- * sign byte, then little-endian base-256 digits). */
+ * sign byte, then n little-endian base-256 digits). */
 static int put_bignum(enc_ctx *c, ERL_NIF_TERM term) {
   ErlNifBinary ext;
-  size_t at, n, len;
+  size_t at, n;
+  char *o;
   int rc;
 
   if (!enif_term_to_binary(c->env, term, &ext))
@@ -581,12 +464,12 @@ static int put_bignum(enc_ctx *c, ERL_NIF_TERM term) {
   if (!ext_payload(&ext, 110, 111, 4, &at, &n) || n == ext.size - at)
     rc = fail(c, am_unsupported_term, term);
   else if ((rc = charge(c, JSON_ENCODE_BIG_COST + n * 4 + n * n / 8)) ==
-               ENC_OK &&
-           (rc = reserve(c, json_bignum_size(n))) == ENC_OK) {
-    len = json_format_bignum((char *)c->out.data + c->len, ext.data + at + 1, n,
-                             ext.data[at] != 0);
-    c->len += len;
-    rc = len > 0 ? ENC_OK : ENC_NOMEM;
+           ENC_OK) {
+    n = (o = room(c, json_bignum_size(n))) != NULL
+            ? json_format_bignum(o, ext.data + at + 1, n, ext.data[at] != 0)
+            : 0;
+    c->len += n;
+    rc = n > 0 ? ENC_OK : ENC_NOMEM;
   }
   enif_release_binary(&ext);
   return rc;
@@ -594,29 +477,26 @@ static int put_bignum(enc_ctx *c, ERL_NIF_TERM term) {
 
 /* Writes an integer or a float. */
 static int put_number(enc_ctx *c, ERL_NIF_TERM term, int is_float) {
-  char *o;
   ErlNifSInt64 i;
   ErlNifUInt64 u;
   double d;
-  int rc;
+  char *o = room(c, JSON_NUMBER_MAX);
 
-  if (is_float && !enif_get_double(c->env, term, &d))
-    return fail(c, am_unsupported_term, term);
-  if (!is_float && !enif_get_int64(c->env, term, &i) &&
-      !enif_get_uint64(c->env, term, &u))
-    return put_bignum(c, term);
-  /* Integral floats below 2^53 are written as integers, cheaply. */
-  if ((is_float && !(d == floor(d) && fabs(d) < 9007199254740992.0) &&
-       (rc = charge(c, JSON_ENCODE_FLOAT_COST)) != ENC_OK) ||
-      (rc = reserve(c, JSON_NUMBER_MAX)) != ENC_OK)
-    return rc;
-  o = (char *)c->out.data + c->len;
-  if (is_float)
-    c->len += json_format_double(o, d, JSON_OUT_FLOAT); /* finite */
-  else if (enif_get_int64(c->env, term, &i))
+  if (o == NULL)
+    return ENC_NOMEM;
+  if (is_float && enif_get_double(c->env, term, &d)) {
+    c->len += json_format_double(o, d, JSON_OUT_FLOAT); /* floats are finite */
+    /* Integral floats below 2^53 are written as integers, cheaply. */
+    return d == floor(d) && fabs(d) < 9007199254740992.0
+               ? ENC_OK
+               : charge(c, JSON_ENCODE_FLOAT_COST);
+  }
+  if (enif_get_int64(c->env, term, &i))
     c->len += json_format_int(o, i);
-  else
+  else if (enif_get_uint64(c->env, term, &u))
     c->len += json_format_uint(o, u);
+  else
+    return put_bignum(c, term);
   return ENC_OK;
 }
 
@@ -626,11 +506,11 @@ static int push_frame(enc_ctx *c, ERL_NIF_TERM container, int is_map) {
 
   if (c->depth >= c->max_depth)
     return fail(c, am_too_deep, enif_make_uint(c->env, c->max_depth));
-  if (!grow((void **)&c->frames, &c->frames_cap, c->depth, sizeof(*f)))
+  if ((f = grow(c->frames, &c->frames_cap, c->depth, sizeof(*f))) == NULL)
     return ENC_NOMEM;
-  f = &c->frames[c->depth];
-  *f = (enc_frame){
-      .container = container, .tail = container, .is_map = is_map, .first = 1};
+  c->frames = f;
+  f += c->depth;
+  *f = (enc_frame){container, container, .is_map = is_map, .first = 1};
   if (is_map && !enif_map_iterator_create(c->env, container, &f->it,
                                           ERL_NIF_MAP_ITERATOR_FIRST))
     return ENC_NOMEM;
@@ -638,120 +518,110 @@ static int push_frame(enc_ctx *c, ERL_NIF_TERM container, int is_map) {
   return put_bytes(c, is_map ? "{" : "[", 1);
 }
 
-static int encode_key(enc_ctx *c, ERL_NIF_TERM key) {
-  if (enif_is_binary(c->env, key))
-    return put_binary(c, key);
-  if (enif_is_atom(c->env, key))
-    return put_atom_name(c, key);
-  return fail(c, am_invalid_key, key);
-}
-
-/* Writes a scalar, or opens a list or map (its elements come later). */
-static int encode_one(enc_ctx *c, ERL_NIF_TERM term) {
+/* Writes a scalar, or opens a list or map (its elements come later). A map
+ * key (is_key) must be a binary or an atom. */
+static int encode_one(enc_ctx *c, ERL_NIF_TERM term, int is_key) {
+  int rc, type = enif_term_type(c->env, term);
+  ErlNifBinary bin;
   ERL_NIF_TERM v;
-  int rc;
 
   if ((rc = charge(c, JSON_ENCODE_NODE_COST)) != ENC_OK)
     return rc;
-  switch (enif_term_type(c->env, term)) {
-  case ERL_NIF_TERM_TYPE_ATOM:
+  if (type == ERL_NIF_TERM_TYPE_BITSTRING &&
+      enif_inspect_binary(c->env, term, &bin)) {
+    if ((rc = charge(c, bin.size)) != ENC_OK)
+      return rc;
+    if (!chat_utf8_valid((const char *)bin.data, bin.size))
+      return fail(c, am_invalid_string, term);
+    return put_string(c, bin.data, bin.size);
+  }
+  if (type == ERL_NIF_TERM_TYPE_ATOM && !is_key) {
     if (enif_is_identical(term, am_nil))
       return put_bytes(c, "null", 4);
     if (enif_is_identical(term, am_true))
       return put_bytes(c, "true", 4);
     if (enif_is_identical(term, am_false))
       return put_bytes(c, "false", 5);
-    return put_atom_name(c, term);
-  case ERL_NIF_TERM_TYPE_BITSTRING:
-    return put_binary(c, term); /* not a binary: unsupported */
-  case ERL_NIF_TERM_TYPE_INTEGER:
-    return put_number(c, term, 0);
-  case ERL_NIF_TERM_TYPE_FLOAT:
-    return put_number(c, term, 1);
-  case ERL_NIF_TERM_TYPE_LIST:
-    return push_frame(c, term, 0);
-  case ERL_NIF_TERM_TYPE_MAP:
-    if (enif_get_map_value(c->env, term, am_struct, &v) &&
-        enif_is_atom(c->env, v))
-      return fail(c, am_unsupported_term, term); /* structs are not encoded */
-    return push_frame(c, term, 1);
-  default:
-    /* tuples, pids, ports, references, funs */
-    return fail(c, am_unsupported_term, term);
   }
+  if (type == ERL_NIF_TERM_TYPE_ATOM)
+    return put_atom_name(c, term);
+  if (is_key)
+    return fail(c, am_invalid_key, term);
+  if (type == ERL_NIF_TERM_TYPE_INTEGER || type == ERL_NIF_TERM_TYPE_FLOAT)
+    return put_number(c, term, type == ERL_NIF_TERM_TYPE_FLOAT);
+  if (type == ERL_NIF_TERM_TYPE_LIST)
+    return push_frame(c, term, 0);
+  /* maps, but not structs: encoding one would leak its __struct__ key */
+  if (type == ERL_NIF_TERM_TYPE_MAP &&
+      !(enif_get_map_value(c->env, term, am_struct, &v) &&
+        enif_is_atom(c->env, v)))
+    return push_frame(c, term, 1);
+  /* tuples, pids, ports, references, funs, other bitstrings, structs */
+  return fail(c, am_unsupported_term, term);
 }
 
-/* Moves to the next element of the innermost open list or map, writing
- * the separator (and key); *value is the element. ENC_OK with 0 in *more
- * when the container is done (and closed). */
-static int next_element(enc_ctx *c, ERL_NIF_TERM *value, int *more) {
-  enc_frame *f = &c->frames[c->depth - 1];
+/* Moves to the next element to write, writing the separator (and key)
+ * before it and closing the lists and maps that are done; c->depth is 0
+ * once the whole term is written. */
+static int next_value(enc_ctx *c, ERL_NIF_TERM *value) {
   ERL_NIF_TERM key;
   int rc;
 
-  *more = f->is_map ? enif_map_iterator_get_pair(c->env, &f->it, &key, value)
-                    : enif_get_list_cell(c->env, f->tail, value, &f->tail);
-  if (*more) {
-    if (!f->first && (rc = put_bytes(c, ",", 1)) != ENC_OK)
+  while (c->depth > 0) {
+    enc_frame *f = &c->frames[c->depth - 1];
+    if (f->is_map ? enif_map_iterator_get_pair(c->env, &f->it, &key, value)
+                  : enif_get_list_cell(c->env, f->tail, value, &f->tail)) {
+      if (!f->first && (rc = put_bytes(c, ",", 1)) != ENC_OK)
+        return rc;
+      f->first = 0;
+      if (!f->is_map)
+        return ENC_OK;
+      enif_map_iterator_next(c->env, &f->it);
+      if ((rc = encode_one(c, key, 1)) != ENC_OK)
+        return rc;
+      return put_bytes(c, ":", 1);
+    }
+    /* Checked at the end of the list: measuring it first would be an
+     * unbudgeted walk of all of it. */
+    if (!f->is_map && !enif_is_empty_list(c->env, f->tail))
+      return fail(c, am_unsupported_term, f->container); /* improper */
+    if (f->is_map)
+      enif_map_iterator_destroy(c->env, &f->it);
+    c->depth--;
+    if ((rc = put_bytes(c, f->is_map ? "}" : "]", 1)) != ENC_OK)
       return rc;
-    f->first = 0;
-    if (!f->is_map)
-      return ENC_OK;
-    enif_map_iterator_next(c->env, &f->it);
-    if ((rc = charge(c, JSON_ENCODE_NODE_COST)) != ENC_OK ||
-        (rc = encode_key(c, key)) != ENC_OK)
-      return rc;
-    return put_bytes(c, ":", 1);
   }
-  /* Checked at the end of the list: measuring it first would be an
-   * unbudgeted walk of all of it. */
-  if (!f->is_map && !enif_is_empty_list(c->env, f->tail))
-    return fail(c, am_unsupported_term, f->container); /* improper */
-  if (f->is_map)
-    enif_map_iterator_destroy(c->env, &f->it);
-  c->depth--;
-  return put_bytes(c, f->is_map ? "}" : "]", 1);
+  return ENC_OK;
 }
 
 /* Writes term. There is no recursion: open lists and maps sit on
  * c->frames, so the C stack use does not grow with nesting depth. */
-static int encode_term(enc_ctx *c, ERL_NIF_TERM term) {
-  ERL_NIF_TERM value = term;
-  int rc, more;
-
-  for (;;) {
-    if ((rc = encode_one(c, value)) != ENC_OK)
-      return rc;
-    do {
-      if (c->depth == 0)
-        return ENC_OK;
-      if ((rc = next_element(c, &value, &more)) != ENC_OK)
-        return rc;
-    } while (!more);
-  }
-}
-
-/* The encode proper. On a normal scheduler (!dirty) it works within the
- * budget; once past it, the partial output is dropped and the whole encode
- * starts again on a dirty scheduler. */
-static ERL_NIF_TERM encode(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[],
-                           int dirty);
-
-static ERL_NIF_TERM encode_dirty(ErlNifEnv *env, int argc,
-                                 const ERL_NIF_TERM argv[]) {
-  return encode(env, argc, argv, 1);
-}
-
-static ERL_NIF_TERM encode(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[],
-                           int dirty) {
-  enc_ctx c = {.env = env, .limited = !dirty};
+static int encode_term(enc_ctx *c, ERL_NIF_TERM value) {
   int rc;
 
-  if (argc != 2 || !enif_get_uint(env, argv[1], &c.max_depth) ||
-      c.max_depth < 1 || c.max_depth > JSON_STRICT_DEPTH_LIMIT)
+  while ((rc = encode_one(c, value, 0)) == ENC_OK &&
+         (rc = next_value(c, &value)) == ENC_OK && c->depth > 0)
+    ;
+  return rc;
+}
+
+static ERL_NIF_TERM encode_dirty(ErlNifEnv *env, int argc,
+                                 const ERL_NIF_TERM argv[]);
+
+/* Encodes on a normal scheduler (on_normal) within the budget, or on a
+ * dirty one. Past the budget the partial output is dropped and the whole
+ * encode starts again on a dirty scheduler. */
+static ERL_NIF_TERM encode(ErlNifEnv *env, const ERL_NIF_TERM argv[],
+                           int on_normal) {
+  enc_ctx c = {.env = env, .on_normal = on_normal};
+  ERL_NIF_TERM result = 0;
+  int rc;
+
+  if (!enif_get_uint(env, argv[1], &c.max_depth) || c.max_depth < 1 ||
+      c.max_depth > JSON_STRICT_DEPTH_LIMIT)
     return enif_make_badarg(env);
   if (!enif_alloc_binary(256, &c.out))
-    return make_error(env, am_out_of_memory);
+    return error_term(env, 0, am_out_of_memory);
   rc = encode_term(&c, argv[0]);
   for (size_t k = 0; k < c.depth; k++)
     if (c.frames[k].is_map)
@@ -759,18 +629,26 @@ static ERL_NIF_TERM encode(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[],
   enif_free(c.frames);
   if (rc == ENC_OK && !enif_realloc_binary(&c.out, c.len))
     rc = ENC_NOMEM;
-  if (rc != ENC_OK)
+  if (rc == ENC_OK)
+    result = enif_make_tuple2(env, am_ok, enif_make_binary(env, &c.out));
+  else
     enif_release_binary(&c.out);
-  if (!dirty)
-    consume_timeslice(env, c.spent);
-  if (rc == ENC_YIELD)
-    return go_dirty(env, "json_encode_dirty", encode_dirty, argc, argv);
-  if (rc != ENC_OK)
-    return make_error(env, rc == ENC_ERROR ? c.error : am_out_of_memory);
-  return enif_make_tuple2(env, am_ok, enif_make_binary(env, &c.out));
+  if (rc == ENC_ERROR || rc == ENC_NOMEM)
+    result = error_term(env, 0, rc == ENC_ERROR ? c.error : am_out_of_memory);
+  return on_normal
+             ? finish_normal(env, c.spent, rc == ENC_YIELD, "json_encode_dirty",
+                             encode_dirty, argv, result)
+             : result;
+}
+
+static ERL_NIF_TERM encode_dirty(ErlNifEnv *env, int argc,
+                                 const ERL_NIF_TERM argv[]) {
+  (void)argc;
+  return encode(env, argv, 0);
 }
 
 ERL_NIF_TERM json_nif_encode(ErlNifEnv *env, int argc,
                              const ERL_NIF_TERM argv[]) {
-  return encode(env, argc, argv, 0);
+  (void)argc;
+  return encode(env, argv, 1);
 }

@@ -10,21 +10,15 @@
 #include <erl_nif.h>
 
 /* The atoms used here, as X(c_name, "name"), ready to join one table. */
+/* clang-format off */
 #define JSON_NIF_ATOMS(X)                                                      \
-  X(ok, "ok")                                                                  \
-  X(error, "error")                                                            \
-  X(true, "true")                                                              \
-  X(false, "false")                                                            \
-  X(nil, "nil")                                                                \
-  X(struct, "__struct__")                                                      \
-  X(invalid_utf8, "invalid_utf8")                                              \
-  X(invalid_json, "invalid_json")                                              \
-  X(too_deep, "too_deep")                                                      \
+  X(ok, "ok") X(error, "error") X(nil, "nil") X(true, "true")                  \
+  X(false, "false") X(struct, "__struct__") X(invalid_utf8, "invalid_utf8")    \
+  X(invalid_json, "invalid_json") X(too_deep, "too_deep")                      \
   X(number_out_of_range, "number_out_of_range")                                \
-  X(out_of_memory, "out_of_memory")                                            \
-  X(unsupported_term, "unsupported_term")                                      \
-  X(invalid_string, "invalid_string")                                          \
-  X(invalid_key, "invalid_key")
+  X(out_of_memory, "out_of_memory") X(unsupported_term, "unsupported_term")    \
+  X(invalid_string, "invalid_string") X(invalid_key, "invalid_key")
+/* clang-format on */
 
 /* Creates the module's atoms; called from the library's load. 0 on success. */
 int json_nif_load(ErlNifEnv *env);
@@ -36,20 +30,20 @@ ERL_NIF_TERM json_nif_decode(ErlNifEnv *env, int argc,
 ERL_NIF_TERM json_nif_encode(ErlNifEnv *env, int argc,
                              const ERL_NIF_TERM argv[]);
 
-/* The result CouncilEx.JSON.decode/1 gives for text[0..len), made from
- * root, the tree json_strict_parse (or cJSON after json_strict_read)
- * already built from exactly that text: {ok, Term}, or {error, Reason} with
- * Reason {number_out_of_range, Offset} (cJSON read the number as infinite)
- * or out_of_memory ({invalid_json, Offset} only if text is not root's).
- * The text is read once more for what the tree does not keep (integer or
- * float, strings holding \u0000); root and text stay the caller's.
+/* What CouncilEx.JSON.decode/1 returns for text[0..len), made from root:
+ * the tree that json_strict_parse (or cJSON after json_strict_read) built
+ * from exactly that text. {ok, Term}, or {error, {number_out_of_range,
+ * Offset}} (cJSON read a number as infinite) or {error, out_of_memory}
+ * ({error, {invalid_json, Offset}} only when text is not root's). The text
+ * is read once more for what the tree does not keep (integer or float,
+ * strings holding \u0000); root and text stay the caller's, unchanged.
  *
- * Threads: any thread, after the library's load ran (it makes the atoms).
- * env is the calling NIF's env, or a process-independent env
- * (enif_alloc_env) that the calling thread alone uses, such as a message
- * env on an engine thread; the term lives in env. Never yields nor
- * reschedules, and costs about as much as parsing the text did: on a normal
- * scheduler, keep to texts json_nif_decode would decode there. */
+ * Threads: any thread, once the library's load has made the atoms. env is
+ * the calling NIF's env, or a process-independent env (enif_alloc_env)
+ * only the calling thread uses, such as an engine thread's message env;
+ * the term lives in env. It neither yields nor reschedules and costs about
+ * what the parse did: on a normal scheduler, keep to texts json_nif_decode
+ * would decode there (up to 16 KB and 1536 values). */
 ERL_NIF_TERM json_nif_tree_to_term(ErlNifEnv *env, const cJSON *root,
                                    const char *text, size_t len);
 
