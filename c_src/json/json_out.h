@@ -30,9 +30,10 @@ enum {
 #define JSON_NUMBER_MAX 32
 
 /* Writes s[0..len) as a quoted JSON string into out[0..cap) and returns
- * its length. When that is more than cap, nothing usable was written: call
- * again with that much room (cap >= len + 2 is always needed). s must be
- * valid UTF-8 (chat_utf8_valid): non-ASCII bytes are copied as they are.
+ * its length: one pass when it fits. When the length is more than cap,
+ * out[0..cap) holds nothing usable: call again with that much room (out may
+ * be NULL when cap is 0, to measure). s must be valid UTF-8
+ * (chat_utf8_valid): non-ASCII bytes are copied as they are.
  * '"', '\\' and control characters are escaped (\n style where JSON has
  * one, else \u00xx in lower case, NUL included); nothing else is, unless
  * JSON_OUT_JS. No NUL is written after the string. */

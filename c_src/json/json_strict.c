@@ -11,21 +11,12 @@
 #include "chat.h"
 #include "json_bytes.h"
 
-/* cJSON 1.7.15 copies a number into a 64-byte buffer before strtod, so it
- * reads at most this many characters of it. */
+/* Upstream cJSON 1.7.15 copies a number into a 64-byte buffer before
+ * strtod, so it reads at most this many characters of it. */
 #define NUMBER_MAX_CHARS 63
 
 /* Largest integer a double holds exactly; bigger integers are floats. */
 #define MAX_SAFE_INT 9007199254740992ULL
-
-/* What the reader expects next. */
-enum scan_state {
-  EXPECT_VALUE,          /* after ':' or ',' in an array, or at the start */
-  EXPECT_VALUE_OR_CLOSE, /* after '[' */
-  EXPECT_KEY,            /* after ',' in an object */
-  EXPECT_KEY_OR_CLOSE,   /* after '{' */
-  EXPECT_COMMA_OR_CLOSE  /* after a value inside an array or object */
-};
 
 typedef struct scanner {
   const unsigned char *s;
@@ -288,7 +279,7 @@ static inline int next_token(scanner *sc) {
 /* The reader proper, a state machine over a stack of open containers (one
  * bit each: set for '{'), so hostile nesting costs no C stack. */
 static int scan(scanner *sc, unsigned max_depth) {
-  unsigned char is_obj[(JSON_STRICT_DEPTH_LIMIT + 7) / 8];
+  unsigned char is_obj[(JSON_STRICT_DEPTH_LIMIT + 7) / 8] = {0};
   unsigned depth = 0, obj = 0;
   size_t nodes = 0;
 

@@ -1,14 +1,6 @@
-/* json_nif.c - CouncilEx.JSON: term walking only; reading, escaping and
- * number formatting are the core's (json_strict, json_out).
- *
- * Decode: json_strict_read checks the text (depth, RFC 8259, numbers) and
- * notes per token what cJSON's tree loses (integer or float, strings
- * holding \u0000); cJSON parses; the tree becomes terms in document order,
- * so the notes line up with the tree's number and string nodes.
- *
- * Encode: the term is written straight into a binary through json_out, not
- * through cJSON: its strings are NUL-terminated (<<0>> would be cut short)
- * and it would cost a second copy of the document.
+/* json_nif.c - CouncilEx.JSON: term walking and scheduling only. Decode is
+ * json_strict_read (checks, notes) + cJSON + json_walk, building terms;
+ * encode walks the term, writing through json_out into one binary.
  *
  * Stack: both walks keep explicit heap stacks. Only cJSON's parser (and
  * cJSON_Delete) recurse, about 110 bytes per level, so max_depth <= 1000
@@ -98,9 +90,7 @@ static void *grow(void *items, size_t *cap, size_t len, size_t size) {
   return items;
 }
 
-/* ------------------------------------------------------------------------ */
-/* Decode: cJSON tree to terms                                              */
-/* ------------------------------------------------------------------------ */
+/* --- Decode: cJSON tree to terms ---------------------------------------- */
 
 enum { DEC_OK, DEC_NOMEM, DEC_RANGE };
 
@@ -331,9 +321,7 @@ ERL_NIF_TERM json_nif_decode(ErlNifEnv *env, int argc,
   return decode(env, argv, 1);
 }
 
-/* ------------------------------------------------------------------------ */
-/* Encode: terms to JSON                                                    */
-/* ------------------------------------------------------------------------ */
+/* --- Encode: terms to JSON ---------------------------------------------- */
 
 enum { ENC_OK, ENC_ERROR, ENC_NOMEM, ENC_YIELD };
 
