@@ -124,23 +124,24 @@ size_t json_write_string(char *out, size_t cap, const char *s, size_t len,
   return n;
 }
 
-/* Decimal digits of v, written backwards ending at end; returns the start. */
-static char *digits_before(char *end, uint64_t v) {
-  do {
-    *--end = (char)('0' + v % 10);
-    v /= 10;
-  } while (v != 0);
-  return end;
-}
-
-/* Writes the magnitude with an optional sign at out; returns the length. */
+/* Writes the magnitude with an optional sign at out; returns the length.
+ * The digits are counted first, so they go straight to their place. */
 static size_t put_integer(char *out, uint64_t mag, int negative) {
-  char tmp[24], *end = tmp + sizeof(tmp), *start = digits_before(end, mag);
+  size_t n = 1, len;
+  uint64_t v = mag;
 
+  while (v >= 10) {
+    v /= 10;
+    n++;
+  }
   if (negative)
-    *--start = '-';
-  memcpy(out, start, (size_t)(end - start));
-  return (size_t)(end - start);
+    *out++ = '-';
+  len = n + (negative != 0);
+  do {
+    out[--n] = (char)('0' + mag % 10);
+    mag /= 10;
+  } while (n > 0);
+  return len;
 }
 
 size_t json_format_int(char out[JSON_NUMBER_MAX], int64_t v) {

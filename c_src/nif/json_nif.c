@@ -369,6 +369,17 @@ static char *room(enc_ctx *c, size_t n) {
   return (char *)c->out.data + c->len;
 }
 
+/* One byte: the separators and brackets, the commonest write of all. */
+static int put_char(enc_ctx *c, char ch) {
+  char *o = c->len < c->out.size ? (char *)c->out.data + c->len : room(c, 1);
+
+  if (o == NULL)
+    return ENC_NOMEM;
+  *o = ch;
+  c->len++;
+  return ENC_OK;
+}
+
 static int put_bytes(enc_ctx *c, const char *data, size_t n) {
   char *o = room(c, n);
 
@@ -503,7 +514,7 @@ static int push_frame(enc_ctx *c, ERL_NIF_TERM container, int is_map) {
                                           ERL_NIF_MAP_ITERATOR_FIRST))
     return ENC_NOMEM;
   c->depth++;
-  return put_bytes(c, is_map ? "{" : "[", 1);
+  return put_char(c, is_map ? '{' : '[');
 }
 
 /* Writes a scalar, or opens a list or map (its elements come later). A map
@@ -559,7 +570,7 @@ static int next_value(enc_ctx *c, ERL_NIF_TERM *value) {
     enc_frame *f = &c->frames[c->depth - 1];
     if (f->is_map ? enif_map_iterator_get_pair(c->env, &f->it, &key, value)
                   : enif_get_list_cell(c->env, f->tail, value, &f->tail)) {
-      if (!f->first && (rc = put_bytes(c, ",", 1)) != ENC_OK)
+      if (!f->first && (rc = put_char(c, ',')) != ENC_OK)
         return rc;
       f->first = 0;
       if (!f->is_map)
@@ -567,7 +578,7 @@ static int next_value(enc_ctx *c, ERL_NIF_TERM *value) {
       enif_map_iterator_next(c->env, &f->it);
       if ((rc = encode_one(c, key, 1)) != ENC_OK)
         return rc;
-      return put_bytes(c, ":", 1);
+      return put_char(c, ':');
     }
     /* Checked at the end of the list: measuring it first would be an
      * unbudgeted walk of all of it. */
@@ -576,7 +587,7 @@ static int next_value(enc_ctx *c, ERL_NIF_TERM *value) {
     if (f->is_map)
       enif_map_iterator_destroy(c->env, &f->it);
     c->depth--;
-    if ((rc = put_bytes(c, f->is_map ? "}" : "]", 1)) != ENC_OK)
+    if ((rc = put_char(c, f->is_map ? '}' : ']')) != ENC_OK)
       return rc;
   }
   return ENC_OK;
