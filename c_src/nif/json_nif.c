@@ -301,12 +301,12 @@ static ERL_NIF_TERM decode(ErlNifEnv *env, const ERL_NIF_TERM argv[],
     result = (root = cJSON_ParseWithLength(text, len)) != NULL
                  ? tree_result(env, root, text, len, &notes, bom)
                  : error_term(env, 0, am_out_of_memory); /* good text */
+  size_t cost = decode_cost(in.size, notes.nodes);
   cJSON_Delete(root);
   json_strict_notes_free(&notes);
-  return on_normal
-             ? finish_normal(env, decode_cost(in.size, notes.nodes), dirty,
-                             "json_decode_dirty", decode_dirty, argv, result)
-             : result;
+  return on_normal ? finish_normal(env, cost, dirty, "json_decode_dirty",
+                                   decode_dirty, argv, result)
+                   : result;
 }
 
 static ERL_NIF_TERM decode_dirty(ErlNifEnv *env, int argc,

@@ -31,12 +31,13 @@ ERL_NIF_TERM json_nif_encode(ErlNifEnv *env, int argc,
                              const ERL_NIF_TERM argv[]);
 
 /* What CouncilEx.JSON.decode/1 returns for text[0..len), made from root:
- * the tree that json_strict_parse (or cJSON after json_strict_read) built
- * from exactly that text. {ok, Term}, or {error, {number_out_of_range,
- * Offset}} (cJSON read a number as infinite) or {error, out_of_memory}
- * ({error, {invalid_json, Offset}} only when text is not root's). The text
- * is read once more for what the tree does not keep (integer or float,
- * strings holding \u0000); root and text stay the caller's, unchanged.
+ * the (non-NULL) tree that json_strict_parse, or cJSON after
+ * json_strict_read, built from exactly that text. That is {ok, Term}, or
+ * {error, Reason} with Reason {number_out_of_range, Offset} (cJSON read a
+ * number as infinite) or out_of_memory; {invalid_json, Offset} only when
+ * text is not root's. The text is read once more for what the tree does
+ * not keep (integer or float, strings holding \u0000); root and text stay
+ * the caller's, unchanged.
  *
  * Threads: any thread, once the library's load has made the atoms. env is
  * the calling NIF's env, or a process-independent env (enif_alloc_env)
