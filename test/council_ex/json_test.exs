@@ -285,6 +285,85 @@ defmodule CouncilEx.JSONTest do
     end
   end
 
+  describe "decode/2 error offsets" do
+    # Offsets come from the strict reader: the byte where the problem is,
+    # except that running out of input is reported at the last byte.
+    test "inside strings: the offending byte" do
+      assert JSON.decode(~S(["ab\x"])) == {:error, {:invalid_json, 4}}
+      assert JSON.decode(~s(["a\tb"])) == {:error, {:invalid_json, 3}}
+      assert JSON.decode(~S(["x\ud800"])) == {:error, {:invalid_json, 3}}
+      assert JSON.decode(~S(["\u12"])) == {:error, {:invalid_json, 2}}
+      assert JSON.decode(~s({"k\x01": 1})) == {:error, {:invalid_json, 3}}
+    end
+
+    test "running out of input: the last byte" do
+      assert JSON.decode(~s(["abc)) == {:error, {:invalid_json, 4}}
+      assert JSON.decode(~s({"a")) == {:error, {:invalid_json, 3}}
+      assert JSON.decode("[1e") == {:error, {:invalid_json, 2}}
+      assert JSON.decode("-") == {:error, {:invalid_json, 0}}
+      assert JSON.decode("  ") == {:error, {:invalid_json, 1}}
+    end
+
+    test "keys, separators and numbers" do
+      assert JSON.decode("{a: 1}") == {:error, {:invalid_json, 1}}
+      assert JSON.decode(~s({"a":1,})) == {:error, {:invalid_json, 7}}
+      assert JSON.decode(~s({"a":1 "b":2})) == {:error, {:invalid_json, 7}}
+      assert JSON.decode("[1 2]") == {:error, {:invalid_json, 3}}
+      assert JSON.decode("[1.]") == {:error, {:invalid_json, 3}}
+      assert JSON.decode("[-]") == {:error, {:invalid_json, 2}}
+      assert JSON.decode("[1,]") == {:error, {:invalid_json, 3}}
+    end
+
+    test "the first problem in document order wins" do
+      assert JSON.decode("[}" <> String.duplicate("[", 300)) == {:error, {:invalid_json, 1}}
+      assert JSON.decode("[1," <> String.duplicate("[", 300)) == {:error, {:too_deep, 256}}
+      assert JSON.decode("9:01") == {:error, {:invalid_json, 1}}
+      assert JSON.decode("[1e999, 01]") == {:error, {:invalid_json, 9}}
+    end
+
+    test "after a byte order mark, offsets still count from the input's start" do
+      assert JSON.decode("\uFEFF[1,]") == {:error, {:invalid_json, 6}}
+      assert JSON.decode("\uFEFF[1e999]") == {:error, {:number_out_of_range, 4}}
+      assert JSON.decode("\uFEFF[1") == {:error, {:invalid_json, 4}}
+    end
+
+    test "offsets stay inside the input" do
+      seed = ~s({"a": [1, -2.5e3, "x\\u00e9 日本", true, null], "b": {"c": [{}]}})
+      alphabet = ~c'[]{}",:\\/-+.eE0123456789 \ntrufalsn' ++ [0, 0xC3, 0xA9, 0xEF, 0xBB, 0xBF]
+
+      for _ <- 1..2000 do
+        doc = mutate(seed, :rand.uniform(3), alphabet)
+
+        case JSON.decode(doc) do
+          {:error, {:invalid_json, at}} when doc not in ["", "\uFEFF"] ->
+            assert at < byte_size(doc), inspect(doc)
+
+          _ ->
+            :ok
+        end
+      end
+    end
+  end
+
+  describe "decode/2 \\u0000 and big objects" do
+    test "\\u0000 keys in objects of more than 32 keys, duplicates included" do
+      pairs = Enum.map_join(1..40, ",", &~s("k#{&1}": #{&1}))
+      json = "{" <> pairs <> ~S(, "a\u0000": 1, "k3": "x", "a\u0000": "\u0000"}) <> ""
+      {:ok, map} = JSON.decode(json)
+
+      assert map_size(map) == 41
+      assert map["a\0"] == "\0"
+      assert map["k3"] == "x"
+      assert :erlang.binary_to_term(:erlang.term_to_binary(map)) == map
+    end
+
+    test "a \\u0000 string among many strings and numbers keeps its place" do
+      list = for i <- 1..3000, do: if(rem(i, 7) == 0, do: "n\0#{i}", else: i)
+      {:ok, json} = JSON.encode(list)
+      assert JSON.decode(json) == {:ok, list}
+    end
+  end
+
   describe ":max_depth" do
     test "decode: exactly max_depth passes, one more fails" do
       assert JSON.decode("[[[]]]", max_depth: 3) == {:ok, [[[]]]}
@@ -429,6 +508,17 @@ defmodule CouncilEx.JSONTest do
       assert roundtrip(ints) == ints
       assert roundtrip(2 ** 53 + 1) === 9_007_199_254_740_992.0
       assert roundtrip(2 ** 70) === 1.1805916207174113e21
+    end
+
+    test "U+2028 and U+2029 are written as they are" do
+      assert JSON.encode("a\u2028b\u2029") == {:ok, "\"a\u2028b\u2029\""}
+    end
+
+    test "integral floats are plain digits up to 2^53, then exponents" do
+      assert JSON.encode(1.0e15) == {:ok, "1000000000000000.0"}
+      assert JSON.encode(-4.0e15) == {:ok, "-4000000000000000.0"}
+      assert JSON.encode(1.0e16) == {:ok, "1e+16"}
+      assert JSON.encode(18_014_398_509_481_984.0) == {:ok, "18014398509481984.0"}
     end
 
     test "floats use the shortest form that reads back exactly" do
