@@ -30,7 +30,7 @@
   A(seats) A(judged) A(continue) A(engines) A(max_host_connections)            \
   A(in_flight) A(runs)                                                         \
   /* the spec map (spec_nif.c) */                                              \
-  A(input) A(n_members) A(has_chair) A(chair_fallback) A(rounds)               \
+  A(input) A(n_members) A(has_chair) A(debug) A(chair_fallback) A(rounds)               \
   A(max_response_bytes) A(seed) A(codec) A(base_url) A(api_key) A(referer)     \
   A(title) A(headers) A(id) A(system_prompt) A(temperature) A(max_tokens)      \
   A(stream) A(output_schema) A(tools) A(tool_choice) A(max_tool_turns)         \
