@@ -76,6 +76,7 @@ defmodule CouncilEx.Native do
           {:round_started, step(), round :: non_neg_integer(), iteration :: non_neg_integer()}
           | {:member_started, step(), index(), seat()}
           | {:member_token, step(), seat(), token_index :: non_neg_integer(), binary()}
+          | {:member_request, step(), index(), seat(), body :: binary()}
           | {:tool_calls, step(), index(), seat(),
              [{id :: String.t(), name :: String.t(), args :: binary()}]}
           | {:call, step(), index(), seat(), body :: binary()}

@@ -31,7 +31,8 @@ defmodule CouncilEx.Plan do
           chair_fallback: [non_neg_integer()],
           rounds: [CouncilEx.Plan.Rounds.c_round()],
           max_response_bytes: pos_integer(),
-          seed: non_neg_integer()
+          seed: non_neg_integer(),
+          debug: boolean()
         }
 
   @typedoc """
@@ -80,7 +81,9 @@ defmodule CouncilEx.Plan do
         chair_fallback: chair_fallback(spec),
         rounds: c_rounds,
         max_response_bytes: Run.setting(opts, :max_response_bytes),
-        seed: :rand.uniform(1 <<< 62)
+        seed: :rand.uniform(1 <<< 62),
+        # verbose: :debug prints each request as it is sent.
+        debug: opts[:verbose] == :debug
       }
 
       {:ok, %{spec: c_spec, seats: Enum.map(seats, &elem(&1, 1)), rounds: rounds}}

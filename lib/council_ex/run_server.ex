@@ -264,8 +264,11 @@ defmodule CouncilEx.RunServer do
     state = State.new(opts, opts[:plan], tag, topics(opts[:run_id], user_opts))
 
     # Everyone who must see :run_started subscribes before it is sent.
-    if verbose = user_opts[:verbose],
-      do: CouncilEx.Verbose.attach(state.run_id, mode: verbose, io: user_opts[:verbose_io])
+    verbose =
+      if mode = user_opts[:verbose],
+        do: CouncilEx.Verbose.attach(state.run_id, mode: mode, io: user_opts[:verbose_io])
+
+    state = %{state | verbose: verbose}
 
     if recorder = user_opts[:recorder], do: RecorderProcess.start(state.run_id, recorder, self())
 
@@ -400,6 +403,18 @@ defmodule CouncilEx.RunServer do
        chunk}
 
     broadcast(state, event)
+    {:noreply, state}
+  end
+
+  # Only with verbose: :debug (the plan's debug flag): the tracer prints it.
+  defp handle_event({:member_request, step, _index, seat, body}, state) do
+    if state.verbose,
+      do:
+        send(
+          state.verbose,
+          {:request, State.step_name(state, step), State.seat_id(state, seat), body}
+        )
+
     {:noreply, state}
   end
 

@@ -10,7 +10,9 @@ defmodule CouncilEx.Verbose do
       [run-x3F]   +57 ms round :independent_analysis done
       [run-x3F]  +120 ms run completed (partial)
 
-  `:debug` also prints each answer, cut to 800 characters.
+  `:debug` also prints each request as it is sent to the provider (its
+  body, with the rendered prompts) and each answer, both cut to 800
+  characters.
   """
 
   alias CouncilEx.{Error, MemberResult, PubSub}
@@ -51,6 +53,14 @@ defmodule CouncilEx.Verbose do
 
   defp loop(state) do
     receive do
+      {:request, round, member, body} ->
+        print(
+          state,
+          "#{t(state)}   #{inspect(member)} request (#{inspect(round)}):\n" <> cap(body)
+        )
+
+        loop(state)
+
       event when is_tuple(event) and elem(event, 1) == state.run_id ->
         print(state, line(event, state))
         unless elem(event, 0) in [:run_completed, :run_failed], do: loop(state)

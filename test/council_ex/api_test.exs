@@ -168,7 +168,7 @@ defmodule CouncilEx.ApiTest do
       CouncilEx.terminate_run(running)
     end
 
-    test "verbose: true prints a timeline to :verbose_io; :debug adds the answers" do
+    test "verbose: true prints a timeline to :verbose_io; :debug adds the requests and answers" do
       script_council(TestCouncils.Mocked, %{
         optimist: "Go now.",
         skeptic: "Wait.",
@@ -176,7 +176,10 @@ defmodule CouncilEx.ApiTest do
       })
 
       {:ok, io} = StringIO.open("")
-      {:ok, result} = CouncilEx.run(TestCouncils.Mocked, "q", verbose: :debug, verbose_io: io)
+
+      {:ok, result} =
+        CouncilEx.run(TestCouncils.Mocked, "Ship on Friday?", verbose: :debug, verbose_io: io)
+
       Process.sleep(50)
       {_, out} = StringIO.contents(io)
       assert out =~ "[#{result.run_id}] run started: CouncilEx.TestCouncils.Mocked"
@@ -184,6 +187,18 @@ defmodule CouncilEx.ApiTest do
       assert out =~ ":optimist ok in"
       assert out =~ "Go now."
       assert out =~ "run completed (ok)"
+
+      # The rendered prompts, as sent: the skeptic's system prompt and the
+      # input; the chair's request holds the members' answers.
+      assert out =~ ":skeptic request (:independent_analysis):"
+      assert out =~ "You are the skeptic. Look for what could go wrong."
+      assert out =~ "Ship on Friday?"
+      assert out =~ ~r/:chair request \(:synthesis\):.*Go now\./s
+
+      {:ok, io} = StringIO.open("")
+      {:ok, _} = CouncilEx.run(TestCouncils.Mocked, "q", verbose: true, verbose_io: io)
+      Process.sleep(50)
+      refute elem(StringIO.contents(io), 1) =~ "request ("
     end
 
     test "the run's state holds no secrets" do

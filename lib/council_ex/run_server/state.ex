@@ -45,6 +45,7 @@ defmodule CouncilEx.RunServer.State do
           tool_turns: %{reference() => task_info()},
           judges: %{reference() => task_info()},
           abort: Error.t() | nil,
+          verbose: pid() | nil,
           result: Result.t() | nil,
           waiters: [{GenServer.from(), boolean()}]
         }
@@ -66,6 +67,7 @@ defmodule CouncilEx.RunServer.State do
     :current_round,
     :abort,
     :result,
+    :verbose,
     user_opts: [],
     topics: [],
     status: :pending,
