@@ -10,15 +10,10 @@ defmodule CouncilEx.Dynamic.Errors do
   def prefix(errors, path), do: Enum.map(errors, &%{&1 | path: path ++ &1.path})
 
   @doc "Errors as one line: `members.1.id: expected ...; rounds.0: ...`."
-  def format(errors) do
-    Enum.map_join(errors, "; ", fn
-      %{path: [], message: message} -> message
-      %{path: path, message: message} -> Enum.join(path, ".") <> ": " <> message
-    end)
-  end
+  defdelegate format(errors), to: CouncilEx.Council.Rules
 
   @doc "A value, shortened for an error message."
-  def show(value), do: inspect(value, limit: 5, printable_limit: 64)
+  defdelegate show(value), to: CouncilEx.Options.Schema
 
   @doc """
   The known fields of a map (atom or string keys) or keyword list, as a map

@@ -88,7 +88,7 @@ defmodule CouncilEx.RunServer.ExternalCall do
          "expected {:ok, %CouncilEx.Response{}} or {:error, _}, got: #{inspect(other)}"
        )}
 
-  @doc "The reply the C round loop takes for a dispatcher's result (see run_reply in council_nif.c)."
+  @doc "The reply the C round loop takes for a dispatcher's result (see run_reply in c_src/nif/run_nif.c)."
   @spec to_reply({:ok, Response.t()} | {:error, Error.t()}) :: tuple()
   def to_reply({:ok, %Response{} = r, _meta}), do: to_reply({:ok, r})
 
