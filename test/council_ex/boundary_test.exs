@@ -157,6 +157,32 @@ defmodule CouncilEx.BoundaryTest do
       assert m =~ "not a round module (name/0 and build_input/3"
     end
 
+    test "a weight of 0 counts as 0 (it used to count as 1 in C)" do
+      spec = %Spec{
+        council: __MODULE__,
+        members: [
+          {:light, nil, [provider: :mock, model: "m", weight: 0]},
+          {:heavy, nil, [provider: :mock, model: "m", weight: 3]}
+        ],
+        chair: {:chair, nil, [provider: :mock, model: "m"]},
+        rounds: [{Rounds.IndependentAnalysis, []}, {Rounds.WeightedSynthesis, []}]
+      }
+
+      test_pid = self()
+      Mock.script(:light, content: "Light.")
+      Mock.script(:heavy, content: "Heavy.")
+
+      Mock.script(:chair, fn request ->
+        send(test_pid, {:chair_saw, List.last(request.messages).content})
+        {:ok, "Done."}
+      end)
+
+      assert {:ok, _} = CouncilEx.run(spec, "q")
+      assert_received {:chair_saw, prompt}
+      assert prompt =~ "Member light (m) - weight 0.00"
+      assert prompt =~ "Member heavy (m) - weight 1.00"
+    end
+
     test "an iterate round's until_ref stops it (it used to be refused when lowered)" do
       defmodule StopAtOnce do
         def select(_input, _ctx), do: []
