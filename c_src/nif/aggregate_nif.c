@@ -194,36 +194,34 @@ static int get_confidence(ErlNifEnv *env, ERL_NIF_TERM t, double *out) {
   return 1;
 }
 
-/* Opts: a map; tie, seed and include_self are read when present. */
-static int get_opts(ErlNifEnv *env, ERL_NIF_TERM t, agg_opts *opts) {
-  ERL_NIF_TERM v;
-  ErlNifUInt64 u;
+/* Any 64-bit integer: the generator takes its bits. */
+static int get_seed(ErlNifEnv *env, ERL_NIF_TERM v, void *obj, nif_dctx *c) {
+  agg_opts *opts = obj;
   ErlNifSInt64 s;
+  (void)c;
+
+  if (enif_get_uint64(env, v, &opts->seed))
+    return 0;
+  if (!enif_get_int64(env, v, &s))
+    return -1;
+  opts->seed = (uint64_t)s;
+  return 0;
+}
+
+/* Opts: a map; tie, seed and include_self are read when present, other
+ * keys ignored, nil a bad value. */
+static const nif_field opts_fields[] = {
+    NIF_F_ENUM(agg_opts, tie, 0, ea_tie, AGG_TIE_COUNT),
+    NIF_F_FN(agg_opts, seed, 0, get_seed),
+    NIF_F(NIF_BOOL, agg_opts, include_self, 0),
+};
+
+static int get_opts(ErlNifEnv *env, ERL_NIF_TERM t, agg_opts *opts) {
+  nif_dctx c = {.objs = {opts}, .mode = NIF_MAP_OPEN | NIF_MAP_NIL_IS_VALUE};
 
   memset(opts, 0, sizeof(*opts));
-  if (!enif_is_map(env, t))
-    return 0;
-  if (enif_get_map_value(env, t, am_tie, &v)) {
-    int tie = atom_index(v, ea_tie, AGG_TIE_COUNT);
-    if (tie < 0)
-      return 0;
-    opts->tie = (agg_tie)tie;
-  }
-  if (enif_get_map_value(env, t, am_seed, &v)) {
-    if (enif_get_uint64(env, v, &u))
-      opts->seed = u;
-    else if (enif_get_int64(env, v, &s))
-      opts->seed = (uint64_t)s;
-    else
-      return 0;
-  }
-  if (enif_get_map_value(env, t, am_include_self, &v)) {
-    if (enif_is_identical(v, am_true))
-      opts->include_self = 1;
-    else if (!enif_is_identical(v, am_false))
-      return 0;
-  }
-  return 1;
+  return nif_decode_map(env, t, opts_fields, NIF_COUNT(opts_fields), 0, &c) ==
+         0;
 }
 
 /* The estimated work of what has been counted so far. */
@@ -333,11 +331,8 @@ static void free_args(agg_args *a) {
   free(a->items);
 }
 
-/* Runs aggregate; limited selects the normal-scheduler budget. Sets
- * *dirty (and returns 0) when the work is too big for it. */
-static ERL_NIF_TERM aggregate_run(ErlNifEnv *env, int argc,
-                                  const ERL_NIF_TERM argv[], int limited,
-                                  int *dirty) {
+ERL_NIF_TERM aggregate_nif_aggregate(ErlNifEnv *env, int argc,
+                                     const ERL_NIF_TERM argv[]) {
   agg_args a;
   agg_result r;
   ErlNifUInt64 n;
@@ -345,7 +340,6 @@ static ERL_NIF_TERM aggregate_run(ErlNifEnv *env, int argc,
   int rc;
 
   memset(&a, 0, sizeof(a));
-  *dirty = 0;
   if (argc != 4 || !get_kind(argv[0], &a.kind) ||
       !enif_get_uint64(env, argv[1], &n) || !enif_is_list(env, argv[2]) ||
       !get_opts(env, argv[3], &a.opts))
@@ -355,51 +349,31 @@ static ERL_NIF_TERM aggregate_run(ErlNifEnv *env, int argc,
     return nif_error(env, am_too_many_candidates);
   a.n = (size_t)n;
 
-  switch (read_ballots(env, argv[2], limited, &a, &limit)) {
+  switch (read_ballots(env, argv[2], nif_on_normal(), &a, &limit)) {
   case SCAN_BADARG:
-    free_args(&a);
-    return enif_make_badarg(env);
-  case SCAN_DIRTY:
-    free_args(&a);
-    *dirty = 1;
-    return 0;
+    result = enif_make_badarg(env);
+    break;
+  case SCAN_DIRTY: /* past the budget: again, on a dirty scheduler */
+    result = 0;
+    break;
   case SCAN_LIMIT:
-    free_args(&a);
-    return nif_error(env, limit);
+    result = nif_error(env, limit);
+    break;
   case SCAN_NOMEM:
-    free_args(&a);
-    return nif_error(env, am_out_of_memory);
+    result = nif_error(env, am_out_of_memory);
+    break;
+  default:
+    rc = agg_run(a.kind, a.n, a.votes, a.orderings, a.n_ballots, &a.opts, &r);
+    if (rc != AGG_OK)
+      result = nif_error(env, rc == AGG_ENOMEM ? am_out_of_memory
+                                               : am_invalid_arguments);
+    else
+      result = enif_make_tuple2(env, am_ok, aggregate_nif_result(env, &r));
+    agg_result_free(&r);
   }
-  rc = agg_run(a.kind, a.n, a.votes, a.orderings, a.n_ballots, &a.opts, &r);
-  if (rc != AGG_OK) {
-    free_args(&a);
-    return nif_error(env, rc == AGG_ENOMEM ? am_out_of_memory
-                                           : am_invalid_arguments);
-  }
-  result = enif_make_tuple2(env, am_ok, aggregate_nif_result(env, &r));
-  agg_result_free(&r);
   free_args(&a);
-  if (limited)
-    consume_timeslice(env, (size_t)work_of(&a), AGG_NIF_BUDGET);
-  return result;
-}
-
-static ERL_NIF_TERM aggregate_dirty(ErlNifEnv *env, int argc,
-                                    const ERL_NIF_TERM argv[]) {
-  int dirty;
-
-  return aggregate_run(env, argc, argv, 0, &dirty);
-}
-
-ERL_NIF_TERM aggregate_nif_aggregate(ErlNifEnv *env, int argc,
-                                     const ERL_NIF_TERM argv[]) {
-  int dirty;
-  ERL_NIF_TERM result = aggregate_run(env, argc, argv, 1, &dirty);
-
-  /* The first pass stopped once the estimate passed the budget. */
-  return dirty ? schedule_if_large(env, SIZE_MAX, AGG_NIF_BUDGET, "aggregate",
-                                   aggregate_dirty, argc, argv)
-               : result;
+  return nif_finish(env, (size_t)work_of(&a), AGG_NIF_BUDGET, "aggregate",
+                    aggregate_nif_aggregate, argc, argv, result);
 }
 
 /* ------------------------------------------------------------------------ */

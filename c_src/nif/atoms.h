@@ -46,12 +46,20 @@
   A(unexpected) A(list) A(none) A(bad_labels)                                  \
   /* enums/0 */                                                                \
   A(round_kinds) A(orders) A(aggregators) A(confidences) A(error_kinds)        \
-  A(stops) A(reasons)
+  A(stops) A(reasons)                                                          \
+  /* json_decode and json_encode (json_nif.c) */                               \
+  A(invalid_utf8) A(invalid_json) A(too_deep) A(number_out_of_range)           \
+  A(unsupported_term) A(invalid_string) A(invalid_key)
+/* Atoms whose names are not C identifiers: N(c_name, "name"). */
+#define CX_NAMED_ATOMS(N) N(struct, "__struct__")
 /* clang-format on */
 
 #define CX_ATOM_DECLARE(name) extern ERL_NIF_TERM am_##name;
+#define CX_NAMED_ATOM_DECLARE(name, text) extern ERL_NIF_TERM am_##name;
 CX_ATOMS(CX_ATOM_DECLARE)
+CX_NAMED_ATOMS(CX_NAMED_ATOM_DECLARE)
 #undef CX_ATOM_DECLARE
+#undef CX_NAMED_ATOM_DECLARE
 
 /* enums.def's enumerations, indexed by the C value. */
 extern ERL_NIF_TERM ea_round_kind[RL_ROUND_COUNT], ea_order[RL_ORDER_COUNT],

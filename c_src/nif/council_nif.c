@@ -16,7 +16,7 @@ static int library_refc; /* load/upgrade calls are serialized by ERTS */
 static int load(ErlNifEnv *env, void **priv, ERL_NIF_TERM info) {
   (void)priv;
   atoms_load(env);
-  if (spec_nif_load(env) != 0 || json_nif_load(env) != 0 ||
+  if (spec_nif_load(env) != 0 ||
       run_nif_load(env, info, library_refc == 0) != 0)
     return -1;
   library_refc++;

@@ -8,6 +8,7 @@
  * an owner task and post it there. */
 #include "run_nif.h"
 
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -388,34 +389,33 @@ ERL_NIF_TERM run_cancel_nif(ErlNifEnv *env, int argc,
   return am_ok;
 }
 
-/* A map's field as a C string (missing or nil: NULL), or as an integer
- * (missing or nil: dflt). 0, or -1 on a malformed value. */
-static int map_str(ErlNifEnv *env, ERL_NIF_TERM map, ERL_NIF_TERM key,
-                   char **out) {
-  ERL_NIF_TERM v;
+/* The answer may hold NUL bytes: it is kept with its length. */
+static int get_content(ErlNifEnv *env, ERL_NIF_TERM v, void *obj, nif_dctx *c) {
+  chat_response *resp = obj;
+  ErlNifBinary bin;
+  (void)c;
 
-  *out = NULL;
-  return enif_get_map_value(env, map, key, &v)
-             ? nif_copy_str(env, v, 1, out, NULL)
-             : 0;
+  if (!enif_inspect_binary(env, v, &bin) ||
+      !(resp->content = str_ndup((const char *)bin.data, bin.size)))
+    return -1;
+  resp->content_len = bin.size;
+  return 0;
 }
 
-static int map_long(ErlNifEnv *env, ERL_NIF_TERM map, ERL_NIF_TERM key,
-                    long dflt, long *out) {
-  ERL_NIF_TERM v;
-
-  *out = dflt;
-  if (!enif_get_map_value(env, map, key, &v) || enif_is_identical(v, am_nil))
-    return 0;
-  return enif_get_long(env, v, out) ? 0 : -1;
-}
+/* Other keys are ignored; nil is absent (NULL, or -1 tokens). */
+static const nif_field reply_fields[] = {
+    NIF_F_FN(chat_response, content, NIF_REQUIRED, get_content),
+    NIF_F(NIF_BIN, chat_response, model, 0),
+    NIF_F(NIF_BIN, chat_response, finish_reason, 0),
+    NIF_F_INT(NIF_LONG, chat_response, input_tokens, LONG_MIN, LONG_MAX),
+    NIF_F_INT(NIF_LONG, chat_response, output_tokens, LONG_MIN, LONG_MAX),
+};
 
 /* {ok, #{content, model, finish_reason, input_tokens, output_tokens}} or
  * {error, Kind, Message} into t. 0, or -1 on a malformed reply. */
 static int decode_reply(ErlNifEnv *env, ERL_NIF_TERM reply, owner_task *t) {
+  nif_dctx c = {.objs = {&t->resp}, .mode = NIF_MAP_OPEN};
   const ERL_NIF_TERM *el;
-  ERL_NIF_TERM content;
-  ErlNifBinary bin;
   char *message;
   int arity, kind;
 
@@ -423,21 +423,8 @@ static int decode_reply(ErlNifEnv *env, ERL_NIF_TERM reply, owner_task *t) {
     return -1;
   if (arity == 2 && enif_is_identical(el[0], am_ok)) {
     t->value = 1;
-    /* The answer may hold NUL bytes: it is kept with its length. */
-    if (!enif_get_map_value(env, el[1], am_content, &content) ||
-        !enif_inspect_binary(env, content, &bin) ||
-        !(t->resp.content = str_ndup((const char *)bin.data, bin.size)))
-      return -1;
-    t->resp.content_len = bin.size;
-    return map_str(env, el[1], am_model, &t->resp.model) ||
-                   map_str(env, el[1], am_finish_reason,
-                           &t->resp.finish_reason) ||
-                   map_long(env, el[1], am_input_tokens, -1,
-                            &t->resp.input_tokens) ||
-                   map_long(env, el[1], am_output_tokens, -1,
-                            &t->resp.output_tokens)
-               ? -1
-               : 0;
+    return nif_decode_map(env, el[1], reply_fields, NIF_COUNT(reply_fields), 0,
+                          &c);
   }
   if (arity != 3 || !enif_is_identical(el[0], am_error) ||
       !enif_is_atom(env, el[1]) || nif_copy_str(env, el[2], 1, &message, NULL))
