@@ -1,6 +1,8 @@
 /* atoms.c - the glue's atom table (see atoms.h) and enums/0. */
 #include "atoms.h"
 
+#include "terms.h"
+
 #define CX_ATOM_DEFINE(name) ERL_NIF_TERM am_##name;
 #define CX_NAMED_ATOM_DEFINE(name, text) ERL_NIF_TERM am_##name;
 CX_ATOMS(CX_ATOM_DEFINE)
@@ -58,11 +60,8 @@ ERL_NIF_TERM enums_nif(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
       enif_make_list_from_array(env, ea_error_kind, CHAT_ERROR_KIND_COUNT),
       enif_make_list_from_array(env, ea_stop, CHAT_STOP_COUNT),
       enif_make_list_from_array(env, ea_reason, CX_R_COUNT)};
-  ERL_NIF_TERM map;
   (void)argc;
   (void)argv;
 
-  enif_make_map_from_arrays(env, keys, vals, sizeof(keys) / sizeof(keys[0]),
-                            &map);
-  return map;
+  return NIF_MAP(env, keys, vals);
 }

@@ -48,14 +48,6 @@ static ERL_NIF_TERM make_count(ErlNifEnv *env, long n) {
   return n >= 0 ? enif_make_long(env, n) : am_nil;
 }
 
-static ERL_NIF_TERM make_map(ErlNifEnv *env, ERL_NIF_TERM *keys,
-                             ERL_NIF_TERM *vals, size_t n) {
-  ERL_NIF_TERM map;
-
-  enif_make_map_from_arrays(env, keys, vals, n, &map); /* distinct keys */
-  return map;
-}
-
 /* Reasons are static CX_REASON words; a skipped call has none. */
 static ERL_NIF_TERM make_reason(ErlNifEnv *env, const char *word) {
   return enif_make_atom(env, word ? word : CX_REASON_WORD(unknown));
@@ -74,7 +66,7 @@ static ERL_NIF_TERM make_error_map(ErlNifEnv *env, const chat_error *e) {
       nif_make_cstr(env, e->message),
       make_count(env, e->retry_after_ms),
   };
-  return make_map(env, keys, vals, 7);
+  return NIF_MAP(env, keys, vals);
 }
 
 /* [{Path, Message}] for an answer that broke its output schema. */
@@ -164,7 +156,7 @@ static ERL_NIF_TERM make_outcome(ErlNifEnv *env, const rl_call *c) {
                              enif_make_uint64(env, c->pair_b))
           : am_nil,
   };
-  return make_map(env, keys, vals, sizeof(keys) / sizeof(keys[0]));
+  return NIF_MAP(env, keys, vals);
 }
 
 /* [Seat] still in after a pairwise step, in seat order; nil otherwise. */
@@ -194,7 +186,7 @@ static ERL_NIF_TERM make_round_info(ErlNifEnv *env, const rl_run *run,
       step->failure ? enif_make_atom(env, step->failure) : am_nil,
       nif_make_float(env, step->mean_confidence),
   };
-  return make_map(env, keys, vals, sizeof(keys) / sizeof(keys[0]));
+  return NIF_MAP(env, keys, vals);
 }
 
 static ERL_NIF_TERM make_tool_calls(ErlNifEnv *env, const rl_call *call) {

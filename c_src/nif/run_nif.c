@@ -563,15 +563,13 @@ ERL_NIF_TERM run_answer_nif(ErlNifEnv *env, int argc,
 
 /* stats() -> #{in_flight => N, runs => N} */
 ERL_NIF_TERM stats_nif(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
-  ERL_NIF_TERM map;
-  (void)argc;
-  (void)argv;
-
   ERL_NIF_TERM keys[] = {am_in_flight, am_runs};
   ERL_NIF_TERM vals[] = {enif_make_long(env, http_pool_in_flight()),
                          enif_make_long(env, atomic_load(&live_runs))};
-  enif_make_map_from_arrays(env, keys, vals, 2, &map);
-  return map;
+  (void)argc;
+  (void)argv;
+
+  return NIF_MAP(env, keys, vals);
 }
 
 /* ---- Load / unload -------------------------------------------------------*/

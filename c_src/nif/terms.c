@@ -56,6 +56,14 @@ ERL_NIF_TERM nif_make_sizes(ErlNifEnv *env, const size_t *v, size_t n) {
   return list;
 }
 
+ERL_NIF_TERM nif_make_map(ErlNifEnv *env, ERL_NIF_TERM *keys,
+                          ERL_NIF_TERM *vals, size_t n) {
+  ERL_NIF_TERM map;
+
+  enif_make_map_from_arrays(env, keys, vals, n, &map); /* distinct keys */
+  return map;
+}
+
 ERL_NIF_TERM nif_error(ErlNifEnv *env, ERL_NIF_TERM reason) {
   return enif_make_tuple2(env, am_error, reason);
 }

@@ -25,6 +25,11 @@ ERL_NIF_TERM nif_make_cstr(ErlNifEnv *env, const char *s);
 ERL_NIF_TERM nif_make_float(ErlNifEnv *env, double d);
 /* [integer] of v[0..n); [] when v is NULL. */
 ERL_NIF_TERM nif_make_sizes(ErlNifEnv *env, const size_t *v, size_t n);
+/* The map of keys[0..n) (distinct atoms) to vals[0..n), made in env;
+ * cannot fail. NIF_MAP counts the keys of an array. */
+ERL_NIF_TERM nif_make_map(ErlNifEnv *env, ERL_NIF_TERM *keys,
+                          ERL_NIF_TERM *vals, size_t n);
+#define NIF_MAP(env, keys, vals) nif_make_map(env, keys, vals, NIF_COUNT(keys))
 /* {error, Reason} */
 ERL_NIF_TERM nif_error(ErlNifEnv *env, ERL_NIF_TERM reason);
 /* Raises out_of_memory. */
