@@ -2,23 +2,10 @@
 #include "agg_box.h"
 
 #include <math.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Makes room for element number len of *items (doubling from 16). */
-static int room(void *items, size_t *cap, size_t len, size_t size) {
-  void **p = items, *q;
-  size_t n = *cap ? *cap * 2 : 16;
-
-  if (len < *cap)
-    return 0;
-  if (n > SIZE_MAX / size || (q = realloc(*p, n * size)) == NULL)
-    return -1;
-  *p = q;
-  *cap = n;
-  return 0;
-}
+#include "buf.h"
 
 static int is_ordering(const agg_box *b) {
   return agg_kind_ballots(b->kind) == AGG_BALLOTS_ordering;
@@ -42,11 +29,12 @@ int agg_box_add(agg_box *b) {
   if (i == AGG_BOX_MAX_BALLOTS)
     return AGG_BOX_TOO_MANY_BALLOTS;
   if (is_ordering(b)) {
-    if (room(&b->orderings, &b->cap_ballots, i, sizeof(agg_ordering)) != 0)
+    if (buf_grow_array(&b->orderings, &b->cap_ballots, i,
+                       sizeof(agg_ordering)) != 0)
       return AGG_ENOMEM;
     b->orderings[i] = (agg_ordering){.items = NULL, .len = 0, .self = -1};
   } else {
-    if (room(&b->votes, &b->cap_ballots, i, sizeof(agg_vote)) != 0)
+    if (buf_grow_array(&b->votes, &b->cap_ballots, i, sizeof(agg_vote)) != 0)
       return AGG_ENOMEM;
     b->votes[i] = (agg_vote){.choice = -1, .confidence = NAN};
   }
@@ -57,7 +45,7 @@ int agg_box_add(agg_box *b) {
 int agg_box_item(agg_box *b, long item) {
   agg_ordering *o = &b->orderings[b->n_ballots - 1];
 
-  if (room(&b->items, &b->cap_items, b->n_items, sizeof(long)) != 0)
+  if (buf_grow_array(&b->items, &b->cap_items, b->n_items, sizeof(long)) != 0)
     return AGG_ENOMEM;
   b->items[b->n_items++] = item;
   b->pairs += (double)o->len++; /* the new item pairs with each earlier one */

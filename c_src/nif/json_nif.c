@@ -9,10 +9,13 @@
 #include <erl_nif.h>
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "atoms.h"
+#include "buf.h"
 #include "chat.h"
+#include "etf.h"
 #include "json_nif.h"
 #include "json_out.h"
 #include "json_strict.h"
@@ -48,18 +51,6 @@ static size_t decode_cost(size_t bytes, size_t nodes) {
   return by_bytes > by_nodes ? by_bytes : by_nodes;
 }
 
-/* items (*cap elements of `size` bytes) with room for element number len:
- * items itself or a bigger copy (*cap updated); NULL when out of memory. */
-static void *grow(void *items, size_t *cap, size_t len, size_t size) {
-  size_t n = *cap ? *cap * 2 : 16;
-
-  if (len < *cap)
-    return items;
-  if ((items = enif_realloc(items, n * size)) != NULL)
-    *cap = n;
-  return items;
-}
-
 /* --- Decode: cJSON tree to terms ---------------------------------------- */
 
 enum { DEC_OK, DEC_NOMEM, DEC_RANGE };
@@ -70,12 +61,9 @@ typedef struct {
 } term_stack;
 
 static int push(term_stack *st, ERL_NIF_TERM t) {
-  ERL_NIF_TERM *items = grow(st->items, &st->cap, st->len, sizeof(t));
-
-  if (items == NULL)
+  if (buf_grow_array(&st->items, &st->cap, st->len, sizeof(t)) != 0)
     return DEC_NOMEM;
-  st->items = items;
-  items[st->len++] = t;
+  st->items[st->len++] = t;
   return DEC_OK;
 }
 
@@ -194,8 +182,8 @@ static ERL_NIF_TERM tree_result(ErlNifEnv *env, const cJSON *root,
   else
     result = error_term(env, 0, am_out_of_memory);
   json_walk_free(&w);
-  enif_free(keys.items);
-  enif_free(values.items);
+  free(keys.items);
+  free(values.items);
   return result;
 }
 
@@ -361,68 +349,49 @@ static int put_string(enc_ctx *c, const void *s, size_t n) {
   return charge(c, (size - n) * 2);
 }
 
-/* The payload of an external term format binary tagged small_tag (1-byte
- * length) or big_tag (len_bytes-byte length): 1 when it is all there. */
-static int ext_payload(const ErlNifBinary *ext, int small_tag, int big_tag,
-                       size_t len_bytes, size_t *at, size_t *n) {
-  int small = ext->size >= 3 && ext->data[1] == small_tag;
-
-  if (!small && (ext->size < 2 + len_bytes || ext->data[1] != big_tag))
-    return 0;
-  *at = small ? 3 : 2 + len_bytes;
-  *n = 0;
-  for (size_t k = 2; k < *at; k++)
-    *n = (*n << 8) | ext->data[k];
-  return *n <= ext->size - *at;
-}
-
 /* Writes an atom's name as a string. Latin-1 names come from
  * enif_get_atom; names with code points above 255 (which OTP 25's
- * enif_get_atom cannot return) are read from the external term format
- * (SMALL_ATOM_UTF8_EXT 119 or ATOM_UTF8_EXT 118), where they are UTF-8. */
+ * enif_get_atom cannot return) are read from the external term format,
+ * where they are UTF-8. */
 static int put_atom_name(enc_ctx *c, ERL_NIF_TERM atom) {
   char latin1[256];
   unsigned char utf8[512];
-  size_t n = 0, at;
+  const unsigned char *name;
+  size_t n;
   ErlNifBinary ext;
   int len = enif_get_atom(c->env, atom, latin1, 256, ERL_NIF_LATIN1), rc;
 
-  for (int k = 0; k < len - 1; k++) {
-    unsigned char b = (unsigned char)latin1[k];
-    if (b >= 0x80)
-      utf8[n++] = (unsigned char)(0xC0 | (b >> 6));
-    utf8[n++] = b < 0x80 ? b : (unsigned char)(0x80 | (b & 0x3F));
-  }
   if (len > 0)
-    return put_string(c, utf8, n);
+    return put_string(c, utf8,
+                      etf_latin1_to_utf8(latin1, (size_t)len - 1, utf8));
   if ((rc = charge(c, JSON_ENCODE_BIG_COST)) != ENC_OK)
     return rc;
   if (!enif_term_to_binary(c->env, atom, &ext))
     return ENC_NOMEM;
-  rc = ext_payload(&ext, 119, 118, 2, &at, &n)
-           ? put_string(c, ext.data + at, n)
+  rc = etf_atom_utf8(ext.data, ext.size, &name, &n)
+           ? put_string(c, name, n)
            : fail(c, am_unsupported_term, atom);
   enif_release_binary(&ext);
   return rc;
 }
 
-/* Writes an integer outside the 64-bit range, exactly: its magnitude comes
- * from the external term format (SMALL_BIG_EXT 110 or LARGE_BIG_EXT 111:
- * sign byte, then n little-endian base-256 digits). */
+/* Writes an integer outside the 64-bit range, exactly, from its digits in
+ * the external term format. */
 static int put_bignum(enc_ctx *c, ERL_NIF_TERM term) {
+  const unsigned char *mag;
   ErlNifBinary ext;
-  size_t at, n;
+  size_t n;
+  int negative, rc;
   char *o;
-  int rc;
 
   if (!enif_term_to_binary(c->env, term, &ext))
     return ENC_NOMEM;
-  if (!ext_payload(&ext, 110, 111, 4, &at, &n) || n == ext.size - at)
+  if (!etf_bignum(ext.data, ext.size, &mag, &n, &negative))
     rc = fail(c, am_unsupported_term, term);
   else if ((rc = charge(c, JSON_ENCODE_BIG_COST + n * 4 + n * n / 8)) ==
            ENC_OK) {
     n = (o = room(c, json_bignum_size(n))) != NULL
-            ? json_format_bignum(o, ext.data + at + 1, n, ext.data[at] != 0)
+            ? json_format_bignum(o, mag, n, negative)
             : 0;
     c->len += n;
     rc = n > 0 ? ENC_OK : ENC_NOMEM;
@@ -462,10 +431,9 @@ static int push_frame(enc_ctx *c, ERL_NIF_TERM container, int is_map) {
 
   if (c->depth >= c->max_depth)
     return fail(c, am_too_deep, enif_make_uint(c->env, c->max_depth));
-  if ((f = grow(c->frames, &c->frames_cap, c->depth, sizeof(*f))) == NULL)
+  if (buf_grow_array(&c->frames, &c->frames_cap, c->depth, sizeof(*f)) != 0)
     return ENC_NOMEM;
-  c->frames = f;
-  f += c->depth;
+  f = &c->frames[c->depth];
   *f = (enc_frame){container, container, .is_map = is_map, .first = 1};
   if (is_map && !enif_map_iterator_create(c->env, container, &f->it,
                                           ERL_NIF_MAP_ITERATOR_FIRST))
@@ -579,7 +547,7 @@ ERL_NIF_TERM json_nif_encode(ErlNifEnv *env, int argc,
   for (size_t k = 0; k < c.depth; k++)
     if (c.frames[k].is_map)
       enif_map_iterator_destroy(env, &c.frames[k].it);
-  enif_free(c.frames);
+  free(c.frames);
   if (rc == ENC_OK && !enif_realloc_binary(&c.out, c.len))
     rc = ENC_NOMEM;
   if (rc == ENC_OK)

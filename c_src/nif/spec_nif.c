@@ -119,25 +119,18 @@ static const nif_field tool_fields[] = {
     BIN(chat_tool, parameters, 0),
 };
 
-static int get_tools(ErlNifEnv *env, ERL_NIF_TERM v, void *obj, nif_dctx *c) {
-  rl_seat *s = obj;
-  ERL_NIF_TERM head;
-  char where[64];
-  unsigned n;
-  nif_dctx tc = *c;
+static int get_tool(ErlNifEnv *env, ERL_NIF_TERM v, void *obj, nif_dctx *c) {
+  c->objs[0] = obj;
+  return nif_decode_map(env, v, tool_fields, NIF_COUNT(tool_fields), 0, c);
+}
 
-  if (!enif_get_list_length(env, v, &n) || n > 1000 ||
-      !(s->tools = calloc(n ? n : 1, sizeof(chat_tool))))
-    return -1;
-  tc.where = where;
-  for (; enif_get_list_cell(env, v, &head, &v);) {
-    tc.objs[0] = &s->tools[s->n_tools++]; /* freed with the seat */
-    snprintf(where, sizeof(where), "%s tool %zu", c->where, s->n_tools - 1);
-    if (nif_decode_map(env, head, tool_fields, NIF_COUNT(tool_fields), 0,
-                       &tc) != 0)
-      return -1;
-  }
-  return 0;
+static int get_tools(ErlNifEnv *env, ERL_NIF_TERM v, void *obj, nif_dctx *c) {
+  rl_seat *s = obj; /* its tools are freed with it */
+  char what[48];
+
+  snprintf(what, sizeof(what), "%s tool", c->where);
+  return nif_decode_list(env, v, 0, 1000, sizeof(chat_tool), &s->tools,
+                         &s->n_tools, what, get_tool, c);
 }
 
 static const nif_field seat_fields[] = {
@@ -182,7 +175,8 @@ static int connect_seat(rl_seat *s, const endpoint_in *e) {
   return codec ? rl_seat_connect(s, codec, &ep) : -1;
 }
 
-static int get_seat(ErlNifEnv *env, ERL_NIF_TERM map, rl_seat *s, nif_dctx *c) {
+static int get_seat(ErlNifEnv *env, ERL_NIF_TERM map, void *obj, nif_dctx *c) {
+  rl_seat *s = obj;
   endpoint_in ep = {0};
   ERL_NIF_TERM v;
   int rc;
@@ -208,23 +202,10 @@ static int get_seat(ErlNifEnv *env, ERL_NIF_TERM map, rl_seat *s, nif_dctx *c) {
 }
 
 static int get_seats(ErlNifEnv *env, ERL_NIF_TERM v, void *obj, nif_dctx *c) {
-  rl_spec *spec = obj;
-  ERL_NIF_TERM head;
-  char where[32];
-  unsigned n;
-  nif_dctx sc = *c;
+  rl_spec *spec = obj; /* its seats are freed with it */
 
-  if (!enif_get_list_length(env, v, &n) || n == 0 || n > 10000 ||
-      !(spec->seats = calloc(n, sizeof(rl_seat))))
-    return -1;
-  sc.where = where;
-  for (; enif_get_list_cell(env, v, &head, &v);) {
-    rl_seat *s = &spec->seats[spec->n_seats++]; /* freed with the spec */
-    snprintf(where, sizeof(where), "seat %zu", spec->n_seats - 1);
-    if (get_seat(env, head, s, &sc) != 0)
-      return -1;
-  }
-  return 0;
+  return nif_decode_list(env, v, 1, 10000, sizeof(rl_seat), &spec->seats,
+                         &spec->n_seats, "seat", get_seat, c);
 }
 
 /* ---- Rounds ---------------------------------------------------------------*/
@@ -254,25 +235,16 @@ static const nif_field round_fields[] = {
     NIF_F_FN(rl_round, options, 0, get_options),
 };
 
-static int get_rounds(ErlNifEnv *env, ERL_NIF_TERM v, void *obj, nif_dctx *c) {
-  rl_spec *spec = obj;
-  ERL_NIF_TERM head;
-  char where[32];
-  unsigned n;
-  nif_dctx rc = *c;
+static int get_round(ErlNifEnv *env, ERL_NIF_TERM v, void *obj, nif_dctx *c) {
+  c->objs[0] = obj;
+  return nif_decode_map(env, v, round_fields, NIF_COUNT(round_fields), 0, c);
+}
 
-  if (!enif_get_list_length(env, v, &n) || n == 0 || n > 10000 ||
-      !(spec->rounds = calloc(n, sizeof(rl_round))))
-    return -1;
-  rc.where = where;
-  for (; enif_get_list_cell(env, v, &head, &v);) {
-    rc.objs[0] = &spec->rounds[spec->n_rounds++]; /* freed with the spec */
-    snprintf(where, sizeof(where), "round %zu", spec->n_rounds - 1);
-    if (nif_decode_map(env, head, round_fields, NIF_COUNT(round_fields), 0,
-                       &rc) != 0)
-      return -1;
-  }
-  return 0;
+static int get_rounds(ErlNifEnv *env, ERL_NIF_TERM v, void *obj, nif_dctx *c) {
+  rl_spec *spec = obj; /* its rounds are freed with it */
+
+  return nif_decode_list(env, v, 1, 10000, sizeof(rl_round), &spec->rounds,
+                         &spec->n_rounds, "round", get_round, c);
 }
 
 /* ---- The spec -------------------------------------------------------------*/

@@ -276,3 +276,24 @@ int nif_decode_map(ErlNifEnv *env, ERL_NIF_TERM map, const nif_field *fields,
   }
   return rc;
 }
+
+int nif_decode_list(ErlNifEnv *env, ERL_NIF_TERM list, unsigned min,
+                    unsigned max, size_t size, void *array, size_t *n,
+                    const char *what, nif_decode_fn each, nif_dctx *c) {
+  void **items = array;
+  nif_dctx ec = *c;
+  ERL_NIF_TERM head;
+  char where[64];
+  unsigned len;
+
+  if (!enif_get_list_length(env, list, &len) || len < min || len > max ||
+      !(*items = calloc(len ? len : 1, size)))
+    return -1;
+  ec.where = where;
+  while (enif_get_list_cell(env, list, &head, &list)) {
+    snprintf(where, sizeof(where), "%s %zu", what, *n);
+    if (each(env, head, (char *)*items + (*n)++ * size, &ec) != 0)
+      return -1;
+  }
+  return 0;
+}

@@ -88,6 +88,10 @@ typedef enum nif_ftype {
 
 #define NIF_REQUIRED 1u /* field flags; the rest are the caller's, for skip */
 
+/* Decodes v into obj: 0, or -1 (saying why through nif_decode_fail). */
+typedef int (*nif_decode_fn)(ErlNifEnv *env, ERL_NIF_TERM v, void *obj,
+                             nif_dctx *c);
+
 typedef struct nif_field {
   ERL_NIF_TERM *key;
   nif_ftype type;
@@ -96,7 +100,7 @@ typedef struct nif_field {
   size_t off;
   long min, max;
   const ERL_NIF_TERM *names;
-  int (*fn)(ErlNifEnv *env, ERL_NIF_TERM v, void *obj, nif_dctx *c);
+  nif_decode_fn fn;
 } nif_field;
 
 /* Decodes map by fields[0..n) (at most 64), fields with a flag in skip
@@ -104,6 +108,14 @@ typedef struct nif_field {
  * was decoded so far stays in the objects, for their owner to free. */
 int nif_decode_map(ErlNifEnv *env, ERL_NIF_TERM map, const nif_field *fields,
                    size_t n, unsigned skip, nif_dctx *c);
+
+/* Decodes a proper list of min..max terms into a calloc'd array of
+ * size-byte elements at *(void **)array, each by each with c->where "<what>
+ * <index>" ("seat 2", "seat 1 tool 0"). *n counts the elements begun, so
+ * the array's owner frees them even on failure. 0, or -1. */
+int nif_decode_list(ErlNifEnv *env, ERL_NIF_TERM list, unsigned min,
+                    unsigned max, size_t size, void *array, size_t *n,
+                    const char *what, nif_decode_fn each, nif_dctx *c);
 
 /* Says why (unless a message is there already) and returns -1. */
 int nif_decode_fail(ErlNifEnv *env, nif_dctx *c, const char *what,

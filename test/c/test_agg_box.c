@@ -9,6 +9,18 @@
 
 #include "agg_box.h"
 
+/* Runs the box, frees it, and returns its first ballot's status. */
+static int first_status(agg_box *b) {
+  agg_result r;
+  int status;
+
+  cr_assert_eq(agg_box_run(b, NULL, &r), AGG_OK);
+  status = r.status[0];
+  agg_result_free(&r);
+  agg_box_free(b);
+  return status;
+}
+
 Test(agg_box, init_checks_the_kind_and_the_limits) {
   agg_box b;
 
@@ -49,15 +61,11 @@ Test(agg_box, a_new_ballot_is_empty_until_filled) {
   cr_assert_eq(agg_box_add(&o), AGG_OK);
   cr_assert_eq(o.orderings[0].self, -1);
   cr_assert_eq(o.orderings[0].len, 0);
-  cr_assert_eq(agg_box_run(&o, NULL, &r), AGG_OK);
-  cr_assert_eq(r.status[0], AGG_BALLOT_EMPTY);
-  agg_result_free(&r);
-  agg_box_free(&o);
+  cr_assert_eq(first_status(&o), AGG_BALLOT_EMPTY);
 }
 
 Test(agg_box, an_ordering_is_full_at_n_plus_one_items) {
   agg_box b;
-  agg_result r;
 
   cr_assert_eq(agg_box_init(&b, RL_AGG_BORDA, 3), AGG_OK);
   cr_assert_eq(agg_box_add(&b), AGG_OK);
@@ -70,10 +78,7 @@ Test(agg_box, an_ordering_is_full_at_n_plus_one_items) {
   cr_assert_eq(agg_box_init(&b, RL_AGG_BORDA, 0), AGG_OK);
   cr_assert_eq(agg_box_add(&b), AGG_OK);
   cr_assert_eq(agg_box_item(&b, 0), AGG_BOX_FULL);
-  cr_assert_eq(agg_box_run(&b, NULL, &r), AGG_OK);
-  cr_assert_eq(r.status[0], AGG_BALLOT_OUT_OF_RANGE);
-  agg_result_free(&r);
-  agg_box_free(&b);
+  cr_assert_eq(first_status(&b), AGG_BALLOT_OUT_OF_RANGE);
 }
 
 Test(agg_box, ballot_and_item_limits) {
