@@ -574,20 +574,26 @@ ERL_NIF_TERM stats_nif(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
 
 /* ---- Load / unload -------------------------------------------------------*/
 
-/* #{engines => 1..16, max_host_connections => N >= 0}, both optional. */
-static int start_engines(ErlNifEnv *env, ERL_NIF_TERM info) {
-  ERL_NIF_TERM v;
-  int n = 2;
-  long max_host = 0;
+typedef struct engines_in {
+  long engines, max_host_connections;
+} engines_in;
 
-  if (enif_is_map(env, info) && enif_get_map_value(env, info, am_engines, &v) &&
-      !enif_get_int(env, v, &n))
-    return -1;
+static const nif_field engines_fields[] = {
+    NIF_F_INT(NIF_LONG, engines_in, engines, INT_MIN, INT_MAX),
+    NIF_F_INT(NIF_LONG, engines_in, max_host_connections, LONG_MIN, LONG_MAX),
+};
+
+/* #{engines => 1..16, max_host_connections => N >= 0}, both optional, other
+ * keys ignored; a value of the wrong type (nil too) fails the load. */
+static int start_engines(ErlNifEnv *env, ERL_NIF_TERM info) {
+  engines_in in = {.engines = 2, .max_host_connections = 0};
+  nif_dctx c = {.objs = {&in}, .mode = NIF_MAP_OPEN | NIF_MAP_NIL_IS_VALUE};
+
   if (enif_is_map(env, info) &&
-      enif_get_map_value(env, info, am_max_host_connections, &v) &&
-      !enif_get_long(env, v, &max_host))
+      nif_decode_map(env, info, engines_fields, NIF_COUNT(engines_fields), 0,
+                     &c) != 0)
     return -1;
-  return http_pool_start(n, max_host);
+  return http_pool_start((int)in.engines, in.max_host_connections);
 }
 
 void run_nif_unload(void) { http_pool_stop(); }
