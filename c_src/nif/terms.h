@@ -1,6 +1,6 @@
-/* terms.h - the term helpers every glue file uses: strings in and out,
- * lists of binaries, and the one rule for normal versus dirty
- * scheduling. */
+/* terms.h - the term helpers every glue file uses: strings, lists and maps
+ * in and out (maps into C structs by one table-driven decoder), and the
+ * one rule for normal versus dirty scheduling. */
 #ifndef CX_TERMS_H
 #define CX_TERMS_H
 
