@@ -73,6 +73,7 @@ rl_run *rl_run_new(rl_spec *spec, const rl_io *io) {
 static void call_free(rl_call *c) {
   chat_stream_free(c->stream);
   json_schema_errors_free(&c->schema_errs);
+  cJSON_Delete(c->parsed);
   conversation_free(&c->conv);
   chat_response_free(&c->resp);
   chat_error_free(&c->err);
@@ -473,13 +474,15 @@ static void answer_ok(rl_call *call) {
   }
 
   if (seat->schema) {
-    /* Found once: validated here, decoded later by the owner. */
+    /* Found and parsed once: validated here, the tree kept for the
+     * owner's term. */
     json_extract_reply(call->resp.content, call->resp.content_len,
                        &call->json_start, &call->json_end);
-    rc = json_schema_validate(
+    cJSON_Delete(call->parsed);
+    rc = json_schema_validate_tree(
         seat->schema,
         call->resp.content ? call->resp.content + call->json_start : NULL,
-        call->json_end - call->json_start, &call->schema_errs);
+        call->json_end - call->json_start, &call->schema_errs, &call->parsed);
     if (rc != 0) {
       call->status = RL_SEAT_FAILED;
       chat_error_set(&call->err, CHAT_ERR_PERMANENT,
@@ -625,6 +628,8 @@ void rl_call_retry(rl_call *call) {
     return;
   chat_error_free(&call->err);
   json_schema_errors_free(&call->schema_errs);
+  cJSON_Delete(call->parsed);
+  call->parsed = NULL;
   call->http_status = 0;
   start_attempt(run, call);
 }

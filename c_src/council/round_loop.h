@@ -184,6 +184,10 @@ typedef struct rl_call {
                                      (err.reason "invalid_output") */
   size_t json_start, json_end;    /* the JSON document inside resp.content,
                                      when the seat has a schema and it held */
+  cJSON *parsed;      /* that document as json_strict_parse read it from exactly
+                         resp.content[json_start..json_end), when it held: parsed
+                         once, on the engine thread, and kept for the owner's
+                         term. Owned by the call, freed with it (cJSON_Delete) */
   size_t tokens;      /* text deltas reported so far (the next index) */
   unsigned attempts;  /* attempts started so far */
   chat_response resp; /* when status == RL_SEAT_OK */

@@ -13,9 +13,6 @@
  * refused. NULL when it is not JSON (or memory runs out). Does not check
  * UTF-8: callers do that first with chat_utf8_valid. */
 cJSON *json_parse_body(const char *text, size_t len);
-/* The old name, for json_out.c (being rewritten in another branch); drop
- * it once that file calls json_parse_body. */
-#define json_parse_strict json_parse_body
 
 /* obj[name] when obj is an object, else NULL. */
 const cJSON *json_get(const cJSON *obj, const char *name);

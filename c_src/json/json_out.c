@@ -284,7 +284,7 @@ int json_put_json_text(buf *b, const char *text, size_t len, int object_only) {
 
   if (!chat_utf8_valid(text, len))
     return -1;
-  root = json_parse_strict(text, len);
+  root = json_parse_body(text, len);
   if (root == NULL)
     return -1;
   if (object_only && !cJSON_IsObject(root))

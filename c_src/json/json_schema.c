@@ -1097,12 +1097,20 @@ static void validate_node(validator *v, const js_node *n, const cJSON *x,
 
 int json_schema_validate(const json_schema *s, const char *instance_json,
                          size_t len, json_schema_errors *errs) {
+  return json_schema_validate_tree(s, instance_json, len, errs, NULL);
+}
+
+int json_schema_validate_tree(const json_schema *s, const char *instance_json,
+                              size_t len, json_schema_errors *errs,
+                              cJSON **tree) {
   validator v = {.errs = errs};
   char msg[160];
   const char *err;
   size_t err_at;
   cJSON *root;
 
+  if (tree != NULL)
+    *tree = NULL;
   json_schema_errors_free(errs);
   if (s == NULL) {
     errors_add(errs, NULL, "no schema");
@@ -1117,7 +1125,10 @@ int json_schema_validate(const json_schema *s, const char *instance_json,
     return strcmp(err, JSON_STRICT_OOM) == 0 ? -2 : -1;
   }
   validate_node(&v, s->node, root, NULL);
-  cJSON_Delete(root);
+  if (errs->total == 0 && tree != NULL)
+    *tree = root; /* handed over */
+  else
+    cJSON_Delete(root);
   return errs->total > 0 ? -1 : 0;
 }
 

@@ -32,6 +32,8 @@
 
 #include <stddef.h>
 
+#include <cJSON.h>
+
 /* Nesting limits, counted in arrays and objects. The schema limit also
  * bounds every recursion of the validator; the reply limit bounds cJSON's
  * recursion (its own limit is 1000). */
@@ -89,6 +91,14 @@ const char *json_schema_text(const json_schema *s);
  * included, so whichever duplicate a later decoder keeps is valid. */
 int json_schema_validate(const json_schema *s, const char *instance_json,
                          size_t len, json_schema_errors *errs);
+
+/* json_schema_validate that keeps the document: when it is valid (0) and
+ * tree is not NULL, *tree is its cJSON tree, parsed by json_strict_parse
+ * from exactly instance_json[0..len) (free it with cJSON_Delete); in every
+ * other case *tree is NULL. */
+int json_schema_validate_tree(const json_schema *s, const char *instance_json,
+                              size_t len, json_schema_errors *errs,
+                              cJSON **tree);
 
 /* json_extract_reply then json_schema_validate on what it found; byte
  * offsets in messages count from the start of what was found. */

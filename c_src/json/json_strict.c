@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "chat.h"
 #include "json_bytes.h"
 
@@ -97,15 +98,8 @@ static int note_number(scanner *sc, int as_int) {
 static int note_nul_string(scanner *sc, size_t at) {
   json_strict_notes *n = sc->notes;
 
-  if (n->nnul == n->nul_cap) {
-    size_t cap = n->nul_cap ? n->nul_cap * 2 : 8;
-    json_strict_nul *nul = realloc(n->nul, cap * sizeof(*nul));
-
-    if (nul == NULL)
-      return fail_code(sc, JSON_STRICT_NOMEM, JSON_STRICT_OOM);
-    n->nul = nul;
-    n->nul_cap = cap;
-  }
+  if (buf_grow_array(&n->nul, &n->nul_cap, n->nnul, sizeof(*n->nul)) != 0)
+    return fail_code(sc, JSON_STRICT_NOMEM, JSON_STRICT_OOM);
   n->nul[n->nnul].string = n->strings;
   n->nul[n->nnul].at = at;
   n->nnul++;

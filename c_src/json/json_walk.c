@@ -5,6 +5,8 @@
 
 #include <stdlib.h>
 
+#include "buf.h"
+
 void json_walk_init(json_walk *w, const cJSON *root,
                     const json_strict_notes *notes) {
   *w = (json_walk){.notes = notes, .pending = root};
@@ -30,15 +32,8 @@ static void note_string(json_walk *w) {
 static int visit(json_walk *w, const cJSON *item) {
   w->item = item;
   if (cJSON_IsArray(item) || cJSON_IsObject(item)) {
-    if (w->depth == w->cap) {
-      size_t cap = w->cap ? w->cap * 2 : 16;
-      json_walk_frame *s = realloc(w->stack, cap * sizeof(*s));
-
-      if (s == NULL)
-        return JSON_WALK_NOMEM;
-      w->stack = s;
-      w->cap = cap;
-    }
+    if (buf_grow_array(&w->stack, &w->cap, w->depth, sizeof(*w->stack)) != 0)
+      return JSON_WALK_NOMEM;
     w->stack[w->depth++] = (json_walk_frame){item, item->child, 0};
     return JSON_WALK_OPEN;
   }

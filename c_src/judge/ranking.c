@@ -24,6 +24,7 @@
 
 #include <cJSON.h>
 
+#include "buf.h"
 #include "chat.h"
 #include "reason.h"
 
@@ -55,18 +56,8 @@ typedef struct found {
 } found;
 
 static int vec_push(idx_vec *v, size_t x) {
-  if (v->n == v->cap) {
-    size_t cap = v->cap ? v->cap * 2 : 16;
-    size_t *p;
-
-    if (cap > SIZE_MAX / sizeof(*p))
-      return -1;
-    p = realloc(v->v, cap * sizeof(*p));
-    if (p == NULL)
-      return -1;
-    v->v = p;
-    v->cap = cap;
-  }
+  if (buf_grow_array(&v->v, &v->cap, v->n, sizeof(*v->v)) != 0)
+    return -1;
   v->v[v->n++] = x;
   return 0;
 }

@@ -1,19 +1,17 @@
-/* aggregate_nif.c - the aggregators (aggregate.h) and the ranking parser
- * (ranking.h) as NIFs.
+/* aggregate_nif.c - the aggregators (aggregate.h, through agg_box.h) and
+ * the ranking parser (ranking.h) as NIFs.
  *
  * Ballots come from model output through the Elixir side, which has
  * already mapped candidates to indices, so a bad term here is a caller bug
  * (badarg), while a bad index is a bad ballot (its status says why). An
- * ordering is read only up to n + 1 items (the rest is neither copied nor
- * checked): those already hold an out-of-range or repeated candidate, so
- * the ballot's status is the same, and a hostile ballot cannot make us
- * copy more.
+ * ordering is read only up to n + 1 items (agg_box_item says when): the
+ * rest is neither copied nor checked.
  *
  * Scheduling: aggregate reads its ballots on the calling scheduler while
- * its estimated work (about a nanosecond per unit: reading the terms, the
- * aggregation and the result) stays within AGG_NIF_BUDGET; past it, the
- * copy is dropped and the call moves to a dirty CPU scheduler.
- * ranking_parse moves when its text and labels are large. */
+ * the box's work estimate (reading the terms, the aggregation and the
+ * result) stays within AGG_NIF_BUDGET; past it, the copy is dropped and
+ * the call moves to a dirty CPU scheduler. ranking_parse moves when its
+ * text and labels are large. */
 #include "aggregate_nif.h"
 
 #include <limits.h>
@@ -22,32 +20,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agg_box.h"
 #include "atoms.h"
 #include "ranking.h"
 #include "terms.h"
 
-/* Hard limits, on any scheduler. Condorcet's matrix is n*n 32-bit counts,
- * and becomes n*n terms. */
-#define AGG_NIF_MAX_CANDIDATES 100000
-#define AGG_NIF_MAX_CONDORCET 2048
-#define AGG_NIF_MAX_BALLOTS 1000000
-#define AGG_NIF_MAX_ITEMS 10000000
 #define RANKING_NIF_MAX_LABELS 100000
 #define RANKING_NIF_MAX_LABEL_BYTES 1024
 
-/* Work a normal-scheduler call may do, in units of about a nanosecond, and
- * what things cost (reading, aggregating and returning each), measured on
- * OTP 25 / x86-64: a call at the budget takes 0.15 to 0.3 ms. */
+/* Work a normal-scheduler call may do, in agg_box_work's units of about a
+ * nanosecond: a call at the budget takes 0.15 to 0.3 ms. */
 #ifndef AGG_NIF_BUDGET
 #define AGG_NIF_BUDGET 250000
 #endif
-#define AGG_COST_BALLOT                                                        \
-  80                           /* a tuple read, a status atom out, a median's  \
-                                  share of sorting */
-#define AGG_COST_ITEM 18       /* an ordering item read and counted */
-#define AGG_COST_CANDIDATE 120 /* scores, votes, order: sorting and terms */
-#define AGG_COST_CELL 12       /* Condorcet: a matrix cell, and its term */
-#define AGG_COST_PAIR 2        /* Condorcet: two items of one ballot */
 /* ranking_parse moves to a dirty scheduler past this many bytes of text
  * and labels (each label or index counting one more). Its worst cases run
  * at about 30 ns per byte of text: a JSON fallback (cJSON's
@@ -111,7 +96,7 @@ ERL_NIF_TERM aggregate_nif_result(ErlNifEnv *env, const agg_result *r) {
   ERL_NIF_TERM keys[] = {am_winner,   am_tie,    am_cycle,  am_scores,
                          am_votes,    am_order,  am_ties,   am_avg_position,
                          am_pairwise, am_status, am_counted};
-  ERL_NIF_TERM values[sizeof(keys) / sizeof(keys[0])], map;
+  ERL_NIF_TERM values[NIF_COUNT(keys)];
 
   values[0] =
       r->winner == AGG_NO_WINNER ? am_nil : enif_make_long(env, r->winner);
@@ -125,34 +110,15 @@ ERL_NIF_TERM aggregate_nif_result(ErlNifEnv *env, const agg_result *r) {
   values[8] = pairwise_rows(env, r->pairwise, r->n);
   values[9] = status_list(env, r->status, r->n_ballots);
   values[10] = enif_make_uint64(env, r->counted);
-  /* The keys are distinct atoms, so this cannot fail. */
-  enif_make_map_from_arrays(env, keys, values, sizeof(keys) / sizeof(keys[0]),
-                            &map);
-  return map;
+  return NIF_MAP(env, keys, values);
 }
 
 /* ------------------------------------------------------------------------ */
 /* aggregate: reading the arguments                                         */
 /* ------------------------------------------------------------------------ */
 
-typedef struct agg_args {
-  rl_agg_kind kind;
-  size_t n;
-  agg_opts opts;
-  size_t n_ballots, cap_ballots;
-  size_t n_items, cap_items; /* ordering items, back to back */
-  double pairs;              /* Condorcet: item pairs within ballots */
-  agg_vote *votes;           /* vote kinds */
-  agg_ordering *orderings;   /* ordering kinds; items set once all are read */
-  long *items;
-} agg_args;
-
-/* How reading ended. */
-enum { SCAN_OK, SCAN_BADARG, SCAN_DIRTY, SCAN_LIMIT, SCAN_NOMEM };
-
-static int is_ordering_kind(rl_agg_kind k) {
-  return agg_kind_ballots(k) == AGG_BALLOTS_ordering;
-}
+/* How reading ended, besides agg_box.h's codes. */
+enum { SCAN_BADARG = 100, SCAN_DIRTY };
 
 /* An aggregator of enums.def, but none. */
 static int get_kind(ERL_NIF_TERM t, rl_agg_kind *kind) {
@@ -194,85 +160,57 @@ static int get_confidence(ErlNifEnv *env, ERL_NIF_TERM t, double *out) {
   return 1;
 }
 
-/* Opts: a map; tie, seed and include_self are read when present. */
-static int get_opts(ErlNifEnv *env, ERL_NIF_TERM t, agg_opts *opts) {
-  ERL_NIF_TERM v;
-  ErlNifUInt64 u;
+/* Any 64-bit integer: the generator takes its bits. */
+static int get_seed(ErlNifEnv *env, ERL_NIF_TERM v, void *obj, nif_dctx *c) {
+  agg_opts *opts = obj;
   ErlNifSInt64 s;
+  (void)c;
+
+  if (enif_get_uint64(env, v, &opts->seed))
+    return 0;
+  if (!enif_get_int64(env, v, &s))
+    return -1;
+  opts->seed = (uint64_t)s;
+  return 0;
+}
+
+/* Opts: a map; tie, seed and include_self are read when present, other
+ * keys ignored, nil a bad value. */
+static const nif_field opts_fields[] = {
+    NIF_F_ENUM(agg_opts, tie, 0, ea_tie, AGG_TIE_COUNT),
+    NIF_F_FN(agg_opts, seed, 0, get_seed),
+    NIF_F(NIF_BOOL, agg_opts, include_self, 0),
+};
+
+static int get_opts(ErlNifEnv *env, ERL_NIF_TERM t, agg_opts *opts) {
+  nif_dctx c = {.objs = {opts}, .mode = NIF_MAP_OPEN | NIF_MAP_NIL_IS_VALUE};
 
   memset(opts, 0, sizeof(*opts));
-  if (!enif_is_map(env, t))
-    return 0;
-  if (enif_get_map_value(env, t, am_tie, &v)) {
-    int tie = atom_index(v, ea_tie, AGG_TIE_COUNT);
-    if (tie < 0)
-      return 0;
-    opts->tie = (agg_tie)tie;
-  }
-  if (enif_get_map_value(env, t, am_seed, &v)) {
-    if (enif_get_uint64(env, v, &u))
-      opts->seed = u;
-    else if (enif_get_int64(env, v, &s))
-      opts->seed = (uint64_t)s;
-    else
-      return 0;
-  }
-  if (enif_get_map_value(env, t, am_include_self, &v)) {
-    if (enif_is_identical(v, am_true))
-      opts->include_self = 1;
-    else if (!enif_is_identical(v, am_false))
-      return 0;
-  }
-  return 1;
-}
-
-/* The estimated work of what has been counted so far. */
-static double work_of(const agg_args *a) {
-  double w = (double)a->n * AGG_COST_CANDIDATE +
-             (double)a->n_ballots * AGG_COST_BALLOT +
-             (double)a->n_items * AGG_COST_ITEM;
-
-  if (a->kind == RL_AGG_CONDORCET)
-    w += (double)a->n * (double)a->n * AGG_COST_CELL + a->pairs * AGG_COST_PAIR;
-  return w;
-}
-
-/* Makes room for one more of n elements of size (doubling). */
-static int room(void *pp, size_t *cap, size_t n, size_t size) {
-  void **p = pp, *q;
-
-  if (n < *cap)
-    return 1;
-  q = realloc(*p, (*cap ? *cap * 2 : 16) * size);
-  if (!q)
-    return 0;
-  *p = q;
-  *cap = *cap ? *cap * 2 : 16;
-  return 1;
+  return nif_decode_map(env, t, opts_fields, NIF_COUNT(opts_fields), 0, &c) ==
+         0;
 }
 
 /* One ordering ballot {Items, Self}: its first n + 1 items. */
-static int read_ordering(ErlNifEnv *env, ERL_NIF_TERM t, agg_args *a) {
+static int read_ordering(ErlNifEnv *env, ERL_NIF_TERM t, agg_box *b) {
+  agg_ordering *o = &b->orderings[b->n_ballots - 1];
   const ERL_NIF_TERM *tuple;
   ERL_NIF_TERM list, head;
-  agg_ordering *o = &a->orderings[a->n_ballots];
-  int arity;
+  int arity, rc = AGG_OK;
+  long item;
 
   if (!enif_get_tuple(env, t, &arity, &tuple) || arity != 2 ||
       !get_index(env, tuple[1], &o->self))
     return SCAN_BADARG;
-  o->len = 0;
   for (list = tuple[0];
-       o->len <= a->n && enif_get_list_cell(env, list, &head, &list);
-       o->len++) {
-    if (!room(&a->items, &a->cap_items, a->n_items, sizeof(long)))
-      return SCAN_NOMEM;
-    if (!get_index(env, head, &a->items[a->n_items++]))
+       rc == AGG_OK && enif_get_list_cell(env, list, &head, &list);) {
+    if (!get_index(env, head, &item))
       return SCAN_BADARG;
+    rc = agg_box_item(b, item);
   }
-  a->pairs += (double)o->len * (double)(o->len > 0 ? o->len - 1 : 0) / 2;
   /* Stopped early, or at the end of a proper list. */
-  return o->len > a->n || enif_is_empty_list(env, list) ? SCAN_OK : SCAN_BADARG;
+  if (rc == AGG_BOX_FULL)
+    return AGG_OK;
+  return rc != AGG_OK || enif_is_empty_list(env, list) ? rc : SCAN_BADARG;
 }
 
 static int read_vote(ErlNifEnv *env, ERL_NIF_TERM t, agg_vote *v) {
@@ -282,124 +220,79 @@ static int read_vote(ErlNifEnv *env, ERL_NIF_TERM t, agg_vote *v) {
   return enif_get_tuple(env, t, &arity, &tuple) && arity == 2 &&
                  get_index(env, tuple[0], &v->choice) &&
                  get_confidence(env, tuple[1], &v->confidence)
-             ? SCAN_OK
+             ? AGG_OK
              : SCAN_BADARG;
 }
 
-/* Reads every ballot into a. With limited (a normal scheduler), stops
- * with SCAN_DIRTY as soon as the work estimate passes AGG_NIF_BUDGET. */
+/* Reads every ballot into b. With limited (a normal scheduler), stops
+ * with SCAN_DIRTY as soon as the work estimate passes AGG_NIF_BUDGET. A
+ * ballot past a limit wins over a bad one, and the budget over both. */
 static int read_ballots(ErlNifEnv *env, ERL_NIF_TERM list, int limited,
-                        agg_args *a, ERL_NIF_TERM *limit) {
-  int ordering = is_ordering_kind(a->kind), rc = SCAN_OK;
+                        agg_box *b) {
+  int ordering = agg_kind_ballots(b->kind) == AGG_BALLOTS_ordering;
+  int rc = AGG_OK;
   ERL_NIF_TERM head;
-  size_t at = 0;
 
-  if (limited && work_of(a) > AGG_NIF_BUDGET)
+  if (limited && agg_box_work(b) > AGG_NIF_BUDGET)
     return SCAN_DIRTY;
-  while (rc == SCAN_OK && enif_get_list_cell(env, list, &head, &list)) {
-    if (a->n_ballots == AGG_NIF_MAX_BALLOTS) {
-      *limit = am_too_many_ballots;
-      return SCAN_LIMIT;
-    }
-    if (ordering
-            ? !room(&a->orderings, &a->cap_ballots, a->n_ballots,
-                    sizeof(agg_ordering))
-            : !room(&a->votes, &a->cap_ballots, a->n_ballots, sizeof(agg_vote)))
-      return SCAN_NOMEM;
-    rc = ordering ? read_ordering(env, head, a)
-                  : read_vote(env, head, &a->votes[a->n_ballots]);
-    a->n_ballots++;
-    if (a->n_items > AGG_NIF_MAX_ITEMS) {
-      *limit = am_too_many_items;
-      return SCAN_LIMIT;
-    }
-    if (limited && work_of(a) > AGG_NIF_BUDGET)
+  while (rc == AGG_OK && enif_get_list_cell(env, list, &head, &list)) {
+    if ((rc = agg_box_add(b)) != AGG_OK)
+      return rc;
+    rc = ordering ? read_ordering(env, head, b)
+                  : read_vote(env, head, &b->votes[b->n_ballots - 1]);
+    if (agg_box_check(b) != AGG_OK)
+      return AGG_BOX_TOO_MANY_ITEMS;
+    if (limited && agg_box_work(b) > AGG_NIF_BUDGET)
       return SCAN_DIRTY;
   }
-  if (rc != SCAN_OK)
-    return rc;
-  if (!enif_is_empty_list(env, list))
-    return SCAN_BADARG;
-  for (size_t b = 0; ordering && b < a->n_ballots; b++) {
-    a->orderings[b].items = a->items + at; /* the array has stopped moving */
-    at += a->orderings[b].len;
-  }
-  return SCAN_OK;
+  return rc != AGG_OK || enif_is_empty_list(env, list) ? rc : SCAN_BADARG;
 }
 
-static void free_args(agg_args *a) {
-  free(a->votes);
-  free(a->orderings);
-  free(a->items);
-}
-
-/* Runs aggregate; limited selects the normal-scheduler budget. Sets
- * *dirty (and returns 0) when the work is too big for it. */
-static ERL_NIF_TERM aggregate_run(ErlNifEnv *env, int argc,
-                                  const ERL_NIF_TERM argv[], int limited,
-                                  int *dirty) {
-  agg_args a;
-  agg_result r;
-  ErlNifUInt64 n;
-  ERL_NIF_TERM limit = am_too_many_items, result;
-  int rc;
-
-  memset(&a, 0, sizeof(a));
-  *dirty = 0;
-  if (argc != 4 || !get_kind(argv[0], &a.kind) ||
-      !enif_get_uint64(env, argv[1], &n) || !enif_is_list(env, argv[2]) ||
-      !get_opts(env, argv[3], &a.opts))
-    return enif_make_badarg(env);
-  if (n > AGG_NIF_MAX_CANDIDATES ||
-      (a.kind == RL_AGG_CONDORCET && n > AGG_NIF_MAX_CONDORCET))
-    return nif_error(env, am_too_many_candidates);
-  a.n = (size_t)n;
-
-  switch (read_ballots(env, argv[2], limited, &a, &limit)) {
+/* aggregate/4's answer for how reading or aggregating ended. */
+static ERL_NIF_TERM aggregate_error(ErlNifEnv *env, int rc) {
+  switch (rc) {
   case SCAN_BADARG:
-    free_args(&a);
     return enif_make_badarg(env);
-  case SCAN_DIRTY:
-    free_args(&a);
-    *dirty = 1;
-    return 0;
-  case SCAN_LIMIT:
-    free_args(&a);
-    return nif_error(env, limit);
-  case SCAN_NOMEM:
-    free_args(&a);
+  case AGG_BOX_TOO_MANY_CANDIDATES:
+    return nif_error(env, am_too_many_candidates);
+  case AGG_BOX_TOO_MANY_BALLOTS:
+    return nif_error(env, am_too_many_ballots);
+  case AGG_BOX_TOO_MANY_ITEMS:
+    return nif_error(env, am_too_many_items);
+  case AGG_ENOMEM:
     return nif_error(env, am_out_of_memory);
   }
-  rc = agg_run(a.kind, a.n, a.votes, a.orderings, a.n_ballots, &a.opts, &r);
-  if (rc != AGG_OK) {
-    free_args(&a);
-    return nif_error(env, rc == AGG_ENOMEM ? am_out_of_memory
-                                           : am_invalid_arguments);
-  }
-  result = enif_make_tuple2(env, am_ok, aggregate_nif_result(env, &r));
-  agg_result_free(&r);
-  free_args(&a);
-  if (limited)
-    consume_timeslice(env, (size_t)work_of(&a), AGG_NIF_BUDGET);
-  return result;
-}
-
-static ERL_NIF_TERM aggregate_dirty(ErlNifEnv *env, int argc,
-                                    const ERL_NIF_TERM argv[]) {
-  int dirty;
-
-  return aggregate_run(env, argc, argv, 0, &dirty);
+  return nif_error(env, am_invalid_arguments);
 }
 
 ERL_NIF_TERM aggregate_nif_aggregate(ErlNifEnv *env, int argc,
                                      const ERL_NIF_TERM argv[]) {
-  int dirty;
-  ERL_NIF_TERM result = aggregate_run(env, argc, argv, 1, &dirty);
+  rl_agg_kind kind;
+  ErlNifUInt64 n;
+  agg_opts opts;
+  agg_result r;
+  agg_box b;
+  ERL_NIF_TERM result = 0; /* SCAN_DIRTY: again, on a dirty scheduler */
+  double work;
+  int rc;
 
-  /* The first pass stopped once the estimate passed the budget. */
-  return dirty ? schedule_if_large(env, SIZE_MAX, AGG_NIF_BUDGET, "aggregate",
-                                   aggregate_dirty, argc, argv)
-               : result;
+  if (argc != 4 || !get_kind(argv[0], &kind) ||
+      !enif_get_uint64(env, argv[1], &n) || !enif_is_list(env, argv[2]) ||
+      !get_opts(env, argv[3], &opts))
+    return enif_make_badarg(env);
+  rc = agg_box_init(&b, kind, n > SIZE_MAX ? SIZE_MAX : (size_t)n);
+  if (rc == AGG_OK)
+    rc = read_ballots(env, argv[2], nif_on_normal(), &b);
+  if (rc == AGG_OK && (rc = agg_box_run(&b, &opts, &r)) == AGG_OK) {
+    result = enif_make_tuple2(env, am_ok, aggregate_nif_result(env, &r));
+    agg_result_free(&r);
+  }
+  work = agg_box_work(&b);
+  agg_box_free(&b);
+  if (rc != AGG_OK && rc != SCAN_DIRTY)
+    return aggregate_error(env, rc);
+  return nif_finish(env, (size_t)work, AGG_NIF_BUDGET, "aggregate",
+                    aggregate_nif_aggregate, argc, argv, result);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -465,11 +358,8 @@ static ERL_NIF_TERM ranking_map(ErlNifEnv *env, const ranking_result *r) {
                            enif_make_uint64(env, r->duplicates),
                            enif_make_uint64(env, r->unknown),
                            enif_make_uint64(env, r->unexpected)};
-  ERL_NIF_TERM map;
 
-  enif_make_map_from_arrays(env, keys, values, sizeof(keys) / sizeof(keys[0]),
-                            &map);
-  return map;
+  return NIF_MAP(env, keys, values);
 }
 
 /* {error, Reason, Map} for a failure found before parsing. */

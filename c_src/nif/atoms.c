@@ -1,9 +1,14 @@
 /* atoms.c - the glue's atom table (see atoms.h) and enums/0. */
 #include "atoms.h"
 
+#include "terms.h"
+
 #define CX_ATOM_DEFINE(name) ERL_NIF_TERM am_##name;
+#define CX_NAMED_ATOM_DEFINE(name, text) ERL_NIF_TERM am_##name;
 CX_ATOMS(CX_ATOM_DEFINE)
+CX_NAMED_ATOMS(CX_NAMED_ATOM_DEFINE)
 #undef CX_ATOM_DEFINE
+#undef CX_NAMED_ATOM_DEFINE
 
 ERL_NIF_TERM ea_round_kind[RL_ROUND_COUNT], ea_order[RL_ORDER_COUNT],
     ea_aggregator[RL_AGG_COUNT], ea_tie[AGG_TIE_COUNT],
@@ -13,8 +18,11 @@ ERL_NIF_TERM ea_round_kind[RL_ROUND_COUNT], ea_order[RL_ORDER_COUNT],
 
 void atoms_load(ErlNifEnv *env) {
 #define CX_ATOM_MAKE(name) am_##name = enif_make_atom(env, #name);
+#define CX_NAMED_ATOM_MAKE(name, text) am_##name = enif_make_atom(env, text);
   CX_ATOMS(CX_ATOM_MAKE)
+  CX_NAMED_ATOMS(CX_NAMED_ATOM_MAKE)
 #undef CX_ATOM_MAKE
+#undef CX_NAMED_ATOM_MAKE
 #define CX_ROUND_KIND(e, name, flags, agg) ea_round_kind[e] = am(name);
 #define CX_ORDER(e, name) ea_order[e] = am(name);
 #define CX_AGGREGATOR(e, name, ballot) ea_aggregator[e] = am(name);
@@ -52,11 +60,8 @@ ERL_NIF_TERM enums_nif(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
       enif_make_list_from_array(env, ea_error_kind, CHAT_ERROR_KIND_COUNT),
       enif_make_list_from_array(env, ea_stop, CHAT_STOP_COUNT),
       enif_make_list_from_array(env, ea_reason, CX_R_COUNT)};
-  ERL_NIF_TERM map;
   (void)argc;
   (void)argv;
 
-  enif_make_map_from_arrays(env, keys, vals, sizeof(keys) / sizeof(keys[0]),
-                            &map);
-  return map;
+  return NIF_MAP(env, keys, vals);
 }

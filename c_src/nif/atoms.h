@@ -22,7 +22,7 @@
   A(judge_needed)                                                              \
   A(iteration_done) A(status) A(content) A(model) A(finish_reason)             \
   A(input_tokens) A(output_tokens) A(latency_us) A(http_status) A(attempts)    \
-  A(json) A(invalid_output) A(cost) A(stop) A(confidence) A(ordering)          \
+  A(parsed) A(invalid_output) A(cost) A(stop) A(confidence) A(ordering)        \
   A(choice) A(ballot_error) A(labels) A(pair) A(skipped) A(kind) A(reason)     \
   A(type) A(code) A(message) A(retry_after_ms) A(aggregate) A(winner)          \
   A(cands) A(alive) A(failure) A(mean_confidence)                              \
@@ -30,7 +30,7 @@
   A(seats) A(judged) A(continue) A(engines) A(max_host_connections)            \
   A(in_flight) A(runs)                                                         \
   /* the spec map (spec_nif.c) */                                              \
-  A(input) A(n_members) A(has_chair) A(debug) A(chair_fallback) A(rounds)               \
+  A(input) A(n_members) A(has_chair) A(debug) A(chair_fallback) A(rounds)      \
   A(max_response_bytes) A(seed) A(codec) A(base_url) A(api_key) A(referer)     \
   A(title) A(headers) A(id) A(system_prompt) A(temperature) A(max_tokens)      \
   A(stream) A(output_schema) A(tools) A(tool_choice) A(max_tool_turns)         \
@@ -43,15 +43,23 @@
   A(cycle) A(scores) A(votes) A(ties) A(avg_position) A(pairwise) A(counted)   \
   A(too_many_candidates) A(too_many_ballots) A(too_many_items)                 \
   A(invalid_arguments) A(missing) A(source) A(duplicates) A(unknown)           \
-  A(unexpected) A(list) A(none) A(bad_labels)                                  \
+  A(unexpected) A(list) A(json) A(none) A(bad_labels)                          \
   /* enums/0 */                                                                \
   A(round_kinds) A(orders) A(aggregators) A(confidences) A(error_kinds)        \
-  A(stops) A(reasons)
+  A(stops) A(reasons)                                                          \
+  /* json_decode and json_encode (json_nif.c) */                               \
+  A(invalid_utf8) A(invalid_json) A(too_deep) A(number_out_of_range)           \
+  A(unsupported_term) A(invalid_string) A(invalid_key)
+/* Atoms whose names are not C identifiers: N(c_name, "name"). */
+#define CX_NAMED_ATOMS(N) N(struct, "__struct__")
 /* clang-format on */
 
 #define CX_ATOM_DECLARE(name) extern ERL_NIF_TERM am_##name;
+#define CX_NAMED_ATOM_DECLARE(name, text) extern ERL_NIF_TERM am_##name;
 CX_ATOMS(CX_ATOM_DECLARE)
+CX_NAMED_ATOMS(CX_NAMED_ATOM_DECLARE)
 #undef CX_ATOM_DECLARE
+#undef CX_NAMED_ATOM_DECLARE
 
 /* enums.def's enumerations, indexed by the C value. */
 extern ERL_NIF_TERM ea_round_kind[RL_ROUND_COUNT], ea_order[RL_ORDER_COUNT],

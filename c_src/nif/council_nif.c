@@ -16,7 +16,7 @@ static int library_refc; /* load/upgrade calls are serialized by ERTS */
 static int load(ErlNifEnv *env, void **priv, ERL_NIF_TERM info) {
   (void)priv;
   atoms_load(env);
-  if (spec_nif_load(env) != 0 || json_nif_load(env) != 0 ||
+  if (spec_nif_load(env) != 0 ||
       run_nif_load(env, info, library_refc == 0) != 0)
     return -1;
   library_refc++;
@@ -37,18 +37,18 @@ static void unload(ErlNifEnv *env, void *priv) {
 }
 
 /* Scheduling. Every NIF starts on the calling (normal) scheduler and keeps
- * it under about a millisecond: a NIF whose payload can be large measures
- * it first and, past its limit, reschedules itself on a dirty CPU
- * scheduler through schedule_if_large (terms.c), the one place that
- * decides. The limits: run_start, run_reply, run_tool_results and
- * run_answer copy their binaries (the input, an answer, tool results, a
- * custom round's texts) on a dirty scheduler past 128 KiB; schema_compile
- * past 64 KiB of schema; aggregate past a work estimate of 0.25 ms
- * (ballots, ordering items, Condorcet's matrix), ranking_parse past 8 KiB
- * of text and labels (each label or index counting one byte more);
- * json_decode and json_encode by their own budgets (json_nif.c). What runs on
- * the engine threads is posted there and never blocks a scheduler. Names mirror
- * CouncilEx.Native. */
+ * it under about a millisecond; past its limit it reschedules itself on a
+ * dirty CPU scheduler, by one rule in two forms (terms.h). Measured first
+ * (schedule_if_large): run_start, run_reply, run_tool_results and
+ * run_answer past 128 KiB of binaries to copy (the input, an answer, tool
+ * results, a custom round's texts); schema_compile past 64 KiB of schema;
+ * ranking_parse past 8 KiB of text and labels (each label or index
+ * counting one byte more). Measured while working (nif_finish): aggregate
+ * past a work estimate of 0.25 ms (ballots, ordering items, Condorcet's
+ * matrix), json_decode past 0.2 ms estimated from its size and then its
+ * values, json_encode past 0.2 ms charged as it writes. What runs on the
+ * engine threads is posted there and never blocks a scheduler. Names
+ * mirror CouncilEx.Native. */
 static ErlNifFunc nif_funcs[] = {
     {"json_decode", 2, json_nif_decode, 0},
     {"json_encode", 2, json_nif_encode, 0},

@@ -21,8 +21,10 @@
  * Outcome: #{status => ok | error | skipped, content, model,
  * finish_reason (binary | nil), input_tokens, output_tokens (integer |
  * nil), latency_us, http_status (integer | nil), error => ErrorMap | nil,
- * attempts, json => {Start, End} | nil (the JSON document in content, when
- * the seat has a schema and it held), invalid_output => [{Path, Message}],
+ * attempts, parsed => Term | nil (the JSON document in content, as
+ * CouncilEx.JSON.decode/1 gives it, when the seat has a schema and it held:
+ * the round loop's own parse, rl_call.parsed, made a term here),
+ * invalid_output => [{Path, Message}],
  * cost (float | nil), stop (atom), confidence (float | nil), ordering
  * ([Seat] | nil), choice (integer | nil: a vote on members as the seat, on
  * options as the index, a pairwise verdict as 0 or 1), ballot_error (atom |
@@ -39,18 +41,11 @@
 
 #include "aggregate_nif.h"
 #include "atoms.h"
+#include "json_nif.h"
 #include "terms.h"
 
 static ERL_NIF_TERM make_count(ErlNifEnv *env, long n) {
   return n >= 0 ? enif_make_long(env, n) : am_nil;
-}
-
-static ERL_NIF_TERM make_map(ErlNifEnv *env, ERL_NIF_TERM *keys,
-                             ERL_NIF_TERM *vals, size_t n) {
-  ERL_NIF_TERM map;
-
-  enif_make_map_from_arrays(env, keys, vals, n, &map); /* distinct keys */
-  return map;
 }
 
 /* Reasons are static CX_REASON words; a skipped call has none. */
@@ -71,7 +66,7 @@ static ERL_NIF_TERM make_error_map(ErlNifEnv *env, const chat_error *e) {
       nif_make_cstr(env, e->message),
       make_count(env, e->retry_after_ms),
   };
-  return make_map(env, keys, vals, 7);
+  return NIF_MAP(env, keys, vals);
 }
 
 /* [{Path, Message}] for an answer that broke its output schema. */
@@ -103,6 +98,24 @@ static ERL_NIF_TERM make_choice(ErlNifEnv *env, const rl_call *c,
   return enif_make_long(env, c->choice);
 }
 
+/* The accepted structured answer as a term, or nil. */
+static ERL_NIF_TERM make_parsed(ErlNifEnv *env, const rl_call *c) {
+  const ERL_NIF_TERM *el;
+  ERL_NIF_TERM result;
+  int arity;
+
+  if (c->parsed == NULL || c->status != RL_SEAT_OK)
+    return am_nil;
+  result =
+      json_nif_tree_to_term(env, c->parsed, c->resp.content + c->json_start,
+                            c->json_end - c->json_start);
+  /* {ok, Term}, or {error, _} for a number too big for a double */
+  return enif_get_tuple(env, result, &arity, &el) &&
+                 enif_is_identical(el[0], am_ok)
+             ? el[1]
+             : am_nil;
+}
+
 static ERL_NIF_TERM make_outcome(ErlNifEnv *env, const rl_call *c) {
   const rl_spec *spec = rl_run_spec(c->run);
   const rl_step *step = rl_run_step(c->run, c->step);
@@ -111,7 +124,7 @@ static ERL_NIF_TERM make_outcome(ErlNifEnv *env, const rl_call *c) {
   ERL_NIF_TERM keys[] = {
       am_status,       am_content,       am_model,      am_finish_reason,
       am_input_tokens, am_output_tokens, am_latency_us, am_http_status,
-      am_error,        am_attempts,      am_json,       am_invalid_output,
+      am_error,        am_attempts,      am_parsed,     am_invalid_output,
       am_cost,         am_stop,          am_confidence, am_ordering,
       am_choice,       am_ballot_error,  am_labels,     am_pair};
   ERL_NIF_TERM vals[] = {
@@ -128,10 +141,7 @@ static ERL_NIF_TERM make_outcome(ErlNifEnv *env, const rl_call *c) {
       c->http_status > 0 ? enif_make_long(env, c->http_status) : am_nil,
       ok ? am_nil : make_error_map(env, &c->err),
       enif_make_uint(env, c->attempts),
-      ok && spec->seats[c->seat].schema
-          ? enif_make_tuple2(env, enif_make_uint64(env, c->json_start),
-                             enif_make_uint64(env, c->json_end))
-          : am_nil,
+      make_parsed(env, c),
       make_schema_errors(env, c),
       c->resp.has_cost ? enif_make_double(env, c->resp.cost) : am_nil,
       (unsigned)c->resp.stop < CHAT_STOP_COUNT ? ea_stop[c->resp.stop]
@@ -146,7 +156,7 @@ static ERL_NIF_TERM make_outcome(ErlNifEnv *env, const rl_call *c) {
                              enif_make_uint64(env, c->pair_b))
           : am_nil,
   };
-  return make_map(env, keys, vals, sizeof(keys) / sizeof(keys[0]));
+  return NIF_MAP(env, keys, vals);
 }
 
 /* [Seat] still in after a pairwise step, in seat order; nil otherwise. */
@@ -176,7 +186,7 @@ static ERL_NIF_TERM make_round_info(ErlNifEnv *env, const rl_run *run,
       step->failure ? enif_make_atom(env, step->failure) : am_nil,
       nif_make_float(env, step->mean_confidence),
   };
-  return make_map(env, keys, vals, sizeof(keys) / sizeof(keys[0]));
+  return NIF_MAP(env, keys, vals);
 }
 
 static ERL_NIF_TERM make_tool_calls(ErlNifEnv *env, const rl_call *call) {

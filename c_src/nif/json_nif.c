@@ -9,16 +9,23 @@
 #include <erl_nif.h>
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "atoms.h"
+#include "buf.h"
 #include "chat.h"
+#include "etf.h"
 #include "json_nif.h"
 #include "json_out.h"
 #include "json_strict.h"
 #include "json_walk.h"
+#include "terms.h"
 
 /* Work, in units of about a nanosecond, that one call on a normal
- * scheduler may do: 0.2 ms, well under the 1 ms rule. */
+ * scheduler may do (nif_finish, terms.h): 0.2 ms, well under the 1 ms
+ * rule. Decode estimates its cost before cJSON runs; encode charges as it
+ * goes. */
 #define JSON_BUDGET 196608
 /* Decode estimates: cJSON spends about 100 ns per value (strtod,
  * localeconv, malloc), so 1536 values or a 16 KB input fill the budget. */
@@ -32,62 +39,16 @@
  * 32 keys) on OTP 25; bigger objects are checked here (erlang/otp#10975). */
 #define JSON_FLATMAP_LIMIT 32
 
-#define ATOM_DECLARE(name, text) static ERL_NIF_TERM am_##name;
-JSON_NIF_ATOMS(ATOM_DECLARE)
-
-int json_nif_load(ErlNifEnv *env) {
-#define ATOM_MAKE(name, text) am_##name = enif_make_atom(env, text);
-  JSON_NIF_ATOMS(ATOM_MAKE)
-  return 0;
-}
-
-typedef ERL_NIF_TERM (*nif_fun)(ErlNifEnv *, int, const ERL_NIF_TERM[]);
-
 /* {error, Reason}, or {error, {Tag, Arg}} when tag is not 0. */
 static ERL_NIF_TERM error_term(ErlNifEnv *env, ERL_NIF_TERM tag,
                                ERL_NIF_TERM arg) {
-  return enif_make_tuple2(env, am_error,
-                          tag ? enif_make_tuple2(env, tag, arg) : arg);
-}
-
-/* The scheduling decision, in one place: whether `units` of work is more
- * than a call on a normal scheduler may do (on a dirty one, on_normal is 0
- * and there is no budget). Decode estimates its cost before cJSON runs;
- * encode charges as it goes. Past the budget, the call starts again from
- * scratch on a dirty CPU scheduler (finish_normal). */
-static int past_budget(int on_normal, size_t units) {
-  return on_normal && units > JSON_BUDGET;
+  return nif_error(env, tag ? enif_make_tuple2(env, tag, arg) : arg);
 }
 
 static size_t decode_cost(size_t bytes, size_t nodes) {
   size_t by_bytes = bytes * JSON_DECODE_BYTE_COST;
   size_t by_nodes = nodes * JSON_DECODE_NODE_COST;
   return by_bytes > by_nodes ? by_bytes : by_nodes;
-}
-
-/* Ends a call on a normal scheduler: reports the share of the timeslice
- * `units` used, then returns result or moves the call to a dirty one. */
-static ERL_NIF_TERM finish_normal(ErlNifEnv *env, size_t units, int go_dirty,
-                                  const char *name, nif_fun fun,
-                                  const ERL_NIF_TERM argv[],
-                                  ERL_NIF_TERM result) {
-  size_t pct = 1 + units * 100 / JSON_BUDGET;
-  enif_consume_timeslice(env, pct > 100 ? 100 : (int)pct);
-  return go_dirty ? enif_schedule_nif(env, name, ERL_NIF_DIRTY_JOB_CPU_BOUND,
-                                      fun, 2, argv)
-                  : result;
-}
-
-/* items (*cap elements of `size` bytes) with room for element number len:
- * items itself or a bigger copy (*cap updated); NULL when out of memory. */
-static void *grow(void *items, size_t *cap, size_t len, size_t size) {
-  size_t n = *cap ? *cap * 2 : 16;
-
-  if (len < *cap)
-    return items;
-  if ((items = enif_realloc(items, n * size)) != NULL)
-    *cap = n;
-  return items;
 }
 
 /* --- Decode: cJSON tree to terms ---------------------------------------- */
@@ -100,12 +61,9 @@ typedef struct {
 } term_stack;
 
 static int push(term_stack *st, ERL_NIF_TERM t) {
-  ERL_NIF_TERM *items = grow(st->items, &st->cap, st->len, sizeof(t));
-
-  if (items == NULL)
+  if (buf_grow_array(&st->items, &st->cap, st->len, sizeof(t)) != 0)
     return DEC_NOMEM;
-  st->items = items;
-  items[st->len++] = t;
+  st->items[st->len++] = t;
   return DEC_OK;
 }
 
@@ -224,8 +182,8 @@ static ERL_NIF_TERM tree_result(ErlNifEnv *env, const cJSON *root,
   else
     result = error_term(env, 0, am_out_of_memory);
   json_walk_free(&w);
-  enif_free(keys.items);
-  enif_free(values.items);
+  free(keys.items);
+  free(values.items);
   return result;
 }
 
@@ -266,28 +224,26 @@ ERL_NIF_TERM json_nif_tree_to_term(ErlNifEnv *env, const cJSON *root,
   return result;
 }
 
-static ERL_NIF_TERM decode_dirty(ErlNifEnv *env, int argc,
-                                 const ERL_NIF_TERM argv[]);
-
-/* Decodes on a normal scheduler (on_normal) or a dirty one. On a normal
- * one, an input found to be past the budget moves to a dirty one. */
-static ERL_NIF_TERM decode(ErlNifEnv *env, const ERL_NIF_TERM argv[],
-                           int on_normal) {
+/* json_decode(Binary, MaxDepth): on a normal scheduler, an input found
+ * to be past the budget (by its size, then by its values) moves to a
+ * dirty one. */
+ERL_NIF_TERM json_nif_decode(ErlNifEnv *env, int argc,
+                             const ERL_NIF_TERM argv[]) {
   json_strict_notes notes = {0};
   ErlNifBinary in;
   unsigned max_depth;
-  size_t bom = 0, len;
+  size_t bom = 0, len, cost;
   ERL_NIF_TERM result = 0;
   cJSON *root = NULL;
-  int dirty;
+  int budget = nif_on_normal();
 
   if (!enif_inspect_binary(env, argv[0], &in) ||
       !enif_get_uint(env, argv[1], &max_depth) || max_depth < 1 ||
       max_depth > JSON_STRICT_DEPTH_LIMIT)
     return enif_make_badarg(env);
-  if ((dirty = past_budget(on_normal, decode_cost(in.size, 0))))
-    return finish_normal(env, JSON_BUDGET, 1, "json_decode_dirty", decode_dirty,
-                         argv, 0);
+  if (budget && (cost = decode_cost(in.size, 0)) > JSON_BUDGET)
+    return nif_finish(env, cost, JSON_BUDGET, "json_decode", json_nif_decode,
+                      argc, argv, 0);
   /* A leading byte order mark is ignored (RFC 8259 section 8.1). It is
    * skipped here because cJSON skips it only in inputs of 5+ bytes. */
   if (in.size >= 3 && memcmp(in.data, "\xEF\xBB\xBF", 3) == 0)
@@ -297,28 +253,17 @@ static ERL_NIF_TERM decode(ErlNifEnv *env, const ERL_NIF_TERM argv[],
   if (!chat_utf8_valid((const char *)in.data, in.size))
     result = error_term(env, 0, am_invalid_utf8);
   else if (read_text(env, text, len, bom, max_depth, &notes, &result) &&
-           !(dirty = past_budget(on_normal, decode_cost(in.size, notes.nodes))))
+           !(budget && decode_cost(in.size, notes.nodes) > JSON_BUDGET))
     result = (root = cJSON_ParseWithLength(text, len)) != NULL
                  ? tree_result(env, root, text, len, &notes, bom)
                  : error_term(env, 0, am_out_of_memory); /* good text */
-  size_t cost = decode_cost(in.size, notes.nodes);
+  cost = decode_cost(in.size, notes.nodes);
+  if (result && cost > JSON_BUDGET) /* a bad text is done with: no retry */
+    cost = JSON_BUDGET;
   cJSON_Delete(root);
   json_strict_notes_free(&notes);
-  return on_normal ? finish_normal(env, cost, dirty, "json_decode_dirty",
-                                   decode_dirty, argv, result)
-                   : result;
-}
-
-static ERL_NIF_TERM decode_dirty(ErlNifEnv *env, int argc,
-                                 const ERL_NIF_TERM argv[]) {
-  (void)argc;
-  return decode(env, argv, 0);
-}
-
-ERL_NIF_TERM json_nif_decode(ErlNifEnv *env, int argc,
-                             const ERL_NIF_TERM argv[]) {
-  (void)argc;
-  return decode(env, argv, 1);
+  return nif_finish(env, cost, JSON_BUDGET, "json_decode", json_nif_decode,
+                    argc, argv, result);
 }
 
 /* --- Encode: terms to JSON ---------------------------------------------- */
@@ -349,7 +294,7 @@ typedef struct {
 /* Spends cost work units; ENC_YIELD once past the budget. */
 static int charge(enc_ctx *c, size_t cost) {
   c->spent += cost;
-  return past_budget(c->on_normal, c->spent) ? ENC_YIELD : ENC_OK;
+  return c->on_normal && c->spent > JSON_BUDGET ? ENC_YIELD : ENC_OK;
 }
 
 static int fail(enc_ctx *c, ERL_NIF_TERM tag, ERL_NIF_TERM term) {
@@ -404,68 +349,49 @@ static int put_string(enc_ctx *c, const void *s, size_t n) {
   return charge(c, (size - n) * 2);
 }
 
-/* The payload of an external term format binary tagged small_tag (1-byte
- * length) or big_tag (len_bytes-byte length): 1 when it is all there. */
-static int ext_payload(const ErlNifBinary *ext, int small_tag, int big_tag,
-                       size_t len_bytes, size_t *at, size_t *n) {
-  int small = ext->size >= 3 && ext->data[1] == small_tag;
-
-  if (!small && (ext->size < 2 + len_bytes || ext->data[1] != big_tag))
-    return 0;
-  *at = small ? 3 : 2 + len_bytes;
-  *n = 0;
-  for (size_t k = 2; k < *at; k++)
-    *n = (*n << 8) | ext->data[k];
-  return *n <= ext->size - *at;
-}
-
 /* Writes an atom's name as a string. Latin-1 names come from
  * enif_get_atom; names with code points above 255 (which OTP 25's
- * enif_get_atom cannot return) are read from the external term format
- * (SMALL_ATOM_UTF8_EXT 119 or ATOM_UTF8_EXT 118), where they are UTF-8. */
+ * enif_get_atom cannot return) are read from the external term format,
+ * where they are UTF-8. */
 static int put_atom_name(enc_ctx *c, ERL_NIF_TERM atom) {
   char latin1[256];
   unsigned char utf8[512];
-  size_t n = 0, at;
+  const unsigned char *name;
+  size_t n;
   ErlNifBinary ext;
   int len = enif_get_atom(c->env, atom, latin1, 256, ERL_NIF_LATIN1), rc;
 
-  for (int k = 0; k < len - 1; k++) {
-    unsigned char b = (unsigned char)latin1[k];
-    if (b >= 0x80)
-      utf8[n++] = (unsigned char)(0xC0 | (b >> 6));
-    utf8[n++] = b < 0x80 ? b : (unsigned char)(0x80 | (b & 0x3F));
-  }
   if (len > 0)
-    return put_string(c, utf8, n);
+    return put_string(c, utf8,
+                      etf_latin1_to_utf8(latin1, (size_t)len - 1, utf8));
   if ((rc = charge(c, JSON_ENCODE_BIG_COST)) != ENC_OK)
     return rc;
   if (!enif_term_to_binary(c->env, atom, &ext))
     return ENC_NOMEM;
-  rc = ext_payload(&ext, 119, 118, 2, &at, &n)
-           ? put_string(c, ext.data + at, n)
+  rc = etf_atom_utf8(ext.data, ext.size, &name, &n)
+           ? put_string(c, name, n)
            : fail(c, am_unsupported_term, atom);
   enif_release_binary(&ext);
   return rc;
 }
 
-/* Writes an integer outside the 64-bit range, exactly: its magnitude comes
- * from the external term format (SMALL_BIG_EXT 110 or LARGE_BIG_EXT 111:
- * sign byte, then n little-endian base-256 digits). */
+/* Writes an integer outside the 64-bit range, exactly, from its digits in
+ * the external term format. */
 static int put_bignum(enc_ctx *c, ERL_NIF_TERM term) {
+  const unsigned char *mag;
   ErlNifBinary ext;
-  size_t at, n;
+  size_t n;
+  int negative, rc;
   char *o;
-  int rc;
 
   if (!enif_term_to_binary(c->env, term, &ext))
     return ENC_NOMEM;
-  if (!ext_payload(&ext, 110, 111, 4, &at, &n) || n == ext.size - at)
+  if (!etf_bignum(ext.data, ext.size, &mag, &n, &negative))
     rc = fail(c, am_unsupported_term, term);
   else if ((rc = charge(c, JSON_ENCODE_BIG_COST + n * 4 + n * n / 8)) ==
            ENC_OK) {
     n = (o = room(c, json_bignum_size(n))) != NULL
-            ? json_format_bignum(o, ext.data + at + 1, n, ext.data[at] != 0)
+            ? json_format_bignum(o, mag, n, negative)
             : 0;
     c->len += n;
     rc = n > 0 ? ENC_OK : ENC_NOMEM;
@@ -505,10 +431,9 @@ static int push_frame(enc_ctx *c, ERL_NIF_TERM container, int is_map) {
 
   if (c->depth >= c->max_depth)
     return fail(c, am_too_deep, enif_make_uint(c->env, c->max_depth));
-  if ((f = grow(c->frames, &c->frames_cap, c->depth, sizeof(*f))) == NULL)
+  if (buf_grow_array(&c->frames, &c->frames_cap, c->depth, sizeof(*f)) != 0)
     return ENC_NOMEM;
-  c->frames = f;
-  f += c->depth;
+  f = &c->frames[c->depth];
   *f = (enc_frame){container, container, .is_map = is_map, .first = 1};
   if (is_map && !enif_map_iterator_create(c->env, container, &f->it,
                                           ERL_NIF_MAP_ITERATOR_FIRST))
@@ -604,15 +529,12 @@ static int encode_term(enc_ctx *c, ERL_NIF_TERM value) {
   return rc;
 }
 
-static ERL_NIF_TERM encode_dirty(ErlNifEnv *env, int argc,
-                                 const ERL_NIF_TERM argv[]);
-
-/* Encodes on a normal scheduler (on_normal) within the budget, or on a
- * dirty one. Past the budget the partial output is dropped and the whole
- * encode starts again on a dirty scheduler. */
-static ERL_NIF_TERM encode(ErlNifEnv *env, const ERL_NIF_TERM argv[],
-                           int on_normal) {
-  enc_ctx c = {.env = env, .on_normal = on_normal};
+/* json_encode(Term, MaxDepth): on a normal scheduler within the budget;
+ * past it the partial output is dropped and the whole encode starts again
+ * on a dirty scheduler. */
+ERL_NIF_TERM json_nif_encode(ErlNifEnv *env, int argc,
+                             const ERL_NIF_TERM argv[]) {
+  enc_ctx c = {.env = env, .on_normal = nif_on_normal()};
   ERL_NIF_TERM result = 0;
   int rc;
 
@@ -625,7 +547,7 @@ static ERL_NIF_TERM encode(ErlNifEnv *env, const ERL_NIF_TERM argv[],
   for (size_t k = 0; k < c.depth; k++)
     if (c.frames[k].is_map)
       enif_map_iterator_destroy(env, &c.frames[k].it);
-  enif_free(c.frames);
+  free(c.frames);
   if (rc == ENC_OK && !enif_realloc_binary(&c.out, c.len))
     rc = ENC_NOMEM;
   if (rc == ENC_OK)
@@ -634,20 +556,6 @@ static ERL_NIF_TERM encode(ErlNifEnv *env, const ERL_NIF_TERM argv[],
     enif_release_binary(&c.out);
   if (rc == ENC_ERROR || rc == ENC_NOMEM)
     result = error_term(env, 0, rc == ENC_ERROR ? c.error : am_out_of_memory);
-  return on_normal
-             ? finish_normal(env, c.spent, rc == ENC_YIELD, "json_encode_dirty",
-                             encode_dirty, argv, result)
-             : result;
-}
-
-static ERL_NIF_TERM encode_dirty(ErlNifEnv *env, int argc,
-                                 const ERL_NIF_TERM argv[]) {
-  (void)argc;
-  return encode(env, argv, 0);
-}
-
-ERL_NIF_TERM json_nif_encode(ErlNifEnv *env, int argc,
-                             const ERL_NIF_TERM argv[]) {
-  (void)argc;
-  return encode(env, argv, 1);
+  return nif_finish(env, c.spent, JSON_BUDGET, "json_encode", json_nif_encode,
+                    argc, argv, result);
 }

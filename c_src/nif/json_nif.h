@@ -9,20 +9,6 @@
 #include <cJSON.h>
 #include <erl_nif.h>
 
-/* The atoms used here, as X(c_name, "name"), ready to join one table. */
-/* clang-format off */
-#define JSON_NIF_ATOMS(X)                                                      \
-  X(ok, "ok") X(error, "error") X(nil, "nil") X(true, "true")                  \
-  X(false, "false") X(struct, "__struct__") X(invalid_utf8, "invalid_utf8")    \
-  X(invalid_json, "invalid_json") X(too_deep, "too_deep")                      \
-  X(number_out_of_range, "number_out_of_range")                                \
-  X(out_of_memory, "out_of_memory") X(unsupported_term, "unsupported_term")    \
-  X(invalid_string, "invalid_string") X(invalid_key, "invalid_key")
-/* clang-format on */
-
-/* Creates the module's atoms; called from the library's load. 0 on success. */
-int json_nif_load(ErlNifEnv *env);
-
 /* json_decode(Binary, MaxDepth) -> {ok, Term} | {error, Reason} */
 ERL_NIF_TERM json_nif_decode(ErlNifEnv *env, int argc,
                              const ERL_NIF_TERM argv[]);

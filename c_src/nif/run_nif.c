@@ -8,6 +8,7 @@
  * an owner task and post it there. */
 #include "run_nif.h"
 
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -388,34 +389,33 @@ ERL_NIF_TERM run_cancel_nif(ErlNifEnv *env, int argc,
   return am_ok;
 }
 
-/* A map's field as a C string (missing or nil: NULL), or as an integer
- * (missing or nil: dflt). 0, or -1 on a malformed value. */
-static int map_str(ErlNifEnv *env, ERL_NIF_TERM map, ERL_NIF_TERM key,
-                   char **out) {
-  ERL_NIF_TERM v;
+/* The answer may hold NUL bytes: it is kept with its length. */
+static int get_content(ErlNifEnv *env, ERL_NIF_TERM v, void *obj, nif_dctx *c) {
+  chat_response *resp = obj;
+  ErlNifBinary bin;
+  (void)c;
 
-  *out = NULL;
-  return enif_get_map_value(env, map, key, &v)
-             ? nif_copy_str(env, v, 1, out, NULL)
-             : 0;
+  if (!enif_inspect_binary(env, v, &bin) ||
+      !(resp->content = str_ndup((const char *)bin.data, bin.size)))
+    return -1;
+  resp->content_len = bin.size;
+  return 0;
 }
 
-static int map_long(ErlNifEnv *env, ERL_NIF_TERM map, ERL_NIF_TERM key,
-                    long dflt, long *out) {
-  ERL_NIF_TERM v;
-
-  *out = dflt;
-  if (!enif_get_map_value(env, map, key, &v) || enif_is_identical(v, am_nil))
-    return 0;
-  return enif_get_long(env, v, out) ? 0 : -1;
-}
+/* Other keys are ignored; nil is absent (NULL, or -1 tokens). */
+static const nif_field reply_fields[] = {
+    NIF_F_FN(chat_response, content, NIF_REQUIRED, get_content),
+    NIF_F(NIF_BIN, chat_response, model, 0),
+    NIF_F(NIF_BIN, chat_response, finish_reason, 0),
+    NIF_F_INT(NIF_LONG, chat_response, input_tokens, LONG_MIN, LONG_MAX),
+    NIF_F_INT(NIF_LONG, chat_response, output_tokens, LONG_MIN, LONG_MAX),
+};
 
 /* {ok, #{content, model, finish_reason, input_tokens, output_tokens}} or
  * {error, Kind, Message} into t. 0, or -1 on a malformed reply. */
 static int decode_reply(ErlNifEnv *env, ERL_NIF_TERM reply, owner_task *t) {
+  nif_dctx c = {.objs = {&t->resp}, .mode = NIF_MAP_OPEN};
   const ERL_NIF_TERM *el;
-  ERL_NIF_TERM content;
-  ErlNifBinary bin;
   char *message;
   int arity, kind;
 
@@ -423,21 +423,8 @@ static int decode_reply(ErlNifEnv *env, ERL_NIF_TERM reply, owner_task *t) {
     return -1;
   if (arity == 2 && enif_is_identical(el[0], am_ok)) {
     t->value = 1;
-    /* The answer may hold NUL bytes: it is kept with its length. */
-    if (!enif_get_map_value(env, el[1], am_content, &content) ||
-        !enif_inspect_binary(env, content, &bin) ||
-        !(t->resp.content = str_ndup((const char *)bin.data, bin.size)))
-      return -1;
-    t->resp.content_len = bin.size;
-    return map_str(env, el[1], am_model, &t->resp.model) ||
-                   map_str(env, el[1], am_finish_reason,
-                           &t->resp.finish_reason) ||
-                   map_long(env, el[1], am_input_tokens, -1,
-                            &t->resp.input_tokens) ||
-                   map_long(env, el[1], am_output_tokens, -1,
-                            &t->resp.output_tokens)
-               ? -1
-               : 0;
+    return nif_decode_map(env, el[1], reply_fields, NIF_COUNT(reply_fields), 0,
+                          &c);
   }
   if (arity != 3 || !enif_is_identical(el[0], am_error) ||
       !enif_is_atom(env, el[1]) || nif_copy_str(env, el[2], 1, &message, NULL))
@@ -576,33 +563,37 @@ ERL_NIF_TERM run_answer_nif(ErlNifEnv *env, int argc,
 
 /* stats() -> #{in_flight => N, runs => N} */
 ERL_NIF_TERM stats_nif(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
-  ERL_NIF_TERM map;
-  (void)argc;
-  (void)argv;
-
   ERL_NIF_TERM keys[] = {am_in_flight, am_runs};
   ERL_NIF_TERM vals[] = {enif_make_long(env, http_pool_in_flight()),
                          enif_make_long(env, atomic_load(&live_runs))};
-  enif_make_map_from_arrays(env, keys, vals, 2, &map);
-  return map;
+  (void)argc;
+  (void)argv;
+
+  return NIF_MAP(env, keys, vals);
 }
 
 /* ---- Load / unload -------------------------------------------------------*/
 
-/* #{engines => 1..16, max_host_connections => N >= 0}, both optional. */
-static int start_engines(ErlNifEnv *env, ERL_NIF_TERM info) {
-  ERL_NIF_TERM v;
-  int n = 2;
-  long max_host = 0;
+typedef struct engines_in {
+  long engines, max_host_connections;
+} engines_in;
 
-  if (enif_is_map(env, info) && enif_get_map_value(env, info, am_engines, &v) &&
-      !enif_get_int(env, v, &n))
-    return -1;
+static const nif_field engines_fields[] = {
+    NIF_F_INT(NIF_LONG, engines_in, engines, INT_MIN, INT_MAX),
+    NIF_F_INT(NIF_LONG, engines_in, max_host_connections, LONG_MIN, LONG_MAX),
+};
+
+/* #{engines => 1..16, max_host_connections => N >= 0}, both optional, other
+ * keys ignored; a value of the wrong type (nil too) fails the load. */
+static int start_engines(ErlNifEnv *env, ERL_NIF_TERM info) {
+  engines_in in = {.engines = 2, .max_host_connections = 0};
+  nif_dctx c = {.objs = {&in}, .mode = NIF_MAP_OPEN | NIF_MAP_NIL_IS_VALUE};
+
   if (enif_is_map(env, info) &&
-      enif_get_map_value(env, info, am_max_host_connections, &v) &&
-      !enif_get_long(env, v, &max_host))
+      nif_decode_map(env, info, engines_fields, NIF_COUNT(engines_fields), 0,
+                     &c) != 0)
     return -1;
-  return http_pool_start(n, max_host);
+  return http_pool_start((int)in.engines, in.max_host_connections);
 }
 
 void run_nif_unload(void) { http_pool_stop(); }

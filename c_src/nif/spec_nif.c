@@ -57,164 +57,15 @@ typedef struct schema_res {
 
 static ErlNifResourceType *schema_type;
 
-/* What a map's fields decode into: objs[f->obj] + f->off. */
-typedef struct dctx {
-  void *objs[2];
-  const char *where; /* "spec", "seat 2", "round 0", "seat 1 tool 0" */
-  char *why;
-  size_t why_len;
-} dctx;
-
-typedef enum ftype {
-  F_BIN,  /* char *: a binary without NUL */
-  F_TEXT, /* char *: F_BIN that is UTF-8 */
-  F_LONG, /* long within [min, max] */
-  F_UINT, /* unsigned within [min, max] */
-  F_SIZE, /* size_t within [min, max] */
-  F_U64,  /* uint64_t */
-  F_NUM,  /* double: an integer or a float */
-  F_BOOL, /* int: true or false */
-  F_ENUM, /* an enum: names[0..max] */
-  F_FN    /* fn decodes it */
-} ftype;
-
-#define F_REQUIRED 1u
-#define F_HTTP 2u /* HTTP seats only */
-
-typedef struct field {
-  ERL_NIF_TERM *key;
-  ftype type;
-  unsigned flags;
-  unsigned char obj;
-  size_t off;
-  long min, max;
-  const ERL_NIF_TERM *names;
-  int (*fn)(ErlNifEnv *env, ERL_NIF_TERM v, void *obj, dctx *c);
-} field;
-
-/* Says why (the first failure wins) and returns -1. */
-static int fail(ErlNifEnv *env, dctx *c, const char *what, ERL_NIF_TERM key) {
-  char name[64];
-
-  if (c->why[0] != '\0')
-    return -1;
-  if (!enif_get_atom(env, key, name, sizeof(name), ERL_NIF_LATIN1))
-    snprintf(name, sizeof(name), "(not an atom)");
-  snprintf(c->why, c->why_len, "%s: %s %s", c->where, what, name);
-  return -1;
-}
-
-static int get_num(ErlNifEnv *env, ERL_NIF_TERM v, double *out) {
-  long l;
-
-  if (enif_get_double(env, v, out))
-    return 1;
-  if (!enif_get_long(env, v, &l))
-    return 0;
-  *out = (double)l;
-  return 1;
-}
-
-/* Decodes one value into its field. 0, or -1. */
-static int decode_value(ErlNifEnv *env, const field *f, ERL_NIF_TERM v,
-                        dctx *c) {
-  char *at = (char *)c->objs[f->obj] + f->off;
-  long l;
-  size_t len;
-  int i;
-
-  switch (f->type) {
-  case F_BIN:
-  case F_TEXT:
-    free(*(char **)at);
-    if (nif_copy_str(env, v, 0, (char **)at, &len) != 0)
-      return -1;
-    return f->type == F_TEXT && !chat_utf8_valid(*(char **)at, len) ? -1 : 0;
-  case F_LONG:
-  case F_UINT:
-  case F_SIZE:
-    if (!enif_get_long(env, v, &l) || l < f->min || l > f->max)
-      return -1;
-    if (f->type == F_LONG)
-      *(long *)at = l;
-    else if (f->type == F_UINT)
-      *(unsigned *)at = (unsigned)l;
-    else
-      *(size_t *)at = (size_t)l;
-    return 0;
-  case F_U64:
-    return enif_get_uint64(env, v, (ErlNifUInt64 *)at) ? 0 : -1;
-  case F_NUM:
-    return get_num(env, v, (double *)at) ? 0 : -1;
-  case F_BOOL:
-    if (!enif_is_identical(v, am_true) && !enif_is_identical(v, am_false))
-      return -1;
-    *(int *)at = enif_is_identical(v, am_true);
-    return 0;
-  case F_ENUM:
-    if ((i = atom_index(v, f->names, (int)f->max + 1)) < 0)
-      return -1;
-    *(int *)at = i; /* enums.def's enums are int-sized and non-negative */
-    return 0;
-  case F_FN:
-    return f->fn(env, v, c->objs[f->obj], c);
-  }
-  return -1;
-}
-
-/* Walks map: every key must be one of fields (less those with a flag in
- * skip), every required one present. 0, or -1 with why. */
-static int decode_map(ErlNifEnv *env, ERL_NIF_TERM map, const field *fields,
-                      size_t n, unsigned skip, dctx *c) {
-  ErlNifMapIterator it;
-  ERL_NIF_TERM key, v;
-  uint64_t seen = 0;
-  size_t i;
-  int rc = 0;
-
-  if (!enif_map_iterator_create(env, map, &it, ERL_NIF_MAP_ITERATOR_FIRST)) {
-    snprintf(c->why, c->why_len, "%s: not a map", c->where);
-    return -1;
-  }
-  for (; rc == 0 && enif_map_iterator_get_pair(env, &it, &key, &v);
-       enif_map_iterator_next(env, &it)) {
-    for (i = 0; i < n; i++) {
-      if (!(fields[i].flags & skip) && enif_is_identical(key, *fields[i].key))
-        break;
-    }
-    if (i == n)
-      rc = fail(env, c, "unknown key", key);
-    else if (enif_is_identical(v, am_nil) && !(fields[i].flags & F_REQUIRED))
-      continue; /* as if absent: the default stays */
-    else if (decode_value(env, &fields[i], v, c) != 0)
-      rc = fail(env, c, "bad value for key", key);
-    seen |= 1ull << i;
-  }
-  enif_map_iterator_destroy(env, &it);
-  for (i = 0; rc == 0 && i < n; i++) {
-    if ((fields[i].flags & F_REQUIRED) && !(fields[i].flags & skip) &&
-        !(seen & (1ull << i)))
-      rc = fail(env, c, "missing key", *fields[i].key);
-  }
-  return rc;
-}
-
-#define FIELD(name, type, flags, obj, st, member, min, max, names, fn)         \
-  { &am_##name, type, flags, obj, offsetof(st, member), min, max, names, fn }
-#define BIN(st, name, flags) FIELD(name, F_BIN, flags, 0, st, name, 0, 0, 0, 0)
-#define TEXT(st, name, flags)                                                  \
-  FIELD(name, F_TEXT, flags, 0, st, name, 0, 0, 0, 0)
-#define INT(t, st, name, min, max)                                             \
-  FIELD(name, t, 0, 0, st, name, min, max, 0, 0)
-#define NUM(st, name) FIELD(name, F_NUM, 0, 0, st, name, 0, 0, 0, 0)
-#define BOOL(st, name) FIELD(name, F_BOOL, 0, 0, st, name, 0, 0, 0, 0)
-#define ENUM(st, name, flags, atoms, count)                                    \
-  FIELD(name, F_ENUM, flags, 0, st, name, 0, (count)-1, atoms, 0)
-#define FN(st, name, flags, fn)                                                \
-  FIELD(name, F_FN, flags, 0, st, name, 0, 0, 0, fn)
+#define BIN(st, name, flags) NIF_F(NIF_BIN, st, name, flags)
+#define TEXT(st, name, flags) NIF_F(NIF_TEXT, st, name, flags)
+#define NUM(st, name) NIF_F(NIF_NUM, st, name, 0)
+#define BOOL(st, name) NIF_F(NIF_BOOL, st, name, 0)
+/* HTTP seats only: skipped (as unknown) for external ones. */
+#define F_HTTP 2u
 /* An HTTP seat's endpoint (objs[1]), handed to its codec. */
 #define EP(name, flags)                                                        \
-  FIELD(name, F_BIN, F_HTTP | (flags), 1, endpoint_in, name, 0, 0, 0, 0)
+  NIF_FIELD(name, NIF_BIN, F_HTTP | (flags), 1, endpoint_in, name, 0, 0, 0, 0)
 
 typedef struct endpoint_in {
   char *codec, *base_url, *api_key, *referer, *title;
@@ -235,22 +86,23 @@ static int get_strs(ErlNifEnv *env, ERL_NIF_TERM v, unsigned max,
   return rc;
 }
 
-static int get_headers(ErlNifEnv *env, ERL_NIF_TERM v, void *obj, dctx *c) {
+static int get_headers(ErlNifEnv *env, ERL_NIF_TERM v, void *obj, nif_dctx *c) {
   rl_seat *s = obj;
   (void)c;
 
   return get_strs(env, v, 1000, NIF_STRS_HEADER, &s->headers, &s->n_headers);
 }
 
-static int get_temperature(ErlNifEnv *env, ERL_NIF_TERM v, void *obj, dctx *c) {
+static int get_temperature(ErlNifEnv *env, ERL_NIF_TERM v, void *obj,
+                           nif_dctx *c) {
   rl_seat *s = obj;
   (void)c;
 
-  s->has_temperature = get_num(env, v, &s->temperature);
+  s->has_temperature = nif_get_num(env, v, &s->temperature);
   return s->has_temperature ? 0 : -1;
 }
 
-static int get_schema(ErlNifEnv *env, ERL_NIF_TERM v, void *obj, dctx *c) {
+static int get_schema(ErlNifEnv *env, ERL_NIF_TERM v, void *obj, nif_dctx *c) {
   rl_seat *s = obj;
   schema_res *res;
   (void)c;
@@ -261,56 +113,52 @@ static int get_schema(ErlNifEnv *env, ERL_NIF_TERM v, void *obj, dctx *c) {
   return 0;
 }
 
-static const field tool_fields[] = {
-    TEXT(chat_tool, name, F_REQUIRED),
+static const nif_field tool_fields[] = {
+    TEXT(chat_tool, name, NIF_REQUIRED),
     TEXT(chat_tool, description, 0),
     BIN(chat_tool, parameters, 0),
 };
 
-static int get_tools(ErlNifEnv *env, ERL_NIF_TERM v, void *obj, dctx *c) {
-  rl_seat *s = obj;
-  ERL_NIF_TERM head;
-  char where[64];
-  unsigned n;
-  dctx tc = *c;
-
-  if (!enif_get_list_length(env, v, &n) || n > 1000 ||
-      !(s->tools = calloc(n ? n : 1, sizeof(chat_tool))))
-    return -1;
-  tc.where = where;
-  for (; enif_get_list_cell(env, v, &head, &v);) {
-    tc.objs[0] = &s->tools[s->n_tools++]; /* freed with the seat */
-    snprintf(where, sizeof(where), "%s tool %zu", c->where, s->n_tools - 1);
-    if (decode_map(env, head, tool_fields, 3, 0, &tc) != 0)
-      return -1;
-  }
-  return 0;
+static int get_tool(ErlNifEnv *env, ERL_NIF_TERM v, void *obj, nif_dctx *c) {
+  c->objs[0] = obj;
+  return nif_decode_map(env, v, tool_fields, NIF_COUNT(tool_fields), 0, c);
 }
 
-static const field seat_fields[] = {
-    TEXT(rl_seat, id, F_REQUIRED),
-    TEXT(rl_seat, model, F_REQUIRED),
+static int get_tools(ErlNifEnv *env, ERL_NIF_TERM v, void *obj, nif_dctx *c) {
+  rl_seat *s = obj; /* its tools are freed with it */
+  char what[48];
+
+  snprintf(what, sizeof(what), "%s tool", c->where);
+  return nif_decode_list(env, v, 0, 1000, sizeof(chat_tool), &s->tools,
+                         &s->n_tools, what, get_tool, c);
+}
+
+static const nif_field seat_fields[] = {
+    TEXT(rl_seat, id, NIF_REQUIRED),
+    TEXT(rl_seat, model, NIF_REQUIRED),
     BOOL(rl_seat, external),
     TEXT(rl_seat, system_prompt, 0),
-    FN(rl_seat, temperature, 0, get_temperature),
-    INT(F_LONG, rl_seat, max_tokens, LONG_MIN, LONG_MAX),
+    NIF_F_FN(rl_seat, temperature, 0, get_temperature),
+    NIF_F_INT(NIF_LONG, rl_seat, max_tokens, LONG_MIN, LONG_MAX),
     BOOL(rl_seat, stream),
-    FIELD(output_schema, F_FN, 0, 0, rl_seat, schema, 0, 0, 0, get_schema),
-    FN(rl_seat, tools, 0, get_tools),
+    NIF_FIELD(output_schema, NIF_FN, 0, 0, rl_seat, schema, 0, 0, 0,
+              get_schema),
+    NIF_F_FN(rl_seat, tools, 0, get_tools),
     TEXT(rl_seat, tool_choice, 0),
-    INT(F_UINT, rl_seat, max_tool_turns, 0, 1000),
+    NIF_F_INT(NIF_UINT, rl_seat, max_tool_turns, 0, 1000),
     NUM(rl_seat, weight),
-    ENUM(rl_seat, confidence, 0, ea_confidence, RL_CONF_COUNT),
-    INT(F_UINT, rl_seat, retry_max_attempts, 0, UINT_MAX),
-    INT(F_LONG, rl_seat, retry_base_ms, 0, LONG_MAX),
-    INT(F_LONG, rl_seat, timeout_ms, LONG_MIN, LONG_MAX),
-    INT(F_LONG, rl_seat, connect_timeout_ms, LONG_MIN, LONG_MAX),
-    EP(codec, F_REQUIRED),
+    NIF_F_ENUM(rl_seat, confidence, 0, ea_confidence, RL_CONF_COUNT),
+    NIF_F_INT(NIF_UINT, rl_seat, retry_max_attempts, 0, UINT_MAX),
+    NIF_F_INT(NIF_LONG, rl_seat, retry_base_ms, 0, LONG_MAX),
+    NIF_F_INT(NIF_LONG, rl_seat, timeout_ms, LONG_MIN, LONG_MAX),
+    NIF_F_INT(NIF_LONG, rl_seat, connect_timeout_ms, LONG_MIN, LONG_MAX),
+    EP(codec, NIF_REQUIRED),
     EP(base_url, 0),
     EP(api_key, 0),
     EP(referer, 0),
     EP(title, 0),
-    FIELD(headers, F_FN, F_HTTP, 0, rl_seat, headers, 0, 0, 0, get_headers),
+    NIF_FIELD(headers, NIF_FN, F_HTTP, 0, rl_seat, headers, 0, 0, 0,
+              get_headers),
 };
 
 /* An HTTP seat's codec builds its URL and auth headers (the extra headers
@@ -327,7 +175,8 @@ static int connect_seat(rl_seat *s, const endpoint_in *e) {
   return codec ? rl_seat_connect(s, codec, &ep) : -1;
 }
 
-static int get_seat(ErlNifEnv *env, ERL_NIF_TERM map, rl_seat *s, dctx *c) {
+static int get_seat(ErlNifEnv *env, ERL_NIF_TERM map, void *obj, nif_dctx *c) {
+  rl_seat *s = obj;
   endpoint_in ep = {0};
   ERL_NIF_TERM v;
   int rc;
@@ -337,13 +186,13 @@ static int get_seat(ErlNifEnv *env, ERL_NIF_TERM map, rl_seat *s, dctx *c) {
                 enif_is_identical(v, am_true);
   c->objs[0] = s;
   c->objs[1] = &ep;
-  rc = decode_map(env, map, seat_fields,
-                  sizeof(seat_fields) / sizeof(seat_fields[0]),
-                  s->external ? F_HTTP : 0, c);
+  rc = nif_decode_map(env, map, seat_fields, NIF_COUNT(seat_fields),
+                      s->external ? F_HTTP : 0, c);
   if (s->external)
     s->stream = 0; /* the owner answers whole */
   else if (rc == 0 && connect_seat(s, &ep) != 0)
-    rc = fail(env, c, "the codec refuses the endpoint of key", am_codec);
+    rc = nif_decode_fail(env, c, "the codec refuses the endpoint of key",
+                         am_codec);
   free(ep.codec);
   free(ep.base_url);
   free(ep.api_key);
@@ -352,77 +201,56 @@ static int get_seat(ErlNifEnv *env, ERL_NIF_TERM map, rl_seat *s, dctx *c) {
   return rc;
 }
 
-static int get_seats(ErlNifEnv *env, ERL_NIF_TERM v, void *obj, dctx *c) {
-  rl_spec *spec = obj;
-  ERL_NIF_TERM head;
-  char where[32];
-  unsigned n;
-  dctx sc = *c;
+static int get_seats(ErlNifEnv *env, ERL_NIF_TERM v, void *obj, nif_dctx *c) {
+  rl_spec *spec = obj; /* its seats are freed with it */
 
-  if (!enif_get_list_length(env, v, &n) || n == 0 || n > 10000 ||
-      !(spec->seats = calloc(n, sizeof(rl_seat))))
-    return -1;
-  sc.where = where;
-  for (; enif_get_list_cell(env, v, &head, &v);) {
-    rl_seat *s = &spec->seats[spec->n_seats++]; /* freed with the spec */
-    snprintf(where, sizeof(where), "seat %zu", spec->n_seats - 1);
-    if (get_seat(env, head, s, &sc) != 0)
-      return -1;
-  }
-  return 0;
+  return nif_decode_list(env, v, 1, 10000, sizeof(rl_seat), &spec->seats,
+                         &spec->n_seats, "seat", get_seat, c);
 }
 
 /* ---- Rounds ---------------------------------------------------------------*/
 
 /* Vote options (rl_spec_check: non-empty, UTF-8). */
-static int get_options(ErlNifEnv *env, ERL_NIF_TERM v, void *obj, dctx *c) {
+static int get_options(ErlNifEnv *env, ERL_NIF_TERM v, void *obj, nif_dctx *c) {
   rl_round *rd = obj;
   (void)c;
 
   return get_strs(env, v, 10000, NIF_STRS_CSTR, &rd->options, &rd->n_options);
 }
 
-static const field round_fields[] = {
-    ENUM(rl_round, kind, F_REQUIRED, ea_round_kind, RL_ROUND_COUNT),
-    INT(F_UINT, rl_round, max_iterations, 0, UINT_MAX),
+static const nif_field round_fields[] = {
+    NIF_F_ENUM(rl_round, kind, NIF_REQUIRED, ea_round_kind, RL_ROUND_COUNT),
+    NIF_F_INT(NIF_UINT, rl_round, max_iterations, 0, UINT_MAX),
     BOOL(rl_round, ask_until),
     NUM(rl_round, min_confidence),
     BOOL(rl_round, ask_seats),
     BOOL(rl_round, ask_judge),
-    INT(F_SIZE, rl_round, judge_seat, 0, LONG_MAX),
-    ENUM(rl_round, order, 0, ea_order, RL_ORDER_COUNT),
+    NIF_F_INT(NIF_SIZE, rl_round, judge_seat, 0, LONG_MAX),
+    NIF_F_ENUM(rl_round, order, 0, ea_order, RL_ORDER_COUNT),
     BOOL(rl_round, include_self),
-    ENUM(rl_round, aggregator, 0, ea_aggregator, RL_AGG_COUNT),
-    ENUM(rl_round, tie, 0, ea_tie, AGG_TIE_COUNT),
-    INT(F_UINT, rl_round, quorum, 0, UINT_MAX),
+    NIF_F_ENUM(rl_round, aggregator, 0, ea_aggregator, RL_AGG_COUNT),
+    NIF_F_ENUM(rl_round, tie, 0, ea_tie, AGG_TIE_COUNT),
+    NIF_F_INT(NIF_UINT, rl_round, quorum, 0, UINT_MAX),
     BOOL(rl_round, expose_confidence),
-    FN(rl_round, options, 0, get_options),
+    NIF_F_FN(rl_round, options, 0, get_options),
 };
 
-static int get_rounds(ErlNifEnv *env, ERL_NIF_TERM v, void *obj, dctx *c) {
-  rl_spec *spec = obj;
-  ERL_NIF_TERM head;
-  char where[32];
-  unsigned n;
-  dctx rc = *c;
+static int get_round(ErlNifEnv *env, ERL_NIF_TERM v, void *obj, nif_dctx *c) {
+  c->objs[0] = obj;
+  return nif_decode_map(env, v, round_fields, NIF_COUNT(round_fields), 0, c);
+}
 
-  if (!enif_get_list_length(env, v, &n) || n == 0 || n > 10000 ||
-      !(spec->rounds = calloc(n, sizeof(rl_round))))
-    return -1;
-  rc.where = where;
-  for (; enif_get_list_cell(env, v, &head, &v);) {
-    rc.objs[0] = &spec->rounds[spec->n_rounds++]; /* freed with the spec */
-    snprintf(where, sizeof(where), "round %zu", spec->n_rounds - 1);
-    if (decode_map(env, head, round_fields,
-                   sizeof(round_fields) / sizeof(round_fields[0]), 0, &rc) != 0)
-      return -1;
-  }
-  return 0;
+static int get_rounds(ErlNifEnv *env, ERL_NIF_TERM v, void *obj, nif_dctx *c) {
+  rl_spec *spec = obj; /* its rounds are freed with it */
+
+  return nif_decode_list(env, v, 1, 10000, sizeof(rl_round), &spec->rounds,
+                         &spec->n_rounds, "round", get_round, c);
 }
 
 /* ---- The spec -------------------------------------------------------------*/
 
-static int get_fallback(ErlNifEnv *env, ERL_NIF_TERM v, void *obj, dctx *c) {
+static int get_fallback(ErlNifEnv *env, ERL_NIF_TERM v, void *obj,
+                        nif_dctx *c) {
   rl_spec *spec = obj;
   ERL_NIF_TERM head;
   unsigned n;
@@ -441,29 +269,29 @@ static int get_fallback(ErlNifEnv *env, ERL_NIF_TERM v, void *obj, dctx *c) {
 }
 
 /* The input keeps its length (rl_spec_check: UTF-8). */
-static int get_input(ErlNifEnv *env, ERL_NIF_TERM v, void *obj, dctx *c) {
+static int get_input(ErlNifEnv *env, ERL_NIF_TERM v, void *obj, nif_dctx *c) {
   rl_spec *spec = obj;
   (void)c;
 
   return nif_copy_str(env, v, 0, &spec->input, &spec->input_len);
 }
 
-static const field spec_fields[] = {
-    FN(rl_spec, input, F_REQUIRED, get_input),
-    FN(rl_spec, seats, F_REQUIRED, get_seats),
-    FN(rl_spec, rounds, F_REQUIRED, get_rounds),
-    INT(F_SIZE, rl_spec, n_members, 0, LONG_MAX),
+static const nif_field spec_fields[] = {
+    NIF_F_FN(rl_spec, input, NIF_REQUIRED, get_input),
+    NIF_F_FN(rl_spec, seats, NIF_REQUIRED, get_seats),
+    NIF_F_FN(rl_spec, rounds, NIF_REQUIRED, get_rounds),
+    NIF_F_INT(NIF_SIZE, rl_spec, n_members, 0, LONG_MAX),
     BOOL(rl_spec, has_chair),
     BOOL(rl_spec, debug),
-    FN(rl_spec, chair_fallback, 0, get_fallback),
-    INT(F_SIZE, rl_spec, max_response_bytes, 0, LONG_MAX),
-    FIELD(seed, F_U64, 0, 0, rl_spec, seed, 0, 0, 0, 0),
+    NIF_F_FN(rl_spec, chair_fallback, 0, get_fallback),
+    NIF_F_INT(NIF_SIZE, rl_spec, max_response_bytes, 0, LONG_MAX),
+    NIF_F(NIF_U64, rl_spec, seed, 0),
 };
 
 rl_spec *spec_nif_decode(ErlNifEnv *env, ERL_NIF_TERM map, char *why,
                          size_t why_len) {
   rl_spec *spec = calloc(1, sizeof(*spec));
-  dctx c = {
+  nif_dctx c = {
       .objs = {spec, NULL}, .where = "spec", .why = why, .why_len = why_len};
 
   why[0] = '\0';
@@ -472,8 +300,7 @@ rl_spec *spec_nif_decode(ErlNifEnv *env, ERL_NIF_TERM map, char *why,
     return NULL;
   }
   spec->n_members = SIZE_MAX;
-  if (decode_map(env, map, spec_fields,
-                 sizeof(spec_fields) / sizeof(spec_fields[0]), 0, &c) != 0)
+  if (nif_decode_map(env, map, spec_fields, NIF_COUNT(spec_fields), 0, &c) != 0)
     goto err;
   if (spec->n_members == SIZE_MAX)
     spec->n_members = spec->n_seats - (spec->has_chair ? 1 : 0);

@@ -2,10 +2,13 @@
 #include "terms.h"
 
 #include <math.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "atoms.h"
+#include "chat.h"
 #include "str.h"
 
 int nif_copy_str(ErlNifEnv *env, ERL_NIF_TERM v, int allow_nil, char **out,
@@ -51,6 +54,14 @@ ERL_NIF_TERM nif_make_sizes(ErlNifEnv *env, const size_t *v, size_t n) {
   for (size_t i = n; v && i > 0; i--)
     list = enif_make_list_cell(env, enif_make_uint64(env, v[i - 1]), list);
   return list;
+}
+
+ERL_NIF_TERM nif_make_map(ErlNifEnv *env, ERL_NIF_TERM *keys,
+                          ERL_NIF_TERM *vals, size_t n) {
+  ERL_NIF_TERM map;
+
+  enif_make_map_from_arrays(env, keys, vals, n, &map); /* distinct keys */
+  return map;
 }
 
 ERL_NIF_TERM nif_error(ErlNifEnv *env, ERL_NIF_TERM reason) {
@@ -132,10 +143,157 @@ ERL_NIF_TERM schedule_if_large(ErlNifEnv *env, size_t cost, size_t limit,
                            argv);
 }
 
+int nif_on_normal(void) {
+  return enif_thread_type() == ERL_NIF_THR_NORMAL_SCHEDULER;
+}
+
+ERL_NIF_TERM nif_finish(ErlNifEnv *env, size_t work, size_t budget,
+                        const char *name, nif_fun fun, int argc,
+                        const ERL_NIF_TERM argv[], ERL_NIF_TERM result) {
+  consume_timeslice(env, work, budget);
+  if (work <= budget || !nif_on_normal())
+    return result;
+  return enif_schedule_nif(env, name, ERL_NIF_DIRTY_JOB_CPU_BOUND, fun, argc,
+                           argv);
+}
+
 void consume_timeslice(ErlNifEnv *env, size_t work, size_t full) {
-  size_t pct = 1 + (work * 100) / full;
+  size_t pct = 1 + (work > SIZE_MAX / 100 ? SIZE_MAX : work * 100) / full;
 
   /* Only a normal scheduler has a timeslice to report. */
-  if (enif_thread_type() == ERL_NIF_THR_NORMAL_SCHEDULER)
+  if (nif_on_normal())
     enif_consume_timeslice(env, pct > 100 ? 100 : (int)pct);
+}
+
+/* ---- Maps to C structs --------------------------------------------------*/
+
+int nif_decode_fail(ErlNifEnv *env, nif_dctx *c, const char *what,
+                    ERL_NIF_TERM key) {
+  char name[64];
+
+  if (c->why == NULL || c->why[0] != '\0')
+    return -1;
+  if (!enif_get_atom(env, key, name, sizeof(name), ERL_NIF_LATIN1))
+    snprintf(name, sizeof(name), "(not an atom)");
+  snprintf(c->why, c->why_len, "%s: %s %s", c->where, what, name);
+  return -1;
+}
+
+int nif_get_num(ErlNifEnv *env, ERL_NIF_TERM v, double *out) {
+  long l;
+
+  if (enif_get_double(env, v, out))
+    return 1;
+  if (!enif_get_long(env, v, &l))
+    return 0;
+  *out = (double)l;
+  return 1;
+}
+
+/* Decodes one value into its field. 0, or -1. */
+static int decode_value(ErlNifEnv *env, const nif_field *f, ERL_NIF_TERM v,
+                        nif_dctx *c) {
+  char *at = (char *)c->objs[f->obj] + f->off;
+  long l;
+  size_t len;
+  int i;
+
+  switch (f->type) {
+  case NIF_BIN:
+  case NIF_TEXT:
+    free(*(char **)at);
+    if (nif_copy_str(env, v, 0, (char **)at, &len) != 0)
+      return -1;
+    return f->type == NIF_TEXT && !chat_utf8_valid(*(char **)at, len) ? -1 : 0;
+  case NIF_LONG:
+  case NIF_UINT:
+  case NIF_SIZE:
+    if (!enif_get_long(env, v, &l) || l < f->min || l > f->max)
+      return -1;
+    if (f->type == NIF_LONG)
+      *(long *)at = l;
+    else if (f->type == NIF_UINT)
+      *(unsigned *)at = (unsigned)l;
+    else
+      *(size_t *)at = (size_t)l;
+    return 0;
+  case NIF_U64:
+    return enif_get_uint64(env, v, (ErlNifUInt64 *)at) ? 0 : -1;
+  case NIF_NUM:
+    return nif_get_num(env, v, (double *)at) ? 0 : -1;
+  case NIF_BOOL:
+    if (!enif_is_identical(v, am_true) && !enif_is_identical(v, am_false))
+      return -1;
+    *(int *)at = enif_is_identical(v, am_true);
+    return 0;
+  case NIF_ENUM:
+    if ((i = atom_index(v, f->names, (int)f->max + 1)) < 0)
+      return -1;
+    *(int *)at = i; /* enums.def's enums are int-sized and non-negative */
+    return 0;
+  case NIF_FN:
+    return f->fn(env, v, c->objs[f->obj], c);
+  }
+  return -1;
+}
+
+int nif_decode_map(ErlNifEnv *env, ERL_NIF_TERM map, const nif_field *fields,
+                   size_t n, unsigned skip, nif_dctx *c) {
+  ErlNifMapIterator it;
+  ERL_NIF_TERM key, v;
+  uint64_t seen = 0;
+  size_t i;
+  int rc = 0;
+
+  if (!enif_map_iterator_create(env, map, &it, ERL_NIF_MAP_ITERATOR_FIRST)) {
+    if (c->why)
+      snprintf(c->why, c->why_len, "%s: not a map", c->where);
+    return -1;
+  }
+  for (; rc == 0 && enif_map_iterator_get_pair(env, &it, &key, &v);
+       enif_map_iterator_next(env, &it)) {
+    for (i = 0; i < n; i++) {
+      if (!(fields[i].flags & skip) && enif_is_identical(key, *fields[i].key))
+        break;
+    }
+    if (i == n) {
+      if (!(c->mode & NIF_MAP_OPEN))
+        rc = nif_decode_fail(env, c, "unknown key", key);
+      continue;
+    }
+    if (enif_is_identical(v, am_nil) && !(fields[i].flags & NIF_REQUIRED) &&
+        !(c->mode & NIF_MAP_NIL_IS_VALUE))
+      continue; /* as if absent: the default stays */
+    if (decode_value(env, &fields[i], v, c) != 0)
+      rc = nif_decode_fail(env, c, "bad value for key", key);
+    seen |= 1ull << i;
+  }
+  enif_map_iterator_destroy(env, &it);
+  for (i = 0; rc == 0 && i < n; i++) {
+    if ((fields[i].flags & NIF_REQUIRED) && !(fields[i].flags & skip) &&
+        !(seen & (1ull << i)))
+      rc = nif_decode_fail(env, c, "missing key", *fields[i].key);
+  }
+  return rc;
+}
+
+int nif_decode_list(ErlNifEnv *env, ERL_NIF_TERM list, unsigned min,
+                    unsigned max, size_t size, void *array, size_t *n,
+                    const char *what, nif_decode_fn each, nif_dctx *c) {
+  void **items = array;
+  nif_dctx ec = *c;
+  ERL_NIF_TERM head;
+  char where[64];
+  unsigned len;
+
+  if (!enif_get_list_length(env, list, &len) || len < min || len > max ||
+      !(*items = calloc(len ? len : 1, size)))
+    return -1;
+  ec.where = where;
+  while (enif_get_list_cell(env, list, &head, &list)) {
+    snprintf(where, sizeof(where), "%s %zu", what, *n);
+    if (each(env, head, (char *)*items + (*n)++ * size, &ec) != 0)
+      return -1;
+  }
+  return 0;
 }

@@ -1,6 +1,6 @@
-/* terms.h - the term helpers every glue file uses: strings in and out,
- * lists of binaries, and the one rule for normal versus dirty
- * scheduling. */
+/* terms.h - the term helpers every glue file uses: strings, lists and maps
+ * in and out (maps into C structs by one table-driven decoder), and the
+ * one rule for normal versus dirty scheduling. */
 #ifndef CX_TERMS_H
 #define CX_TERMS_H
 
@@ -25,6 +25,11 @@ ERL_NIF_TERM nif_make_cstr(ErlNifEnv *env, const char *s);
 ERL_NIF_TERM nif_make_float(ErlNifEnv *env, double d);
 /* [integer] of v[0..n); [] when v is NULL. */
 ERL_NIF_TERM nif_make_sizes(ErlNifEnv *env, const size_t *v, size_t n);
+/* The map of keys[0..n) (distinct atoms) to vals[0..n), made in env;
+ * cannot fail. NIF_MAP counts the keys of an array. */
+ERL_NIF_TERM nif_make_map(ErlNifEnv *env, ERL_NIF_TERM *keys,
+                          ERL_NIF_TERM *vals, size_t n);
+#define NIF_MAP(env, keys, vals) nif_make_map(env, keys, vals, NIF_COUNT(keys))
 /* {error, Reason} */
 ERL_NIF_TERM nif_error(ErlNifEnv *env, ERL_NIF_TERM reason);
 /* Raises out_of_memory. */
@@ -51,15 +56,108 @@ int nif_get_strs(ErlNifEnv *env, ERL_NIF_TERM list, unsigned max,
                  unsigned flags, nif_strs *out);
 void nif_strs_free(nif_strs *s);
 
+/* ---- Maps to C structs, one table per map ---------------------------------
+ * A field names its key and where (objs[obj] + off) and how its value
+ * goes. By default every key must be known (a misspelled key is an error,
+ * never a default), a required key must be there, and an optional one may
+ * be absent or nil (its default stays); the mode flags relax that. */
+
+typedef struct nif_dctx {
+  void *objs[2];     /* what the fields decode into */
+  const char *where; /* for messages: "spec", "seat 2", "seat 1 tool 0" */
+  char *why;         /* the first failure's message, or NULL for none */
+  size_t why_len;
+  unsigned mode; /* NIF_MAP_* */
+} nif_dctx;
+
+#define NIF_MAP_OPEN 1u         /* unknown keys are ignored */
+#define NIF_MAP_NIL_IS_VALUE 2u /* nil is not absent: it must decode */
+
+typedef enum nif_ftype {
+  NIF_BIN,  /* char *: a binary (or iodata) without NUL */
+  NIF_TEXT, /* char *: NIF_BIN that is UTF-8 */
+  NIF_LONG, /* long within [min, max] */
+  NIF_UINT, /* unsigned within [min, max] */
+  NIF_SIZE, /* size_t within [min, max] */
+  NIF_U64,  /* uint64_t */
+  NIF_NUM,  /* double: an integer or a float */
+  NIF_BOOL, /* int: true or false */
+  NIF_ENUM, /* an int-sized enum: names[0..max] */
+  NIF_FN    /* fn decodes it into objs[obj] */
+} nif_ftype;
+
+#define NIF_REQUIRED 1u /* field flags; the rest are the caller's, for skip */
+
+/* Decodes v into obj: 0, or -1 (saying why through nif_decode_fail). */
+typedef int (*nif_decode_fn)(ErlNifEnv *env, ERL_NIF_TERM v, void *obj,
+                             nif_dctx *c);
+
+typedef struct nif_field {
+  ERL_NIF_TERM *key;
+  nif_ftype type;
+  unsigned flags;
+  unsigned char obj;
+  size_t off;
+  long min, max;
+  const ERL_NIF_TERM *names;
+  nif_decode_fn fn;
+} nif_field;
+
+/* Decodes map by fields[0..n) (at most 64), fields with a flag in skip
+ * counting as unknown. 0, or -1 with c->why set on the first failure; what
+ * was decoded so far stays in the objects, for their owner to free. */
+int nif_decode_map(ErlNifEnv *env, ERL_NIF_TERM map, const nif_field *fields,
+                   size_t n, unsigned skip, nif_dctx *c);
+
+/* Decodes a proper list of min..max terms into a calloc'd array of
+ * size-byte elements at *(void **)array, each by each with c->where "<what>
+ * <index>" ("seat 2", "seat 1 tool 0"). *n counts the elements begun, so
+ * the array's owner frees them even on failure. 0, or -1. */
+int nif_decode_list(ErlNifEnv *env, ERL_NIF_TERM list, unsigned min,
+                    unsigned max, size_t size, void *array, size_t *n,
+                    const char *what, nif_decode_fn each, nif_dctx *c);
+
+/* Says why (unless a message is there already) and returns -1. */
+int nif_decode_fail(ErlNifEnv *env, nif_dctx *c, const char *what,
+                    ERL_NIF_TERM key);
+
+/* An integer or a float as a double: 1, or 0. */
+int nif_get_num(ErlNifEnv *env, ERL_NIF_TERM v, double *out);
+
+/* Field tables: the key is the atom am_<name>, the member st.<name>. */
+#define NIF_FIELD(name, type, flags, obj, st, member, min, max, names, fn)     \
+  { &am_##name, type, flags, obj, offsetof(st, member), min, max, names, fn }
+#define NIF_F(type, st, name, flags)                                           \
+  NIF_FIELD(name, type, flags, 0, st, name, 0, 0, 0, 0)
+#define NIF_F_INT(type, st, name, min, max)                                    \
+  NIF_FIELD(name, type, 0, 0, st, name, min, max, 0, 0)
+#define NIF_F_ENUM(st, name, flags, atoms, count)                              \
+  NIF_FIELD(name, NIF_ENUM, flags, 0, st, name, 0, (count)-1, atoms, 0)
+#define NIF_F_FN(st, name, flags, fn)                                          \
+  NIF_FIELD(name, NIF_FN, flags, 0, st, name, 0, 0, 0, fn)
+#define NIF_COUNT(array) (sizeof(array) / sizeof((array)[0]))
+
 /* The payload of t, counted until it passes limit: a binary's bytes, or
  * for a list one per element plus the bytes of those that are binaries. */
 size_t nif_bytes(ErlNifEnv *env, ERL_NIF_TERM t, size_t limit);
 
-/* The one scheduling rule (see nif_funcs[] in council_nif.c): fun runs
- * right here when cost <= limit, else on a dirty CPU scheduler. */
+/* The one scheduling rule (see nif_funcs[] in council_nif.c), in its two
+ * forms. Measured first: fun runs right here when cost <= limit, else on a
+ * dirty CPU scheduler. */
 ERL_NIF_TERM schedule_if_large(ErlNifEnv *env, size_t cost, size_t limit,
                                const char *name, nif_fun fun, int argc,
                                const ERL_NIF_TERM argv[]);
+
+/* Measured while working: a NIF that learns its cost as it goes runs on
+ * the calling scheduler, giving up once its work passes budget when
+ * nif_on_normal(), and ends with nif_finish: result, after reporting the
+ * share of the timeslice used; or, when a normal-scheduler pass went past
+ * budget (it gave up), fun (the NIF itself) again from scratch on a dirty
+ * CPU scheduler. */
+int nif_on_normal(void);
+ERL_NIF_TERM nif_finish(ErlNifEnv *env, size_t work, size_t budget,
+                        const char *name, nif_fun fun, int argc,
+                        const ERL_NIF_TERM argv[], ERL_NIF_TERM result);
 
 /* Reports the share of a 1 ms timeslice that work out of full used (on a
  * normal scheduler; elsewhere it does nothing). */

@@ -119,3 +119,16 @@ void buf_free(buf *b) {
   free(b->data);
   buf_init(b, b->limit);
 }
+
+int buf_grow_array(void *items, size_t *cap, size_t len, size_t size) {
+  void **p = items, *q;
+  size_t n = *cap ? *cap * 2 : 16;
+
+  if (len < *cap)
+    return 0;
+  if (n < *cap || n > SIZE_MAX / size || (q = realloc(*p, n * size)) == NULL)
+    return -1;
+  *p = q;
+  *cap = n;
+  return 0;
+}

@@ -1,4 +1,5 @@
-/* buf.h - a growable byte buffer (pure C, no erl_nif).
+/* buf.h - a growable byte buffer, and the one growable array (pure C, no
+ * erl_nif).
  *
  * Every function returns 0 on success and -1 when memory runs out or a
  * length limit is hit; on error the buffer is left as it was. */
@@ -26,5 +27,11 @@ int buf_printf(buf *b, const char *fmt, ...)
 /* Hands the data to the caller (who frees it) and resets the buffer. */
 char *buf_detach(buf *b, size_t *len);
 void buf_free(buf *b);
+
+/* Makes room for element number len of the array *items (*cap elements of
+ * size bytes; NULL while *cap is 0): nothing when len < *cap, else a
+ * realloc to twice *cap (16 at first), *items and *cap updated. 0, or -1
+ * (nothing changed) when memory runs out or the size would overflow. */
+int buf_grow_array(void *items, size_t *cap, size_t len, size_t size);
 
 #endif

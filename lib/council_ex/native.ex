@@ -45,7 +45,7 @@ defmodule CouncilEx.Native do
           http_status: pos_integer() | nil,
           error: c_error() | nil,
           attempts: non_neg_integer(),
-          json: {non_neg_integer(), non_neg_integer()} | nil,
+          parsed: CouncilEx.JSON.json() | nil,
           invalid_output: [{String.t(), String.t()}],
           cost: float() | nil,
           stop: atom(),

@@ -1,6 +1,8 @@
-/* test_buf_chat.c - unit tests for buf.c (growth, limits, printf, detach)
+/* test_buf_chat.c - unit tests for buf.c (growth, limits, printf, detach,
+ * the growable array)
  * and chat.c (init/free, error_set, status classification, the strict
  * UTF-8 validator). */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -607,4 +609,40 @@ Test(utf8, four_byte_sequences_match_reference) {
       }
     }
   }
+}
+
+/* --- buf_grow_array ------------------------------------------------------ */
+
+Test(buf_grow_array, doubles_from_sixteen_only_when_full) {
+  long *items = NULL;
+  size_t cap = 0;
+
+  cr_assert_eq(buf_grow_array(&items, &cap, 0, sizeof(long)), 0);
+  cr_assert_eq(cap, 16);
+  cr_assert_not_null(items);
+  for (size_t i = 0; i < 100; i++) {
+    long *before = items;
+    size_t had = cap;
+
+    cr_assert_eq(buf_grow_array(&items, &cap, i, sizeof(long)), 0);
+    if (i < had)
+      cr_assert(items == before && cap == had, "room already at %zu", i);
+    items[i] = (long)i; /* ASan checks the room is there */
+  }
+  cr_assert_eq(cap, 128);
+  for (size_t i = 0; i < 100; i++)
+    cr_assert_eq(items[i], (long)i, "kept across reallocs");
+  free(items);
+}
+
+Test(buf_grow_array, refuses_an_overflowing_size_unchanged) {
+  char *items = malloc(1);
+  size_t cap = SIZE_MAX / 2 + 1;
+
+  cr_assert_eq(buf_grow_array(&items, &cap, cap, 1), -1);
+  cr_assert_eq(cap, SIZE_MAX / 2 + 1);
+  cap = 16;
+  cr_assert_eq(buf_grow_array(&items, &cap, 16, SIZE_MAX / 20), -1);
+  cr_assert_eq(cap, 16);
+  free(items);
 }

@@ -450,6 +450,36 @@ Test(json_schema_errors, reusing_errs_frees_the_old_ones) {
   json_schema_free(s);
 }
 
+Test(json_schema_errors, a_valid_document_can_keep_its_tree) {
+  json_schema *s = compile("{\"type\":\"object\",\"required\":[\"a\"]}");
+  static const char *const bad[] = {"{}", "[1]", "{\"a\":1", "", "\"\\u0000\""};
+  json_schema_errors errs;
+  cJSON *tree = (cJSON *)1;
+  static const char good[] = " {\"a\":[1,2.5]} ";
+  char *copy = fixture_exact_copy(good, strlen(good));
+
+  json_schema_errors_init(&errs);
+  cr_assert_eq(json_schema_validate_tree(s, copy, strlen(good), &errs, &tree),
+               0);
+  cr_assert_not_null(tree);
+  cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(tree, "a")), 2);
+  cJSON_Delete(tree);
+  free(copy);
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    tree = (cJSON *)1;
+    copy = fixture_exact_copy(bad[i], strlen(bad[i]));
+    cr_assert_eq(
+        json_schema_validate_tree(s, copy, strlen(bad[i]), &errs, &tree), -1,
+        "%s", bad[i]);
+    cr_assert_null(tree, "no tree for %s", bad[i]);
+    free(copy);
+  }
+  cr_assert_eq(json_schema_validate_tree(NULL, "{}", 2, &errs, &tree), -2);
+  cr_assert_null(tree);
+  json_schema_errors_free(&errs);
+  json_schema_free(s);
+}
+
 Test(json_schema_errors, fixture_vote_reply_breaks_seven_rules) {
   size_t slen, rlen;
   char *schema = fixture_load("json_schema/vote.schema.json", &slen);

@@ -1586,6 +1586,42 @@ Test(structured, answers_are_validated_against_the_seat_schema) {
   run_end(run, f);
 }
 
+Test(structured, the_accepted_answer_keeps_its_parsed_tree) {
+  fake *f = fake_new();
+  rl_spec *spec = spec_new(INPUT, 2, 0, TWO_ROUNDS, 1);
+  char why[200] = "";
+  rl_run *run;
+  json_schema *schema = json_schema_compile(
+      VERDICT_SCHEMA, strlen(VERDICT_SCHEMA), why, sizeof(why));
+
+  cr_assert_not_null(schema, "%s", why);
+  spec->seats[0].schema = schema; /* seat 1 has none */
+  run = run_new(f, spec);
+  rl_run_start(run);
+  done_ok(call_of(f, 0, 0), "Sure:\n```json\n{\"verdict\": \"no\"}\n```\n");
+  done_ok(call_of(f, 0, 1), "{\"verdict\":\"yes\"}");
+
+  const rl_call *c0 = rl_run_call(run, 0, 0);
+  cr_assert_eq(c0->status, RL_SEAT_OK);
+  cr_assert_not_null(c0->parsed, "parsed once, kept with the call");
+  cr_assert_str_eq(
+      cJSON_GetStringValue(cJSON_GetObjectItem(c0->parsed, "verdict")), "no");
+  cr_assert_null(rl_run_call(run, 0, 1)->parsed, "no schema, no tree");
+  run_end(run, f); /* frees the tree with the call (ASan would tell) */
+
+  /* A broken answer keeps none. */
+  f = fake_new();
+  spec = spec_new(INPUT, 1, 0, TWO_ROUNDS, 1);
+  spec->seats[0].schema =
+      json_schema_compile(VERDICT_SCHEMA, strlen(VERDICT_SCHEMA), why, 200);
+  run = run_new(f, spec);
+  rl_run_start(run);
+  done_ok(call_of(f, 0, 0), "{\"verdict\":\"maybe\"}");
+  cr_assert_eq(rl_run_call(run, 0, 0)->status, RL_SEAT_FAILED);
+  cr_assert_null(rl_run_call(run, 0, 0)->parsed);
+  run_end(run, f);
+}
+
 /* --- Tools ---------------------------------------------------------------- */
 
 static size_t starts_of(const fake *f, size_t round, size_t seat) {

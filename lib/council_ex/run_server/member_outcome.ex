@@ -94,15 +94,9 @@ defmodule CouncilEx.RunServer.MemberOutcome do
   defp usage(outcome),
     do: %{input_tokens: outcome.input_tokens, output_tokens: outcome.output_tokens}
 
-  # The JSON document the C side found in (and checked against) the answer.
-  defp parsed(%{json: {from, to}, content: content}) do
-    case CouncilEx.JSON.decode(binary_part(content, from, to - from)) do
-      {:ok, term} -> term
-      {:error, _} -> nil
-    end
-  end
-
-  defp parsed(_outcome), do: nil
+  # The JSON document the C side found in (and checked against) the answer,
+  # parsed once there and sent as a term.
+  defp parsed(outcome), do: outcome.parsed
 
   defp c_error(e) do
     %Error{
