@@ -4,6 +4,9 @@
  * (run_nif.c, events_nif.c, spec_nif.c) and wraps the aggregators and the
  * JSON codec (aggregate_nif.c, json_nif.c). */
 #include <erl_nif.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <time.h>
 
 #include "aggregate_nif.h"
 #include "atoms.h"
@@ -49,20 +52,66 @@ static void unload(ErlNifEnv *env, void *priv) {
  * values, json_encode past 0.2 ms charged as it writes. What runs on the
  * engine threads is posted there and never blocks a scheduler. Names
  * mirror CouncilEx.Native. */
+
+/* How long each call holds its normal scheduler: the thread's CPU time from
+ * entry until it returns or has rescheduled itself, so a busy machine's
+ * preemptions do not count. stats/0 reports the longest and how many passed
+ * 1 ms (what the scheduling rule above promises never happens). */
+static atomic_uint_fast64_t normal_max_ns, normal_over_1ms;
+
+static uint64_t thread_cpu_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void note_normal(uint64_t ns) {
+  uint_fast64_t max = atomic_load(&normal_max_ns);
+  while (ns > max && !atomic_compare_exchange_weak(&normal_max_ns, &max, ns))
+    ;
+  if (ns > 1000000u)
+    atomic_fetch_add(&normal_over_1ms, 1);
+}
+
+void nif_normal_times(uint64_t *max_us, uint64_t *over_1ms) {
+  *max_us = atomic_load(&normal_max_ns) / 1000u;
+  *over_1ms = atomic_load(&normal_over_1ms);
+}
+
+#define TIMED(fun)                                                             \
+  static ERL_NIF_TERM fun##_timed(ErlNifEnv *env, int argc,                    \
+                                  const ERL_NIF_TERM argv[]) {                 \
+    uint64_t t0 = thread_cpu_ns();                                             \
+    ERL_NIF_TERM result = fun(env, argc, argv);                                \
+    note_normal(thread_cpu_ns() - t0);                                         \
+    return result;                                                             \
+  }
+TIMED(json_nif_decode)
+TIMED(json_nif_encode)
+TIMED(run_start_nif)
+TIMED(run_cancel_nif)
+TIMED(run_reply_nif)
+TIMED(run_tool_results_nif)
+TIMED(run_answer_nif)
+TIMED(schema_compile_nif)
+TIMED(aggregate_nif_aggregate)
+TIMED(aggregate_nif_ranking_parse)
+TIMED(aggregate_nif_ranking_label)
+
 static ErlNifFunc nif_funcs[] = {
-    {"json_decode", 2, json_nif_decode, 0},
-    {"json_encode", 2, json_nif_encode, 0},
-    {"run_start", 2, run_start_nif, 0},
-    {"run_cancel", 1, run_cancel_nif, 0},
-    {"run_reply", 5, run_reply_nif, 0},
-    {"run_tool_results", 4, run_tool_results_nif, 0},
-    {"run_answer", 3, run_answer_nif, 0},
-    {"schema_compile", 1, schema_compile_nif, 0},
+    {"json_decode", 2, json_nif_decode_timed, 0},
+    {"json_encode", 2, json_nif_encode_timed, 0},
+    {"run_start", 2, run_start_nif_timed, 0},
+    {"run_cancel", 1, run_cancel_nif_timed, 0},
+    {"run_reply", 5, run_reply_nif_timed, 0},
+    {"run_tool_results", 4, run_tool_results_nif_timed, 0},
+    {"run_answer", 3, run_answer_nif_timed, 0},
+    {"schema_compile", 1, schema_compile_nif_timed, 0},
     {"stats", 0, stats_nif, 0},
     {"enums", 0, enums_nif, 0},
-    {"aggregate", 4, aggregate_nif_aggregate, 0},
-    {"ranking_parse", 3, aggregate_nif_ranking_parse, 0},
-    {"ranking_label", 1, aggregate_nif_ranking_label, 0},
+    {"aggregate", 4, aggregate_nif_aggregate_timed, 0},
+    {"ranking_parse", 3, aggregate_nif_ranking_parse_timed, 0},
+    {"ranking_label", 1, aggregate_nif_ranking_label_timed, 0},
 };
 
 ERL_NIF_INIT(Elixir.CouncilEx.Native, nif_funcs, load, NULL, upgrade, unload)

@@ -561,11 +561,17 @@ ERL_NIF_TERM run_answer_nif(ErlNifEnv *env, int argc,
                            run_answer_impl, argc, argv);
 }
 
-/* stats() -> #{in_flight => N, runs => N} */
+/* stats() -> #{in_flight => N, runs => N, normal_max_us => N,
+ *             normal_over_1ms => N} (the last two since load: council_nif.c) */
 ERL_NIF_TERM stats_nif(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
-  ERL_NIF_TERM keys[] = {am_in_flight, am_runs};
+  uint64_t max_us, over_1ms;
+  nif_normal_times(&max_us, &over_1ms);
+  ERL_NIF_TERM keys[] = {am_in_flight, am_runs, am_normal_max_us,
+                         am_normal_over_1ms};
   ERL_NIF_TERM vals[] = {enif_make_long(env, http_pool_in_flight()),
-                         enif_make_long(env, atomic_load(&live_runs))};
+                         enif_make_long(env, atomic_load(&live_runs)),
+                         enif_make_uint64(env, max_us),
+                         enif_make_uint64(env, over_1ms)};
   (void)argc;
   (void)argv;
 

@@ -3,6 +3,8 @@
 #ifndef CX_RUN_NIF_H
 #define CX_RUN_NIF_H
 
+#include <stdint.h>
+
 #include <erl_nif.h>
 
 /* Opens the run resource type; on the library's first load (first) also
@@ -22,5 +24,9 @@ ERL_NIF_TERM run_tool_results_nif(ErlNifEnv *env, int argc,
 ERL_NIF_TERM run_answer_nif(ErlNifEnv *env, int argc,
                             const ERL_NIF_TERM argv[]);
 ERL_NIF_TERM stats_nif(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]);
+
+/* The longest a NIF call held its normal scheduler (thread CPU time, µs)
+ * and how many calls passed 1 ms, since load (council_nif.c). */
+void nif_normal_times(uint64_t *max_us, uint64_t *over_1ms);
 
 #endif

@@ -138,7 +138,15 @@ defmodule CouncilEx.Native do
         }
   def enums, do: :erlang.nif_error(:not_loaded)
 
-  @spec stats() :: %{in_flight: non_neg_integer(), runs: non_neg_integer()}
+  # in_flight: transfers on the engines; runs: live run resources;
+  # normal_max_us, normal_over_1ms: the longest a NIF call held its normal
+  # scheduler (thread CPU time) and how many passed 1 ms, since load.
+  @spec stats() :: %{
+          in_flight: non_neg_integer(),
+          runs: non_neg_integer(),
+          normal_max_us: non_neg_integer(),
+          normal_over_1ms: non_neg_integer()
+        }
   def stats, do: :erlang.nif_error(:not_loaded)
 
   @spec aggregate(atom(), non_neg_integer(), list(), map()) :: {:ok, map()} | {:error, atom()}
