@@ -78,6 +78,9 @@ defmodule CouncilEx.Options.Run do
     ]
   ]
 
+  # The options with a default in the application's config.
+  @configured for {key, entry} <- @schema, entry[:config], do: {key, entry[:config], entry[:type]}
+
   @doc "The run options' schema."
   @spec schema() :: Schema.t()
   def schema, do: @schema
@@ -135,10 +138,9 @@ defmodule CouncilEx.Options.Run do
   """
   @spec config_errors() :: [CouncilEx.Council.Rules.error()]
   def config_errors do
-    for {key, entry} <- @schema,
-        config = entry[:config],
+    for {key, config, type} <- @configured,
         {:ok, value} <- [Application.fetch_env(:council_ex, config)],
-        {_, code, message} <- Schema.check(entry[:type], key, value, nil) do
+        {_, code, message} <- Schema.check(type, key, value, nil) do
       %{
         path: ["config", to_string(config)],
         code: code,

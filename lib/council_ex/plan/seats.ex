@@ -61,14 +61,27 @@ defmodule CouncilEx.Plan.Seats do
   """
   @spec lower(Spec.t(), keyword()) :: {[{c_seat(), info()}], [Rules.error()]}
   def lower(%Spec{} = spec, opts) do
+    seats = seats(spec)
+    config = Application.get_env(:council_ex, :providers, [])
+
+    # Each provider is resolved and checked once, however many seats it serves.
+    providers =
+      for(
+        {{_, _, seat_opts}, _, _} <- seats,
+        not Keyword.has_key?(seat_opts, :council),
+        uniq: true,
+        do: seat_opts[:provider]
+      )
+      |> Map.new(&{&1, resolve_provider(&1, config)})
+
     env = %{
-      providers: Application.get_env(:council_ex, :providers, []),
+      providers: providers,
       timeout_ms: Run.setting(opts, :member_timeout_ms),
       connect_timeout_ms: Run.setting(opts, :connect_timeout_ms),
       retry: Run.setting(opts, :retry)
     }
 
-    results = for {seat, path, role} <- seats(spec), do: seat(seat, path, role, env)
+    results = for {seat, path, role} <- seats, do: seat(seat, path, role, env)
     {for({:ok, s} <- results, do: s), for({:error, errors} <- results, e <- errors, do: e)}
   end
 
@@ -123,17 +136,17 @@ defmodule CouncilEx.Plan.Seats do
       Rules.error(path ++ [key], code, "#{Rules.label(role, id)}: #{message}", id)
     end
 
-    provider = opts[:provider]
-
-    case Provider.resolve(provider, env.providers) do
-      {:ok, {module_or_adapter, provider_opts}} ->
-        {transport, transport_errors} =
-          transport(module_or_adapter, provider, provider_opts, id, fail)
+    case Map.fetch!(env.providers, opts[:provider]) do
+      {:ok, module_or_adapter, transport} ->
+        transport =
+          if transport[:api_key],
+            do: %{transport | api_key: {:api_key, opts[:provider], id}},
+            else: transport
 
         {schema, schema_errors} = output_schema(opts[:output_schema], fail)
         {tools, tool_errors} = tools(opts[:tools] || [], transport, fail)
 
-        case transport_errors ++ schema_errors ++ tool_errors do
+        case schema_errors ++ tool_errors do
           [] ->
             {:ok,
              {c_seat(id, module, opts, transport, schema, tools, env),
@@ -143,15 +156,20 @@ defmodule CouncilEx.Plan.Seats do
             {:error, errors}
         end
 
+      {:error, code, message} ->
+        {:error, [fail.("provider", code, message)]}
+    end
+  end
+
+  defp resolve_provider(provider, providers) do
+    case Provider.resolve(provider, providers) do
+      {:ok, {module_or_adapter, provider_opts}} ->
+        with {:ok, transport} <- transport(module_or_adapter, provider, provider_opts),
+             do: {:ok, module_or_adapter, transport}
+
       {:error, :unknown_provider} ->
-        {:error,
-         [
-           fail.(
-             "provider",
-             :unknown_provider,
-             "provider #{inspect(provider)} is not configured under config :council_ex, :providers"
-           )
-         ]}
+        {:error, :unknown_provider,
+         "provider #{inspect(provider)} is not configured under config :council_ex, :providers"}
     end
   end
 
@@ -195,43 +213,32 @@ defmodule CouncilEx.Plan.Seats do
   defp tool_choice(name), do: name
 
   # A dispatcher's seats are answered by the run's process: no URL, no key.
-  defp transport(module, provider, provider_opts, id, fail) do
+  # An HTTP seat's key stands as a placeholder until Plan.start/2.
+  defp transport(module, provider, provider_opts) do
     cond do
       provider_opts[:dispatcher] != nil ->
         if Code.ensure_loaded?(module) and function_exported?(module, :complete, 2),
-          do: {%{external: true}, []},
+          do: {:ok, %{external: true}},
           else:
-            {%{},
-             [
-               fail.(
-                 "provider",
-                 :invalid_dispatcher,
-                 "provider #{inspect(provider)}: dispatcher #{inspect(module)} does not implement CouncilEx.Provider"
-               )
-             ]}
+            {:error, :invalid_dispatcher,
+             "provider #{inspect(provider)}: dispatcher #{inspect(module)} does not implement CouncilEx.Provider"}
 
       not (Code.ensure_loaded?(module) and function_exported?(module, :codec, 0)) ->
-        {%{},
-         [
-           fail.(
-             "provider",
-             :invalid_adapter,
-             "provider #{inspect(provider)}: #{inspect(module)} is not a CouncilEx.Provider.Adapter"
-           )
-         ]}
+        {:error, :invalid_adapter,
+         "provider #{inspect(provider)}: #{inspect(module)} is not a CouncilEx.Provider.Adapter"}
 
       true ->
         case {Provider.check_config(provider, provider_opts),
               Provider.api_key(provider, provider_opts)} do
           {:ok, {:ok, _key}} ->
-            {CouncilEx.Provider.Adapter.endpoint(module, provider_opts, {:api_key, provider, id}),
-             []}
+            {:ok,
+             CouncilEx.Provider.Adapter.endpoint(module, provider_opts, {:api_key, provider, nil})}
 
           {{:error, why}, _} ->
-            {%{}, [fail.("provider", :invalid_provider, why)]}
+            {:error, :invalid_provider, why}
 
           {:ok, {:error, why}} ->
-            {%{}, [fail.("provider", :missing_api_key, why)]}
+            {:error, :missing_api_key, why}
         end
     end
   end
