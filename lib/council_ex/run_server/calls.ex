@@ -16,7 +16,7 @@ defmodule CouncilEx.RunServer.Calls do
     info = elem(state.seats, seat)
 
     ctx = %{
-      idx: step,
+      step: step,
       seat: seat,
       round_name: State.step_name(state, step),
       run_id: state.run_id,
@@ -29,7 +29,7 @@ defmodule CouncilEx.RunServer.Calls do
 
     call = %{
       task: task,
-      idx: step,
+      step: step,
       index: index,
       seat: seat,
       timer: timer,
@@ -79,7 +79,7 @@ defmodule CouncilEx.RunServer.Calls do
       do:
         Native.run_reply(
           state.run,
-          call.idx,
+          call.step,
           call.index,
           ExternalCall.to_reply(result),
           latency_us
@@ -89,8 +89,8 @@ defmodule CouncilEx.RunServer.Calls do
     # sub-council's run.
     errors =
       case result do
-        {:error, %Error{} = e} -> Map.put(state.external_errors, {call.idx, call.index}, e)
-        {:ok, _response, meta} -> Map.put(state.external_errors, {call.idx, call.index}, meta)
+        {:error, %Error{} = e} -> Map.put(state.external_errors, {call.step, call.index}, e)
+        {:ok, _response, meta} -> Map.put(state.external_errors, {call.step, call.index}, meta)
         _ -> state.external_errors
       end
 
@@ -129,8 +129,8 @@ defmodule CouncilEx.RunServer.Calls do
         %ToolCall{id: id, name: name, args_raw: args}
       end
 
-    task = ToolTurn.start(tool_calls, info.opts, %{idx: step, seat: seat}, self())
-    turn = %{task: task, idx: step, index: index, seat: seat, n: length(tool_calls)}
+    task = ToolTurn.start(tool_calls, info.opts, %{step: step, seat: seat}, self())
+    turn = %{task: task, step: step, index: index, seat: seat, n: length(tool_calls)}
     {put_in(state.tool_turns[task.ref], turn), tool_calls}
   end
 
@@ -145,7 +145,7 @@ defmodule CouncilEx.RunServer.Calls do
         do: List.duplicate(~s({"error":"the tool runner crashed"}), turn.n),
         else: texts
 
-    if state.run, do: Native.run_tool_results(state.run, turn.idx, turn.index, texts)
+    if state.run, do: Native.run_tool_results(state.run, turn.step, turn.index, texts)
     %{state | tool_turns: turns}
   end
 
@@ -192,7 +192,7 @@ defmodule CouncilEx.RunServer.Calls do
   defp drop_task(state, field, step, index) do
     tasks = Map.fetch!(state, field)
 
-    case Enum.find(tasks, fn {_, t} -> t.idx == step and t.index == index end) do
+    case Enum.find(tasks, fn {_, t} -> t.step == step and t.index == index end) do
       {ref, t} ->
         Task.shutdown(t.task, :brutal_kill)
         if t[:timer], do: Process.cancel_timer(t.timer)

@@ -7,7 +7,7 @@ defmodule CouncilEx.RunServer.ExternalCall do
 
   alias CouncilEx.{Error, JSON, Provider, Request, Response}
 
-  @doc "Runs the call in a task; tokens go to `server` as `{:external_token, idx, seat, chunk}`."
+  @doc "Runs the call in a task; tokens go to `server` as `{:external_token, step, seat, chunk}`."
   @spec start(map(), binary(), map(), pid()) :: Task.t()
   def start(seat, body, ctx, server) do
     Task.Supervisor.async_nolink(CouncilEx.Runner.TaskSupervisor, fn ->
@@ -42,7 +42,7 @@ defmodule CouncilEx.RunServer.ExternalCall do
   defp dispatch(dispatcher, request, provider_opts, seat, ctx, server) do
     if seat.opts[:stream] && function_exported?(dispatcher, :stream, 3) do
       on_chunk = fn chunk ->
-        send(server, {:external_token, ctx.idx, ctx.seat, chunk})
+        send(server, {:external_token, ctx.step, ctx.seat, chunk})
         :ok
       end
 

@@ -11,7 +11,7 @@ defmodule CouncilEx.RunServer.SubCouncil do
   @spec run(term(), (term() -> term()) | nil, map(), map()) ::
           {:ok, Response.t(), map()} | {:error, Error.t()}
   def run(council, mapper, ctx, seat) do
-    sub_run_id = "#{ctx.run_id}:sub:#{seat.id}:#{ctx.idx}"
+    sub_run_id = "#{ctx.run_id}:sub:#{seat.id}:#{ctx.step}"
     topic = "council_ex:run:#{ctx.run_id}:sub:#{seat.id}"
     input = if mapper, do: mapper.(ctx.input), else: ctx.input
 

@@ -3,7 +3,7 @@ defmodule CouncilEx.RunServer.ToolTurn do
   # One turn of a member's tool calls, run in a task under the run's
   # process: every call (in parallel unless parallel_tools: false) within
   # tool_timeout_ms. Each outcome goes to the run's process as
-  # {:tool_result, idx, seat, %ToolCallResult{}} as it is known; the task's
+  # {:tool_result, step, seat, %ToolCallResult{}} as it is known; the task's
   # own result is the list of texts sent back to the model, in call order.
 
   alias CouncilEx.{JSON, ToolCall, ToolCallResult}
@@ -35,7 +35,7 @@ defmodule CouncilEx.RunServer.ToolTurn do
       |> Enum.zip(calls)
       |> Enum.reduce_while([], fn {outcome, call}, acc ->
         result = result(call, outcome, timeout)
-        send(server, {:tool_result, ctx.idx, ctx.seat, result})
+        send(server, {:tool_result, ctx.step, ctx.seat, result})
 
         if fail_fast? and result.error != nil,
           do: {:halt, [result | acc]},
@@ -52,7 +52,7 @@ defmodule CouncilEx.RunServer.ToolTurn do
           error: "not run: another tool of this turn failed"
         }
 
-        send(server, {:tool_result, ctx.idx, ctx.seat, result})
+        send(server, {:tool_result, ctx.step, ctx.seat, result})
         result
       end
 
