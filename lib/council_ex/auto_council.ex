@@ -23,7 +23,7 @@ defmodule CouncilEx.AutoCouncil do
   `resolve/2`), a failed choice is returned as
   `{:error, %CouncilEx.Error{kind: :validation}}` before any process
   starts, and the chosen council runs with the choice in the internal run
-  option `:auto`, reported as `result.metadata.auto`. `CouncilEx.validate/1`
+  option `:auto`, reported as `result.metadata.auto`. `CouncilEx.validate/2`
   checks the AutoCouncil and every council it may run.
 
   ## Fields
@@ -497,7 +497,7 @@ defmodule CouncilEx.AutoCouncil do
   @doc """
   Checks the AutoCouncil and every council it may run (the catalog's,
   registry entries included, and a fallback council), with
-  `CouncilEx.validate/1`: `:ok` or `{:error, errors}`, paths starting with
+  `CouncilEx.validate/2`: `:ok` or `{:error, errors}`, paths starting with
   `"catalog", index` or `"on_no_match"`.
   """
   @spec validate(t()) :: :ok | {:error, [%{path: list(), code: atom(), message: String.t()}]}

@@ -118,7 +118,7 @@ defmodule CouncilEx.Rounds do
 
   Round modules that are not built in take any options; the options above
   are still type-checked when they use them. `check_opts/3` applies this
-  table; `use CouncilEx`, `CouncilEx.validate/1` and
+  table; `use CouncilEx`, `CouncilEx.validate/2` and
   `CouncilEx.DynamicCouncil.validate/1` all go through it.
   """
 

@@ -2,7 +2,7 @@ defmodule CouncilEx.Council.Rules do
   @moduledoc false
   # The rules a council must follow to run, written once over its compiled
   # form (%CouncilEx.Spec{}), whichever front end built it: the DSL checks
-  # them when a council module compiles (context :dsl), CouncilEx.validate/1
+  # them when a council module compiles (context :dsl), CouncilEx.validate/2
   # and every start function before any process starts (context :spec), and
   # CouncilEx.DynamicCouncil.validate/1 after its own checks of names and
   # JSON shape. Option values go through the option schemas

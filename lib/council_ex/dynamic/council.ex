@@ -69,8 +69,10 @@ defmodule CouncilEx.DynamicCouncil do
   ## Sub-councils
 
   A member with `:sub_council` runs a whole council on its input (mapped by
-  its `:input_mapper`): it needs no system prompt, profile or provider, and
-  of `:profile_overrides` only `:weight` and `:confidence` apply. In the
+  its `:input_mapper`): it takes no system prompt, profile, tools, output
+  schema or provider (its council's members do the calls), and of
+  `:profile_overrides` only `:weight` and `:confidence`; `validate/1`
+  reports any other. In the
   spec it becomes `{id, member, [council: council_or_dynamic, input_mapper: fun]}`,
   as a module council's `member id, council: Council` does.
   """

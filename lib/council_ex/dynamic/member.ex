@@ -30,8 +30,9 @@ defmodule CouncilEx.DynamicMember do
       `:output_schema`.
     * `:sub_council` - a registered name, a council module, or a nested
       `%CouncilEx.DynamicCouncil{}` (or its map): the member runs that
-      council on its input. Its profile, tools and output schema are
-      ignored, and of its overrides only `:weight` and `:confidence` apply.
+      council on its input. Its own council's members do the calls, so a
+      system prompt, profile, tools or output schema on it is an error, as
+      is any override but `:weight` and `:confidence`.
     * `:input_mapper` - for sub-councils: a registered name or a remote
       capture such as `&MyApp.Mappers.brief/1`. Anonymous functions are
       rejected: they cannot be serialized. A capture is written to JSON as
