@@ -256,7 +256,12 @@ defmodule CouncilEx.BoundaryTest do
       assert Process.alive?(pid), "the run goes on"
 
       waiter = Task.async(fn -> CouncilEx.await(pid, 5_000) end)
-      Process.sleep(20)
+      # Kill the run only once the waiter is inside the call, however slow
+      # the machine.
+      wait_until(fn ->
+        match?({:current_function, {:gen, _, _}}, Process.info(waiter.pid, :current_function))
+      end)
+
       Process.exit(pid, :kill)
       assert Task.await(waiter) == {:error, {:down, :killed}}
     end
@@ -304,6 +309,19 @@ defmodule CouncilEx.BoundaryTest do
       # Both sides of the property were exercised.
       assert counts.ok > 200 and counts.refused > 200, inspect(counts)
     end
+  end
+
+  defp wait_until(fun, tries \\ 500) do
+    cond do
+      fun.() -> :ok
+      tries == 0 -> flunk("the condition never held")
+      true -> sleep_then(fn -> wait_until(fun, tries - 1) end)
+    end
+  end
+
+  defp sleep_then(fun) do
+    Process.sleep(10)
+    fun.()
   end
 
   # A run that started ends in :run_completed or :run_failed, never
