@@ -180,8 +180,7 @@ defmodule CouncilEx.ApiTest do
       {:ok, result} =
         CouncilEx.run(TestCouncils.Mocked, "Ship on Friday?", verbose: :debug, verbose_io: io)
 
-      Process.sleep(50)
-      {_, out} = StringIO.contents(io)
+      out = printed(io, "run completed")
       assert out =~ "[#{result.run_id}] run started: CouncilEx.TestCouncils.Mocked"
       assert out =~ "round 0 :independent_analysis"
       assert out =~ ":optimist ok in"
@@ -197,8 +196,7 @@ defmodule CouncilEx.ApiTest do
 
       {:ok, io} = StringIO.open("")
       {:ok, _} = CouncilEx.run(TestCouncils.Mocked, "q", verbose: true, verbose_io: io)
-      Process.sleep(50)
-      refute elem(StringIO.contents(io), 1) =~ "request ("
+      refute printed(io, "run completed") =~ "request ("
     end
 
     test "the run's state holds no secrets" do
@@ -211,6 +209,23 @@ defmodule CouncilEx.ApiTest do
 
   test "RunServer.state/2 for a run that never existed" do
     assert {:error, :not_found} = RunServer.state("nope")
+  end
+
+  # What the tracer printed, once it printed `last` (it prints as events
+  # arrive, after run/3 has returned).
+  defp printed(io, last, tries \\ 300) do
+    {_, out} = StringIO.contents(io)
+
+    cond do
+      out =~ last -> out
+      tries == 0 -> flunk("the tracer never printed #{inspect(last)}: #{out}")
+      true -> sleep_then(fn -> printed(io, last, tries - 1) end)
+    end
+  end
+
+  defp sleep_then(fun) do
+    Process.sleep(10)
+    fun.()
   end
 end
 
