@@ -58,7 +58,8 @@ defmodule CouncilEx.RunServer do
     RecorderProcess,
     RoundOutcome,
     RunOutcome,
-    State
+    State,
+    Tasks
   }
 
   @typedoc "Stable curated subset of run state."
@@ -258,6 +259,8 @@ defmodule CouncilEx.RunServer do
 
   @impl true
   def init(opts) do
+    # The run's tasks are linked to it (see RunServer.Tasks).
+    Process.flag(:trap_exit, true)
     Process.put(:"$callers", opts[:callers])
     user_opts = opts[:user_opts]
     tag = make_ref()
@@ -268,7 +271,8 @@ defmodule CouncilEx.RunServer do
       if mode = user_opts[:verbose],
         do: CouncilEx.Verbose.attach(state.run_id, mode: mode, io: user_opts[:verbose_io])
 
-    state = %{state | verbose: verbose}
+    owner = if pid = user_opts[:owner], do: Process.monitor(pid)
+    state = %{state | verbose: verbose, owner: owner}
 
     if recorder = user_opts[:recorder], do: RecorderProcess.start(state.run_id, recorder, self())
 
@@ -294,12 +298,7 @@ defmodule CouncilEx.RunServer do
   @impl true
   def handle_call(:run_id, _from, state), do: {:reply, state.run_id, state}
 
-  def handle_call(:summary, _from, state) do
-    summary =
-      Map.take(state, [:run_id, :council, :status, :current_round, :rounds_completed, :started_at])
-
-    {:reply, {:ok, summary}, state}
-  end
+  def handle_call(:summary, _from, state), do: {:reply, {:ok, summary(state)}, state}
 
   def handle_call({:await, stop?}, from, %{result: nil} = state),
     do: {:noreply, %{state | waiters: [{from, stop?} | state.waiters]}}
@@ -355,8 +354,28 @@ defmodule CouncilEx.RunServer do
       when is_map_key(judges, ref),
       do: {:noreply, Calls.judged(state, ref, :error)}
 
+  def handle_info({:EXIT, pid, reason}, state), do: Tasks.exit_signal(state, pid, reason)
+
+  def handle_info({:DOWN, ref, :process, _pid, reason}, %{owner: ref} = state),
+    do: {:stop, {:shutdown, {:owner_down, reason}}, state}
+
   def handle_info(:expire, state), do: {:stop, :normal, state}
   def handle_info(_other, state), do: {:noreply, state}
+
+  # Stopped by its supervisor, its linked owner, terminate_run/2 or an
+  # await that ends it.
+  @impl true
+  def terminate(_reason, state), do: Tasks.stop_all(state)
+
+  # Crash reports and :sys.get_status/1 show the summary, never the input,
+  # answers or seats (a report must not carry user data or grow with it).
+  @impl true
+  def format_status(_reason, [_pdict, %State{} = state]), do: summary(state)
+  def format_status(_reason, [_pdict, state]), do: state
+
+  defp summary(state),
+    do:
+      Map.take(state, [:run_id, :council, :status, :current_round, :rounds_completed, :started_at])
 
   ## Engine events (see CouncilEx.Native.event/0)
 
@@ -536,6 +555,7 @@ defmodule CouncilEx.RunServer do
       _ -> broadcast(state, {:run_failed, state.run_id, result.errors, result})
     end
 
+    state = Tasks.stop_all(state)
     reply_waiters(%{state | status: status, result: result, run: nil, current_round: nil})
   end
 

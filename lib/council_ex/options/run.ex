@@ -21,6 +21,11 @@ defmodule CouncilEx.Options.Run do
       type: {:custom, &__MODULE__.topics/2},
       doc: "extra PubSub topics (strings) that receive every event of the run"
     ],
+    owner: [
+      type: {:custom, &__MODULE__.owner/2},
+      doc:
+        "a pid the run watches (a monitor, not a link): when it exits, the run stops with `{:shutdown, {:owner_down, reason}}` and everything it started stops too; the owner is not affected by the run's end"
+    ],
     recorder: [
       type: {:custom, &__MODULE__.recorder/2},
       doc: "`{module, args}`: a `CouncilEx.Recorder` process started before the run"
@@ -172,6 +177,10 @@ defmodule CouncilEx.Options.Run do
   end
 
   def recorder(_other, _context), do: {:error, "{module, args} with a CouncilEx.Recorder module"}
+
+  @doc false
+  def owner(pid, _context) when is_pid(pid), do: :ok
+  def owner(_other, _context), do: {:error, "a pid"}
 
   @doc false
   def device(io, _context) when is_pid(io) or (is_atom(io) and io not in [nil, true, false]),

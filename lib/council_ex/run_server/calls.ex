@@ -6,7 +6,7 @@ defmodule CouncilEx.RunServer.Calls do
   # that ends in C first (answered, cancelled) stops its tasks.
 
   alias CouncilEx.{Error, Native, Plan, StreamChunk, ToolCall}
-  alias CouncilEx.RunServer.{ExternalCall, Hooks, State, ToolTurn}
+  alias CouncilEx.RunServer.{ExternalCall, Hooks, State, Tasks, ToolTurn}
 
   ## Calls of seats answered in the BEAM
 
@@ -23,7 +23,8 @@ defmodule CouncilEx.RunServer.Calls do
       input: state.input
     }
 
-    task = ExternalCall.start(info, body, ctx, self())
+    server = self()
+    {task, state} = Tasks.start(state, fn -> ExternalCall.call(info, body, ctx, server) end)
     timeout = Plan.member_timeout_ms(info.opts, state.user_opts)
     timer = Process.send_after(self(), {:external_timeout, task.ref}, timeout)
 
@@ -56,9 +57,13 @@ defmodule CouncilEx.RunServer.Calls do
   def timeout(state, ref) do
     case state.external do
       %{^ref => call} ->
-        Task.shutdown(call.task, :brutal_kill)
         message = "the call took longer than #{call.timeout} ms"
-        done(state, ref, {:error, %Error{kind: :timeout, reason: :timeout, message: message}})
+
+        done(
+          Tasks.stop(state, call.task),
+          ref,
+          {:error, %Error{kind: :timeout, reason: :timeout, message: message}}
+        )
 
       _ ->
         state
@@ -129,7 +134,8 @@ defmodule CouncilEx.RunServer.Calls do
         %ToolCall{id: id, name: name, args_raw: args}
       end
 
-    task = ToolTurn.start(tool_calls, info.opts, %{step: step, seat: seat}, self())
+    {ctx, server} = {%{step: step, seat: seat}, self()}
+    {task, state} = Tasks.start(state, fn -> ToolTurn.run(tool_calls, info.opts, ctx, server) end)
     turn = %{task: task, step: step, index: index, seat: seat, n: length(tool_calls)}
     {put_in(state.tool_turns[task.ref], turn), tool_calls}
   end
@@ -157,7 +163,10 @@ defmodule CouncilEx.RunServer.Calls do
   def start_judge(state, step, index, a, b) do
     info = State.round_info(state, step)
     content = fn seat -> (r = state.answers[State.seat_id(state, seat)]) && r.response.content end
-    task = Hooks.judge(info.judge, content.(a), content.(b))
+
+    {task, state} =
+      Tasks.start(state, fn -> Hooks.judge(info.judge, content.(a), content.(b)) end)
+
     put_in(state.judges[task.ref], %{task: task, step: step, index: index})
   end
 
@@ -194,9 +203,8 @@ defmodule CouncilEx.RunServer.Calls do
 
     case Enum.find(tasks, fn {_, t} -> t.step == step and t.index == index end) do
       {ref, t} ->
-        Task.shutdown(t.task, :brutal_kill)
         if t[:timer], do: Process.cancel_timer(t.timer)
-        Map.put(state, field, Map.delete(tasks, ref))
+        state |> Tasks.stop(t.task) |> Map.put(field, Map.delete(tasks, ref))
 
       nil ->
         state

@@ -7,15 +7,11 @@ defmodule CouncilEx.RunServer.ExternalCall do
 
   alias CouncilEx.{Error, JSON, Provider, Request, Response}
 
-  @doc "Runs the call in a task; tokens go to `server` as `{:external_token, step, seat, chunk}`."
-  @spec start(map(), binary(), map(), pid()) :: Task.t()
-  def start(seat, body, ctx, server) do
-    Task.Supervisor.async_nolink(CouncilEx.Runner.TaskSupervisor, fn ->
-      call(seat, body, ctx, server)
-    end)
-  end
-
-  @doc false
+  @doc """
+  Answers the call (in a task the run's process owns); tokens go to
+  `server` as `{:external_token, step, seat, chunk}`.
+  """
+  @spec call(map(), binary(), map(), pid()) :: {:ok, term()} | {:error, Error.t()} | term()
   def call(%{dispatcher: {:council, council, mapper}} = seat, _body, ctx, _server) do
     CouncilEx.RunServer.SubCouncil.run(council, mapper, ctx, seat)
   rescue

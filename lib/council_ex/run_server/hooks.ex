@@ -53,15 +53,13 @@ defmodule CouncilEx.RunServer.Hooks do
 
   def seat_inputs(_info, picked, ids, _ctx), do: {:ok, Enum.map(ids, &(&1 in picked))}
 
-  @doc "Runs a judge function on two answers in a task; it replies `:a`, `:b` or anything else (no verdict)."
-  @spec judge((term(), term() -> :a | :b), term(), term()) :: Task.t()
+  @doc "Runs a judge function on two answers (in a task the run's process owns): `:a`, `:b` or `:error`."
+  @spec judge((term(), term() -> :a | :b), term(), term()) :: :a | :b | :error
   def judge(fun, a, b) do
-    Task.Supervisor.async_nolink(CouncilEx.Runner.TaskSupervisor, fn ->
-      case call(fn -> fun.(a, b) end, "judge") do
-        {:ok, verdict} when verdict in [:a, :b] -> verdict
-        _ -> :error
-      end
-    end)
+    case call(fn -> fun.(a, b) end, "judge") do
+      {:ok, verdict} when verdict in [:a, :b] -> verdict
+      _ -> :error
+    end
   end
 
   @doc "Whether an iterated round stops after `curr`."

@@ -44,6 +44,8 @@ defmodule CouncilEx.RunServer.State do
           external_errors: %{{Native.step(), Native.index()} => Error.t() | map()},
           tool_turns: %{reference() => task_info()},
           judges: %{reference() => task_info()},
+          linked: MapSet.t(pid()),
+          owner: reference() | nil,
           abort: Error.t() | nil,
           verbose: pid() | nil,
           result: Result.t() | nil,
@@ -68,6 +70,7 @@ defmodule CouncilEx.RunServer.State do
     :abort,
     :result,
     :verbose,
+    :owner,
     user_opts: [],
     topics: [],
     status: :pending,
@@ -82,6 +85,7 @@ defmodule CouncilEx.RunServer.State do
     external_errors: %{},
     tool_turns: %{},
     judges: %{},
+    linked: MapSet.new(),
     waiters: []
   ]
 

@@ -1,7 +1,9 @@
 defmodule CouncilEx.RunServer.SubCouncil do
   @moduledoc false
   # A member that is a council: its call is a nested, synchronous run of
-  # that council on the (mapped) input, under the parent's task. Its events
+  # that council on the (mapped) input, owned by the parent's task (it
+  # stops when that task does, quietly, and its end does not touch the
+  # task: the task reads it from await). Its events
   # are relayed on "council_ex:run:<parent>:sub:<member>"; the member's
   # answer is the inner run's final answer, and its metadata carries the
   # inner run's id and result.
@@ -15,7 +17,7 @@ defmodule CouncilEx.RunServer.SubCouncil do
     topic = "council_ex:run:#{ctx.run_id}:sub:#{seat.id}"
     input = if mapper, do: mapper.(ctx.input), else: ctx.input
 
-    case CouncilEx.run(council, input, run_id: sub_run_id, relay_topics: [topic]) do
+    case run(council, input, run_id: sub_run_id, relay_topics: [topic], owner: self()) do
       {:ok, %Result{} = result} ->
         {:ok, %Response{content: answer(result), model: "council", usage: usage(result)},
          %{sub_run_id: sub_run_id, sub_result: result}}
@@ -33,6 +35,22 @@ defmodule CouncilEx.RunServer.SubCouncil do
 
       {:error, %Error{} = error} ->
         {:error, %{error | context: Map.put(error.context, :sub_run_id, sub_run_id)}}
+    end
+  end
+
+  defp run(council, input, opts) do
+    with {:ok, pid} <- CouncilEx.start(council, input, opts) do
+      try do
+        CouncilEx.RunServer.await(pid, :infinity, true)
+      catch
+        :exit, reason ->
+          {:error,
+           %Error{
+             kind: :permanent,
+             reason: :sub_council_failed,
+             message: "the sub-council run exited: #{inspect(reason)}"
+           }}
+      end
     end
   end
 

@@ -10,15 +10,8 @@ defmodule CouncilEx.RunServer.ToolTurn do
 
   @default_timeout_ms 30_000
 
-  @doc "Starts the turn; the task replies with `[binary]`."
-  @spec start([ToolCall.t()], keyword(), map(), pid()) :: Task.t()
-  def start(calls, seat_opts, ctx, server) do
-    Task.Supervisor.async_nolink(CouncilEx.Runner.TaskSupervisor, fn ->
-      run(calls, seat_opts, ctx, server)
-    end)
-  end
-
-  @doc false
+  @doc "Runs the turn (in a task the run's process owns); returns `[binary]`."
+  @spec run([ToolCall.t()], keyword(), map(), pid()) :: [binary()]
   def run(calls, seat_opts, ctx, server) do
     tools = Map.new(seat_opts[:tools] || [], &{&1.name(), &1})
     timeout = seat_opts[:tool_timeout_ms] || @default_timeout_ms
