@@ -42,14 +42,15 @@ static void unload(ErlNifEnv *env, void *priv) {
 /* Scheduling. Every NIF starts on the calling (normal) scheduler and keeps
  * it under about a millisecond; past its limit it reschedules itself on a
  * dirty CPU scheduler, by one rule in two forms (terms.h). Measured first
- * (schedule_if_large): run_start, run_reply, run_tool_results and
- * run_answer past 128 KiB of binaries to copy (the input, an answer, tool
- * results, a custom round's texts); schema_compile past 64 KiB of schema;
- * ranking_parse past 8 KiB of text and labels (each label or index
- * counting one byte more). Measured while working (nif_finish): aggregate
- * past a work estimate of 0.25 ms (ballots, ordering items, Condorcet's
- * matrix), json_decode past 0.2 ms estimated from its size and then its
- * values, json_encode past 0.2 ms charged as it writes. What runs on the
+ * (schedule_if_large): run_start past 128 KiB of spec to read (its every
+ * binary, plus 16 bytes a term: nif_term_cost), run_reply,
+ * run_tool_results and run_answer past 128 KiB of binaries to copy (an
+ * answer, tool results, a custom round's texts); schema_compile past
+ * 64 KiB of schema; ranking_parse past 8 KiB of text and labels (each
+ * label or index counting one byte more). Measured while working (nif_finish):
+ * aggregate past a work estimate of 0.25 ms (ballots, ordering items,
+ * Condorcet's matrix), json_decode past 0.2 ms estimated from its size and then
+ * its values, json_encode past 0.2 ms charged as it writes. What runs on the
  * engine threads is posted there and never blocks a scheduler. Names
  * mirror CouncilEx.Native. */
 

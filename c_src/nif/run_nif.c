@@ -367,12 +367,10 @@ static ERL_NIF_TERM run_start_impl(ErlNifEnv *env, int argc,
 
 ERL_NIF_TERM run_start_nif(ErlNifEnv *env, int argc,
                            const ERL_NIF_TERM argv[]) {
-  ERL_NIF_TERM input = am_nil;
-
   if (argc != 2 || !enif_is_map(env, argv[0]))
     return enif_make_badarg(env);
-  enif_get_map_value(env, argv[0], am_input, &input);
-  return schedule_if_large(env, nif_bytes(env, input, RUN_DIRTY_BYTES),
+  /* The whole spec: prompts, schemas and seats weigh as much as the input. */
+  return schedule_if_large(env, nif_term_cost(env, argv[0], RUN_DIRTY_BYTES),
                            RUN_DIRTY_BYTES, "run_start", run_start_impl, argc,
                            argv);
 }

@@ -134,6 +134,47 @@ size_t nif_bytes(ErlNifEnv *env, ERL_NIF_TERM t, size_t limit) {
   return bytes;
 }
 
+static void term_cost(ErlNifEnv *env, ERL_NIF_TERM t, size_t limit, int depth,
+                      size_t *cost) {
+  ErlNifBinary bin;
+  ErlNifMapIterator it;
+  ERL_NIF_TERM head, key, value;
+  const ERL_NIF_TERM *el;
+  int arity;
+
+  *cost += NIF_TERM_COST;
+  if (*cost > limit)
+    return;
+  if (depth > NIF_TERM_DEPTH) {
+    *cost = limit + 1;
+  } else if (enif_is_binary(env, t) && enif_inspect_binary(env, t, &bin)) {
+    *cost += bin.size;
+  } else if (enif_is_list(env, t)) {
+    while (*cost <= limit && enif_get_list_cell(env, t, &head, &t))
+      term_cost(env, head, limit, depth + 1, cost);
+  } else if (enif_get_tuple(env, t, &arity, &el)) {
+    for (int i = 0; i < arity && *cost <= limit; i++)
+      term_cost(env, el[i], limit, depth + 1, cost);
+  } else if (enif_is_map(env, t) &&
+             enif_map_iterator_create(env, t, &it,
+                                      ERL_NIF_MAP_ITERATOR_FIRST)) {
+    while (*cost <= limit &&
+           enif_map_iterator_get_pair(env, &it, &key, &value)) {
+      term_cost(env, key, limit, depth + 1, cost);
+      term_cost(env, value, limit, depth + 1, cost);
+      enif_map_iterator_next(env, &it);
+    }
+    enif_map_iterator_destroy(env, &it);
+  }
+}
+
+size_t nif_term_cost(ErlNifEnv *env, ERL_NIF_TERM t, size_t limit) {
+  size_t cost = 0;
+
+  term_cost(env, t, limit, 0, &cost);
+  return cost;
+}
+
 ERL_NIF_TERM schedule_if_large(ErlNifEnv *env, size_t cost, size_t limit,
                                const char *name, nif_fun fun, int argc,
                                const ERL_NIF_TERM argv[]) {

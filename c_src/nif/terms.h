@@ -140,6 +140,13 @@ int nif_get_num(ErlNifEnv *env, ERL_NIF_TERM v, double *out);
 /* The payload of t, counted until it passes limit: a binary's bytes, or
  * for a list one per element plus the bytes of those that are binaries. */
 size_t nif_bytes(ErlNifEnv *env, ERL_NIF_TERM t, size_t limit);
+/* The work of reading all of t (maps, lists and tuples at any depth),
+ * counted until it passes limit: each binary's bytes plus NIF_TERM_COST per
+ * term, so the walk itself visits at most limit / NIF_TERM_COST terms.
+ * Nesting deeper than NIF_TERM_DEPTH counts as past the limit. */
+#define NIF_TERM_COST 16
+#define NIF_TERM_DEPTH 32
+size_t nif_term_cost(ErlNifEnv *env, ERL_NIF_TERM t, size_t limit);
 
 /* The one scheduling rule (see nif_funcs[] in council_nif.c), in its two
  * forms. Measured first: fun runs right here when cost <= limit, else on a

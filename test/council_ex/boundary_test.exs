@@ -515,3 +515,33 @@ defmodule CouncilEx.BoundaryCountsTest do
     end
   end
 end
+
+defmodule CouncilEx.RunStartSchedulingTest do
+  # What a run start costs a normal scheduler, read from the NIF's own
+  # accounting (thread CPU time until it returns or moves to a dirty
+  # scheduler). Not async: nothing else calls the NIF meanwhile.
+  use ExUnit.Case, async: false
+
+  alias CouncilEx.Native
+
+  test "a start whose prompts weigh 10 MB moves to a dirty scheduler, whatever its input" do
+    # 100 seats with 100 KB system prompts and a 2-byte input: reading it
+    # held a normal scheduler for ~22 ms when only the input was weighed.
+    prompt = String.duplicate("Be careful. ", 8_500)
+
+    seats =
+      for i <- 1..100, do: %{id: "m#{i}", model: "x", external: true, system_prompt: prompt}
+
+    spec = %{input: "q", seats: seats, rounds: [%{kind: :independent_analysis}]}
+    before = Native.stats()
+
+    for _ <- 1..5 do
+      assert {:ok, run} = Native.run_start(spec, make_ref())
+      :ok = Native.run_cancel(run)
+    end
+
+    # Reading 10 MB takes milliseconds of CPU; on the normal scheduler that
+    # would pass 1 ms however fast the machine, and off it nothing is counted.
+    assert Native.stats().normal_over_1ms == before.normal_over_1ms
+  end
+end
