@@ -49,7 +49,7 @@
   A(stops) A(reasons)                                                          \
   /* json_decode and json_encode (json_nif.c) */                               \
   A(invalid_utf8) A(invalid_json) A(too_deep) A(number_out_of_range)           \
-  A(unsupported_term) A(invalid_string) A(invalid_key)
+  A(unsupported_term) A(invalid_string) A(invalid_key) A(duplicate_key)
 /* Atoms whose names are not C identifiers: N(c_name, "name"). */
 #define CX_NAMED_ATOMS(N) N(struct, "__struct__")
 /* clang-format on */

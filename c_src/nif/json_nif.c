@@ -352,26 +352,40 @@ static int put_string(enc_ctx *c, const void *s, size_t n) {
 /* Writes an atom's name as a string. Latin-1 names come from
  * enif_get_atom; names with code points above 255 (which OTP 25's
  * enif_get_atom cannot return) are read from the external term format,
- * where they are UTF-8. */
-static int put_atom_name(enc_ctx *c, ERL_NIF_TERM atom) {
+ * where they are UTF-8. A key of map (map not NULL) that the map also
+ * holds as a binary would be written twice: that is an error. */
+static int put_atom_name(enc_ctx *c, ERL_NIF_TERM atom,
+                         const ERL_NIF_TERM *map) {
   char latin1[256];
   unsigned char utf8[512];
-  const unsigned char *name;
+  const unsigned char *name = utf8;
   size_t n;
-  ErlNifBinary ext;
+  ErlNifBinary ext = {0};
+  ERL_NIF_TERM text, v;
   int len = enif_get_atom(c->env, atom, latin1, 256, ERL_NIF_LATIN1), rc;
 
-  if (len > 0)
-    return put_string(c, utf8,
-                      etf_latin1_to_utf8(latin1, (size_t)len - 1, utf8));
-  if ((rc = charge(c, JSON_ENCODE_BIG_COST)) != ENC_OK)
-    return rc;
-  if (!enif_term_to_binary(c->env, atom, &ext))
-    return ENC_NOMEM;
-  rc = etf_atom_utf8(ext.data, ext.size, &name, &n)
-           ? put_string(c, name, n)
-           : fail(c, am_unsupported_term, atom);
-  enif_release_binary(&ext);
+  if (len > 0) {
+    n = etf_latin1_to_utf8(latin1, (size_t)len - 1, utf8);
+  } else {
+    if ((rc = charge(c, JSON_ENCODE_BIG_COST)) != ENC_OK)
+      return rc;
+    if (!enif_term_to_binary(c->env, atom, &ext))
+      return ENC_NOMEM;
+    if (!etf_atom_utf8(ext.data, ext.size, &name, &n)) {
+      enif_release_binary(&ext);
+      return fail(c, am_unsupported_term, atom);
+    }
+  }
+  if (map && (rc = charge(c, JSON_ENCODE_NODE_COST)) == ENC_OK) {
+    memcpy(enif_make_new_binary(c->env, n, &text), name, n);
+    rc = enif_get_map_value(c->env, *map, text, &v)
+             ? fail(c, am_duplicate_key, text)
+             : put_string(c, name, n);
+  } else if (!map) {
+    rc = put_string(c, name, n);
+  }
+  if (ext.data)
+    enif_release_binary(&ext);
   return rc;
 }
 
@@ -442,9 +456,10 @@ static int push_frame(enc_ctx *c, ERL_NIF_TERM container, int is_map) {
   return put_char(c, is_map ? '{' : '[');
 }
 
-/* Writes a scalar, or opens a list or map (its elements come later). A map
- * key (is_key) must be a binary or an atom. */
-static int encode_one(enc_ctx *c, ERL_NIF_TERM term, int is_key) {
+/* Writes a scalar, or opens a list or map (its elements come later). A key
+ * of map (map not NULL) must be a binary or an atom. */
+static int encode_one(enc_ctx *c, ERL_NIF_TERM term, const ERL_NIF_TERM *map) {
+  int is_key = map != NULL;
   int rc, type = enif_term_type(c->env, term);
   ErlNifBinary bin;
   ERL_NIF_TERM v;
@@ -468,7 +483,7 @@ static int encode_one(enc_ctx *c, ERL_NIF_TERM term, int is_key) {
       return put_bytes(c, "false", 5);
   }
   if (type == ERL_NIF_TERM_TYPE_ATOM)
-    return put_atom_name(c, term);
+    return put_atom_name(c, term, map);
   if (is_key)
     return fail(c, am_invalid_key, term);
   if (type == ERL_NIF_TERM_TYPE_INTEGER || type == ERL_NIF_TERM_TYPE_FLOAT)
@@ -501,7 +516,7 @@ static int next_value(enc_ctx *c, ERL_NIF_TERM *value) {
       if (!f->is_map)
         return ENC_OK;
       enif_map_iterator_next(c->env, &f->it);
-      if ((rc = encode_one(c, key, 1)) != ENC_OK)
+      if ((rc = encode_one(c, key, &f->container)) != ENC_OK)
         return rc;
       return put_char(c, ':');
     }
@@ -523,7 +538,7 @@ static int next_value(enc_ctx *c, ERL_NIF_TERM *value) {
 static int encode_term(enc_ctx *c, ERL_NIF_TERM value) {
   int rc;
 
-  while ((rc = encode_one(c, value, 0)) == ENC_OK &&
+  while ((rc = encode_one(c, value, NULL)) == ENC_OK &&
          (rc = next_value(c, &value)) == ENC_OK && c->depth > 0)
     ;
   return rc;

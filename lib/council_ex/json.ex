@@ -83,6 +83,8 @@ defmodule CouncilEx.JSON do
     * `{:unsupported_term, term}` - a value that has no JSON form.
     * `{:invalid_string, binary}` - a binary that is not valid UTF-8.
     * `{:invalid_key, key}` - a map key that is not a binary or an atom.
+    * `{:duplicate_key, name}` - a map holding both the binary `name` and
+      the atom of that name as keys: the object would hold it twice.
     * `{:too_deep, max_depth}` - lists and maps nest deeper than
       `:max_depth`.
     * `:out_of_memory`
@@ -144,6 +146,7 @@ defmodule CouncilEx.JSON do
           {:unsupported_term, term()}
           | {:invalid_string, binary()}
           | {:invalid_key, term()}
+          | {:duplicate_key, binary()}
           | {:too_deep, pos_integer()}
           | :out_of_memory
 
@@ -196,6 +199,11 @@ defmodule CouncilEx.JSON do
       do:
         "cannot encode map key #{inspect(key, @inspect_opts)} as JSON: " <>
           "keys must be binaries or atoms"
+
+    defp format({:duplicate_key, key}),
+      do:
+        "cannot encode as JSON: the key #{inspect(key, @inspect_opts)} appears twice " <>
+          "in one map (as a string and as an atom)"
 
     defp format({:too_deep, max}),
       do: "cannot encode as JSON: lists and maps nest deeper than max_depth (#{max})"

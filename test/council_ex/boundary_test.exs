@@ -529,8 +529,7 @@ defmodule CouncilEx.RunStartSchedulingTest do
     # held a normal scheduler for ~22 ms when only the input was weighed.
     prompt = String.duplicate("Be careful. ", 8_500)
 
-    seats =
-      for i <- 1..100, do: %{id: "m#{i}", model: "x", external: true, system_prompt: prompt}
+    seats = for i <- 1..100, do: %{id: "m#{i}", model: "x", external: true, system_prompt: prompt}
 
     spec = %{input: "q", seats: seats, rounds: [%{kind: :independent_analysis}]}
     before = Native.stats()

@@ -462,6 +462,20 @@ defmodule CouncilEx.JSONTest do
       assert JSON.encode(%{:"😀" => 1}) == {:ok, ~s({"😀":1})}
     end
 
+    test "a key given both as an atom and as a string is an error, not written twice" do
+      assert JSON.encode(%{"a" => 1, a: 2}) == {:error, {:duplicate_key, "a"}}
+      assert JSON.encode([%{"x" => %{:"😀" => 1, "😀" => 2}}]) == {:error, {:duplicate_key, "😀"}}
+      assert JSON.encode(%{nil => 1, "nil" => 2}) == {:error, {:duplicate_key, "nil"}}
+      # Past 32 keys a map is a hash map: checked the same way.
+      big = Map.new(1..40, &{"k#{&1}", &1})
+      assert JSON.encode(Map.put(big, :k7, 0)) == {:error, {:duplicate_key, "k7"}}
+      assert {:ok, _} = JSON.encode(Map.put(big, :other, 0))
+
+      assert_raise JSON.EncodeError, ~r/the key "a" appears twice in one map/, fn ->
+        JSON.encode!(%{"a" => 1, a: 2})
+      end
+    end
+
     test "string escaping" do
       assert JSON.encode("\"\\/\b\f\n\r\t\0\x01\x1f\x7f") ==
                {:ok, ~S("\"\\/\b\f\n\r\t\u0000\u0001\u001f) <> "\x7f\""}
