@@ -106,6 +106,10 @@ static ERL_NIF_TERM make_parsed(ErlNifEnv *env, const rl_call *c) {
 
   if (c->parsed == NULL || c->status != RL_SEAT_OK)
     return am_nil;
+  /* The span must lie in the content as it is now (the core keeps it so;
+   * a stale one is dropped here rather than read past the answer). */
+  if (c->json_start > c->json_end || c->json_end > c->resp.content_len)
+    return am_nil;
   result =
       json_nif_tree_to_term(env, c->parsed, c->resp.content + c->json_start,
                             c->json_end - c->json_start);

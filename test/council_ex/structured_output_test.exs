@@ -80,3 +80,41 @@ defmodule CouncilEx.StructuredOutputTest do
     assert {:error, :unknown_run} = CouncilEx.lookup("bad-schema")
   end
 end
+
+defmodule CouncilEx.StructuredOutputTrailerTest do
+  # A self-reported confidence trailer that is also the whole structured
+  # answer (found by fuzzing the round loop): the span of the answer's JSON
+  # outlived the trailer's removal, and reading it crashed the run server.
+  use CouncilEx.FakeCase, async: false
+
+  defmodule Loose do
+    @moduledoc false
+    use CouncilEx
+
+    member(:solo,
+      provider: :fake,
+      model: "loose-model",
+      output_schema: %{"type" => "object"},
+      confidence: :self_report
+    )
+  end
+
+  for reply <- [~s({"confidence": 0}), ~s(```json\n{"confidence": 0.5}\n```)] do
+    test "the reply #{inspect(reply)} ends the run with a result", %{fake: fake} do
+      FakeProvider.script(fake, "loose-model", content: unquote(reply))
+      {:ok, pid} = CouncilEx.start(Loose, "q")
+      ref = Process.monitor(pid)
+      assert {status, %CouncilEx.Result{} = result} = CouncilEx.await(pid, 10_000)
+      assert status in [:ok, :error]
+      [round] = result.rounds
+      member = Keyword.fetch!(round.member_results, :solo)
+      # The trailer is not part of the answer, and no parsed answer is
+      # reported that the content does not hold.
+      assert member.confidence in [0.0, 0.5]
+      assert member.response.content == ""
+      assert member.response.parsed == nil
+
+      refute_received {:DOWN, ^ref, _, _, _}
+    end
+  end
+end
