@@ -13,6 +13,8 @@ defmodule CouncilEx.DynamicCouncilTest do
     Spec
   }
 
+  alias CouncilEx.JSON
+
   doctest CouncilEx.DynamicCouncil
   doctest CouncilEx.DynamicMember
   doctest CouncilEx.DynamicRound
@@ -43,9 +45,15 @@ defmodule CouncilEx.DynamicCouncilTest do
     def shorter(a, b), do: if(String.length(a) <= String.length(b), do: :a, else: :b)
   end
 
+  defmodule Agg do
+    @moduledoc false
+    def aggregate(_outputs, _opts), do: {:ok, %{}}
+  end
+
   defmodule CustomRound do
     @moduledoc false
     def name, do: :custom
+    def build_input(_member, _ctx, _opts), do: "custom"
   end
 
   defmodule Mappers do
@@ -147,7 +155,7 @@ defmodule CouncilEx.DynamicCouncilTest do
     |> DynamicCouncil.add_round(:independent_analysis)
     |> DynamicCouncil.add_round(%{
       type: CustomRound,
-      opts: %{"note" => %{"deep" => [1, 2]}, aggregator: Tool}
+      opts: %{"note" => %{"deep" => [1, 2]}, aggregator: Agg}
     })
     |> DynamicCouncil.add_round(%{
       "type" => "iterate",
@@ -831,7 +839,7 @@ defmodule CouncilEx.DynamicCouncilTest do
                "type" => "Elixir.CouncilEx.DynamicCouncilTest.CustomRound",
                "opts" => %{
                  "note" => %{"deep" => [1, 2]},
-                 "aggregator" => "Elixir.CouncilEx.DynamicCouncilTest.Tool"
+                 "aggregator" => "Elixir.CouncilEx.DynamicCouncilTest.Agg"
                }
              }
 
@@ -914,6 +922,63 @@ defmodule CouncilEx.DynamicCouncilTest do
   end
 
   describe "hostile JSON" do
+    # A module on the code path that nothing has loaded, exporting `funs`.
+    defp unloaded_module(name, funs) do
+      module = Module.concat(__MODULE__, name)
+
+      dir =
+        Path.join(System.tmp_dir!(), "council_ex_unloaded_#{System.unique_integer([:positive])}")
+
+      File.mkdir_p!(dir)
+
+      forms =
+        [{:attribute, 1, :module, module}, {:attribute, 1, :export, funs}] ++
+          for {fun, arity} <- funs do
+            args = for i <- 1..arity//1, do: {:var, 1, :"_A#{i}"}
+            {:function, 1, fun, arity, [{:clause, 1, args, [], [{:atom, 1, :ok}]}]}
+          end
+
+      {:ok, ^module, beam} = :compile.forms(forms)
+      File.write!(Path.join(dir, "#{module}.beam"), beam)
+      :code.add_patha(String.to_charlist(dir))
+      on_exit(fn -> :code.del_path(String.to_charlist(dir)) end)
+      refute :code.is_loaded(module)
+      module
+    end
+
+    test "a module name stands for a module only when it is of the kind expected; others are not loaded" do
+      not_a_tool = unloaded_module(NotATool, hello: 0)
+      a_tool = unloaded_module(ATool, name: 0, description: 0, parameters_schema: 0, execute: 1)
+
+      doc = fn tools, router, round ->
+        JSON.encode!(%{
+          "id" => "mods",
+          "tools" => tools,
+          "router" => router,
+          "members" => [%{"id" => "a", "system_prompt" => "A.", "profile" => "fake_mini"}],
+          "rounds" => [%{"type" => round}]
+        })
+      end
+
+      names = ["Elixir.System", Atom.to_string(not_a_tool)]
+      c = DynamicCouncil.from_json!(doc.(names, "Elixir.System", "Elixir.String"))
+      assert c.tools == names
+      assert c.router == "Elixir.System"
+      assert [%DynamicRound{type: "Elixir.String"}] = c.rounds
+      refute :code.is_loaded(not_a_tool)
+
+      assert {:error, errors} = DynamicCouncil.validate(c)
+      codes = Enum.map(errors, &{&1.path, &1.code})
+      assert {["tools", 0], :unknown_tool} in codes
+      assert {["tools", 1], :unknown_tool} in codes
+      assert {["router"], :unknown_router} in codes
+      assert {["rounds", 0, "type"], :unknown_round} in codes
+
+      c = DynamicCouncil.from_json!(doc.([Atom.to_string(a_tool)], nil, "independent_analysis"))
+      assert c.tools == [a_tool]
+      assert {:file, _} = :code.is_loaded(a_tool)
+    end
+
     test "wrong types are reported with their paths" do
       json = ~s({
         "id": 5, "name": [], "default_profile": 1, "router": {}, "tools": [1, ""], "metadata": [],

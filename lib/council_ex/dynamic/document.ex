@@ -103,7 +103,11 @@ defmodule CouncilEx.Dynamic.Document do
       name: fields[:name],
       default_profile: fields[:default_profile],
       router: fields[:router],
-      tools: if(is_list(tools), do: Enum.map(tools, &Ref.module_or_name/1), else: tools),
+      tools:
+        if(is_list(tools),
+          do: Enum.map(tools, &Ref.module_or_name(&1, CouncilEx.Tool)),
+          else: tools
+        ),
       metadata: fields[:metadata] || %{},
       members: members,
       rounds: rounds,

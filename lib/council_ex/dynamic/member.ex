@@ -183,7 +183,10 @@ defmodule CouncilEx.DynamicMember do
   end
 
   defp normalize_tools(nil), do: []
-  defp normalize_tools(refs) when is_list(refs), do: Enum.map(refs, &Ref.module_or_name/1)
+
+  defp normalize_tools(refs) when is_list(refs),
+    do: Enum.map(refs, &Ref.module_or_name(&1, CouncilEx.Tool))
+
   defp normalize_tools(other), do: other
 
   defp overrides(nil), do: {%{}, []}
@@ -209,13 +212,7 @@ defmodule CouncilEx.DynamicMember do
   end
 
   defp sub_council("Elixir." <> _ = name, _depth) do
-    case Ref.existing_module(name) do
-      {:ok, module} ->
-        if(function_exported?(module, :__council__, 0), do: {module, []}, else: {name, []})
-
-      :error ->
-        {name, []}
-    end
+    {Ref.module_or_name(name, :council), []}
   end
 
   defp sub_council(other, _depth), do: {other, []}

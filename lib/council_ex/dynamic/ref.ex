@@ -4,10 +4,13 @@ defmodule CouncilEx.Dynamic.Ref do
   #
   # A module is written to JSON as its full name ("Elixir.MyApp.Tool") and
   # a remote capture as Elixir source writes it ("&MyApp.Mappers.fun/1"). Reading them back never
-  # creates an atom: a name only turns back into a module when that module
-  # exists and loads, and otherwise stays a string (which then has to be a
-  # registered name to pass validation). A capture only turns back into a
-  # function that is registered as an input mapper.
+  # creates an atom, and never loads a module that is not of the kind
+  # expected: a name only turns back into a module that exists and exports
+  # what the place needs (a tool, a router, a round, an aggregator, or a
+  # council made with `use CouncilEx`), read from its object code before
+  # anything is loaded. Any other name stays a string
+  # (which then has to be a registered name to pass validation). A capture
+  # only turns back into a function that is registered as an input mapper.
 
   @doc "True for a module atom or a non-empty string name."
   def ref?(ref) when is_binary(ref), do: ref != ""
@@ -16,22 +19,69 @@ defmodule CouncilEx.Dynamic.Ref do
   @doc "True for an atom that can name a module (not nil or a boolean)."
   def module_atom?(atom), do: is_atom(atom) and atom not in [nil, true, false]
 
-  @doc "A module named by `\"Elixir.Name\"` when it exists and loads, otherwise the value itself."
-  def module_or_name("Elixir." <> _ = name) do
-    case existing_module(name) do
+  @typedoc "What a named module must be: a behaviour it declares, or `:council`."
+  @type kind ::
+          CouncilEx.Tool | CouncilEx.Router | CouncilEx.Round | CouncilEx.Aggregator | :council
+
+  @doc """
+  The module named by `\"Elixir.Name\"` when it exists and is a `kind`,
+  otherwise the value itself.
+  """
+  @spec module_or_name(term(), kind()) :: term()
+  def module_or_name("Elixir." <> _ = name, kind) do
+    case existing_module(name, kind) do
       {:ok, module} -> module
       :error -> name
     end
   end
 
-  def module_or_name(other), do: other
+  def module_or_name(other, _kind), do: other
 
-  @doc "The module a full module name (`\"Elixir.Name\"` or an Erlang name) stands for, if loaded."
-  def existing_module(name) when is_binary(name) do
-    module = String.to_existing_atom(name)
-    if Code.ensure_loaded?(module), do: {:ok, module}, else: :error
-  rescue
-    ArgumentError -> :error
+  @doc "The module a full module name stands for, if it exists and is a `kind` (then loaded)."
+  @spec existing_module(String.t(), kind()) :: {:ok, module()} | :error
+  def existing_module(name, kind) when is_binary(name) do
+    with {:ok, module} <- existing_atom(name),
+         true <- kind?(module, kind),
+         true <- Code.ensure_loaded?(module) do
+      {:ok, module}
+    else
+      _ -> :error
+    end
+  end
+
+  @doc """
+  True when `module` exists and is a `kind`: it exports the behaviour's
+  required callbacks (a council: `__council__/0`). A module not loaded yet
+  is read from its object code, and not loaded to tell.
+  """
+  @spec kind?(module(), kind()) :: boolean()
+  def kind?(module, kind) when is_atom(module) do
+    case exports(module) do
+      {:ok, exports} -> Enum.all?(required(kind), &(&1 in exports))
+      :error -> false
+    end
+  end
+
+  def kind?(_other, _kind), do: false
+
+  defp required(:council), do: [__council__: 0]
+
+  defp required(behaviour),
+    do: behaviour.behaviour_info(:callbacks) -- behaviour.behaviour_info(:optional_callbacks)
+
+  defp exports(module) do
+    case :code.is_loaded(module) do
+      {:file, _} ->
+        {:ok, module.module_info(:exports)}
+
+      false ->
+        with path when is_list(path) <- :code.which(module),
+             {:ok, {^module, [exports: exports]}} <- :beam_lib.chunks(path, [:exports]) do
+          {:ok, exports}
+        else
+          _ -> :error
+        end
+    end
   end
 
   @doc "The JSON form of a reference: modules by full name, strings as they are."

@@ -152,7 +152,10 @@ defmodule CouncilEx.DynamicRound do
   end
 
   defp type("Elixir." <> _ = name),
-    do: name |> Ref.module_or_name() |> then(&if(is_atom(&1), do: type(&1), else: &1))
+    do:
+      name
+      |> Ref.module_or_name(CouncilEx.Round)
+      |> then(&if(is_atom(&1), do: type(&1), else: &1))
 
   defp type(other), do: other
 
@@ -174,13 +177,16 @@ defmodule CouncilEx.DynamicRound do
   defp opts(other), do: other
 
   defp opt(key, name) when is_map_key(@enums, key) and is_binary(name),
-    do: {key, Enum.find(@enums[key], Ref.module_or_name(name), &(Atom.to_string(&1) == name))}
+    do: {key, Enum.find(@enums[key], enum_module(key, name), &(Atom.to_string(&1) == name))}
 
   defp opt(:wrap, wrap), do: {:wrap, type(wrap)}
   defp opt(:wrap_opts, wrap_opts), do: {:wrap_opts, opts(wrap_opts)}
-  defp opt(:router, ref), do: {:router, Ref.module_or_name(ref)}
+  defp opt(:router, ref), do: {:router, Ref.module_or_name(ref, CouncilEx.Router)}
   defp opt(:judge, ref), do: {:judge, Ref.judge_or_string(ref)}
   defp opt(key, value), do: {key, value}
+
+  defp enum_module(:aggregator, name), do: Ref.module_or_name(name, CouncilEx.Aggregator)
+  defp enum_module(_key, name), do: name
 
   defp opt_key(key) when is_atom(key),
     do: if(key in @known_opts, do: key, else: Atom.to_string(key))

@@ -169,7 +169,7 @@ defmodule CouncilEx.Dynamic.Validate do
   defp check_registered_tools(_tools, _path), do: []
 
   defp tool?(name) when is_binary(name), do: Catalog.lookup(:tool, name) != nil
-  defp tool?(module), do: Code.ensure_loaded?(module)
+  defp tool?(module), do: CouncilEx.Tool.tool?(module)
 
   ## Seats
 

@@ -199,7 +199,9 @@ defmodule CouncilEx.Options.Seat do
 
   def normalize(:retry, [max, base]), do: {max, base}
   def normalize(:fallback, "members"), do: :members
-  def normalize(:tools, refs) when is_list(refs), do: Enum.map(refs, &Ref.module_or_name/1)
+
+  def normalize(:tools, refs) when is_list(refs),
+    do: Enum.map(refs, &Ref.module_or_name(&1, CouncilEx.Tool))
 
   def normalize(:tool_choice, name) when is_binary(name),
     do: known_atom(name, [:auto, :required, :none])
