@@ -18,6 +18,7 @@
 #include "openai_codec.h"
 #include "reply_json.h"
 #include "round_internal.h"
+#include "str.h"
 
 typedef enum rl_state { RL_NEW, RL_RUNNING, RL_FINISHED } rl_state;
 
@@ -580,6 +581,11 @@ static void attempt_failed(rl_call *call) {
   const rl_seat *seat = &run->spec->seats[call->seat];
   unsigned max = seat->retry_max_attempts ? seat->retry_max_attempts : 1;
 
+  /* What the provider says about a failure is reported as is, except the
+   * key: a provider may quote it back ("Incorrect API key: sk-..."). */
+  str_redact_in(&call->err.message, seat->secret);
+  str_redact_in(&call->err.type, seat->secret);
+  str_redact_in(&call->err.code, seat->secret);
   call->handle = NULL;
   stream_drop(call);
   if (call->err.kind == CHAT_ERR_TRANSIENT && call->attempts < max &&
@@ -654,6 +660,11 @@ static void transport_error(const http_result *res, chat_error *err) {
   case HTTP_FAIL_TOO_LARGE:
     chat_error_set(err, CHAT_ERR_PERMANENT, CX_REASON_WORD(response_too_large),
                    "the response body is larger than max_response_bytes");
+    break;
+  case HTTP_FAIL_HEADER_TOO_LARGE:
+    chat_error_set(err, CHAT_ERR_PERMANENT, CX_REASON_WORD(response_too_large),
+                   "a response header is larger than libcurl accepts "
+                   "(100 KB)");
     break;
   case HTTP_FAIL_TLS_VERIFY:
     chat_error_set(err, CHAT_ERR_PERMANENT, CX_REASON_WORD(tls_verify_failed),

@@ -98,6 +98,8 @@ typedef struct rl_round {
 } rl_round;
 
 /* A member, or the chair. All strings are owned (malloc'd) by the seat. */
+#define RL_SECRET_MIN 8
+
 typedef struct rl_seat {
   char *id;            /* label used in prompts and reports */
   int external;        /* answered by the owner process (a BEAM dispatcher
@@ -117,6 +119,8 @@ typedef struct rl_seat {
                               OpenAI-style bodies. */
   char *url;               /* full chat-completions URL; NULL when external */
   char **headers;          /* "Name: value", secrets included; never reported */
+  char *secret;            /* the API key (RL_SECRET_MIN bytes or more), to
+                              redact from the provider's error texts */
   size_t n_headers;
   char *model;
   char *system_prompt; /* NULL: none */

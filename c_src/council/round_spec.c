@@ -200,6 +200,12 @@ int rl_seat_connect(rl_seat *s, const chat_codec *codec,
   s->n_headers = h.n;
   s->url = buf_detach(&url, NULL);
   s->codec = codec;
+  free(s->secret);
+  s->secret = NULL;
+  /* Shorter strings are not worth hiding, and would mask ordinary words. */
+  if (ep->api_key && strlen(ep->api_key) >= RL_SECRET_MIN &&
+      (s->secret = strdup(ep->api_key)) == NULL)
+    return -1;
   return s->url ? 0 : -1;
 
 err:
@@ -210,6 +216,7 @@ err:
 
 static void seat_free(rl_seat *s) {
   free(s->id);
+  free(s->secret);
   free(s->url);
   for (size_t h = 0; h < s->n_headers; h++)
     free(s->headers[h]);

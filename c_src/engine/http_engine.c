@@ -327,6 +327,10 @@ static http_failure classify(CURLcode rc, const http_transfer *t) {
     return HTTP_FAIL_TIMEOUT;
   case CURLE_PEER_FAILED_VERIFICATION:
     return HTTP_FAIL_TLS_VERIFY;
+  /* libcurl refuses a header past CURL_MAX_HTTP_HEADER with this code; it
+   * is the server's doing, not this process running out of memory. */
+  case CURLE_OUT_OF_MEMORY:
+    return HTTP_FAIL_HEADER_TOO_LARGE;
   case CURLE_COULDNT_RESOLVE_HOST:
   case CURLE_COULDNT_RESOLVE_PROXY:
   case CURLE_COULDNT_CONNECT:

@@ -39,12 +39,13 @@ typedef struct http_request {
 } http_request;
 
 typedef enum http_failure {
-  HTTP_OK = 0,          /* a response arrived (any status) */
-  HTTP_FAIL_TIMEOUT,    /* connect or total timeout */
-  HTTP_FAIL_CONNECT,    /* DNS, refused, reset, TLS handshake */
-  HTTP_FAIL_TOO_LARGE,  /* the body passed max_response_bytes */
-  HTTP_FAIL_TLS_VERIFY, /* the peer certificate did not verify */
-  HTTP_FAIL_OTHER       /* anything else libcurl reported */
+  HTTP_OK = 0,                /* a response arrived (any status) */
+  HTTP_FAIL_TIMEOUT,          /* connect or total timeout */
+  HTTP_FAIL_CONNECT,          /* DNS, refused, reset, TLS handshake */
+  HTTP_FAIL_TOO_LARGE,        /* the body passed max_response_bytes */
+  HTTP_FAIL_HEADER_TOO_LARGE, /* a header passed libcurl's 100 KB limit */
+  HTTP_FAIL_TLS_VERIFY,       /* the peer certificate did not verify */
+  HTTP_FAIL_OTHER             /* anything else libcurl reported */
 } http_failure;
 
 /* What a finished transfer reports; valid only during the callback. */

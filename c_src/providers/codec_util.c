@@ -13,6 +13,7 @@
 #include "json_in.h"
 #include "json_out.h"
 #include "reason.h"
+#include "str.h"
 
 /* --- Requests ------------------------------------------------------------ */
 
@@ -251,6 +252,29 @@ done:
   return rc;
 }
 
+/* A reply that says nothing readable about itself still says what
+ * happened. */
+static void status_message(long status, const char *body, size_t len,
+                           chat_error *err) {
+  char text[160];
+  size_t a = 0, b = len;
+
+  if (body)
+    str_trim(body, &a, &b);
+  if (status >= 300 && status < 400)
+    snprintf(text, sizeof(text),
+             "HTTP %ld: the provider redirected the request, and redirects "
+             "are not followed (check the provider's base_url)",
+             status);
+  else if (body == NULL || a == b)
+    snprintf(text, sizeof(text), "HTTP %ld with an empty body", status);
+  else
+    snprintf(text, sizeof(text), "HTTP %ld with a body that is not text",
+             status);
+  free(err->message);
+  err->message = strdup(text);
+}
+
 void codec_parse_error(long status, const char *body, size_t len,
                        long retry_after_ms, chat_error *err,
                        codec_error_fn read_error) {
@@ -268,6 +292,8 @@ void codec_parse_error(long status, const char *body, size_t len,
   read_error(root, status, err);
   if (err->message == NULL)
     err->message = json_body_snippet(body, len);
+  if (err->message == NULL || err->message[0] == '\0')
+    status_message(status, body, len, err);
   cJSON_Delete(root);
 }
 

@@ -24,3 +24,39 @@ void str_trim(const char *s, size_t *a, size_t *b) {
   while (*b > *a && str_is_space(s[*b - 1]))
     (*b)--;
 }
+
+#define REDACTED "[REDACTED]"
+
+char *str_redact(const char *s, const char *secret) {
+  size_t n = strlen(secret), count = 0, out_len;
+  const char *p, *at;
+  char *out, *o;
+
+  if (n == 0)
+    return NULL;
+  for (p = s; (at = strstr(p, secret)) != NULL; p = at + n)
+    count++;
+  if (count == 0)
+    return NULL;
+  out_len = strlen(s) - count * n + count * (sizeof(REDACTED) - 1);
+  if ((out = malloc(out_len + 1)) == NULL)
+    return NULL;
+  for (o = out, p = s; (at = strstr(p, secret)) != NULL; p = at + n) {
+    memcpy(o, p, (size_t)(at - p));
+    o += at - p;
+    memcpy(o, REDACTED, sizeof(REDACTED) - 1);
+    o += sizeof(REDACTED) - 1;
+  }
+  strcpy(o, p);
+  return out;
+}
+
+void str_redact_in(char **s, const char *secret) {
+  char *red;
+
+  if (*s == NULL || secret == NULL || strstr(*s, secret) == NULL)
+    return;
+  red = str_redact(*s, secret);
+  free(*s);
+  *s = red ? red : strdup(REDACTED);
+}

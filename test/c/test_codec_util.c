@@ -344,7 +344,7 @@ Test(codec_util, parse_error_frame) {
 
   codec_parse_error(418, NULL, 0, -1, &e, stub_read_error);
   cr_assert_eq(e.kind, CHAT_ERR_PERMANENT);
-  cr_assert_null(e.message);
+  cr_assert_str_eq(e.message, "HTTP 418 with an empty body");
   cr_assert_eq(e.retry_after_ms, 42);
 
   /* A status below 400 is still an error here: permanent. */

@@ -982,16 +982,16 @@ Test(openai_error, empty_and_null_bodies) {
   cr_assert_eq(e.kind, CHAT_ERR_TRANSIENT);
   cr_assert_str_eq(e.reason, "http_error");
   cr_assert_eq(e.http_status, 503);
-  cr_assert_null(e.message);
+  cr_assert_str_eq(e.message, "HTTP 503 with an empty body");
   chat_error_free(&e);
 
   parse_error(openai, 400, " \r\n\t ", 5, -1, &e);
-  cr_assert_null(e.message);
+  cr_assert_str_eq(e.message, "HTTP 400 with an empty body");
   chat_error_free(&e);
 
   chat_error_init(&e);
   openai_parse_error(500, NULL, 0, 2500, &e);
-  cr_assert_null(e.message);
+  cr_assert_str_eq(e.message, "HTTP 500 with an empty body");
   cr_assert_eq(e.retry_after_ms, 2500);
   chat_error_free(&e);
 }
@@ -1026,12 +1026,12 @@ Test(openai_error, cut_never_splits_a_character) {
   }
 }
 
-Test(openai_error, non_utf8_body_gives_no_message) {
+Test(openai_error, non_utf8_body_is_not_quoted) {
   static const char body[] = "Bad \xff\xfe gateway";
   chat_error e;
 
   parse_error(openai, 502, body, sizeof(body) - 1, -1, &e);
-  cr_assert_null(e.message);
+  cr_assert_str_eq(e.message, "HTTP 502 with a body that is not text");
   cr_assert_eq(e.kind, CHAT_ERR_TRANSIENT);
   chat_error_free(&e);
 }
@@ -1043,7 +1043,7 @@ Test(openai_error, error_json_with_invalid_utf8_is_not_trusted) {
 
   parse_error(openai, 400, body, sizeof(body) - 1, -1, &e);
   cr_assert_null(e.code);
-  cr_assert_null(e.message);
+  cr_assert_str_eq(e.message, "HTTP 400 with a body that is not text");
   chat_error_free(&e);
 }
 

@@ -779,6 +779,22 @@ Test(round_loop, transport_response_too_large) {
                   "the response body is larger than max_response_bytes");
 }
 
+Test(round_loop, transport_header_too_large) {
+  /* libcurl's "Out of memory" for a header past 100 KB is the server's
+   * doing: permanent, and named as such. */
+  check_transport(HTTP_FAIL_HEADER_TOO_LARGE, 0, "Out of memory",
+                  CHAT_ERR_PERMANENT, "response_too_large",
+                  "a response header is larger than libcurl accepts (100 KB)");
+}
+
+Test(round_loop, empty_error_bodies_say_what_happened) {
+  check_status(302, "", CHAT_ERR_PERMANENT, "http_error",
+               "HTTP 302: the provider redirected the request, and "
+               "redirects are not followed (check the provider's base_url)");
+  check_status(503, "  \n", CHAT_ERR_TRANSIENT, "http_error",
+               "HTTP 503 with an empty body");
+}
+
 Test(round_loop, transport_tls_and_other) {
   check_transport(HTTP_FAIL_TLS_VERIFY, 0, "SSL certificate problem",
                   CHAT_ERR_PERMANENT, "tls_verify_failed",
