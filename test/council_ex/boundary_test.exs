@@ -544,3 +544,71 @@ defmodule CouncilEx.RunStartSchedulingTest do
     assert Native.stats().normal_over_1ms == before.normal_over_1ms
   end
 end
+
+defmodule CouncilEx.HostileValuesTest do
+  # Values the wire cannot carry (CR, LF or NUL in the input, a model, an
+  # API key, a header or a base URL) are refused by validation, by every
+  # start function, and never exit the caller. Not async: provider config
+  # is global.
+  use ExUnit.Case, async: false
+
+  alias CouncilEx.Error
+
+  defmodule Council do
+    @moduledoc false
+    use CouncilEx
+    member(:a, provider: :hostile, model: "m")
+  end
+
+  @good [
+    adapter: CouncilEx.Provider.Adapters.OpenAI,
+    api_key: "k",
+    base_url: "http://127.0.0.1:1/v1"
+  ]
+
+  setup do
+    previous = Application.get_env(:council_ex, :providers, [])
+    on_exit(fn -> Application.put_env(:council_ex, :providers, previous) end)
+    sup = start_supervised!({CouncilEx.Supervisor, name: __MODULE__.Sup})
+    %{previous: previous, sup: sup}
+  end
+
+  defp starts(sup, input, opts) do
+    [
+      validate: fn -> CouncilEx.validate(Council, opts) end,
+      run: fn -> CouncilEx.run(Council, input, opts) end,
+      start: fn -> CouncilEx.start(Council, input, opts) end,
+      start_link: fn -> CouncilEx.start_link(Council, input, opts) end,
+      supervisor: fn -> CouncilEx.Supervisor.start_link(sup, Council, input, opts) end
+    ]
+  end
+
+  for {what, config, input} <- [
+        {"input", [], "text \0 here"},
+        {"api_key with CRLF", [api_key: "k\r\nX-Evil: 1"], "q"},
+        {"api_key with NUL", [api_key: "k\0"], "q"},
+        {"a header value", [headers: [{"x-team", "a\r\nX-Evil: 1"}]], "q"},
+        {"a header name", [headers: [{"x-te\0am", "a"}]], "q"},
+        {"base_url", [base_url: "http://127.0.0.1:1/v1\r\nX-Evil: 1"], "q"}
+      ] do
+    test "#{what}", %{previous: previous, sup: sup} do
+      config = Keyword.merge(@good, unquote(Macro.escape(config)))
+      Application.put_env(:council_ex, :providers, Keyword.put(previous, :hostile, config))
+
+      for {start, fun} <- starts(sup, unquote(input), []),
+          start != :validate or unquote(input) == "q" do
+        message =
+          case fun.() do
+            {:error, [%{message: message} | _]} when start == :validate -> message
+            {:error, %Error{kind: :validation, message: message}} -> message
+            other -> flunk("#{start} did not refuse it: #{inspect(other)}")
+          end
+
+        refute message =~ "X-Evil", "#{start} echoed the value: #{message}"
+      end
+
+      assert Process.alive?(self())
+      refute_received {:EXIT, _, _}
+    end
+  end
+end
