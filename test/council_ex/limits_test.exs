@@ -72,7 +72,7 @@ defmodule CouncilEx.LimitsTest do
       provider: :fake,
       model: "solo-model",
       timeout_ms: 8_000,
-      request_timeout_ms: 500,
+      request_timeout_ms: 1_000,
       retry: {2, 10}
     )
   end
