@@ -34,9 +34,7 @@ defmodule CouncilEx do
   the option; none is ever ignored.
   Capabilities can come from profiles (`CouncilEx.Profile`): the app's
   `:default_profile`, then the council's `default_profile`, then the seat's
-  `:profile`, then the seat's own options, later ones winning. An option
-  this version cannot run yet (`:tool_concurrency_factor`) is refused the
-  same way.
+  `:profile`, then the seat's own options, later ones winning.
 
   A council is a module like this one, a `%CouncilEx.DynamicCouncil{}`
   built at runtime, a `%CouncilEx.AutoCouncil{}` that picks one of those

@@ -4,9 +4,12 @@
  * CX_REASON list, with what each means. */
 #include "chat.h"
 
-#include <stdlib.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "reason.h"
 
 void chat_response_init(chat_response *r) {
   r->content = NULL;
@@ -18,6 +21,7 @@ void chat_response_init(chat_response *r) {
   r->output_tokens = -1;
   r->tool_calls = NULL;
   r->n_tool_calls = 0;
+  r->max_tool_calls = CHAT_MAX_TOOL_CALLS;
   r->has_cost = 0;
   r->cost = 0.0;
   r->has_logprob = 0;
@@ -42,14 +46,31 @@ void chat_response_free(chat_response *r) {
 }
 
 chat_tool_call *chat_response_add_tool_call(chat_response *r) {
-  chat_tool_call *calls =
-      realloc(r->tool_calls, (r->n_tool_calls + 1) * sizeof(*calls));
+  chat_tool_call *calls;
 
+  if (r->n_tool_calls >= chat_tool_call_cap(r->max_tool_calls))
+    return NULL;
+  calls = realloc(r->tool_calls, (r->n_tool_calls + 1) * sizeof(*calls));
   if (calls == NULL)
     return NULL;
   r->tool_calls = calls;
   memset(&calls[r->n_tool_calls], 0, sizeof(*calls));
   return &calls[r->n_tool_calls++];
+}
+
+size_t chat_tool_call_cap(size_t max_tool_calls) {
+  return max_tool_calls == 0 || max_tool_calls > CHAT_MAX_TOOL_CALLS
+             ? CHAT_MAX_TOOL_CALLS
+             : max_tool_calls;
+}
+
+void chat_error_too_many_tool_calls(chat_error *e, size_t max) {
+  char msg[96];
+
+  snprintf(msg, sizeof(msg),
+           "the reply holds more than %zu tool calls (max_tool_calls)", max);
+  chat_error_set(e, CHAT_ERR_PERMANENT, CX_REASON_WORD(too_many_tool_calls),
+                 msg);
 }
 
 void chat_error_init(chat_error *e) {

@@ -80,6 +80,14 @@ typedef enum chat_error_kind {
   CHAT_ERROR_KIND_COUNT
 } chat_error_kind;
 
+/* The bounds enums.def's CX_LIMIT shares with the Elixir side:
+ *   CHAT_MAX_TOOL_CALLS  the most tool calls one reply may hold, whatever a
+ *                        seat allows (its max_tool_calls is at most this) */
+enum {
+#define CX_LIMIT(e, name, value) e = (value),
+#include "enums.def"
+};
+
 /* A parsed success. Strings are malloc'd and NUL-terminated, or NULL. */
 typedef struct chat_response {
   char *content;
@@ -91,7 +99,10 @@ typedef struct chat_response {
   long output_tokens;         /* -1 when the provider did not say */
   chat_tool_call *tool_calls; /* malloc'd array, n_tool_calls entries */
   size_t n_tool_calls;
-  int has_cost; /* OpenRouter's usage.cost, in credits (USD) */
+  size_t max_tool_calls; /* while a reply is read: the most tool calls it may
+                            hold (chat_response_add_tool_call refuses more);
+                            CHAT_MAX_TOOL_CALLS after chat_response_init */
+  int has_cost;          /* OpenRouter's usage.cost, in credits (USD) */
   double cost;
   int has_logprob; /* mean token logprob, when logprobs were asked for */
   double logprob;
@@ -139,7 +150,15 @@ const char *chat_stop_name(chat_stop stop);
 chat_stop chat_stop_with_calls(chat_stop stop, size_t n_calls);
 
 void chat_tool_call_free(chat_tool_call *c);
-/* Appends a zeroed tool call to r->tool_calls; NULL on out-of-memory. */
+/* Appends a zeroed tool call to r->tool_calls; NULL on out-of-memory or
+ * when r holds r->max_tool_calls already. */
 chat_tool_call *chat_response_add_tool_call(chat_response *r);
+
+/* A seat's max_tool_calls as a reader applies it: 0 (no cap of its own)
+ * and anything above CHAT_MAX_TOOL_CALLS become CHAT_MAX_TOOL_CALLS. */
+size_t chat_tool_call_cap(size_t max_tool_calls);
+/* Sets e to the failure of a reply holding more than max tool calls:
+ * permanent, reason "too_many_tool_calls", a message naming the cap. */
+void chat_error_too_many_tool_calls(chat_error *e, size_t max);
 
 #endif

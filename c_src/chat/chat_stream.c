@@ -23,9 +23,6 @@
 #include "reason.h"
 
 #define STREAM_DEFAULT_MAX ((size_t)8 << 20)
-/* Each new index costs memory without costing text, so the number of tool
- * calls has its own cap. */
-#define STREAM_MAX_TOOL_CALLS 1024
 
 /* A tool call being assembled, under the index its dialect gave it. */
 typedef struct stream_call {
@@ -41,6 +38,9 @@ struct chat_stream {
   void *ud;
   size_t max_bytes;
   size_t used; /* text and argument bytes, against max_bytes */
+  /* Each new index costs memory without costing text, so the number of
+   * tool calls has its own cap (chat_tool_call_cap). */
+  size_t max_calls;
   sse_parser sse;
   ndjson_parser ndjson;
   buf text;
@@ -78,6 +78,15 @@ static int stream_fail(chat_stream *st, chat_error_kind kind,
 
 static int fail_permanent(chat_stream *st, const char *reason) {
   return stream_fail(st, CHAT_ERR_PERMANENT, reason, NULL, NULL);
+}
+
+/* One tool call more than max_calls: the stream stops there. */
+static int fail_too_many_calls(chat_stream *st) {
+  if (st->failed)
+    return -1;
+  st->failed = 1;
+  chat_error_too_many_tool_calls(&st->err, st->max_calls);
+  return -1;
 }
 
 int chat_stream_fail(chat_stream *st, chat_error_kind kind, const char *reason,
@@ -143,7 +152,8 @@ static void framing_failed(chat_stream *st) {
 /* --- Life cycle ---------------------------------------------------------- */
 
 chat_stream *chat_stream_new(const chat_codec *codec, size_t max_bytes,
-                             chat_stream_text_cb on_text, void *ud) {
+                             size_t max_tool_calls, chat_stream_text_cb on_text,
+                             void *ud) {
   chat_stream *st;
 
   if (codec == NULL || codec->stream_event == NULL)
@@ -155,6 +165,7 @@ chat_stream *chat_stream_new(const chat_codec *codec, size_t max_bytes,
   st->on_text = on_text;
   st->ud = ud;
   st->max_bytes = max_bytes > 0 ? max_bytes : STREAM_DEFAULT_MAX;
+  st->max_calls = chat_tool_call_cap(max_tool_calls);
   sse_init(&st->sse, st->max_bytes, on_sse_event, st);
   ndjson_init(&st->ndjson, st->max_bytes, on_ndjson_line, st);
   buf_init(&st->text, 0);
@@ -229,8 +240,8 @@ static stream_call *find_call(chat_stream *st, size_t index) {
     if (st->calls[i - 1].index == index)
       return &st->calls[i - 1];
   }
-  if (st->n_calls == STREAM_MAX_TOOL_CALLS) {
-    fail_permanent(st, CX_REASON_WORD(response_too_large));
+  if (st->n_calls == st->max_calls) {
+    fail_too_many_calls(st);
     return NULL;
   }
   if (st->n_calls == st->cap_calls) {

@@ -13,8 +13,9 @@
  *   truncated_stream        the body ended before the dialect's end marker
  *                           (transient)
  *   response_too_large      a pending event or line, or the text and tool
- *                           arguments together, passed max_bytes; or more
- *                           than 1024 tool calls
+ *                           arguments together, passed max_bytes
+ *   too_many_tool_calls     more tool calls than max_tool_calls (the
+ *                           message names the cap)
  *   invalid_utf8            an event, the assembled text, or a tool call's
  *                           id or name is not UTF-8
  *   invalid_tool_arguments  a tool call's assembled arguments are not one
@@ -38,9 +39,12 @@ typedef void (*chat_stream_text_cb)(void *ud, const char *text, size_t len);
 
 /* NULL on out-of-memory or when the codec has no stream_event. max_bytes
  * caps the assembled text (with the tool arguments) and any single pending
- * event or line (0: 8 MiB). on_text may be NULL. */
+ * event or line (0: 8 MiB); max_tool_calls the number of tool calls, as
+ * chat_tool_call_cap reads it (0: CHAT_MAX_TOOL_CALLS): the first call
+ * past it fails the stream. on_text may be NULL. */
 chat_stream *chat_stream_new(const chat_codec *codec, size_t max_bytes,
-                             chat_stream_text_cb on_text, void *ud);
+                             size_t max_tool_calls, chat_stream_text_cb on_text,
+                             void *ud);
 void chat_stream_free(chat_stream *st);
 
 /* Feeds the next chunk of the body. 0, or -1 once the stream has failed

@@ -9,6 +9,7 @@
  * never calls erl_nif or libcurl. */
 #include "round_loop.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,11 +33,13 @@ struct rl_run {
   rl_state state;
 };
 
-/* A provider's retry hint is honoured up to this long. */
+/* A provider's retry hint is honoured up to this long, and never past the
+ * call's deadline. */
 #define RETRY_HINT_MAX_MS (10L * 60L * 1000L)
 
 static void step_begin(rl_run *run, size_t round, unsigned iteration);
 static void step_finish(rl_run *run, rl_step *step);
+static void call_start(rl_run *run, rl_call *call);
 static void start_attempt(rl_run *run, rl_call *call);
 
 static rl_step *current(const rl_run *run) {
@@ -55,6 +58,52 @@ uint64_t rl_run_random(rl_run *run) {
   x ^= x >> 27;
   run->rng = x;
   return x * 0x2545F4914F6CDD1Du;
+}
+
+/* ---- Deadlines -----------------------------------------------------------*/
+
+/* A member call's timeout_ms is its whole budget: it starts when the call
+ * does (call_start) and covers every attempt, every backoff wait and every
+ * tool turn. Each attempt gets what is left of it, or request_timeout_ms
+ * when that ends first; a wait that would end past the deadline is not
+ * taken (the call fails as a timeout then); and while the owner runs the
+ * call's tools a timer holds the deadline. */
+
+uint64_t rl_deadline(uint64_t now, long budget_ms) {
+  if (budget_ms <= 0)
+    return 0;
+  if ((uint64_t)budget_ms > UINT64_MAX - now)
+    return UINT64_MAX;
+  return now + (uint64_t)budget_ms;
+}
+
+long rl_remaining_ms(uint64_t deadline, uint64_t now) {
+  if (deadline == 0)
+    return LONG_MAX;
+  if (deadline <= now)
+    return 0;
+  return deadline - now > (uint64_t)LONG_MAX ? LONG_MAX
+                                             : (long)(deadline - now);
+}
+
+long rl_attempt_timeout_ms(long request_timeout_ms, long remaining_ms) {
+  if (request_timeout_ms > 0 && request_timeout_ms < remaining_ms)
+    return request_timeout_ms;
+  return remaining_ms == LONG_MAX ? 0 : remaining_ms;
+}
+
+int rl_wait_fits(long delay_ms, long remaining_ms) {
+  return remaining_ms == LONG_MAX || delay_ms < remaining_ms;
+}
+
+/* The io's clock; one that stands still when the io has none. */
+static uint64_t now_ms(const rl_run *run) {
+  return run->io.now_ms ? run->io.now_ms(run->io.ctx) : 0;
+}
+
+/* What is left of call's budget now. */
+static long remaining_ms(const rl_run *run, const rl_call *call) {
+  return rl_remaining_ms(call->deadline_ms, now_ms(run));
 }
 
 /* ---- The run -------------------------------------------------------------*/
@@ -296,7 +345,7 @@ static void step_launch(rl_run *run, rl_step *step) {
     emit_call(run, RL_EV_MEMBER_STARTED, call);
     if (run->state != RL_RUNNING)
       break;
-    start_attempt(run, call);
+    call_start(run, call);
   }
   run->starting = 0;
   if (step->pending == 0 && run->state == RL_RUNNING)
@@ -429,7 +478,7 @@ static void call_finished(rl_call *call) {
     next->status = RL_SEAT_RUNNING;
     emit_call(run, RL_EV_MEMBER_STARTED, next);
     if (run->state == RL_RUNNING)
-      start_attempt(run, next);
+      call_start(run, next);
     return;
   }
   if (--step->pending == 0 && !run->starting)
@@ -452,6 +501,7 @@ static void answer_ok(rl_call *call) {
   rl_run *run = call->run;
   const rl_seat *seat = &run->spec->seats[call->seat];
   unsigned max_turns = seat->max_tool_turns ? seat->max_tool_turns : 8;
+  long left;
   int rc;
 
   if (seat->n_tools > 0 && call->resp.n_tool_calls > 0) {
@@ -469,7 +519,17 @@ static void answer_ok(rl_call *call) {
     }
     chat_response_free(&call->resp);
     call->handle = NULL;
+    left = remaining_ms(run, call);
+    if (left == 0) {
+      call_fail(call, CHAT_ERR_TIMEOUT, CX_REASON_WORD(timeout),
+                "the call used up its timeout_ms budget before its tools ran");
+      return;
+    }
     call->awaiting_tools = 1;
+    /* The tool turn counts against the budget: a timer holds the deadline
+     * (set before the event, so a cancel from inside it finds the timer). */
+    if (left != LONG_MAX && run->io.start_timer)
+      call->handle = run->io.start_timer(run->io.ctx, call, left);
     emit_call(run, RL_EV_TOOL_CALLS, call);
     return;
   }
@@ -502,19 +562,36 @@ static void on_chunk(void *ud, const char *data, size_t len) {
   rl_call_chunk(ud, data, len);
 }
 
-/* Renders the call's request and hands it to the transport. */
+/* Starts a call: its budget (the seat's timeout_ms) runs from here. */
+static void call_start(rl_run *run, rl_call *call) {
+  call->deadline_ms =
+      rl_deadline(now_ms(run), run->spec->seats[call->seat].timeout_ms);
+  start_attempt(run, call);
+}
+
+/* Renders the call's request and hands it to the transport, bounded by
+ * what is left of the call's budget (or request_timeout_ms, sooner). */
 static void start_attempt(rl_run *run, rl_call *call) {
   const rl_spec *spec = run->spec;
   const rl_seat *seat = &spec->seats[call->seat];
+  long left = remaining_ms(run, call);
   size_t len = 0;
-  char *body = rl_render_request(run, call->step, call->index, &len);
+  char *body;
 
+  if (left == 0) {
+    call_fail(call, CHAT_ERR_TIMEOUT, CX_REASON_WORD(timeout),
+              "the call used up its timeout_ms budget");
+    return;
+  }
+  body = rl_render_request(run, call->step, call->index, &len);
   call->attempts++;
+  call->attempt_capped =
+      seat->request_timeout_ms > 0 && seat->request_timeout_ms < left;
   stream_drop(call);
   call->tokens = 0;
   if (seat->stream && !seat->external) {
     call->stream = chat_stream_new(seat_codec(seat), spec->max_response_bytes,
-                                   stream_text, call);
+                                   seat->max_tool_calls, stream_text, call);
     if (!call->stream) {
       free(body);
       call_fail(call, CHAT_ERR_PERMANENT, CX_REASON_WORD(out_of_memory),
@@ -543,7 +620,7 @@ static void start_attempt(rl_run *run, rl_call *call) {
       .body = body,
       .body_len = len,
       .connect_timeout_ms = seat->connect_timeout_ms,
-      .timeout_ms = seat->timeout_ms,
+      .timeout_ms = rl_attempt_timeout_ms(seat->request_timeout_ms, left),
       .max_response_bytes = spec->max_response_bytes,
       .on_chunk = call->stream ? on_chunk : NULL,
   };
@@ -574,8 +651,37 @@ static long backoff_ms(rl_run *run, const rl_call *call) {
   return delay / 2 + (long)(rl_run_random(run) % (uint64_t)(delay / 2 + 1));
 }
 
+/* Whether another attempt may help: a transient failure, or an attempt
+ * cut short by request_timeout_ms while the budget had more. */
+static int retryable(const rl_call *call) {
+  return call->err.kind == CHAT_ERR_TRANSIENT ||
+         (call->err.kind == CHAT_ERR_TIMEOUT && call->attempt_capped);
+}
+
+/* The wait before the next attempt would end past the deadline: the call
+ * fails now, as a timeout, saying why (the failed attempt's status and
+ * retry hint stay on the error). */
+static void wait_past_deadline(rl_call *call, long delay, long left) {
+  char msg[512];
+  const char *last = call->err.message;
+
+  if (call->err.retry_after_ms >= 0)
+    snprintf(msg, sizeof(msg),
+             "the retry hint (%ld ms) exceeds the remaining budget (%ld ms "
+             "left of timeout_ms)%s%s",
+             call->err.retry_after_ms, left, last ? "; the last attempt: " : "",
+             last ? last : "");
+  else
+    snprintf(msg, sizeof(msg),
+             "the backoff before the next attempt (%ld ms) exceeds the "
+             "remaining budget (%ld ms left of timeout_ms)%s%s",
+             delay, left, last ? "; the last attempt: " : "", last ? last : "");
+  call_fail(call, CHAT_ERR_TIMEOUT, CX_REASON_WORD(timeout), msg);
+}
+
 /* A failed attempt: another one follows after a backoff when the failure
- * is transient and attempts remain; otherwise the call is finished. */
+ * is worth retrying, attempts remain and the wait ends before the
+ * deadline; otherwise the call is finished. */
 static void attempt_failed(rl_call *call) {
   rl_run *run = call->run;
   const rl_seat *seat = &run->spec->seats[call->seat];
@@ -588,10 +694,14 @@ static void attempt_failed(rl_call *call) {
   str_redact_in(&call->err.code, seat->secret);
   call->handle = NULL;
   stream_drop(call);
-  if (call->err.kind == CHAT_ERR_TRANSIENT && call->attempts < max &&
-      run->io.start_timer) {
-    call->handle =
-        run->io.start_timer(run->io.ctx, call, backoff_ms(run, call));
+  if (retryable(call) && call->attempts < max && run->io.start_timer) {
+    long delay = backoff_ms(run, call), left = remaining_ms(run, call);
+
+    if (!rl_wait_fits(delay, left)) {
+      wait_past_deadline(call, delay, left);
+      return;
+    }
+    call->handle = run->io.start_timer(run->io.ctx, call, delay);
     if (call->handle) {
       call->backing_off = 1;
       return;
@@ -619,18 +729,30 @@ int rl_call_tool_results(rl_run *run, size_t step, size_t index,
   if (!call || !call->awaiting_tools ||
       conversation_answer(&call->conv, results, lens, n) != 0)
     return -1;
+  if (call->handle) /* the deadline timer */
+    run->io.cancel_timer(run->io.ctx, call->handle);
+  call->handle = NULL;
   call->awaiting_tools = 0;
-  call->attempts = 0; /* a new request: its own retry budget */
+  call->attempts = 0; /* a new request: its own retries (the budget goes on) */
   start_attempt(run, call);
   return 0;
 }
 
-void rl_call_retry(rl_call *call) {
+void rl_call_timer(rl_call *call) {
   rl_run *run = call->run;
+  int backoff = call->backing_off, tools = call->awaiting_tools;
 
   call->handle = NULL;
   call->backing_off = 0;
   if (run->state != RL_RUNNING || call->status != RL_SEAT_RUNNING)
+    return;
+  if (tools) {
+    call->awaiting_tools = 0;
+    call_fail(call, CHAT_ERR_TIMEOUT, CX_REASON_WORD(timeout),
+              "the tool calls outlived the call's timeout_ms budget");
+    return;
+  }
+  if (!backoff)
     return;
   chat_error_free(&call->err);
   json_schema_errors_free(&call->schema_errs);
@@ -697,10 +819,12 @@ void rl_call_done(rl_call *call, const http_result *res) {
     transport_error(res, &call->err);
     call->err.http_status = res->status;
   } else if (res->status >= 200 && res->status < 300) {
-    int rc = call->stream
-                 ? chat_stream_finish(call->stream, &call->resp, &call->err)
-                 : codec->parse_response(res->body, res->body_len, &call->resp,
-                                         &call->err);
+    int rc =
+        call->stream
+            ? chat_stream_finish(call->stream, &call->resp, &call->err)
+            : codec->parse_response(res->body, res->body_len,
+                                    run->spec->seats[call->seat].max_tool_calls,
+                                    &call->resp, &call->err);
     stream_drop(call);
     call->err.http_status = res->status;
     if (rc == 0) {
@@ -871,7 +995,7 @@ void rl_run_cancel(rl_run *run) {
     rl_call *call = &step->calls[i];
     if (call->status != RL_SEAT_RUNNING)
       continue;
-    if (call->handle && call->backing_off)
+    if (call->handle && (call->backing_off || call->awaiting_tools))
       run->io.cancel_timer(run->io.ctx, call->handle);
     else if (call->handle)
       run->io.cancel_call(run->io.ctx, call);

@@ -128,7 +128,14 @@ typedef struct rl_seat {
   double temperature;
   long max_tokens; /* <= 0: not sent */
   long connect_timeout_ms;
-  long timeout_ms;
+  long timeout_ms;         /* the call's whole budget: every attempt, backoff
+                              wait and tool turn, from the call's start
+                              (rl_call.deadline_ms); <= 0: none */
+  long request_timeout_ms; /* one attempt at most; <= 0: what is left of
+                              the budget */
+  size_t max_tool_calls;   /* tool calls one reply may hold (more fail the
+                              call, too_many_tool_calls); read by
+                              chat_tool_call_cap: 0 means CHAT_MAX_TOOL_CALLS */
   unsigned retry_max_attempts; /* attempts in all, transient failures only;
                                   0 counts as 1 (no retry) */
   long retry_base_ms;          /* backoff before retry n: base * 2^(n-1),
@@ -178,12 +185,19 @@ typedef struct rl_call {
   size_t seat;           /* the seat answering it */
   size_t pair_a, pair_b; /* pairwise: the member seats compared */
   rl_seat_status status;
-  void *handle;        /* the transport's (or the backoff timer's) handle */
-  int backing_off;     /* handle is a backoff timer: a retry is due */
-  chat_stream *stream; /* a streamed attempt's assembler, or NULL */
-  conversation conv;   /* tool calls made and answered so far */
-  int awaiting_tools;  /* the model asked for tools: the owner runs them
-                          and answers with rl_call_tool_results */
+  void *handle;         /* the transport's handle, or a timer's: the backoff
+                           timer (backing_off) or, while awaiting_tools, the
+                           deadline timer */
+  int backing_off;      /* handle is a backoff timer: a retry is due */
+  uint64_t deadline_ms; /* when the seat's timeout_ms budget ends, on the
+                           io's clock (rl_io.now_ms); 0: no budget */
+  int attempt_capped;   /* the running attempt's timeout was the seat's
+                           request_timeout_ms, not the rest of the budget:
+                           its timeout may be retried */
+  chat_stream *stream;  /* a streamed attempt's assembler, or NULL */
+  conversation conv;    /* tool calls made and answered so far */
+  int awaiting_tools;   /* the model asked for tools: the owner runs them
+                           and answers with rl_call_tool_results */
   json_schema_errors schema_errs; /* why the answer broke the seat's schema
                                      (err.reason "invalid_output") */
   size_t json_start, json_end;    /* the JSON document inside resp.content,
@@ -278,11 +292,15 @@ typedef struct rl_io {
   void *(*start_call)(void *ctx, rl_call *call, const http_request *req);
   /* Stops a running call; call->handle is still set. */
   void (*cancel_call)(void *ctx, rl_call *call);
-  /* Calls rl_call_retry(call) after delay_ms; returns a handle, or NULL
-   * (the call then fails with the error it had). */
+  /* Calls rl_call_timer(call) after delay_ms; returns a handle, or NULL
+   * (a retry then fails with the error it had; a tool turn goes on without
+   * a deadline timer). */
   void *(*start_timer)(void *ctx, rl_call *call, long delay_ms);
   void (*cancel_timer)(void *ctx, void *handle);
   void (*emit)(void *ctx, rl_run *run, const rl_event *ev);
+  /* Milliseconds on a monotonic clock, the one start_timer's delays run
+   * on: deadlines (rl_seat.timeout_ms) are read against it. */
+  uint64_t (*now_ms)(void *ctx);
 } rl_io;
 
 /* Points an HTTP seat at a provider: sets its codec, and its URL and
@@ -322,9 +340,10 @@ int rl_call_complete(rl_run *run, size_t step, size_t index,
 int rl_call_tool_results(rl_run *run, size_t step, size_t index,
                          const char *const *results, const size_t *lens,
                          size_t n);
-/* The backoff timer of a call that failed transiently has fired: the next
- * attempt starts (if the run still waits for this call). */
-void rl_call_retry(rl_call *call);
+/* A call's timer has fired (if the run still waits for this call): after
+ * a backoff the next attempt starts; while the owner runs the call's tools
+ * its deadline has passed, and the call fails as a timeout. */
+void rl_call_timer(rl_call *call);
 
 /* Answers RL_EV_SEATS_NEEDED for step `step`: sits[i] says whether member
  * seat i sits (the others are reported skipped); for a custom round,
@@ -352,6 +371,21 @@ const rl_step *rl_run_step(const rl_run *run, size_t step);
 /* The call of a member seat in a step (or of the chair in a synthesis
  * step), or NULL when there is none. */
 const rl_call *rl_run_call(const rl_run *run, size_t step, size_t seat);
+
+/* Deadline arithmetic, on the io's clock (exposed for tests):
+ * rl_deadline: when a budget of budget_ms that starts at now ends; 0 (no
+ *   deadline) when budget_ms <= 0.
+ * rl_remaining_ms: what is left of it at now: 0 once it has passed,
+ *   LONG_MAX when there is no deadline.
+ * rl_attempt_timeout_ms: the timeout of one attempt: request_timeout_ms
+ *   when it is set and ends first, else what remains; 0 (none) when
+ *   neither bounds it.
+ * rl_wait_fits: whether a wait of delay_ms (a backoff, a retry hint)
+ *   ends with some of the remaining budget left for an attempt. */
+uint64_t rl_deadline(uint64_t now, long budget_ms);
+long rl_remaining_ms(uint64_t deadline, uint64_t now);
+long rl_attempt_timeout_ms(long request_timeout_ms, long remaining_ms);
+int rl_wait_fits(long delay_ms, long remaining_ms);
 
 /* Renders call `index` of step `step` as a JSON request body (malloc'd),
  * or NULL. Exposed for tests. */

@@ -91,6 +91,11 @@ static int seat_check(const rl_seat *s, size_t i, char *why, size_t why_len) {
     snprintf(why, why_len, "seat %s has an unknown confidence mode", s->id);
     return -1;
   }
+  if (s->max_tool_calls > CHAT_MAX_TOOL_CALLS) {
+    snprintf(why, why_len, "seat %s allows more than %d tool calls", s->id,
+             (int)CHAT_MAX_TOOL_CALLS);
+    return -1;
+  }
   return 0;
 }
 

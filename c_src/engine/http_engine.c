@@ -88,6 +88,8 @@ static uint64_t now_us(void) {
   return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+uint64_t http_clock_ms(void) { return now_us() / 1000u; }
+
 /* ---- Response callbacks --------------------------------------------------*/
 
 /* CURLOPT_WRITEFUNCTION: returning less than given aborts the transfer. */

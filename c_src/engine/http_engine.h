@@ -94,12 +94,15 @@ http_transfer *http_transfer_start(http_engine *eng, const http_request *req,
 void http_transfer_cancel(http_engine *eng, http_transfer *t);
 
 /* Engine thread only. Calls fn(eng, ud) on the engine thread once delay_ms
- * have passed (retry backoff). NULL on out-of-memory. Timers still pending
- * when the engine stops are dropped without firing. */
+ * have passed (retry backoff, a call's deadline). NULL on out-of-memory. Timers
+ * still pending when the engine stops are dropped without firing. */
 http_timer *http_timer_start(http_engine *eng, long delay_ms, http_timer_fn fn,
                              void *ud);
 
 /* Engine thread only. Drops a pending timer; fn will not be called. */
 void http_timer_cancel(http_engine *eng, http_timer *t);
+
+/* Thread-safe. Milliseconds on the monotonic clock timers run on. */
+uint64_t http_clock_ms(void);
 
 #endif

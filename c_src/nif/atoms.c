@@ -48,9 +48,19 @@ int atom_index(ERL_NIF_TERM v, const ERL_NIF_TERM *atoms, int n) {
 }
 
 ERL_NIF_TERM enums_nif(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+  ERL_NIF_TERM limit_keys[] = {
+#define CX_LIMIT(e, name, value) am(name),
+#define am(name) enif_make_atom(env, #name)
+#include "enums.def"
+#undef am
+  };
+  ERL_NIF_TERM limit_vals[] = {
+#define CX_LIMIT(e, name, value) enif_make_long(env, e),
+#include "enums.def"
+  };
   ERL_NIF_TERM keys[] = {am_round_kinds, am_orders,      am_ties,
                          am_aggregators, am_confidences, am_error_kinds,
-                         am_stops,       am_reasons};
+                         am_stops,       am_reasons,     am_limits};
   ERL_NIF_TERM vals[] = {
       enif_make_list_from_array(env, ea_round_kind, RL_ROUND_COUNT),
       enif_make_list_from_array(env, ea_order, RL_ORDER_COUNT),
@@ -59,7 +69,8 @@ ERL_NIF_TERM enums_nif(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
       enif_make_list_from_array(env, ea_confidence, RL_CONF_COUNT),
       enif_make_list_from_array(env, ea_error_kind, CHAT_ERROR_KIND_COUNT),
       enif_make_list_from_array(env, ea_stop, CHAT_STOP_COUNT),
-      enif_make_list_from_array(env, ea_reason, CX_R_COUNT)};
+      enif_make_list_from_array(env, ea_reason, CX_R_COUNT),
+      NIF_MAP(env, limit_keys, limit_vals)};
   (void)argc;
   (void)argv;
 

@@ -35,7 +35,7 @@
   A(title) A(headers) A(id) A(system_prompt) A(temperature) A(max_tokens)      \
   A(stream) A(output_schema) A(tools) A(tool_choice) A(max_tool_turns)         \
   A(weight) A(retry_max_attempts) A(retry_base_ms) A(timeout_ms)               \
-  A(connect_timeout_ms) A(external) A(name) A(description) A(parameters)       \
+  A(request_timeout_ms) A(max_tool_calls) A(connect_timeout_ms) A(external) A(name) A(description) A(parameters)       \
   A(max_iterations) A(ask_until) A(min_confidence) A(ask_seats) A(ask_judge)   \
   A(judge_seat) A(order) A(include_self) A(aggregator) A(tie) A(quorum)        \
   A(expose_confidence) A(options)                                              \
@@ -46,7 +46,7 @@
   A(unexpected) A(list) A(json) A(none) A(bad_labels)                          \
   /* enums/0 */                                                                \
   A(round_kinds) A(orders) A(aggregators) A(confidences) A(error_kinds)        \
-  A(stops) A(reasons)                                                          \
+  A(stops) A(reasons) A(limits)                                              \
   /* json_decode and json_encode (json_nif.c) */                               \
   A(invalid_utf8) A(invalid_json) A(too_deep) A(number_out_of_range)           \
   A(unsupported_term) A(invalid_string) A(invalid_key) A(duplicate_key)
@@ -77,9 +77,10 @@ void atoms_load(ErlNifEnv *env);
 int atom_index(ERL_NIF_TERM v, const ERL_NIF_TERM *atoms, int n);
 
 /* enums() -> #{round_kinds => [atom], orders, ties, aggregators,
- * confidences, error_kinds, stops, reasons}: each enumeration of enums.def
- * in enum order, so the Elixir tables (read from the same file) can be
- * checked against the loaded library. */
+ * confidences, error_kinds, stops, reasons, limits => #{name => value}}:
+ * each enumeration of enums.def in enum order, and its limits, so the
+ * Elixir tables (read from the same file) can be checked against the
+ * loaded library. */
 ERL_NIF_TERM enums_nif(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]);
 
 #endif

@@ -15,7 +15,8 @@
  *   {seats_needed, Step}                      answered with run_answer/3
  *   {judge_needed, Step, Index, SeatA, SeatB} answered with run_answer/3
  *   {iteration_done, Step}                    answered with run_answer/3
- *   {call, Step, Index, Seat, Body}           answered with run_reply/5
+ *   {call, Step, Index, Seat, Body, TimeoutMs} answered with run_reply/5;
+ *       TimeoutMs bounds this attempt (0: nothing does)
  *   run_completed | {run_failed, Reason} | run_cancelled
  *
  * Outcome: #{status => ok | error | skipped, content, model,
@@ -211,10 +212,15 @@ static ERL_NIF_TERM make_tool_calls(ErlNifEnv *env, const rl_call *call) {
 
 ERL_NIF_TERM events_make_call(ErlNifEnv *env, const rl_call *call,
                               const http_request *req) {
-  return enif_make_tuple5(env, am_call, enif_make_uint64(env, call->step),
-                          enif_make_uint64(env, call->index),
-                          enif_make_uint64(env, call->seat),
-                          nif_make_str(env, req->body, req->body_len));
+  ERL_NIF_TERM el[] = {
+      am_call,
+      enif_make_uint64(env, call->step),
+      enif_make_uint64(env, call->index),
+      enif_make_uint64(env, call->seat),
+      nif_make_str(env, req->body, req->body_len),
+      enif_make_long(env, req->timeout_ms > 0 ? req->timeout_ms : 0)};
+
+  return enif_make_tuple_from_array(env, el, 6);
 }
 
 ERL_NIF_TERM events_make(ErlNifEnv *env, const rl_run *run,

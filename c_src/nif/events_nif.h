@@ -11,8 +11,9 @@
  * thread). Allocates only terms in env. */
 ERL_NIF_TERM events_make(ErlNifEnv *env, const rl_run *run, const rl_event *ev);
 
-/* {call, Step, Index, Seat, Body}: an external seat's rendered request
- * (OpenAI-style JSON), answered with run_reply/5. */
+/* {call, Step, Index, Seat, Body, TimeoutMs}: an external seat's rendered
+ * request (OpenAI-style JSON) and how long this attempt may take (the
+ * transport's timeout_ms; 0: unbounded), answered with run_reply/5. */
 ERL_NIF_TERM events_make_call(ErlNifEnv *env, const rl_call *call,
                               const http_request *req);
 

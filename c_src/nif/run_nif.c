@@ -120,7 +120,7 @@ static void timer_fired(http_engine *eng, void *ud) {
   run_res *r = rl_run_ctx(call->run);
   (void)eng;
 
-  rl_call_retry(call);
+  rl_call_timer(call);
   engine_step_done(r);
 }
 
@@ -132,6 +132,11 @@ static void *io_start_timer(void *ctx, rl_call *call, long delay_ms) {
 static void io_cancel_timer(void *ctx, void *handle) {
   run_res *r = ctx;
   http_timer_cancel(r->eng, handle);
+}
+
+static uint64_t io_now_ms(void *ctx) {
+  (void)ctx;
+  return http_clock_ms();
 }
 
 static void io_emit(void *ctx, rl_run *run, const rl_event *ev) {
@@ -323,7 +328,8 @@ static ERL_NIF_TERM run_start_impl(ErlNifEnv *env, int argc,
               .cancel_call = io_cancel_call,
               .start_timer = io_start_timer,
               .cancel_timer = io_cancel_timer,
-              .emit = io_emit};
+              .emit = io_emit,
+              .now_ms = io_now_ms};
   (void)argc;
 
   http_engine *eng = http_pool_next();

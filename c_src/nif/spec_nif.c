@@ -22,8 +22,10 @@
  *           schema_compile resource), tools ([tool], <= 1000), tool_choice
  *           (text), max_tool_turns (int 0..1000), weight (num; default
  *           1.0), confidence (atom: CX_CONFIDENCE), retry_max_attempts
- *           (int >= 0), retry_base_ms (int >= 0), timeout_ms (int),
- *           connect_timeout_ms (int);
+ *           (int >= 0), retry_base_ms (int >= 0), timeout_ms (int: the
+ *           call's whole budget), request_timeout_ms (int: one attempt),
+ *           max_tool_calls (int 0..CHAT_MAX_TOOL_CALLS), connect_timeout_ms
+ *           (int);
  *           HTTP seats only (not external): codec (R, bin: openai,
  *           openrouter, anthropic, gemini, ollama), base_url (bin),
  *           api_key (bin), referer (bin), title (bin), headers (["Name:
@@ -151,6 +153,8 @@ static const nif_field seat_fields[] = {
     NIF_F_INT(NIF_UINT, rl_seat, retry_max_attempts, 0, UINT_MAX),
     NIF_F_INT(NIF_LONG, rl_seat, retry_base_ms, 0, LONG_MAX),
     NIF_F_INT(NIF_LONG, rl_seat, timeout_ms, LONG_MIN, LONG_MAX),
+    NIF_F_INT(NIF_LONG, rl_seat, request_timeout_ms, LONG_MIN, LONG_MAX),
+    NIF_F_INT(NIF_SIZE, rl_seat, max_tool_calls, 0, CHAT_MAX_TOOL_CALLS),
     NIF_F_INT(NIF_LONG, rl_seat, connect_timeout_ms, LONG_MIN, LONG_MAX),
     EP(codec, NIF_REQUIRED),
     EP(base_url, 0),

@@ -402,9 +402,11 @@ static int body_error(const cJSON *root, chat_error *err) {
 /* resp is treated as output only: it is overwritten, not freed. err is
  * only touched on failure (its old strings are freed). Text holding an
  * escaped \u0000 is cut there: content_len is the C string length. */
-int anthropic_parse_response(const char *body, size_t len, chat_response *resp,
+int anthropic_parse_response(const char *body, size_t len,
+                             size_t max_tool_calls, chat_response *resp,
                              chat_error *err) {
-  return codec_parse_response(body, len, resp, err, body_error, read_response);
+  return codec_parse_response(body, len, max_tool_calls, resp, err, body_error,
+                              read_response);
 }
 
 /* --- Error bodies -------------------------------------------------------- */

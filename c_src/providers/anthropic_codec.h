@@ -35,12 +35,14 @@ int anthropic_build_headers(const chat_endpoint *ep, codec_headers *out);
  * no offered tool) or memory runs out. */
 char *anthropic_build_request(const chat_request *req, size_t *len);
 
-/* Parses a 2xx body into resp: 0, or -1 with resp empty and err set (kind
- * PERMANENT, reason "invalid_json", "invalid_utf8", "missing_field" or
- * "out_of_memory"; or reason "provider_error" for an error object in the
+/* Parses a 2xx body into resp (at most max_tool_calls tool calls, see
+ * codec.h): 0, or -1 with resp empty and err set (kind PERMANENT, reason
+ * "invalid_json", "invalid_utf8", "missing_field", "too_many_tool_calls"
+ * or "out_of_memory"; or reason "provider_error" for an error object in the
  * body, transient for overloaded_error, api_error, rate_limit_error and
  * timeout_error). */
-int anthropic_parse_response(const char *body, size_t len, chat_response *resp,
+int anthropic_parse_response(const char *body, size_t len,
+                             size_t max_tool_calls, chat_response *resp,
                              chat_error *err);
 
 /* Fills err for a non-2xx response: kind from the status (529 overloaded

@@ -54,9 +54,11 @@ typedef struct chat_codec {
    * NULL when the request is invalid or memory runs out. */
   char *(*build_request)(const chat_request *req, size_t *len);
   /* A 2xx non-streamed body into resp: 0, or -1 with err set (see
-   * openai_codec.h for the reasons). */
-  int (*parse_response)(const char *body, size_t len, chat_response *resp,
-                        chat_error *err);
+   * openai_codec.h for the reasons). A reply with more tool calls than
+   * max_tool_calls (as chat_tool_call_cap reads it) is read up to the
+   * first call past the cap and fails as too_many_tool_calls. */
+  int (*parse_response)(const char *body, size_t len, size_t max_tool_calls,
+                        chat_response *resp, chat_error *err);
   /* A non-2xx body into err (kind from the status, provider type, code,
    * message and retry hint). Can't fail. */
   void (*parse_error)(long status, const char *body, size_t len,

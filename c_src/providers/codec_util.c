@@ -216,14 +216,16 @@ int codec_put_turns(buf *b, const chat_request *req, const codec_turns *t) {
 
 /* --- Reading responses and stream events --------------------------------- */
 
-int codec_parse_response(const char *body, size_t len, chat_response *resp,
-                         chat_error *err, codec_body_error_fn body_error,
+int codec_parse_response(const char *body, size_t len, size_t max_tool_calls,
+                         chat_response *resp, chat_error *err,
+                         codec_body_error_fn body_error,
                          codec_read_fn read_answer) {
   cJSON *root = NULL;
   const char *reason;
   int rc = -1;
 
   chat_response_init(resp);
+  resp->max_tool_calls = chat_tool_call_cap(max_tool_calls);
   if (body == NULL || len == 0) {
     chat_error_set(err, CHAT_ERR_PERMANENT, CX_REASON_WORD(invalid_json), NULL);
     goto done;
@@ -241,8 +243,13 @@ int codec_parse_response(const char *body, size_t len, chat_response *resp,
     goto done;
   reason = read_answer(root, resp);
   if (reason != NULL) {
+    size_t cap = resp->max_tool_calls;
+
     chat_response_free(resp);
-    chat_error_set(err, CHAT_ERR_PERMANENT, reason, NULL);
+    if (strcmp(reason, CX_REASON_WORD(too_many_tool_calls)) == 0)
+      chat_error_too_many_tool_calls(err, cap);
+    else
+      chat_error_set(err, CHAT_ERR_PERMANENT, reason, NULL);
     goto done;
   }
   rc = 0;
@@ -377,6 +384,10 @@ const char *codec_add_tool_call(chat_response *resp, const char *id,
 
   if (args == NULL)
     return CX_REASON_WORD(out_of_memory);
+  if (resp->n_tool_calls >= chat_tool_call_cap(resp->max_tool_calls)) {
+    free(args);
+    return CX_REASON_WORD(too_many_tool_calls);
+  }
   call = chat_response_add_tool_call(resp);
   if (call == NULL) {
     free(args);

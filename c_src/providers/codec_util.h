@@ -93,13 +93,16 @@ typedef int (*codec_body_error_fn)(const cJSON *root, chat_error *err);
 typedef const char *(*codec_read_fn)(const cJSON *root, chat_response *resp);
 
 /* The frame of every parse_response. resp is output only: it is
- * initialized, not freed. A body that is empty or not one JSON value is
- * invalid_json, one that is not UTF-8 invalid_utf8; an error object in it
- * (see body_error) fails as the dialect read it; else read_answer fills
- * resp, and its failure leaves resp empty. All but provider_error are
- * permanent. 0, or -1 with err set (its old strings are freed). */
-int codec_parse_response(const char *body, size_t len, chat_response *resp,
-                         chat_error *err, codec_body_error_fn body_error,
+ * initialized, not freed, with max_tool_calls set from max_tool_calls (as
+ * chat_tool_call_cap reads it). A body that is empty or not one JSON value
+ * is invalid_json, one that is not UTF-8 invalid_utf8; an error object in
+ * it (see body_error) fails as the dialect read it; else read_answer fills
+ * resp, and its failure leaves resp empty (too_many_tool_calls with a
+ * message naming the cap). All but provider_error are permanent. 0, or -1
+ * with err set (its old strings are freed). */
+int codec_parse_response(const char *body, size_t len, size_t max_tool_calls,
+                         chat_response *resp, chat_error *err,
+                         codec_body_error_fn body_error,
                          codec_read_fn read_answer);
 
 /* Reads what a non-2xx body says into err: type, code, message, and any
@@ -148,7 +151,9 @@ char *codec_call_id(const char *given, size_t index);
 
 /* Appends a tool call to resp: id (or codec_call_id's made-up one for
  * index), name, and args, malloc'd JSON text that it takes over (and
- * frees on failure; NULL means memory ran out). NULL, or "out_of_memory". */
+ * frees on failure; NULL means memory ran out). NULL, "out_of_memory", or
+ * "too_many_tool_calls" when resp holds resp->max_tool_calls already: the
+ * reader stops at the first call past the cap. */
 const char *codec_add_tool_call(chat_response *resp, const char *id,
                                 size_t index, const char *name, char *args);
 

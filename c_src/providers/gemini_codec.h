@@ -43,16 +43,17 @@ int gemini_build_headers(const chat_endpoint *ep, codec_headers *out);
  * naming no offered tool) or memory runs out. */
 char *gemini_build_request(const chat_request *req, size_t *len);
 
-/* Parses a 2xx body into resp: 0, or -1 with resp empty and err set (kind
- * PERMANENT, reason "invalid_json", "invalid_utf8", "missing_field" or
- * "out_of_memory"; or reason "provider_error" for an error object in the
+/* Parses a 2xx body into resp (at most max_tool_calls tool calls, see
+ * codec.h): 0, or -1 with resp empty and err set (kind PERMANENT, reason
+ * "invalid_json", "invalid_utf8", "missing_field", "too_many_tool_calls"
+ * or "out_of_memory"; or reason "provider_error" for an error object in the
  * body, its kind from the error's code or status). Thought parts are left
  * out of the text; function calls get ids "call_<i>" unless they carry
  * one. A prompt blocked before any candidate (promptFeedback.blockReason)
  * is a success with empty content, stop CHAT_STOP_CONTENT_FILTER and the
  * block reason as finish_reason, like a candidate stopped for SAFETY. */
-int gemini_parse_response(const char *body, size_t len, chat_response *resp,
-                          chat_error *err);
+int gemini_parse_response(const char *body, size_t len, size_t max_tool_calls,
+                          chat_response *resp, chat_error *err);
 
 /* Fills err for a non-2xx response (the error object may be wrapped in a
  * JSON array): kind from the status, reason "http_error", type = the

@@ -229,9 +229,10 @@ static int body_error(const cJSON *root, chat_error *err) {
   return 1;
 }
 
-int ollama_parse_response(const char *body, size_t len, chat_response *resp,
-                          chat_error *err) {
-  return codec_parse_response(body, len, resp, err, body_error, read_response);
+int ollama_parse_response(const char *body, size_t len, size_t max_tool_calls,
+                          chat_response *resp, chat_error *err) {
+  return codec_parse_response(body, len, max_tool_calls, resp, err, body_error,
+                              read_response);
 }
 
 /* --- Streaming ------------------------------------------------------------ */

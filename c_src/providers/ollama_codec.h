@@ -26,15 +26,15 @@ extern const chat_codec chat_codec_ollama;
 char *ollama_build_request(const chat_request *req, size_t *len);
 
 /* Parses a 2xx /api/chat body (stream false) into resp: message.content,
- * tool calls (object arguments become JSON text; ids are made up as
- * "call_<position>" when Ollama gives none, as chat_stream_finish does), model,
- * done_reason as finish_reason and stop, prompt_eval_count / eval_count (absent
- * on a done object means 0: Ollama omits zero counts). 0, or -1 with err set as
- * for openai_parse_response; an {"error": "..."} body is a transient
- * "provider_error" (a model runner failing, which before the response
- * started would have been a 500). */
-int ollama_parse_response(const char *body, size_t len, chat_response *resp,
-                          chat_error *err);
+ * tool calls (at most max_tool_calls, see codec.h; object arguments become JSON
+ * text; ids are made up as "call_<position>" when Ollama gives none, as
+ * chat_stream_finish does), model, done_reason as finish_reason and stop,
+ * prompt_eval_count / eval_count (absent on a done object means 0: Ollama omits
+ * zero counts). 0, or -1 with err set as for openai_parse_response; an
+ * {"error": "..."} body is a transient "provider_error" (a model runner
+ * failing, which before the response started would have been a 500). */
+int ollama_parse_response(const char *body, size_t len, size_t max_tool_calls,
+                          chat_response *resp, chat_error *err);
 
 /* One NDJSON line of a streamed response (event is NULL). See codec.h.
  * Each tool call in a line is a new call, numbered after those the stream

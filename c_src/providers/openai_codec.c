@@ -26,10 +26,6 @@
 #define OPENAI_BASE "https://api.openai.com/v1"
 #define OPENROUTER_BASE "https://openrouter.ai/api/v1"
 
-/* Streamed tool calls are addressed by index; a larger one is refused so
- * a hostile chunk cannot make the stream allocate a huge table. */
-#define MAX_STREAM_TOOL_CALLS 1024
-
 /* --- Request ------------------------------------------------------------- */
 
 /* {"id":..,"type":"function","function":{"name":..,"arguments":"<JSON as a
@@ -390,9 +386,10 @@ static int body_error(const cJSON *root, chat_error *err) {
   return 1;
 }
 
-int openai_parse_response(const char *body, size_t len, chat_response *resp,
-                          chat_error *err) {
-  return codec_parse_response(body, len, resp, err, body_error, read_response);
+int openai_parse_response(const char *body, size_t len, size_t max_tool_calls,
+                          chat_response *resp, chat_error *err) {
+  return codec_parse_response(body, len, max_tool_calls, resp, err, body_error,
+                              read_response);
 }
 
 /* --- Error bodies -------------------------------------------------------- */
@@ -484,14 +481,18 @@ static int stream_error(chat_stream *st, const cJSON *error) {
   return rc;
 }
 
-/* An index in [0, MAX_STREAM_TOOL_CALLS), or -1. */
+/* A streamed call's index: a whole number from 0 that a double holds
+ * exactly, or -1. An index is only a key (chat_stream_tool_call): how many
+ * calls a stream may hold is the stream's cap (max_tool_calls), not this
+ * reader's. */
 static long tool_index(const cJSON *v) {
   double d;
 
   if (!cJSON_IsNumber(v))
     return -1;
   d = v->valuedouble;
-  if (!(d >= 0 && d < MAX_STREAM_TOOL_CALLS) || d != floor(d))
+  if (!(d >= 0 && d <= 9007199254740992.0 && d <= (double)LONG_MAX) ||
+      d != floor(d))
     return -1;
   return (long)d;
 }

@@ -37,14 +37,14 @@ char *openai_build_body(const chat_request *req, openai_max_field max_field,
 char *openai_build_request(const chat_request *req, size_t *len);
 
 /* Parses a 2xx response body into resp: content, model, finish_reason and
- * stop, usage, tool calls, OpenRouter's usage.cost and the mean token
- * logprob. Returns 0 on success. On failure returns -1, resp is left empty
- * and err says why (kind PERMANENT, reason "invalid_json", "invalid_utf8",
- * "missing_field" or "out_of_memory"; or reason "provider_error" for an
- * error object inside a 200 body, whose kind follows the error's code, see
- * openai_codec.c). */
-int openai_parse_response(const char *body, size_t len, chat_response *resp,
-                          chat_error *err);
+ * stop, usage, tool calls (at most max_tool_calls, see codec.h), OpenRouter's
+ * usage.cost and the mean token logprob. Returns 0 on success. On failure
+ * returns -1, resp is left empty and err says why (kind PERMANENT, reason
+ * "invalid_json", "invalid_utf8", "missing_field", "too_many_tool_calls" or
+ * "out_of_memory"; or reason "provider_error" for an error object inside a
+ * 200 body, whose kind follows the error's code, see openai_codec.c). */
+int openai_parse_response(const char *body, size_t len, size_t max_tool_calls,
+                          chat_response *resp, chat_error *err);
 
 /* Fills err for a non-2xx response: kind from the status (a 429 whose code
  * is "insufficient_quota" is permanent), reason "http_error", and type,

@@ -3,8 +3,8 @@ defmodule CouncilEx.Enums do
   # The enumerations the C core and the Elixir layer share, read at compile
   # time from c_src/enums.def, the one table the C build includes as
   # X-macros. Round kinds, label orders, tie-breaks, aggregators,
-  # confidence modes, error kinds, stop words and failure reasons are
-  # defined there and nowhere else; CouncilEx.Native.enums/0 returns the
+  # confidence modes, error kinds, stop words, failure reasons and the
+  # limits both sides hold values to are defined there and nowhere else; CouncilEx.Native.enums/0 returns the
   # tables the loaded library was built with, and a test holds the two
   # against each other.
 
@@ -53,6 +53,9 @@ defmodule CouncilEx.Enums do
   @error_kinds names.("CX_ERROR_KIND")
   @stops names.("CX_STOP")
   @reasons for {"CX_REASON", [name, message]} <- entries, do: {String.to_atom(name), message}
+  @limits for {"CX_LIMIT", [_enum, name, value]} <- entries,
+              into: %{},
+              do: {String.to_atom(name), String.to_integer(value)}
 
   if @round_kinds == [] or @reasons == [], do: raise("c_src/enums.def: no entries read")
 
@@ -116,6 +119,10 @@ defmodule CouncilEx.Enums do
 
   def reason_message(_other), do: nil
 
+  @doc "A limit the C core enforces (`:max_tool_calls`: the most tool calls one reply may hold)."
+  @spec limit(atom()) :: pos_integer()
+  def limit(name), do: Map.fetch!(@limits, name)
+
   @doc "The tables as `CouncilEx.Native.enums/0` returns them, for comparison."
   @spec tables() :: map()
   def tables do
@@ -127,7 +134,8 @@ defmodule CouncilEx.Enums do
       confidences: @confidences,
       error_kinds: @error_kinds,
       stops: @stops,
-      reasons: Enum.map(@reasons, &elem(&1, 0))
+      reasons: Enum.map(@reasons, &elem(&1, 0)),
+      limits: @limits
     }
   end
 end

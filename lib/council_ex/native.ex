@@ -79,7 +79,7 @@ defmodule CouncilEx.Native do
           | {:member_request, step(), index(), seat(), body :: binary()}
           | {:tool_calls, step(), index(), seat(),
              [{id :: String.t(), name :: String.t(), args :: binary()}]}
-          | {:call, step(), index(), seat(), body :: binary()}
+          | {:call, step(), index(), seat(), body :: binary(), timeout_ms :: non_neg_integer()}
           | {:member_completed, step(), index(), seat(), outcome()}
           | {:round_completed, step(), round_info()}
           | {:seats_needed, step()}
@@ -134,7 +134,8 @@ defmodule CouncilEx.Native do
           confidences: [atom()],
           error_kinds: [atom()],
           stops: [atom()],
-          reasons: [atom()]
+          reasons: [atom()],
+          limits: %{atom() => pos_integer()}
         }
   def enums, do: :erlang.nif_error(:not_loaded)
 

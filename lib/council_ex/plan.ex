@@ -174,9 +174,4 @@ defmodule CouncilEx.Plan do
       _ -> nil
     end
   end
-
-  @doc "The total time a seat's call may take: its `:timeout_ms`, else the run's."
-  @spec member_timeout_ms(keyword(), keyword()) :: pos_integer()
-  def member_timeout_ms(seat_opts, run_opts),
-    do: seat_opts[:timeout_ms] || Run.setting(run_opts, :member_timeout_ms)
 end

@@ -445,8 +445,8 @@ defmodule CouncilEx.RunServer do
     {:noreply, state}
   end
 
-  defp handle_event({:call, step, index, seat, body}, state),
-    do: {:noreply, Calls.start_call(state, step, index, seat, body)}
+  defp handle_event({:call, step, index, seat, body, timeout_ms}, state),
+    do: {:noreply, Calls.start_call(state, step, index, seat, body, timeout_ms)}
 
   defp handle_event({:member_completed, step, index, seat, outcome}, state) do
     state = Calls.drop(state, step, index)

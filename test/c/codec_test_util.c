@@ -63,7 +63,7 @@ void parse_ok(const chat_codec *codec, const char *body, size_t len,
   int rc;
 
   chat_error_init(&e);
-  rc = codec->parse_response(copy, len, r, &e);
+  rc = codec->parse_response(copy, len, 0, r, &e);
   cr_assert_eq(rc, 0, "parse failed: %s for %.*s", e.reason ? e.reason : "?",
                (int)len, body);
   cr_assert_eq(e.kind, CHAT_OK);
@@ -96,7 +96,7 @@ void parse_fails_as(const chat_codec *codec, const char *body, size_t len,
   chat_error e;
 
   chat_error_init(&e);
-  cr_assert_eq(codec->parse_response(copy, len, &r, &e), -1,
+  cr_assert_eq(codec->parse_response(copy, len, 0, &r, &e), -1,
                "expected %s for %.*s", reason, (int)len, body);
   cr_assert_not_null(e.reason);
   cr_assert_str_eq(e.reason, reason, "body: %.*s", (int)len, body);
@@ -145,7 +145,7 @@ void every_corruption_is_handled(const chat_codec *codec, const char *path) {
 
       copy[pos] = bytes[k];
       chat_error_init(&e);
-      if (codec->parse_response(copy, len, &r, &e) == 0) {
+      if (codec->parse_response(copy, len, 0, &r, &e) == 0) {
         cr_assert_not_null(r.content);
         cr_assert_eq(r.content_len, strlen(r.content));
         for (i = 0; i < r.n_tool_calls; i++) {
@@ -312,7 +312,7 @@ void run_start(event_run *r, const chat_codec *codec) {
   r->codec = codec;
   buf_init(&r->text, 0);
   r->calls = 0;
-  r->st = chat_stream_new(codec, 0, on_text, r);
+  r->st = chat_stream_new(codec, 0, 0, on_text, r);
   cr_assert_not_null(r->st);
   chat_error_init(&r->err);
   chat_response_init(&r->resp);

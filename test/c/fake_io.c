@@ -82,7 +82,7 @@ static void *fake_start_timer(void *ctx, rl_call *call, long delay_ms) {
   fake *f = ctx;
 
   if (f->forbid_timers)
-    violated(f, "a backoff timer was asked for", NULL);
+    violated(f, "a timer was asked for", NULL);
   if (f->refuse_timers || f->n_timers == 16)
     return NULL;
   f->timers[f->n_timers].call = call;
@@ -105,8 +105,10 @@ void fake_fire_timer(fake *f, size_t i) {
   cr_assert_lt(i, f->n_timers);
   cr_assert(f->timers[i].pending, "timer %zu is not pending", i);
   f->timers[i].pending = 0;
-  rl_call_retry(f->timers[i].call);
+  rl_call_timer(f->timers[i].call);
 }
+
+static uint64_t fake_now(void *ctx) { return ((fake *)ctx)->now_ms; }
 
 static int member_event(rl_event_type t) {
   return t == RL_EV_MEMBER_STARTED || t == RL_EV_MEMBER_COMPLETED ||
@@ -224,7 +226,8 @@ rl_run *fake_run_new(fake *f, rl_spec *spec) {
               .cancel_call = fake_cancel,
               .start_timer = fake_start_timer,
               .cancel_timer = fake_cancel_timer,
-              .emit = fake_emit};
+              .emit = fake_emit,
+              .now_ms = fake_now};
   rl_run *run;
 
   cr_assert_eq(rl_spec_check(spec, why, sizeof(why)), 0, "spec: %s", why);

@@ -1,9 +1,10 @@
 /* fake_io.h - the fake rl_io both round-loop suites drive runs through
  * (test_round_loop.c, test_rounds.c). It records every started call (with
  * copies of the request: the run frees its buffers as soon as start_call
- * returns), every cancelled handle, every backoff timer and every event,
- * and checks each event's shape as it goes out. Tests then answer calls by
- * hand, in whatever order they choose. */
+ * returns), every cancelled handle, every timer (backoffs, tool-turn
+ * deadlines) and every event, and checks each event's shape as it goes
+ * out. Its clock (now_ms) stands still unless a test moves it. Tests then
+ * answer calls by hand, in whatever order they choose. */
 #ifndef CX_TEST_FAKE_IO_H
 #define CX_TEST_FAKE_IO_H
 
@@ -59,8 +60,8 @@ struct fake {
   unsigned long refuse_mask; /* bit s set: start_call for seat s fails */
   int refuse_all;
   uintptr_t next_handle;
-  /* Backoff timers started: the call, its delay, and whether it is still
-   * pending (not fired or cancelled). */
+  /* Timers started (backoffs, tool-turn deadlines): the call, its delay,
+   * and whether it is still pending (not fired or cancelled). */
   struct {
     rl_call *call;
     long delay_ms;
@@ -69,6 +70,7 @@ struct fake {
   size_t n_timers;
   int refuse_timers;
   int forbid_timers; /* a timer is a broken rule (no retries expected) */
+  uint64_t now_ms;   /* the io's clock (rl_io.now_ms); tests move it */
   emit_hook hook;
   rl_event_type hook_type;
   size_t hook_seat;
@@ -92,7 +94,7 @@ void fake_expect_ok(const fake *f);
 void run_end(rl_run *run, fake *f);
 /* A suite's .fini: cancels and frees what a failed test left. */
 void fake_free_leftovers(void);
-/* Fires backoff timer i as the engine would. */
+/* Fires timer i as the engine would. */
 void fake_fire_timer(fake *f, size_t i);
 
 /* A malloc'd copy of s[0..len) (NUL added); never NULL. */

@@ -119,7 +119,7 @@ void stream_run(const chat_codec *codec, size_t max_bytes, const char *body,
   chat_response_init(&out->resp);
   chat_error_init(&out->err);
   buf_init(&out->text, 0);
-  st = chat_stream_new(codec, max_bytes, collect_text, out);
+  st = chat_stream_new(codec, max_bytes, 0, collect_text, out);
   cr_assert_not_null(st);
   out->feed_failed = split_feed(body, len, cuts, n_cuts, feed_stream, st) != 0;
   out->rc = chat_stream_finish(st, &out->resp, &out->err);

@@ -568,7 +568,7 @@ Test(anthropic_response, err_is_untouched_on_success) {
 
   chat_error_init(&e);
   e.http_status = 7;
-  cr_assert_eq(anthropic_parse_response(body, len, &r, &e), 0);
+  cr_assert_eq(anthropic_parse_response(body, len, 0, &r, &e), 0);
   cr_assert_eq(e.http_status, 7);
   cr_assert_null(e.reason);
   chat_response_free(&r);
@@ -775,7 +775,7 @@ Test(anthropic_response, provider_error_fields) {
 
   chat_error_init(&e);
   e.message = strdup("old"); /* freed, not leaked */
-  cr_assert_eq(anthropic_parse_response(body, sizeof(body) - 1, &r, &e), -1);
+  cr_assert_eq(anthropic_parse_response(body, sizeof(body) - 1, 0, &r, &e), -1);
   cr_assert_str_eq(e.type, "overloaded_error");
   cr_assert_str_eq(e.message, "Overloaded");
   cr_assert_null(e.code);

@@ -143,7 +143,7 @@ static void expect_deltas(const chat_codec *codec, const char *body, size_t len,
 
   buf_init(&log, 0);
   chat_error_init(&e);
-  st = chat_stream_new(codec, 0, log_delta, &log);
+  st = chat_stream_new(codec, 0, 0, log_delta, &log);
   cr_assert_not_null(st);
   chat_stream_feed(st, copy, len);
   chat_stream_finish(st, &r, &e);
@@ -220,7 +220,7 @@ static void expect_same_as_unary(const chat_codec *codec,
   size_t i;
 
   chat_error_init(&e);
-  cr_assert_eq(codec->parse_response(copy, len, &u, &e), 0,
+  cr_assert_eq(codec->parse_response(copy, len, 0, &u, &e), 0,
                "the whole body does not parse: %s", e.reason);
   expect_ok(o);
   cr_assert_eq(o->resp.content_len, u.content_len);
@@ -266,7 +266,7 @@ static void expect_same_error_as_unary(const chat_codec *codec,
   chat_error e;
 
   chat_error_init(&e);
-  cr_assert_eq(codec->parse_response(copy, len, &u, &e), -1);
+  cr_assert_eq(codec->parse_response(copy, len, 0, &u, &e), -1);
   cr_assert_eq(o->rc, -1);
   cr_assert_eq(o->err.kind, e.kind);
   cr_assert_str_eq(o->err.reason, e.reason);
@@ -1130,7 +1130,7 @@ Test(anthropic_stream, too_many_tool_calls_stop_the_stream) {
   /* ...and one more fails it. */
   calls_body(1025, &body);
   stream_run(anthropic, 0, body.data, body.len, NULL, 0, &o);
-  expect_fail(&o, CHAT_ERR_PERMANENT, "response_too_large");
+  expect_fail(&o, CHAT_ERR_PERMANENT, "too_many_tool_calls");
   cr_assert(o.feed_failed);
   stream_outcome_free(&o);
   buf_free(&body);
@@ -1141,7 +1141,7 @@ Test(anthropic_stream, too_many_tool_calls_stop_the_stream) {
  * stay the stream's. */
 static void expect_refused(const chat_codec *codec, const char *event,
                            const char *data) {
-  chat_stream *st = chat_stream_new(codec, 0, NULL, NULL);
+  chat_stream *st = chat_stream_new(codec, 0, 0, NULL, NULL);
   size_t len = strlen(data);
   char *copy = fixture_exact_copy(data, len);
   chat_response r;
@@ -1673,7 +1673,7 @@ Test(gemini_stream, too_many_tool_calls_stop_the_stream) {
                  0);
   cr_assert_eq(buf_puts(&body, "]},\"finishReason\":\"STOP\"}]}\n\n"), 0);
   stream_run(gemini, 0, body.data, body.len, NULL, 0, &o);
-  expect_fail(&o, CHAT_ERR_PERMANENT, "response_too_large");
+  expect_fail(&o, CHAT_ERR_PERMANENT, "too_many_tool_calls");
   stream_outcome_free(&o);
   buf_free(&body);
 }

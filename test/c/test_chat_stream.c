@@ -470,7 +470,7 @@ Test(chat_stream, too_many_tool_calls_fail) {
   cr_assert_eq(buf_puts(&body, "data: [DONE]\n\n"), 0);
   /* Too long for every 2-way split: fed whole only. */
   stream_run(&sse_codec, 0, body.data, body.len, NULL, 0, &o);
-  expect_fail(&o, CHAT_ERR_PERMANENT, "response_too_large");
+  expect_fail(&o, CHAT_ERR_PERMANENT, "too_many_tool_calls");
   cr_assert(o.feed_failed);
   stream_outcome_free(&o);
   buf_free(&body);
@@ -532,7 +532,7 @@ Test(chat_stream, event_that_is_not_utf8_fails) {
 /* Events are checked as UTF-8 before the codec reads them, so a codec can
  * only pass a bad name or id by a bug of its own; it is still refused. */
 static void expect_bad_call(const char *id, const char *name) {
-  chat_stream *st = chat_stream_new(&sse_codec, 0, NULL, NULL);
+  chat_stream *st = chat_stream_new(&sse_codec, 0, 0, NULL, NULL);
   chat_response r;
   chat_error e;
 
@@ -549,6 +549,38 @@ static void expect_bad_call(const char *id, const char *name) {
 Test(chat_stream_api, tool_call_name_or_id_not_utf8_fails) {
   expect_bad_call("call_1", "f\xFF");
   expect_bad_call("call_\xC3", "f");
+}
+
+/* A stream's own max_tool_calls: that many calls are fine, the next one
+ * fails the stream at once (later feeds are refused) with a message that
+ * names the cap; 0 and anything above the ceiling mean the ceiling. */
+Test(chat_stream_api, max_tool_calls_caps_the_calls_of_one_stream) {
+  chat_stream *st = chat_stream_new(&sse_codec, 0, 3, NULL, NULL);
+  chat_response r;
+  chat_error e;
+
+  chat_error_init(&e);
+  for (size_t i = 0; i < 3; i++)
+    cr_assert_eq(chat_stream_tool_call(st, i, NULL, "f"), 0);
+  cr_assert_eq(chat_stream_tool_call(st, 2, "again", NULL), 0,
+               "a known index is no new call");
+  cr_assert_eq(chat_stream_tool_args(st, 7, "{}", 2), -1, "call 4 of 3");
+  cr_assert_eq(chat_stream_tool_count(st), 3);
+  cr_assert_eq(chat_stream_feed(st, "data: [DONE]\n\n", 14), -1);
+  cr_assert_eq(chat_stream_finish(st, &r, &e), -1);
+  cr_assert_eq(e.kind, CHAT_ERR_PERMANENT);
+  cr_assert_str_eq(e.reason, "too_many_tool_calls");
+  cr_assert_not_null(strstr(e.message, "more than 3 tool calls"), "%s",
+                     e.message);
+  cr_assert_not_null(strstr(e.message, "max_tool_calls"));
+  assert_response_empty(&r);
+  chat_error_free(&e);
+  chat_stream_free(st);
+
+  cr_assert_eq(chat_tool_call_cap(0), CHAT_MAX_TOOL_CALLS);
+  cr_assert_eq(chat_tool_call_cap(CHAT_MAX_TOOL_CALLS + 1),
+               CHAT_MAX_TOOL_CALLS);
+  cr_assert_eq(chat_tool_call_cap(1), 1);
 }
 
 /* --- Failures ------------------------------------------------------------ */
@@ -710,12 +742,12 @@ Test(chat_stream, oversized_event_or_line_fails) {
 Test(chat_stream_api, new_refuses_a_codec_without_stream_event) {
   chat_codec no_stream = {.name = "x", .framing = CHAT_FRAMING_SSE};
 
-  cr_assert_null(chat_stream_new(NULL, 0, NULL, NULL));
-  cr_assert_null(chat_stream_new(&no_stream, 0, NULL, NULL));
+  cr_assert_null(chat_stream_new(NULL, 0, 0, NULL, NULL));
+  cr_assert_null(chat_stream_new(&no_stream, 0, 0, NULL, NULL));
 }
 
 Test(chat_stream_api, works_without_on_text) {
-  chat_stream *st = chat_stream_new(&sse_codec, 0, NULL, NULL);
+  chat_stream *st = chat_stream_new(&sse_codec, 0, 0, NULL, NULL);
   static const char body[] = D("{\"text\":\"hi\"}") "data: [DONE]\n\n";
   chat_response r;
   chat_error e;
@@ -732,7 +764,7 @@ Test(chat_stream_api, works_without_on_text) {
 }
 
 Test(chat_stream_api, finish_twice_gives_the_same_and_feed_after_is_refused) {
-  chat_stream *st = chat_stream_new(&ndjson_codec, 0, NULL, NULL);
+  chat_stream *st = chat_stream_new(&ndjson_codec, 0, 0, NULL, NULL);
   static const char body[] =
       "{\"text\":\"hi\",\"call\":{\"index\":2,\"name\":\"b\"}}\n"
       "{\"call\":{\"index\":1,\"name\":\"a\"},\"end\":true}";
@@ -755,7 +787,7 @@ Test(chat_stream_api, finish_twice_gives_the_same_and_feed_after_is_refused) {
 }
 
 Test(chat_stream_api, failure_is_kept_and_later_calls_do_nothing) {
-  chat_stream *st = chat_stream_new(&sse_codec, 0, NULL, NULL);
+  chat_stream *st = chat_stream_new(&sse_codec, 0, 0, NULL, NULL);
   chat_response r;
   chat_error e;
 
@@ -789,7 +821,7 @@ Test(chat_stream_api, failure_is_kept_and_later_calls_do_nothing) {
 }
 
 Test(chat_stream_api, direct_calls_and_null_pieces) {
-  chat_stream *st = chat_stream_new(&sse_codec, 0, NULL, NULL);
+  chat_stream *st = chat_stream_new(&sse_codec, 0, 0, NULL, NULL);
   chat_response r;
   chat_error e;
 
@@ -815,7 +847,7 @@ Test(chat_stream_api, direct_calls_and_null_pieces) {
   chat_stream_free(st);
 
   /* A NULL text with a length is a codec bug: the stream fails. */
-  st = chat_stream_new(&sse_codec, 0, NULL, NULL);
+  st = chat_stream_new(&sse_codec, 0, 0, NULL, NULL);
   cr_assert_eq(chat_stream_text(st, NULL, 3), -1);
   chat_stream_end(st);
   cr_assert_eq(chat_stream_finish(st, &r, &e), -1);

@@ -285,7 +285,7 @@ static void stub_parse(const char *body, size_t len, int want_rc,
 
   chat_error_init(&e);
   cr_assert_eq(
-      codec_parse_response(body, len, &r, &e, stub_body_error, stub_read),
+      codec_parse_response(body, len, 0, &r, &e, stub_body_error, stub_read),
       want_rc, "%.*s", (int)len, body);
   if (want_rc == 0) {
     cr_assert_null(e.reason);
@@ -312,6 +312,71 @@ Test(codec_util, parse_response_frame) {
   STUB_FAILS("{\"text\":\"hi\"} x", "invalid_json", CHAT_ERR_PERMANENT);
   STUB_FAILS("{\"err\":\"down\"}", "provider_error", CHAT_ERR_TRANSIENT);
   STUB_FAILS("{\"text\":7}", "missing_field", CHAT_ERR_PERMANENT);
+}
+
+/* Every dialect's non-streamed reader stops at the first tool call past
+ * max_tool_calls: the reply fails, permanently, naming the cap, and
+ * nothing of it is kept. bodies[d] holds 3 calls in dialect d's shape. */
+Test(codec_util, every_dialect_stops_at_max_tool_calls) {
+  static const struct {
+    const char *codec, *body;
+  } bodies[] = {
+      {"openai",
+       "{\"model\":\"m\",\"choices\":[{\"message\":{\"content\":null,"
+       "\"tool_calls\":["
+       "{\"id\":\"a\",\"type\":\"function\",\"function\":{\"name\":\"f\","
+       "\"arguments\":\"{}\"}},"
+       "{\"id\":\"b\",\"type\":\"function\",\"function\":{\"name\":\"f\","
+       "\"arguments\":\"{}\"}},"
+       "{\"id\":\"c\",\"type\":\"function\",\"function\":{\"name\":\"f\","
+       "\"arguments\":\"{}\"}}]},\"finish_reason\":\"tool_calls\"}]}"},
+      {"anthropic",
+       "{\"type\":\"message\",\"role\":\"assistant\",\"model\":\"m\","
+       "\"content\":["
+       "{\"type\":\"tool_use\",\"id\":\"a\",\"name\":\"f\",\"input\":{}},"
+       "{\"type\":\"tool_use\",\"id\":\"b\",\"name\":\"f\",\"input\":{}},"
+       "{\"type\":\"tool_use\",\"id\":\"c\",\"name\":\"f\",\"input\":{}}],"
+       "\"stop_reason\":\"tool_use\"}"},
+      {"gemini", "{\"candidates\":[{\"content\":{\"role\":\"model\","
+                 "\"parts\":["
+                 "{\"functionCall\":{\"name\":\"f\",\"args\":{}}},"
+                 "{\"functionCall\":{\"name\":\"f\",\"args\":{}}},"
+                 "{\"functionCall\":{\"name\":\"f\",\"args\":{}}}]},"
+                 "\"finishReason\":\"STOP\"}]}"},
+      {"ollama", "{\"model\":\"m\",\"message\":{\"role\":\"assistant\","
+                 "\"content\":\"\",\"tool_calls\":["
+                 "{\"function\":{\"name\":\"f\",\"arguments\":{}}},"
+                 "{\"function\":{\"name\":\"f\",\"arguments\":{}}},"
+                 "{\"function\":{\"name\":\"f\",\"arguments\":{}}}]},"
+                 "\"done\":true,\"done_reason\":\"stop\"}"},
+  };
+
+  for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+    const chat_codec *codec = codec_find(bodies[i].codec);
+    size_t len = strlen(bodies[i].body);
+    chat_response r;
+    chat_error e;
+
+    cr_assert_not_null(codec);
+    chat_error_init(&e);
+    /* The cap itself, and the ceiling (0), take all three. */
+    for (size_t cap = 0; cap <= 3; cap += 3) {
+      cr_assert_eq(codec->parse_response(bodies[i].body, len, cap, &r, &e), 0,
+                   "%s: %s", bodies[i].codec, e.reason ? e.reason : "");
+      cr_assert_eq(r.n_tool_calls, 3, "%s", bodies[i].codec);
+      chat_response_free(&r);
+    }
+    cr_assert_eq(codec->parse_response(bodies[i].body, len, 2, &r, &e), -1,
+                 "%s", bodies[i].codec);
+    cr_assert_eq(e.kind, CHAT_ERR_PERMANENT);
+    cr_assert_str_eq(e.reason, "too_many_tool_calls", "%s", bodies[i].codec);
+    cr_assert_not_null(strstr(e.message, "more than 2 tool calls"), "%s",
+                       e.message);
+    cr_assert_eq(r.n_tool_calls, 0);
+    cr_assert_null(r.tool_calls);
+    cr_assert_null(r.content);
+    chat_error_free(&e);
+  }
 }
 
 /* What the frame hands the dialect's reader, and a rule of its own. */
@@ -374,7 +439,7 @@ static const chat_codec stub_codec = {
  * or NULL when it did not. */
 static const char *stream_reason(const char *data, size_t len, int *rc) {
   static char reason[32];
-  chat_stream *st = chat_stream_new(&stub_codec, 0, NULL, NULL);
+  chat_stream *st = chat_stream_new(&stub_codec, 0, 0, NULL, NULL);
   chat_response r;
   chat_error e;
 

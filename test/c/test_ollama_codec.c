@@ -406,7 +406,7 @@ Test(ollama_response, error_in_200_is_transient_provider_error) {
   chat_error e;
 
   chat_error_init(&e);
-  cr_assert_eq(ollama_parse_response(body, len, &r, &e), -1);
+  cr_assert_eq(ollama_parse_response(body, len, 0, &r, &e), -1);
   cr_assert_str_eq(e.reason, "provider_error");
   cr_assert_eq(e.kind, CHAT_ERR_TRANSIENT);
   cr_assert_str_eq(e.message, "model 'llama3.2' not found");
@@ -466,7 +466,7 @@ Test(ollama_response, bad_bodies) {
   PARSE_FAILS(ollama, "{\"message\":{\"content\":\"\xe2\x82\"}}",
               "invalid_utf8");
   chat_error_init(&e);
-  cr_assert_eq(ollama_parse_response(NULL, 0, &r, &e), -1);
+  cr_assert_eq(ollama_parse_response(NULL, 0, 0, &r, &e), -1);
   cr_assert_str_eq(e.reason, "invalid_json");
   chat_error_free(&e);
 }

@@ -452,7 +452,7 @@ Test(openai_response, err_is_untouched_on_success) {
 
   chat_error_init(&e);
   e.http_status = 200;
-  cr_assert_eq(openai_parse_response(body, sizeof(body) - 1, &r, &e), 0);
+  cr_assert_eq(openai_parse_response(body, sizeof(body) - 1, 0, &r, &e), 0);
   cr_assert_eq(e.http_status, 200);
   cr_assert_null(e.reason);
   cr_assert_null(e.message);
@@ -636,7 +636,7 @@ Test(openai_response, null_body_is_invalid_json) {
   chat_error e;
 
   chat_error_init(&e);
-  cr_assert_eq(openai_parse_response(NULL, 0, &r, &e), -1);
+  cr_assert_eq(openai_parse_response(NULL, 0, 0, &r, &e), -1);
   cr_assert_str_eq(e.reason, "invalid_json");
   chat_error_free(&e);
 }
@@ -726,7 +726,7 @@ Test(openai_response, error_in_200_is_provider_error) {
   chat_error e;
 
   chat_error_init(&e);
-  cr_assert_eq(openai_parse_response(body, len, &r, &e), -1);
+  cr_assert_eq(openai_parse_response(body, len, 0, &r, &e), -1);
   cr_assert_str_eq(e.reason, "provider_error");
   cr_assert_eq(e.kind, CHAT_ERR_TRANSIENT);
   cr_assert_str_eq(e.code, "server_error");
@@ -776,7 +776,7 @@ Test(openai_response, provider_error_kinds) {
 
     chat_error_init(&e);
     cr_assert_eq(
-        openai_parse_response(cases[i].body, strlen(cases[i].body), &r, &e),
+        openai_parse_response(cases[i].body, strlen(cases[i].body), 0, &r, &e),
         -1);
     cr_assert_str_eq(e.reason, "provider_error");
     cr_assert_eq(e.kind, cases[i].kind, "%s", cases[i].body);
@@ -801,7 +801,7 @@ Test(openai_response, failure_frees_what_err_held) {
   chat_error_set(&e, CHAT_ERR_TRANSIENT, "http_error", "old message");
   e.type = strdup("old type");
   e.code = strdup("old code");
-  cr_assert_eq(openai_parse_response("{", 1, &r, &e), -1);
+  cr_assert_eq(openai_parse_response("{", 1, 0, &r, &e), -1);
   cr_assert_str_eq(e.reason, "invalid_json");
   cr_assert_null(e.message);
   cr_assert_null(e.type);

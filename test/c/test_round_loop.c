@@ -2,6 +2,7 @@
  * through the fake rl_io (fake_io.h); the tests feed completions back by
  * hand, in whatever order they choose, and check the exact event sequence,
  * the requests and the stored outcomes. */
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include <criterion/criterion.h>
 
 #include "anthropic_codec.h"
+#include "buf.h"
 #include "chat.h"
 #include "codec.h"
 #include "fake_io.h"
@@ -1760,8 +1762,10 @@ Test(tools, cancel_while_tools_run) {
   run = run_new(f, spec);
   rl_run_start(run);
   done_fixture(call_of(f, 0, 0), "openai/tool_call_response.json");
+  cr_assert_eq(f->n_timers, 1, "the turn's deadline timer");
   rl_run_cancel(run);
   cr_assert_eq(f->n_cancelled, 0, "no transfer was running");
+  cr_assert_not(f->timers[0].pending, "the deadline timer was cancelled");
   expect_seat_failed(run, 0, 0, CHAT_ERR_CANCELLED, "cancelled");
   cr_assert_eq(rl_call_tool_results(run, 0, 0, results, lens, 1), -1);
   run_end(run, f);
@@ -1792,7 +1796,7 @@ static size_t completions_of(const fake *f, size_t seat) {
   return n;
 }
 
-static rl_run *retrying_run(fake *f, unsigned max, long base_ms) {
+static rl_spec *retrying_spec(unsigned max, long base_ms) {
   rl_spec *spec = spec_new(INPUT, 2, 0, TWO_ROUNDS, 1);
 
   for (size_t i = 0; i < 2; i++) {
@@ -1800,7 +1804,11 @@ static rl_run *retrying_run(fake *f, unsigned max, long base_ms) {
     spec->seats[i].retry_base_ms = base_ms;
   }
   spec->seed = 42;
-  return run_new(f, spec);
+  return spec;
+}
+
+static rl_run *retrying_run(fake *f, unsigned max, long base_ms) {
+  return run_new(f, retrying_spec(max, base_ms));
 }
 
 Test(retry, transient_failures_back_off_exponentially_then_succeed) {
@@ -1841,7 +1849,13 @@ Test(retry, transient_failures_back_off_exponentially_then_succeed) {
 
 Test(retry, a_retry_after_hint_sets_the_delay) {
   fake *f = fake_new();
-  rl_run *run = retrying_run(f, 2, 100);
+  rl_spec *spec = retrying_spec(2, 100);
+  rl_run *run;
+
+  /* Budgets long enough for the hints (see the deadline suite). */
+  spec->seats[0].timeout_ms = 60000;
+  spec->seats[1].timeout_ms = 2 * 3600 * 1000;
+  run = run_new(f, spec);
 
   rl_run_start(run);
   done_status(call_of(f, 0, 0), 429, 1500);
@@ -1890,7 +1904,7 @@ Test(retry, cancel_during_backoff_cancels_the_timer) {
   cr_assert_eq(f->n_cancelled, 1, "only seat 1's transfer was running");
   expect_seat_failed(run, 0, 0, CHAT_ERR_CANCELLED, "cancelled");
   /* A retry racing the cancel does nothing. */
-  rl_call_retry(c0);
+  rl_call_timer(c0);
   cr_assert_eq(starts_of(f, 0, 0), 1);
   run_end(run, f);
 }
@@ -1930,6 +1944,367 @@ Test(retry, external_transient_errors_are_retried_too) {
   cr_assert_eq(starts_of(f, 0, 0), 2);
   rl_run_cancel(run);
   run_end(run, f);
+}
+
+/* --- Deadlines: timeout_ms is the whole budget of a member call ---------- */
+
+TestSuite(deadline, .fini = fake_free_leftovers);
+TestSuite(max_tool_calls, .fini = fake_free_leftovers);
+
+Test(deadline, arithmetic) {
+  cr_assert_eq(rl_deadline(1000, 500), 1500);
+  cr_assert_eq(rl_deadline(0, 1), 1, "a budget from clock 0 is a deadline");
+  cr_assert_eq(rl_deadline(1000, 0), 0, "no budget, no deadline");
+  cr_assert_eq(rl_deadline(1000, -5), 0);
+  cr_assert_eq(rl_deadline(UINT64_MAX - 10, 100), UINT64_MAX, "saturates");
+
+  cr_assert_eq(rl_remaining_ms(0, 12345), LONG_MAX, "no deadline");
+  cr_assert_eq(rl_remaining_ms(1500, 1000), 500);
+  cr_assert_eq(rl_remaining_ms(1500, 1500), 0);
+  cr_assert_eq(rl_remaining_ms(1500, 9000), 0, "passed long ago");
+  cr_assert_eq(rl_remaining_ms(UINT64_MAX, 0), LONG_MAX, "saturates");
+
+  cr_assert_eq(rl_attempt_timeout_ms(0, 500), 500, "the rest of the budget");
+  cr_assert_eq(rl_attempt_timeout_ms(-1, 500), 500);
+  cr_assert_eq(rl_attempt_timeout_ms(200, 500), 200, "the attempt's own");
+  cr_assert_eq(rl_attempt_timeout_ms(500, 500), 500);
+  cr_assert_eq(rl_attempt_timeout_ms(800, 500), 500, "never past the budget");
+  cr_assert_eq(rl_attempt_timeout_ms(0, LONG_MAX), 0, "unbounded");
+  cr_assert_eq(rl_attempt_timeout_ms(200, LONG_MAX), 200);
+
+  cr_assert(rl_wait_fits(100, 500));
+  cr_assert(rl_wait_fits(0, 1));
+  cr_assert_not(rl_wait_fits(500, 500), "no time left for the attempt");
+  cr_assert_not(rl_wait_fits(20000, 1000));
+  cr_assert_not(rl_wait_fits(0, 0));
+  cr_assert(rl_wait_fits(600000, LONG_MAX), "no deadline");
+}
+
+/* Issue 12's case: a 429 asking for 20 s with a 1 s budget. The call does
+ * not sleep on the hint: it fails now, as a timeout that says why and
+ * keeps the 429's status and hint. A hint that fits is slept on. */
+Test(deadline, a_retry_hint_past_the_deadline_fails_the_call_now) {
+  fake *f = fake_new();
+  rl_spec *spec = retrying_spec(3, 100);
+  const rl_call *c;
+  rl_run *run;
+
+  spec->seats[0].timeout_ms = 1000;
+  run = run_new(f, spec);
+  rl_run_start(run);
+  f->now_ms = 20;
+  done_status(call_of(f, 0, 0), 429, 20000);
+  cr_assert_eq(f->n_timers, 0, "no sleep on a hint past the deadline");
+  expect_seat_failed(run, 0, 0, CHAT_ERR_TIMEOUT, "timeout");
+  c = rl_run_call(run, 0, 0);
+  cr_assert_eq(c->attempts, 1);
+  cr_assert_eq(c->err.http_status, 429);
+  cr_assert_eq(c->err.retry_after_ms, 20000);
+  expect_contains(c->err.message, "retry hint (20000 ms) exceeds the "
+                                  "remaining budget (980 ms left");
+  expect_contains(c->err.message, "the last attempt: busy");
+  cr_assert_eq(completions_of(f, 0), 1);
+
+  done_status(call_of(f, 0, 1), 429, 1500);
+  cr_assert_eq(f->n_timers, 1, "seat 1's budget (30 s) has room");
+  cr_assert_eq(f->timers[0].delay_ms, 1500);
+  rl_run_cancel(run);
+  run_end(run, f);
+}
+
+Test(deadline, a_backoff_past_the_deadline_fails_the_call_now) {
+  fake *f = fake_new();
+  rl_spec *spec = retrying_spec(3, 5000);
+  rl_run *run;
+
+  spec->seats[0].timeout_ms = 1000;
+  run = run_new(f, spec);
+  rl_run_start(run);
+  done_status(call_of(f, 0, 0), 503, -1);
+  cr_assert_eq(f->n_timers, 0);
+  expect_seat_failed(run, 0, 0, CHAT_ERR_TIMEOUT, "timeout");
+  expect_contains(rl_run_call(run, 0, 0)->err.message,
+                  "the backoff before the next attempt");
+  cr_assert_eq(rl_run_call(run, 0, 0)->err.http_status, 503);
+  rl_run_cancel(run);
+  run_end(run, f);
+}
+
+/* Each attempt's transport timeout is what is left of the budget; one that
+ * runs out of it is final, however many attempts remain. */
+Test(deadline, every_attempt_gets_what_is_left_of_the_budget) {
+  fake *f = fake_new();
+  rl_spec *spec = retrying_spec(3, 100);
+  rl_call *c0;
+  rl_run *run;
+
+  spec->seats[0].timeout_ms = 10000;
+  run = run_new(f, spec);
+  f->now_ms = 7;
+  rl_run_start(run);
+  c0 = call_of(f, 0, 0);
+  cr_assert_eq(c0->deadline_ms, 10007, "fixed when the call starts");
+  cr_assert_eq(started_of(f, 0, 0)->timeout_ms, 10000);
+  f->now_ms = 4007;
+  done_status(c0, 503, -1);
+  cr_assert_eq(f->n_timers, 1);
+  f->now_ms = 4107;
+  fake_fire_timer(f, 0);
+  cr_assert_eq(starts_of(f, 0, 0), 2);
+  cr_assert_eq(f->calls[f->n_calls - 1].timeout_ms, 5900);
+  f->now_ms = 10007;
+  done_fail(c0, HTTP_FAIL_TIMEOUT, "Operation timed out");
+  cr_assert_eq(f->n_timers, 1, "the budget is spent: no retry");
+  expect_seat_failed(run, 0, 0, CHAT_ERR_TIMEOUT, "timeout");
+  cr_assert_eq(c0->attempts, 2);
+  rl_run_cancel(run);
+  run_end(run, f);
+}
+
+/* request_timeout_ms bounds one attempt; an attempt it cut short is
+ * retried while the budget lasts, and the last attempt gets only what is
+ * left. */
+Test(deadline, request_timeout_ms_bounds_one_attempt_and_is_retried) {
+  fake *f = fake_new();
+  rl_spec *spec = retrying_spec(3, 10);
+  rl_call *c0;
+  rl_run *run;
+
+  spec->seats[0].timeout_ms = 5000;
+  spec->seats[0].request_timeout_ms = 2000;
+  run = run_new(f, spec);
+  rl_run_start(run);
+  c0 = call_of(f, 0, 0);
+  cr_assert_eq(started_of(f, 0, 0)->timeout_ms, 2000);
+  cr_assert_eq(started_of(f, 0, 1)->timeout_ms, 30001, "seat 1: its budget");
+  f->now_ms = 2000;
+  done_fail(c0, HTTP_FAIL_TIMEOUT, "Operation timed out");
+  cr_assert_eq(f->n_timers, 1, "cut short by request_timeout_ms: retried");
+  cr_assert_eq(c0->status, RL_SEAT_RUNNING);
+  f->now_ms = 2010;
+  fake_fire_timer(f, 0);
+  cr_assert_eq(f->calls[f->n_calls - 1].timeout_ms, 2000);
+  f->now_ms = 4010;
+  done_fail(c0, HTTP_FAIL_TIMEOUT, "Operation timed out");
+  cr_assert_eq(f->n_timers, 2);
+  f->now_ms = 4030;
+  fake_fire_timer(f, 1);
+  cr_assert_eq(f->calls[f->n_calls - 1].timeout_ms, 970, "what is left");
+  done_ok(c0, "third time");
+  expect_seat_ok(run, 0, 0, "third time");
+  cr_assert_eq(c0->attempts, 3);
+  rl_run_cancel(run);
+  run_end(run, f);
+
+  /* Without retries left, the attempt's timeout is the call's. */
+  f = fake_new();
+  spec = retrying_spec(1, 10);
+  spec->seats[0].request_timeout_ms = 2000;
+  run = run_new(f, spec);
+  rl_run_start(run);
+  done_fail(call_of(f, 0, 0), HTTP_FAIL_TIMEOUT, "Operation timed out");
+  cr_assert_eq(f->n_timers, 0);
+  expect_seat_failed(run, 0, 0, CHAT_ERR_TIMEOUT, "timeout");
+  rl_run_cancel(run);
+  run_end(run, f);
+}
+
+/* The owner runs the tools while a timer holds the deadline: a turn that
+ * outlives the budget fails the call as a timeout (the owner then stops
+ * its tools, seeing the call completed), and late results are dropped. */
+Test(deadline, a_tool_turn_that_outlives_the_budget_fails_the_call) {
+  fake *f = fake_new();
+  rl_spec *spec = spec_new(INPUT, 1, 0, TWO_ROUNDS, 1);
+  static const char *results[] = {"late"};
+  size_t lens[] = {4};
+  rl_run *run;
+
+  give_tools(&spec->seats[0], 0);
+  spec->seats[0].timeout_ms = 5000;
+  run = run_new(f, spec);
+  rl_run_start(run);
+  f->now_ms = 1000;
+  done_fixture(call_of(f, 0, 0), "openai/tool_call_response.json");
+  cr_assert_eq(events_of(f, RL_EV_TOOL_CALLS, 0), 1);
+  cr_assert_eq(f->n_timers, 1);
+  cr_assert_eq(f->timers[0].delay_ms, 4000, "what is left of the budget");
+  f->now_ms = 5000;
+  fake_fire_timer(f, 0);
+  expect_seat_failed(run, 0, 0, CHAT_ERR_TIMEOUT, "timeout");
+  expect_contains(rl_run_call(run, 0, 0)->err.message, "tool calls outlived");
+  cr_assert_eq(completions_of(f, 0), 1);
+  cr_assert_eq(rl_call_tool_results(run, 0, 0, results, lens, 1), -1);
+  cr_assert_eq(starts_of(f, 0, 0), 1);
+  cr_assert(rl_run_finished(run));
+  run_end(run, f);
+}
+
+Test(deadline, tool_results_in_time_stop_the_timer_and_the_budget_goes_on) {
+  fake *f = fake_new();
+  rl_spec *spec = spec_new(INPUT, 1, 0, TWO_ROUNDS, 1);
+  static const char *results[] = {"{\"temp_c\":21}"};
+  size_t lens[] = {strlen(results[0])};
+  rl_run *run;
+
+  give_tools(&spec->seats[0], 0);
+  spec->seats[0].timeout_ms = 5000;
+  run = run_new(f, spec);
+  rl_run_start(run);
+  f->now_ms = 1000;
+  done_fixture(call_of(f, 0, 0), "openai/tool_call_response.json");
+  f->now_ms = 3000;
+  cr_assert_eq(rl_call_tool_results(run, 0, 0, results, lens, 1), 0);
+  cr_assert_not(f->timers[0].pending, "the deadline timer was cancelled");
+  cr_assert_eq(starts_of(f, 0, 0), 2);
+  cr_assert_eq(f->calls[f->n_calls - 1].timeout_ms, 2000);
+  done_ok(call_of(f, 0, 0), "21 C");
+  expect_seat_ok(run, 0, 0, "21 C");
+  run_end(run, f);
+
+  /* Tool calls that arrive with the budget spent fail the call at once. */
+  f = fake_new();
+  spec = spec_new(INPUT, 1, 0, TWO_ROUNDS, 1);
+  give_tools(&spec->seats[0], 0);
+  spec->seats[0].timeout_ms = 1000;
+  run = run_new(f, spec);
+  rl_run_start(run);
+  f->now_ms = 1000;
+  done_fixture(call_of(f, 0, 0), "openai/tool_call_response.json");
+  cr_assert_eq(events_of(f, RL_EV_TOOL_CALLS, 0), 0);
+  cr_assert_eq(f->n_timers, 0);
+  expect_seat_failed(run, 0, 0, CHAT_ERR_TIMEOUT, "timeout");
+  run_end(run, f);
+}
+
+/* An external seat's attempts are bounded the same way: the owner is told
+ * the attempt's timeout, and a timeout it reports for an attempt cut short
+ * by request_timeout_ms is retried. */
+Test(deadline, external_attempts_get_the_same_bounds) {
+  fake *f = fake_new();
+  rl_spec *spec = spec_new(INPUT, 1, 0, TWO_ROUNDS, 1);
+  rl_run *run;
+  chat_error e;
+
+  make_external_seat(spec, 0);
+  spec->seats[0].retry_max_attempts = 2;
+  spec->seats[0].retry_base_ms = 10;
+  spec->seats[0].timeout_ms = 1000;
+  spec->seats[0].request_timeout_ms = 100;
+  run = run_new(f, spec);
+  rl_run_start(run);
+  cr_assert_eq(started_of(f, 0, 0)->timeout_ms, 100);
+  chat_error_init(&e);
+  chat_error_set(&e, CHAT_ERR_TIMEOUT, "external_error", "took too long");
+  f->now_ms = 100;
+  cr_assert_eq(rl_call_complete(run, 0, 0, NULL, &e, 5), 0);
+  cr_assert_eq(f->n_timers, 1, "retried");
+  f->now_ms = 120;
+  fake_fire_timer(f, 0);
+  cr_assert_eq(starts_of(f, 0, 0), 2);
+  cr_assert_eq(f->calls[f->n_calls - 1].timeout_ms, 100);
+  rl_run_cancel(run);
+  run_end(run, f);
+}
+
+/* --- max_tool_calls: a reply with more tool calls fails the call --------- */
+
+static char *calls_body(size_t n) {
+  buf b;
+
+  buf_init(&b, 0);
+  cr_assert_eq(buf_puts(&b, "{\"model\":\"m\",\"choices\":[{\"message\":{"
+                            "\"content\":null,\"tool_calls\":["),
+               0);
+  for (size_t i = 0; i < n; i++)
+    cr_assert_eq(buf_printf(&b,
+                            "%s{\"id\":\"c%zu\",\"type\":\"function\","
+                            "\"function\":{\"name\":\"get_current_weather\","
+                            "\"arguments\":\"{}\"}}",
+                            i ? "," : "", i),
+                 0);
+  cr_assert_eq(buf_puts(&b, "]},\"finish_reason\":\"tool_calls\"}]}"), 0);
+  return b.data;
+}
+
+static char *calls_stream(size_t n) {
+  buf b;
+
+  buf_init(&b, 0);
+  for (size_t i = 0; i < n; i++)
+    cr_assert_eq(
+        buf_printf(&b,
+                   "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":"
+                   "[{\"index\":%zu,\"id\":\"c%zu\",\"function\":{\"name\":"
+                   "\"get_current_weather\",\"arguments\":\"{}\"}}]}}]}\n\n",
+                   i, i),
+        0);
+  cr_assert_eq(buf_puts(&b, "data: {\"choices\":[{\"index\":0,\"delta\":{},"
+                            "\"finish_reason\":\"tool_calls\"}]}\n\n"
+                            "data: [DONE]\n\n"),
+               0);
+  return b.data;
+}
+
+Test(max_tool_calls, a_reply_past_the_seats_cap_fails_the_call) {
+  fake *f = fake_new();
+  rl_spec *spec = retrying_spec(3, 10);
+  char *two = calls_body(2), *one = calls_body(1);
+  rl_run *run;
+
+  give_tools(&spec->seats[0], 0);
+  give_tools(&spec->seats[1], 0);
+  spec->seats[0].max_tool_calls = 1;
+  spec->seats[1].max_tool_calls = 2;
+  run = run_new(f, spec);
+  rl_run_start(run);
+  done_body(call_of(f, 0, 0), 200, two, strlen(two));
+  cr_assert_eq(f->n_timers, 0, "permanent: not retried");
+  expect_seat_failed(run, 0, 0, CHAT_ERR_PERMANENT, "too_many_tool_calls");
+  expect_contains(rl_run_call(run, 0, 0)->err.message,
+                  "more than 1 tool calls (max_tool_calls)");
+  cr_assert_eq(events_of(f, RL_EV_TOOL_CALLS, 0), 0);
+  /* At the cap is fine. */
+  done_body(call_of(f, 0, 1), 200, two, strlen(two));
+  cr_assert_eq(events_of(f, RL_EV_TOOL_CALLS, 1), 1);
+  cr_assert_eq(conversation_pending(&call_of(f, 0, 1)->conv)->n_calls, 2);
+  rl_run_cancel(run);
+  run_end(run, f);
+  free(two);
+  free(one);
+}
+
+Test(max_tool_calls, a_streamed_reply_past_the_cap_fails_the_call) {
+  fake *f = fake_new();
+  rl_spec *spec = spec_new(INPUT, 1, 0, TWO_ROUNDS, 1);
+  char *three = calls_stream(3);
+  size_t len = strlen(three);
+  rl_run *run;
+
+  give_tools(&spec->seats[0], 0);
+  spec->seats[0].stream = 1;
+  spec->seats[0].max_tool_calls = 2;
+  run = run_new(f, spec);
+  rl_run_start(run);
+  rl_call_chunk(call_of(f, 0, 0), three, len);
+  done_body(call_of(f, 0, 0), 200, three, len);
+  expect_seat_failed(run, 0, 0, CHAT_ERR_PERMANENT, "too_many_tool_calls");
+  expect_contains(rl_run_call(run, 0, 0)->err.message,
+                  "more than 2 tool calls (max_tool_calls)");
+  cr_assert_eq(events_of(f, RL_EV_TOOL_CALLS, 0), 0);
+  run_end(run, f);
+  free(three);
+}
+
+Test(max_tool_calls, the_spec_refuses_a_cap_past_the_ceiling) {
+  rl_spec *spec = spec_new(INPUT, 1, 0, TWO_ROUNDS, 1);
+  char why[200] = "";
+
+  spec->seats[0].max_tool_calls = CHAT_MAX_TOOL_CALLS;
+  cr_assert_eq(rl_spec_check(spec, why, sizeof(why)), 0, "%s", why);
+  spec->seats[0].max_tool_calls = CHAT_MAX_TOOL_CALLS + 1;
+  cr_assert_eq(rl_spec_check(spec, why, sizeof(why)), -1);
+  expect_contains(why, "more than 1024 tool calls");
+  rl_spec_free(spec);
 }
 
 /* --- External seats --------------------------------------------------------

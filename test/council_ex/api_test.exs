@@ -29,23 +29,35 @@ defmodule CouncilEx.ApiTest do
 
       assert m1 =~ "member :lost: provider :nowhere is not configured"
 
-      not_yet =
-        CouncilEx.DynamicCouncil.new("not-yet")
-        |> CouncilEx.DynamicCouncil.add_member(
-          id: "unsure",
-          system_prompt: "Hm.",
-          profile_overrides: [provider: :mock, model: "m", tool_concurrency_factor: 2]
-        )
+      # The limits of issue 12 are checked like every other seat option.
+      message =
+        assert_raise ArgumentError, fn ->
+          CouncilEx.DynamicCouncil.new("limits")
+          |> CouncilEx.DynamicCouncil.add_member(
+            id: "unsure",
+            system_prompt: "Hm.",
+            profile_overrides: [
+              provider: :mock,
+              model: "m",
+              tool_concurrency_factor: 0,
+              max_tool_calls: 1025,
+              request_timeout_ms: 0
+            ]
+          )
+        end
 
-      assert {:error, [%{code: :unsupported_option, message: m2}]} = CouncilEx.validate(not_yet)
-      assert m2 =~ "tool_concurrency_factor is not supported by this version"
+      assert message.message =~
+               "expected max_tool_calls to be a positive integer (at most 1024), got: 1025"
+
+      assert message.message =~ "expected request_timeout_ms to be a positive integer, got: 0"
+      assert message.message =~ "expected tool_concurrency_factor to be a positive number"
 
       assert_raise CompileError,
-                   ~r/member :unsure: tool_concurrency_factor is not supported/,
+                   ~r/member :unsure: expected max_tool_calls to be a positive integer/,
                    fn ->
-                     defmodule NotYet do
+                     defmodule TooMany do
                        use CouncilEx
-                       member(:unsure, provider: :mock, model: "m", tool_concurrency_factor: 2)
+                       member(:unsure, provider: :mock, model: "m", max_tool_calls: 0)
                      end
                    end
 

@@ -71,7 +71,12 @@ defmodule CouncilEx.BoundaryTest do
           {:weight, -1, "member :optimist: expected weight to be a number >= 0"},
           {:confidence, :vibes, "member :optimist: expected confidence to be one of"},
           {:fallback, [:skeptic], "member :optimist: fallback is a chair option"},
-          {:tool_concurrency_factor, 2, "tool_concurrency_factor is not supported"}
+          {:tool_concurrency_factor, 0,
+           "member :optimist: expected tool_concurrency_factor to be a positive number"},
+          {:max_tool_calls, 1025,
+           "member :optimist: expected max_tool_calls to be a positive integer (at most 1024)"},
+          {:request_timeout_ms, 0,
+           "member :optimist: expected request_timeout_ms to be a positive integer"}
         ] do
       test "#{key}: #{inspect(value)}", %{sup: sup} do
         key = unquote(key)
@@ -362,7 +367,9 @@ defmodule CouncilEx.BoundaryTest do
     output_schema: [%{"type" => "object"}, %{"type" => "nope"}, "schema"],
     parallel_tools_strategy: [:collect, :fail_fast, :random],
     tool_choice: [:auto, :none, :sometimes],
-    tool_concurrency_factor: [2],
+    tool_concurrency_factor: [2, 0.5, 0, "fast"],
+    max_tool_calls: [1, 128, 0, 1025],
+    request_timeout_ms: [1_000, 0],
     retyr: [{3, 100}]
   ]
 

@@ -18,9 +18,29 @@ defmodule CouncilEx.NativeTest do
       tag = make_ref()
       assert {:ok, run} = Native.run_start(@spec_map, tag)
       assert_receive {:council_ex_run, ^tag, events}
-      assert {:call, 0, 0, 0, body} = List.keyfind(events, :call, 0)
+
+      assert {:call, 0, 0, 0, body, 0} = List.keyfind(events, :call, 0),
+             "no timeout_ms: the attempt is unbounded"
+
       assert is_binary(body)
       :ok = Native.run_cancel(run)
+    end
+
+    test "an external call is told how long its attempt may take" do
+      for {limits, want} <- [
+            {%{timeout_ms: 5_000}, 5_000},
+            {%{timeout_ms: 5_000, request_timeout_ms: 2_000}, 2_000},
+            {%{timeout_ms: 5_000, request_timeout_ms: 9_000}, 5_000}
+          ] do
+        tag = make_ref()
+        spec = %{@spec_map | seats: [Map.merge(@seat, limits)]}
+        assert {:ok, run} = Native.run_start(spec, tag)
+        assert_receive {:council_ex_run, ^tag, events}
+        # The clock ran a little between the call's start and the attempt.
+        assert {:call, 0, 0, 0, _body, timeout} = List.keyfind(events, :call, 0)
+        assert timeout <= want and timeout > want - 1_000, inspect({limits, timeout})
+        :ok = Native.run_cancel(run)
+      end
     end
 
     test "unknown keys are refused, naming the map and the key" do
@@ -70,6 +90,11 @@ defmodule CouncilEx.NativeTest do
 
       assert invalid(%{@spec_map | seats: [Map.put(@seat, :output_schema, "{}")]}) ==
                "seat 0: bad value for key output_schema"
+
+      cap = CouncilEx.Enums.limit(:max_tool_calls)
+
+      assert invalid(%{@spec_map | seats: [Map.put(@seat, :max_tool_calls, cap + 1)]}) ==
+               "seat 0: bad value for key max_tool_calls"
     end
   end
 

@@ -43,7 +43,7 @@ defmodule CouncilEx.Options.Run do
       default: 120_000,
       config: :member_timeout_ms,
       doc:
-        "total time a member's call may take (default 120 s, or `config :council_ex, :member_timeout_ms`; a seat's `:timeout_ms` wins)"
+        "the whole budget of a member's call, from its start: every attempt, backoff wait and tool turn (default 120 s, or `config :council_ex, :member_timeout_ms`; a seat's `:timeout_ms` wins). A seat's `:request_timeout_ms` bounds one attempt"
     ],
     connect_timeout_ms: [
       type: :pos_integer,
@@ -57,7 +57,7 @@ defmodule CouncilEx.Options.Run do
       default: {2, 1000},
       config: :default_retry,
       doc:
-        "`{max_attempts, base_ms}`: retry transient failures (429, 5xx, connection errors) up to max_attempts (1..100) in all, waiting base_ms * 2^n with jitter, or the provider's retry-after hint; timed in the engine. A member's `:retry` wins; default `config :council_ex, :default_retry`, else `{2, 1000}`"
+        "`{max_attempts, base_ms}`: retry transient failures (429, 5xx, connection errors, attempts cut short by `:request_timeout_ms`) up to max_attempts (1..100) in all, waiting base_ms * 2^n with jitter, or the provider's retry-after hint; timed in the engine, and never past the member's timeout budget (a wait that would end after it fails the call as `:timeout` at once). A member's `:retry` wins; default `config :council_ex, :default_retry`, else `{2, 1000}`"
     ],
     max_response_bytes: [
       type: :pos_integer,

@@ -13,6 +13,7 @@ defmodule CouncilEx.Options.Seat do
   alias CouncilEx.Options.Schema
 
   @confidences CouncilEx.Enums.confidences() -- [:none]
+  @tool_calls_cap CouncilEx.Enums.limit(:max_tool_calls)
 
   @schema [
     provider: [
@@ -38,8 +39,9 @@ defmodule CouncilEx.Options.Seat do
     ],
     tool_concurrency_factor: [
       type: {:custom, &__MODULE__.pos_number/2},
+      default: 1.0,
       doc:
-        "how many tool calls run at once, per scheduler (a positive number): not supported by this version yet, so a seat that sets it is refused, never ignored"
+        "how many of a turn's tool calls run at once, per scheduler (a positive number): at most `ceil(factor * System.schedulers_online())`, at least 1 (default 1.0)"
     ],
     tool_timeout_ms: [type: :pos_integer, doc: "time a tool call may take (default 30 s)"],
     tool_choice: [
@@ -56,11 +58,26 @@ defmodule CouncilEx.Options.Seat do
       type: {:custom, &__MODULE__.profile/2},
       doc: "a `CouncilEx.Profile` module or registered profile name (see `CouncilEx.Profile`)"
     ],
-    timeout_ms: [type: :pos_integer, doc: "total time a member call may take"],
+    timeout_ms: [
+      type: :pos_integer,
+      doc:
+        "the member call's whole budget, from its start: every attempt, backoff wait and tool turn (default the run's `:member_timeout_ms`); a retry whose wait would end past it is not taken, and the call fails as `:timeout`"
+    ],
+    request_timeout_ms: [
+      type: :pos_integer,
+      doc:
+        "time one HTTP attempt may take (default: none, so an attempt may take what is left of `:timeout_ms`); an attempt it cuts short is retried like a transient failure while the budget lasts"
+    ],
     connect_timeout_ms: [type: :pos_integer, doc: "connect timeout per call"],
     max_tool_turns: [
       type: {:int, 1, 1000},
       doc: "tool-call rounds a call may take before it fails (default 8)"
+    ],
+    max_tool_calls: [
+      type: {:int, 1, @tool_calls_cap},
+      default: 128,
+      doc:
+        "tool calls one reply may hold, streamed or not (1 to #{@tool_calls_cap}, default 128): a reply with more fails the call (`:too_many_tool_calls`)"
     ],
     weight: [
       type: {:number, 0, nil},
@@ -99,16 +116,34 @@ defmodule CouncilEx.Options.Seat do
     :tool_timeout_ms,
     :tool_choice
   ]
-  @seat_keys [:timeout_ms, :connect_timeout_ms, :max_tool_turns, :weight, :confidence, :fallback]
-  # Options a seat may name that this version cannot run yet: refused
-  # rather than silently ignored.
-  @not_yet [:tool_concurrency_factor]
+  @seat_keys [
+    :timeout_ms,
+    :request_timeout_ms,
+    :connect_timeout_ms,
+    :max_tool_turns,
+    :max_tool_calls,
+    :weight,
+    :confidence,
+    :fallback
+  ]
 
   @member_keys @profile_keys ++ [:system_prompt, :output_schema, :profile] ++ @seat_keys
 
   @doc "The seat options' schema."
   @spec schema() :: Schema.t()
   def schema, do: @schema
+
+  @doc """
+  A seat's setting for an option with a default: the seat's value, else
+  the schema's default (`nil` stands for "not set").
+  """
+  @spec setting(keyword(), atom()) :: term()
+  def setting(opts, key) do
+    case opts[key] do
+      nil -> Keyword.fetch!(@schema, key)[:default]
+      value -> value
+    end
+  end
 
   @doc "The options a profile may set, in order."
   @spec profile_keys() :: [atom()]
@@ -164,9 +199,6 @@ defmodule CouncilEx.Options.Seat do
 
         key == :input_mapper and role != :sub_council ->
           [{key, :invalid_option, "input_mapper is for sub-council members (council: ...)"}]
-
-        key in @not_yet and role != :profile and elem(opt, 1) != nil ->
-          [{key, :unsupported_option, "#{key} is not supported by this version of CouncilEx yet"}]
 
         true ->
           Schema.errors(@schema, [opt], known: known, context: context, nil_ok?: true)

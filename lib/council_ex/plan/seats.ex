@@ -9,7 +9,7 @@ defmodule CouncilEx.Plan.Seats do
 
   alias CouncilEx.{Error, JSON, Member, Native, Provider, Rounds, Spec}
   alias CouncilEx.Council.Rules
-  alias CouncilEx.Options.Run
+  alias CouncilEx.Options.{Run, Seat}
 
   @typedoc "What the run's process keeps about a seat (never secrets)."
   @type info :: %{
@@ -50,7 +50,9 @@ defmodule CouncilEx.Plan.Seats do
           ],
           optional(:tool_choice) => String.t() | nil,
           optional(:max_tool_turns) => non_neg_integer(),
+          optional(:max_tool_calls) => pos_integer(),
           optional(:confidence) => :self_report | :logprob | nil,
+          optional(:request_timeout_ms) => pos_integer() | nil,
           optional(:connect_timeout_ms) => pos_integer()
         }
 
@@ -197,11 +199,13 @@ defmodule CouncilEx.Plan.Seats do
       tools: tools,
       tool_choice: tool_choice(opts[:tool_choice]),
       max_tool_turns: opts[:max_tool_turns] || 0,
+      max_tool_calls: Seat.setting(opts, :max_tool_calls),
       weight: weight(opts),
       confidence: opts[:confidence],
       retry_max_attempts: attempts,
       retry_base_ms: base_ms,
       timeout_ms: opts[:timeout_ms] || env.timeout_ms,
+      request_timeout_ms: opts[:request_timeout_ms],
       connect_timeout_ms: opts[:connect_timeout_ms] || env.connect_timeout_ms
     })
   end

@@ -5,14 +5,25 @@ defmodule CouncilEx.RunServer.Calls do
   # and judge functions. Each task's answer goes back to the C run; a call
   # that ends in C first (answered, cancelled) stops its tasks.
 
-  alias CouncilEx.{Error, Native, Plan, StreamChunk, ToolCall}
+  alias CouncilEx.{Error, Native, StreamChunk, ToolCall}
   alias CouncilEx.RunServer.{ExternalCall, Hooks, State, Tasks, ToolTurn}
 
   ## Calls of seats answered in the BEAM
 
-  @doc "Starts the task answering an external seat's call `{:call, step, index, seat, body}`."
-  @spec start_call(State.t(), Native.step(), Native.index(), Native.seat(), binary()) :: State.t()
-  def start_call(state, step, index, seat, body) do
+  @doc """
+  Starts the task answering an external seat's call `{:call, step, index,
+  seat, body, timeout_ms}`: the attempt may take `timeout_ms` (what the C
+  round loop leaves it of the member's budget; 0: no bound).
+  """
+  @spec start_call(
+          State.t(),
+          Native.step(),
+          Native.index(),
+          Native.seat(),
+          binary(),
+          non_neg_integer()
+        ) :: State.t()
+  def start_call(state, step, index, seat, body, timeout_ms) do
     info = elem(state.seats, seat)
 
     ctx = %{
@@ -25,8 +36,10 @@ defmodule CouncilEx.RunServer.Calls do
 
     server = self()
     {task, state} = Tasks.start(state, fn -> ExternalCall.call(info, body, ctx, server) end)
-    timeout = Plan.member_timeout_ms(info.opts, state.user_opts)
-    timer = Process.send_after(self(), {:external_timeout, task.ref}, timeout)
+    timeout = if timeout_ms > 0, do: timeout_ms, else: :infinity
+
+    timer =
+      if timeout_ms > 0, do: Process.send_after(self(), {:external_timeout, task.ref}, timeout_ms)
 
     call = %{
       task: task,
@@ -75,7 +88,7 @@ defmodule CouncilEx.RunServer.Calls do
   def done(state, ref, result) do
     {call, external} = Map.pop(state.external, ref)
     Process.demonitor(ref, [:flush])
-    Process.cancel_timer(call.timer)
+    if call.timer, do: Process.cancel_timer(call.timer)
 
     latency_us =
       System.convert_time_unit(System.monotonic_time() - call.started, :native, :microsecond)

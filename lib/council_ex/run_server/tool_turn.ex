@@ -1,12 +1,16 @@
 defmodule CouncilEx.RunServer.ToolTurn do
   @moduledoc false
   # One turn of a member's tool calls, run in a task under the run's
-  # process: every call (in parallel unless parallel_tools: false) within
-  # tool_timeout_ms. Each outcome goes to the run's process as
-  # {:tool_result, step, seat, %ToolCallResult{}} as it is known; the task's
-  # own result is the list of texts sent back to the model, in call order.
+  # process: every call (in parallel unless parallel_tools: false, at most
+  # concurrency/2 at once) within tool_timeout_ms. Each outcome goes to the
+  # run's process as {:tool_result, step, seat, %ToolCallResult{}} as it is
+  # known; the task's own result is the list of texts sent back to the
+  # model, in call order. The turn counts against the member's timeout_ms:
+  # the C round loop holds the deadline, and a turn that outlives it is
+  # shut down when the member completes as a timeout.
 
   alias CouncilEx.{JSON, ToolCall, ToolCallResult}
+  alias CouncilEx.Options.Seat
 
   @default_timeout_ms 30_000
 
@@ -16,7 +20,7 @@ defmodule CouncilEx.RunServer.ToolTurn do
     tools = Map.new(seat_opts[:tools] || [], &{&1.name(), &1})
     timeout = seat_opts[:tool_timeout_ms] || @default_timeout_ms
     fail_fast? = seat_opts[:parallel_tools_strategy] == :fail_fast
-    concurrency = if seat_opts[:parallel_tools] == false, do: 1, else: max(length(calls), 1)
+    concurrency = min(concurrency(seat_opts), max(length(calls), 1))
 
     outcomes =
       calls
@@ -50,6 +54,21 @@ defmodule CouncilEx.RunServer.ToolTurn do
       end
 
     Enum.map(outcomes ++ skipped, &text/1)
+  end
+
+  @doc """
+  How many of a turn's calls run at once: 1 with `parallel_tools: false`,
+  else `ceil(tool_concurrency_factor * System.schedulers_online())`, at
+  least 1.
+  """
+  @spec concurrency(keyword()) :: pos_integer()
+  def concurrency(seat_opts) do
+    if seat_opts[:parallel_tools] == false do
+      1
+    else
+      factor = Seat.setting(seat_opts, :tool_concurrency_factor)
+      max(ceil(factor * System.schedulers_online()), 1)
+    end
   end
 
   defp execute(%ToolCall{name: name, args_raw: args}, tools) do
