@@ -2,12 +2,23 @@ defmodule CouncilEx.FakeProvider.Connection do
   @moduledoc false
   # One process per accepted socket of a CouncilEx.FakeProvider.
   #
-  # The socket runs in {active, once} mode, so the process only ever blocks
-  # in `receive`: while it waits for bytes, and while it sits out a
-  # scripted latency. That is what lets it notice at any point that the
-  # client went away (to keep `in_flight` truthful) or that the server
-  # stopped (it monitors the server and exits with it). Connections are not
-  # linked to the server: a bug in one must not take the others down.
+  # While it waits for a request's head, and while it sits out a scripted
+  # latency or a stream's chunk delay, the socket is in {active, once}
+  # mode and the process blocks in `receive`. That is what lets it notice
+  # at any point that the client went away (to keep `in_flight` truthful)
+  # or that the server stopped (it monitors the server and exits with it).
+  # Connections are not linked to the server: a bug in one must not take
+  # the others down.
+  #
+  # Once a head says how many body bytes are missing, they are read with
+  # one passive recv of that length: the driver gathers them, so a body
+  # costs one read (and one copy) however its client cut it, where reading
+  # it in active mode cost one message per 1460-byte driver buffer and a
+  # re-parse and copy of the whole buffer after each (1.2 s per MB). A
+  # chunked body is read a chunk at a time, its complete chunks set aside
+  # (HTTP.parse/2's partial request) rather than parsed again. The recv is
+  # polled in slices to keep noticing a stopped server. Outside
+  # await_data/2 the socket is passive and none of its messages is waiting.
   #
   # The dialect modules write the bodies; this module frames them: whole
   # replies with Content-Length, streams as one HTTP chunk per frame
@@ -16,10 +27,18 @@ defmodule CouncilEx.FakeProvider.Connection do
   alias CouncilEx.FakeProvider.{Dialect, HTTP, Reply}
   alias CouncilEx.JSON
 
-  @typedoc "What the server hands every connection."
+  # How often a passive read looks up from the socket for the server's
+  # DOWN message (bytes already received are kept across slices).
+  @recv_slice_ms 200
+
+  @typedoc """
+  What the server hands every connection. `reads` counts the socket reads
+  that brought bytes (slot 1) and those bytes (slot 2).
+  """
   @type config :: %{
           server: pid(),
           in_flight: :counters.counters_ref(),
+          reads: :counters.counters_ref(),
           latency_ms: non_neg_integer(),
           chunk_delay_ms: non_neg_integer(),
           idle_timeout: timeout()
@@ -50,7 +69,15 @@ defmodule CouncilEx.FakeProvider.Connection do
 
     receive do
       {:socket, socket} ->
-        state = %{socket: socket, buffer: "", continued?: false, monitor: monitor}
+        state = %{
+          socket: socket,
+          buffer: "",
+          partial: nil,
+          continued?: false,
+          monitor: monitor,
+          reads: config.reads
+        }
+
         serve(state, config)
 
       {:DOWN, ^monitor, _, _, _} ->
@@ -60,19 +87,19 @@ defmodule CouncilEx.FakeProvider.Connection do
 
   # Answers every complete request in the buffer, then waits for more.
   defp serve(state, config) do
-    case HTTP.parse(state.buffer) do
+    case HTTP.parse(state.buffer, state.partial) do
       {:ok, request, rest} ->
-        state = %{state | buffer: rest, continued?: false}
+        state = %{state | buffer: rest, partial: nil, continued?: false}
 
         case handle(request, state, config) do
           {:keep_alive, state} -> serve(state, config)
           :close -> close(state)
         end
 
-      {:more, continue?} ->
-        state = maybe_continue(state, continue?)
+      {:more, continue?, need, partial, rest} ->
+        state = maybe_continue(%{state | buffer: rest, partial: partial}, continue?)
 
-        case await_data(state, config.idle_timeout) do
+        case read_more(state, need, config) do
           {:ok, state} -> serve(state, config)
           _closed_or_idle -> close(state)
         end
@@ -304,6 +331,39 @@ defmodule CouncilEx.FakeProvider.Connection do
     end
   end
 
+  # Bytes the parser asked for: with a count, exactly that many in one
+  # read (they are a body's or a chunk's, and the client is sending them);
+  # without one, whatever arrives next.
+  defp read_more(state, 0, config), do: await_data(state, config.idle_timeout)
+
+  defp read_more(state, need, config) do
+    deadline = System.monotonic_time(:millisecond) + config.idle_timeout
+    read_exactly(state, need, deadline)
+  end
+
+  # The whole of `need` must arrive within the idle timeout.
+  defp read_exactly(state, need, deadline) do
+    %{socket: socket, monitor: monitor} = state
+
+    case :gen_tcp.recv(socket, need, @recv_slice_ms) do
+      {:ok, data} ->
+        {:ok, received(state, data)}
+
+      {:error, :timeout} ->
+        receive do
+          {:DOWN, ^monitor, _, _, _} -> :closed
+        after
+          0 ->
+            if System.monotonic_time(:millisecond) < deadline,
+              do: read_exactly(state, need, deadline),
+              else: :timeout
+        end
+
+      {:error, _closed} ->
+        :closed
+    end
+  end
+
   # Arms the socket for one more message and waits for it. Bytes arriving
   # while a reply is pending (pipelining) are kept for the next request.
   defp await_data(state, timeout) do
@@ -315,14 +375,34 @@ defmodule CouncilEx.FakeProvider.Connection do
       :inet.setopts(socket, active: :once)
 
       receive do
-        {:tcp, ^socket, data} -> {:ok, %{state | buffer: state.buffer <> data}}
+        {:tcp, ^socket, data} -> {:ok, received(state, data)}
         {:tcp_closed, ^socket} -> :closed
         {:tcp_error, ^socket, _reason} -> :closed
         {:DOWN, ^monitor, _, _, _} -> :closed
       after
-        timeout -> :timeout
+        timeout -> disarm(state)
       end
     end
+  end
+
+  # Back to passive; a message the socket sent meanwhile is taken in.
+  defp disarm(state) do
+    socket = state.socket
+    :inet.setopts(socket, active: false)
+
+    receive do
+      {:tcp, ^socket, data} -> {:ok, received(state, data)}
+      {:tcp_closed, ^socket} -> :closed
+      {:tcp_error, ^socket, _reason} -> :closed
+    after
+      0 -> :timeout
+    end
+  end
+
+  defp received(state, data) do
+    :counters.add(state.reads, 1, 1)
+    :counters.add(state.reads, 2, byte_size(data))
+    %{state | buffer: state.buffer <> data}
   end
 
   defp close(state), do: :gen_tcp.close(state.socket)
