@@ -241,8 +241,49 @@ defmodule CouncilEx.FakeProviderTest do
       assert [%{body: %{"model" => "rude"}}] = FakeProvider.requests(fake)
     end
 
+    test "close: :reset resets the connection", %{fake: fake, port: port} do
+      FakeProvider.script(fake, "ruder", close: :reset)
+      socket = connect(port)
+      :ok = :gen_tcp.send(socket, chat_request("ruder", "q"))
+      assert {:error, reason} = :gen_tcp.recv(socket, 0, 30_000)
+      assert reason in [:econnreset, :closed]
+    end
+
+    test "truncate: n cuts a reply after n bytes of its body", %{fake: fake, port: port} do
+      FakeProvider.script(fake, "short", truncate: 10)
+      socket = connect(port)
+      :ok = :gen_tcp.send(socket, chat_request("short", "q"))
+      {200, headers} = CouncilEx.RawHTTP.recv_head(socket)
+      {_, length} = List.keyfind(headers, "content-length", 0)
+      assert String.to_integer(length) > 10
+      assert {:ok, <<_::binary-size(10)>>} = :gen_tcp.recv(socket, 10, 30_000)
+      assert {:error, :closed} = :gen_tcp.recv(socket, 0, 30_000)
+    end
+
+    test "truncate: n cuts a stream, chunk framing counted", %{fake: fake, port: port} do
+      FakeProvider.script(fake, "cut", chunks: ["abc", "def"], truncate: 40)
+      socket = connect(port)
+      body = chat_body("cut", "q") |> Map.put("stream", true) |> JSON.encode!()
+
+      :ok =
+        :gen_tcp.send(socket, [
+          "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\n",
+          "content-length: #{byte_size(body)}\r\n\r\n",
+          body
+        ])
+
+      {200, headers} = CouncilEx.RawHTTP.recv_head(socket)
+      assert {"transfer-encoding", "chunked"} in headers
+      assert {:ok, cut} = :gen_tcp.recv(socket, 40, 30_000)
+      assert [size, "data: " <> _] = String.split(cut, "\r\n", parts: 2)
+      assert String.to_integer(size, 16) > 40
+      assert {:error, :closed} = :gen_tcp.recv(socket, 0, 30_000)
+    end
+
     test "rejects bad steps", %{fake: fake} do
       assert_raise ArgumentError, fn -> FakeProvider.script(fake, "m", []) end
+      assert_raise ArgumentError, fn -> FakeProvider.script(fake, "m", close: :later) end
+      assert_raise ArgumentError, fn -> FakeProvider.script(fake, "m", truncate: -1) end
       assert_raise ArgumentError, fn -> FakeProvider.script(fake, "m", [[stauts: 500]]) end
       assert_raise ArgumentError, fn -> FakeProvider.script(fake, "m", [:oops]) end
       assert_raise ArgumentError, fn -> FakeProvider.script(fake, "m", status: "500") end

@@ -136,7 +136,12 @@ defmodule CouncilEx.FakeProvider do
       replacing the server's `:chunk_delay_ms`.
     * `:headers` - extra response headers, e.g. `[{"retry-after", "1"}]`.
     * `:close` - when `true`, close the connection (after the latency)
-      without sending anything.
+      without sending anything; `:reset` resets it (a TCP RST) instead.
+    * `:truncate` - send the reply's head and then only this many bytes of
+      what follows it on the wire, then close the connection: a body that
+      falls short of its Content-Length, or a stream cut off (chunk
+      framing counts, and its last chunk never comes unless the cut is
+      past the end). `0` sends the head alone.
 
   For example, a model that fails once and then recovers:
 
@@ -181,6 +186,7 @@ defmodule CouncilEx.FakeProvider do
     :chunk_delay_ms,
     :headers,
     :close,
+    :truncate,
     :message,
     :type,
     :code
@@ -412,7 +418,8 @@ defmodule CouncilEx.FakeProvider do
       case key do
         :status -> is_integer(value) and value in 200..599
         :latency_ms -> is_integer(value) and value >= 0
-        :close -> is_boolean(value)
+        :close -> is_boolean(value) or value == :reset
+        :truncate -> is_integer(value) and value >= 0
         :headers -> is_list(value) and Enum.all?(value, &match?({_, _}, &1))
         :body -> is_binary(value)
         :content -> is_binary(value)

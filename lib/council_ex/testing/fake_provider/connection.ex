@@ -194,39 +194,82 @@ defmodule CouncilEx.FakeProvider.Connection do
 
   defp answer(dialect, call, step, request, state, config) do
     with {:ok, state} <- pause(state, Map.get(step, :latency_ms, config.latency_ms)) do
-      if Map.get(step, :close, false),
-        do: :close,
-        else: send_answer(dialect, call, step, request, state, config)
+      case Map.get(step, :close, false) do
+        false -> send_answer(dialect, call, step, request, state, config)
+        true -> :close
+        :reset -> reset(state)
+      end
     else
       :closed -> :close
     end
   end
 
+  # Closing with a zero linger time sends a TCP RST instead of a FIN.
+  defp reset(state) do
+    :inet.setopts(state.socket, linger: {true, 0})
+    :close
+  end
+
   defp send_answer(dialect, call, step, request, state, config) do
+    case {reply(dialect, call, step, config), step[:truncate]} do
+      {{:whole, status, headers, body}, nil} ->
+        respond(request, state, status, headers, body)
+
+      {{:stream, status, headers, frames, delay}, nil} ->
+        stream(request, state, status, headers, frames, delay)
+
+      {reply, bytes} ->
+        cut(request, state, reply, bytes)
+    end
+  end
+
+  # What the step answers with: a whole body, or a stream's frames.
+  defp reply(dialect, call, step, config) do
     status = Map.get(step, :status, 200)
     headers = Map.get(step, :headers, [])
 
     cond do
       Map.has_key?(step, :body) ->
-        respond(request, state, status, headers, step.body)
+        {:whole, status, headers, step.body}
 
       status not in 200..299 ->
-        respond(request, state, status, headers, dialect.error(status, step, call))
+        {:whole, status, headers, dialect.error(status, step, call)}
 
       call.stream? ->
         {type, frames} = dialect.stream(call, Reply.answer(call, step))
         frames = resplit(frames, step[:split_bytes])
         delay = Map.get(step, :chunk_delay_ms, config.chunk_delay_ms)
-        stream(request, state, status, [{"content-type", type} | headers], frames, delay)
+        {:stream, status, [{"content-type", type} | headers], frames, delay}
 
       Map.has_key?(step, :midstream_error) ->
         # No stream to break: the error object arrives as a 2xx body.
-        body = dialect.error(500, Reply.error_fields(step), call)
-        respond(request, state, status, headers, body)
+        {:whole, status, headers, dialect.error(500, Reply.error_fields(step), call)}
 
       true ->
-        respond(request, state, status, headers, dialect.reply(call, Reply.answer(call, step)))
+        {:whole, status, headers, dialect.reply(call, Reply.answer(call, step))}
     end
+  end
+
+  # `truncate: n`: the head, then only the first n bytes of what follows
+  # it on the wire (a stream's chunk framing and last chunk included), at
+  # once, then the connection closes: a body short of its Content-Length,
+  # a stream cut without its end.
+  defp cut(request, state, {:whole, status, headers, body}, bytes) do
+    headers = [{"content-length", Integer.to_string(IO.iodata_length(body))} | headers]
+    send_cut(state, head(status, headers, request.keep_alive?), body, bytes)
+  end
+
+  defp cut(request, state, {:stream, status, headers, frames, _delay}, bytes) do
+    {head, chunked?, _keep_alive?} = stream_head(request, status, headers)
+    frames = Enum.reject(frames, &(IO.iodata_length(&1) == 0))
+    wire = if chunked?, do: [Enum.map(frames, &chunk/1), "0\r\n\r\n"], else: frames
+    send_cut(state, head, wire, bytes)
+  end
+
+  defp send_cut(state, head, wire, bytes) do
+    wire = IO.iodata_to_binary(wire)
+    :gen_tcp.send(state.socket, [head, binary_part(wire, 0, min(bytes, byte_size(wire)))])
+    :close
   end
 
   defp respond(request, state, status, headers, body) do
@@ -243,10 +286,7 @@ defmodule CouncilEx.FakeProvider.Connection do
   # one chunk per frame; HTTP/1.0 has no chunked coding, so its stream
   # ends with the connection.
   defp stream(request, state, status, headers, frames, delay) do
-    chunked? = request.version == {1, 1}
-    keep_alive? = request.keep_alive? and chunked?
-    framing = if chunked?, do: [{"transfer-encoding", "chunked"}], else: []
-    head = head(status, [{"cache-control", "no-cache"} | framing] ++ headers, keep_alive?)
+    {head, chunked?, keep_alive?} = stream_head(request, status, headers)
     frames = Enum.reject(frames, &(IO.iodata_length(&1) == 0))
 
     with :ok <- :gen_tcp.send(state.socket, head),
@@ -256,6 +296,14 @@ defmodule CouncilEx.FakeProvider.Connection do
     else
       _closed -> :close
     end
+  end
+
+  defp stream_head(request, status, headers) do
+    chunked? = request.version == {1, 1}
+    keep_alive? = request.keep_alive? and chunked?
+    framing = if chunked?, do: [{"transfer-encoding", "chunked"}], else: []
+    head = head(status, [{"cache-control", "no-cache"} | framing] ++ headers, keep_alive?)
+    {head, chunked?, keep_alive?}
   end
 
   # `split_bytes: n` re-cuts the whole stream into n-byte sends, so events
