@@ -428,6 +428,15 @@ defmodule CouncilEx.FakeProviderTest do
       assert bytes == byte_size(body)
     end
 
+    test "with no idle timeout, a body is still read in one go" do
+      fake = start_supervised!({FakeProvider, name: :patient_fake, idle_timeout: :infinity})
+      socket = connect(FakeProvider.port(fake))
+      :ok = :gen_tcp.send(socket, chat_request("m", String.duplicate("patience ", 50_000)))
+      assert {200, _, reply} = recv_response(socket)
+      assert content(reply) =~ "m answers: patience"
+      assert FakeProvider.reads(fake).reads <= 3
+    end
+
     test "stopping the server drops a connection halfway through a body", %{
       fake: fake,
       port: port

@@ -384,12 +384,16 @@ defmodule CouncilEx.FakeProvider.Connection do
   # without one, whatever arrives next.
   defp read_more(state, 0, config), do: await_data(state, config.idle_timeout)
 
+  defp read_more(state, need, %{idle_timeout: :infinity}),
+    do: read_exactly(state, need, :infinity)
+
   defp read_more(state, need, config) do
     deadline = System.monotonic_time(:millisecond) + config.idle_timeout
     read_exactly(state, need, deadline)
   end
 
-  # The whole of `need` must arrive within the idle timeout.
+  # The whole of `need` must arrive within the idle timeout (any integer
+  # is less than :infinity).
   defp read_exactly(state, need, deadline) do
     %{socket: socket, monitor: monitor} = state
 
