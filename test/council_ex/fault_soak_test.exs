@@ -52,9 +52,10 @@ defmodule CouncilEx.FaultSoakTest do
   # whatever the engine calls it: libcurl's GOT_NOTHING, RECV_ERROR and
   # PARTIAL_FILE are all :connect_failed today (http_engine.c, classify/2).
   #
-  # A reset on a connection libcurl reused is sent again on a new one by
-  # libcurl itself, before the engine hears of it: the fake sees two
-  # requests and the engine counts one attempt (:retry_reset).
+  # A request whose reused connection is closed or reset before any reply
+  # may be sent again on a new connection by libcurl itself, before the
+  # engine hears of it: the fake then sees two requests where the engine
+  # counts one attempt (so :retry_reset takes one attempt or two).
   @cut [:connect_failed, :transport_error, :truncated_stream]
   defp scenarios do
     [
