@@ -219,7 +219,7 @@ defmodule CouncilEx.FakeProviderTest do
       assert {200, _, _} = post(url <> "/chat/completions", chat_body("fast", "q"))
       assert Task.yield(slow, 0) == nil, "the slow reply is still delayed"
 
-      assert {slow_ms, {200, _, _}} = Task.await(slow, 10_000)
+      assert {slow_ms, {200, _, _}} = Task.await(slow, 60_000)
       assert slow_ms >= 3_000
     end
 
