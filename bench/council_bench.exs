@@ -15,6 +15,17 @@
 #       before anything CouncilEx adds. Skipped unless BENCH_FLOOR names the
 #       binary (`make bench` builds it).
 #
+# Then, without nginx:
+#
+#   (e) one request of BENCH_UPLOAD_BYTES (default 1 MB) to
+#       CouncilEx.FakeProvider and to a raw :gen_tcp server that only reads
+#       it and answers, alternating, BENCH_UPLOAD_ROUNDS times (default 10):
+#       the medians and their ratio, what the fake adds to a big body;
+#   (f) the longest CPU time a NIF call held a normal scheduler since load,
+#       and how many calls passed 1 ms (CouncilEx.Native.stats/0): a busy
+#       machine stretches these, so tests check the scheduling rule's
+#       decisions instead and the times are reported here.
+#
 # A council makes 6 calls (5 members, then the chair), so (b) and (c) report
 # 6 calls per completed council. The targets are engine/wrk >= 0.15 and
 # engine/httpc >= 3.0; missing them is reported, not fatal. The script exits
@@ -88,7 +99,7 @@ end
 defmodule CouncilEx.Bench do
   @moduledoc false
 
-  alias CouncilEx.Bench.{HttpcCouncil, Nginx, ThreadCpu, Wrk}
+  alias CouncilEx.Bench.{FakeUpload, HttpcCouncil, Nginx, ThreadCpu, Wrk}
   alias CouncilEx.JSON
 
   # ~300 bytes of request JSON per member call, like a real question.
@@ -127,7 +138,41 @@ defmodule CouncilEx.Bench do
       end
 
     report(results, config)
-    if Enum.any?(results, &Map.has_key?(&1, :failure)), do: System.halt(1)
+    upload = step(:upload, fn -> FakeUpload.run(config.upload_bytes, config.upload_rounds) end)
+    upload_report(upload)
+    nif_report()
+    if Enum.any?([upload | results], &Map.has_key?(&1, :failure)), do: System.halt(1)
+  end
+
+  # (e): FakeProvider against the raw socket, one large request at a time.
+  defp upload_report(%{failure: failure}) do
+    IO.puts("\n#{label(:upload)} FAILED:\n#{failure}")
+  end
+
+  defp upload_report(upload) do
+    ms = &"#{:erlang.float_to_binary(&1, decimals: 1)} ms"
+
+    IO.puts("""
+
+    #{label(:upload)}, #{upload.bytes} bytes, median of each:
+      CouncilEx.FakeProvider          #{lpad(ms.(upload.fake_ms), 12)}
+      raw :gen_tcp server             #{lpad(ms.(upload.raw_ms), 12)}
+      fake / raw                      #{lpad(:erlang.float_to_binary(upload.ratio, decimals: 2), 12)}\
+    """)
+  end
+
+  # (f): what the scheduling rule's budgets come to in CPU time, here.
+  defp nif_report do
+    stats = CouncilEx.Native.stats()
+    kept = stats.normal_calls |> Map.values() |> Enum.sum()
+    moved = stats.dirty_calls |> Map.values() |> Enum.sum()
+
+    IO.puts("""
+
+    (f) NIF calls on normal schedulers, thread CPU time since load:
+      longest #{stats.normal_max_us} µs; #{stats.normal_over_1ms} over 1 ms; \
+    #{kept} calls kept on a normal scheduler, #{moved} moved to a dirty one\
+    """)
   end
 
   ## The three measurements
@@ -347,7 +392,9 @@ defmodule CouncilEx.Bench do
     %{
       seconds: env_integer("BENCH_SECONDS", 10),
       warmup: env_integer("BENCH_WARMUP_SECONDS", 2),
-      concurrency: env_integer("BENCH_CONCURRENCY", 64)
+      concurrency: env_integer("BENCH_CONCURRENCY", 64),
+      upload_bytes: env_integer("BENCH_UPLOAD_BYTES", 1_000_000),
+      upload_rounds: env_integer("BENCH_UPLOAD_ROUNDS", 10)
     }
   end
 
@@ -448,6 +495,7 @@ defmodule CouncilEx.Bench do
   defp label(:httpc), do: "(b) :httpc council (baseline)"
   defp label(:engine), do: "(c) CouncilEx engine"
   defp label(:floor), do: "(d) engine HTTP layer alone (C)"
+  defp label(:upload), do: "(e) one large request, FakeProvider vs raw socket"
 
   defp format(number), do: :erlang.float_to_binary(number / 1, decimals: 1)
   defp pad(text, width), do: String.pad_trailing(to_string(text), width)

@@ -28,7 +28,8 @@
   A(cands) A(alive) A(failure) A(mean_confidence)                              \
   /* owner answers, load, stats (run_nif.c, council_nif.c) */                  \
   A(seats) A(judged) A(continue) A(engines) A(max_host_connections)            \
-  A(in_flight) A(runs) A(normal_max_us) A(normal_over_1ms)                                                         \
+  A(in_flight) A(runs) A(normal_max_us) A(normal_over_1ms)                     \
+  A(normal_calls) A(dirty_calls)                                               \
   /* the spec map (spec_nif.c) */                                              \
   A(input) A(n_members) A(has_chair) A(debug) A(chair_fallback) A(rounds)      \
   A(max_response_bytes) A(seed) A(codec) A(base_url) A(api_key) A(referer)     \

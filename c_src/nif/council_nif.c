@@ -6,6 +6,7 @@
 #include <erl_nif.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <string.h>
 #include <time.h>
 
 #include "aggregate_nif.h"
@@ -13,6 +14,7 @@
 #include "json_nif.h"
 #include "run_nif.h"
 #include "spec_nif.h"
+#include "terms.h"
 
 static int library_refc; /* load/upgrade calls are serialized by ERTS */
 
@@ -54,10 +56,42 @@ static void unload(ErlNifEnv *env, void *priv) {
  * engine threads is posted there and never blocks a scheduler. Names
  * mirror CouncilEx.Native. */
 
+/* The rule's decisions, by NIF: how many calls it kept on their normal
+ * scheduler and how many it moved to a dirty one, counted where it decides
+ * (terms.c). Unlike the clock below, a count cannot change with the load
+ * of the machine, so tests check these (load_test.exs) and `make bench`
+ * reports the clock. The names are those given to the rule, as in
+ * nif_funcs[]; the last slot counts any other. */
+static const char *const ruled_nifs[] = {
+    "run_start",  "run_reply",      "run_tool_results",
+    "run_answer", "schema_compile", "ranking_parse",
+    "aggregate",  "json_decode",    "json_encode"};
+#define RULED NIF_COUNT(ruled_nifs)
+static atomic_uint_fast64_t decisions[RULED + 1][2];
+
+void nif_note_decision(const char *name, int dirty) {
+  size_t i = 0;
+
+  while (i < RULED && strcmp(ruled_nifs[i], name) != 0)
+    i++;
+  atomic_fetch_add_explicit(&decisions[i][dirty != 0], 1, memory_order_relaxed);
+}
+
+ERL_NIF_TERM nif_decisions(ErlNifEnv *env, int dirty) {
+  ERL_NIF_TERM map = enif_make_new_map(env);
+
+  for (size_t i = 0; i <= RULED; i++)
+    enif_make_map_put(
+        env, map, enif_make_atom(env, i < RULED ? ruled_nifs[i] : "other"),
+        enif_make_uint64(env, atomic_load(&decisions[i][dirty != 0])), &map);
+  return map;
+}
+
 /* How long each call holds its normal scheduler: the thread's CPU time from
  * entry until it returns or has rescheduled itself, so a busy machine's
- * preemptions do not count. stats/0 reports the longest and how many passed
- * 1 ms (what the scheduling rule above promises never happens). */
+ * preemptions do not count (but its contention for caches and memory
+ * does: under load a call within its budget can pass 1 ms). stats/0
+ * reports the longest and how many passed 1 ms; `make bench` prints them. */
 static atomic_uint_fast64_t normal_max_ns, normal_over_1ms;
 
 static uint64_t thread_cpu_ns(void) {

@@ -570,12 +570,14 @@ ERL_NIF_TERM run_answer_nif(ErlNifEnv *env, int argc,
 ERL_NIF_TERM stats_nif(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
   uint64_t max_us, over_1ms;
   nif_normal_times(&max_us, &over_1ms);
-  ERL_NIF_TERM keys[] = {am_in_flight, am_runs, am_normal_max_us,
-                         am_normal_over_1ms};
+  ERL_NIF_TERM keys[] = {am_in_flight,       am_runs,         am_normal_max_us,
+                         am_normal_over_1ms, am_normal_calls, am_dirty_calls};
   ERL_NIF_TERM vals[] = {enif_make_long(env, http_pool_in_flight()),
                          enif_make_long(env, atomic_load(&live_runs)),
                          enif_make_uint64(env, max_us),
-                         enif_make_uint64(env, over_1ms)};
+                         enif_make_uint64(env, over_1ms),
+                         nif_decisions(env, 0),
+                         nif_decisions(env, 1)};
   (void)argc;
   (void)argv;
 

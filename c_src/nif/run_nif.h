@@ -29,4 +29,9 @@ ERL_NIF_TERM stats_nif(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]);
  * and how many calls passed 1 ms, since load (council_nif.c). */
 void nif_normal_times(uint64_t *max_us, uint64_t *over_1ms);
 
+/* The rule's decisions since load, by NIF (council_nif.c): a map of NIF
+ * name to the number of calls kept on a normal scheduler, or with dirty
+ * set, moved to a dirty one. */
+ERL_NIF_TERM nif_decisions(ErlNifEnv *env, int dirty);
+
 #endif

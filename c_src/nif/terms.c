@@ -178,6 +178,7 @@ size_t nif_term_cost(ErlNifEnv *env, ERL_NIF_TERM t, size_t limit) {
 ERL_NIF_TERM schedule_if_large(ErlNifEnv *env, size_t cost, size_t limit,
                                const char *name, nif_fun fun, int argc,
                                const ERL_NIF_TERM argv[]) {
+  nif_note_decision(name, cost > limit);
   if (cost <= limit)
     return fun(env, argc, argv);
   return enif_schedule_nif(env, name, ERL_NIF_DIRTY_JOB_CPU_BOUND, fun, argc,
@@ -192,7 +193,10 @@ ERL_NIF_TERM nif_finish(ErlNifEnv *env, size_t work, size_t budget,
                         const char *name, nif_fun fun, int argc,
                         const ERL_NIF_TERM argv[], ERL_NIF_TERM result) {
   consume_timeslice(env, work, budget);
-  if (work <= budget || !nif_on_normal())
+  if (!nif_on_normal())
+    return result; /* the dirty pass: decided on the normal one */
+  nif_note_decision(name, work > budget);
+  if (work <= budget)
     return result;
   return enif_schedule_nif(env, name, ERL_NIF_DIRTY_JOB_CPU_BOUND, fun, argc,
                            argv);

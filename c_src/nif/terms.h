@@ -166,6 +166,11 @@ ERL_NIF_TERM nif_finish(ErlNifEnv *env, size_t work, size_t budget,
                         const char *name, nif_fun fun, int argc,
                         const ERL_NIF_TERM argv[], ERL_NIF_TERM result);
 
+/* Counts one decision of the rule for the NIF called name (as given to
+ * the two functions above): kept on the normal scheduler, or moved to a
+ * dirty one (council_nif.c keeps the counts). */
+void nif_note_decision(const char *name, int dirty);
+
 /* Reports the share of a 1 ms timeslice that work out of full used (on a
  * normal scheduler; elsewhere it does nothing). */
 void consume_timeslice(ErlNifEnv *env, size_t work, size_t full);

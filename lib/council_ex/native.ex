@@ -141,12 +141,18 @@ defmodule CouncilEx.Native do
 
   # in_flight: transfers on the engines; runs: live run resources;
   # normal_max_us, normal_over_1ms: the longest a NIF call held its normal
-  # scheduler (thread CPU time) and how many passed 1 ms, since load.
+  # scheduler (thread CPU time) and how many passed 1 ms, since load (a
+  # busy machine stretches them: `make bench` reports them);
+  # normal_calls, dirty_calls: by NIF that follows the scheduling rule
+  # (council_nif.c), the calls it kept on a normal scheduler and those it
+  # moved to a dirty one, since load (`other` for a name it does not know).
   @spec stats() :: %{
           in_flight: non_neg_integer(),
           runs: non_neg_integer(),
           normal_max_us: non_neg_integer(),
-          normal_over_1ms: non_neg_integer()
+          normal_over_1ms: non_neg_integer(),
+          normal_calls: %{atom() => non_neg_integer()},
+          dirty_calls: %{atom() => non_neg_integer()}
         }
   def stats, do: :erlang.nif_error(:not_loaded)
 

@@ -41,7 +41,7 @@ defmodule CouncilEx.FakeProviderTest do
       assert {200, _, _} = recv_response(socket)
       stop_supervised!(FakeProvider)
       refute Process.alive?(fake)
-      assert {:error, :closed} = :gen_tcp.recv(socket, 0, 1_000)
+      assert {:error, :closed} = :gen_tcp.recv(socket, 0, 30_000)
     end
   end
 
@@ -219,7 +219,7 @@ defmodule CouncilEx.FakeProviderTest do
       assert {200, _, _} = post(url <> "/chat/completions", chat_body("fast", "q"))
       assert Task.yield(slow, 0) == nil, "the slow reply is still delayed"
 
-      assert {slow_ms, {200, _, _}} = Task.await(slow, 10_000)
+      assert {slow_ms, {200, _, _}} = Task.await(slow, 60_000)
       assert slow_ms >= 3_000
     end
 
@@ -237,12 +237,53 @@ defmodule CouncilEx.FakeProviderTest do
       FakeProvider.script(fake, "rude", close: true)
       socket = connect(port)
       :ok = :gen_tcp.send(socket, chat_request("rude", "q"))
-      assert {:error, :closed} = :gen_tcp.recv(socket, 0, 1_000)
+      assert {:error, :closed} = :gen_tcp.recv(socket, 0, 30_000)
       assert [%{body: %{"model" => "rude"}}] = FakeProvider.requests(fake)
+    end
+
+    test "close: :reset resets the connection", %{fake: fake, port: port} do
+      FakeProvider.script(fake, "ruder", close: :reset)
+      socket = connect(port)
+      :ok = :gen_tcp.send(socket, chat_request("ruder", "q"))
+      assert {:error, reason} = :gen_tcp.recv(socket, 0, 30_000)
+      assert reason in [:econnreset, :closed]
+    end
+
+    test "truncate: n cuts a reply after n bytes of its body", %{fake: fake, port: port} do
+      FakeProvider.script(fake, "short", truncate: 10)
+      socket = connect(port)
+      :ok = :gen_tcp.send(socket, chat_request("short", "q"))
+      {200, headers} = CouncilEx.RawHTTP.recv_head(socket)
+      {_, length} = List.keyfind(headers, "content-length", 0)
+      assert String.to_integer(length) > 10
+      assert {:ok, <<_::binary-size(10)>>} = :gen_tcp.recv(socket, 10, 30_000)
+      assert {:error, :closed} = :gen_tcp.recv(socket, 0, 30_000)
+    end
+
+    test "truncate: n cuts a stream, chunk framing counted", %{fake: fake, port: port} do
+      FakeProvider.script(fake, "cut", chunks: ["abc", "def"], truncate: 40)
+      socket = connect(port)
+      body = chat_body("cut", "q") |> Map.put("stream", true) |> JSON.encode!()
+
+      :ok =
+        :gen_tcp.send(socket, [
+          "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\n",
+          "content-length: #{byte_size(body)}\r\n\r\n",
+          body
+        ])
+
+      {200, headers} = CouncilEx.RawHTTP.recv_head(socket)
+      assert {"transfer-encoding", "chunked"} in headers
+      assert {:ok, cut} = :gen_tcp.recv(socket, 40, 30_000)
+      assert [size, "data: " <> _] = String.split(cut, "\r\n", parts: 2)
+      assert String.to_integer(size, 16) > 40
+      assert {:error, :closed} = :gen_tcp.recv(socket, 0, 30_000)
     end
 
     test "rejects bad steps", %{fake: fake} do
       assert_raise ArgumentError, fn -> FakeProvider.script(fake, "m", []) end
+      assert_raise ArgumentError, fn -> FakeProvider.script(fake, "m", close: :later) end
+      assert_raise ArgumentError, fn -> FakeProvider.script(fake, "m", truncate: -1) end
       assert_raise ArgumentError, fn -> FakeProvider.script(fake, "m", [[stauts: 500]]) end
       assert_raise ArgumentError, fn -> FakeProvider.script(fake, "m", [:oops]) end
       assert_raise ArgumentError, fn -> FakeProvider.script(fake, "m", status: "500") end
@@ -292,7 +333,7 @@ defmodule CouncilEx.FakeProviderTest do
       :ok = :gen_tcp.send(socket, chat_request("m", "q", [{"connection", "close"}]))
       assert {200, headers, _} = recv_response(socket)
       assert {"connection", "close"} in headers
-      assert {:error, :closed} = :gen_tcp.recv(socket, 0, 1_000)
+      assert {:error, :closed} = :gen_tcp.recv(socket, 0, 30_000)
     end
 
     test "a request split into single bytes still parses", %{port: port} do
@@ -335,6 +376,80 @@ defmodule CouncilEx.FakeProviderTest do
       assert [%{body: %{"model" => "m"}}] = FakeProvider.requests(fake)
     end
 
+    test "a chunked body with trailers, a byte at a time, then a pipelined request",
+         %{fake: fake, port: port} do
+      body = JSON.encode!(chat_body("m", "dribbled"))
+      {a, b} = String.split_at(body, 17)
+
+      request = [
+        "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n",
+        Integer.to_string(byte_size(a), 16),
+        "\r\n",
+        a,
+        "\r\n",
+        Integer.to_string(byte_size(b), 16),
+        "\r\n",
+        b,
+        "\r\n0\r\nx-trailer: 1\r\n\r\n",
+        chat_request("m", "next")
+      ]
+
+      socket = connect(port)
+
+      for <<byte <- IO.iodata_to_binary(request)>> do
+        :ok = :gen_tcp.send(socket, <<byte>>)
+      end
+
+      assert {200, _, reply} = recv_response(socket)
+      assert content(reply) == FakeProvider.default_content("m", "dribbled")
+      assert {200, _, reply} = recv_response(socket)
+      assert content(reply) == FakeProvider.default_content("m", "next")
+
+      assert [%{body: %{"model" => "m"}}, %{body: %{"model" => "m"}}] =
+               FakeProvider.requests(fake)
+    end
+
+    test "a body that stalls halfway is read whole once the rest comes", %{fake: fake, port: port} do
+      body = IO.iodata_to_binary(chat_request("m", String.duplicate("pause ", 50_000)))
+      {first, second} = String.split_at(body, div(byte_size(body), 2))
+      socket = connect(port)
+      :ok = :gen_tcp.send(socket, first)
+      # Long enough for the fake's read of the body to look up from the
+      # socket at least once (it keeps what it has); how long it really
+      # takes changes nothing.
+      Process.sleep(500)
+      :ok = :gen_tcp.send(socket, second)
+      assert {200, _, reply} = recv_response(socket)
+
+      assert content(reply) ==
+               FakeProvider.default_content("m", String.duplicate("pause ", 50_000))
+
+      assert %{bytes: bytes} = FakeProvider.reads(fake)
+      assert bytes == byte_size(body)
+    end
+
+    test "with no idle timeout, a body is still read in one go" do
+      fake = start_supervised!({FakeProvider, name: :patient_fake, idle_timeout: :infinity})
+      socket = connect(FakeProvider.port(fake))
+      :ok = :gen_tcp.send(socket, chat_request("m", String.duplicate("patience ", 50_000)))
+      assert {200, _, reply} = recv_response(socket)
+      assert content(reply) =~ "m answers: patience"
+      assert FakeProvider.reads(fake).reads <= 3
+    end
+
+    test "stopping the server drops a connection halfway through a body", %{
+      fake: fake,
+      port: port
+    } do
+      socket = connect(port)
+      request = IO.iodata_to_binary(chat_request("m", String.duplicate("stop ", 50_000)))
+      :ok = :gen_tcp.send(socket, binary_part(request, 0, div(byte_size(request), 2)))
+      assert eventually(fn -> FakeProvider.reads(fake).reads > 0 end)
+      stop_supervised!(FakeProvider)
+      refute Process.alive?(fake)
+      assert {:error, :closed} = :gen_tcp.recv(socket, 0, 30_000)
+    end
+
     test "answers Expect: 100-continue before the body is sent", %{port: port} do
       body = JSON.encode!(chat_body("m", "expect"))
       socket = connect(port)
@@ -345,7 +460,7 @@ defmodule CouncilEx.FakeProviderTest do
           "content-length: #{byte_size(body)}\r\n\r\n"
         ])
 
-      assert {:ok, "HTTP/1.1 100 Continue\r\n\r\n"} = :gen_tcp.recv(socket, 0, 1_000)
+      assert {:ok, "HTTP/1.1 100 Continue\r\n\r\n"} = :gen_tcp.recv(socket, 0, 30_000)
       :ok = :gen_tcp.send(socket, body)
       assert {200, _, reply} = recv_response(socket)
       assert content(reply) == FakeProvider.default_content("m", "expect")
@@ -375,7 +490,7 @@ defmodule CouncilEx.FakeProviderTest do
         assert {400, headers, body} = recv_response(socket), inspect(garbage)
         assert {"connection", "close"} in headers
         assert %{"error" => %{"type" => "invalid_request_error"}} = JSON.decode!(body)
-        assert {:error, :closed} = :gen_tcp.recv(socket, 0, 1_000)
+        assert {:error, :closed} = :gen_tcp.recv(socket, 0, 30_000)
       end
 
       socket = connect(port)
@@ -496,7 +611,7 @@ defmodule CouncilEx.FakeProviderTest do
   # HTTP parser for the head.
   defp recv_response(socket) do
     :ok = :inet.setopts(socket, packet: :http_bin)
-    {:ok, {:http_response, _, status, _}} = :gen_tcp.recv(socket, 0, 5_000)
+    {:ok, {:http_response, _, status, _}} = :gen_tcp.recv(socket, 0, 30_000)
     headers = recv_headers(socket, [])
     :ok = :inet.setopts(socket, packet: :raw)
 
@@ -506,7 +621,7 @@ defmodule CouncilEx.FakeProviderTest do
           ""
 
         {_, length} ->
-          {:ok, body} = :gen_tcp.recv(socket, String.to_integer(length), 5_000)
+          {:ok, body} = :gen_tcp.recv(socket, String.to_integer(length), 30_000)
           body
       end
 
@@ -514,7 +629,7 @@ defmodule CouncilEx.FakeProviderTest do
   end
 
   defp recv_headers(socket, acc) do
-    case :gen_tcp.recv(socket, 0, 5_000) do
+    case :gen_tcp.recv(socket, 0, 30_000) do
       {:ok, {:http_header, _, _, name, value}} ->
         recv_headers(socket, [{String.downcase(name), value} | acc])
 
@@ -523,17 +638,18 @@ defmodule CouncilEx.FakeProviderTest do
     end
   end
 
-  defp eventually(fun, attempts \\ 100) do
+  # Polls until `fun` holds; the deadline is generous because a busy
+  # machine may take long, and costs nothing when `fun` soon holds.
+  defp eventually(fun, timeout_ms \\ 30_000) do
+    deadline = System.monotonic_time(:millisecond) + timeout_ms
+    poll(fun, deadline)
+  end
+
+  defp poll(fun, deadline) do
     cond do
-      fun.() ->
-        true
-
-      attempts == 0 ->
-        false
-
-      true ->
-        Process.sleep(20)
-        eventually(fun, attempts - 1)
+      fun.() -> true
+      System.monotonic_time(:millisecond) > deadline -> false
+      true -> Process.sleep(10) && poll(fun, deadline)
     end
   end
 end

@@ -6,7 +6,8 @@ defmodule CouncilEx.RawHTTP do
 
   alias CouncilEx.JSON
 
-  @timeout 5_000
+  # What is awaited comes at once; the margin is for a busy machine.
+  @timeout 30_000
 
   @doc "Connects to the fake on loopback; a passive binary socket."
   def connect(port) do

@@ -136,7 +136,12 @@ defmodule CouncilEx.FakeProvider do
       replacing the server's `:chunk_delay_ms`.
     * `:headers` - extra response headers, e.g. `[{"retry-after", "1"}]`.
     * `:close` - when `true`, close the connection (after the latency)
-      without sending anything.
+      without sending anything; `:reset` resets it (a TCP RST) instead.
+    * `:truncate` - send the reply's head and then only this many bytes of
+      what follows it on the wire, then close the connection: a body that
+      falls short of its Content-Length, or a stream cut off (chunk
+      framing counts, and its last chunk never comes unless the cut is
+      past the end). `0` sends the head alone.
 
   For example, a model that fails once and then recovers:
 
@@ -160,7 +165,8 @@ defmodule CouncilEx.FakeProvider do
   `requests/1` lists what the server received, in arrival order, with the
   dialect each request was read in, and `in_flight/1` tells how many
   requests are being handled right now, which shows whether a cancelled
-  client really dropped its connection.
+  client really dropped its connection. `reads/1` counts the socket reads
+  it took.
   """
 
   use GenServer
@@ -180,6 +186,7 @@ defmodule CouncilEx.FakeProvider do
     :chunk_delay_ms,
     :headers,
     :close,
+    :truncate,
     :message,
     :type,
     :code
@@ -342,7 +349,7 @@ defmodule CouncilEx.FakeProvider do
     raise ArgumentError, "expected a non-empty list of steps, got: #{inspect(steps)}"
   end
 
-  @doc "Forgets all scripts and recorded requests."
+  @doc "Forgets all scripts and recorded requests, and zeroes `reads/1`."
   @spec reset(server()) :: :ok
   def reset(server), do: GenServer.call(server, :reset)
 
@@ -362,6 +369,18 @@ defmodule CouncilEx.FakeProvider do
   """
   @spec in_flight(server()) :: non_neg_integer()
   def in_flight(server), do: GenServer.call(server, :in_flight)
+
+  @doc """
+  How the server has read its requests so far, over all connections: the
+  socket reads that brought bytes (`reads`) and those bytes (`bytes`).
+
+  Once a request's head gives the length of its body, or of a chunk of it,
+  the rest is read in one read of that length, however the client cut
+  its sends. So `reads` grows with the number of requests (and chunks),
+  not with their size: a 4 MB body takes a read or two beyond its head.
+  """
+  @spec reads(server()) :: %{reads: non_neg_integer(), bytes: non_neg_integer()}
+  def reads(server), do: GenServer.call(server, :reads)
 
   @doc """
   The reply text for a request to `model` whose last user message is
@@ -399,7 +418,8 @@ defmodule CouncilEx.FakeProvider do
       case key do
         :status -> is_integer(value) and value in 200..599
         :latency_ms -> is_integer(value) and value >= 0
-        :close -> is_boolean(value)
+        :close -> is_boolean(value) or value == :reset
+        :truncate -> is_integer(value) and value >= 0
         :headers -> is_list(value) and Enum.all?(value, &match?({_, _}, &1))
         :body -> is_binary(value)
         :content -> is_binary(value)
@@ -463,6 +483,7 @@ defmodule CouncilEx.FakeProvider do
         config = %{
           server: self(),
           in_flight: :counters.new(1, [:write_concurrency]),
+          reads: :counters.new(2, [:write_concurrency]),
           latency_ms: opts[:latency_ms],
           chunk_delay_ms: opts[:chunk_delay_ms],
           idle_timeout: opts[:idle_timeout]
@@ -503,6 +524,8 @@ defmodule CouncilEx.FakeProvider do
   end
 
   def handle_call(:reset, _from, state) do
+    :counters.put(state.config.reads, 1, 0)
+    :counters.put(state.config.reads, 2, 0)
     {:reply, :ok, %{state | scripts: %{}, requests: :queue.new(), recorded: 0}}
   end
 
@@ -510,6 +533,10 @@ defmodule CouncilEx.FakeProvider do
 
   def handle_call(:in_flight, _from, state) do
     {:reply, :counters.get(state.config.in_flight, 1), state}
+  end
+
+  def handle_call(:reads, _from, %{config: %{reads: reads}} = state) do
+    {:reply, %{reads: :counters.get(reads, 1), bytes: :counters.get(reads, 2)}, state}
   end
 
   @impl true

@@ -2,12 +2,23 @@ defmodule CouncilEx.FakeProvider.Connection do
   @moduledoc false
   # One process per accepted socket of a CouncilEx.FakeProvider.
   #
-  # The socket runs in {active, once} mode, so the process only ever blocks
-  # in `receive`: while it waits for bytes, and while it sits out a
-  # scripted latency. That is what lets it notice at any point that the
-  # client went away (to keep `in_flight` truthful) or that the server
-  # stopped (it monitors the server and exits with it). Connections are not
-  # linked to the server: a bug in one must not take the others down.
+  # While it waits for a request's head, and while it sits out a scripted
+  # latency or a stream's chunk delay, the socket is in {active, once}
+  # mode and the process blocks in `receive`. That is what lets it notice
+  # at any point that the client went away (to keep `in_flight` truthful)
+  # or that the server stopped (it monitors the server and exits with it).
+  # Connections are not linked to the server: a bug in one must not take
+  # the others down.
+  #
+  # Once a head says how many body bytes are missing, they are read with
+  # one passive recv of that length: the driver gathers them, so a body
+  # costs one read (and one copy) however its client cut it, where reading
+  # it in active mode cost one message per 1460-byte driver buffer and a
+  # re-parse and copy of the whole buffer after each (1.2 s per MB). A
+  # chunked body is read a chunk at a time, its complete chunks set aside
+  # (HTTP.parse/2's partial request) rather than parsed again. The recv is
+  # polled in slices to keep noticing a stopped server. Outside
+  # await_data/2 the socket is passive and none of its messages is waiting.
   #
   # The dialect modules write the bodies; this module frames them: whole
   # replies with Content-Length, streams as one HTTP chunk per frame
@@ -16,10 +27,18 @@ defmodule CouncilEx.FakeProvider.Connection do
   alias CouncilEx.FakeProvider.{Dialect, HTTP, Reply}
   alias CouncilEx.JSON
 
-  @typedoc "What the server hands every connection."
+  # How often a passive read looks up from the socket for the server's
+  # DOWN message (bytes already received are kept across slices).
+  @recv_slice_ms 200
+
+  @typedoc """
+  What the server hands every connection. `reads` counts the socket reads
+  that brought bytes (slot 1) and those bytes (slot 2).
+  """
   @type config :: %{
           server: pid(),
           in_flight: :counters.counters_ref(),
+          reads: :counters.counters_ref(),
           latency_ms: non_neg_integer(),
           chunk_delay_ms: non_neg_integer(),
           idle_timeout: timeout()
@@ -50,7 +69,15 @@ defmodule CouncilEx.FakeProvider.Connection do
 
     receive do
       {:socket, socket} ->
-        state = %{socket: socket, buffer: "", continued?: false, monitor: monitor}
+        state = %{
+          socket: socket,
+          buffer: "",
+          partial: nil,
+          continued?: false,
+          monitor: monitor,
+          reads: config.reads
+        }
+
         serve(state, config)
 
       {:DOWN, ^monitor, _, _, _} ->
@@ -60,19 +87,19 @@ defmodule CouncilEx.FakeProvider.Connection do
 
   # Answers every complete request in the buffer, then waits for more.
   defp serve(state, config) do
-    case HTTP.parse(state.buffer) do
+    case HTTP.parse(state.buffer, state.partial) do
       {:ok, request, rest} ->
-        state = %{state | buffer: rest, continued?: false}
+        state = %{state | buffer: rest, partial: nil, continued?: false}
 
         case handle(request, state, config) do
           {:keep_alive, state} -> serve(state, config)
           :close -> close(state)
         end
 
-      {:more, continue?} ->
-        state = maybe_continue(state, continue?)
+      {:more, continue?, need, partial, rest} ->
+        state = maybe_continue(%{state | buffer: rest, partial: partial}, continue?)
 
-        case await_data(state, config.idle_timeout) do
+        case read_more(state, need, config) do
           {:ok, state} -> serve(state, config)
           _closed_or_idle -> close(state)
         end
@@ -167,39 +194,82 @@ defmodule CouncilEx.FakeProvider.Connection do
 
   defp answer(dialect, call, step, request, state, config) do
     with {:ok, state} <- pause(state, Map.get(step, :latency_ms, config.latency_ms)) do
-      if Map.get(step, :close, false),
-        do: :close,
-        else: send_answer(dialect, call, step, request, state, config)
+      case Map.get(step, :close, false) do
+        false -> send_answer(dialect, call, step, request, state, config)
+        true -> :close
+        :reset -> reset(state)
+      end
     else
       :closed -> :close
     end
   end
 
+  # Closing with a zero linger time sends a TCP RST instead of a FIN.
+  defp reset(state) do
+    :inet.setopts(state.socket, linger: {true, 0})
+    :close
+  end
+
   defp send_answer(dialect, call, step, request, state, config) do
+    case {reply(dialect, call, step, config), step[:truncate]} do
+      {{:whole, status, headers, body}, nil} ->
+        respond(request, state, status, headers, body)
+
+      {{:stream, status, headers, frames, delay}, nil} ->
+        stream(request, state, status, headers, frames, delay)
+
+      {reply, bytes} ->
+        cut(request, state, reply, bytes)
+    end
+  end
+
+  # What the step answers with: a whole body, or a stream's frames.
+  defp reply(dialect, call, step, config) do
     status = Map.get(step, :status, 200)
     headers = Map.get(step, :headers, [])
 
     cond do
       Map.has_key?(step, :body) ->
-        respond(request, state, status, headers, step.body)
+        {:whole, status, headers, step.body}
 
       status not in 200..299 ->
-        respond(request, state, status, headers, dialect.error(status, step, call))
+        {:whole, status, headers, dialect.error(status, step, call)}
 
       call.stream? ->
         {type, frames} = dialect.stream(call, Reply.answer(call, step))
         frames = resplit(frames, step[:split_bytes])
         delay = Map.get(step, :chunk_delay_ms, config.chunk_delay_ms)
-        stream(request, state, status, [{"content-type", type} | headers], frames, delay)
+        {:stream, status, [{"content-type", type} | headers], frames, delay}
 
       Map.has_key?(step, :midstream_error) ->
         # No stream to break: the error object arrives as a 2xx body.
-        body = dialect.error(500, Reply.error_fields(step), call)
-        respond(request, state, status, headers, body)
+        {:whole, status, headers, dialect.error(500, Reply.error_fields(step), call)}
 
       true ->
-        respond(request, state, status, headers, dialect.reply(call, Reply.answer(call, step)))
+        {:whole, status, headers, dialect.reply(call, Reply.answer(call, step))}
     end
+  end
+
+  # `truncate: n`: the head, then only the first n bytes of what follows
+  # it on the wire (a stream's chunk framing and last chunk included), at
+  # once, then the connection closes: a body short of its Content-Length,
+  # a stream cut without its end.
+  defp cut(request, state, {:whole, status, headers, body}, bytes) do
+    headers = [{"content-length", Integer.to_string(IO.iodata_length(body))} | headers]
+    send_cut(state, head(status, headers, request.keep_alive?), body, bytes)
+  end
+
+  defp cut(request, state, {:stream, status, headers, frames, _delay}, bytes) do
+    {head, chunked?, _keep_alive?} = stream_head(request, status, headers)
+    frames = Enum.reject(frames, &(IO.iodata_length(&1) == 0))
+    wire = if chunked?, do: [Enum.map(frames, &chunk/1), "0\r\n\r\n"], else: frames
+    send_cut(state, head, wire, bytes)
+  end
+
+  defp send_cut(state, head, wire, bytes) do
+    wire = IO.iodata_to_binary(wire)
+    :gen_tcp.send(state.socket, [head, binary_part(wire, 0, min(bytes, byte_size(wire)))])
+    :close
   end
 
   defp respond(request, state, status, headers, body) do
@@ -216,10 +286,7 @@ defmodule CouncilEx.FakeProvider.Connection do
   # one chunk per frame; HTTP/1.0 has no chunked coding, so its stream
   # ends with the connection.
   defp stream(request, state, status, headers, frames, delay) do
-    chunked? = request.version == {1, 1}
-    keep_alive? = request.keep_alive? and chunked?
-    framing = if chunked?, do: [{"transfer-encoding", "chunked"}], else: []
-    head = head(status, [{"cache-control", "no-cache"} | framing] ++ headers, keep_alive?)
+    {head, chunked?, keep_alive?} = stream_head(request, status, headers)
     frames = Enum.reject(frames, &(IO.iodata_length(&1) == 0))
 
     with :ok <- :gen_tcp.send(state.socket, head),
@@ -229,6 +296,14 @@ defmodule CouncilEx.FakeProvider.Connection do
     else
       _closed -> :close
     end
+  end
+
+  defp stream_head(request, status, headers) do
+    chunked? = request.version == {1, 1}
+    keep_alive? = request.keep_alive? and chunked?
+    framing = if chunked?, do: [{"transfer-encoding", "chunked"}], else: []
+    head = head(status, [{"cache-control", "no-cache"} | framing] ++ headers, keep_alive?)
+    {head, chunked?, keep_alive?}
   end
 
   # `split_bytes: n` re-cuts the whole stream into n-byte sends, so events
@@ -304,6 +379,43 @@ defmodule CouncilEx.FakeProvider.Connection do
     end
   end
 
+  # Bytes the parser asked for: with a count, exactly that many in one
+  # read (they are a body's or a chunk's, and the client is sending them);
+  # without one, whatever arrives next.
+  defp read_more(state, 0, config), do: await_data(state, config.idle_timeout)
+
+  defp read_more(state, need, %{idle_timeout: :infinity}),
+    do: read_exactly(state, need, :infinity)
+
+  defp read_more(state, need, config) do
+    deadline = System.monotonic_time(:millisecond) + config.idle_timeout
+    read_exactly(state, need, deadline)
+  end
+
+  # The whole of `need` must arrive within the idle timeout (any integer
+  # is less than :infinity).
+  defp read_exactly(state, need, deadline) do
+    %{socket: socket, monitor: monitor} = state
+
+    case :gen_tcp.recv(socket, need, @recv_slice_ms) do
+      {:ok, data} ->
+        {:ok, received(state, data)}
+
+      {:error, :timeout} ->
+        receive do
+          {:DOWN, ^monitor, _, _, _} -> :closed
+        after
+          0 ->
+            if System.monotonic_time(:millisecond) < deadline,
+              do: read_exactly(state, need, deadline),
+              else: :timeout
+        end
+
+      {:error, _closed} ->
+        :closed
+    end
+  end
+
   # Arms the socket for one more message and waits for it. Bytes arriving
   # while a reply is pending (pipelining) are kept for the next request.
   defp await_data(state, timeout) do
@@ -315,14 +427,34 @@ defmodule CouncilEx.FakeProvider.Connection do
       :inet.setopts(socket, active: :once)
 
       receive do
-        {:tcp, ^socket, data} -> {:ok, %{state | buffer: state.buffer <> data}}
+        {:tcp, ^socket, data} -> {:ok, received(state, data)}
         {:tcp_closed, ^socket} -> :closed
         {:tcp_error, ^socket, _reason} -> :closed
         {:DOWN, ^monitor, _, _, _} -> :closed
       after
-        timeout -> :timeout
+        timeout -> disarm(state)
       end
     end
+  end
+
+  # Back to passive; a message the socket sent meanwhile is taken in.
+  defp disarm(state) do
+    socket = state.socket
+    :inet.setopts(socket, active: false)
+
+    receive do
+      {:tcp, ^socket, data} -> {:ok, received(state, data)}
+      {:tcp_closed, ^socket} -> :closed
+      {:tcp_error, ^socket, _reason} -> :closed
+    after
+      0 -> :timeout
+    end
+  end
+
+  defp received(state, data) do
+    :counters.add(state.reads, 1, 1)
+    :counters.add(state.reads, 2, byte_size(data))
+    %{state | buffer: state.buffer <> data}
   end
 
   defp close(state), do: :gen_tcp.close(state.socket)

@@ -32,9 +32,10 @@ defmodule CouncilEx.FakeProvider.Dialect do
 
   @typedoc """
   What to answer, built by `CouncilEx.FakeProvider.Reply.answer/2`: the
-  text (nil for none), the pieces a stream sends it in, tool calls, the
-  output token count, and `error` (nil, or the fields of an error to send
-  after `pieces` instead of finishing the stream).
+  text (nil for none), the pieces a stream sends it in (none when the
+  request does not stream), tool calls, the output token count, and
+  `error` (nil, or the fields of an error to send after `pieces` instead
+  of finishing the stream).
   """
   @type answer :: %{
           content: String.t() | nil,

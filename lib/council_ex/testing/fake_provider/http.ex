@@ -7,7 +7,12 @@ defmodule CouncilEx.FakeProvider.HTTP do
   # parser behind gen_tcp's {packet, http_bin}); working on a buffer rather
   # than switching socket modes keeps pipelined bytes and the body in one
   # place. Parsing is restarted from the start of the buffer when more bytes
-  # arrive: heads are small and the limits below bound the work.
+  # arrive: heads are small and the limits below bound the work. Bodies are
+  # what can be big, so once a head is read the answer says how many body
+  # bytes are still missing (the connection reads them in one go, not a
+  # driver buffer's worth at a time), and a chunked body's complete chunks
+  # are handed back as a partial request, to resume from, rather than
+  # parsed, and copied, again with every chunk that arrives.
 
   @max_line 8_192
   @max_head 65_536
@@ -24,23 +29,42 @@ defmodule CouncilEx.FakeProvider.HTTP do
         }
 
   @typedoc """
-  `{:more, continue?}` asks for more bytes; `continue?` is true once a
-  complete head asked for `Expect: 100-continue` and its body is still
-  missing. `{:error, status, message}` means the connection can't be
-  trusted any further: answer with `status` and close it.
+  A request whose chunked body is being read: its head, the chunks so far
+  and their total size.
+  """
+  @opaque partial :: {:chunked, map(), iodata(), non_neg_integer()}
+
+  @typedoc """
+  `{:more, continue?, need, partial, rest}` asks for more bytes, to be
+  parsed after `rest` with `partial` (nil, or the chunks of a body read so
+  far, which `rest` no longer holds). `continue?` is true once a complete
+  head asked for `Expect: 100-continue` and its body is still missing.
+  `need` is how many more bytes must arrive before parsing can get any
+  further, when that is known (the rest of a body of known length, or of a
+  chunk), else 0 (a head, a chunk's size line, trailers).
+  `{:error, status, message}` means the connection can't be trusted any
+  further: answer with `status` and close it.
   """
   @type result ::
           {:ok, request(), rest :: binary()}
-          | {:more, continue? :: boolean()}
+          | {:more, continue? :: boolean(), need :: non_neg_integer(), partial() | nil,
+             rest :: binary()}
           | {:error, pos_integer(), String.t()}
 
-  @doc "Parses the first request in `buffer`."
-  @spec parse(binary()) :: result()
-  def parse(buffer) do
+  @doc """
+  Parses the first request in `buffer`, or with `partial` from an earlier
+  `{:more, ...}`, goes on with that request.
+  """
+  @spec parse(binary(), partial() | nil) :: result()
+  def parse(buffer, partial \\ nil)
+
+  def parse(buffer, nil) do
     buffer
     |> skip_empty_lines()
     |> parse_request_line()
   end
+
+  def parse(buffer, {:chunked, head, acc, total}), do: chunked(head, buffer, acc, total)
 
   @doc "Largest buffer worth keeping while waiting for one request to complete."
   @spec max_request_size() :: pos_integer()
@@ -58,13 +82,13 @@ defmodule CouncilEx.FakeProvider.HTTP do
         with {:ok, path, query} <- request_target(uri),
              :ok <- check_version(version) do
           head = %{method: to_string(method), path: path, query: query, version: version}
-          parse_headers(rest, head, [], byte_size(buffer))
+          parse_headers(rest, head, [], buffer)
         end
 
       {:more, _} ->
         if line_too_long?(buffer),
           do: {:error, 414, "Request line too long."},
-          else: {:more, false}
+          else: {:more, false, 0, nil, buffer}
 
       _error_or_response ->
         if line_too_long?(buffer),
@@ -73,27 +97,29 @@ defmodule CouncilEx.FakeProvider.HTTP do
     end
   end
 
-  defp parse_headers(buffer, head, acc, total) do
+  # `start` is the buffer the request line began.
+  defp parse_headers(buffer, head, acc, start) do
     case :erlang.decode_packet(:httph_bin, buffer, packet_size: @max_line) do
       {:ok, {:http_header, _, _field, name, value}, rest} ->
         header = {String.downcase(to_string(name)), String.trim(to_string(value))}
-        parse_headers(rest, head, [header | acc], total)
+        parse_headers(rest, head, [header | acc], start)
 
       {:ok, :http_eoh, rest} ->
-        head |> Map.put(:headers, Enum.reverse(acc)) |> parse_body(rest)
+        head |> Map.put(:headers, Enum.reverse(acc)) |> parse_body(rest, start)
 
-      {:more, _} when total - byte_size(buffer) > @max_head or byte_size(buffer) > @max_line ->
+      {:more, _}
+      when byte_size(start) - byte_size(buffer) > @max_head or byte_size(buffer) > @max_line ->
         {:error, 431, "Request header fields too large."}
 
       {:more, _} ->
-        {:more, false}
+        {:more, false, 0, nil, start}
 
       _error ->
         {:error, 400, "Malformed header."}
     end
   end
 
-  defp parse_body(head, buffer) do
+  defp parse_body(head, buffer, start) do
     case framing(head.headers) do
       {:length, length} when length > @max_body ->
         {:error, 413, "Request body too large."}
@@ -102,15 +128,11 @@ defmodule CouncilEx.FakeProvider.HTTP do
         <<body::binary-size(length), rest::binary>> = buffer
         {:ok, complete(head, body), rest}
 
-      {:length, _length} ->
-        {:more, expects_continue?(head)}
+      {:length, length} ->
+        {:more, expects_continue?(head), length - byte_size(buffer), nil, start}
 
       :chunked ->
-        case dechunk(buffer, []) do
-          {:ok, body, rest} -> {:ok, complete(head, body), rest}
-          :more -> {:more, expects_continue?(head)}
-          {:error, status, message} -> {:error, status, message}
-        end
+        chunked(head, buffer, [], 0)
 
       {:error, status, message} ->
         {:error, status, message}
@@ -147,41 +169,63 @@ defmodule CouncilEx.FakeProvider.HTTP do
     end
   end
 
-  defp dechunk(buffer, acc) do
-    with {:ok, size_line, rest} <- take_line(buffer),
+  # A chunked body from `buffer` on, after the chunks in `acc` (`total`
+  # bytes). When it needs more, the chunks read so far become the partial
+  # request, and the rest starts at the first chunk not complete yet.
+  defp chunked(head, buffer, acc, total) do
+    case dechunk(buffer, acc, total) do
+      {:ok, body, rest} ->
+        {:ok, complete(head, body), rest}
+
+      {:more, need, acc, total, rest} ->
+        {:more, expects_continue?(head), need, {:chunked, head, acc, total}, rest}
+
+      {:error, status, message} ->
+        {:error, status, message}
+    end
+  end
+
+  defp dechunk(buffer, acc, total) do
+    with {:ok, size_line, rest} <- take_line(buffer, acc, total),
          {:ok, size} <- chunk_size(size_line) do
       cond do
         size == 0 ->
-          skip_trailers(rest, acc)
+          skip_trailers(rest, buffer, acc, total)
 
-        IO.iodata_length(acc) + size > @max_body ->
+        total + size > @max_body ->
           {:error, 413, "Request body too large."}
 
         byte_size(rest) < size + 2 ->
-          :more
+          {:more, size + 2 - byte_size(rest), acc, total, buffer}
 
         true ->
           case rest do
-            <<chunk::binary-size(size), "\r\n", rest::binary>> -> dechunk(rest, [acc, chunk])
-            _ -> {:error, 400, "Malformed chunk."}
+            <<chunk::binary-size(size), "\r\n", rest::binary>> ->
+              dechunk(rest, [acc, chunk], total + size)
+
+            _ ->
+              {:error, 400, "Malformed chunk."}
           end
       end
     end
   end
 
-  defp skip_trailers(buffer, acc) do
-    case take_line(buffer) do
+  # Trailers are read again from the last chunk's line (`last`) until the
+  # empty line that ends them has arrived.
+  defp skip_trailers(buffer, last, acc, total) do
+    case take_line(buffer, acc, total) do
       {:ok, "", rest} -> {:ok, IO.iodata_to_binary(acc), rest}
-      {:ok, _trailer, rest} -> skip_trailers(rest, acc)
-      other -> other
+      {:ok, _trailer, rest} -> skip_trailers(rest, last, acc, total)
+      {:more, need, acc, total, _buffer} -> {:more, need, acc, total, last}
+      error -> error
     end
   end
 
-  defp take_line(buffer) do
+  defp take_line(buffer, acc, total) do
     case :binary.split(buffer, "\r\n") do
       [line, rest] -> {:ok, line, rest}
       [_partial] when byte_size(buffer) > @max_line -> {:error, 400, "Chunk line too long."}
-      [_partial] -> :more
+      [_partial] -> {:more, 0, acc, total, buffer}
     end
   end
 
