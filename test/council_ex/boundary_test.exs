@@ -524,9 +524,8 @@ defmodule CouncilEx.BoundaryCountsTest do
 end
 
 defmodule CouncilEx.RunStartSchedulingTest do
-  # What a run start costs a normal scheduler, read from the NIF's own
-  # accounting (thread CPU time until it returns or moves to a dirty
-  # scheduler). Not async: nothing else calls the NIF meanwhile.
+  # Where a run start runs, read from the NIF's own count of its
+  # scheduling decisions. Not async: nothing else starts runs meanwhile.
   use ExUnit.Case, async: false
 
   alias CouncilEx.Native
@@ -539,16 +538,21 @@ defmodule CouncilEx.RunStartSchedulingTest do
     seats = for i <- 1..100, do: %{id: "m#{i}", model: "x", external: true, system_prompt: prompt}
 
     spec = %{input: "q", seats: seats, rounds: [%{kind: :independent_analysis}]}
+    small = %{spec | seats: [%{id: "m", model: "x", external: true}]}
     before = Native.stats()
 
-    for _ <- 1..5 do
+    for spec <- [spec, spec, small] do
       assert {:ok, run} = Native.run_start(spec, make_ref())
       :ok = Native.run_cancel(run)
     end
 
-    # Reading 10 MB takes milliseconds of CPU; on the normal scheduler that
-    # would pass 1 ms however fast the machine, and off it nothing is counted.
-    assert Native.stats().normal_over_1ms == before.normal_over_1ms
+    stats = Native.stats()
+
+    assert Map.get(stats.dirty_calls, :run_start, 0) - Map.get(before.dirty_calls, :run_start, 0) ==
+             2
+
+    assert Map.get(stats.normal_calls, :run_start, 0) -
+             Map.get(before.normal_calls, :run_start, 0) == 1
   end
 end
 
