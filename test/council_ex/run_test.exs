@@ -312,8 +312,8 @@ defmodule CouncilEx.RunTest do
       Process.exit(pid, :kill)
       assert_receive {:DOWN, ^ref, :process, ^pid, :killed}
 
-      assert eventually(fn -> Native.stats().in_flight == 0 end, 1_000)
-      assert eventually(fn -> live_runs() == 0 end, 1_000)
+      assert eventually(fn -> Native.stats().in_flight == 0 end, 10_000)
+      assert eventually(fn -> live_runs() == 0 end, 10_000)
       # The engine closed the connections: the fake provider stops waiting.
       assert eventually(fn -> FakeProvider.in_flight(fake) == 0 end, 6_000)
     end

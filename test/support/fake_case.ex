@@ -32,8 +32,8 @@ defmodule CouncilEx.FakeCase do
     %{fake: fake}
   end
 
-  @doc "Polls `fun` until it returns true or `timeout_ms` passes."
-  def eventually(fun, timeout_ms \\ 2_000) do
+  @doc "Polls `fun` until it returns true or `timeout_ms` passes (a bound on failure only)."
+  def eventually(fun, timeout_ms \\ 10_000) do
     deadline = System.monotonic_time(:millisecond) + timeout_ms
     poll(fun, deadline)
   end
