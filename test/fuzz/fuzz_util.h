@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cJSON.h>
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* An invariant of the code under test: a broken one is a crash, with the
@@ -153,6 +155,20 @@ static inline int fuzz_same_str(const char *a, const char *b) {
   if (a == NULL || b == NULL)
     return a == b;
   return strcmp(a, b) == 0;
+}
+
+/* 1 when two cJSON trees print the same. Not cJSON_Compare: it looks
+ * object members up by name, so a tree with a duplicate key never equals
+ * itself. */
+static inline int fuzz_same_tree(const cJSON *a, const cJSON *b) {
+  char *pa = cJSON_PrintUnformatted(a), *pb = cJSON_PrintUnformatted(b);
+  int same;
+
+  FUZZ_CHECK(pa != NULL && pb != NULL, "out of memory");
+  same = strcmp(pa, pb) == 0;
+  cJSON_free(pa);
+  cJSON_free(pb);
+  return same;
 }
 
 #endif
