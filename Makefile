@@ -32,7 +32,7 @@ CORE_OBJ = $(CORE_SRC:c_src/%.c=$(OBJ_DIR)/%.o)
 NIF_OBJ  = $(NIF_SRC:c_src/%.c=$(OBJ_DIR)/%.o)
 
 .PHONY: all nif test test-c test-elixir lint lint-c lint-elixir dialyzer demo bench bench-rounds deps clean \
-        fuzz fuzz-short fuzz-build
+        fuzz fuzz-short fuzz-build fuzz-linear
 
 all: nif
 
@@ -108,12 +108,27 @@ $(FUZZ_BINS): $(FUZZ_DIR)/bin/%: test/fuzz/%.c $(FUZZ_CORE_LIB) $(wildcard test/
 
 fuzz-build: $(FUZZ_BINS)
 
-fuzz: fuzz-build
+# The build goes FUZZ_JOBS at a time as well (the core is 30 objects).
+fuzz:
+	$(MAKE) -j$(FUZZ_JOBS) fuzz-build
 	scripts/fuzz_run.sh $(FUZZ_DIR) $(FUZZ_SECONDS) $(FUZZ_JOBS) $(FUZZ_BINS)
 
 # The pass `make test` runs: 10 s per harness, two at a time.
 fuzz-short:
 	$(MAKE) fuzz FUZZ_SECONDS=10
+
+# Each parser timed on 64 KB, 256 KB and 1 MB of realistic repeated input
+# (bench/c/parser_linear.c): the fuzzers keep inputs small, so this is what
+# shows a parser gone quadratic. Fails when a 1 MB / 256 KB ratio passes 8.
+PARSER_LINEAR = _build/bench/parser_linear
+
+$(PARSER_LINEAR): bench/c/parser_linear.c $(CORE_SRC) $(C_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) -O2 $(C_STD) $(C_INC) -o $@ bench/c/parser_linear.c $(CORE_SRC) \
+	  $(LDLIBS)
+
+fuzz-linear: $(PARSER_LINEAR)
+	$(PARSER_LINEAR)
 
 # --- Lint: the habits that hold the code together -------------------------
 # One C style (.clang-format), erl_nif.h only in c_src/nif/ (the core stays
@@ -180,4 +195,5 @@ bench-rounds: deps
 	MIX_ENV=bench mix run bench/rounds_bench.exs
 
 clean:
-	rm -rf $(OBJ_DIR) $(NIF_SO) $(CTEST_DIR) $(BENCH_FLOOR) $(FUZZ_DIR)
+	rm -rf $(OBJ_DIR) $(NIF_SO) $(CTEST_DIR) $(BENCH_FLOOR) $(FUZZ_DIR) \
+	  $(PARSER_LINEAR)
