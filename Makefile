@@ -31,7 +31,8 @@ C_HDR    = $(wildcard c_src/*.def c_src/*/*.h)
 CORE_OBJ = $(CORE_SRC:c_src/%.c=$(OBJ_DIR)/%.o)
 NIF_OBJ  = $(NIF_SRC:c_src/%.c=$(OBJ_DIR)/%.o)
 
-.PHONY: all nif test test-c test-elixir lint lint-c lint-elixir dialyzer demo bench bench-rounds deps clean
+.PHONY: all nif test test-c test-elixir lint lint-c lint-elixir dialyzer demo bench bench-rounds deps clean \
+        fuzz fuzz-short fuzz-build fuzz-linear
 
 all: nif
 
@@ -75,11 +76,65 @@ test-c: $(CTEST_BIN)
 	@! grep -qE "LeakSanitizer|AddressSanitizer|runtime error" $(CTEST_DIR)/ctest.log \
 	  || { echo "test-c: sanitizer reports in $(CTEST_DIR)/ctest.log"; exit 1; }
 
+# --- Fuzzing: libFuzzer harnesses over the core's parsers ------------------
+# test/fuzz/fuzz_<what>.c, one per entry point, built with clang's libFuzzer
+# under ASan and UBSan against the core compiled the same way (objects built
+# once, -fsanitize=fuzzer-no-link). `make fuzz` runs each for FUZZ_SECONDS,
+# FUZZ_JOBS at a time, from a scratch copy of test/fuzz/corpus/<harness>/;
+# any crash, leak, UBSan report or timeout fails it and names the input.
+FUZZ_CC       = clang-14
+FUZZ_DIR      = _build/fuzz
+FUZZ_SAN      = -fsanitize=address,undefined -fno-sanitize-recover=all \
+                -g -O1 -fno-omit-frame-pointer
+FUZZ_SRC      = $(wildcard test/fuzz/fuzz_*.c)
+FUZZ_BINS     = $(FUZZ_SRC:test/fuzz/%.c=$(FUZZ_DIR)/bin/%)
+FUZZ_CORE_OBJ = $(CORE_SRC:c_src/%.c=$(FUZZ_DIR)/obj/%.o)
+FUZZ_CORE_LIB = $(FUZZ_DIR)/libcore.a
+FUZZ_SECONDS ?= 60
+FUZZ_JOBS    ?= 2
+
+$(FUZZ_DIR)/obj/%.o: c_src/%.c $(C_HDR)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(C_STD) $(FUZZ_SAN) -fsanitize=fuzzer-no-link $(C_INC) -c -o $@ $<
+
+$(FUZZ_CORE_LIB): $(FUZZ_CORE_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_BINS): $(FUZZ_DIR)/bin/%: test/fuzz/%.c $(FUZZ_CORE_LIB) $(wildcard test/fuzz/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(C_STD) $(FUZZ_SAN) -fsanitize=fuzzer $(C_INC) -Itest/fuzz \
+	  -o $@ $< $(FUZZ_CORE_LIB) $(LDLIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+# The build goes FUZZ_JOBS at a time as well (the core is 30 objects).
+fuzz:
+	$(MAKE) -j$(FUZZ_JOBS) fuzz-build
+	scripts/fuzz_run.sh $(FUZZ_DIR) $(FUZZ_SECONDS) $(FUZZ_JOBS) $(FUZZ_BINS)
+
+# The pass `make test` runs: 10 s per harness, two at a time.
+fuzz-short:
+	$(MAKE) fuzz FUZZ_SECONDS=10
+
+# Each parser timed on 64 KB, 256 KB and 1 MB of realistic repeated input
+# (bench/c/parser_linear.c): the fuzzers keep inputs small, so this is what
+# shows a parser gone quadratic. Fails when a 1 MB / 256 KB ratio passes 8.
+PARSER_LINEAR = _build/bench/parser_linear
+
+$(PARSER_LINEAR): bench/c/parser_linear.c $(CORE_SRC) $(C_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) -O2 $(C_STD) $(C_INC) -o $@ bench/c/parser_linear.c $(CORE_SRC) \
+	  $(LDLIBS)
+
+fuzz-linear: $(PARSER_LINEAR)
+	$(PARSER_LINEAR)
+
 # --- Lint: the habits that hold the code together -------------------------
 # One C style (.clang-format), erl_nif.h only in c_src/nif/ (the core stays
 # testable by Criterion and libFuzzer), mix format, no compiler warnings and
 # no Dialyzer warnings. The PLT of OTP and Elixir is built once and kept.
-C_FORMAT = $(wildcard c_src/*/*.[ch] test/c/*.[ch] bench/c/*.c)
+C_FORMAT = $(wildcard c_src/*/*.[ch] test/c/*.[ch] test/fuzz/*.[ch] bench/c/*.c)
 PLT      = _build/plt/council_ex.plt
 PLT_LIBS = $(shell elixir -e 'IO.puts Enum.map_join([:elixir, :logger, :ex_unit], " ", &:code.lib_dir/1)' 2>/dev/null)
 EBIN     = _build/$(or $(MIX_ENV),dev)/lib/council_ex/ebin
@@ -114,6 +169,7 @@ deps:
 
 test: deps
 	$(MAKE) test-c
+	$(MAKE) fuzz-short
 	mix test
 
 test-elixir:
@@ -139,4 +195,5 @@ bench-rounds: deps
 	MIX_ENV=bench mix run bench/rounds_bench.exs
 
 clean:
-	rm -rf $(OBJ_DIR) $(NIF_SO) $(CTEST_DIR) $(BENCH_FLOOR)
+	rm -rf $(OBJ_DIR) $(NIF_SO) $(CTEST_DIR) $(BENCH_FLOOR) $(FUZZ_DIR) \
+	  $(PARSER_LINEAR)

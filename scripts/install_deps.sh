@@ -9,6 +9,7 @@ packages=(
   libcjson-dev libcurl4-openssl-dev libcriterion-dev ca-certificates
   nginx-light wrk
   clang-format erlang-dialyzer
+  clang-14 libclang-rt-14-dev
 )
 
 missing=()

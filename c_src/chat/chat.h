@@ -81,8 +81,9 @@ typedef enum chat_error_kind {
 } chat_error_kind;
 
 /* The bounds enums.def's CX_LIMIT shares with the Elixir side:
- *   CHAT_MAX_TOOL_CALLS  the most tool calls one reply may hold, whatever a
- *                        seat allows (its max_tool_calls is at most this) */
+ *   CHAT_MAX_TOOL_CALLS     the most tool calls one reply may hold, whatever
+ *                           a seat allows (its max_tool_calls is at most this)
+ *   JSON_DEFAULT_MAX_DEPTH  CouncilEx.JSON.decode's default max_depth */
 enum {
 #define CX_LIMIT(e, name, value) e = (value),
 #include "enums.def"

@@ -14,10 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cJSON.h>
-
 #include "buf.h"
-#include "json_in.h"
+#include "json_strict.h"
 #include "ndjson.h"
 #include "sse.h"
 #include "reason.h"
@@ -346,15 +344,21 @@ static int is_space(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-/* 1 when s[0..n) is exactly one JSON value (whitespace around it allowed),
- * UTF-8, without raw NULs (which cJSON would read as an end). */
+/* 1 when s[0..n) is exactly one JSON value (whitespace around it allowed)
+ * and UTF-8, read as the owner reads a tool call's arguments
+ * (CouncilEx.JSON.decode: the strict reader, \u0000 and long numbers
+ * allowed, its default depth). cJSON alone takes more ("01", raw control
+ * characters in strings), which the owner would then refuse. */
 static int json_valid(const char *s, size_t n) {
-  cJSON *root;
+  json_strict_opts opts = {
+      .max_depth = JSON_DEFAULT_MAX_DEPTH, /* as the owner decodes them */
+      .flags = JSON_STRICT_WHOLE | JSON_STRICT_NUL | JSON_STRICT_LONG_NUMBERS};
+  size_t end, err_at;
+  const char *err;
 
-  if (!chat_utf8_valid(s, n) || (root = json_parse_body(s, n)) == NULL)
-    return 0;
-  cJSON_Delete(root);
-  return 1;
+  return chat_utf8_valid(s, n) &&
+         json_strict_read(s, n, 0, &opts, &end, &err_at, &err) ==
+             JSON_STRICT_OK;
 }
 
 static int all_space(const char *s, size_t n) {

@@ -24,8 +24,13 @@ int rl_prompt_user(const rl_run *run, const rl_step *step, const rl_call *call,
 char *rl_prompt_system(const rl_run *run, const rl_step *step,
                        const rl_call *call, int *oom);
 
-/* Reads what an answer says (confidence, ballot) into the call. A ballot
- * that cannot be read sets call->ballot_error; returns -1 then. */
+/* Reads the confidence an answer reports into the call, and cuts a
+ * self-reported trailer off its content (the trailer is not part of the
+ * answer). The round loop calls it as the answer arrives, before it looks
+ * for the answer's JSON, so a span found in the content stays inside it. */
+void rl_tally_confidence(const rl_run *run, const rl_step *step, rl_call *call);
+/* Reads the ballot an answer holds into the call. A ballot that cannot be
+ * read sets call->ballot_error; returns -1 then. */
 int rl_tally_call(const rl_run *run, const rl_step *step, rl_call *call);
 /* Aggregates a finished step's ballots into step->agg/winner, and for a
  * pairwise step fills step->alive. 0, or -1 on no memory. */

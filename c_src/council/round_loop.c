@@ -534,6 +534,9 @@ static void answer_ok(rl_call *call) {
     return;
   }
 
+  /* The confidence trailer goes first: the JSON is looked for in what is
+   * left, so its span never reaches past the content's end. */
+  rl_tally_confidence(run, run->steps[call->step], call);
   if (seat->schema) {
     /* Found and parsed once: validated here, the tree kept for the
      * owner's term. */
@@ -546,6 +549,7 @@ static void answer_ok(rl_call *call) {
         call->json_end - call->json_start, &call->schema_errs, &call->parsed);
     if (rc != 0) {
       call->status = RL_SEAT_FAILED;
+      call->confidence = NAN; /* only an accepted answer reports one */
       chat_error_set(&call->err, CHAT_ERR_PERMANENT,
                      rc == -1 ? CX_REASON_WORD(invalid_output)
                               : CX_REASON_WORD(out_of_memory),

@@ -15,8 +15,14 @@
 
 /* ---- One answer ----------------------------------------------------------*/
 
-static void read_confidence(const rl_seat *seat, rl_round_kind kind,
-                            rl_call *call) {
+/* Reads the confidence an answer reports and cuts a self-reported trailer
+ * off the content. Runs before the answer's JSON is looked for (see
+ * round_internal.h), so the span found is a span of what is left. */
+void rl_tally_confidence(const rl_run *run, const rl_step *step,
+                         rl_call *call) {
+  const rl_spec *spec = rl_run_spec(run);
+  const rl_seat *seat = &spec->seats[call->seat];
+  rl_round_kind kind = spec->rounds[step->round].kind;
   double v;
   size_t keep;
   int rc;
@@ -143,10 +149,8 @@ static int tally_pair(rl_call *call) {
 }
 
 int rl_tally_call(const rl_run *run, const rl_step *step, rl_call *call) {
-  const rl_spec *spec = rl_run_spec(run);
-  rl_round_kind kind = spec->rounds[step->round].kind;
+  rl_round_kind kind = rl_run_spec(run)->rounds[step->round].kind;
 
-  read_confidence(&spec->seats[call->seat], kind, call);
   switch (kind) {
   case RL_ROUND_ANON_REVIEW:
     return tally_anon(call);

@@ -118,7 +118,7 @@ defmodule CouncilEx.JSON do
 
   alias CouncilEx.Native
 
-  @default_max_depth 256
+  @default_max_depth CouncilEx.Enums.limit(:json_max_depth)
   @max_depth_limit 1000
 
   @typedoc "Options accepted by `decode/2` and `encode/2`."

@@ -447,6 +447,47 @@ Test(chat_stream, tool_arguments_must_be_json) {
   }
 }
 
+/* Arguments are checked as CouncilEx.JSON.decode reads them (the strict
+ * reader), not as cJSON does: what cJSON alone takes (a raw control
+ * character in a string, "01", "1.") used to pass here, and the owner's
+ * decoder then refused it and ran the tool with no arguments at all. What
+ * the owner reads (\u0000, numbers past 63 digits) still passes. Found by
+ * fuzz_stream_anthropic. */
+Test(chat_stream, tool_arguments_are_read_as_strictly_as_the_owner_reads_them) {
+  static const char *const bad[] = {
+      /* {"a":"<0x17>"} */
+      D("{\"call\":{\"index\":0,\"name\":\"f\"},"
+        "\"args\":{\"index\":0,\"hex\":\"7b2261223a2217227d\"}}"),
+      D("{\"call\":{\"index\":0,\"name\":\"f\"},"
+        "\"args\":{\"index\":0,\"frag\":\"{\\\"a\\\":01}\"}}"),
+      D("{\"call\":{\"index\":0,\"name\":\"f\"},"
+        "\"args\":{\"index\":0,\"frag\":\"[1.]\"}}"),
+  };
+  static const char good[] =
+      D("{\"call\":{\"index\":0,\"name\":\"f\"},"
+        "\"args\":{\"index\":0,\"frag\":\"{\\\"a\\\":\\\"x\\\\u0000y\\\","
+        "\\\"n\\\":1234567890123456789012345678901234567890123456789012345678"
+        "901234567890}\"}}") "data: [DONE]\n\n";
+  stream_outcome o;
+
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    buf body;
+
+    buf_init(&body, 0);
+    cr_assert_eq(buf_puts(&body, bad[i]), 0);
+    cr_assert_eq(buf_puts(&body, "data: [DONE]\n\n"), 0);
+    stream_split_check(&sse_codec, 0, body.data, body.len, &o);
+    expect_fail(&o, CHAT_ERR_PERMANENT, "invalid_tool_arguments");
+    stream_outcome_free(&o);
+    buf_free(&body);
+  }
+  stream_split_check(&sse_codec, 0, good, sizeof(good) - 1, &o);
+  expect_ok(&o);
+  cr_assert_eq(o.resp.n_tool_calls, 1);
+  cr_assert_not_null(strstr(o.resp.tool_calls[0].arguments, "x\\u0000y"));
+  stream_outcome_free(&o);
+}
+
 Test(chat_stream, tool_call_without_a_name_fails) {
   stream_outcome o;
 

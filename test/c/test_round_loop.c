@@ -1640,6 +1640,54 @@ Test(structured, the_accepted_answer_keeps_its_parsed_tree) {
   run_end(run, f);
 }
 
+/* A self-reported confidence trailer is not part of the answer, so it is
+ * cut before the answer's JSON is looked for: the span the owner reads
+ * (content[json_start..json_end)) always lies inside what is left. A
+ * reply that is nothing but the trailer used to validate as the object
+ * and keep a span of 17 bytes in a content cut to 0. */
+Test(structured, a_confidence_trailer_is_cut_before_the_json_is_found) {
+  static const char OBJECT_SCHEMA[] = "{\"type\":\"object\"}";
+  fake *f = fake_new();
+  rl_spec *spec = spec_new(INPUT, 2, 0, ONE_ROUND, 1);
+  char why[200] = "";
+  rl_run *run;
+  const rl_call *c0, *c1;
+
+  for (size_t i = 0; i < 2; i++) {
+    spec->seats[i].schema = json_schema_compile(
+        OBJECT_SCHEMA, strlen(OBJECT_SCHEMA), why, sizeof(why));
+    cr_assert_not_null(spec->seats[i].schema, "%s", why);
+    spec->seats[i].confidence = RL_CONF_SELF_REPORT;
+  }
+  run = run_new(f, spec);
+  rl_run_start(run);
+  done_ok(call_of(f, 0, 0), "{\"confidence\": 0}");
+  done_ok(call_of(f, 0, 1), "{\"answer\": 42}\n{\"confidence\": 0.9}");
+
+  c0 = rl_run_call(run, 0, 0);
+  cr_assert_eq(c0->resp.content_len, 0, "the trailer is cut");
+  cr_assert_str_eq(c0->resp.content, "");
+  cr_assert_leq(c0->json_start, c0->json_end);
+  cr_assert_leq(c0->json_end, c0->resp.content_len,
+                "the span [%zu, %zu) lies in the %zu bytes left",
+                c0->json_start, c0->json_end, c0->resp.content_len);
+  cr_assert_eq(c0->status, RL_SEAT_FAILED, "no answer is left to validate");
+  cr_assert_str_eq(c0->err.reason, "invalid_output");
+  cr_assert_null(c0->parsed);
+
+  c1 = rl_run_call(run, 0, 1);
+  cr_assert_eq(c1->status, RL_SEAT_OK);
+  cr_assert_str_eq(c1->resp.content, "{\"answer\": 42}");
+  cr_assert_float_eq(c1->confidence, 0.9, 1e-12);
+  cr_assert_leq(c1->json_end, c1->resp.content_len);
+  cr_assert_eq(c1->json_end - c1->json_start, strlen("{\"answer\": 42}"));
+  cr_assert_not_null(c1->parsed);
+  cr_assert_not_null(cJSON_GetObjectItem(c1->parsed, "answer"));
+  cr_assert_null(cJSON_GetObjectItem(c1->parsed, "confidence"),
+                 "the tree is the answer's, not the trailer's");
+  run_end(run, f);
+}
+
 /* --- Tools ---------------------------------------------------------------- */
 
 static size_t starts_of(const fake *f, size_t round, size_t seat) {
