@@ -39,7 +39,10 @@ static inline void codec_parse_response(const chat_codec *codec,
 
   chat_response_init(&r);
   chat_error_init(&e);
-  rc = codec->parse_response(body, len, &r, &e);
+  /* A small cap now and then, so the past-the-cap path is fuzzed too. */
+  size_t cap = len % 5 == 0 ? 2 : 0;
+
+  rc = codec->parse_response(body, len, cap, &r, &e);
   FUZZ_CHECK(rc == 0 || rc == -1, "parse_response returned %d", rc);
   if (rc != 0) {
     codec_check_error(&e);
@@ -57,6 +60,8 @@ static inline void codec_parse_response(const chat_codec *codec,
                "model and finish_reason are UTF-8");
     FUZZ_CHECK((unsigned)r.stop < CHAT_STOP_COUNT, "stop %d", (int)r.stop);
     FUZZ_CHECK(r.input_tokens >= -1 && r.output_tokens >= -1, "token counts");
+    FUZZ_CHECK(r.n_tool_calls <= (cap ? cap : CHAT_MAX_TOOL_CALLS),
+               "%zu tool calls past the cap", r.n_tool_calls);
     for (size_t i = 0; i < r.n_tool_calls; i++) {
       const chat_tool_call *c = &r.tool_calls[i];
 

@@ -101,7 +101,8 @@ static inline void stream_run(const chat_codec *codec, size_t max_bytes,
   chat_response_init(&o->resp);
   chat_error_init(&o->err);
   buf_init(&o->text, 0);
-  st = chat_stream_new(codec, max_bytes, stream_on_text, o);
+  st = chat_stream_new(codec, max_bytes, len % 5 == 0 ? 2 : 0, stream_on_text,
+                       o);
   FUZZ_CHECK(st != NULL, "chat_stream_new");
   o->feed_failed = fuzz_feed(body, len, c, stream_feed, st) != 0;
   o->rc = chat_stream_finish(st, &o->resp, &o->err);
