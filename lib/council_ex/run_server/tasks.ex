@@ -2,10 +2,11 @@ defmodule CouncilEx.RunServer.Tasks do
   @moduledoc false
   # The tasks a run's process starts (calls answered in the BEAM, which
   # include sub-council runs, tool turns and judge functions) are linked
-  # to it, so a run killed outright takes them with it, and a sub-council
-  # run (linked to its task) goes too. The run's process traps exits: a run
-  # that ends any other way stops them in stop_all/1, and their own exit
-  # signals are dropped here (their ends arrive as :DOWN, with their task).
+  # to it, so a run killed outright takes them with it; a sub-council run
+  # watches its task (the :owner run option) and stops when it does. The
+  # run's process traps exits: a run that ends any other way stops them in
+  # stop_all/1, and their own exit signals are dropped here (their ends
+  # arrive as :DOWN, with their task).
 
   alias CouncilEx.RunServer.State
 
