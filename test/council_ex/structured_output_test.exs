@@ -108,10 +108,12 @@ defmodule CouncilEx.StructuredOutputTrailerTest do
       assert status in [:ok, :error]
       [round] = result.rounds
       member = Keyword.fetch!(round.member_results, :solo)
-      # The trailer is not part of the answer, and no parsed answer is
-      # reported that the content does not hold.
-      assert member.confidence in [0.0, 0.5]
-      assert member.response.content == ""
+      # The trailer is cut before the answer's JSON is looked for: nothing
+      # is left to follow the schema, so the answer is refused (and reports
+      # no confidence), not read from a span past its end.
+      assert member.status == :invalid_output
+      assert %CouncilEx.Error{reason: :invalid_output} = member.error
+      assert member.confidence == nil
       assert member.response.parsed == nil
 
       refute_received {:DOWN, ^ref, _, _, _}
