@@ -1006,18 +1006,7 @@ defmodule CouncilEx.FakeProviderDialectsTest do
 
   defp one([item]), do: item
 
-  # Polls until `fun` holds; the deadline is generous because a busy
-  # machine may take long, and costs nothing when `fun` soon holds.
-  defp eventually(fun, timeout_ms \\ 30_000) do
-    deadline = System.monotonic_time(:millisecond) + timeout_ms
-    poll(fun, deadline)
-  end
-
-  defp poll(fun, deadline) do
-    cond do
-      fun.() -> true
-      System.monotonic_time(:millisecond) > deadline -> false
-      true -> Process.sleep(10) && poll(fun, deadline)
-    end
-  end
+  # A generous deadline: a busy machine may take long, and it costs nothing
+  # when `fun` soon holds.
+  defp eventually(fun), do: CouncilEx.FakeCase.eventually(fun, 30_000)
 end
