@@ -150,3 +150,10 @@ seed_text fuzz_round_reply '\10\32\0' '{"choice": "no", "confidence": 0.3}'
 seed_text fuzz_round_reply '\20\2\40' '{"choice": "beta"}'
 seed_text fuzz_round_reply '\0\3\0' 'FINAL RANKING:\n1. Response A\n2. Response B'
 seed_text fuzz_round_reply '\13\104\0' '[1, 2, 3]\n{"confidence": "0.5"}'
+
+# --- What the fuzzers found, cut down: kept as seeds so every pass retries them --
+# tool call arguments cJSON takes but the strict reader refuses (8d70853)
+seed_text fuzz_stream_openai '\0\0' 'data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"c1","type":"function","function":{"name":"f","arguments":"\x14\x14{\\"a\\": 01}"}}]}}]}\n\ndata: {"choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}\n\ndata: [DONE]\n\n'
+seed_text fuzz_stream_anthropic '\0\0' 'event: content_block_start\ndata: {"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"t1","name":"f","input":{}}}\n\nevent: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{\\"u\\": \\"f\x17\\"}"}}\n\nevent: message_stop\ndata: {"type":"message_stop"}\n\n'
+# a duplicate property after a merged one: freed twice (63a3f02)
+seed_text fuzz_schema_compile '\100\0' '{"properties":{"b":{},"c":{"type":"string"},"c":{}},"required":["b"]}'

@@ -354,23 +354,32 @@ static int prop_cmp(const void *a, const void *b) {
 
 /* Merges the entries of a sorted props array that share a name: a name in
  * both `properties` and `required` becomes one entry; a name twice in
- * either is an error. */
+ * either is an error. Every duplicate is looked for before any entry
+ * moves: the node frees the schemas of all n_props entries, so on failure
+ * each must still sit in exactly one of them. */
 static int merge_props(compiler *c, js_node *n, const seg *at) {
   char q[QUOTED_MAX];
   size_t i, o = 0;
 
+  for (i = 1; i < n->n_props; i++) {
+    const js_prop *prev = &n->props[i - 1], *p = &n->props[i];
+
+    if (strcmp(prev->name, p->name) != 0)
+      continue;
+    quote_name(q, p->name);
+    /* Among equal names those with a schema sort first, so a schema here
+     * means prev has one too, and a required prev means required listed
+     * the name before. */
+    if (p->schema != NULL)
+      return compile_fail(c, at, "property %s is defined twice", q);
+    if (prev->required)
+      return compile_fail(c, at, "required lists %s twice", q);
+  }
   for (i = 0; i < n->n_props; i++) {
-    js_prop *p = &n->props[i];
+    const js_prop *p = &n->props[i];
 
     if (o > 0 && strcmp(n->props[o - 1].name, p->name) == 0) {
-      js_prop *kept = &n->props[o - 1];
-
-      quote_name(q, p->name);
-      if (p->schema != NULL) /* then kept has one too */
-        return compile_fail(c, at, "property %s is defined twice", q);
-      if (kept->required)
-        return compile_fail(c, at, "required lists %s twice", q);
-      kept->required = 1;
+      n->props[o - 1].required = 1; /* in properties and in required */
       continue;
     }
     n->props[o++] = *p;

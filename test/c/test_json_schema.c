@@ -548,6 +548,19 @@ Test(json_schema_compile, refuses_bad_types) {
                 "/type: type \"string\" is listed twice");
 }
 
+/* A duplicate found after merge_props had already moved entries down (a
+ * name in both properties and required, then a name defined twice) left
+ * one property's schema in two entries, and the failed compile freed it
+ * twice. Found by fuzz_schema_compile. */
+Test(json_schema_compile, a_duplicate_after_a_merge_frees_each_schema_once) {
+  COMPILE_FAILS("{\"properties\":{\"b\":{},\"c\":{\"type\":\"string\"},"
+                "\"c\":{}},\"required\":[\"b\"]}",
+                "property \"c\" is defined twice");
+  COMPILE_FAILS("{\"properties\":{\"a\":{\"minimum\":1},\"b\":{\"items\":{}},"
+                "\"c\":{}},\"required\":[\"a\",\"b\",\"c\",\"c\"]}",
+                "required lists \"c\" twice");
+}
+
 Test(json_schema_compile, refuses_wrong_keyword_values) {
   COMPILE_FAILS("{\"properties\":[]}",
                 "/properties: must be an object of schemas");
