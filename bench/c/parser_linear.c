@@ -100,7 +100,7 @@ static void run_ndjson(const char *text, size_t len) {
 }
 
 static void run_stream(const chat_codec *codec, const char *text, size_t len) {
-  chat_stream *st = chat_stream_new(codec, 0, NULL, NULL);
+  chat_stream *st = chat_stream_new(codec, 0, 0, NULL, NULL);
   chat_response r;
   chat_error e;
 
@@ -137,7 +137,7 @@ static void run_response(const chat_codec *codec, const char *text,
 
   chat_response_init(&r);
   chat_error_init(&e);
-  if (codec->parse_response(text, len, &r, &e) != 0)
+  if (codec->parse_response(text, len, 0, &r, &e) != 0)
     fprintf(stderr, "parse failed: %s\n", e.reason), exit(2);
   sink += r.content_len + r.n_tool_calls;
   chat_response_free(&r);
